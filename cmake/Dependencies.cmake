@@ -1,0 +1,26 @@
+find_package(PkgConfig REQUIRED)
+find_package(Threads REQUIRED)
+find_package(Boost 1.81 EXACT REQUIRED COMPONENTS json url)
+find_package(OpenSSL REQUIRED)
+find_package(SQLite3 REQUIRED)
+find_package(spdlog REQUIRED)
+find_package(CLI11 REQUIRED)
+pkg_check_modules(TOMLPP REQUIRED IMPORTED_TARGET tomlplusplus)
+pkg_check_modules(XXHASH REQUIRED IMPORTED_TARGET libxxhash)
+pkg_check_modules(JEMALLOC REQUIRED IMPORTED_TARGET jemalloc)
+
+# libvips: the build sharp ships, pinned in deps/libvips/package-lock.json (see docs/adr/0001).
+set(VIPS_NPM_DIR ${CMAKE_SOURCE_DIR}/deps/libvips/node_modules/@img)
+file(GLOB VIPS_SO ${VIPS_NPM_DIR}/sharp-libvips-linux-x64/lib/libvips-cpp.so.*)
+if(NOT VIPS_SO)
+  message(FATAL_ERROR "libvips from npm not found: run `npm ci --prefix deps/libvips` (scripts/setup.sh does)")
+endif()
+add_library(vips::vips SHARED IMPORTED GLOBAL)
+set_target_properties(vips::vips PROPERTIES
+  IMPORTED_LOCATION ${VIPS_SO}
+  IMPORTED_NO_SONAME FALSE
+  INTERFACE_INCLUDE_DIRECTORIES
+    "${VIPS_NPM_DIR}/sharp-libvips-dev/include;${VIPS_NPM_DIR}/sharp-libvips-dev/include/glib-2.0;${VIPS_NPM_DIR}/sharp-libvips-linux-x64/lib/glib-2.0/include")
+get_filename_component(VIPS_LIB_DIR ${VIPS_SO} DIRECTORY)
+set(CMAKE_BUILD_RPATH ${VIPS_LIB_DIR})
+set(CMAKE_INSTALL_RPATH ${VIPS_LIB_DIR})

@@ -1,0 +1,59 @@
+#pragma once
+
+#include <string>
+#include <string_view>
+
+namespace cdn::core {
+
+/** Every failure the service can answer with. The table in error.cpp maps each to its
+ *  machine-readable code and HTTP status; nothing else decides a status. */
+enum class Errc {
+    BadRequest,
+    InvalidParameter,
+    UnknownParameter,
+    DimensionTooLarge,
+    InvalidPath,
+    NotFound,
+    UnknownCustomer,
+    CustomerSuspended,
+    MethodNotAllowed,
+    UriTooLong,
+    HeaderTooLarge,
+    PayloadTooLarge,
+    UnsupportedMediaType,
+    InvalidJson,
+    InvalidRequest,
+    Unauthorized,
+    Forbidden,
+    Conflict,
+    RateLimited,
+    DomainNotAllowed,
+    InvalidSignature,
+    SignatureExpired,
+    FeatureNotInPlan,
+    QuotaExceeded,
+    SourceTooLarge,
+    UnprocessableImage,
+    TransformTimeout,
+    Busy,
+    OriginUnavailable,
+    Unavailable,
+    Internal,
+};
+
+/** An error with a public message safe to show a client, and detail for the log only. */
+struct Error {
+    Errc code = Errc::Internal;
+    std::string message;
+    std::string detail;
+};
+
+/** The snake_case code of the JSON error body, e.g. "not_found". */
+std::string_view code_name(Errc code);
+
+/** The HTTP status this error is answered with. */
+unsigned http_status(Errc code);
+
+Error make_error(Errc code, std::string message, std::string detail = {});
+
+} // namespace cdn::core

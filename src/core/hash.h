@@ -1,0 +1,15 @@
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <string_view>
+
+namespace cdn::core {
+
+/** XXH3 64-bit hash: fast, for in-process tables and shard selection. */
+std::uint64_t hash64(std::string_view data);
+
+/** XXH3 128-bit hash as 32 lowercase hex characters: for cache keys, file names and ETags. */
+std::string hash128_hex(std::string_view data);
+
+} // namespace cdn::core

@@ -1,0 +1,31 @@
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace cdn::core {
+
+std::string to_lower(std::string_view s);
+bool iequals(std::string_view a, std::string_view b);
+std::string_view trim(std::string_view s);
+std::vector<std::string_view> split(std::string_view s, char sep);
+bool starts_with(std::string_view s, std::string_view prefix);
+
+std::string to_hex(std::string_view bytes);
+
+/** Parses a whole decimal integer; nullopt on any other character or overflow. */
+std::optional<std::int64_t> parse_int(std::string_view s);
+
+/** RFC 7231 IMF-fixdate, e.g. "Sun, 06 Nov 1994 08:49:37 GMT". */
+std::string http_date(std::int64_t unix_seconds);
+
+/** RFC 3339 UTC, e.g. "2026-11-25T20:40:57Z". */
+std::string rfc3339(std::int64_t unix_seconds);
+
+/** Escapes a string for a JSON string literal (without the quotes). */
+std::string json_escape(std::string_view s);
+
+} // namespace cdn::core

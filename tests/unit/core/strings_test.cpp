@@ -1,0 +1,51 @@
+#include "core/strings.h"
+
+#include <gtest/gtest.h>
+
+#include "core/error.h"
+#include "core/hash.h"
+#include "core/random.h"
+
+namespace cdn::core {
+
+TEST(Strings, ParseIntAcceptsOnlyWholeNumbers) {
+    EXPECT_EQ(parse_int("42"), 42);
+    EXPECT_EQ(parse_int("-7"), -7);
+    EXPECT_FALSE(parse_int(""));
+    EXPECT_FALSE(parse_int("4x"));
+    EXPECT_FALSE(parse_int("99999999999999999999999"));
+}
+
+TEST(Strings, HttpDateIsImfFixdate) {
+    EXPECT_EQ(http_date(784111777), "Sun, 06 Nov 1994 08:49:37 GMT");
+    EXPECT_EQ(rfc3339(784111777), "1994-11-06T08:49:37Z");
+}
+
+TEST(Strings, JsonEscapeQuotesAndControls) {
+    EXPECT_EQ(json_escape("a\"b\\c\n\x01"), "a\\\"b\\\\c\\n\\u0001");
+}
+
+TEST(Hash, Hash128IsStableHex) {
+    const auto h = hash128_hex("imagecdn");
+    EXPECT_EQ(h.size(), 32u);
+    EXPECT_EQ(h, hash128_hex("imagecdn"));
+    EXPECT_NE(h, hash128_hex("imagecdn2"));
+}
+
+TEST(Random, Base62TokensHaveLengthAndAlphabet) {
+    const auto t = random_base62(40);
+    ASSERT_EQ(t.size(), 40u);
+    for (char c : t) {
+        EXPECT_TRUE(std::isalnum(static_cast<unsigned char>(c))) << c;
+    }
+    EXPECT_NE(t, random_base62(40));
+}
+
+TEST(Error, TableMapsCodesAndStatuses) {
+    EXPECT_EQ(code_name(Errc::UnknownCustomer), "unknown_customer");
+    EXPECT_EQ(http_status(Errc::UnknownCustomer), 404u);
+    EXPECT_EQ(http_status(Errc::UriTooLong), 414u);
+    EXPECT_EQ(code_name(Errc::Internal), "internal_error");
+}
+
+} // namespace cdn::core
