@@ -1,0 +1,72 @@
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "core/result.h"
+#include "db/database.h"
+
+namespace cdn::db {
+
+/** One row of `customers`. Emails and hosts are stored as given: callers lower-case them. */
+struct CustomerRecord {
+    std::string id;
+    std::string public_key;
+    std::string email;
+    std::string plan;
+    /** The customer's settings object as JSON text; owned and validated by api/. */
+    std::string settings_json = "{}";
+    std::string signing_secret;
+    bool suspended = false;
+    /** "active" or "past_due". */
+    std::string billing_status = "active";
+    std::optional<std::string> stripe_customer_id;
+    /** Unix seconds. */
+    std::int64_t created_at = 0;
+    /** Unix seconds. */
+    std::int64_t updated_at = 0;
+    /** argon2id hash; absent for customers created by the operator CLI without a password. */
+    std::optional<std::string> password_hash;
+};
+
+/** Customers and their custom domains. Works on a Database or on a transaction handle. */
+class CustomerRepository {
+public:
+    explicit CustomerRepository(Database& db) : db_(db) {}
+
+    /** Errc::Conflict when the id, public key or email is taken (detail names the column). */
+    core::Result<void> insert(const CustomerRecord& customer);
+
+    core::Result<std::optional<CustomerRecord>> find_by_id(std::string_view id);
+    core::Result<std::optional<CustomerRecord>> find_by_public_key(std::string_view public_key);
+    core::Result<std::optional<CustomerRecord>> find_by_email(std::string_view email);
+    /** The customer serving images under `host` (a custom domain), if any. */
+    core::Result<std::optional<CustomerRecord>> find_by_custom_domain(std::string_view host);
+
+    /** Errc::NotFound when no customer has `id`. @param now unix seconds. */
+    core::Result<void> update_plan(std::string_view id, std::string_view plan, std::int64_t now);
+    /** Errc::NotFound when no customer has `id`. @param now unix seconds. */
+    core::Result<void> update_settings(std::string_view id, std::string_view settings_json,
+                                       std::int64_t now);
+
+    /**
+     * Makes `hosts` exactly the customer's custom domains, atomically.
+     * Errc::Conflict when a host belongs to another customer (or is listed twice).
+     */
+    core::Result<void> replace_custom_domains(std::string_view customer_id,
+                                              const std::vector<std::string>& hosts);
+
+    core::Result<std::int64_t> count();
+
+private:
+    core::Result<std::optional<CustomerRecord>> find_one(std::string_view where,
+                                                         std::string_view key);
+    core::Result<void> update_one(std::string_view sql, std::vector<Value> params);
+
+    Database& db_;
+};
+
+} // namespace cdn::db

@@ -1,0 +1,44 @@
+#include "db/database.h"
+
+#include <utility>
+
+namespace cdn::db {
+
+std::optional<std::string> Row::text(std::size_t i) const {
+    if (i >= values.size()) {
+        return std::nullopt;
+    }
+    if (const auto* s = std::get_if<std::string>(&values[i])) {
+        return *s;
+    }
+    return std::nullopt;
+}
+
+std::optional<std::int64_t> Row::integer(std::size_t i) const {
+    if (i >= values.size()) {
+        return std::nullopt;
+    }
+    if (const auto* n = std::get_if<std::int64_t>(&values[i])) {
+        return *n;
+    }
+    return std::nullopt;
+}
+
+std::optional<double> Row::real(std::size_t i) const {
+    if (i >= values.size()) {
+        return std::nullopt;
+    }
+    if (const auto* d = std::get_if<double>(&values[i])) {
+        return *d;
+    }
+    if (const auto* n = std::get_if<std::int64_t>(&values[i])) {
+        return static_cast<double>(*n);
+    }
+    return std::nullopt;
+}
+
+core::Error database_error(core::Errc code, std::string detail) {
+    return core::make_error(code, "database error", std::move(detail));
+}
+
+} // namespace cdn::db

@@ -1,0 +1,139 @@
+#include "db/migrations.h"
+
+#include <string>
+
+namespace cdn::db {
+namespace {
+
+constexpr std::string_view CREATE_SCHEMA_MIGRATIONS =
+    "CREATE TABLE IF NOT EXISTS schema_migrations ("
+    "version INTEGER PRIMARY KEY, applied_at BIGINT NOT NULL)";
+
+// Portable SQL only: the PostgreSQL backend runs these same statements.
+std::vector<Migration> all_migrations() {
+    return {
+        {1,
+         {
+             R"(CREATE TABLE customers (
+                 id TEXT PRIMARY KEY,
+                 public_key TEXT NOT NULL UNIQUE,
+                 email TEXT NOT NULL UNIQUE,
+                 password_hash TEXT,
+                 plan TEXT NOT NULL,
+                 settings TEXT NOT NULL DEFAULT '{}',
+                 signing_secret TEXT NOT NULL,
+                 suspended INTEGER NOT NULL DEFAULT 0,
+                 billing_status TEXT NOT NULL DEFAULT 'active',
+                 stripe_customer_id TEXT,
+                 created_at BIGINT NOT NULL,
+                 updated_at BIGINT NOT NULL
+             ))",
+             R"(CREATE TABLE custom_domains (
+                 host TEXT PRIMARY KEY,
+                 customer_id TEXT NOT NULL REFERENCES customers(id) ON DELETE CASCADE
+             ))",
+             "CREATE INDEX custom_domains_customer ON custom_domains(customer_id)",
+             R"(CREATE TABLE api_keys (
+                 id TEXT PRIMARY KEY,
+                 customer_id TEXT NOT NULL REFERENCES customers(id) ON DELETE CASCADE,
+                 name TEXT NOT NULL,
+                 prefix TEXT NOT NULL UNIQUE,
+                 secret_hash TEXT NOT NULL,
+                 created_at BIGINT NOT NULL,
+                 last_used_at BIGINT
+             ))",
+             "CREATE INDEX api_keys_customer ON api_keys(customer_id)",
+             R"(CREATE TABLE originals (
+                 customer_id TEXT NOT NULL REFERENCES customers(id) ON DELETE CASCADE,
+                 path TEXT NOT NULL,
+                 bytes BIGINT NOT NULL,
+                 content_type TEXT NOT NULL,
+                 width INTEGER,
+                 height INTEGER,
+                 etag TEXT NOT NULL,
+                 created_at BIGINT NOT NULL,
+                 updated_at BIGINT NOT NULL,
+                 PRIMARY KEY (customer_id, path)
+             ))",
+             // No foreign key: a usage flush must never fail because its customer was deleted.
+             R"(CREATE TABLE usage_hourly (
+                 customer_id TEXT NOT NULL,
+                 hour BIGINT NOT NULL,
+                 requests BIGINT NOT NULL DEFAULT 0,
+                 bytes_out BIGINT NOT NULL DEFAULT 0,
+                 transforms BIGINT NOT NULL DEFAULT 0,
+                 cache_hits BIGINT NOT NULL DEFAULT 0,
+                 errors BIGINT NOT NULL DEFAULT 0,
+                 PRIMARY KEY (customer_id, hour)
+             ))",
+             R"(CREATE TABLE webhook_events (
+                 id TEXT PRIMARY KEY,
+                 type TEXT NOT NULL,
+                 created BIGINT NOT NULL,
+                 processed_at BIGINT NOT NULL
+             ))",
+             R"(CREATE TABLE presets (
+                 customer_id TEXT NOT NULL REFERENCES customers(id) ON DELETE CASCADE,
+                 name TEXT NOT NULL,
+                 options TEXT NOT NULL,
+                 updated_at BIGINT NOT NULL,
+                 PRIMARY KEY (customer_id, name)
+             ))",
+         }},
+    };
+}
+
+core::Result<int> current_version(Database& db) {
+    CDN_TRY(rows, db.query("SELECT MAX(version) FROM schema_migrations"));
+    // MAX over no rows is NULL: nothing applied yet.
+    return static_cast<int>(rows.empty() ? 0 : rows.front().integer(0).value_or(0));
+}
+
+core::Result<void> apply(Database& db, const Migration& migration, std::int64_t now) {
+    return db.transaction([&](Database& tx) -> core::Result<void> {
+        // Checked again inside the transaction: another process may have applied it since.
+        CDN_TRY(done, tx.query("SELECT 1 FROM schema_migrations WHERE version = $1",
+                               {std::int64_t{migration.version}}));
+        if (!done.empty()) {
+            return {};
+        }
+        for (const auto statement : migration.statements) {
+            CDN_TRY_VOID(tx.execute(statement));
+        }
+        CDN_TRY_VOID(
+            tx.execute("INSERT INTO schema_migrations (version, applied_at) VALUES ($1, $2)",
+                       {std::int64_t{migration.version}, now}));
+        return {};
+    });
+}
+
+} // namespace
+
+const std::vector<Migration>& migrations() {
+    static const std::vector<Migration> all = all_migrations();
+    return all;
+}
+
+core::Result<int> migrate(Database& db, const core::Clock& clock) {
+    CDN_TRY_VOID(db.execute(CREATE_SCHEMA_MIGRATIONS));
+    CDN_TRY(version, current_version(db));
+    const int newest = migrations().back().version;
+    if (version > newest) {
+        return database_error(core::Errc::Internal, "schema version " + std::to_string(version) +
+                                                        " is newer than this binary's " +
+                                                        std::to_string(newest));
+    }
+    for (const auto& migration : migrations()) {
+        if (migration.version > version) {
+            CDN_TRY_VOID(apply(db, migration, clock.unix_seconds()));
+        }
+    }
+    return current_version(db);
+}
+
+core::Result<int> migrate(Database& db) {
+    const core::SystemClock clock;
+    return migrate(db, clock);
+}
+
+} // namespace cdn::db

@@ -1,0 +1,32 @@
+#pragma once
+
+#include <string_view>
+#include <vector>
+
+#include "core/clock.h"
+#include "core/result.h"
+#include "db/database.h"
+
+namespace cdn::db {
+
+/** One schema version: portable statements (TEXT, BIGINT, INTEGER 0/1) applied together. */
+struct Migration {
+    int version;
+    std::vector<std::string_view> statements;
+};
+
+/** Every migration, in version order. Released migrations are never edited, only appended. */
+const std::vector<Migration>& migrations();
+
+/**
+ * Brings the schema up to the newest migration, each in its own transaction, recording it in
+ * `schema_migrations`. Safe to run again (a no-op) and from several processes at once.
+ * @return the schema version now in place.
+ * Errc::Internal if the database is newer than this binary knows.
+ */
+core::Result<int> migrate(Database& db, const core::Clock& clock);
+
+/** migrate() stamping `applied_at` with the system clock. */
+core::Result<int> migrate(Database& db);
+
+} // namespace cdn::db

@@ -1,0 +1,45 @@
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "core/result.h"
+#include "db/database.h"
+
+namespace cdn::db {
+
+/** Counters to add to one customer's hour. */
+struct UsageDelta {
+    std::string customer_id;
+    /** Any unix second within the hour; stored as the hour's first second. */
+    std::int64_t hour = 0;
+    std::int64_t requests = 0;
+    std::int64_t bytes_out = 0;
+    std::int64_t transforms = 0;
+    std::int64_t cache_hits = 0;
+    std::int64_t errors = 0;
+};
+
+/** The first second of the hour containing `unix_seconds`. */
+std::int64_t hour_start(std::int64_t unix_seconds);
+
+/** Hourly usage rollups. Works on a Database or on a transaction handle. */
+class UsageRepository {
+public:
+    explicit UsageRepository(Database& db) : db_(db) {}
+
+    /** Adds every delta to its hour's counters (creating the row), all in one transaction, so
+     *  a flush is counted entirely or not at all. */
+    core::Result<void> add_hourly(const std::vector<UsageDelta>& deltas);
+
+    /** Bytes served to the customer in hours `from_hour <= hour < to_hour` (unix seconds). */
+    core::Result<std::int64_t> sum_bytes_out(std::string_view customer_id, std::int64_t from_hour,
+                                             std::int64_t to_hour);
+
+private:
+    Database& db_;
+};
+
+} // namespace cdn::db

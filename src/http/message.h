@@ -1,0 +1,59 @@
+#pragma once
+
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+#include "core/error.h"
+
+namespace cdn::http {
+
+struct Header {
+    std::string_view name;
+    std::string_view value;
+};
+
+/** A parsed request. Views point into the connection's parser, which outlives the handler. */
+struct Request {
+    std::string_view method;
+    std::string_view target;
+    /** The target before '?', still percent-encoded. */
+    std::string_view path;
+    /** The target after '?', without it; empty when there is none. */
+    std::string_view query;
+    unsigned version = 11;
+    std::vector<Header> headers;
+    std::string_view body;
+    std::string remote_address;
+    std::string request_id;
+
+    /** The first header of that name (case-insensitive), if any. */
+    std::optional<std::string_view> header(std::string_view name) const;
+    bool is_head() const { return method == "HEAD"; }
+};
+
+/** What a handler answers. The server adds Date, Content-Length, X-Request-Id and Connection. */
+struct Response {
+    unsigned status = 200;
+    std::vector<std::pair<std::string, std::string>> headers;
+    /** Header lines ("Name: value\r\n") built once and shared, e.g. by a cached variant. */
+    std::shared_ptr<const std::string> prebuilt_headers;
+    std::shared_ptr<const std::string> body;
+
+    /** For the access log: HIT/MISS/STALE and the customer's public key, when known. */
+    std::string_view cache_status;
+    std::string customer;
+
+    void set_header(std::string name, std::string value);
+    std::size_t body_size() const { return body ? body->size() : 0; }
+
+    static Response text(unsigned status, std::string content_type, std::string body);
+    static Response json(unsigned status, std::string body);
+    /** `{"error": {"code", "message"}}` with the error's status and `Cache-Control: no-store`. */
+    static Response error(const core::Error& error);
+};
+
+} // namespace cdn::http

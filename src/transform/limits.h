@@ -1,0 +1,27 @@
+#pragma once
+
+#include <cstdint>
+
+namespace cdn::transform {
+
+/** [limits] section: server-wide hard limits of delivery.md; plans may only lower them. */
+struct Limits {
+    /** Largest original read for a transform, bytes. Default 100 MB. */
+    std::uint64_t max_original_bytes = 100'000'000;
+    /** Largest width × height of an original, read from its header before decoding. */
+    std::uint64_t max_original_pixels = 100'000'000;
+    /** Largest output width or height. */
+    std::uint64_t max_output_dimension = 8192;
+    /** Most animation frames decoded (and frames × pixels ≤ 2 × max_original_pixels). */
+    std::uint64_t max_frames = 200;
+    /** Pixel limit for progressive JPEG / interlaced PNG, which cannot shrink on load. */
+    std::uint64_t progressive_max_pixels = 30'000'000;
+    /** A transform running longer is killed: 503 transform_timeout. */
+    std::uint64_t transform_timeout_ms = 30'000;
+    /** Transforms running at once; 0 means 2 × cores. */
+    std::uint64_t max_concurrent_transforms = 0;
+    /** Transforms waiting for a slot at most; more are refused with 503 busy. */
+    std::uint64_t transform_queue = 64;
+};
+
+} // namespace cdn::transform

@@ -1,0 +1,100 @@
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "core/result.h"
+
+namespace cdn::transform {
+
+enum class Fit { ScaleDown, Contain, Cover, Crop, Pad, Squeeze };
+
+enum class GravityKind {
+    Center, North, South, East, West, NorthEast, NorthWest, SouthEast, SouthWest,
+    /** libvips attention (saliency). */
+    Auto,
+    Entropy,
+    /** A focal point: x and y in 0..1. */
+    Focal,
+};
+
+struct Gravity {
+    GravityKind kind = GravityKind::Center;
+    double x = 0.5;
+    double y = 0.5;
+    bool operator==(const Gravity&) const = default;
+};
+
+/** `format=`: Original means "absent" (keep the original's format). */
+enum class RequestedFormat { Original, Auto, Jpeg, Png, Webp, Avif, Gif, Json };
+
+enum class MetadataPolicy { None, Copyright, Keep };
+
+enum class Flip { None, Horizontal, Vertical, Both };
+
+struct CropRect {
+    std::uint32_t x = 0;
+    std::uint32_t y = 0;
+    std::uint32_t width = 0;
+    std::uint32_t height = 0;
+    bool operator==(const CropRect&) const = default;
+};
+
+struct Rgba {
+    std::uint8_t r = 255;
+    std::uint8_t g = 255;
+    std::uint8_t b = 255;
+    std::uint8_t a = 255;
+    bool operator==(const Rgba&) const = default;
+};
+
+/**
+ * Delivery options exactly as requested (delivery.md's table), validated and typed, before
+ * negotiation: aliases resolved, ranges checked, nothing defaulted that the request did not say
+ * (so a preset can be overlaid by the request's own options).
+ */
+struct DeliveryOptions {
+    std::optional<std::uint32_t> width;
+    std::optional<std::uint32_t> height;
+    std::optional<double> dpr;
+    std::optional<Fit> fit;
+    std::optional<Gravity> gravity;
+    std::optional<std::uint32_t> quality;
+    std::optional<RequestedFormat> format;
+    /** `auto=compress`: lowers the default quality by 10. */
+    bool compress = false;
+    std::optional<CropRect> rect;
+    std::optional<std::uint32_t> rotate;
+    std::optional<Flip> flip;
+    std::optional<double> blur;
+    std::optional<double> sharpen;
+    std::optional<std::uint32_t> trim;
+    std::optional<Rgba> background;
+    std::optional<MetadataPolicy> metadata;
+    std::optional<bool> anim;
+    std::optional<bool> lossless;
+    std::optional<std::string> preset;
+    /** Cache-busting version: only part of the cache key. */
+    std::optional<std::string> version;
+    std::optional<std::string> signature;
+    std::optional<std::int64_t> expires;
+
+    /** True when any option other than v, s, exp (and preset's own options) is present: the
+     *  request asks for a transform, not the original. */
+    bool wants_transform() const;
+    /** Fills every option unset here from `base` (a preset): the request's own options win. */
+    void overlay_on(const DeliveryOptions& base);
+};
+
+/**
+ * Parses query parameters into DeliveryOptions. Errors: unknown_parameter (naming it),
+ * invalid_parameter naming the option and its allowed range (also for an option given twice
+ * or with its alias), dimension_too_large when width or height exceed `max_dimension`.
+ */
+core::Result<DeliveryOptions> parse_delivery_options(
+    const std::vector<std::pair<std::string, std::string>>& params, std::uint32_t max_dimension);
+
+} // namespace cdn::transform

@@ -1,0 +1,104 @@
+#include "db/api_key_repository.h"
+
+#include <gtest/gtest.h>
+
+#include <string>
+
+#include "db_test_support.h"
+
+namespace cdn::db {
+namespace {
+
+using testing::make_customer;
+using testing::MigratedTest;
+
+ApiKeyRecord make_key(const std::string& id, const std::string& customer_id,
+                      std::int64_t created_at) {
+    return ApiKeyRecord{id, customer_id, "key " + id, "sk_" + id, "hash-" + id, created_at, {}};
+}
+
+class ApiKeyRepositoryTest : public MigratedTest {
+protected:
+    void SetUp() override {
+        MigratedTest::SetUp();
+        CustomerRepository customers(*db_);
+        ASSERT_TRUE(customers.insert(make_customer("c1")));
+        ASSERT_TRUE(customers.insert(make_customer("c2")));
+    }
+};
+
+TEST_F(ApiKeyRepositoryTest, InsertedKeyIsFoundByPrefix) {
+    ApiKeyRepository keys(*db_);
+    ASSERT_TRUE(keys.insert(make_key("k1", "c1", 100)));
+    auto found = keys.find_by_prefix("sk_k1").value();
+    ASSERT_TRUE(found.has_value());
+    EXPECT_EQ(found->id, "k1");
+    EXPECT_EQ(found->customer_id, "c1");
+    EXPECT_EQ(found->name, "key k1");
+    EXPECT_EQ(found->secret_hash, "hash-k1");
+    EXPECT_EQ(found->created_at, 100);
+    EXPECT_EQ(found->last_used_at, std::nullopt);
+    EXPECT_FALSE(keys.find_by_prefix("sk_other").value().has_value());
+}
+
+TEST_F(ApiKeyRepositoryTest, DuplicatePrefixIsConflict) {
+    ApiKeyRepository keys(*db_);
+    ASSERT_TRUE(keys.insert(make_key("k1", "c1", 100)));
+    auto twin = make_key("k2", "c1", 100);
+    twin.prefix = "sk_k1";
+    auto inserted = keys.insert(twin);
+    ASSERT_FALSE(inserted);
+    EXPECT_EQ(inserted.error().code, core::Errc::Conflict);
+}
+
+TEST_F(ApiKeyRepositoryTest, KeyOfUnknownCustomerIsRefused) {
+    auto inserted = ApiKeyRepository(*db_).insert(make_key("k1", "ghost", 100));
+    ASSERT_FALSE(inserted);
+    EXPECT_NE(inserted.error().code, core::Errc::Conflict);
+}
+
+TEST_F(ApiKeyRepositoryTest, ListsOnlyTheCustomersKeysOldestFirst) {
+    ApiKeyRepository keys(*db_);
+    ASSERT_TRUE(keys.insert(make_key("k-new", "c1", 300)));
+    ASSERT_TRUE(keys.insert(make_key("k-old", "c1", 100)));
+    ASSERT_TRUE(keys.insert(make_key("k-other", "c2", 200)));
+    auto listed = keys.list_for_customer("c1").value();
+    ASSERT_EQ(listed.size(), 2u);
+    EXPECT_EQ(listed[0].id, "k-old");
+    EXPECT_EQ(listed[1].id, "k-new");
+    EXPECT_TRUE(keys.list_for_customer("nobody").value().empty());
+}
+
+TEST_F(ApiKeyRepositoryTest, RemoveOnlyByTheOwner) {
+    ApiKeyRepository keys(*db_);
+    ASSERT_TRUE(keys.insert(make_key("k1", "c1", 100)));
+    auto by_other = keys.remove("c2", "k1");
+    ASSERT_FALSE(by_other);
+    EXPECT_EQ(by_other.error().code, core::Errc::NotFound);
+    EXPECT_TRUE(keys.find_by_prefix("sk_k1").value().has_value());
+
+    ASSERT_TRUE(keys.remove("c1", "k1"));
+    EXPECT_FALSE(keys.find_by_prefix("sk_k1").value().has_value());
+    EXPECT_EQ(keys.remove("c1", "k1").error().code, core::Errc::NotFound);
+}
+
+TEST_F(ApiKeyRepositoryTest, TouchLastUsedKeepsTheLatestAndSkipsUnknownKeys) {
+    ApiKeyRepository keys(*db_);
+    ASSERT_TRUE(keys.insert(make_key("k1", "c1", 100)));
+    ASSERT_TRUE(keys.insert(make_key("k2", "c1", 100)));
+    ASSERT_TRUE(keys.touch_last_used({{"k1", 500}, {"k2", 400}, {"deleted", 600}}));
+    ASSERT_TRUE(keys.touch_last_used({{"k1", 450}, {"k2", 700}})); // k1's is older: ignored
+    EXPECT_EQ(keys.find_by_prefix("sk_k1").value()->last_used_at, 500);
+    EXPECT_EQ(keys.find_by_prefix("sk_k2").value()->last_used_at, 700);
+    EXPECT_TRUE(keys.touch_last_used({}));
+}
+
+TEST_F(ApiKeyRepositoryTest, DeletingTheCustomerDeletesItsKeys) {
+    ApiKeyRepository keys(*db_);
+    ASSERT_TRUE(keys.insert(make_key("k1", "c1", 100)));
+    ASSERT_TRUE(db_->execute("DELETE FROM customers WHERE id = $1", {std::string("c1")}));
+    EXPECT_FALSE(keys.find_by_prefix("sk_k1").value().has_value());
+}
+
+} // namespace
+} // namespace cdn::db
