@@ -73,7 +73,7 @@ vips::VImage synthetic_photo(int width, int height) {
     auto r = x * 200.0 + rings + noise + 30.0;
     auto g = y * 180.0 + rings * 0.5 + noise + 40.0;
     auto b = (1.0 - x) * 160.0 - rings + noise + 60.0;
-    return r.bandjoin({g, b}).cast(VIPS_FORMAT_UCHAR).copy(
+    return vips::VImage::bandjoin({r, g, b}).cast(VIPS_FORMAT_UCHAR).copy(
         vips::VImage::option()->set("interpretation", VIPS_INTERPRETATION_sRGB));
 }
 
@@ -85,7 +85,7 @@ vips::VImage transparent_logo(int size) {
     auto inside = (cx * cx + cy * cy) < (size * 0.4) * (size * 0.4);
     auto alpha = inside.ifthenelse(255.0, 0.0);
     auto colour = (xy[0] / static_cast<double>(size) * 255.0);
-    return colour.bandjoin({colour * 0.3 + 80.0, 255.0 - colour, alpha})
+    return vips::VImage::bandjoin({colour, colour * 0.3 + 80.0, 255.0 - colour, alpha})
         .cast(VIPS_FORMAT_UCHAR)
         .copy(vips::VImage::option()->set("interpretation", VIPS_INTERPRETATION_sRGB));
 }

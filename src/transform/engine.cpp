@@ -1,0 +1,621 @@
+#include "transform/engine.h"
+
+#include <vips/vips8>
+
+#include <algorithm>
+#include <cmath>
+#include <vector>
+
+#include "transform/vips_runtime.h"
+
+namespace cdn::transform {
+namespace {
+
+using vips::VImage;
+using Clock = std::chrono::steady_clock;
+
+constexpr std::size_t PROGRESSIVE_JPEG_BYTES = 10 * 1024;
+// Above this many output pixels a JPEG is all but certain to exceed 10 KB: encode it
+// progressive at once instead of trying baseline first.
+constexpr std::uint64_t SURELY_LARGE_JPEG_PIXELS = 400 * 400;
+
+core::Error vips_error(core::Errc code, std::string message) {
+    std::string detail = vips_error_buffer();
+    vips_error_clear();
+    return core::make_error(code, std::move(message), std::move(detail));
+}
+
+core::Error too_large(std::string message) {
+    return core::make_error(core::Errc::SourceTooLarge, std::move(message));
+}
+
+double elapsed_ms(Clock::time_point since) {
+    return std::chrono::duration<double, std::milli>(Clock::now() - since).count();
+}
+
+/** The libvips options every load gets: broken data fails instead of decoding grey. */
+vips::VOption* load_options(VipsAccess access) {
+    return VImage::option()->set("access", access)->set("fail_on", VIPS_FAIL_ON_TRUNCATED);
+}
+
+VImage open_header(std::string_view bytes) {
+    return VImage::new_from_buffer(bytes.data(), bytes.size(), "",
+                                   load_options(VIPS_ACCESS_SEQUENTIAL));
+}
+
+std::uint32_t frame_count(const VImage& image) {
+    return image.get_typeof("n-pages") != 0 ? static_cast<std::uint32_t>(image.get_int("n-pages")) : 1;
+}
+
+bool is_interlaced(const VImage& image) {
+    return image.get_typeof("interlaced") != 0 && image.get_int("interlaced") != 0;
+}
+
+core::Result<void> check_limits(const SourceInfo& info, const Limits& limits) {
+    const std::uint64_t pixels = std::uint64_t{info.width} * info.height;
+    if (pixels > limits.max_original_pixels) {
+        return too_large("the original has more pixels than allowed");
+    }
+    if (info.frames > limits.max_frames || info.frames * pixels > limits.max_original_pixels * 2) {
+        return too_large("the original has more animation frames than allowed");
+    }
+    if (info.interlaced && pixels > limits.progressive_max_pixels) {
+        return too_large("progressive or interlaced originals this large are not accepted");
+    }
+    return {};
+}
+
+// ---- the steps -----------------------------------------------------------------------------
+
+struct Context {
+    const TransformSpec& spec;
+    const SourceInfo& source;
+    VImage image;
+    bool animated = false;
+    /** Output height of one frame (the image is a vertical strip of frames when animated). */
+    int frame_height = 0;
+};
+
+int width_of(const Context& ctx) { return ctx.image.width(); }
+
+/** How much smaller than the original the output will be (≥ 1), for shrink-on-load. */
+double needed_shrink(const TransformSpec& spec, const SourceInfo& src, bool swap_axes) {
+    if (spec.rect || spec.trim || (!spec.width && !spec.height)) {
+        return 1.0;
+    }
+    const double w = swap_axes ? src.height : src.width;
+    const double h = swap_axes ? src.width : src.height;
+    const double sx = spec.width ? w / *spec.width : 0;
+    const double sy = spec.height ? h / *spec.height : 0;
+    const bool fills_box = spec.fit == Fit::Cover || spec.fit == Fit::Crop;
+    double shrink = 0;
+    if (sx > 0 && sy > 0) {
+        shrink = fills_box || spec.fit == Fit::Squeeze ? std::min(sx, sy) : std::max(sx, sy);
+    } else {
+        shrink = std::max(sx, sy);
+    }
+    return std::max(1.0, shrink);
+}
+
+/** Step: load, shrinking on load where the format allows (JPEG by 2/4/8, WebP by any scale). */
+core::Result<void> load(Context& ctx, std::string_view bytes) {
+    const auto& src = ctx.source;
+    ctx.animated = src.frames > 1 && ctx.spec.anim;
+    // Orientation 5–8 swaps axes; we only know after the header, which new_from_buffer reads.
+    auto* options = load_options(ctx.animated ? VIPS_ACCESS_RANDOM : VIPS_ACCESS_SEQUENTIAL);
+    const double shrink = needed_shrink(ctx.spec, src, false);
+    if (ctx.animated) {
+        options->set("n", -1);
+    } else if (src.format == ImageFormat::Jpeg && !src.interlaced) {
+        int factor = 1;
+        for (int f : {8, 4, 2}) {
+            if (shrink >= f) {
+                factor = f;
+                break;
+            }
+        }
+        if (factor > 1) {
+            options->set("shrink", factor);
+        }
+    } else if (src.format == ImageFormat::Webp && shrink > 1.0) {
+        options->set("scale", 1.0 / shrink);
+    }
+    ctx.image = VImage::new_from_buffer(bytes.data(), bytes.size(), "", options);
+    ctx.frame_height = ctx.animated ? ctx.image.get_int("page-height") : ctx.image.height();
+    return {};
+}
+
+/** Step: EXIF orientation is always applied (still images only: frames carry none). */
+void auto_orient(Context& ctx) {
+    if (!ctx.animated) {
+        ctx.image = ctx.image.autorot();
+        ctx.frame_height = ctx.image.height();
+    }
+}
+
+/** Step: colour to sRGB, 8 bits per band; an embedded profile is applied, then dropped. */
+void to_srgb(Context& ctx) {
+    auto& image = ctx.image;
+    if (image.get_typeof("icc-profile-data") != 0) {
+        image = image.icc_transform("srgb", VImage::option()
+                                                ->set("embedded", true)
+                                                ->set("intent", VIPS_INTENT_PERCEPTUAL));
+        image.remove("icc-profile-data");
+    } else if (image.interpretation() != VIPS_INTERPRETATION_sRGB &&
+               image.interpretation() != VIPS_INTERPRETATION_B_W) {
+        image = image.colourspace(VIPS_INTERPRETATION_sRGB);
+    }
+    if (image.format() != VIPS_FORMAT_UCHAR) {
+        image = image.colourspace(VIPS_INTERPRETATION_sRGB).cast(VIPS_FORMAT_UCHAR);
+    }
+}
+
+/** Step: `rect`, in the auto-oriented original's pixels. */
+core::Result<void> crop_rect(Context& ctx) {
+    if (!ctx.spec.rect || ctx.animated) {
+        return {};
+    }
+    const auto& r = *ctx.spec.rect;
+    if (std::uint64_t{r.x} + r.width > static_cast<std::uint64_t>(ctx.image.width()) ||
+        std::uint64_t{r.y} + r.height > static_cast<std::uint64_t>(ctx.image.height())) {
+        return core::make_error(core::Errc::InvalidParameter,
+                                "rect must lie inside the image (" +
+                                    std::to_string(ctx.image.width()) + "x" +
+                                    std::to_string(ctx.image.height()) + ")");
+    }
+    ctx.image = ctx.image.extract_area(static_cast<int>(r.x), static_cast<int>(r.y),
+                                       static_cast<int>(r.width), static_cast<int>(r.height));
+    ctx.frame_height = ctx.image.height();
+    return {};
+}
+
+/** Step: `trim` uniform borders (the colour of the top-left pixel) before resizing. */
+void trim_borders(Context& ctx) {
+    if (!ctx.spec.trim || ctx.animated) {
+        return;
+    }
+    // find_trim reads the whole image, then we crop it: both need random access.
+    ctx.image = ctx.image.copy_memory();
+    auto flat = ctx.image.has_alpha() ? ctx.image.flatten() : ctx.image;
+    const auto corner = flat.getpoint(0, 0);
+    int top = 0;
+    int width = 0;
+    int height = 0;
+    const int left = flat.find_trim(&top, &width, &height,
+                                    VImage::option()
+                                        ->set("threshold", static_cast<double>(*ctx.spec.trim))
+                                        ->set("background", corner));
+    if (width > 0 && height > 0) {
+        ctx.image = ctx.image.extract_area(left, top, width, height);
+        ctx.frame_height = ctx.image.height();
+    }
+}
+
+/** Step: `rotate` (clockwise) and `flip`, after auto-orientation and before resizing, so that
+ *  width and height always mean the output's. */
+void rotate_and_flip(Context& ctx) {
+    if (ctx.animated) {
+        return;
+    }
+    switch (ctx.spec.rotate) {
+    case 90: ctx.image = ctx.image.rot(VIPS_ANGLE_D90); break;
+    case 180: ctx.image = ctx.image.rot(VIPS_ANGLE_D180); break;
+    case 270: ctx.image = ctx.image.rot(VIPS_ANGLE_D270); break;
+    default: break;
+    }
+    if (ctx.spec.flip == Flip::Horizontal || ctx.spec.flip == Flip::Both) {
+        ctx.image = ctx.image.flip(VIPS_DIRECTION_HORIZONTAL);
+    }
+    if (ctx.spec.flip == Flip::Vertical || ctx.spec.flip == Flip::Both) {
+        ctx.image = ctx.image.flip(VIPS_DIRECTION_VERTICAL);
+    }
+    ctx.frame_height = ctx.image.height();
+}
+
+/** The scale factors and final box of a fit, from the current size. */
+struct Geometry {
+    double hscale = 1;
+    double vscale = 1;
+    /** The box to crop (cover, crop) or pad (pad) to after scaling; 0 = none. */
+    int box_width = 0;
+    int box_height = 0;
+};
+
+Geometry plan_fit(const TransformSpec& spec, double w0, double h0) {
+    Geometry g;
+    if (!spec.width && !spec.height) {
+        return g;
+    }
+    const double sx = spec.width ? *spec.width / w0 : 0;
+    const double sy = spec.height ? *spec.height / h0 : 0;
+    const bool both = sx > 0 && sy > 0;
+    const double one_axis = std::max(sx, sy); // only one of them is set
+    switch (spec.fit) {
+    case Fit::ScaleDown:
+        g.hscale = g.vscale = std::min(1.0, both ? std::min(sx, sy) : one_axis);
+        break;
+    case Fit::Contain:
+        g.hscale = g.vscale = both ? std::min(sx, sy) : one_axis;
+        break;
+    case Fit::Squeeze:
+        g.hscale = both ? sx : one_axis;
+        g.vscale = both ? sy : one_axis;
+        break;
+    case Fit::Cover:
+        g.hscale = g.vscale = both ? std::max(sx, sy) : one_axis;
+        g.box_width = spec.width ? static_cast<int>(*spec.width) : 0;
+        g.box_height = spec.height ? static_cast<int>(*spec.height) : 0;
+        break;
+    case Fit::Crop:
+        g.hscale = g.vscale = std::min(1.0, both ? std::max(sx, sy) : one_axis);
+        g.box_width = spec.width ? static_cast<int>(*spec.width) : 0;
+        g.box_height = spec.height ? static_cast<int>(*spec.height) : 0;
+        break;
+    case Fit::Pad:
+        g.hscale = g.vscale = both ? std::min(sx, sy) : one_axis;
+        g.box_width = spec.width ? static_cast<int>(*spec.width) : 0;
+        g.box_height = spec.height ? static_cast<int>(*spec.height) : 0;
+        break;
+    }
+    return g;
+}
+
+/** Offsets of a `inner` window in `outer` along one axis for a position in 0..1. */
+int offset_for(int outer, int inner, double position) {
+    const int room = outer - inner;
+    return std::clamp(static_cast<int>(std::lround(room * position)), 0, std::max(0, room));
+}
+
+std::pair<double, double> gravity_position(const Gravity& g) {
+    switch (g.kind) {
+    case GravityKind::North: return {0.5, 0.0};
+    case GravityKind::South: return {0.5, 1.0};
+    case GravityKind::East: return {1.0, 0.5};
+    case GravityKind::West: return {0.0, 0.5};
+    case GravityKind::NorthEast: return {1.0, 0.0};
+    case GravityKind::NorthWest: return {0.0, 0.0};
+    case GravityKind::SouthEast: return {1.0, 1.0};
+    case GravityKind::SouthWest: return {0.0, 1.0};
+    default: return {0.5, 0.5};
+    }
+}
+
+/** Crops one frame to the box by gravity: named positions, a focal point, or smart crop. */
+VImage crop_to_box(VImage frame, int box_w, int box_h, const Gravity& gravity) {
+    box_w = std::min(box_w, frame.width());
+    box_h = std::min(box_h, frame.height());
+    if (box_w == frame.width() && box_h == frame.height()) {
+        return frame;
+    }
+    if (gravity.kind == GravityKind::Auto || gravity.kind == GravityKind::Entropy) {
+        // smartcrop analyses the image more than once: it needs the pixels in memory.
+        return frame.copy_memory().smartcrop(
+            box_w, box_h,
+            VImage::option()->set("interesting", gravity.kind == GravityKind::Auto
+                                                     ? VIPS_INTERESTING_ATTENTION
+                                                     : VIPS_INTERESTING_ENTROPY));
+    }
+    int left = 0;
+    int top = 0;
+    if (gravity.kind == GravityKind::Focal) {
+        left = std::clamp(static_cast<int>(std::lround(gravity.x * frame.width() - box_w / 2.0)), 0,
+                          frame.width() - box_w);
+        top = std::clamp(static_cast<int>(std::lround(gravity.y * frame.height() - box_h / 2.0)),
+                         0, frame.height() - box_h);
+    } else {
+        const auto [px, py] = gravity_position(gravity);
+        left = offset_for(frame.width(), box_w, px);
+        top = offset_for(frame.height(), box_h, py);
+    }
+    return frame.extract_area(left, top, box_w, box_h);
+}
+
+std::vector<double> background_bands(const Rgba& c, int bands) {
+    std::vector<double> v{static_cast<double>(c.r), static_cast<double>(c.g), static_cast<double>(c.b)};
+    if (bands == 1 || bands == 2) {
+        v = {0.2126 * c.r + 0.7152 * c.g + 0.0722 * c.b};
+    }
+    if (bands == 2 || bands == 4) {
+        v.push_back(static_cast<double>(c.a));
+    }
+    return v;
+}
+
+VImage pad_to_box(VImage frame, int box_w, int box_h, const TransformSpec& spec) {
+    box_w = std::max(box_w, frame.width());
+    box_h = std::max(box_h, frame.height());
+    if (spec.background.a < 255 && !frame.has_alpha()) {
+        frame = frame.bandjoin_const({255.0});
+    }
+    const auto [px, py] = gravity_position(spec.gravity);
+    return frame.embed(offset_for(box_w, frame.width(), px), offset_for(box_h, frame.height(), py),
+                       box_w, box_h,
+                       VImage::option()
+                           ->set("extend", VIPS_EXTEND_BACKGROUND)
+                           ->set("background", background_bands(spec.background, frame.bands())));
+}
+
+/** Applies `fn` to every frame of an animated strip and joins them again. */
+template <class Fn>
+void for_each_frame(Context& ctx, Fn fn) {
+    if (!ctx.animated) {
+        ctx.image = fn(ctx.image);
+        ctx.frame_height = ctx.image.height();
+        return;
+    }
+    const int frames = ctx.image.height() / ctx.frame_height;
+    std::vector<VImage> out;
+    out.reserve(static_cast<std::size_t>(frames));
+    for (int i = 0; i < frames; ++i) {
+        out.push_back(fn(ctx.image.extract_area(0, i * ctx.frame_height, ctx.image.width(),
+                                                ctx.frame_height)));
+    }
+    ctx.frame_height = out.front().height();
+    ctx.image = VImage::arrayjoin(out, VImage::option()->set("across", 1));
+    ctx.image.set("page-height", ctx.frame_height);
+}
+
+/** Step: resize by `fit` and `gravity` to the spec's box. */
+void resize_to_fit(Context& ctx) {
+    const auto g = plan_fit(ctx.spec, ctx.image.width(), ctx.frame_height);
+    const auto& spec = ctx.spec;
+    for_each_frame(ctx, [&](VImage frame) {
+        if (g.hscale != 1.0 || g.vscale != 1.0) {
+            // Round the target size, then derive the exact scale, so that 1200 px at 1/3 is
+            // exactly 400 px and never 399.
+            const double tw = std::max(1.0, std::round(frame.width() * g.hscale));
+            const double th = std::max(1.0, std::round(frame.height() * g.vscale));
+            frame = frame.resize(tw / frame.width(),
+                                 VImage::option()->set("vscale", th / frame.height()));
+        }
+        if (g.box_width > 0 || g.box_height > 0) {
+            const int bw = g.box_width > 0 ? g.box_width : frame.width();
+            const int bh = g.box_height > 0 ? g.box_height : frame.height();
+            frame = spec.fit == Fit::Pad ? pad_to_box(frame, bw, bh, spec)
+                                         : crop_to_box(frame, bw, bh, spec.gravity);
+        }
+        return frame;
+    });
+}
+
+/** Step: `blur` and `sharpen`. */
+void filters(Context& ctx) {
+    if (ctx.spec.blur) {
+        ctx.image = ctx.image.gaussblur(*ctx.spec.blur);
+    }
+    if (ctx.spec.sharpen && *ctx.spec.sharpen > 0) {
+        // sharpen's m2 is the slope for edges: the "amount" of an unsharp mask.
+        ctx.image = ctx.image.sharpen(VImage::option()->set("sigma", 1.0)->set("m2", *ctx.spec.sharpen));
+    }
+}
+
+ImageFormat output_format(const TransformSpec& spec, const SourceInfo& src, bool has_alpha,
+                          bool animated) {
+    auto by_alpha = has_alpha ? ImageFormat::Png : ImageFormat::Jpeg;
+    switch (spec.format) {
+    case FormatChoice::Jpeg: return ImageFormat::Jpeg;
+    case FormatChoice::Png: return ImageFormat::Png;
+    case FormatChoice::Webp: return ImageFormat::Webp;
+    // Our AVIF encoder writes still images: an animation stays animated as WebP (every
+    // client that takes AVIF takes WebP).
+    case FormatChoice::Avif: return animated ? ImageFormat::Webp : ImageFormat::Avif;
+    case FormatChoice::Gif: return ImageFormat::Gif;
+    case FormatChoice::JpegOrPngByAlpha: return animated ? ImageFormat::Gif : by_alpha;
+    case FormatChoice::SameAsSource: break;
+    }
+    switch (src.format) {
+    case ImageFormat::Jpeg:
+    case ImageFormat::Png:
+    case ImageFormat::Webp:
+    case ImageFormat::Avif:
+    case ImageFormat::Gif: return src.format;
+    case ImageFormat::Svg: return ImageFormat::Png;
+    default: return by_alpha;
+    }
+}
+
+bool can_animate(ImageFormat f) { return f == ImageFormat::Webp || f == ImageFormat::Gif; }
+
+/** Step: keep only the first frame when the output cannot animate. */
+void first_frame_only(Context& ctx) {
+    if (ctx.animated) {
+        ctx.image = ctx.image.extract_area(0, 0, ctx.image.width(), ctx.frame_height);
+        ctx.image.remove("page-height");
+        ctx.animated = false;
+    }
+}
+
+/** Step: flatten transparency onto `background` for a format without alpha. */
+void flatten_if_needed(Context& ctx, ImageFormat format) {
+    if (format == ImageFormat::Jpeg && ctx.image.has_alpha()) {
+        const auto& c = ctx.spec.background;
+        ctx.image = ctx.image.flatten(VImage::option()->set(
+            "background", std::vector<double>{static_cast<double>(c.r), static_cast<double>(c.g),
+                                              static_cast<double>(c.b)}));
+    }
+}
+
+/** Step: the metadata policy; returns the savers' `keep` flags. */
+int apply_metadata_policy(Context& ctx) {
+    switch (ctx.spec.metadata) {
+    case MetadataPolicy::Keep: return VIPS_FOREIGN_KEEP_EXIF | VIPS_FOREIGN_KEEP_XMP | VIPS_FOREIGN_KEEP_IPTC;
+    case MetadataPolicy::None: return VIPS_FOREIGN_KEEP_NONE;
+    case MetadataPolicy::Copyright: break;
+    }
+    // A fresh EXIF block with only the copyright and artist: libvips rebuilds EXIF from the
+    // exif-ifd* fields when there is no exif-data blob.
+    std::vector<std::pair<std::string, std::string>> kept;
+    for (const char* field : {"exif-ifd0-Copyright", "exif-ifd0-Artist"}) {
+        if (ctx.image.get_typeof(field) != 0) {
+            kept.emplace_back(field, ctx.image.get_string(field));
+        }
+    }
+    char** fields = vips_image_get_fields(ctx.image.get_image());
+    for (char** f = fields; *f != nullptr; ++f) {
+        const std::string name = *f;
+        if (name.starts_with("exif-") || name == "xmp-data" || name == "iptc-data") {
+            ctx.image.remove(name.c_str());
+        }
+    }
+    g_strfreev(fields);
+    for (const auto& [name, value] : kept) {
+        // The stored string is "value (type, n components)": keep the value part only.
+        ctx.image.set(name.c_str(), value.substr(0, value.find(" (")).c_str());
+    }
+    return kept.empty() ? VIPS_FOREIGN_KEEP_NONE : VIPS_FOREIGN_KEEP_EXIF;
+}
+
+std::string take_blob(VipsBlob* blob) {
+    std::string out(static_cast<const char*>(blob->area.data), blob->area.length);
+    vips_area_unref(VIPS_AREA(blob));
+    return out;
+}
+
+std::string encode_jpeg(VImage& image, int quality, int keep) {
+    auto options = [&](bool progressive) {
+        return VImage::option()
+            ->set("Q", quality)
+            ->set("optimize_coding", true)
+            ->set("interlace", progressive)
+            ->set("keep", keep);
+    };
+    const auto pixels = static_cast<std::uint64_t>(image.width()) * image.height();
+    if (pixels >= SURELY_LARGE_JPEG_PIXELS) {
+        return take_blob(image.jpegsave_buffer(options(true)));
+    }
+    // Small output: baseline unless it turns out above 10 KB; the pixels are in memory so a
+    // second encode does not decode the original again.
+    image = image.copy_memory();
+    auto baseline = take_blob(image.jpegsave_buffer(options(false)));
+    return baseline.size() > PROGRESSIVE_JPEG_BYTES ? take_blob(image.jpegsave_buffer(options(true)))
+                                                    : baseline;
+}
+
+std::string encode(VImage& image, ImageFormat format, const TransformSpec& spec, int keep) {
+    const int quality = static_cast<int>(effective_quality(spec, format));
+    switch (format) {
+    case ImageFormat::Jpeg: return encode_jpeg(image, quality, keep);
+    case ImageFormat::Png:
+        return take_blob(image.pngsave_buffer(VImage::option()->set("compression", 6)->set("keep", keep)));
+    case ImageFormat::Webp:
+        return take_blob(image.webpsave_buffer(VImage::option()
+                                                   ->set("Q", quality)
+                                                   ->set("lossless", spec.lossless)
+                                                   ->set("effort", 4)
+                                                   ->set("keep", keep)));
+    case ImageFormat::Avif:
+        return take_blob(image.heifsave_buffer(
+            VImage::option()
+                ->set("Q", quality)
+                ->set("lossless", spec.lossless)
+                ->set("compression", VIPS_FOREIGN_HEIF_COMPRESSION_AV1)
+                ->set("effort", 4)
+                ->set("subsample_mode", VIPS_FOREIGN_SUBSAMPLE_ON)
+                ->set("keep", keep)));
+    case ImageFormat::Gif:
+        return take_blob(image.gifsave_buffer(VImage::option()->set("keep", keep)));
+    default: break;
+    }
+    return {};
+}
+
+/** Kills the pipeline's evaluation once the deadline passes (libvips' eval signal). */
+struct DeadlineGuard {
+    Clock::time_point deadline;
+    bool fired = false;
+
+    static void on_eval(VipsImage* image, VipsProgress* /*progress*/, void* self) {
+        auto* guard = static_cast<DeadlineGuard*>(self);
+        if (Clock::now() > guard->deadline) {
+            guard->fired = true;
+            vips_image_set_kill(image, TRUE);
+        }
+    }
+    void watch(VImage& image) {
+        vips_image_set_progress(image.get_image(), TRUE);
+        g_signal_connect(image.get_image(), "eval", G_CALLBACK(on_eval), this);
+    }
+};
+
+core::Result<EncodedImage> run_pipeline(std::string_view bytes, const TransformSpec& spec,
+                                        const SourceInfo& source, DeadlineGuard& guard) {
+    const auto started = Clock::now();
+    Context ctx{spec, source, VImage(), false, 0};
+    CDN_TRY_VOID(load(ctx, bytes));
+    auto_orient(ctx);
+    CDN_TRY_VOID(crop_rect(ctx));
+    trim_borders(ctx);
+    rotate_and_flip(ctx);
+    to_srgb(ctx);
+    resize_to_fit(ctx);
+    filters(ctx);
+    const auto format = output_format(spec, source, ctx.image.has_alpha(), ctx.animated);
+    if (!can_animate(format)) {
+        first_frame_only(ctx);
+    }
+    flatten_if_needed(ctx, format);
+    const int keep = apply_metadata_policy(ctx);
+    guard.watch(ctx.image);
+    const auto encode_started = Clock::now();
+    EncodedImage out;
+    out.bytes = encode(ctx.image, format, spec, keep);
+    out.encode_ms = elapsed_ms(encode_started);
+    out.transform_ms = elapsed_ms(started) - out.encode_ms;
+    out.format = format;
+    out.width = static_cast<std::uint32_t>(width_of(ctx));
+    out.height = static_cast<std::uint32_t>(ctx.frame_height);
+    out.frames = static_cast<std::uint32_t>(ctx.image.height() / std::max(1, ctx.frame_height));
+    out.source = source;
+    return out;
+}
+
+} // namespace
+
+core::Result<SourceInfo> probe_source(std::string_view bytes, const Limits& limits) {
+    if (bytes.size() > limits.max_original_bytes) {
+        return too_large("the original is larger than allowed");
+    }
+    SourceInfo info;
+    info.format = sniff_format(bytes);
+    info.bytes = bytes.size();
+    if (info.format == ImageFormat::Unknown) {
+        return core::make_error(core::Errc::UnprocessableImage,
+                                "the original is not an image in a supported format");
+    }
+    try {
+        const auto header = open_header(bytes);
+        info.frames = frame_count(header);
+        info.width = static_cast<std::uint32_t>(header.width());
+        info.height = static_cast<std::uint32_t>(
+            header.get_typeof("page-height") != 0 ? header.get_int("page-height") : header.height());
+        info.has_alpha = header.has_alpha();
+        info.interlaced = is_interlaced(header);
+    } catch (const vips::VError&) {
+        return vips_error(core::Errc::UnprocessableImage, "the original could not be decoded");
+    }
+    CDN_TRY_VOID(check_limits(info, limits));
+    return info;
+}
+
+core::Result<EncodedImage> transform_image(std::string_view bytes, const TransformSpec& spec,
+                                           const Limits& limits, Clock::time_point deadline) {
+    auto source = probe_source(bytes, limits);
+    if (!source) {
+        end_vips_job();
+        return source.error();
+    }
+    DeadlineGuard guard{deadline};
+    core::Result<EncodedImage> result = core::make_error(core::Errc::Internal, "not run");
+    try {
+        result = run_pipeline(bytes, spec, *source, guard);
+    } catch (const vips::VError&) {
+        result = guard.fired ? core::make_error(core::Errc::TransformTimeout,
+                                                "the transform took too long")
+                             : vips_error(core::Errc::UnprocessableImage,
+                                          "the original could not be decoded");
+    }
+    end_vips_job();
+    return result;
+}
+
+} // namespace cdn::transform

@@ -1,0 +1,49 @@
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "core/result.h"
+#include "transform/options.h"
+#include "transform/spec.h"
+
+namespace cdn::transform {
+
+/** What the request's headers say about the client. */
+struct ClientHints {
+    std::string_view accept;
+    /** Sec-CH-DPR or DPR, and the header it came from. */
+    std::optional<std::string_view> dpr;
+    std::string_view dpr_header;
+    /** Sec-CH-Width or Width, and the header it came from. */
+    std::optional<std::string_view> width;
+    std::string_view width_header;
+};
+
+/** What the customer's plan and settings allow and prefer. */
+struct CustomerPolicy {
+    bool avif_allowed = false;
+    std::uint32_t max_dimension = 2048;
+    std::optional<std::uint32_t> default_quality;
+    std::optional<RequestedFormat> default_format;
+};
+
+struct Negotiated {
+    TransformSpec spec;
+    /** Request headers the answer depends on, for the Vary header. */
+    std::vector<std::string> vary;
+};
+
+/**
+ * Turns validated options into the spec to run: client hints (only when no dpr/width option
+ * says otherwise), dpr folded into the box and capped at the plan's max dimension, plan gates
+ * (403 feature_not_in_plan for explicit AVIF, 400 dimension_too_large), `format=auto` from the
+ * Accept header, customer defaults.
+ */
+core::Result<Negotiated> negotiate(const DeliveryOptions& options, const ClientHints& hints,
+                                   const CustomerPolicy& policy);
+
+} // namespace cdn::transform

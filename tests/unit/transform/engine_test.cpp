@@ -1,0 +1,308 @@
+#include "transform/engine.h"
+
+#include <gtest/gtest.h>
+#include <vips/vips8>
+
+#include <tuple>
+
+#include "transform/vips_runtime.h"
+
+namespace cdn::transform {
+namespace {
+
+using vips::VImage;
+
+class EngineTest : public ::testing::Test {
+protected:
+    static void SetUpTestSuite() { ASSERT_TRUE(init_vips("engine_test")); }
+
+    static std::string save(const VImage& image, const char* suffix) {
+        void* buf = nullptr;
+        size_t len = 0;
+        image.write_to_buffer(suffix, &buf, &len);
+        std::string out(static_cast<const char*>(buf), len);
+        g_free(buf);
+        return out;
+    }
+
+    /** 400×200: top-left red, top-right green, bottom-left blue, bottom-right white. */
+    static VImage quadrants(int w = 400, int h = 200) {
+        auto xy = VImage::xyz(w, h);
+        auto right = xy[0] >= w / 2;  // 255 where true
+        auto bottom = xy[1] >= h / 2;
+        auto r = (right == bottom).ifthenelse(255, 0);
+        auto g = right.ifthenelse(255, 0);
+        auto b = bottom.ifthenelse(255, 0);
+        return VImage::bandjoin({r, g, b}).cast(VIPS_FORMAT_UCHAR).copy(
+            VImage::option()->set("interpretation", VIPS_INTERPRETATION_sRGB));
+    }
+
+    static VImage decode(const std::string& bytes) {
+        return VImage::new_from_buffer(bytes.data(), bytes.size(), "");
+    }
+
+    static std::vector<double> pixel(const std::string& bytes, int x, int y) {
+        return decode(bytes).getpoint(x, y);
+    }
+
+    static EncodedImage run(const std::string& bytes, TransformSpec spec, Limits limits = {}) {
+        auto result = transform_image(bytes, spec, limits,
+                                      std::chrono::steady_clock::now() + std::chrono::seconds(30));
+        EXPECT_TRUE(result) << result.error().message << " " << result.error().detail;
+        return result ? *result : EncodedImage{};
+    }
+
+    static core::Errc run_error(const std::string& bytes, TransformSpec spec = {},
+                                Limits limits = {}) {
+        auto result = transform_image(bytes, spec, limits,
+                                      std::chrono::steady_clock::now() + std::chrono::seconds(30));
+        EXPECT_FALSE(result);
+        return result ? core::Errc::Internal : result.error().code;
+    }
+
+    static TransformSpec box(std::optional<std::uint32_t> w, std::optional<std::uint32_t> h,
+                             Fit fit) {
+        TransformSpec spec;
+        spec.width = w;
+        spec.height = h;
+        spec.fit = fit;
+        spec.format = FormatChoice::Png;
+        return spec;
+    }
+};
+
+/** PNG chunk CRC (the IEEE polynomial), to forge a consistent header. */
+std::uint32_t crc32(std::string_view data) {
+    std::uint32_t crc = 0xFFFFFFFFu;
+    for (unsigned char c : data) {
+        crc ^= c;
+        for (int k = 0; k < 8; ++k) {
+            crc = (crc >> 1) ^ (0xEDB88320u & (0u - (crc & 1u)));
+        }
+    }
+    return ~crc;
+}
+
+bool near_colour(const std::vector<double>& p, double r, double g, double b) {
+    return std::abs(p[0] - r) < 40 && std::abs(p[1] - g) < 40 && std::abs(p[2] - b) < 40;
+}
+
+TEST_F(EngineTest, EveryFitOnSmallerAndLargerBoxes) {
+    const auto jpeg = save(quadrants(3000, 2000), ".jpg");
+    using Case = std::tuple<std::optional<std::uint32_t>, std::optional<std::uint32_t>, Fit, int, int>;
+    const std::vector<Case> cases{
+        {600, 600, Fit::ScaleDown, 600, 400},   {6000, 6000, Fit::ScaleDown, 3000, 2000},
+        {600, 600, Fit::Contain, 600, 400},     {4500, 6000, Fit::Contain, 4500, 3000},
+        {600, 600, Fit::Cover, 600, 600},       {4000, 1000, Fit::Cover, 4000, 1000},
+        {600, 600, Fit::Crop, 600, 600},        {4000, 1000, Fit::Crop, 3000, 1000},
+        {600, 600, Fit::Pad, 600, 600},         {4500, 4500, Fit::Pad, 4500, 4500},
+        {600, 100, Fit::Squeeze, 600, 100},     {5000, 2500, Fit::Squeeze, 5000, 2500},
+        {300, std::nullopt, Fit::ScaleDown, 300, 200}, {std::nullopt, 500, Fit::Contain, 750, 500},
+        {std::nullopt, 4000, Fit::ScaleDown, 3000, 2000}, {800, std::nullopt, Fit::Cover, 800, 533},
+    };
+    for (const auto& [w, h, fit, ew, eh] : cases) {
+        const auto out = run(jpeg, box(w, h, fit));
+        EXPECT_EQ(out.width, static_cast<std::uint32_t>(ew)) << static_cast<int>(fit) << " " << w.value_or(0);
+        EXPECT_EQ(out.height, static_cast<std::uint32_t>(eh)) << static_cast<int>(fit) << " " << h.value_or(0);
+        const auto decoded = decode(out.bytes);
+        EXPECT_EQ(decoded.width(), ew);
+        EXPECT_EQ(decoded.height(), eh);
+    }
+}
+
+TEST_F(EngineTest, GravityDecidesWhichQuadrantSurvives) {
+    const auto png = save(quadrants(), ".png");
+    // Cover 100×100 of 400×200: scaled to 200×100, one half survives.
+    auto spec = box(100, 100, Fit::Cover);
+    spec.gravity = Gravity{GravityKind::West};
+    auto out = run(png, spec);
+    EXPECT_TRUE(near_colour(pixel(out.bytes, 50, 25), 255, 0, 0));   // red top-left
+    EXPECT_TRUE(near_colour(pixel(out.bytes, 50, 75), 0, 0, 255));   // blue bottom-left
+    spec.gravity = Gravity{GravityKind::East};
+    out = run(png, spec);
+    EXPECT_TRUE(near_colour(pixel(out.bytes, 50, 25), 0, 255, 0));   // green
+    EXPECT_TRUE(near_colour(pixel(out.bytes, 50, 75), 255, 255, 255)); // white
+    // A focal point in the right quarter behaves like east here.
+    spec.gravity = Gravity{GravityKind::Focal, 0.9, 0.5};
+    out = run(png, spec);
+    EXPECT_TRUE(near_colour(pixel(out.bytes, 50, 25), 0, 255, 0));
+    // North/south on a tall crop: 200×50 of 400×200 → scaled 200×100, one row band survives.
+    auto wide = box(200, 50, Fit::Cover);
+    wide.gravity = Gravity{GravityKind::North};
+    out = run(png, wide);
+    EXPECT_TRUE(near_colour(pixel(out.bytes, 10, 25), 255, 0, 0));
+    wide.gravity = Gravity{GravityKind::South};
+    out = run(png, wide);
+    EXPECT_TRUE(near_colour(pixel(out.bytes, 10, 25), 0, 0, 255));
+    wide.gravity = Gravity{GravityKind::SouthEast};
+    out = run(png, wide);
+    EXPECT_TRUE(near_colour(pixel(out.bytes, 190, 25), 255, 255, 255));
+    for (auto kind : {GravityKind::Auto, GravityKind::Entropy, GravityKind::NorthWest,
+                      GravityKind::NorthEast, GravityKind::SouthWest, GravityKind::Center}) {
+        spec.gravity = Gravity{kind};
+        out = run(png, spec);
+        EXPECT_EQ(out.width, 100u);
+        EXPECT_EQ(out.height, 100u);
+    }
+}
+
+TEST_F(EngineTest, RotateAndFlipMoveQuadrants) {
+    const auto png = save(quadrants(), ".png");
+    TransformSpec spec;
+    spec.format = FormatChoice::Png;
+    spec.rotate = 90;
+    auto out = run(png, spec);
+    EXPECT_EQ(out.width, 200u);
+    EXPECT_EQ(out.height, 400u);
+    EXPECT_TRUE(near_colour(pixel(out.bytes, 150, 50), 255, 0, 0)); // red now top-right
+    spec.rotate = 0;
+    spec.flip = Flip::Horizontal;
+    out = run(png, spec);
+    EXPECT_TRUE(near_colour(pixel(out.bytes, 350, 50), 255, 0, 0));
+    spec.flip = Flip::Vertical;
+    out = run(png, spec);
+    EXPECT_TRUE(near_colour(pixel(out.bytes, 50, 150), 255, 0, 0));
+}
+
+TEST_F(EngineTest, RectCropsInOriginalPixelsAndRefusesOutOfBounds) {
+    const auto png = save(quadrants(), ".png");
+    TransformSpec spec;
+    spec.format = FormatChoice::Png;
+    spec.rect = CropRect{200, 0, 200, 100};
+    const auto out = run(png, spec);
+    EXPECT_EQ(out.width, 200u);
+    EXPECT_EQ(out.height, 100u);
+    EXPECT_TRUE(near_colour(pixel(out.bytes, 100, 50), 0, 255, 0));
+    spec.rect = CropRect{300, 0, 200, 100};
+    EXPECT_EQ(run_error(png, spec), core::Errc::InvalidParameter);
+}
+
+TEST_F(EngineTest, TrimRemovesUniformBorder) {
+    auto inner = quadrants(100, 60);
+    auto framed = inner.embed(30, 20, 160, 100,
+                              VImage::option()->set("extend", VIPS_EXTEND_BACKGROUND)
+                                  ->set("background", std::vector<double>{255, 255, 0}));
+    TransformSpec spec;
+    spec.format = FormatChoice::Png;
+    spec.trim = 10;
+    const auto out = run(save(framed, ".png"), spec);
+    EXPECT_EQ(out.width, 100u);
+    EXPECT_EQ(out.height, 60u);
+}
+
+TEST_F(EngineTest, TransparentPngFlattensOntoBackgroundForJpeg) {
+    auto rgb = quadrants(100, 100);
+    auto transparent = rgb.bandjoin_const({0.0}); // fully transparent
+    TransformSpec spec;
+    spec.format = FormatChoice::Jpeg;
+    spec.background = Rgba{255, 0, 0, 255};
+    const auto out = run(save(transparent, ".png"), spec);
+    EXPECT_EQ(out.format, ImageFormat::Jpeg);
+    EXPECT_TRUE(near_colour(pixel(out.bytes, 75, 75), 255, 0, 0));
+}
+
+TEST_F(EngineTest, LowerQualityIsSmaller) {
+    const auto jpeg = save(quadrants(1200, 800).gaussnoise(1200, 800), ".png");
+    auto spec = box(800, std::nullopt, Fit::ScaleDown);
+    spec.format = FormatChoice::Jpeg;
+    spec.quality = 30;
+    const auto low = run(jpeg, spec);
+    spec.quality = 90;
+    const auto high = run(jpeg, spec);
+    EXPECT_LT(low.bytes.size(), high.bytes.size());
+}
+
+TEST_F(EngineTest, EachOutputFormatMatchesItsBytes) {
+    const auto png = save(quadrants(), ".png");
+    for (auto [choice, expected] : std::vector<std::pair<FormatChoice, ImageFormat>>{
+             {FormatChoice::Jpeg, ImageFormat::Jpeg}, {FormatChoice::Png, ImageFormat::Png},
+             {FormatChoice::Webp, ImageFormat::Webp}, {FormatChoice::Avif, ImageFormat::Avif},
+             {FormatChoice::Gif, ImageFormat::Gif}, {FormatChoice::JpegOrPngByAlpha, ImageFormat::Jpeg},
+             {FormatChoice::SameAsSource, ImageFormat::Png}}) {
+        auto spec = box(100, std::nullopt, Fit::ScaleDown);
+        spec.format = choice;
+        const auto out = run(png, spec);
+        EXPECT_EQ(out.format, expected);
+        EXPECT_EQ(sniff_format(out.bytes), expected);
+        EXPECT_EQ(decode(out.bytes).width(), 100);
+    }
+}
+
+TEST_F(EngineTest, AnimationSurvivesToWebpAndAnimFalseKeepsOneFrame) {
+    std::vector<VImage> frames;
+    for (int i = 0; i < 5; ++i) {
+        frames.push_back(quadrants(80, 40).linear(std::vector<double>{1.0}, std::vector<double>{i * 10.0}).cast(VIPS_FORMAT_UCHAR));
+    }
+    auto strip = VImage::arrayjoin(frames, VImage::option()->set("across", 1));
+    strip.set("page-height", 40);
+    strip.set("delay", std::vector<int>(5, 100));
+    const auto gif = save(strip, ".gif");
+    auto spec = box(40, std::nullopt, Fit::ScaleDown);
+    spec.format = FormatChoice::Webp;
+    auto out = run(gif, spec);
+    EXPECT_EQ(out.source.frames, 5u);
+    EXPECT_EQ(out.frames, 5u);
+    auto decoded = VImage::new_from_buffer(out.bytes.data(), out.bytes.size(), "", VImage::option()->set("n", -1));
+    EXPECT_EQ(decoded.get_int("n-pages"), 5);
+    EXPECT_EQ(decoded.width(), 40);
+    spec.anim = false;
+    out = run(gif, spec);
+    EXPECT_EQ(out.frames, 1u);
+    spec.anim = true;
+    spec.format = FormatChoice::Jpeg;
+    out = run(gif, spec);
+    EXPECT_EQ(out.frames, 1u);
+}
+
+TEST_F(EngineTest, MetadataPolicy) {
+    auto image = quadrants(200, 100);
+    image.set("exif-ifd0-Copyright", "(c) Example Photographer");
+    image.set("exif-ifd0-Make", "ExampleCam");
+    const auto jpeg = save(image, ".jpg");
+    ASSERT_NE(decode(jpeg).get_typeof("exif-data"), 0u);
+    TransformSpec spec;
+    spec.format = FormatChoice::Jpeg;
+    spec.metadata = MetadataPolicy::None;
+    EXPECT_EQ(decode(run(jpeg, spec).bytes).get_typeof("exif-data"), 0u);
+    spec.metadata = MetadataPolicy::Keep;
+    const auto kept = decode(run(jpeg, spec).bytes);
+    ASSERT_NE(kept.get_typeof("exif-ifd0-Make"), 0u);
+    EXPECT_NE(std::string(kept.get_string("exif-ifd0-Make")).find("ExampleCam"), std::string::npos);
+    spec.metadata = MetadataPolicy::Copyright;
+    const auto copyright = decode(run(jpeg, spec).bytes);
+    ASSERT_NE(copyright.get_typeof("exif-ifd0-Copyright"), 0u);
+    EXPECT_NE(std::string(copyright.get_string("exif-ifd0-Copyright")).find("Example Photographer"),
+              std::string::npos);
+    EXPECT_EQ(copyright.get_typeof("exif-ifd0-Make"), 0u);
+}
+
+TEST_F(EngineTest, HostileInputs) {
+    const auto jpeg = save(quadrants(800, 600).gaussnoise(800, 600), ".jpg");
+    EXPECT_EQ(run_error(jpeg.substr(0, jpeg.size() / 2)), core::Errc::UnprocessableImage);
+    EXPECT_EQ(run_error(""), core::Errc::UnprocessableImage);
+    EXPECT_EQ(run_error("this is a text file named photo.jpg"), core::Errc::UnprocessableImage);
+    // A PNG whose header claims 60000×60000: refused from the header alone.
+    auto png = save(quadrants(10, 10), ".png");
+    png[16] = 0; png[17] = 0; png[18] = '\xEA'; png[19] = '\x60';
+    png[20] = 0; png[21] = 0; png[22] = '\xEA'; png[23] = '\x60';
+    const auto crc = crc32(std::string_view(png).substr(12, 17));
+    for (int i = 0; i < 4; ++i) {
+        png[29 + i] = static_cast<char>((crc >> (24 - 8 * i)) & 0xFF);
+    }
+    EXPECT_EQ(run_error(png), core::Errc::SourceTooLarge);
+    Limits small;
+    small.max_original_bytes = 100;
+    EXPECT_EQ(run_error(jpeg, {}, small), core::Errc::SourceTooLarge);
+}
+
+TEST_F(EngineTest, TimeoutKillsTheTransform) {
+    const auto png = save(quadrants(2000, 2000), ".png");
+    TransformSpec spec = box(1999, std::nullopt, Fit::ScaleDown);
+    spec.blur = 200;
+    auto result = transform_image(png, spec, {}, std::chrono::steady_clock::now());
+    ASSERT_FALSE(result);
+    EXPECT_EQ(result.error().code, core::Errc::TransformTimeout);
+}
+
+} // namespace
+} // namespace cdn::transform
