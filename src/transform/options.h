@@ -97,4 +97,12 @@ struct DeliveryOptions {
 core::Result<DeliveryOptions> parse_delivery_options(
     const std::vector<std::pair<std::string, std::string>>& params, std::uint32_t max_dimension);
 
+/**
+ * Every set option as `name=value` pairs joined by '&', canonical names in a fixed order,
+ * numbers normalised (`dpr=2`, not `2.0`): equal options give equal strings whatever aliases or
+ * order the request used. `s` and `exp` are left out (they do not change the image); `v` is kept.
+ * Before negotiation, so `format=auto` stays `auto`: the cache key uses TransformSpec::canonical.
+ */
+std::string canonical_string(const DeliveryOptions& options);
+
 } // namespace cdn::transform

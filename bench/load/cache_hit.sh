@@ -1,0 +1,88 @@
+#!/usr/bin/env bash
+# Cache-hit throughput: imagecdn vs nginx serving the same ~30 KB file, in one run.
+# Usage: bench/load/cache_hit.sh [duration_s] [connections]
+# Needs: a built binary (scripts/setup.sh), and Debian's nginx-light and wrk (installed here).
+set -euo pipefail
+cd "$(dirname "$0")/../.."
+DURATION=${1:-15}
+CONNECTIONS=${2:-64}
+BIN=${IMAGECDN_BIN:-build/imagecdn}
+
+for pkg in nginx-light wrk; do
+  dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed" ||
+    { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "$pkg" >/dev/null; }
+done
+
+WORK=$(mktemp -d /tmp/imagecdn-bench-XXXXXX)
+PIDS=()
+cleanup() { for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null || true; done; wait 2>/dev/null || true; rm -rf "$WORK"; }
+trap cleanup EXIT
+
+free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
+peak_rss_mib() { awk '/VmHWM/ {printf "%.1f", $2/1024}' "/proc/$1/status"; }
+nginx_rss_mib() { # master + workers, each process's peak
+  local total=0; for p in $(pgrep -f "nginx.*$WORK" || true); do
+    total=$((total + $(awk '/VmHWM/ {print $2}' /proc/$p/status))); done
+  awk -v t="$total" 'BEGIN {printf "%.1f", t/1024}'; }
+
+# The object: a ~30 KB WebP made by the binary's own demo set-up.
+DATA="$WORK/data"
+PK=$("$BIN" customer create --data-dir "$DATA" --email bench@example.com --plan pro | sed -E 's/.*"public_key":"([^"]+)".*/\1/')
+python3 - "$DATA/originals/$PK" <<'PY'
+import os, random, struct, sys, zlib
+# A 30 KB PNG of noise (incompressible, so its size is what we ask for).
+root = sys.argv[1]; os.makedirs(root, exist_ok=True)
+w, h = 100, 100
+raw = b"".join(b"\x00" + bytes(random.getrandbits(8) for _ in range(w * 3)) for _ in range(h))
+def chunk(t, d): return struct.pack(">I", len(d)) + t + d + struct.pack(">I", zlib.crc32(t + d) & 0xffffffff)
+png = b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", struct.pack(">IIBBBBB", w, h, 8, 2, 0, 0, 0)) + chunk(b"IDAT", zlib.compress(raw, 0)) + chunk(b"IEND", b"")
+open(os.path.join(root, "hit.png"), "wb").write(png)
+PY
+SIZE=$(stat -c %s "$DATA/originals/$PK/hit.png")
+
+CDN_PORT=$(free_port)
+IMAGECDN_LOG_LEVEL=warn IMAGECDN_SERVER_THREADS=2 "$BIN" serve --data-dir "$DATA" --listen "127.0.0.1:$CDN_PORT" >"$WORK/cdn.out" 2>"$WORK/cdn.err" &
+CDN_PID=$!; PIDS+=("$CDN_PID")
+
+NGINX_PORT=$(free_port)
+mkdir -p "$WORK/nginx/logs" "$WORK/www"
+cp "$DATA/originals/$PK/hit.png" "$WORK/www/hit.png"
+cat >"$WORK/nginx/nginx.conf" <<CONF
+worker_processes 2;
+pid $WORK/nginx/nginx.pid;
+error_log $WORK/nginx/logs/error.log;
+events { worker_connections 4096; }
+http {
+  access_log off;
+  sendfile on; tcp_nopush on; tcp_nodelay on;
+  keepalive_requests 1000000;
+  open_file_cache max=1000;
+  types { image/png png; }
+  server { listen 127.0.0.1:$NGINX_PORT; root $WORK/www; }
+}
+CONF
+nginx -p "$WORK/nginx" -c "$WORK/nginx/nginx.conf" -g 'daemon off;' &
+PIDS+=($!)
+
+for i in $(seq 50); do curl -sf "http://127.0.0.1:$CDN_PORT/healthz" >/dev/null && curl -sf "http://127.0.0.1:$NGINX_PORT/hit.png" >/dev/null && break; sleep 0.1; done
+curl -sf "http://127.0.0.1:$CDN_PORT/$PK/hit.png" -o /dev/null  # the miss; every later request hits
+
+run_wrk() { wrk -t2 -c"$CONNECTIONS" -d"${DURATION}s" --latency "$1" 2>&1; }
+summarise() { # name, wrk output
+  local rps p99
+  rps=$(awk '/Requests\/sec/ {print $2}' <<<"$2")
+  p99=$(awk '$1=="99%" {print $2}' <<<"$2")
+  printf "%-9s %12s %10s\n" "$1" "$rps" "$p99"
+  echo "$rps"
+}
+echo "object: $SIZE bytes; wrk -t2 -c$CONNECTIONS -d${DURATION}s on $(nproc) cores"
+CDN_OUT=$(run_wrk "http://127.0.0.1:$CDN_PORT/$PK/hit.png")
+NGINX_OUT=$(run_wrk "http://127.0.0.1:$NGINX_PORT/hit.png")
+printf "%-9s %12s %10s\n" server "requests/s" p99
+CDN_RPS=$(summarise imagecdn "$CDN_OUT" | tail -1; )
+summarise imagecdn "$CDN_OUT" | head -1
+NGINX_RPS=$(summarise nginx "$NGINX_OUT" | tail -1)
+summarise nginx "$NGINX_OUT" | head -1
+awk -v a="$CDN_RPS" -v b="$NGINX_RPS" 'BEGIN {printf "ratio imagecdn/nginx: %.2f\n", a/b}'
+echo "peak RSS: imagecdn $(peak_rss_mib "$CDN_PID") MiB, nginx (all processes) $(nginx_rss_mib) MiB"
+grep -E 'Non-2xx|Socket errors' <<<"$CDN_OUT$NGINX_OUT" || true

@@ -1,0 +1,37 @@
+// The peer: a minimal sharp server doing the benchmark's transforms, one worker per core
+// (node cluster), sharp's defaults otherwise. Usage: node sharp_server.js PORT SOURCE_DIR
+'use strict';
+const cluster = require('node:cluster');
+const http = require('node:http');
+const fs = require('node:fs');
+const os = require('node:os');
+const path = require('node:path');
+const sharp = require('sharp');
+
+const [port, dir] = process.argv.slice(2);
+
+const workloads = {
+  // W1: 24 MP JPEG -> w=800 WebP q75
+  w1: (src) => sharp(src).resize({ width: 800 }).webp({ quality: 75, effort: 4 }),
+  // W2: the same -> JPEG q75 (progressive and optimised Huffman coding, as ImageCDN sends)
+  w2: (src) => sharp(src).resize({ width: 800 }).jpeg({ quality: 75, progressive: true, optimiseCoding: true }),
+  // W3: 4000 px PNG -> w=400 AVIF q50
+  w3: (src) => sharp(src).resize({ width: 400 }).avif({ quality: 50, effort: 4, chromaSubsampling: '4:2:0' }),
+};
+const sources = { w1: 'photo.jpg', w2: 'photo.jpg', w3: 'graphic.png' };
+
+if (cluster.isPrimary) {
+  for (let i = 0; i < os.availableParallelism(); i++) cluster.fork();
+} else {
+  const bytes = {};
+  for (const [w, file] of Object.entries(sources)) bytes[w] = fs.readFileSync(path.join(dir, file));
+  http.createServer((req, res) => {
+    const name = req.url.split('?')[0].slice(1);
+    const make = workloads[name];
+    if (!make) { res.writeHead(404); res.end(); return; }
+    make(bytes[name]).toBuffer().then((out) => {
+      res.writeHead(200, { 'Content-Length': out.length });
+      res.end(out);
+    }, (err) => { res.writeHead(500); res.end(String(err)); });
+  }).listen(Number(port), '127.0.0.1');
+}

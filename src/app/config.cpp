@@ -1,0 +1,348 @@
+#include "app/config.h"
+
+#include <toml++/toml.h>
+#include <fmt/format.h>
+
+#include <charconv>
+#include <set>
+#include <variant>
+
+#include "core/strings.h"
+
+namespace cdn::app {
+namespace {
+
+using Target = std::variant<std::string*, std::uint64_t*, unsigned*, bool*, double*>;
+
+struct Field {
+    std::string section;
+    std::string key;
+    Target target;
+    /** For enum-like strings, the values accepted. */
+    std::vector<std::string> allowed = {};
+};
+
+std::vector<Field> config_fields(Config& c) {
+    auto& s = c.server;
+    auto& l = c.limits;
+    return {
+        {"server", "listen", &s.listen},
+        {"server", "threads", &s.threads},
+        {"server", "max_body_bytes", &s.max_body_bytes},
+        {"server", "header_timeout_ms", &s.header_timeout_ms},
+        {"server", "body_timeout_ms", &s.body_timeout_ms},
+        {"server", "idle_timeout_ms", &s.idle_timeout_ms},
+        {"server", "max_connections", &s.max_connections},
+        {"server", "max_url_bytes", &s.max_url_bytes},
+        {"server", "max_header_bytes", &s.max_header_bytes},
+        {"server", "public_base_url", &s.public_base_url},
+        {"server", "drain_timeout_ms", &s.drain_timeout_ms},
+        {"storage", "kind", &c.storage.kind, {"local", "s3"}},
+        {"storage", "root", &c.storage.root},
+        {"storage", "endpoint", &c.storage.endpoint},
+        {"storage", "bucket", &c.storage.bucket},
+        {"storage", "region", &c.storage.region},
+        {"storage", "access_key", &c.storage.access_key},
+        {"storage", "secret_key", &c.storage.secret_key},
+        {"storage", "path_style", &c.storage.path_style},
+        {"database", "url", &c.database.url},
+        {"kv", "url", &c.kv.url},
+        {"cache", "memory_bytes", &c.cache.memory_bytes},
+        {"cache", "disk_path", &c.cache.disk_path},
+        {"cache", "disk_bytes", &c.cache.disk_bytes},
+        {"cache", "config_ttl_seconds", &c.cache.config_ttl_seconds},
+        {"limits", "max_original_bytes", &l.max_original_bytes},
+        {"limits", "max_original_pixels", &l.max_original_pixels},
+        {"limits", "max_output_dimension", &l.max_output_dimension},
+        {"limits", "max_frames", &l.max_frames},
+        {"limits", "progressive_max_pixels", &l.progressive_max_pixels},
+        {"limits", "transform_timeout_ms", &l.transform_timeout_ms},
+        {"limits", "max_concurrent_transforms", &l.max_concurrent_transforms},
+        {"limits", "transform_queue", &l.transform_queue},
+        {"auth", "jwt_secret", &c.auth.jwt_secret},
+        {"auth", "internal_secret", &c.auth.internal_secret},
+        {"auth", "access_ttl_seconds", &c.auth.access_ttl_seconds},
+        {"auth", "refresh_ttl_seconds", &c.auth.refresh_ttl_seconds},
+        {"usage", "flush_interval_ms", &c.usage.flush_interval_ms},
+        {"metrics", "listen", &c.metrics.listen},
+        {"stripe", "api_base", &c.stripe.api_base},
+        {"stripe", "secret_key", &c.stripe.secret_key},
+        {"stripe", "webhook_secret", &c.stripe.webhook_secret},
+        {"stripe", "timeout_ms", &c.stripe.timeout_ms},
+        {"billing", "grace_days", &c.billing.grace_days},
+        {"billing", "meter_event_name", &c.billing.meter_event_name},
+        {"log", "level", &c.log.level, {"trace", "debug", "info", "warn", "error"}},
+        {"log", "format", &c.log.format, {"json", "text"}},
+    };
+}
+
+std::vector<Field> plan_fields(billing::Plan& p) {
+    return {
+        {"", "price_usd", &p.price_usd},
+        {"", "stripe_price_id", &p.stripe_price_id},
+        {"", "avif", &p.avif},
+        {"", "signed_urls", &p.signed_urls},
+        {"", "custom_domains", &p.custom_domains},
+        {"", "max_dimension", &p.max_dimension},
+        {"", "rate_limit_rps", &p.rate_limit_rps},
+        {"", "bandwidth_quota_bytes", &p.bandwidth_quota_bytes},
+        {"", "over_quota", &p.over_quota, {"block", "overage"}},
+        {"", "storage_quota_bytes", &p.storage_quota_bytes},
+        {"", "max_original_bytes", &p.max_original_bytes},
+    };
+}
+
+/** The value of one field, from a TOML node or an environment string. */
+class Assigner {
+public:
+    Assigner(const Field& field, std::string name) : field_(field), name_(std::move(name)) {}
+
+    std::optional<std::string> from_toml(const toml::node& node) const {
+        return std::visit([&](auto* target) { return assign(target, node); }, field_.target);
+    }
+    std::optional<std::string> from_text(std::string_view text) const {
+        return std::visit([&](auto* target) { return parse(target, text); }, field_.target);
+    }
+
+private:
+    std::string bad(std::string_view expected) const {
+        return fmt::format("{}: expected {}", name_, expected);
+    }
+
+    std::optional<std::string> assign(std::string* t, const toml::node& n) const {
+        if (!n.is_string()) {
+            return bad("a string");
+        }
+        return parse(t, *n.value<std::string>());
+    }
+    template <class Int>
+    std::optional<std::string> assign(Int* t, const toml::node& n) const {
+        if (!n.is_integer()) {
+            return bad("a non-negative integer");
+        }
+        return parse(t, std::to_string(*n.value<std::int64_t>()));
+    }
+    std::optional<std::string> assign(bool* t, const toml::node& n) const {
+        if (!n.is_boolean()) {
+            return bad("true or false");
+        }
+        *t = *n.value<bool>();
+        return std::nullopt;
+    }
+    std::optional<std::string> assign(double* t, const toml::node& n) const {
+        if (!n.is_number()) {
+            return bad("a number");
+        }
+        *t = *n.value<double>();
+        return *t < 0 ? std::optional(bad("a non-negative number")) : std::nullopt;
+    }
+
+    std::optional<std::string> parse(std::string* t, std::string_view text) const {
+        if (!field_.allowed.empty() &&
+            std::find(field_.allowed.begin(), field_.allowed.end(), text) == field_.allowed.end()) {
+            return bad(fmt::format("one of {}", fmt::join(field_.allowed, ", ")));
+        }
+        *t = std::string(text);
+        return std::nullopt;
+    }
+    template <class Int>
+    std::optional<std::string> parse(Int* t, std::string_view text) const {
+        const auto v = core::parse_int(text);
+        if (!v || *v < 0 || static_cast<std::uint64_t>(*v) > std::numeric_limits<Int>::max()) {
+            return bad("a non-negative integer");
+        }
+        *t = static_cast<Int>(*v);
+        return std::nullopt;
+    }
+    std::optional<std::string> parse(bool* t, std::string_view text) const {
+        if (text == "true" || text == "1") {
+            *t = true;
+        } else if (text == "false" || text == "0") {
+            *t = false;
+        } else {
+            return bad("true or false");
+        }
+        return std::nullopt;
+    }
+    std::optional<std::string> parse(double* t, std::string_view text) const {
+        double v = 0;
+        const auto [ptr, ec] = std::from_chars(text.data(), text.data() + text.size(), v);
+        if (ec != std::errc{} || ptr != text.data() + text.size() || v < 0) {
+            return bad("a non-negative number");
+        }
+        *t = v;
+        return std::nullopt;
+    }
+
+    const Field& field_;
+    std::string name_;
+};
+
+billing::Plan& plan_named(Config& config, const std::string& name) {
+    auto& plan = config.plans[name];
+    plan.name = name;
+    return plan;
+}
+
+void apply_plan_table(Config& config, const std::string& name, const toml::table& table,
+                      std::vector<std::string>& errors) {
+    auto fields = plan_fields(plan_named(config, name));
+    for (const auto& [key, node] : table) {
+        const auto full = fmt::format("plans.{}.{}", name, key.str());
+        auto it = std::find_if(fields.begin(), fields.end(),
+                               [&](const Field& f) { return f.key == key.str(); });
+        if (it == fields.end()) {
+            errors.push_back(fmt::format("{}: unknown key", full));
+        } else if (auto e = Assigner(*it, full).from_toml(node)) {
+            errors.push_back(*e);
+        }
+    }
+}
+
+void apply_file(Config& config, const std::string& file, std::vector<std::string>& errors) {
+    toml::table root;
+    try {
+        root = toml::parse_file(file);
+    } catch (const toml::parse_error& e) {
+        errors.push_back(fmt::format("{}: {}", file, e.description()));
+        return;
+    }
+    auto fields = config_fields(config);
+    for (const auto& [section, node] : root) {
+        const auto* table = node.as_table();
+        if (table == nullptr) {
+            errors.push_back(fmt::format("{}: unknown key (expected a [section])", section.str()));
+            continue;
+        }
+        if (section.str() == "plans") {
+            for (const auto& [name, plan] : *table) {
+                if (const auto* plan_table = plan.as_table()) {
+                    apply_plan_table(config, std::string(name.str()), *plan_table, errors);
+                } else {
+                    errors.push_back(fmt::format("plans.{}: expected a table", name.str()));
+                }
+            }
+            continue;
+        }
+        for (const auto& [key, value] : *table) {
+            const auto full = fmt::format("{}.{}", section.str(), key.str());
+            auto it = std::find_if(fields.begin(), fields.end(), [&](const Field& f) {
+                return f.section == section.str() && f.key == key.str();
+            });
+            if (it == fields.end()) {
+                errors.push_back(fmt::format("{}: unknown key", full));
+            } else if (auto e = Assigner(*it, full).from_toml(value)) {
+                errors.push_back(*e);
+            }
+        }
+    }
+}
+
+std::string env_name(std::string_view section, std::string_view key) {
+    std::string name = "IMAGECDN_";
+    for (char c : fmt::format("{}_{}", section, key)) {
+        name.push_back(static_cast<char>(std::toupper(static_cast<unsigned char>(c))));
+    }
+    return name;
+}
+
+/** IMAGECDN_PLANS_<NAME>_<KEY>: the key is matched from the end, so names may hold '_'. */
+bool apply_plan_env(Config& config, std::string_view var, std::string_view value,
+                    std::vector<std::string>& errors) {
+    constexpr std::string_view PREFIX = "IMAGECDN_PLANS_";
+    if (!var.starts_with(PREFIX)) {
+        return false;
+    }
+    const auto rest = var.substr(PREFIX.size());
+    billing::Plan probe;
+    for (const auto& field : plan_fields(probe)) {
+        const auto suffix = "_" + env_name("", field.key).substr(10);
+        if (rest.size() > suffix.size() && rest.ends_with(suffix)) {
+            const auto name = core::to_lower(rest.substr(0, rest.size() - suffix.size()));
+            auto fields = plan_fields(plan_named(config, name));
+            auto& target = *std::find_if(fields.begin(), fields.end(),
+                                         [&](const Field& f) { return f.key == field.key; });
+            if (auto e = Assigner(target, std::string(var)).from_text(value)) {
+                errors.push_back(*e);
+            }
+            return true;
+        }
+    }
+    return false;
+}
+
+void apply_env(Config& config, const std::vector<std::string>& env,
+               std::vector<std::string>& errors) {
+    auto fields = config_fields(config);
+    for (const auto& entry : env) {
+        const auto eq = entry.find('=');
+        const std::string_view var = std::string_view(entry).substr(0, eq);
+        const std::string_view value =
+            eq == std::string::npos ? std::string_view() : std::string_view(entry).substr(eq + 1);
+        if (!var.starts_with("IMAGECDN_") || var == "IMAGECDN_DATA_DIR" ||
+            var == "IMAGECDN_CONFIG") {
+            continue;
+        }
+        auto it = std::find_if(fields.begin(), fields.end(), [&](const Field& f) {
+            return env_name(f.section, f.key) == var;
+        });
+        if (it != fields.end()) {
+            if (auto e = Assigner(*it, std::string(var)).from_text(value)) {
+                errors.push_back(*e);
+            }
+        } else if (!apply_plan_env(config, var, value, errors)) {
+            errors.push_back(fmt::format("{}: unknown variable", var));
+        }
+    }
+}
+
+std::string with_data_dir(std::string value, const std::string& data_dir) {
+    const std::string placeholder = "{data_dir}";
+    for (auto pos = value.find(placeholder); pos != std::string::npos;
+         pos = value.find(placeholder)) {
+        value.replace(pos, placeholder.size(), data_dir);
+    }
+    return value;
+}
+
+void validate(const Config& c, std::vector<std::string>& errors) {
+    if (c.server.listen.rfind(':') == std::string::npos) {
+        errors.push_back("server.listen: expected host:port");
+    }
+    if (!c.database.url.starts_with("sqlite://") && !c.database.url.starts_with("postgres://") &&
+        !c.database.url.starts_with("postgresql://")) {
+        errors.push_back("database.url: expected sqlite://PATH or postgres://...");
+    }
+    if (!c.kv.url.empty() && !c.kv.url.starts_with("redis://")) {
+        errors.push_back("kv.url: expected empty or redis://host:port");
+    }
+    if (c.server.max_url_bytes == 0 || c.server.max_header_bytes < c.server.max_url_bytes) {
+        errors.push_back("server.max_header_bytes: must be at least server.max_url_bytes");
+    }
+}
+
+} // namespace
+
+core::Result<Config> load_config(const std::string& file, const std::string& data_dir,
+                                 const std::vector<std::string>& env) {
+    Config config;
+    config.data_dir = data_dir;
+    std::vector<std::string> errors;
+    if (!file.empty()) {
+        apply_file(config, file, errors);
+    }
+    apply_env(config, env, errors);
+    validate(config, errors);
+    if (!errors.empty()) {
+        return core::make_error(core::Errc::BadRequest, fmt::format("{}", fmt::join(errors, "; ")));
+    }
+    config.storage.root = with_data_dir(config.storage.root, data_dir);
+    config.database.url = with_data_dir(config.database.url, data_dir);
+    config.cache.disk_path = with_data_dir(config.cache.disk_path, data_dir);
+    if (config.server.public_base_url.empty()) {
+        config.server.public_base_url = "http://" + config.server.listen;
+    }
+    return config;
+}
+
+} // namespace cdn::app

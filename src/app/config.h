@@ -1,0 +1,103 @@
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "billing/plan.h"
+#include "core/log.h"
+#include "core/result.h"
+#include "http/server.h"
+#include "transform/limits.h"
+
+namespace cdn::app {
+
+/** [storage]: where originals live. */
+struct StorageConfig {
+    /** "local" (files under root) or "s3". */
+    std::string kind = "local";
+    std::string root = "{data_dir}/originals";
+    std::string endpoint;
+    std::string bucket;
+    std::string region;
+    std::string access_key;
+    std::string secret_key;
+    bool path_style = true;
+};
+
+/** [database]: "sqlite://{path}" (embedded default) or "postgres://...". */
+struct DatabaseConfig {
+    std::string url = "sqlite://{data_dir}/imagecdn.db";
+};
+
+/** [kv]: "" for in-process, or "redis://host:port". */
+struct KvConfig {
+    std::string url;
+};
+
+/** [cache]: the variant cache tiers and the customer config cache. */
+struct CacheConfig {
+    std::uint64_t memory_bytes = 268'435'456;
+    std::string disk_path = "{data_dir}/cache";
+    /** 0 disables the disk tier. */
+    std::uint64_t disk_bytes = 2'147'483'648;
+    std::uint64_t config_ttl_seconds = 300;
+};
+
+/** [auth]: secrets are generated into the data dir on first run when not configured. */
+struct AuthConfig {
+    std::string jwt_secret;
+    std::string internal_secret;
+    std::uint64_t access_ttl_seconds = 900;
+    std::uint64_t refresh_ttl_seconds = 2'592'000;
+};
+
+struct UsageConfig {
+    std::uint64_t flush_interval_ms = 5000;
+};
+
+/** [metrics] listen: "" serves /metrics on the main listener to the internal secret only. */
+struct MetricsConfig {
+    std::string listen;
+};
+
+struct StripeConfig {
+    std::string api_base = "https://api.stripe.com";
+    std::string secret_key;
+    std::string webhook_secret;
+    std::uint64_t timeout_ms = 10000;
+};
+
+struct BillingConfig {
+    std::uint64_t grace_days = 7;
+    std::string meter_event_name = "imagecdn_overage_bytes";
+};
+
+/** The whole configuration: defaults, then the TOML file, then IMAGECDN_* variables. */
+struct Config {
+    std::string data_dir = "./data";
+    http::ServerConfig server;
+    StorageConfig storage;
+    DatabaseConfig database;
+    KvConfig kv;
+    CacheConfig cache;
+    transform::Limits limits;
+    AuthConfig auth;
+    UsageConfig usage;
+    MetricsConfig metrics;
+    StripeConfig stripe;
+    BillingConfig billing;
+    billing::PlanTable plans = billing::default_plans();
+    core::LogConfig log;
+};
+
+/**
+ * Loads the config: built-in defaults, then `file` (if not empty), then every IMAGECDN_*
+ * environment variable in `env` (entries "NAME=value"). Unknown keys, unknown IMAGECDN_
+ * variables and bad values are errors naming the key; all of them are reported together.
+ * `{data_dir}` in paths is replaced by `data_dir`.
+ */
+core::Result<Config> load_config(const std::string& file, const std::string& data_dir,
+                                 const std::vector<std::string>& env);
+
+} // namespace cdn::app

@@ -1,0 +1,59 @@
+#include "app/demo.h"
+
+#include <fmt/format.h>
+
+#include <iostream>
+
+#include "app/accounts.h"
+#include "core/clock.h"
+#include "db/customer_repository.h"
+#include "transform/vips_runtime.h"
+
+namespace cdn::app {
+namespace {
+
+constexpr std::string_view DEMO_EMAIL = "demo@imagecdn.example";
+
+core::Result<std::string> demo_public_key(db::Database& database, const Config& config) {
+    CDN_TRY(existing, db::CustomerRepository(database).find_by_email(DEMO_EMAIL));
+    if (existing) {
+        return existing->public_key;
+    }
+    core::SystemClock clock;
+    CDN_TRY(created, create_customer(database, config.plans, clock, std::string(DEMO_EMAIL), "pro"));
+    return created.public_key;
+}
+
+std::string base_url(const Config& config, std::uint16_t port) {
+    const auto& listen = config.server.listen;
+    if (config.server.public_base_url != "http://" + listen) {
+        return config.server.public_base_url;
+    }
+    return fmt::format("http://{}:{}", listen.substr(0, listen.rfind(':')), port);
+}
+
+} // namespace
+
+core::Result<void> ensure_demo(Stores& stores, const Config& config, std::uint16_t port) {
+    CDN_TRY(public_key, demo_public_key(*stores.database, config));
+    for (const auto& [path, bytes] : transform::demo_images()) {
+        const auto key = public_key + "/" + path;
+        if (!stores.blobs->head(key)) {
+            CDN_TRY_VOID(stores.blobs->put(key, bytes));
+        }
+    }
+    transform::end_vips_job();
+    const auto base = base_url(config, port);
+    std::cout << fmt::format(
+                     "\nImageCDN is running. Try:\n"
+                     "  original:        {0}/{1}/photos/landscape.jpg\n"
+                     "  resized WebP:    {0}/{1}/photos/landscape.jpg?w=800&format=webp\n"
+                     "  PNG with alpha:  {0}/{1}/brand/logo.png\n"
+                     "  dashboard:       {0}/dashboard/  (demo account: {2})\n"
+                     "  health:          {0}/healthz\n\n",
+                     base, public_key, DEMO_EMAIL)
+              << std::flush;
+    return {};
+}
+
+} // namespace cdn::app

@@ -1,0 +1,179 @@
+#include "app/service.h"
+
+#include <boost/asio/signal_set.hpp>
+#include <boost/asio/thread_pool.hpp>
+#include <fmt/format.h>
+#include <spdlog/spdlog.h>
+
+#include <filesystem>
+#include <iostream>
+#include <thread>
+
+#include "app/demo.h"
+#include "app/secrets.h"
+#include "app/stores.h"
+#include "cache/disk_cache.h"
+#include "cache/memory_cache.h"
+#include "cache/tiered_cache.h"
+#include "core/clock.h"
+#include "core/metrics.h"
+#include "db/customer_repository.h"
+#include "edge/customer_directory.h"
+#include "edge/delivery.h"
+#include "http/access_log.h"
+#include "http/router.h"
+#include "http/server.h"
+#include "security/keys.h"
+#include "transform/vips_runtime.h"
+#include "transform/worker_pool.h"
+
+namespace cdn::app {
+namespace {
+
+namespace net = boost::asio;
+
+constexpr auto NEGATIVE_CUSTOMER_TTL = std::chrono::seconds(10);
+
+std::unique_ptr<cache::DiskCache> open_disk_tier(const CacheConfig& config) {
+    if (config.disk_bytes == 0) {
+        return nullptr;
+    }
+    auto disk = cache::DiskCache::open(config.disk_path, config.disk_bytes);
+    if (!disk) {
+        // The disk tier is an optimisation: without it the service still serves.
+        spdlog::warn("disk cache disabled: {} ({})", disk.error().message, disk.error().detail);
+        return nullptr;
+    }
+    return std::move(*disk);
+}
+
+/** One worker per core unless configured: the measured throughput optimum (docs/perf.md). */
+unsigned transform_workers(const transform::Limits& limits) {
+    if (limits.max_concurrent_transforms > 0) {
+        return static_cast<unsigned>(limits.max_concurrent_transforms);
+    }
+    return std::max(1u, std::thread::hardware_concurrency());
+}
+
+/** /healthz, /readyz and /metrics. */
+void add_observability_routes(http::Router& router, const core::MetricsRegistry& metrics,
+                              const Stores& stores, const std::string& internal_secret,
+                              bool metrics_on_main_listener) {
+    router.exact("/healthz", [](const http::Request&) -> net::awaitable<http::Response> {
+        co_return http::Response::json(200, R"({"status":"ok"})");
+    });
+    router.exact("/readyz", [&stores](const http::Request&) -> net::awaitable<http::Response> {
+        std::vector<std::string> failing;
+        if (!stores.database->check()) {
+            failing.push_back("database");
+        }
+        if (!stores.blobs->check()) {
+            failing.push_back("store");
+        }
+        if (failing.empty()) {
+            co_return http::Response::json(200, R"({"status":"ready"})");
+        }
+        auto res = http::Response::json(
+            503, fmt::format(R"({{"status":"unavailable","failing":["{}"]}})",
+                             fmt::join(failing, "\",\"")));
+        res.set_header("Cache-Control", "no-store");
+        co_return res;
+    });
+    if (!metrics_on_main_listener) {
+        return;
+    }
+    router.exact("/metrics", [&metrics, internal_secret](
+                                 const http::Request& req) -> net::awaitable<http::Response> {
+        const auto auth = req.header("authorization").value_or("");
+        if (!security::constant_time_equals(auth, "Bearer " + internal_secret)) {
+            co_return http::Response::error(
+                core::make_error(core::Errc::Unauthorized, "metrics need the internal secret"));
+        }
+        co_return http::Response::text(200, "text/plain; version=0.0.4", metrics.render());
+    });
+}
+
+/** Stops the server gracefully on SIGTERM or SIGINT. */
+void stop_on_signals(net::signal_set& signals, http::Server& server) {
+    signals.async_wait([&server](const boost::system::error_code& ec, int signal) {
+        if (!ec) {
+            spdlog::info("signal {}: draining", signal);
+            server.shutdown();
+        }
+    });
+}
+
+} // namespace
+
+int run_service(const Config& config, bool with_demo) {
+    if (auto ok = transform::init_vips("imagecdn"); !ok) {
+        spdlog::critical("{}", ok.error().message);
+        return 1;
+    }
+    auto stores = open_stores(config);
+    if (!stores) {
+        spdlog::critical("{} ({})", stores.error().message, stores.error().detail);
+        return 1;
+    }
+    auto internal_secret = config.auth.internal_secret;
+    if (internal_secret.empty()) {
+        auto generated = load_or_create_secret(config.data_dir, "internal_secret");
+        if (!generated) {
+            spdlog::critical("{}", generated.error().message);
+            return 1;
+        }
+        internal_secret = *generated;
+    }
+
+    core::SystemClock clock;
+    core::MetricsRegistry metrics;
+    cache::MemoryCache memory_cache(config.cache.memory_bytes);
+    auto disk_cache = open_disk_tier(config.cache);
+    cache::TieredCache variant_cache(memory_cache, disk_cache.get());
+    db::CustomerRepository customer_repository(*stores->database);
+    edge::CustomerDirectory customers(customer_repository, clock,
+                                      std::chrono::seconds(config.cache.config_ttl_seconds),
+                                      NEGATIVE_CUSTOMER_TTL);
+    net::thread_pool blocking_pool(std::max(4u, std::thread::hardware_concurrency()));
+    transform::WorkerPool transform_pool(transform_workers(config.limits),
+                                         config.limits.transform_queue);
+    edge::DeliveryHandler delivery({customers, *stores->blobs, variant_cache, blocking_pool,
+                                    transform_pool, config.limits, config.plans});
+
+    http::Router router;
+    add_observability_routes(router, metrics, *stores, internal_secret, config.metrics.listen.empty());
+    router.fallback([&delivery](const http::Request& req) { return delivery.handle(req); });
+
+    http::AccessLog access_log;
+    http::Server server(config.server, router, access_log);
+    metrics.add([&server](core::MetricWriter& w) { server.write_metrics(w); });
+    metrics.add([&delivery](core::MetricWriter& w) { delivery.write_metrics(w); });
+    if (auto listening = server.listen(); !listening) {
+        spdlog::critical("{}", listening.error().message);
+        return 1;
+    }
+    spdlog::info("listening on {}:{}", config.server.listen.substr(0, config.server.listen.rfind(':')),
+                 server.port());
+    if (with_demo) {
+        if (auto demo = ensure_demo(*stores, config, server.port()); !demo) {
+            spdlog::error("demo set-up failed: {}", demo.error().message);
+        }
+    }
+
+    net::io_context signal_context;
+    net::signal_set signals(signal_context, SIGTERM, SIGINT);
+    stop_on_signals(signals, server);
+    std::thread signal_thread([&signal_context] { signal_context.run(); });
+
+    server.run();
+    signal_context.stop();
+    signal_thread.join();
+    // Workers report to the server's executor: stop them while it still exists.
+    transform_pool.shutdown();
+    blocking_pool.join();
+    access_log.flush();
+    spdlog::info("stopped");
+    return 0;
+}
+
+} // namespace cdn::app

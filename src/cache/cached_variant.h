@@ -1,0 +1,31 @@
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <string>
+
+namespace cdn::cache {
+
+/** One cached answer: a variant's bytes and what its response headers need. */
+struct CachedVariant {
+    std::string key;
+    std::string content_type;
+    /** Strong ETag in its quoted form, e.g. "\"3f2a...\"". */
+    std::string etag;
+    /** Unix seconds: when the original was stored (Last-Modified). */
+    std::int64_t last_modified = 0;
+    /** Unix seconds: when this variant was made. */
+    std::int64_t stored_at = 0;
+    /** 200, or 404 for a cached "no such original". */
+    unsigned status = 200;
+    std::string body;
+
+    /** Bytes this entry is charged against a tier's capacity. */
+    std::size_t charge() const {
+        return body.size() + key.size() + content_type.size() + etag.size() + 128;
+    }
+};
+
+using VariantPtr = std::shared_ptr<const CachedVariant>;
+
+} // namespace cdn::cache

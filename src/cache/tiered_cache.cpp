@@ -1,0 +1,38 @@
+#include "cache/tiered_cache.h"
+
+namespace cdn::cache {
+
+TieredCache::Lookup TieredCache::get(std::string_view key) {
+    if (auto hit = memory_.get(key)) {
+        memory_hits_.fetch_add(1, std::memory_order_relaxed);
+        return {std::move(hit), Tier::Memory};
+    }
+    if (disk_ != nullptr) {
+        if (auto hit = disk_->get(key)) {
+            disk_hits_.fetch_add(1, std::memory_order_relaxed);
+            memory_.put(hit);
+            return {std::move(hit), Tier::Disk};
+        }
+    }
+    misses_.fetch_add(1, std::memory_order_relaxed);
+    return {};
+}
+
+void TieredCache::put(const VariantPtr& variant, MemoryCache::Expiry expires_at) {
+    memory_.put(variant, expires_at);
+    if (disk_ != nullptr && !expires_at) {
+        disk_->put(*variant);
+    }
+}
+
+std::size_t TieredCache::purge_prefix(std::string_view prefix) {
+    const auto in_memory = memory_.erase_prefix(prefix);
+    const auto on_disk = disk_ != nullptr ? disk_->erase_prefix(prefix) : 0;
+    return std::max(in_memory, on_disk);
+}
+
+TieredCache::Stats TieredCache::stats() const {
+    return Stats{memory_hits_.load(), disk_hits_.load(), misses_.load()};
+}
+
+} // namespace cdn::cache

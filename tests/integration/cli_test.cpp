@@ -1,0 +1,62 @@
+#include <gtest/gtest.h>
+
+#include <fstream>
+
+#include "fixtures.h"
+#include "server_process.h"
+
+namespace cdn::test {
+namespace {
+
+TEST(Cli, VersionPrints) {
+    const auto r = run_imagecdn({"version"});
+    EXPECT_EQ(r.exit_code, 0);
+    EXPECT_TRUE(r.out.starts_with("imagecdn ")) << r.out;
+}
+
+TEST(Cli, UnknownConfigKeyExits2NamingIt) {
+    TempDir dir;
+    const auto file = dir.path() + "/bad.toml";
+    std::ofstream(file) << "[server]\nlisten = \"127.0.0.1:9\"\nbogus_key = 1\n";
+    const auto r = run_imagecdn({"migrate", "--config", file, "--data-dir", dir.path()});
+    EXPECT_EQ(r.exit_code, 2);
+    EXPECT_NE(r.err.find("server.bogus_key"), std::string::npos) << r.err;
+}
+
+TEST(Cli, BadValueAndUnknownVariableExit2) {
+    TempDir dir;
+    auto r = run_imagecdn({"migrate", "--data-dir", dir.path()},
+                          {{"IMAGECDN_CACHE_MEMORY_BYTES", "lots"}});
+    EXPECT_EQ(r.exit_code, 2);
+    EXPECT_NE(r.err.find("IMAGECDN_CACHE_MEMORY_BYTES"), std::string::npos) << r.err;
+    r = run_imagecdn({"migrate", "--data-dir", dir.path()}, {{"IMAGECDN_CACHE_NOPE", "1"}});
+    EXPECT_EQ(r.exit_code, 2);
+    EXPECT_NE(r.err.find("IMAGECDN_CACHE_NOPE"), std::string::npos) << r.err;
+}
+
+TEST(Cli, MigrateIsIdempotentAndCustomerCreatePrintsKeys) {
+    TempDir dir;
+    auto r = run_imagecdn({"migrate", "--data-dir", dir.path()});
+    EXPECT_EQ(r.exit_code, 0) << r.err;
+    const auto first = r.out;
+    r = run_imagecdn({"migrate", "--data-dir", dir.path()});
+    EXPECT_EQ(r.exit_code, 0);
+    EXPECT_EQ(r.out, first);
+    r = run_imagecdn({"customer", "create", "--data-dir", dir.path(), "--email", "a@example.com",
+                      "--plan", "pro"});
+    EXPECT_EQ(r.exit_code, 0) << r.err;
+    EXPECT_NE(r.out.find("\"public_key\":\"pk_"), std::string::npos) << r.out;
+    EXPECT_NE(r.out.find("\"api_key\":\"sk_"), std::string::npos) << r.out;
+    r = run_imagecdn({"customer", "create", "--data-dir", dir.path(), "--email", "b@example.com",
+                      "--plan", "platinum"});
+    EXPECT_EQ(r.exit_code, 2);
+    r = run_imagecdn({"customer", "create", "--data-dir", dir.path(), "--email", "a@example.com"});
+    EXPECT_EQ(r.exit_code, 1);
+}
+
+TEST(Cli, UnknownSubcommandIsBadUsage) {
+    EXPECT_EQ(run_imagecdn({"frobnicate"}).exit_code, 2);
+}
+
+} // namespace
+} // namespace cdn::test

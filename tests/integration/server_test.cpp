@@ -1,0 +1,196 @@
+#include <gtest/gtest.h>
+#include <signal.h>
+
+#include <filesystem>
+#include <fstream>
+#include <thread>
+
+#include "fixtures.h"
+#include "raw_http.h"
+#include "server_process.h"
+
+namespace cdn::test {
+namespace {
+
+using namespace std::chrono_literals;
+
+TEST(Server, RequestSmugglingShapesAre400AndClose) {
+    TempDir dir;
+    ServerProcess server(dir.path());
+    ASSERT_TRUE(server.start()) << server.stderr_text();
+    const std::vector<std::pair<std::string, std::string>> shapes{
+        {"te-not-chunked", "POST /healthz HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: gzip, chunked\r\n\r\n0\r\n\r\n"},
+        {"te-xchunked", "POST /healthz HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: xchunked\r\n\r\n0\r\n\r\n"},
+        {"te-and-cl", "POST /healthz HTTP/1.1\r\nHost: x\r\nContent-Length: 5\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n"},
+        {"chunked-http10", "POST /healthz HTTP/1.0\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n"},
+        {"obs-fold", "GET /healthz HTTP/1.1\r\nHost: x\r\nX-Folded: a\r\n b\r\n\r\n"},
+        {"differing-cl", "POST /healthz HTTP/1.1\r\nHost: x\r\nContent-Length: 3\r\nContent-Length: 4\r\n\r\nabcd"},
+        {"space-before-colon", "POST /healthz HTTP/1.1\r\nHost: x\r\nContent-Length : 3\r\n\r\nabc"},
+    };
+    for (const auto& [name, request] : shapes) {
+        RawConnection conn(server.port());
+        ASSERT_TRUE(conn.send(request)) << name;
+        const auto res = conn.read_response();
+        ASSERT_TRUE(res) << name;
+        EXPECT_EQ(res->status, 400) << name;
+        EXPECT_NE(res->body.find(R"("code":"bad_request")"), std::string::npos) << name;
+        EXPECT_EQ(res->header("connection"), "close") << name;
+        EXPECT_TRUE(conn.closed_by_peer(2s)) << name;
+    }
+    // A well-formed chunked request still works.
+    RawConnection ok(server.port());
+    ASSERT_TRUE(ok.send("POST /healthz HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n3\r\nabc\r\n0\r\n\r\n"));
+    const auto res = ok.read_response();
+    ASSERT_TRUE(res);
+    EXPECT_EQ(res->status, 200);
+}
+
+TEST(Server, HalfHeaderClientIsDroppedWhileOthersAreServed) {
+    TempDir dir;
+    ServerProcess server(dir.path(), {{"IMAGECDN_SERVER_HEADER_TIMEOUT_MS", "1000"},
+                                      {"IMAGECDN_SERVER_THREADS", "1"}});
+    ASSERT_TRUE(server.start()) << server.stderr_text();
+    std::vector<std::unique_ptr<RawConnection>> slow;
+    for (int i = 0; i < 20; ++i) {
+        slow.push_back(std::make_unique<RawConnection>(server.port()));
+        ASSERT_TRUE(slow.back()->send("GET /healthz HTTP/1.1\r\nHost: x\r\nX-Slow:"));
+    }
+    // The single I/O thread still serves everyone else at once.
+    const auto started = std::chrono::steady_clock::now();
+    const auto res = http_request(server.port(), "GET", "/healthz");
+    ASSERT_TRUE(res);
+    EXPECT_EQ(res->status, 200);
+    EXPECT_LT(std::chrono::steady_clock::now() - started, 500ms);
+    for (auto& conn : slow) {
+        EXPECT_TRUE(conn->closed_by_peer(5s));
+    }
+}
+
+TEST(Server, IdleKeepAliveConnectionIsClosedAfterIdleTimeout) {
+    TempDir dir;
+    ServerProcess server(dir.path(), {{"IMAGECDN_SERVER_IDLE_TIMEOUT_MS", "500"}});
+    ASSERT_TRUE(server.start()) << server.stderr_text();
+    RawConnection conn(server.port());
+    ASSERT_TRUE(conn.send("GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n"));
+    ASSERT_TRUE(conn.read_response());
+    EXPECT_TRUE(conn.closed_by_peer(3s));
+}
+
+TEST(Server, OversizedBodyIs413) {
+    TempDir dir;
+    ServerProcess server(dir.path(), {{"IMAGECDN_SERVER_MAX_BODY_BYTES", "1000"}});
+    ASSERT_TRUE(server.start()) << server.stderr_text();
+    const auto res = http_request(server.port(), "POST", "/healthz", {}, std::string(5000, 'x'));
+    ASSERT_TRUE(res);
+    EXPECT_EQ(res->status, 413);
+}
+
+TEST(Server, GracefulShutdownFinishesTheInFlightResponse) {
+    TempDir dir;
+    const auto pk = create_customer(dir.path(), "big@example.com");
+    // A large original so that the response is still being written when SIGTERM arrives.
+    std::string big = sample_png();
+    big.resize(64 * 1024 * 1024, 'x');
+    put_original(dir.path(), pk, "big.png", big);
+    ServerProcess server(dir.path());
+    ASSERT_TRUE(server.start()) << server.stderr_text();
+
+    RawConnection conn(server.port());
+    ASSERT_TRUE(conn.send("GET /" + pk + "/big.png HTTP/1.1\r\nHost: x\r\n\r\n"));
+    std::this_thread::sleep_for(1s); // the server reads the file and starts writing
+    std::thread stopper([&] { ::kill(server.pid(), SIGTERM); });
+    stopper.join();
+    std::this_thread::sleep_for(300ms);
+    const auto res = conn.read_response(false, 30s);
+    ASSERT_TRUE(res);
+    EXPECT_EQ(res->status, 200);
+    EXPECT_EQ(res->body.size(), big.size());
+    EXPECT_EQ(res->header("connection"), "close");
+    EXPECT_EQ(server.stop(), 0);
+}
+
+TEST(Server, NewConnectionsAreRefusedAfterShutdown) {
+    TempDir dir;
+    ServerProcess server(dir.path());
+    ASSERT_TRUE(server.start()) << server.stderr_text();
+    EXPECT_EQ(server.stop(), 0);
+    EXPECT_FALSE(http_request(server.port(), "GET", "/healthz"));
+}
+
+TEST(DiskTier, SurvivesRestartAndServesHitsFromDisk) {
+    TempDir dir;
+    const auto pk = create_customer(dir.path(), "disk@example.com");
+    put_original(dir.path(), pk, "logo.png", sample_png());
+    const auto target = "/" + pk + "/logo.png";
+    {
+        ServerProcess server(dir.path());
+        ASSERT_TRUE(server.start()) << server.stderr_text();
+        const auto first = http_request(server.port(), "GET", target);
+        ASSERT_TRUE(first);
+        EXPECT_EQ(first->header("x-cache"), "MISS");
+        EXPECT_EQ(server.stop(), 0);
+    }
+    // Remove the original: a hit after the restart can only come from the disk tier.
+    std::filesystem::remove(dir.path() + "/originals/" + pk + "/logo.png");
+    ServerProcess server(dir.path());
+    ASSERT_TRUE(server.start()) << server.stderr_text();
+    const auto again = http_request(server.port(), "GET", target);
+    ASSERT_TRUE(again);
+    EXPECT_EQ(again->status, 200);
+    EXPECT_EQ(again->header("x-cache"), "HIT");
+    EXPECT_EQ(again->body, sample_png());
+    const auto metrics = http_request(server.port(), "GET", "/metrics",
+                                      {{"Authorization", std::string("Bearer ") +
+                                                             ServerProcess::INTERNAL_SECRET}});
+    ASSERT_TRUE(metrics);
+    EXPECT_NE(metrics->body.find("imagecdn_cache_lookups_total{tier=\"disk\",result=\"hit\"} 1"),
+              std::string::npos)
+        << metrics->body;
+}
+
+TEST(DiskTier, UnusableCacheDirectoryDoesNotBreakServing) {
+    TempDir dir;
+    const auto pk = create_customer(dir.path(), "nodisk@example.com");
+    put_original(dir.path(), pk, "logo.png", sample_png());
+    // The cache path is a regular file: the disk tier cannot work at all.
+    std::ofstream(dir.path() + "/cache") << "not a directory";
+    ServerProcess server(dir.path());
+    ASSERT_TRUE(server.start()) << server.stderr_text();
+    const auto target = "/" + pk + "/logo.png";
+    const auto first = http_request(server.port(), "GET", target);
+    const auto second = http_request(server.port(), "GET", target);
+    ASSERT_TRUE(first && second);
+    EXPECT_EQ(first->status, 200);
+    EXPECT_EQ(first->body, sample_png());
+    EXPECT_EQ(second->header("x-cache"), "HIT");
+}
+
+TEST(DiskTier, CorruptCacheFilesAreSkipped) {
+    TempDir dir;
+    const auto pk = create_customer(dir.path(), "corrupt@example.com");
+    put_original(dir.path(), pk, "logo.png", sample_png());
+    const auto target = "/" + pk + "/logo.png";
+    {
+        ServerProcess server(dir.path());
+        ASSERT_TRUE(server.start()) << server.stderr_text();
+        ASSERT_TRUE(http_request(server.port(), "GET", target));
+        EXPECT_EQ(server.stop(), 0);
+    }
+    int corrupted = 0;
+    for (const auto& entry : std::filesystem::recursive_directory_iterator(dir.path() + "/cache")) {
+        if (entry.is_regular_file()) {
+            std::ofstream(entry.path(), std::ios::trunc) << "garbage";
+            ++corrupted;
+        }
+    }
+    EXPECT_GE(corrupted, 1);
+    ServerProcess server(dir.path());
+    ASSERT_TRUE(server.start()) << server.stderr_text();
+    const auto res = http_request(server.port(), "GET", target);
+    ASSERT_TRUE(res);
+    EXPECT_EQ(res->status, 200);
+    EXPECT_EQ(res->body, sample_png());
+}
+
+} // namespace
+} // namespace cdn::test

@@ -1,0 +1,60 @@
+#include "fixtures.h"
+
+#include <gtest/gtest.h>
+
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+
+#include "transform/vips_runtime.h"
+
+namespace cdn::test {
+namespace {
+
+const std::string& demo_image(const std::string& name) {
+    static const auto images = [] {
+        (void)transform::init_vips("tests");
+        return transform::demo_images();
+    }();
+    for (const auto& [path, bytes] : images) {
+        if (path == name) {
+            return bytes;
+        }
+    }
+    static const std::string none;
+    return none;
+}
+
+} // namespace
+
+const std::string& sample_jpeg() { return demo_image("photos/landscape.jpg"); }
+const std::string& sample_png() { return demo_image("brand/logo.png"); }
+
+std::string create_customer(const std::string& data_dir, const std::string& email,
+                            const std::string& plan) {
+    const auto result =
+        run_imagecdn({"customer", "create", "--data-dir", data_dir, "--email", email, "--plan", plan});
+    EXPECT_EQ(result.exit_code, 0) << result.err;
+    const auto at = result.out.find("\"public_key\":\"");
+    if (at == std::string::npos) {
+        ADD_FAILURE() << "no public key in: " << result.out;
+        return {};
+    }
+    return result.out.substr(at + 14, 27);
+}
+
+void put_original(const std::string& data_dir, const std::string& public_key,
+                  const std::string& path, const std::string& bytes) {
+    const auto file = std::filesystem::path(data_dir) / "originals" / public_key / path;
+    std::filesystem::create_directories(file.parent_path());
+    std::ofstream(file, std::ios::binary) << bytes;
+}
+
+std::string read_file(const std::string& path) {
+    std::ifstream in(path, std::ios::binary);
+    std::stringstream s;
+    s << in.rdbuf();
+    return s.str();
+}
+
+} // namespace cdn::test

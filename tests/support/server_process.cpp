@@ -1,0 +1,161 @@
+#include "server_process.h"
+
+#include <fcntl.h>
+#include <signal.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+#include <thread>
+
+#include "raw_http.h"
+
+namespace cdn::test {
+namespace {
+
+std::string read_file(const std::string& path) {
+    std::ifstream in(path);
+    std::stringstream s;
+    s << in.rdbuf();
+    return s.str();
+}
+
+/** fork + exec with stdout/stderr to files; the child gets the parent's env plus `env`. */
+pid_t spawn(const std::vector<std::string>& args, const std::map<std::string, std::string>& env,
+            const std::string& out_path, const std::string& err_path) {
+    const pid_t pid = ::fork();
+    if (pid != 0) {
+        return pid;
+    }
+    const int out = ::open(out_path.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
+    const int err = ::open(err_path.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
+    ::dup2(out, STDOUT_FILENO);
+    ::dup2(err, STDERR_FILENO);
+    for (const auto& [name, value] : env) {
+        ::setenv(name.c_str(), value.c_str(), 1);
+    }
+    std::vector<char*> argv;
+    for (const auto& a : args) {
+        argv.push_back(const_cast<char*>(a.c_str()));
+    }
+    argv.push_back(nullptr);
+    ::execv(argv[0], argv.data());
+    ::_exit(127);
+}
+
+int exit_code_of(int status) {
+    if (WIFEXITED(status)) {
+        return WEXITSTATUS(status);
+    }
+    return 128 + WTERMSIG(status);
+}
+
+} // namespace
+
+TempDir::TempDir() {
+    char pattern[] = "/tmp/imagecdn-test-XXXXXX";
+    path_ = ::mkdtemp(pattern);
+}
+
+TempDir::~TempDir() {
+    std::error_code ec;
+    std::filesystem::permissions(path_, std::filesystem::perms::owner_all,
+                                 std::filesystem::perm_options::add, ec);
+    std::filesystem::remove_all(path_, ec);
+}
+
+std::string imagecdn_binary() {
+    const char* bin = std::getenv("IMAGECDN_BIN");
+    return bin != nullptr ? bin : IMAGECDN_TEST_BINARY;
+}
+
+CommandResult run_imagecdn(const std::vector<std::string>& args,
+                           const std::map<std::string, std::string>& env) {
+    TempDir logs;
+    std::vector<std::string> argv{imagecdn_binary()};
+    argv.insert(argv.end(), args.begin(), args.end());
+    const auto out = logs.path() + "/out";
+    const auto err = logs.path() + "/err";
+    const pid_t pid = spawn(argv, env, out, err);
+    int status = 0;
+    ::waitpid(pid, &status, 0);
+    return CommandResult{exit_code_of(status), read_file(out), read_file(err)};
+}
+
+ServerProcess::ServerProcess(std::string data_dir, std::map<std::string, std::string> env,
+                             std::vector<std::string> extra_args)
+    : data_dir_(std::move(data_dir)), env_(std::move(env)), extra_args_(std::move(extra_args)) {
+    env_.emplace("IMAGECDN_AUTH_INTERNAL_SECRET", INTERNAL_SECRET);
+    env_.emplace("IMAGECDN_LOG_LEVEL", "info");
+    log_prefix_ = data_dir_ + ".server";
+}
+
+ServerProcess::~ServerProcess() {
+    if (pid_ > 0 && running()) {
+        ::kill(pid_, SIGKILL);
+        ::waitpid(pid_, nullptr, 0);
+    }
+    std::error_code ec;
+    std::filesystem::remove(log_prefix_ + ".out", ec);
+    std::filesystem::remove(log_prefix_ + ".err", ec);
+}
+
+bool ServerProcess::start(std::chrono::milliseconds timeout) {
+    port_ = free_port();
+    std::vector<std::string> args{imagecdn_binary(), "serve", "--data-dir", data_dir_, "--listen",
+                                  "127.0.0.1:" + std::to_string(port_)};
+    args.insert(args.end(), extra_args_.begin(), extra_args_.end());
+    pid_ = spawn(args, env_, log_prefix_ + ".out", log_prefix_ + ".err");
+    const auto deadline = std::chrono::steady_clock::now() + timeout;
+    while (std::chrono::steady_clock::now() < deadline) {
+        if (!running()) {
+            return false;
+        }
+        if (auto res = http_request(port_, "GET", "/healthz"); res && res->status == 200) {
+            return true;
+        }
+        std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    }
+    return false;
+}
+
+bool ServerProcess::running() {
+    if (pid_ <= 0) {
+        return false;
+    }
+    int status = 0;
+    const pid_t r = ::waitpid(pid_, &status, WNOHANG);
+    if (r == pid_) {
+        exit_code_ = exit_code_of(status);
+        pid_ = -1;
+        return false;
+    }
+    return r == 0;
+}
+
+int ServerProcess::stop(std::chrono::milliseconds timeout) {
+    if (pid_ <= 0) {
+        return exit_code_.value_or(-1);
+    }
+    ::kill(pid_, SIGTERM);
+    const auto deadline = std::chrono::steady_clock::now() + timeout;
+    while (std::chrono::steady_clock::now() < deadline) {
+        int status = 0;
+        if (::waitpid(pid_, &status, WNOHANG) == pid_) {
+            pid_ = -1;
+            return exit_code_of(status);
+        }
+        std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    }
+    ::kill(pid_, SIGKILL);
+    ::waitpid(pid_, nullptr, 0);
+    pid_ = -1;
+    return -1;
+}
+
+std::string ServerProcess::stderr_text() const { return read_file(log_prefix_ + ".err"); }
+
+} // namespace cdn::test

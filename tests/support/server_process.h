@@ -1,0 +1,69 @@
+#pragma once
+
+#include <sys/types.h>
+
+#include <chrono>
+#include <map>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace cdn::test {
+
+/** A directory under /tmp removed with everything in it when this goes out of scope. */
+class TempDir {
+public:
+    TempDir();
+    ~TempDir();
+    TempDir(const TempDir&) = delete;
+    TempDir& operator=(const TempDir&) = delete;
+    const std::string& path() const { return path_; }
+
+private:
+    std::string path_;
+};
+
+/** The imagecdn binary under test (set by CMake). */
+std::string imagecdn_binary();
+
+struct CommandResult {
+    int exit_code = -1;
+    std::string out;
+    std::string err;
+};
+
+/** Runs the imagecdn binary to completion with these arguments and extra environment. */
+CommandResult run_imagecdn(const std::vector<std::string>& args,
+                           const std::map<std::string, std::string>& env = {});
+
+/** `imagecdn serve` on a free loopback port, stopped by its pid (SIGTERM, then SIGKILL). */
+class ServerProcess {
+public:
+    ServerProcess(std::string data_dir, std::map<std::string, std::string> env = {},
+                  std::vector<std::string> extra_args = {});
+    ~ServerProcess();
+    ServerProcess(const ServerProcess&) = delete;
+    ServerProcess& operator=(const ServerProcess&) = delete;
+
+    /** Starts the process and waits until /healthz answers 200; false on failure. */
+    bool start(std::chrono::milliseconds timeout = std::chrono::seconds(20));
+    /** SIGTERM and wait; the exit code (128+signal if killed), or -1 if it did not exit. */
+    int stop(std::chrono::milliseconds timeout = std::chrono::seconds(30));
+    bool running();
+
+    int port() const { return port_; }
+    pid_t pid() const { return pid_; }
+    std::string stderr_text() const;
+    static constexpr const char* INTERNAL_SECRET = "test-internal-secret-0123456789";
+
+private:
+    std::string data_dir_;
+    std::map<std::string, std::string> env_;
+    std::vector<std::string> extra_args_;
+    int port_ = 0;
+    pid_t pid_ = -1;
+    std::optional<int> exit_code_;
+    std::string log_prefix_;
+};
+
+} // namespace cdn::test

@@ -1,0 +1,84 @@
+#include "app/config.h"
+
+#include <gtest/gtest.h>
+
+#include <cstdio>
+#include <fstream>
+
+namespace cdn::app {
+namespace {
+
+std::string write_toml(const std::string& text) {
+    char name[] = "/tmp/imagecdn-config-XXXXXX";
+    const int fd = mkstemp(name);
+    close(fd);
+    std::ofstream(name) << text;
+    return name;
+}
+
+TEST(Config, DefaultsNeedNoFile) {
+    auto config = load_config("", "/srv/data", {});
+    ASSERT_TRUE(config) << config.error().message;
+    EXPECT_EQ(config->server.listen, "127.0.0.1:8080");
+    EXPECT_EQ(config->server.max_url_bytes, 8192u);
+    EXPECT_EQ(config->database.url, "sqlite:///srv/data/imagecdn.db");
+    EXPECT_EQ(config->storage.root, "/srv/data/originals");
+    EXPECT_EQ(config->cache.disk_path, "/srv/data/cache");
+    EXPECT_EQ(config->cache.memory_bytes, 268435456u);
+    EXPECT_EQ(config->limits.max_original_pixels, 100000000u);
+    EXPECT_EQ(config->server.public_base_url, "http://127.0.0.1:8080");
+    ASSERT_EQ(config->plans.size(), 3u);
+    EXPECT_EQ(config->plans.at("pro").max_dimension, 4096u);
+    EXPECT_FALSE(config->plans.at("free").avif);
+}
+
+TEST(Config, EnvOverridesFileOverridesDefaults) {
+    const auto file = write_toml(
+        "[server]\nlisten = \"0.0.0.0:9000\"\nmax_url_bytes = 4096\n"
+        "[cache]\nmemory_bytes = 1000\n[plans.pro]\nrate_limit_rps = 7\n"
+        "[plans.team_plus]\nprice_usd = 49.5\navif = true\n");
+    auto config = load_config(file, "d", {"IMAGECDN_CACHE_MEMORY_BYTES=2000",
+                                          "IMAGECDN_PLANS_TEAM_PLUS_RATE_LIMIT_RPS=9",
+                                          "IMAGECDN_LOG_FORMAT=text", "PATH=/usr/bin"});
+    std::remove(file.c_str());
+    ASSERT_TRUE(config) << config.error().message;
+    EXPECT_EQ(config->server.listen, "0.0.0.0:9000");
+    EXPECT_EQ(config->server.max_url_bytes, 4096u);
+    EXPECT_EQ(config->cache.memory_bytes, 2000u);
+    EXPECT_EQ(config->plans.at("pro").rate_limit_rps, 7u);
+    EXPECT_EQ(config->plans.at("pro").max_dimension, 4096u);
+    EXPECT_EQ(config->plans.at("team_plus").price_usd, 49.5);
+    EXPECT_TRUE(config->plans.at("team_plus").avif);
+    EXPECT_EQ(config->plans.at("team_plus").rate_limit_rps, 9u);
+    EXPECT_EQ(config->log.format, "text");
+}
+
+TEST(Config, EveryBadKeyIsNamed) {
+    const auto file = write_toml("[server]\nlistn = \"x\"\nthreads = -1\n[nosuch]\na = 1\n"
+                                 "[log]\nformat = \"xml\"\n[plans.pro]\navif = \"yes\"\n");
+    auto config = load_config(file, "d", {"IMAGECDN_SERVER_BOGUS=1"});
+    std::remove(file.c_str());
+    ASSERT_FALSE(config);
+    const auto& message = config.error().message;
+    for (const char* key : {"server.listn", "server.threads", "nosuch.a", "log.format",
+                            "plans.pro.avif", "IMAGECDN_SERVER_BOGUS"}) {
+        EXPECT_NE(message.find(key), std::string::npos) << key << " not in: " << message;
+    }
+}
+
+TEST(Config, MalformedTomlIsAnError) {
+    const auto file = write_toml("[server\nlisten=");
+    auto config = load_config(file, "d", {});
+    std::remove(file.c_str());
+    EXPECT_FALSE(config);
+}
+
+TEST(Config, SemanticChecks) {
+    EXPECT_FALSE(load_config("", "d", {"IMAGECDN_DATABASE_URL=mysql://x"}));
+    EXPECT_FALSE(load_config("", "d", {"IMAGECDN_KV_URL=memcached://x"}));
+    EXPECT_FALSE(load_config("", "d", {"IMAGECDN_SERVER_LISTEN=nohostport"}));
+    EXPECT_TRUE(load_config("", "d", {"IMAGECDN_KV_URL=redis://127.0.0.1:6379"}));
+}
+
+} // namespace
+} // namespace cdn::app
