@@ -6,7 +6,7 @@ set -euo pipefail
 cd "$(dirname "$0")/../.."
 DURATION=${1:-15}
 CONNECTIONS=${2:-64}
-BIN=${IMAGECDN_BIN:-build/imagecdn}
+BIN=${CDN_BIN:-build/imagecdn}
 
 for pkg in nginx-light wrk; do
   dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed" ||

@@ -10,7 +10,7 @@ CONNECTIONS=${2:-16}
 shift 2 2>/dev/null || true
 WORKLOADS=("${@:-w1 w2 w3}")
 [ "${#WORKLOADS[@]}" -eq 1 ] && read -r -a WORKLOADS <<<"${WORKLOADS[0]}"
-BIN=${IMAGECDN_BIN:-build/imagecdn}
+BIN=${CDN_BIN:-build/imagecdn}
 
 for pkg in wrk libvips-tools; do
   dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed" ||

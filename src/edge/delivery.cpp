@@ -190,9 +190,12 @@ net::awaitable<http::Response> DeliveryHandler::handle(const http::Request& requ
     }
     // 8–12. Single-flight: one fetch and transform per key however many requests miss at once.
     const auto* spec = negotiated ? &negotiated->spec : nullptr;
-    auto produced = co_await flights_.run(key, [this, &url, key, spec]() {
+    // Coroutine arguments are named, never temporaries: GCC 12 destroys a temporary passed to
+    // a by-value coroutine parameter twice.
+    cache::SingleFlight<ProducedResult>::Work work = [this, &url, key, spec] {
         return produce(*url, key, spec);
-    });
+    };
+    auto produced = co_await flights_.run(key, std::move(work));
     if (!produced) {
         auto res = http::Response::error(produced.error());
         if (produced.error().code == core::Errc::Busy) {
@@ -210,9 +213,8 @@ net::awaitable<core::Result<CustomerPtr>>
 DeliveryHandler::resolve_customer(std::string_view public_key) {
     auto customer = deps_.customers.cached(public_key);
     if (!customer) {
-        auto loaded = co_await http::run_blocking(
-            deps_.blocking_pool,
-            [this, pk = std::string(public_key)] { return deps_.customers.load(pk); });
+        auto load = [this, pk = std::string(public_key)] { return deps_.customers.load(pk); };
+        auto loaded = co_await http::run_blocking(deps_.blocking_pool, std::move(load));
         if (!loaded) {
             co_return loaded.error();
         }
@@ -231,9 +233,8 @@ net::awaitable<DeliveryHandler::ProducedResult>
 DeliveryHandler::produce(const ImageUrl& url, std::string key, const transform::TransformSpec* spec) {
     const auto started = SteadyClock::now();
     // 9. Fetch the original.
-    auto fetched = co_await http::run_blocking(deps_.blocking_pool, [this, &url] {
-        return fetch_original(url);
-    });
+    auto fetch = [this, &url] { return fetch_original(url); };
+    auto fetched = co_await http::run_blocking(deps_.blocking_pool, std::move(fetch));
     if (!fetched) {
         co_return fetched.error();
     }
@@ -283,8 +284,10 @@ DeliveryHandler::keep_original(storage::Object original, std::string key) {
     }
     // An SVG is always rasterised: served as SVG it could run script in a viewer's browser.
     const auto started = SteadyClock::now();
-    auto png = co_await run_on_workers<std::string>(
-        deps_.transform_pool, [&original] { return transform::rasterise_svg(original.bytes); });
+    std::function<core::Result<std::string>()> rasterise = [&original] {
+        return transform::rasterise_svg(original.bytes);
+    };
+    auto png = co_await run_on_workers<std::string>(deps_.transform_pool, std::move(rasterise));
     if (!png) {
         co_return png.error();
     }
@@ -300,10 +303,12 @@ DeliveryHandler::transform_original(storage::Object original, std::string key,
     const auto deadline =
         SteadyClock::now() + std::chrono::milliseconds(deps_.limits.transform_timeout_ms);
     const auto& limits = deps_.limits;
-    auto encoded = co_await run_on_workers<transform::EncodedImage>(
-        deps_.transform_pool, [&original, &spec, &limits, deadline] {
-            return transform::transform_image(original.bytes, spec, limits, deadline);
-        });
+    std::function<core::Result<transform::EncodedImage>()> job = [&original, &spec, &limits,
+                                                                  deadline] {
+        return transform::transform_image(original.bytes, spec, limits, deadline);
+    };
+    auto encoded = co_await run_on_workers<transform::EncodedImage>(deps_.transform_pool,
+                                                                    std::move(job));
     if (!encoded) {
         co_return encoded.error();
     }

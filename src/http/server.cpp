@@ -444,7 +444,9 @@ net::awaitable<bool> Server::Impl::answer(Connection& conn, const Request* req, 
 
 net::awaitable<void> Server::Impl::answer_error_and_close(Connection& conn,
                                                           const core::Error& error) {
-    co_await answer(conn, nullptr, Response::error(error), false, std::chrono::steady_clock::now());
+    // A named argument: GCC 12 destroys a temporary passed to a by-value coroutine parameter twice.
+    auto response = Response::error(error);
+    co_await answer(conn, nullptr, std::move(response), false, std::chrono::steady_clock::now());
     boost::system::error_code ec;
     conn.stream.socket().shutdown(tcp::socket::shutdown_send, ec);
     conn.stream.socket().close(ec);

@@ -68,7 +68,7 @@ TempDir::~TempDir() {
 }
 
 std::string imagecdn_binary() {
-    const char* bin = std::getenv("IMAGECDN_BIN");
+    const char* bin = std::getenv("CDN_BIN");
     return bin != nullptr ? bin : IMAGECDN_TEST_BINARY;
 }
 
