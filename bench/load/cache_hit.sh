@@ -47,6 +47,7 @@ CDN_PID=$!; PIDS+=("$CDN_PID")
 NGINX_PORT=$(free_port)
 mkdir -p "$WORK/nginx/logs" "$WORK/www"
 cp "$DATA/originals/$PK/hit.png" "$WORK/www/hit.png"
+chmod -R a+rX "$WORK"  # nginx workers run as an unprivileged user
 cat >"$WORK/nginx/nginx.conf" <<CONF
 worker_processes 2;
 pid $WORK/nginx/nginx.pid;
@@ -68,21 +69,20 @@ for i in $(seq 50); do curl -sf "http://127.0.0.1:$CDN_PORT/healthz" >/dev/null 
 curl -sf "http://127.0.0.1:$CDN_PORT/$PK/hit.png" -o /dev/null  # the miss; every later request hits
 
 run_wrk() { wrk -t2 -c"$CONNECTIONS" -d"${DURATION}s" --latency "$1" 2>&1; }
-summarise() { # name, wrk output
-  local rps p99
+row() { # name, wrk output
+  local rps p99 errors
   rps=$(awk '/Requests\/sec/ {print $2}' <<<"$2")
   p99=$(awk '$1=="99%" {print $2}' <<<"$2")
-  printf "%-9s %12s %10s\n" "$1" "$rps" "$p99"
-  echo "$rps"
+  errors=$(grep -E 'Non-2xx|Socket errors' <<<"$2" | tr -s ' ' | tr '\n' ';' || true)
+  printf "%-9s %12s %10s  %s\n" "$1" "$rps" "$p99" "$errors"
 }
+[ "$(curl -s -o /dev/null -w '%{http_code}' "http://127.0.0.1:$NGINX_PORT/hit.png")" = 200 ] || { echo "nginx does not serve the file"; exit 1; }
 echo "object: $SIZE bytes; wrk -t2 -c$CONNECTIONS -d${DURATION}s on $(nproc) cores"
 CDN_OUT=$(run_wrk "http://127.0.0.1:$CDN_PORT/$PK/hit.png")
 NGINX_OUT=$(run_wrk "http://127.0.0.1:$NGINX_PORT/hit.png")
 printf "%-9s %12s %10s\n" server "requests/s" p99
-CDN_RPS=$(summarise imagecdn "$CDN_OUT" | tail -1; )
-summarise imagecdn "$CDN_OUT" | head -1
-NGINX_RPS=$(summarise nginx "$NGINX_OUT" | tail -1)
-summarise nginx "$NGINX_OUT" | head -1
-awk -v a="$CDN_RPS" -v b="$NGINX_RPS" 'BEGIN {printf "ratio imagecdn/nginx: %.2f\n", a/b}'
+row imagecdn "$CDN_OUT"
+row nginx "$NGINX_OUT"
+awk -v a="$(awk '/Requests\/sec/ {print $2}' <<<"$CDN_OUT")" -v b="$(awk '/Requests\/sec/ {print $2}' <<<"$NGINX_OUT")" \
+  'BEGIN {printf "ratio imagecdn/nginx: %.2f\n", a/b}'
 echo "peak RSS: imagecdn $(peak_rss_mib "$CDN_PID") MiB, nginx (all processes) $(nginx_rss_mib) MiB"
-grep -E 'Non-2xx|Socket errors' <<<"$CDN_OUT$NGINX_OUT" || true

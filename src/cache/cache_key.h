@@ -5,7 +5,8 @@
 
 namespace cdn::cache {
 
-/** `imagecdn:{public_key}:{path}:{hash}`, hash over the canonical options (delivery.md). */
+/** `imagecdn:{public_key}:{path}:{hash}` (delivery.md): `hash` is core::hash128_hex of the
+ *  canonical options, 32 hex characters, present even when the options are empty. */
 std::string make_cache_key(std::string_view public_key, std::string_view path,
                            std::string_view canonical_options);
 

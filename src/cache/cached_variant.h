@@ -1,5 +1,6 @@
 #pragma once
 
+#include <cstddef>
 #include <cstdint>
 #include <memory>
 #include <string>
@@ -20,10 +21,14 @@ struct CachedVariant {
     unsigned status = 200;
     std::string body;
 
-    /** Bytes this entry is charged against a tier's capacity. */
+    /** Bytes this entry is charged against the memory tier's capacity: the strings plus a fixed
+     *  estimate of the struct, the LRU node, the index slot and the shared_ptr block, so that
+     *  many tiny entries (cached 404s) cannot exceed the bound. */
     std::size_t charge() const {
-        return body.size() + key.size() + content_type.size() + etag.size() + 128;
+        return body.size() + key.size() + content_type.size() + etag.size() + FIXED_OVERHEAD;
     }
+
+    static constexpr std::size_t FIXED_OVERHEAD = 256;
 };
 
 using VariantPtr = std::shared_ptr<const CachedVariant>;

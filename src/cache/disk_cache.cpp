@@ -1,15 +1,19 @@
 #include "cache/disk_cache.h"
 
 #include <fcntl.h>
+#include <sys/file.h>
 #include <sys/stat.h>
+#include <sys/uio.h>
 #include <unistd.h>
 
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
+#include <cerrno>
+#include <chrono>
 #include <cstring>
-#include <fstream>
 #include <optional>
+#include <type_traits>
 #include <vector>
 
 #include "core/hash.h"
@@ -20,9 +24,40 @@ namespace {
 
 namespace fs = std::filesystem;
 
-constexpr std::string_view MAGIC = "ICDNv1\n";
-constexpr auto PAUSE_AFTER_FAILURE = std::chrono::seconds(5);
+constexpr std::uint32_t MAGIC = 0x43444349; // "ICDC" in little-endian order
+constexpr std::uint32_t VERSION = 1;
+// Keys, content types and ETags are short; anything longer is a corrupt header.
 constexpr std::uint32_t MAX_FIELD = 64 * 1024;
+constexpr std::string_view TEMP_PREFIX = ".tmp-";
+constexpr std::int64_t PAUSE_AFTER_FAILURE_MS = 5'000;
+constexpr std::int64_t LOG_EVERY_MS = 60'000;
+// mtimes only order entries at the next start; coarse touches keep hits free of writes.
+constexpr std::int64_t TOUCH_EVERY_MS = 60'000;
+
+/** The fixed start of every file; ordered so that it has no padding. */
+struct FileHeader {
+    std::uint32_t magic = MAGIC;
+    std::uint32_t version = VERSION;
+    std::int64_t last_modified = 0;
+    std::int64_t stored_at = 0;
+    std::uint64_t body_size = 0;
+    std::uint64_t body_hash = 0;
+    std::uint32_t key_size = 0;
+    std::uint32_t content_type_size = 0;
+    std::uint32_t etag_size = 0;
+    std::uint32_t status = 0;
+
+    std::uint64_t fields_size() const {
+        return std::uint64_t{key_size} + content_type_size + etag_size;
+    }
+    std::uint64_t file_size() const { return sizeof(FileHeader) + fields_size() + body_size; }
+    bool plausible(std::uint64_t actual_file_size) const {
+        return magic == MAGIC && version == VERSION && key_size <= MAX_FIELD &&
+               content_type_size <= MAX_FIELD && etag_size <= MAX_FIELD &&
+               body_size <= actual_file_size && file_size() == actual_file_size;
+    }
+};
+static_assert(std::has_unique_object_representations_v<FileHeader>, "FileHeader has padding");
 
 std::int64_t steady_ms() {
     return std::chrono::duration_cast<std::chrono::milliseconds>(
@@ -30,149 +65,204 @@ std::int64_t steady_ms() {
         .count();
 }
 
-template <class T>
-void append_pod(std::string& out, T value) {
-    out.append(reinterpret_cast<const char*>(&value), sizeof(value));
-}
-
-void append_field(std::string& out, std::string_view field) {
-    append_pod(out, static_cast<std::uint32_t>(field.size()));
-    out.append(field);
-}
-
-/** The file's header: everything but the body, which follows it. */
-std::string encode_header(const CachedVariant& v) {
-    std::string out(MAGIC);
-    append_field(out, v.key);
-    append_field(out, v.content_type);
-    append_field(out, v.etag);
-    append_pod(out, v.last_modified);
-    append_pod(out, v.stored_at);
-    append_pod(out, static_cast<std::uint32_t>(v.status));
-    append_pod(out, static_cast<std::uint64_t>(v.body.size()));
-    return out;
-}
-
-/** Reads fields in order from a file's bytes; any overrun marks it corrupt. */
-class Reader {
+class Fd {
 public:
-    explicit Reader(std::string_view data) : data_(data) {}
-    bool ok() const { return ok_; }
-    std::string_view rest() const { return data_; }
-
-    template <class T>
-    T pod() {
-        T value{};
-        if (data_.size() < sizeof(T)) {
-            ok_ = false;
-            return value;
+    explicit Fd(int fd) : fd_(fd) {}
+    Fd(const Fd&) = delete;
+    Fd& operator=(const Fd&) = delete;
+    ~Fd() {
+        if (fd_ >= 0) {
+            ::close(fd_);
         }
-        std::memcpy(&value, data_.data(), sizeof(T));
-        data_.remove_prefix(sizeof(T));
-        return value;
     }
-    std::string field() {
-        const auto size = pod<std::uint32_t>();
-        if (!ok_ || size > MAX_FIELD || size > data_.size()) {
-            ok_ = false;
-            return {};
-        }
-        std::string out(data_.substr(0, size));
-        data_.remove_prefix(size);
-        return out;
-    }
+    int get() const { return fd_; }
+    bool valid() const { return fd_ >= 0; }
 
 private:
-    std::string_view data_;
-    bool ok_ = true;
+    int fd_;
 };
 
-std::shared_ptr<CachedVariant> decode(std::string_view data) {
-    if (!data.starts_with(MAGIC)) {
-        return nullptr;
-    }
-    Reader r(data.substr(MAGIC.size()));
-    auto v = std::make_shared<CachedVariant>();
-    v->key = r.field();
-    v->content_type = r.field();
-    v->etag = r.field();
-    v->last_modified = r.pod<std::int64_t>();
-    v->stored_at = r.pod<std::int64_t>();
-    v->status = r.pod<std::uint32_t>();
-    const auto body_size = r.pod<std::uint64_t>();
-    if (!r.ok() || r.rest().size() != body_size) {
-        return nullptr;
-    }
-    v->body = std::string(r.rest());
-    return v;
-}
-
-bool read_file(const fs::path& path, std::string& out) {
-    std::ifstream in(path, std::ios::binary);
-    if (!in) {
-        return false;
-    }
-    out.assign(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
-    return !in.bad();
-}
-
-/** Just the key, from the start of a file: start-up reads no bodies. */
-std::optional<std::string> read_key(const fs::path& path) {
-    std::ifstream in(path, std::ios::binary);
-    char head[MAGIC.size() + sizeof(std::uint32_t)];
-    if (!in.read(head, sizeof(head)) || std::string_view(head, MAGIC.size()) != MAGIC) {
-        return std::nullopt;
-    }
-    std::uint32_t size = 0;
-    std::memcpy(&size, head + MAGIC.size(), sizeof(size));
-    if (size > MAX_FIELD) {
-        return std::nullopt;
-    }
-    std::string key(size, '\0');
-    if (!in.read(key.data(), size)) {
-        return std::nullopt;
-    }
-    return key;
-}
-
-bool write_atomically(const fs::path& path, std::string_view header, std::string_view body) {
-    const auto temp = path.parent_path() / (".tmp-" + core::random_hex(8));
-    const int fd = ::open(temp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
-    if (fd < 0) {
-        return false;
-    }
-    bool ok = true;
-    for (auto part : {header, body}) {
-        while (ok && !part.empty()) {
-            const auto n = ::write(fd, part.data(), part.size());
-            ok = n > 0;
-            part.remove_prefix(ok ? static_cast<std::size_t>(n) : part.size());
+bool read_exact(int fd, char* out, std::size_t size, std::uint64_t offset) {
+    std::size_t done = 0;
+    while (done < size) {
+        const auto n = ::pread(fd, out + done, size - done, static_cast<off_t>(offset + done));
+        if (n < 0 && errno == EINTR) {
+            continue;
         }
-    }
-    ok = ::close(fd) == 0 && ok;
-    if (!ok || ::rename(temp.c_str(), path.c_str()) != 0) {
-        ::unlink(temp.c_str());
-        return false;
+        if (n <= 0) {
+            return false;
+        }
+        done += static_cast<std::size_t>(n);
     }
     return true;
 }
 
+/** A file's header and its three short fields, checked against the file's size. */
+struct FileHead {
+    FileHeader header;
+    std::string key;
+    std::string content_type;
+    std::string etag;
+};
+
+std::optional<FileHead> read_head(int fd) {
+    struct stat st {};
+    FileHead head;
+    if (::fstat(fd, &st) != 0 || !S_ISREG(st.st_mode) ||
+        !read_exact(fd, reinterpret_cast<char*>(&head.header), sizeof(FileHeader), 0) ||
+        !head.header.plausible(static_cast<std::uint64_t>(st.st_size))) {
+        return std::nullopt;
+    }
+    std::string fields(head.header.fields_size(), '\0');
+    if (!read_exact(fd, fields.data(), fields.size(), sizeof(FileHeader))) {
+        return std::nullopt;
+    }
+    std::string_view rest = fields;
+    head.key = rest.substr(0, head.header.key_size);
+    rest.remove_prefix(head.header.key_size);
+    head.content_type = rest.substr(0, head.header.content_type_size);
+    head.etag = rest.substr(head.header.content_type_size);
+    return head;
+}
+
+/** The whole variant, or nullptr if the file is not a sound cache file for `key`. */
+std::shared_ptr<CachedVariant> read_variant(int fd, std::string_view key) {
+    auto head = read_head(fd);
+    if (!head || head->key != key) {
+        return nullptr;
+    }
+    auto v = std::make_shared<CachedVariant>();
+    v->body.resize(head->header.body_size);
+    const auto body_at = sizeof(FileHeader) + head->header.fields_size();
+    if (!read_exact(fd, v->body.data(), v->body.size(), body_at) ||
+        core::hash64(v->body) != head->header.body_hash) {
+        return nullptr;
+    }
+    v->key = std::move(head->key);
+    v->content_type = std::move(head->content_type);
+    v->etag = std::move(head->etag);
+    v->last_modified = head->header.last_modified;
+    v->stored_at = head->header.stored_at;
+    v->status = head->header.status;
+    return v;
+}
+
+/** Everything before the body. */
+std::string encode_head(const CachedVariant& v) {
+    FileHeader header;
+    header.last_modified = v.last_modified;
+    header.stored_at = v.stored_at;
+    header.body_size = v.body.size();
+    header.body_hash = core::hash64(v.body);
+    header.key_size = static_cast<std::uint32_t>(v.key.size());
+    header.content_type_size = static_cast<std::uint32_t>(v.content_type.size());
+    header.etag_size = static_cast<std::uint32_t>(v.etag.size());
+    header.status = v.status;
+    std::string out(reinterpret_cast<const char*>(&header), sizeof(header));
+    out += v.key;
+    out += v.content_type;
+    out += v.etag;
+    return out;
+}
+
+bool write_all(int fd, std::string_view head, std::string_view body) {
+    while (!head.empty() || !body.empty()) {
+        iovec parts[2] = {{const_cast<char*>(head.data()), head.size()},
+                          {const_cast<char*>(body.data()), body.size()}};
+        const auto n = ::writev(fd, parts, 2);
+        if (n < 0 && errno == EINTR) {
+            continue;
+        }
+        if (n <= 0) {
+            return false;
+        }
+        auto written = static_cast<std::size_t>(n);
+        const auto from_head = std::min(written, head.size());
+        head.remove_prefix(from_head);
+        body.remove_prefix(written - from_head);
+    }
+    return true;
+}
+
+/** Writes a temporary file beside `target`; its path, or nullopt (errno set). No fsync: a
+ *  file cut short by a crash fails its size check and is dropped at the next start. */
+std::optional<std::string> write_temp(const fs::path& target, std::string_view head,
+                                      std::string_view body) {
+    auto temp = (target.parent_path() / (std::string(TEMP_PREFIX) + core::random_hex(8))).string();
+    const int fd = ::open(temp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0644);
+    if (fd < 0) {
+        return std::nullopt;
+    }
+    const bool written = write_all(fd, head, body);
+    const int write_errno = errno;
+    if (::close(fd) != 0 || !written) {
+        ::unlink(temp.c_str());
+        errno = written ? errno : write_errno;
+        return std::nullopt;
+    }
+    return temp;
+}
+
+bool is_hex(std::string_view s) {
+    return std::all_of(s.begin(), s.end(),
+                       [](char c) { return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f'); });
+}
+
+/** Visits each entry directly in `dir`; never throws (an error ends the walk). */
+template <class Visit> void for_each_entry(const fs::path& dir, Visit visit) {
+    std::error_code ec;
+    for (fs::directory_iterator it(dir, ec), end; !ec && it != end; it.increment(ec)) {
+        visit(*it);
+    }
+}
+
+/** `.lock` in the directory, held with flock for the life of the cache; -1 if taken. */
+int lock_directory(const fs::path& dir) {
+    const int fd = ::open((dir / ".lock").c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+    if (fd >= 0 && ::flock(fd, LOCK_EX | LOCK_NB) != 0) {
+        ::close(fd);
+        return -1;
+    }
+    return fd;
+}
+
+core::Error unusable(const fs::path& dir, const std::string& why) {
+    return core::make_error(core::Errc::Unavailable, "the disk cache directory is unusable",
+                            dir.string() + ": " + why);
+}
+
 } // namespace
 
-DiskCache::DiskCache(fs::path dir, std::uint64_t capacity_bytes)
-    : dir_(std::move(dir)), capacity_(capacity_bytes) {}
+DiskCache::DiskCache(fs::path dir, std::uint64_t capacity_bytes, int lock_fd)
+    : dir_(std::move(dir)), capacity_(capacity_bytes), lock_fd_(lock_fd) {}
 
-core::Result<std::unique_ptr<DiskCache>> DiskCache::open(const fs::path& dir,
+DiskCache::~DiskCache() { ::close(lock_fd_); }
+
+core::Result<std::unique_ptr<DiskCache>> DiskCache::open(fs::path dir,
                                                          std::uint64_t capacity_bytes) {
     std::error_code ec;
-    fs::create_directories(dir, ec);
-    if (ec || !fs::is_directory(dir) || ::access(dir.c_str(), W_OK | X_OK) != 0) {
-        return core::make_error(core::Errc::Unavailable, "the disk cache directory is unusable",
-                                dir.string() + (ec ? ": " + ec.message() : ""));
+    dir = fs::absolute(dir, ec);
+    if (!ec) {
+        fs::create_directories(dir, ec);
     }
-    auto cache = std::unique_ptr<DiskCache>(new DiskCache(dir, capacity_bytes));
+    if (ec) {
+        return unusable(dir, ec.message());
+    }
+    if (!fs::is_directory(dir, ec) || ::access(dir.c_str(), W_OK | X_OK) != 0) {
+        return unusable(dir, "not a writable directory");
+    }
+    const int lock_fd = lock_directory(dir);
+    if (lock_fd < 0) {
+        return unusable(dir, "cannot lock it (another process uses it?)");
+    }
+    auto cache = std::unique_ptr<DiskCache>(new DiskCache(std::move(dir), capacity_bytes, lock_fd));
     cache->load_index();
     return cache;
+}
+
+fs::path DiskCache::file_for(std::string_view key) const {
+    const auto hash = core::hash128_hex(key);
+    return dir_ / hash.substr(0, 2) / hash;
 }
 
 void DiskCache::load_index() {
@@ -181,40 +271,56 @@ void DiskCache::load_index() {
         fs::file_time_type used;
     };
     std::vector<Found> found;
-    std::error_code ec;
-    for (auto it = fs::recursive_directory_iterator(dir_, ec);
-         !ec && it != fs::recursive_directory_iterator(); it.increment(ec)) {
-        if (!it->is_regular_file(ec)) {
-            continue;
+    // Only names this cache makes are considered, and only those are ever deleted: a
+    // misconfigured path never loses files that are not ours.
+    for_each_entry(dir_, [&](const fs::directory_entry& sub) {
+        const auto sub_name = sub.path().filename().string();
+        std::error_code ec;
+        if (sub_name.size() == 2 && is_hex(sub_name) &&
+            sub.symlink_status(ec).type() == fs::file_type::directory) {
+            for_each_entry(sub.path(), [&](const fs::directory_entry& file) {
+                if (auto entry = index_file(file.path(), sub_name)) {
+                    found.push_back(Found{std::move(*entry), file.last_write_time(ec)});
+                }
+            });
         }
-        const auto& path = it->path();
-        auto key = read_key(path);
-        if (!key || path.filename().string().starts_with(".tmp-") || file_for(*key) != path) {
-            fs::remove(path, ec); // corrupt, unfinished, or not where its key says
-            ec.clear();
-            continue;
-        }
-        found.push_back(Found{Entry{std::move(*key), path.string(), it->file_size(ec)},
-                              it->last_write_time(ec)});
-    }
-    // Most recently used first; the mtime is touched on every hit.
-    std::sort(found.begin(), found.end(), [](const Found& a, const Found& b) { return a.used > b.used; });
+    });
+    // Most recently used first: the mtime was touched on hits.
+    std::sort(found.begin(), found.end(),
+              [](const Found& a, const Found& b) { return a.used > b.used; });
+    std::lock_guard lock(mutex_);
     for (auto& f : found) {
+        bytes_ += f.entry.bytes;
         lru_.push_back(std::move(f.entry));
         index_.emplace(lru_.back().key, std::prev(lru_.end()));
-        bytes_ += lru_.back().bytes;
     }
     evict_over_capacity();
-    spdlog::info("disk cache: {} entries, {} bytes in {}", lru_.size(), bytes_, dir_.string());
+    spdlog::info("disk cache: {} entries, {} bytes in {}; {} unreadable files removed", lru_.size(),
+                 bytes_, dir_.string(), errors_.load());
 }
 
-fs::path DiskCache::file_for(std::string_view key) const {
-    const auto hash = core::hash128_hex(key);
-    return dir_ / hash.substr(0, 2) / hash;
+std::optional<DiskCache::Entry> DiskCache::index_file(const fs::path& path,
+                                                      std::string_view sub_name) {
+    const auto name = path.filename().string();
+    std::error_code ec;
+    if (name.starts_with(TEMP_PREFIX)) {
+        fs::remove(path, ec); // an unfinished write
+        return std::nullopt;
+    }
+    if (name.size() != 32 || !is_hex(name) || !name.starts_with(sub_name)) {
+        return std::nullopt;
+    }
+    const Fd fd(::open(path.c_str(), O_RDONLY | O_NOFOLLOW | O_CLOEXEC));
+    auto head = fd.valid() ? read_head(fd.get()) : std::nullopt;
+    if (!head || file_for(head->key) != path) {
+        errors_.fetch_add(1, std::memory_order_relaxed);
+        fs::remove(path, ec); // corrupt, or not where its key says
+        return std::nullopt;
+    }
+    return Entry{std::move(head->key), head->header.file_size(), steady_ms()};
 }
 
 VariantPtr DiskCache::get(std::string_view key) {
-    std::string file;
     {
         std::lock_guard lock(mutex_);
         const auto it = index_.find(key);
@@ -222,42 +328,91 @@ VariantPtr DiskCache::get(std::string_view key) {
             return nullptr;
         }
         lru_.splice(lru_.begin(), lru_, it->second);
-        file = it->second->file;
     }
-    std::string data;
-    auto variant = read_file(file, data) ? decode(data) : nullptr;
-    if (!variant || variant->key != key) {
-        fail("unreadable cache file " + file, false);
-        std::lock_guard lock(mutex_);
-        if (const auto it = index_.find(key); it != index_.end()) {
-            forget(it->second, true);
-        }
+    const auto path = file_for(key);
+    const Fd fd(::open(path.c_str(), O_RDONLY | O_NOFOLLOW | O_CLOEXEC));
+    auto variant = fd.valid() ? read_variant(fd.get(), key) : nullptr;
+    if (!variant) {
+        drop_unreadable(key, fd.valid() ? "corrupt file" : std::strerror(errno));
         return nullptr;
     }
-    ::utimensat(AT_FDCWD, file.c_str(), nullptr, 0); // keeps the LRU order across restarts
+    if (touch_due(key)) {
+        ::futimens(fd.get(), nullptr); // the mtime orders the index at the next start
+    }
     return variant;
 }
 
+bool DiskCache::touch_due(std::string_view key) {
+    const auto now = steady_ms();
+    std::lock_guard lock(mutex_);
+    const auto it = index_.find(key);
+    if (it == index_.end() || now - it->second->touched_ms < TOUCH_EVERY_MS) {
+        return false;
+    }
+    it->second->touched_ms = now;
+    return true;
+}
+
+void DiskCache::drop_unreadable(std::string_view key, const std::string& why) {
+    std::unique_lock lock(mutex_);
+    const auto it = index_.find(key);
+    if (it == index_.end()) {
+        return; // evicted or purged while we read: an ordinary miss
+    }
+    forget(it->second, true);
+    lock.unlock();
+    note_failure("unreadable file for " + std::string(key) + ": " + why, false);
+}
+
 void DiskCache::put(const CachedVariant& variant) {
-    if (writes_paused()) {
+    if (std::max({variant.key.size(), variant.content_type.size(), variant.etag.size()}) >
+        MAX_FIELD) {
+        return; // could not be read back
+    }
+    const auto head = encode_head(variant);
+    const auto bytes = head.size() + variant.body.size();
+    // A variant over the whole capacity would evict everything and then itself.
+    if (bytes > capacity_ || writes_paused()) {
         return;
     }
     const auto path = file_for(variant.key);
-    std::error_code ec;
-    fs::create_directories(path.parent_path(), ec);
-    const auto header = encode_header(variant);
-    if (ec || !write_atomically(path, header, variant.body)) {
-        fail("cannot write " + path.string(), true);
+    // mkdir, not create_directories: a deleted cache directory is not silently recreated.
+    if (::mkdir(path.parent_path().c_str(), 0755) != 0 && errno != EEXIST) {
+        note_failure("cannot create " + path.parent_path().string() + ": " + std::strerror(errno),
+                     true);
         return;
     }
-    std::lock_guard lock(mutex_);
-    record(Entry{variant.key, path.string(), header.size() + variant.body.size()});
+    const auto temp = write_temp(path, head, variant.body);
+    if (!temp) {
+        note_failure("cannot write in " + path.parent_path().string() + ": " + std::strerror(errno),
+                     true);
+        return;
+    }
+    if (!install(variant, *temp, bytes)) {
+        ::unlink(temp->c_str());
+    }
+}
+
+/** Renames the written file into place and indexes it; under the lock, so that the index and
+ *  the files agree whatever other puts, gets and evictions run meanwhile. */
+bool DiskCache::install(const CachedVariant& variant, const std::string& temp,
+                        std::uint64_t bytes) {
+    const auto path = file_for(variant.key);
+    std::unique_lock lock(mutex_);
+    if (::rename(temp.c_str(), path.c_str()) != 0) {
+        const int err = errno;
+        lock.unlock();
+        note_failure("cannot rename into " + path.string() + ": " + std::strerror(err), true);
+        return false;
+    }
+    record(Entry{variant.key, bytes, steady_ms()});
     evict_over_capacity();
+    return true;
 }
 
 void DiskCache::record(Entry entry) {
     if (const auto it = index_.find(entry.key); it != index_.end()) {
-        forget(it->second, false);
+        forget(it->second, false); // its file was just replaced by the new one
     }
     bytes_ += entry.bytes;
     lru_.push_front(std::move(entry));
@@ -266,7 +421,7 @@ void DiskCache::record(Entry entry) {
 
 void DiskCache::forget(Lru::iterator it, bool unlink_file) {
     if (unlink_file) {
-        ::unlink(it->file.c_str());
+        ::unlink(file_for(it->key).c_str());
     }
     bytes_ -= it->bytes;
     index_.erase(it->key);
@@ -293,22 +448,27 @@ std::size_t DiskCache::erase_prefix(std::string_view prefix) {
     return erased;
 }
 
-void DiskCache::fail(const std::string& what, bool pause_writes) {
-    const auto errors = errors_.fetch_add(1) + 1;
-    if (!pause_writes) {
-        spdlog::warn("disk cache: {} (dropped)", what);
+void DiskCache::note_failure(const std::string& what, bool pause_writes) {
+    const auto errors = errors_.fetch_add(1, std::memory_order_relaxed) + 1;
+    const auto now = steady_ms();
+    if (pause_writes) {
+        // A disk that failed once will likely fail again: stop trying for a while.
+        paused_until_ms_.store(now + PAUSE_AFTER_FAILURE_MS);
+    }
+    // One line per period, so a dead disk does not flood the log.
+    auto next_log = next_log_ms_.load();
+    if (now < next_log || !next_log_ms_.compare_exchange_strong(next_log, now + LOG_EVERY_MS)) {
         return;
     }
-    // A disk that failed once will likely fail again: stop trying for a while, log once.
-    const auto now = steady_ms();
-    const auto was_paused = paused_until_ms_.exchange(
-        now + std::chrono::duration_cast<std::chrono::milliseconds>(PAUSE_AFTER_FAILURE).count());
-    if (was_paused < now) {
-        spdlog::warn("disk cache: {} ({} errors so far); writes paused for 5 s", what, errors);
-    }
+    const auto previous = errors_logged_.exchange(errors);
+    spdlog::warn("disk cache: {} ({} failures since the last report; the tier is bypassed while "
+                 "it fails)",
+                 what, errors - previous);
 }
 
 bool DiskCache::writes_paused() const { return steady_ms() < paused_until_ms_.load(); }
+
+bool DiskCache::healthy() const { return !writes_paused(); }
 
 std::uint64_t DiskCache::size_bytes() const {
     std::lock_guard lock(mutex_);

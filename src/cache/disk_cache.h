@@ -1,12 +1,12 @@
 #pragma once
 
 #include <atomic>
-#include <chrono>
 #include <cstdint>
 #include <filesystem>
 #include <list>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <unordered_map>
@@ -17,51 +17,86 @@
 namespace cdn::cache {
 
 /**
- * The disk tier: one file per variant under `dir`, bounded by bytes, least recently used
- * evicted first, and rebuilt from the files at start-up so it survives a restart. A failing
- * disk (unwritable, full, files replaced by garbage) never fails a request: reads become
- * misses, writes are skipped for a while, and the error is logged.
+ * The disk tier: one file per variant, `{dir}/{h[0..2]}/{h}` with h = hash128_hex(key), bounded
+ * by bytes (file sizes), least recently used evicted first. open() rebuilds the index from the
+ * files, ordered by mtime (touched on hits, at most once a minute per entry), so the tier
+ * survives a restart.
+ *
+ * A file is a fixed header (magic, version, times, status, sizes, XXH3-64 of the body; host
+ * byte order, as the directory is local to the machine), then key, content type and ETag, then
+ * the body; it is written to a temporary file and renamed into place. A file that is truncated,
+ * garbage or fails its checksum is deleted and counted as a miss.
+ *
+ * A failing disk (unwritable, full, directory deleted) never fails a request and never throws:
+ * reads become misses, writes are skipped for a few seconds after a failure, errors are counted
+ * and logged at most once per period. A deleted directory is not recreated (it may be an
+ * unmounted volume); the tier stays unhealthy until it is back.
+ *
+ * Thread-safe; file reads and writes happen outside the index lock. The directory is locked
+ * (flock on `{dir}/.lock`) so that two processes never share it.
  */
 class DiskCache {
 public:
-    static core::Result<std::unique_ptr<DiskCache>> open(const std::filesystem::path& dir,
+    /** Opens (creating if needed) and indexes `dir`. Errors: unavailable when the directory
+     *  cannot be created, written or locked; the caller then runs without a disk tier. */
+    static core::Result<std::unique_ptr<DiskCache>> open(std::filesystem::path dir,
                                                          std::uint64_t capacity_bytes);
+    ~DiskCache();
+    DiskCache(const DiskCache&) = delete;
+    DiskCache& operator=(const DiskCache&) = delete;
 
-    /** The variant, or nullptr on a miss (or an unreadable file, which is dropped). */
+    /** The variant, or nullptr on a miss (or an unreadable file, which is deleted). A hit
+     *  becomes the most recently used. Blocking file I/O. */
     VariantPtr get(std::string_view key);
-    /** Stores the variant (no-op while the disk is failing). */
+    /** Stores the variant, evicting least recently used files to stay within capacity. A no-op
+     *  while writes are paused after a failure, or for a variant bigger than the capacity.
+     *  Blocking file I/O. */
     void put(const CachedVariant& variant);
+    /** Deletes every variant whose key starts with `prefix`; returns how many. */
     std::size_t erase_prefix(std::string_view prefix);
 
+    /** False for a few seconds after a failed write (writes are paused meanwhile). */
+    bool healthy() const;
+    /** Sum of the indexed files' sizes; never above the capacity. */
     std::uint64_t size_bytes() const;
     std::size_t entries() const;
-    std::uint64_t errors() const { return errors_.load(); }
+    /** Failures so far: writes that failed and files that could not be read. */
+    std::uint64_t errors() const { return errors_.load(std::memory_order_relaxed); }
 
 private:
     struct Entry {
         std::string key;
-        std::string file;
         std::uint64_t bytes = 0;
+        /** Steady milliseconds of the last mtime touch, to touch at most once a minute. */
+        std::int64_t touched_ms = 0;
     };
-    using Lru = std::list<Entry>; // front = most recent
+    using Lru = std::list<Entry>; // front = most recently used
 
-    DiskCache(std::filesystem::path dir, std::uint64_t capacity_bytes);
+    DiskCache(std::filesystem::path dir, std::uint64_t capacity_bytes, int lock_fd);
     void load_index();
+    std::optional<Entry> index_file(const std::filesystem::path& path, std::string_view sub_name);
     std::filesystem::path file_for(std::string_view key) const;
+    bool touch_due(std::string_view key);
+    void drop_unreadable(std::string_view key, const std::string& why);
+    bool install(const CachedVariant& variant, const std::string& temp, std::uint64_t bytes);
     void record(Entry entry);
     void forget(Lru::iterator it, bool unlink_file);
     void evict_over_capacity();
-    void fail(const std::string& what, bool pause_writes);
+    void note_failure(const std::string& what, bool pause_writes);
     bool writes_paused() const;
 
-    std::filesystem::path dir_;
-    std::uint64_t capacity_;
+    const std::filesystem::path dir_;
+    const std::uint64_t capacity_;
+    const int lock_fd_;
     mutable std::mutex mutex_;
     Lru lru_;
+    // The key views the entry's own key string, which lives as long as the entry.
     std::unordered_map<std::string_view, Lru::iterator> index_;
     std::uint64_t bytes_ = 0;
     std::atomic<std::uint64_t> errors_{0};
+    std::atomic<std::uint64_t> errors_logged_{0};
     std::atomic<std::int64_t> paused_until_ms_{0};
+    std::atomic<std::int64_t> next_log_ms_{0};
 };
 
 } // namespace cdn::cache

@@ -1,16 +1,32 @@
 #include "cache/memory_cache.h"
 
+#include <algorithm>
+
 #include "core/hash.h"
 
 namespace cdn::cache {
+namespace {
 
-MemoryCache::MemoryCache(std::size_t capacity_bytes) : shard_capacity_(capacity_bytes / SHARDS) {}
-
-MemoryCache::Shard& MemoryCache::shard_for(std::string_view key) {
-    return shards_[core::hash64(key) % SHARDS];
+const core::Clock& system_clock() {
+    static const core::SystemClock clock;
+    return clock;
 }
 
-void MemoryCache::erase(Shard& shard, std::list<Entry>::iterator it) {
+} // namespace
+
+MemoryCache::MemoryCache(std::size_t capacity_bytes)
+    : MemoryCache(capacity_bytes, system_clock()) {}
+
+MemoryCache::MemoryCache(std::size_t capacity_bytes, const core::Clock& clock, std::size_t shards)
+    : clock_(clock), shard_count_(std::max<std::size_t>(shards, 1)),
+      shard_capacity_(capacity_bytes / shard_count_),
+      shards_(std::make_unique<Shard[]>(shard_count_)) {}
+
+MemoryCache::Shard& MemoryCache::shard_for(std::string_view key) {
+    return shards_[core::hash64(key) % shard_count_];
+}
+
+void MemoryCache::erase(Shard& shard, Lru::iterator it) {
     shard.bytes -= it->variant->charge();
     shard.index.erase(it->variant->key);
     shard.lru.erase(it);
@@ -24,7 +40,7 @@ VariantPtr MemoryCache::get(std::string_view key) {
         return nullptr;
     }
     const auto it = found->second;
-    if (it->expires_at && *it->expires_at <= std::chrono::steady_clock::now()) {
+    if (it->expires_at && *it->expires_at <= clock_.steady_now()) {
         erase(shard, it);
         return nullptr;
     }
@@ -33,27 +49,31 @@ VariantPtr MemoryCache::get(std::string_view key) {
 }
 
 void MemoryCache::put(VariantPtr variant, Expiry expires_at) {
+    if (!variant) {
+        return;
+    }
     const auto charge = variant->charge();
     auto& shard = shard_for(variant->key);
     std::lock_guard lock(shard.mutex);
+    // The previous entry goes even when the new one is too big: it may be stale.
     if (const auto found = shard.index.find(variant->key); found != shard.index.end()) {
         erase(shard, found->second);
     }
     if (charge > shard_capacity_) {
         return;
     }
-    while (shard.bytes + charge > shard_capacity_ && !shard.lru.empty()) {
+    while (shard.bytes + charge > shard_capacity_) {
         erase(shard, std::prev(shard.lru.end()));
     }
     shard.lru.push_front(Entry{std::move(variant), expires_at});
-    // The index's key views the entry's own key string, which lives as long as the entry.
     shard.index.emplace(shard.lru.front().variant->key, shard.lru.begin());
     shard.bytes += charge;
 }
 
 std::size_t MemoryCache::erase_prefix(std::string_view prefix) {
     std::size_t erased = 0;
-    for (auto& shard : shards_) {
+    for (std::size_t i = 0; i < shard_count_; ++i) {
+        auto& shard = shards_[i];
         std::lock_guard lock(shard.mutex);
         for (auto it = shard.lru.begin(); it != shard.lru.end();) {
             const auto next = std::next(it);
@@ -69,18 +89,18 @@ std::size_t MemoryCache::erase_prefix(std::string_view prefix) {
 
 std::size_t MemoryCache::size_bytes() const {
     std::size_t total = 0;
-    for (const auto& shard : shards_) {
-        std::lock_guard lock(shard.mutex);
-        total += shard.bytes;
+    for (std::size_t i = 0; i < shard_count_; ++i) {
+        std::lock_guard lock(shards_[i].mutex);
+        total += shards_[i].bytes;
     }
     return total;
 }
 
 std::size_t MemoryCache::entries() const {
     std::size_t total = 0;
-    for (const auto& shard : shards_) {
-        std::lock_guard lock(shard.mutex);
-        total += shard.lru.size();
+    for (std::size_t i = 0; i < shard_count_; ++i) {
+        std::lock_guard lock(shards_[i].mutex);
+        total += shards_[i].lru.size();
     }
     return total;
 }

@@ -1,59 +1,75 @@
 #pragma once
 
-#include <array>
 #include <chrono>
 #include <cstddef>
 #include <list>
+#include <memory>
 #include <mutex>
 #include <optional>
-#include <string>
 #include <string_view>
 #include <unordered_map>
 
 #include "cache/cached_variant.h"
+#include "core/clock.h"
 
 namespace cdn::cache {
 
 /**
- * The memory tier: a least-recently-used map bounded by bytes, split into shards by key hash so
- * that concurrent hits on different keys rarely share a lock.
+ * The memory tier: a least-recently-used map bounded by bytes (CachedVariant::charge), split
+ * into shards by key hash so that concurrent hits on different keys rarely share a lock. Each
+ * shard holds an equal share of the capacity and evicts on its own, so the order is LRU per
+ * shard. A hit costs a lock, a hash lookup and a shared_ptr copy: no allocation.
  */
 class MemoryCache {
 public:
     using Expiry = std::optional<std::chrono::steady_clock::time_point>;
 
-    explicit MemoryCache(std::size_t capacity_bytes);
+    static constexpr std::size_t DEFAULT_SHARDS = 16;
 
-    /** The entry, or nullptr on a miss or an expired entry; a hit becomes most recent. */
+    /** @param capacity_bytes bound on the sum of the entries' charge(). */
+    explicit MemoryCache(std::size_t capacity_bytes);
+    /** @param clock steady time against which expiries are checked.
+     *  @param shards lock stripes (at least 1); 1 gives one exact LRU over the whole capacity. */
+    MemoryCache(std::size_t capacity_bytes, const core::Clock& clock,
+                std::size_t shards = DEFAULT_SHARDS);
+
+    /** The entry, or nullptr on a miss or an expired entry (dropped); a hit becomes the most
+     *  recently used. */
     VariantPtr get(std::string_view key);
     /** Inserts or replaces, evicting least recently used entries to stay within capacity. An
-     *  entry larger than a shard's share of the capacity is not kept. */
+     *  entry larger than a shard's share of the capacity is not kept (and the key's previous
+     *  entry is dropped). `expires_at`: after it the entry is a miss (cached 404s). */
     void put(VariantPtr variant, Expiry expires_at = std::nullopt);
     /** Drops every entry whose key starts with `prefix`; returns how many. */
     std::size_t erase_prefix(std::string_view prefix);
 
+    /** Sum of the entries' charge(); never above the capacity. */
     std::size_t size_bytes() const;
     std::size_t entries() const;
 
 private:
-    static constexpr std::size_t SHARDS = 16;
-
     struct Entry {
         VariantPtr variant;
         Expiry expires_at;
     };
-    struct Shard {
+    using Lru = std::list<Entry>; // front = most recently used
+
+    // Cache-line aligned so that two shards' locks never share a line.
+    struct alignas(64) Shard {
         mutable std::mutex mutex;
-        std::list<Entry> lru; // front = most recent
-        std::unordered_map<std::string_view, std::list<Entry>::iterator> index;
+        Lru lru;
+        // The key views the entry's own key string, which lives as long as the entry.
+        std::unordered_map<std::string_view, Lru::iterator> index;
         std::size_t bytes = 0;
     };
 
     Shard& shard_for(std::string_view key);
-    static void erase(Shard& shard, std::list<Entry>::iterator it);
+    static void erase(Shard& shard, Lru::iterator it);
 
+    const core::Clock& clock_;
+    std::size_t shard_count_;
     std::size_t shard_capacity_;
-    std::array<Shard, SHARDS> shards_;
+    std::unique_ptr<Shard[]> shards_;
 };
 
 } // namespace cdn::cache

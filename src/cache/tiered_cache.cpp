@@ -1,5 +1,7 @@
 #include "cache/tiered_cache.h"
 
+#include <algorithm>
+
 namespace cdn::cache {
 
 TieredCache::Lookup TieredCache::get(std::string_view key) {
@@ -19,6 +21,9 @@ TieredCache::Lookup TieredCache::get(std::string_view key) {
 }
 
 void TieredCache::put(const VariantPtr& variant, MemoryCache::Expiry expires_at) {
+    if (!variant) {
+        return;
+    }
     memory_.put(variant, expires_at);
     if (disk_ != nullptr && !expires_at) {
         disk_->put(*variant);
@@ -32,7 +37,9 @@ std::size_t TieredCache::purge_prefix(std::string_view prefix) {
 }
 
 TieredCache::Stats TieredCache::stats() const {
-    return Stats{memory_hits_.load(), disk_hits_.load(), misses_.load()};
+    return Stats{memory_hits_.load(std::memory_order_relaxed),
+                 disk_hits_.load(std::memory_order_relaxed),
+                 misses_.load(std::memory_order_relaxed)};
 }
 
 } // namespace cdn::cache

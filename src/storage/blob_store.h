@@ -11,47 +11,63 @@
 
 namespace cdn::storage {
 
+/** What a store knows about one object, without its bytes. */
 struct ObjectInfo {
     /** `{public_key}/{path}`. */
     std::string key;
+    /** Bytes. */
     std::uint64_t size = 0;
     /** Unix seconds: when the object was stored. */
     std::int64_t last_modified = 0;
+    /** Strong validator: a hash of the content (unquoted), equal for equal bytes. */
+    std::string etag;
 };
 
+/** An object with its bytes. */
 struct Object {
     ObjectInfo info;
     std::string bytes;
 };
 
+/** One page of list(). */
 struct ListPage {
     std::vector<ObjectInfo> items;
     /** Pass as `after` for the next page; nullopt on the last page. */
     std::optional<std::string> next_after;
 };
 
-/** Where originals live. Two implementations: the local filesystem and S3-compatible stores. */
+/**
+ * Where originals live, keyed `{public_key}/{path}` (keys pass storage::validate_key). Two
+ * implementations: the local filesystem and S3-compatible stores. Methods block (file or network
+ * I/O): call them off the I/O threads. They never throw; failures are values.
+ */
 class BlobStore {
 public:
     virtual ~BlobStore() = default;
 
-    /** The object's bytes. Errors: not_found; origin_unavailable on I/O failure. */
+    /** The object with its bytes. Errors: not_found; invalid_path; origin_unavailable on I/O
+     *  failure. */
     virtual core::Result<Object> get(std::string_view key) = 0;
 
     /** The object's metadata without its bytes. Errors as get(). */
     virtual core::Result<ObjectInfo> head(std::string_view key) = 0;
 
-    /** Stores atomically: readers see the old object or the new one, never a part. */
+    /** Creates or replaces the object atomically: readers see the old object or the new one,
+     *  never a part, and a failed put leaves the old one. Errors: invalid_path; conflict when
+     *  the key crosses an existing object (`a` exists, `a/b` is put) or names a folder;
+     *  origin_unavailable on I/O failure. */
     virtual core::Result<ObjectInfo> put(std::string_view key, std::string_view bytes) = 0;
 
-    /** Deletes. Errors: not_found. */
+    /** Deletes the object. Errors: not_found; invalid_path; origin_unavailable. */
     virtual core::Result<void> remove(std::string_view key) = 0;
 
-    /** Keys starting with `prefix` and greater than `after`, in key order, at most `limit`. */
+    /** Objects whose keys start with `prefix` and are greater than `after` (byte order), in key
+     *  order, at most `limit`; `next_after` is set when more follow. Errors: invalid_path for a
+     *  prefix that could leave the store (e.g. `..`); origin_unavailable. */
     virtual core::Result<ListPage> list(std::string_view prefix, std::string_view after,
                                         std::size_t limit) = 0;
 
-    /** Readiness: the store can be reached. */
+    /** Readiness: the store can be reached and written. Errors: origin_unavailable. */
     virtual core::Result<void> check() = 0;
 };
 

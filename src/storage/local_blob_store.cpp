@@ -1,14 +1,20 @@
 #include "storage/local_blob_store.h"
 
+#include <dirent.h>
 #include <fcntl.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include <algorithm>
 #include <cerrno>
 #include <cstring>
+#include <memory>
+#include <queue>
+#include <span>
+#include <utility>
 
+#include "core/hash.h"
 #include "core/random.h"
+#include "core/strings.h"
 #include "storage/key.h"
 
 namespace cdn::storage {
@@ -16,37 +22,188 @@ namespace {
 
 namespace fs = std::filesystem;
 
-// Temporary files of unfinished puts: never listed, never served.
+// Temporary files of unfinished puts: never listed, never served, and no key may name one.
 constexpr std::string_view TEMP_PREFIX = ".tmp-";
+// A concurrent remove() may prune a folder while a put walks through it or writes in it (ENOENT
+// on a descriptor of a deleted folder); the put walks and recreates the folders again, up to
+// this many times in all.
+constexpr int PUT_ATTEMPTS = 5;
+constexpr int DIR_FLAGS = O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC;
 
-core::Error io_error(std::string_view what, const fs::path& path, int err) {
+core::Error io_error(std::string_view what, std::string_view key, int err) {
+    if (err == ENAMETOOLONG) {
+        // A valid key whose segment is over the file system's limit (255 bytes).
+        return core::make_error(core::Errc::InvalidPath, "a path segment is too long");
+    }
     return core::make_error(core::Errc::OriginUnavailable, "the image store failed",
-                            std::string(what) + " " + path.string() + ": " + std::strerror(err));
+                            std::string(what) + " " + std::string(key) + ": " + std::strerror(err));
 }
 
 core::Error not_found() { return core::make_error(core::Errc::NotFound, "no image at this path"); }
 
-bool is_missing(int err) { return err == ENOENT || err == ENOTDIR; }
+/** ENOTDIR: a file where a folder was expected; ELOOP: a symlink, which is never followed. */
+bool is_missing(int err) { return err == ENOENT || err == ENOTDIR || err == ELOOP; }
 
-class FileDescriptor {
+core::Error read_error(std::string_view what, std::string_view key, int err) {
+    return is_missing(err) ? not_found() : io_error(what, key, err);
+}
+
+class Fd {
 public:
-    explicit FileDescriptor(int fd) : fd_(fd) {}
-    ~FileDescriptor() {
+    Fd() = default;
+    explicit Fd(int fd) : fd_(fd) {}
+    Fd(Fd&& other) noexcept : fd_(std::exchange(other.fd_, -1)) {}
+    Fd& operator=(Fd&& other) noexcept {
+        std::swap(fd_, other.fd_);
+        return *this;
+    }
+    Fd(const Fd&) = delete;
+    Fd& operator=(const Fd&) = delete;
+    ~Fd() {
         if (fd_ >= 0) {
             ::close(fd_);
         }
     }
-    FileDescriptor(const FileDescriptor&) = delete;
-    FileDescriptor& operator=(const FileDescriptor&) = delete;
     int get() const { return fd_; }
+    bool valid() const { return fd_ >= 0; }
+    int release() { return std::exchange(fd_, -1); }
 
 private:
-    int fd_;
+    int fd_ = -1;
 };
 
-ObjectInfo info_from(std::string_view key, const struct stat& st) {
+/** A validated key split into its folders and its file name. */
+struct KeyPath {
+    std::vector<std::string_view> folders;
+    std::string_view name;
+};
+
+core::Result<KeyPath> parse_key(std::string_view key) {
+    CDN_TRY_VOID(validate_key(key));
+    auto segments = core::split(key, '/');
+    for (const auto segment : segments) {
+        if (segment.starts_with(TEMP_PREFIX)) {
+            return core::make_error(core::Errc::InvalidPath,
+                                    "a path segment must not start with '.tmp-'");
+        }
+    }
+    const auto name = segments.back();
+    segments.pop_back();
+    return KeyPath{std::move(segments), name};
+}
+
+/** Opens (or with `create`, makes) one folder inside `parent`, never through a symlink. */
+int open_folder(int parent, std::string_view name, bool create) {
+    const std::string folder(name);
+    for (int attempt = 0; attempt < PUT_ATTEMPTS; ++attempt) {
+        const int fd = ::openat(parent, folder.c_str(), DIR_FLAGS);
+        if (fd >= 0 || errno != ENOENT || !create) {
+            return fd;
+        }
+        if (::mkdirat(parent, folder.c_str(), 0755) != 0 && errno != EEXIST) {
+            return -1;
+        }
+    }
+    errno = ENOENT;
+    return -1;
+}
+
+/**
+ * The folders from the root down to a key's parent, each opened relative to the one before
+ * with O_NOFOLLOW: a symlink anywhere on the way fails the walk (ELOOP), so no path resolved
+ * through a chain can leave the root, even if the tree changes meanwhile.
+ */
+class FolderChain {
+public:
+    /** 0, or the errno of the folder that could not be opened. */
+    int open(const fs::path& root, std::span<const std::string_view> folders, bool create) {
+        chain_.clear();
+        chain_.emplace_back(::open(root.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+        if (!chain_.back().valid()) {
+            return errno;
+        }
+        for (const auto folder : folders) {
+            chain_.emplace_back(open_folder(chain_.back().get(), folder, create));
+            if (!chain_.back().valid()) {
+                return errno;
+            }
+        }
+        return 0;
+    }
+
+    /** The deepest folder opened. */
+    int parent() const { return chain_.back().get(); }
+
+    /** False when even the root could not be opened: the store is broken, nothing is missing. */
+    bool opened_root() const { return !chain_.empty() && chain_.front().valid(); }
+
+    /** Removes the chain's folders bottom-up while they are empty (rmdir fails otherwise). */
+    void prune_empty(std::span<const std::string_view> folders) const {
+        for (std::size_t depth = folders.size(); depth > 0; --depth) {
+            const std::string name(folders[depth - 1]);
+            if (::unlinkat(chain_[depth - 1].get(), name.c_str(), AT_REMOVEDIR) != 0) {
+                return;
+            }
+        }
+    }
+
+private:
+    std::vector<Fd> chain_;
+};
+
+/** A failed walk to an existing object: a 404 unless the root itself is unusable. */
+core::Error walk_error(const FolderChain& folders, std::string_view key, int err) {
+    return folders.opened_root() ? read_error("open", key, err) : io_error("open root", key, err);
+}
+
+/** An object's file, opened for reading. */
+struct OpenFile {
+    Fd fd;
+    struct stat st {};
+};
+
+core::Result<OpenFile> open_file(const fs::path& root, std::string_view key) {
+    CDN_TRY(path, parse_key(key));
+    FolderChain folders;
+    if (const int err = folders.open(root, path.folders, false); err != 0) {
+        return walk_error(folders, key, err);
+    }
+    const std::string name(path.name);
+    // O_NONBLOCK: opening a FIFO planted in the tree must not hang; it is refused below.
+    OpenFile file{Fd(
+        ::openat(folders.parent(), name.c_str(), O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC))};
+    if (!file.fd.valid()) {
+        return read_error("open", key, errno);
+    }
+    if (::fstat(file.fd.get(), &file.st) != 0) {
+        return io_error("stat", key, errno);
+    }
+    if (!S_ISREG(file.st.st_mode)) {
+        return not_found();
+    }
+    return file;
+}
+
+core::Result<std::string> read_all(const OpenFile& file, std::string_view key) {
+    std::string bytes(static_cast<std::size_t>(file.st.st_size), '\0');
+    std::size_t done = 0;
+    while (done < bytes.size()) {
+        const auto n = ::pread(file.fd.get(), bytes.data() + done, bytes.size() - done,
+                               static_cast<off_t>(done));
+        if (n < 0 && errno == EINTR) {
+            continue;
+        }
+        if (n <= 0) {
+            return io_error("read", key, n < 0 ? errno : EIO);
+        }
+        done += static_cast<std::size_t>(n);
+    }
+    return bytes;
+}
+
+ObjectInfo info_from(std::string_view key, const struct stat& st, std::string etag) {
     return ObjectInfo{std::string(key), static_cast<std::uint64_t>(st.st_size),
-                      static_cast<std::int64_t>(st.st_mtim.tv_sec)};
+                      static_cast<std::int64_t>(st.st_mtim.tv_sec), std::move(etag)};
 }
 
 bool write_all(int fd, std::string_view bytes) {
@@ -56,6 +213,9 @@ bool write_all(int fd, std::string_view bytes) {
             continue;
         }
         if (n <= 0) {
+            if (n == 0) {
+                errno = EIO;
+            }
             return false;
         }
         bytes.remove_prefix(static_cast<std::size_t>(n));
@@ -63,169 +223,238 @@ bool write_all(int fd, std::string_view bytes) {
     return true;
 }
 
-void sync_directory(const fs::path& dir) {
-    const FileDescriptor fd(::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
-    if (fd.get() >= 0) {
-        ::fsync(fd.get());
+/** A fully written and synced temporary file, or the errno that stopped it. */
+struct TempFile {
+    std::string name;
+    struct stat st {};
+    int err = 0;
+};
+
+TempFile write_temp(int dir, std::string_view bytes) {
+    TempFile temp{std::string(TEMP_PREFIX) + core::random_hex(8)};
+    Fd fd(::openat(dir, temp.name.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC,
+                   0644));
+    if (!fd.valid()) {
+        temp.err = errno;
+        return temp;
     }
+    const bool written = write_all(fd.get(), bytes) && ::fsync(fd.get()) == 0 &&
+                         ::fstat(fd.get(), &temp.st) == 0 && ::close(fd.release()) == 0;
+    if (!written) {
+        temp.err = errno;
+        ::unlinkat(dir, temp.name.c_str(), 0);
+    }
+    return temp;
+}
+
+/** Collects a page: keeps the `limit + 1` smallest matching keys, the extra one telling
+ *  whether another page follows, so memory stays bounded whatever the tree holds. */
+class PageCollector {
+public:
+    PageCollector(std::string_view prefix, std::string_view after, std::size_t limit)
+        : prefix_(prefix), after_(after), limit_(limit) {}
+
+    /** Whether keys under `folder` (ending in '/') can start with the prefix. */
+    bool may_hold(std::string_view folder) const {
+        return folder.starts_with(prefix_) || prefix_.starts_with(folder);
+    }
+
+    void offer(std::string key, const struct stat& st) {
+        if (!key.starts_with(prefix_) || key <= after_) {
+            return;
+        }
+        kept_.push(info_from(key, st, {}));
+        if (kept_.size() > limit_ + 1) {
+            kept_.pop();
+        }
+    }
+
+    ListPage page() {
+        ListPage page;
+        const bool more = kept_.size() > limit_;
+        if (more) {
+            kept_.pop();
+        }
+        page.items.resize(kept_.size());
+        for (auto it = page.items.rbegin(); it != page.items.rend(); ++it) {
+            *it = kept_.top();
+            kept_.pop();
+        }
+        if (more && !page.items.empty()) {
+            page.next_after = page.items.back().key;
+        }
+        return page;
+    }
+
+private:
+    struct KeyLess {
+        bool operator()(const ObjectInfo& a, const ObjectInfo& b) const { return a.key < b.key; }
+    };
+
+    std::string_view prefix_;
+    std::string_view after_;
+    std::size_t limit_;
+    std::priority_queue<ObjectInfo, std::vector<ObjectInfo>, KeyLess> kept_; // top = largest
+};
+
+struct DirCloser {
+    void operator()(DIR* dir) const { ::closedir(dir); }
+};
+
+/** Offers every regular file under `dir` (whose keys start with `folder`); symlinks, other
+ *  file types and temporary files are skipped. 0 or an errno. */
+int walk(Fd dir, const std::string& folder, PageCollector& out) {
+    const std::unique_ptr<DIR, DirCloser> stream(::fdopendir(dir.get()));
+    if (!stream) {
+        return errno;
+    }
+    dir.release(); // the DIR stream owns the descriptor now
+    const int fd = ::dirfd(stream.get());
+    for (errno = 0; const dirent* entry = ::readdir(stream.get()); errno = 0) {
+        const std::string_view name = entry->d_name;
+        struct stat st {};
+        if (name == "." || name == ".." || name.starts_with(TEMP_PREFIX) ||
+            ::fstatat(fd, entry->d_name, &st, AT_SYMLINK_NOFOLLOW) != 0) {
+            continue;
+        }
+        auto key = folder + std::string(name);
+        if (S_ISREG(st.st_mode)) {
+            out.offer(std::move(key), st);
+        } else if (S_ISDIR(st.st_mode) && out.may_hold(key + '/')) {
+            Fd child(::openat(fd, entry->d_name, DIR_FLAGS));
+            if (const int err = child.valid() ? walk(std::move(child), key + '/', out) : 0) {
+                return err;
+            }
+        }
+    }
+    return errno;
 }
 
 } // namespace
 
-core::Result<BlobStorePtr> LocalBlobStore::create(const fs::path& root) {
+core::Result<BlobStorePtr> LocalBlobStore::create(fs::path root) {
     std::error_code ec;
     fs::create_directories(root, ec);
-    if (ec || !fs::is_directory(root)) {
+    if (!ec && !fs::is_directory(root, ec) && !ec) {
+        ec = std::make_error_code(std::errc::not_a_directory);
+    }
+    // Canonical, so that the root itself is never reached through a symlink that could change.
+    auto canonical = ec ? fs::path() : fs::canonical(root, ec);
+    if (ec) {
         return core::make_error(core::Errc::Unavailable, "cannot use the originals directory",
                                 root.string() + ": " + ec.message());
     }
-    return BlobStorePtr(new LocalBlobStore(fs::canonical(root)));
-}
-
-core::Result<fs::path> LocalBlobStore::path_for(std::string_view key) const {
-    CDN_TRY_VOID(validate_key(key));
-    return root_ / fs::path(key);
+    return BlobStorePtr(new LocalBlobStore(std::move(canonical)));
 }
 
 core::Result<Object> LocalBlobStore::get(std::string_view key) {
-    CDN_TRY(path, path_for(key));
-    // O_NOFOLLOW: a symlink planted in the store never leads outside it.
-    const FileDescriptor fd(::open(path.c_str(), O_RDONLY | O_NOFOLLOW | O_CLOEXEC));
-    if (fd.get() < 0) {
-        return is_missing(errno) ? core::Result<Object>(not_found())
-                                 : core::Result<Object>(io_error("open", path, errno));
-    }
-    struct stat st {};
-    if (::fstat(fd.get(), &st) != 0) {
-        return io_error("stat", path, errno);
-    }
-    if (!S_ISREG(st.st_mode)) {
-        return not_found();
-    }
-    Object object{info_from(key, st), std::string(static_cast<std::size_t>(st.st_size), '\0')};
-    std::size_t done = 0;
-    while (done < object.bytes.size()) {
-        const auto n = ::pread(fd.get(), object.bytes.data() + done, object.bytes.size() - done,
-                               static_cast<off_t>(done));
-        if (n < 0 && errno == EINTR) {
-            continue;
-        }
-        if (n <= 0) {
-            return io_error("read", path, n < 0 ? errno : EIO);
-        }
-        done += static_cast<std::size_t>(n);
-    }
-    return object;
+    CDN_TRY(file, open_file(root_, key));
+    CDN_TRY(bytes, read_all(file, key));
+    auto etag = core::hash128_hex(bytes);
+    return Object{info_from(key, file.st, std::move(etag)), std::move(bytes)};
 }
 
 core::Result<ObjectInfo> LocalBlobStore::head(std::string_view key) {
-    CDN_TRY(path, path_for(key));
+    CDN_TRY(file, open_file(root_, key));
+    CDN_TRY(bytes, read_all(file, key));
+    return info_from(key, file.st, core::hash128_hex(bytes));
+}
+
+core::Result<ObjectInfo> LocalBlobStore::put(std::string_view key, std::string_view bytes) {
+    CDN_TRY(path, parse_key(key));
+    for (int attempt = 1;; ++attempt) {
+        const bool last_attempt = attempt == PUT_ATTEMPTS;
+        FolderChain folders;
+        if (const int err = folders.open(root_, path.folders, true); err != 0) {
+            if (err == ENOENT && folders.opened_root() && !last_attempt) {
+                continue; // a folder on the way was pruned by a concurrent remove()
+            }
+            return err == ENOTDIR || err == ELOOP
+                       ? core::make_error(core::Errc::Conflict,
+                                          "a file is in the way of this path's folders")
+                       : io_error("mkdir", key, err);
+        }
+        const auto temp = write_temp(folders.parent(), bytes);
+        if (temp.err == ENOENT && !last_attempt) {
+            continue; // our folder was pruned by a concurrent remove(): walk again
+        }
+        if (temp.err != 0) {
+            return io_error("write", key, temp.err);
+        }
+        // rename() replaces the name atomically; a symlink at the target is replaced, not followed.
+        const std::string name(path.name);
+        if (::renameat(folders.parent(), temp.name.c_str(), folders.parent(), name.c_str()) != 0) {
+            const int err = errno;
+            ::unlinkat(folders.parent(), temp.name.c_str(), 0);
+            if (err == EISDIR || err == ENOTEMPTY || err == EEXIST) {
+                return core::make_error(core::Errc::Conflict, "a folder exists at this path");
+            }
+            return io_error("rename", key, err);
+        }
+        // The rename itself is durable only once the folder is synced.
+        ::fsync(folders.parent());
+        return info_from(key, temp.st, core::hash128_hex(bytes));
+    }
+}
+
+core::Result<void> LocalBlobStore::remove(std::string_view key) {
+    CDN_TRY(path, parse_key(key));
+    FolderChain folders;
+    if (const int err = folders.open(root_, path.folders, false); err != 0) {
+        return walk_error(folders, key, err);
+    }
+    const std::string name(path.name);
     struct stat st {};
-    if (::lstat(path.c_str(), &st) != 0) {
-        return is_missing(errno) ? core::Result<ObjectInfo>(not_found())
-                                 : core::Result<ObjectInfo>(io_error("stat", path, errno));
+    if (::fstatat(folders.parent(), name.c_str(), &st, AT_SYMLINK_NOFOLLOW) != 0) {
+        return read_error("stat", key, errno);
     }
     if (!S_ISREG(st.st_mode)) {
         return not_found();
     }
-    return info_from(key, st);
-}
-
-core::Result<ObjectInfo> LocalBlobStore::put(std::string_view key, std::string_view bytes) {
-    CDN_TRY(path, path_for(key));
-    std::error_code ec;
-    fs::create_directories(path.parent_path(), ec);
-    if (ec) {
-        return io_error("mkdir", path.parent_path(), ec.value());
+    if (::unlinkat(folders.parent(), name.c_str(), 0) != 0) {
+        return read_error("unlink", key, errno);
     }
-    // Write aside, then rename over the target: a crash or a failed write leaves the old
-    // object (or none) visible, never a partial one.
-    const auto temp = path.parent_path() / (std::string(TEMP_PREFIX) + core::random_hex(8));
-    {
-        const FileDescriptor fd(
-            ::open(temp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0644));
-        if (fd.get() < 0) {
-            return io_error("create", temp, errno);
-        }
-        if (!write_all(fd.get(), bytes) || ::fsync(fd.get()) != 0) {
-            const int err = errno;
-            ::unlink(temp.c_str());
-            return io_error("write", temp, err);
-        }
-    }
-    if (::rename(temp.c_str(), path.c_str()) != 0) {
-        const int err = errno;
-        ::unlink(temp.c_str());
-        if (err == EISDIR || err == ENOTEMPTY) {
-            return core::make_error(core::Errc::Conflict, "a folder exists at this path");
-        }
-        return io_error("rename", path, err);
-    }
-    sync_directory(path.parent_path());
-    return head(key);
-}
-
-core::Result<void> LocalBlobStore::remove(std::string_view key) {
-    CDN_TRY(path, path_for(key));
-    struct stat st {};
-    if (::lstat(path.c_str(), &st) != 0 || !S_ISREG(st.st_mode)) {
-        return not_found();
-    }
-    if (::unlink(path.c_str()) != 0) {
-        return is_missing(errno) ? core::Result<void>(not_found())
-                                 : core::Result<void>(io_error("unlink", path, errno));
-    }
-    // Empty folders left behind are removed, up to the root.
-    std::error_code ec;
-    for (auto dir = path.parent_path(); dir != root_ && dir.string().size() > root_.string().size();
-         dir = dir.parent_path()) {
-        if (!fs::remove(dir, ec)) {
-            break;
-        }
-    }
+    // Empty folders would otherwise accumulate and slow every list().
+    folders.prune_empty(path.folders);
     return {};
 }
 
 core::Result<ListPage> LocalBlobStore::list(std::string_view prefix, std::string_view after,
                                             std::size_t limit) {
-    // Walk only the deepest folder the prefix names.
-    const auto slash = prefix.rfind('/');
-    const auto base = slash == std::string_view::npos ? root_ : root_ / fs::path(prefix.substr(0, slash));
-    std::vector<ObjectInfo> found;
-    std::error_code ec;
-    if (!fs::is_directory(base, ec)) {
+    if (limit == 0) {
         return ListPage{};
     }
-    for (auto it = fs::recursive_directory_iterator(base, ec); !ec && it != fs::recursive_directory_iterator();
-         it.increment(ec)) {
-        if (!it->is_regular_file(ec) || it->path().filename().string().starts_with(TEMP_PREFIX)) {
-            continue;
-        }
-        const auto key = it->path().lexically_relative(root_).string();
-        if (!key.starts_with(prefix) || key <= after) {
-            continue;
-        }
-        struct stat st {};
-        if (::stat(it->path().c_str(), &st) == 0) {
-            found.push_back(info_from(key, st));
-        }
+    // Walk only the deepest folder the prefix names; it must be a valid key itself.
+    const auto slash = prefix.rfind('/');
+    const auto base =
+        slash == std::string_view::npos ? std::string_view() : prefix.substr(0, slash);
+    std::vector<std::string_view> folders;
+    if (!base.empty()) {
+        CDN_TRY_VOID(validate_key(base));
+        folders = core::split(base, '/');
     }
-    if (ec) {
-        return io_error("list", base, ec.value());
+    FolderChain chain;
+    if (const int err = chain.open(root_, folders, false); err != 0) {
+        if (chain.opened_root() && is_missing(err)) {
+            return ListPage{};
+        }
+        return io_error("list", prefix, err);
     }
-    std::sort(found.begin(), found.end(), [](const auto& a, const auto& b) { return a.key < b.key; });
-    ListPage page;
-    if (found.size() > limit) {
-        found.resize(limit);
-        page.next_after = found.back().key;
+    PageCollector collector(prefix, after, limit);
+    Fd start(::dup(chain.parent()));
+    const int err = start.valid() ? walk(std::move(start),
+                                         base.empty() ? "" : std::string(base) + '/', collector)
+                                  : errno;
+    if (err != 0) {
+        return io_error("list", prefix, err);
     }
-    page.items = std::move(found);
-    return page;
+    return collector.page();
 }
 
 core::Result<void> LocalBlobStore::check() {
+    // access(2) with W_OK also reports a read-only file system (EROFS).
     if (::access(root_.c_str(), R_OK | W_OK | X_OK) != 0) {
-        return io_error("access", root_, errno);
+        return io_error("access", root_.string(), errno);
     }
     return {};
 }

@@ -6,11 +6,22 @@
 
 namespace cdn::storage {
 
-/** Originals as files under a root directory (the embedded default): `{root}/{key}`. */
+/**
+ * Originals as files under a root directory (the embedded default): `{root}/{key}`.
+ *
+ * - A put writes `.tmp-<random>` beside the target, fsyncs it and renames it over the target,
+ *   so readers see the old or the new file, never a partial one. Keys with a segment starting
+ *   with `.tmp-` are refused (invalid_path) and such files are never listed.
+ * - Every path is resolved folder by folder with O_NOFOLLOW from the root: a symlink planted in
+ *   the tree is never followed, so no key reaches a file outside the root.
+ * - The ETag is the XXH3-128 of the bytes, computed on put, get and head (head reads the file);
+ *   list() leaves it empty rather than read every object.
+ * - Folders emptied by remove() are removed, up to the root.
+ */
 class LocalBlobStore final : public BlobStore {
 public:
-    /** Creates `root` if needed. */
-    static core::Result<BlobStorePtr> create(const std::filesystem::path& root);
+    /** Creates `root` if needed. Errors: unavailable when it cannot be created or used. */
+    static core::Result<BlobStorePtr> create(std::filesystem::path root);
 
     core::Result<Object> get(std::string_view key) override;
     core::Result<ObjectInfo> head(std::string_view key) override;
@@ -22,7 +33,6 @@ public:
 
 private:
     explicit LocalBlobStore(std::filesystem::path root) : root_(std::move(root)) {}
-    core::Result<std::filesystem::path> path_for(std::string_view key) const;
 
     std::filesystem::path root_;
 };

@@ -1,0 +1,360 @@
+#include "storage/local_blob_store.h"
+
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+#include <sys/resource.h>
+
+#include <algorithm>
+#include <atomic>
+#include <chrono>
+#include <csignal>
+#include <fstream>
+#include <thread>
+
+#include "core/hash.h"
+#include "temp_dir.h"
+
+namespace cdn::storage {
+namespace {
+
+namespace fs = std::filesystem;
+using testing::TempDir;
+
+std::string read_file(const fs::path& path) {
+    std::ifstream in(path, std::ios::binary);
+    return {std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()};
+}
+
+void write_file(const fs::path& path, const std::string& bytes) {
+    fs::create_directories(path.parent_path());
+    std::ofstream(path, std::ios::binary) << bytes;
+}
+
+std::vector<std::string> temp_files_under(const fs::path& root) {
+    std::vector<std::string> found;
+    for (const auto& entry : fs::recursive_directory_iterator(root)) {
+        if (entry.path().filename().string().starts_with(".tmp-")) {
+            found.push_back(entry.path().string());
+        }
+    }
+    return found;
+}
+
+std::int64_t unix_now() {
+    return std::chrono::duration_cast<std::chrono::seconds>(
+               std::chrono::system_clock::now().time_since_epoch())
+        .count();
+}
+
+class LocalBlobStoreTest : public ::testing::Test {
+protected:
+    void SetUp() override {
+        root_ = dir_.path() / "originals";
+        auto created = LocalBlobStore::create(root_);
+        ASSERT_TRUE(created) << created.error().detail;
+        store_ = std::move(*created);
+    }
+
+    std::vector<std::string> list_keys(std::string_view prefix, std::string_view after = "",
+                                       std::size_t limit = 1000) {
+        auto page = store_->list(prefix, after, limit);
+        EXPECT_TRUE(page);
+        std::vector<std::string> keys;
+        for (const auto& item : page->items) {
+            keys.push_back(item.key);
+        }
+        return keys;
+    }
+
+    TempDir dir_;
+    fs::path root_;
+    BlobStorePtr store_;
+};
+
+TEST_F(LocalBlobStoreTest, CreateMakesTheRootAndIsReady) {
+    EXPECT_TRUE(fs::is_directory(root_));
+    EXPECT_TRUE(store_->check());
+}
+
+TEST_F(LocalBlobStoreTest, CreateFailsWhenTheRootIsAFile) {
+    write_file(dir_.path() / "file", "x");
+    const auto created = LocalBlobStore::create(dir_.path() / "file");
+    ASSERT_FALSE(created);
+    EXPECT_EQ(created.error().code, core::Errc::Unavailable);
+}
+
+TEST_F(LocalBlobStoreTest, PutThenGetReturnsTheBytesAndMetadata) {
+    const std::string bytes = "\x89PNG\r\n\x1a\n with a NUL \0 inside";
+    const auto stored = store_->put("pk_1/a/b/cat.png", bytes);
+    ASSERT_TRUE(stored) << stored.error().detail;
+    EXPECT_EQ(stored->key, "pk_1/a/b/cat.png");
+    EXPECT_EQ(stored->size, bytes.size());
+    EXPECT_EQ(stored->etag, core::hash128_hex(bytes));
+    EXPECT_NEAR(static_cast<double>(stored->last_modified), static_cast<double>(unix_now()), 5);
+
+    const auto object = store_->get("pk_1/a/b/cat.png");
+    ASSERT_TRUE(object);
+    EXPECT_EQ(object->bytes, bytes);
+    EXPECT_EQ(object->info.key, stored->key);
+    EXPECT_EQ(object->info.size, stored->size);
+    EXPECT_EQ(object->info.etag, stored->etag);
+    EXPECT_EQ(object->info.last_modified, stored->last_modified);
+    EXPECT_EQ(read_file(root_ / "pk_1/a/b/cat.png"), bytes);
+
+    const auto info = store_->head("pk_1/a/b/cat.png");
+    ASSERT_TRUE(info);
+    EXPECT_EQ(info->size, bytes.size());
+    EXPECT_EQ(info->etag, stored->etag);
+}
+
+TEST_F(LocalBlobStoreTest, EmptyObjectsRoundTrip) {
+    ASSERT_TRUE(store_->put("pk_1/empty", ""));
+    const auto object = store_->get("pk_1/empty");
+    ASSERT_TRUE(object);
+    EXPECT_EQ(object->bytes, "");
+    EXPECT_EQ(object->info.etag, core::hash128_hex(""));
+}
+
+TEST_F(LocalBlobStoreTest, MissingObjectsAreNotFound) {
+    ASSERT_TRUE(store_->put("pk_1/folder/x.jpg", "x"));
+    for (const auto* key :
+         {"pk_1/nothing.jpg", "pk_2/x.jpg", "pk_1/folder", "pk_1/folder/x.jpg/y"}) {
+        const auto got = store_->get(key);
+        ASSERT_FALSE(got) << key;
+        EXPECT_EQ(got.error().code, core::Errc::NotFound) << key;
+        const auto head = store_->head(key);
+        ASSERT_FALSE(head) << key;
+        EXPECT_EQ(head.error().code, core::Errc::NotFound) << key;
+        const auto removed = store_->remove(key);
+        ASSERT_FALSE(removed) << key;
+        EXPECT_EQ(removed.error().code, core::Errc::NotFound) << key;
+    }
+}
+
+TEST_F(LocalBlobStoreTest, InvalidKeysAreRefusedByEveryMethod) {
+    for (const auto* key :
+         {"../outside", "pk_1/../x", "/abs", "pk_1//x", "pk_1/.tmp-abc", "pk_1/.tmp-dir/x"}) {
+        EXPECT_EQ(store_->put(key, "x").error().code, core::Errc::InvalidPath) << key;
+        EXPECT_EQ(store_->get(key).error().code, core::Errc::InvalidPath) << key;
+        EXPECT_EQ(store_->head(key).error().code, core::Errc::InvalidPath) << key;
+        EXPECT_EQ(store_->remove(key).error().code, core::Errc::InvalidPath) << key;
+    }
+    EXPECT_FALSE(fs::exists(dir_.path() / "outside"));
+}
+
+TEST_F(LocalBlobStoreTest, SegmentLongerThanTheFileSystemAllowsIsAnInvalidPath) {
+    const auto key = "pk_1/" + std::string(300, 'a');
+    EXPECT_EQ(store_->put(key, "x").error().code, core::Errc::InvalidPath);
+    EXPECT_EQ(store_->get(key).error().code, core::Errc::InvalidPath);
+}
+
+TEST_F(LocalBlobStoreTest, OverwriteReplacesTheObject) {
+    ASSERT_TRUE(store_->put("pk_1/x.jpg", "old"));
+    const auto stored = store_->put("pk_1/x.jpg", "new bytes");
+    ASSERT_TRUE(stored);
+    EXPECT_EQ(stored->etag, core::hash128_hex("new bytes"));
+    EXPECT_EQ(store_->get("pk_1/x.jpg")->bytes, "new bytes");
+    EXPECT_THAT(temp_files_under(root_), ::testing::IsEmpty());
+}
+
+// The file size limit makes the write fail midway, even for root, like a full disk would.
+TEST_F(LocalBlobStoreTest, FailedPutLeavesTheOldObjectAndNoTemporaryFile) {
+    ASSERT_TRUE(store_->put("pk_1/x.jpg", "old"));
+    rlimit saved{};
+    ASSERT_EQ(::getrlimit(RLIMIT_FSIZE, &saved), 0);
+    const auto previous_handler = std::signal(SIGXFSZ, SIG_IGN);
+    rlimit small = saved;
+    small.rlim_cur = 4096;
+    ASSERT_EQ(::setrlimit(RLIMIT_FSIZE, &small), 0);
+
+    const auto failed = store_->put("pk_1/x.jpg", std::string(64 * 1024, 'n'));
+
+    ::setrlimit(RLIMIT_FSIZE, &saved);
+    std::signal(SIGXFSZ, previous_handler);
+    ASSERT_FALSE(failed);
+    EXPECT_EQ(failed.error().code, core::Errc::OriginUnavailable);
+    EXPECT_EQ(store_->get("pk_1/x.jpg")->bytes, "old");
+    EXPECT_THAT(temp_files_under(root_), ::testing::IsEmpty());
+}
+
+TEST_F(LocalBlobStoreTest, ReadersNeverSeeAPartialObject) {
+    const std::string a(256 * 1024, 'a');
+    const std::string b(512 * 1024, 'b');
+    ASSERT_TRUE(store_->put("pk_1/x.jpg", a));
+    std::atomic<bool> done{false};
+    std::thread writer([&] {
+        for (int i = 0; i < 100; ++i) {
+            EXPECT_TRUE(store_->put("pk_1/x.jpg", i % 2 == 0 ? b : a));
+        }
+        done = true;
+    });
+    int reads = 0;
+    while (!done || reads < 10) {
+        const auto object = store_->get("pk_1/x.jpg");
+        ASSERT_TRUE(object) << object.error().detail;
+        ASSERT_TRUE(object->bytes == a || object->bytes == b) << "size " << object->bytes.size();
+        EXPECT_EQ(object->info.size, object->bytes.size());
+        ++reads;
+    }
+    writer.join();
+}
+
+TEST_F(LocalBlobStoreTest, PutThroughAnExistingObjectOrOntoAFolderIsAConflict) {
+    ASSERT_TRUE(store_->put("pk_1/a", "file"));
+    EXPECT_EQ(store_->put("pk_1/a/b", "x").error().code, core::Errc::Conflict);
+    ASSERT_TRUE(store_->put("pk_1/dir/file", "x"));
+    EXPECT_EQ(store_->put("pk_1/dir", "x").error().code, core::Errc::Conflict);
+    EXPECT_EQ(store_->get("pk_1/a")->bytes, "file");
+    EXPECT_EQ(store_->get("pk_1/dir/file")->bytes, "x");
+}
+
+TEST_F(LocalBlobStoreTest, RemoveDeletesTheObjectAndItsEmptyFolders) {
+    ASSERT_TRUE(store_->put("pk_1/a/b/c/x.jpg", "x"));
+    ASSERT_TRUE(store_->put("pk_1/a/keep.jpg", "k"));
+    ASSERT_TRUE(store_->remove("pk_1/a/b/c/x.jpg"));
+    EXPECT_EQ(store_->get("pk_1/a/b/c/x.jpg").error().code, core::Errc::NotFound);
+    EXPECT_FALSE(fs::exists(root_ / "pk_1/a/b"));
+    EXPECT_TRUE(fs::exists(root_ / "pk_1/a/keep.jpg"));
+    EXPECT_TRUE(fs::exists(root_));
+    ASSERT_TRUE(store_->remove("pk_1/a/keep.jpg"));
+    EXPECT_FALSE(fs::exists(root_ / "pk_1"));
+    EXPECT_TRUE(fs::exists(root_));
+}
+
+// remove() prunes folders it empties; a put into the same folder at that moment must not fail.
+TEST_F(LocalBlobStoreTest, PutSucceedsWhileRemoveEmptiesTheSameFolder) {
+    std::atomic<bool> done{false};
+    std::thread remover([&] {
+        while (!done) {
+            if (store_->put("pk_1/d/e/other", "o")) {
+                store_->remove("pk_1/d/e/other");
+            }
+        }
+    });
+    for (int i = 0; i < 300; ++i) {
+        const auto key = "pk_1/d/e/x" + std::to_string(i);
+        const auto stored = store_->put(key, "x");
+        EXPECT_TRUE(stored) << stored.error().detail;
+        EXPECT_TRUE(store_->remove(key));
+    }
+    done = true;
+    remover.join();
+}
+
+TEST_F(LocalBlobStoreTest, ListIsOrderedByKeyAndFilteredByPrefix) {
+    for (const auto* key : {"pk_1/z.jpg", "pk_1/photos/b.jpg", "pk_1/a.jpg", "pk_1/photos/a.jpg",
+                            "pk_1/photo.jpg", "pk_1/p/q/r.jpg", "pk_10/a.jpg", "pk_2/a.jpg"}) {
+        ASSERT_TRUE(store_->put(key, key));
+    }
+    EXPECT_THAT(list_keys("pk_1/"),
+                ::testing::ElementsAre("pk_1/a.jpg", "pk_1/p/q/r.jpg", "pk_1/photo.jpg",
+                                       "pk_1/photos/a.jpg", "pk_1/photos/b.jpg", "pk_1/z.jpg"));
+    EXPECT_THAT(list_keys("pk_1/photo"),
+                ::testing::ElementsAre("pk_1/photo.jpg", "pk_1/photos/a.jpg", "pk_1/photos/b.jpg"));
+    EXPECT_THAT(list_keys("pk_1/photos/"),
+                ::testing::ElementsAre("pk_1/photos/a.jpg", "pk_1/photos/b.jpg"));
+    EXPECT_THAT(list_keys("pk_1"), ::testing::SizeIs(7)); // pk_1/ and pk_10/
+    EXPECT_THAT(list_keys(""), ::testing::SizeIs(8));
+    EXPECT_THAT(list_keys("pk_3/"), ::testing::IsEmpty());
+    EXPECT_THAT(list_keys("pk_1/a.jpg/"), ::testing::IsEmpty());
+}
+
+TEST_F(LocalBlobStoreTest, ListItemsCarrySizeAndTime) {
+    ASSERT_TRUE(store_->put("pk_1/a.jpg", "12345"));
+    const auto page = store_->list("pk_1/", "", 10);
+    ASSERT_TRUE(page);
+    ASSERT_EQ(page->items.size(), 1u);
+    EXPECT_EQ(page->items[0].size, 5u);
+    EXPECT_NEAR(static_cast<double>(page->items[0].last_modified), static_cast<double>(unix_now()),
+                5);
+    EXPECT_EQ(page->next_after, std::nullopt);
+}
+
+TEST_F(LocalBlobStoreTest, ListPagesThroughEveryKeyOnce) {
+    std::vector<std::string> expected;
+    for (int i = 0; i < 23; ++i) {
+        const auto key = "pk_1/" + std::string(i % 3 == 0 ? "d/" : "") + std::to_string(i * 7 % 23);
+        ASSERT_TRUE(store_->put(key, "x"));
+        expected.push_back(key);
+    }
+    std::sort(expected.begin(), expected.end());
+    std::vector<std::string> seen;
+    std::string after;
+    int pages = 0;
+    while (true) {
+        auto page = store_->list("pk_1/", after, 5);
+        ASSERT_TRUE(page);
+        ASSERT_LE(page->items.size(), 5u);
+        for (const auto& item : page->items) {
+            seen.push_back(item.key);
+        }
+        ++pages;
+        if (!page->next_after) {
+            break;
+        }
+        EXPECT_EQ(*page->next_after, page->items.back().key);
+        after = *page->next_after;
+    }
+    EXPECT_EQ(seen, expected);
+    EXPECT_EQ(pages, 5);
+}
+
+TEST_F(LocalBlobStoreTest, ListOfAnExactFullPageHasNoNextPage) {
+    ASSERT_TRUE(store_->put("pk_1/a", "x"));
+    ASSERT_TRUE(store_->put("pk_1/b", "x"));
+    const auto page = store_->list("pk_1/", "", 2);
+    ASSERT_TRUE(page);
+    EXPECT_EQ(page->items.size(), 2u);
+    EXPECT_EQ(page->next_after, std::nullopt);
+}
+
+TEST_F(LocalBlobStoreTest, ListSkipsTemporaryFiles) {
+    ASSERT_TRUE(store_->put("pk_1/a.jpg", "x"));
+    write_file(root_ / "pk_1/.tmp-0123456789abcdef", "partial");
+    EXPECT_THAT(list_keys("pk_1/"), ::testing::ElementsAre("pk_1/a.jpg"));
+}
+
+TEST_F(LocalBlobStoreTest, ListRefusesAPrefixThatLeavesTheRoot) {
+    write_file(dir_.path() / "secret/passwd", "root:x:0:0");
+    for (const auto* prefix : {"../secret/", "pk_1/../../", "/etc/"}) {
+        const auto page = store_->list(prefix, "", 10);
+        ASSERT_FALSE(page) << prefix;
+        EXPECT_EQ(page.error().code, core::Errc::InvalidPath) << prefix;
+    }
+}
+
+TEST_F(LocalBlobStoreTest, SymlinksAreNeverFollowedOutOfTheRoot) {
+    write_file(dir_.path() / "secret/passwd", "root:x:0:0");
+    fs::create_directories(root_ / "pk_1");
+    fs::create_directory_symlink(dir_.path() / "secret", root_ / "pk_1/linked");
+    fs::create_symlink(dir_.path() / "secret/passwd", root_ / "pk_1/passwd");
+
+    for (const auto* key : {"pk_1/linked/passwd", "pk_1/passwd"}) {
+        EXPECT_EQ(store_->get(key).error().code, core::Errc::NotFound) << key;
+        EXPECT_EQ(store_->head(key).error().code, core::Errc::NotFound) << key;
+        EXPECT_EQ(store_->remove(key).error().code, core::Errc::NotFound) << key;
+    }
+    EXPECT_FALSE(store_->put("pk_1/linked/new", "x"));
+    EXPECT_FALSE(fs::exists(dir_.path() / "secret/new"));
+    EXPECT_THAT(list_keys(""), ::testing::IsEmpty());
+    EXPECT_THAT(list_keys("pk_1/linked/"), ::testing::IsEmpty());
+    EXPECT_EQ(read_file(dir_.path() / "secret/passwd"), "root:x:0:0");
+
+    // A put over a symlink replaces the link itself; the file it pointed at is untouched.
+    ASSERT_TRUE(store_->put("pk_1/passwd", "mine"));
+    EXPECT_EQ(store_->get("pk_1/passwd")->bytes, "mine");
+    EXPECT_EQ(read_file(dir_.path() / "secret/passwd"), "root:x:0:0");
+}
+
+TEST_F(LocalBlobStoreTest, CheckFailsWhenTheRootIsGone) {
+    fs::remove_all(root_);
+    const auto checked = store_->check();
+    ASSERT_FALSE(checked);
+    EXPECT_EQ(checked.error().code, core::Errc::OriginUnavailable);
+    // A missing root is a broken store, not a missing image (which would be cached as a 404).
+    EXPECT_EQ(store_->get("pk_1/x").error().code, core::Errc::OriginUnavailable);
+    EXPECT_EQ(store_->list("pk_1/", "", 10).error().code, core::Errc::OriginUnavailable);
+}
+
+} // namespace
+} // namespace cdn::storage
