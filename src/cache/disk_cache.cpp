@@ -16,6 +16,7 @@
 #include <type_traits>
 #include <vector>
 
+#include "core/unique_fd.h"
 #include "core/hash.h"
 #include "core/random.h"
 
@@ -65,22 +66,7 @@ std::int64_t steady_ms() {
         .count();
 }
 
-class Fd {
-public:
-    explicit Fd(int fd) : fd_(fd) {}
-    Fd(const Fd&) = delete;
-    Fd& operator=(const Fd&) = delete;
-    ~Fd() {
-        if (fd_ >= 0) {
-            ::close(fd_);
-        }
-    }
-    int get() const { return fd_; }
-    bool valid() const { return fd_ >= 0; }
-
-private:
-    int fd_;
-};
+using Fd = core::UniqueFd;
 
 bool read_exact(int fd, char* out, std::size_t size, std::uint64_t offset) {
     std::size_t done = 0;

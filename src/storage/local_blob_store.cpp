@@ -12,6 +12,7 @@
 #include <span>
 #include <utility>
 
+#include "core/unique_fd.h"
 #include "core/hash.h"
 #include "core/random.h"
 #include "core/strings.h"
@@ -48,29 +49,7 @@ core::Error read_error(std::string_view what, std::string_view key, int err) {
     return is_missing(err) ? not_found() : io_error(what, key, err);
 }
 
-class Fd {
-public:
-    Fd() = default;
-    explicit Fd(int fd) : fd_(fd) {}
-    Fd(Fd&& other) noexcept : fd_(std::exchange(other.fd_, -1)) {}
-    Fd& operator=(Fd&& other) noexcept {
-        std::swap(fd_, other.fd_);
-        return *this;
-    }
-    Fd(const Fd&) = delete;
-    Fd& operator=(const Fd&) = delete;
-    ~Fd() {
-        if (fd_ >= 0) {
-            ::close(fd_);
-        }
-    }
-    int get() const { return fd_; }
-    bool valid() const { return fd_ >= 0; }
-    int release() { return std::exchange(fd_, -1); }
-
-private:
-    int fd_ = -1;
-};
+using Fd = core::UniqueFd;
 
 /** A validated key split into its folders and its file name. */
 struct KeyPath {

@@ -55,18 +55,6 @@ int exit_code_of(int status) {
 
 } // namespace
 
-TempDir::TempDir() {
-    char pattern[] = "/tmp/imagecdn-test-XXXXXX";
-    path_ = ::mkdtemp(pattern);
-}
-
-TempDir::~TempDir() {
-    std::error_code ec;
-    std::filesystem::permissions(path_, std::filesystem::perms::owner_all,
-                                 std::filesystem::perm_options::add, ec);
-    std::filesystem::remove_all(path_, ec);
-}
-
 std::string imagecdn_binary() {
     const char* bin = std::getenv("CDN_BIN");
     return bin != nullptr ? bin : IMAGECDN_TEST_BINARY;

@@ -8,20 +8,9 @@
 #include <string>
 #include <vector>
 
+#include "temp_dir.h"
+
 namespace cdn::test {
-
-/** A directory under /tmp removed with everything in it when this goes out of scope. */
-class TempDir {
-public:
-    TempDir();
-    ~TempDir();
-    TempDir(const TempDir&) = delete;
-    TempDir& operator=(const TempDir&) = delete;
-    const std::string& path() const { return path_; }
-
-private:
-    std::string path_;
-};
 
 /** The imagecdn binary under test (set by CMake). */
 std::string imagecdn_binary();

@@ -14,7 +14,7 @@ namespace {
 
 namespace fs = std::filesystem;
 using testing::make_variant;
-using testing::TempDir;
+using cdn::test::TempDir;
 
 constexpr std::uint64_t MIB = 1024 * 1024;
 
@@ -40,7 +40,7 @@ void expect_same(const CachedVariant& a, const CachedVariant& b) {
 
 class DiskCacheTest : public ::testing::Test {
 protected:
-    fs::path cache_dir() const { return dir_.path() / "cache"; }
+    fs::path cache_dir() const { return dir_.fs_path() / "cache"; }
 
     fs::path file_of(const std::string& key) const {
         const auto hash = core::hash128_hex(key);
@@ -250,8 +250,8 @@ TEST_F(DiskCacheTest, ADeletedDirectoryIsNotRecreated) {
 }
 
 TEST_F(DiskCacheTest, OpenFailsWhenTheDirectoryCannotBeUsed) {
-    write_file(dir_.path() / "file", "x");
-    for (const auto& path : {dir_.path() / "file", dir_.path() / "file" / "cache"}) {
+    write_file(dir_.fs_path() / "file", "x");
+    for (const auto& path : {dir_.fs_path() / "file", dir_.fs_path() / "file" / "cache"}) {
         const auto opened = DiskCache::open(path, MIB);
         ASSERT_FALSE(opened) << path;
         EXPECT_EQ(opened.error().code, core::Errc::Unavailable);

@@ -10,12 +10,12 @@ namespace {
 
 using testing::FakeClock;
 using testing::make_variant;
-using testing::TempDir;
+using cdn::test::TempDir;
 
 class TieredCacheTest : public ::testing::Test {
 protected:
     void SetUp() override {
-        auto disk = DiskCache::open(dir_.path() / "cache", 10 * 1024 * 1024);
+        auto disk = DiskCache::open(dir_.fs_path() / "cache", 10 * 1024 * 1024);
         ASSERT_TRUE(disk);
         disk_ = std::move(*disk);
     }

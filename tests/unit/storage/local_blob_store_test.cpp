@@ -18,7 +18,7 @@ namespace cdn::storage {
 namespace {
 
 namespace fs = std::filesystem;
-using testing::TempDir;
+using cdn::test::TempDir;
 
 std::string read_file(const fs::path& path) {
     std::ifstream in(path, std::ios::binary);
@@ -49,7 +49,7 @@ std::int64_t unix_now() {
 class LocalBlobStoreTest : public ::testing::Test {
 protected:
     void SetUp() override {
-        root_ = dir_.path() / "originals";
+        root_ = dir_.fs_path() / "originals";
         auto created = LocalBlobStore::create(root_);
         ASSERT_TRUE(created) << created.error().detail;
         store_ = std::move(*created);
@@ -77,8 +77,8 @@ TEST_F(LocalBlobStoreTest, CreateMakesTheRootAndIsReady) {
 }
 
 TEST_F(LocalBlobStoreTest, CreateFailsWhenTheRootIsAFile) {
-    write_file(dir_.path() / "file", "x");
-    const auto created = LocalBlobStore::create(dir_.path() / "file");
+    write_file(dir_.fs_path() / "file", "x");
+    const auto created = LocalBlobStore::create(dir_.fs_path() / "file");
     ASSERT_FALSE(created);
     EXPECT_EQ(created.error().code, core::Errc::Unavailable);
 }
@@ -139,7 +139,7 @@ TEST_F(LocalBlobStoreTest, InvalidKeysAreRefusedByEveryMethod) {
         EXPECT_EQ(store_->head(key).error().code, core::Errc::InvalidPath) << key;
         EXPECT_EQ(store_->remove(key).error().code, core::Errc::InvalidPath) << key;
     }
-    EXPECT_FALSE(fs::exists(dir_.path() / "outside"));
+    EXPECT_FALSE(fs::exists(dir_.fs_path() / "outside"));
 }
 
 TEST_F(LocalBlobStoreTest, SegmentLongerThanTheFileSystemAllowsIsAnInvalidPath) {
@@ -315,7 +315,7 @@ TEST_F(LocalBlobStoreTest, ListSkipsTemporaryFiles) {
 }
 
 TEST_F(LocalBlobStoreTest, ListRefusesAPrefixThatLeavesTheRoot) {
-    write_file(dir_.path() / "secret/passwd", "root:x:0:0");
+    write_file(dir_.fs_path() / "secret/passwd", "root:x:0:0");
     for (const auto* prefix : {"../secret/", "pk_1/../../", "/etc/"}) {
         const auto page = store_->list(prefix, "", 10);
         ASSERT_FALSE(page) << prefix;
@@ -324,10 +324,10 @@ TEST_F(LocalBlobStoreTest, ListRefusesAPrefixThatLeavesTheRoot) {
 }
 
 TEST_F(LocalBlobStoreTest, SymlinksAreNeverFollowedOutOfTheRoot) {
-    write_file(dir_.path() / "secret/passwd", "root:x:0:0");
+    write_file(dir_.fs_path() / "secret/passwd", "root:x:0:0");
     fs::create_directories(root_ / "pk_1");
-    fs::create_directory_symlink(dir_.path() / "secret", root_ / "pk_1/linked");
-    fs::create_symlink(dir_.path() / "secret/passwd", root_ / "pk_1/passwd");
+    fs::create_directory_symlink(dir_.fs_path() / "secret", root_ / "pk_1/linked");
+    fs::create_symlink(dir_.fs_path() / "secret/passwd", root_ / "pk_1/passwd");
 
     for (const auto* key : {"pk_1/linked/passwd", "pk_1/passwd"}) {
         EXPECT_EQ(store_->get(key).error().code, core::Errc::NotFound) << key;
@@ -335,15 +335,15 @@ TEST_F(LocalBlobStoreTest, SymlinksAreNeverFollowedOutOfTheRoot) {
         EXPECT_EQ(store_->remove(key).error().code, core::Errc::NotFound) << key;
     }
     EXPECT_FALSE(store_->put("pk_1/linked/new", "x"));
-    EXPECT_FALSE(fs::exists(dir_.path() / "secret/new"));
+    EXPECT_FALSE(fs::exists(dir_.fs_path() / "secret/new"));
     EXPECT_THAT(list_keys(""), ::testing::IsEmpty());
     EXPECT_THAT(list_keys("pk_1/linked/"), ::testing::IsEmpty());
-    EXPECT_EQ(read_file(dir_.path() / "secret/passwd"), "root:x:0:0");
+    EXPECT_EQ(read_file(dir_.fs_path() / "secret/passwd"), "root:x:0:0");
 
     // A put over a symlink replaces the link itself; the file it pointed at is untouched.
     ASSERT_TRUE(store_->put("pk_1/passwd", "mine"));
     EXPECT_EQ(store_->get("pk_1/passwd")->bytes, "mine");
-    EXPECT_EQ(read_file(dir_.path() / "secret/passwd"), "root:x:0:0");
+    EXPECT_EQ(read_file(dir_.fs_path() / "secret/passwd"), "root:x:0:0");
 }
 
 TEST_F(LocalBlobStoreTest, CheckFailsWhenTheRootIsGone) {
