@@ -9,7 +9,8 @@ PACKAGES=(
   libboost1.81-dev libboost-json1.81-dev libboost-url1.81-dev
   libsqlite3-dev libpq-dev libhiredis-dev libcurl4-openssl-dev libssl-dev libsodium-dev
   libspdlog-dev libfmt-dev libcli11-dev libtomlplusplus-dev libxxhash-dev libjemalloc-dev
-  libgtest-dev libgmock-dev zlib1g-dev
+  libheif-dev libjxl-dev
+  libgtest-dev libgmock-dev zlib1g-dev libheif-examples libjxl-tools
   mate-backgrounds  # real photographs for the transform tests
   "$@"
 )

@@ -3,9 +3,13 @@
 #include <vips/vips8>
 
 #include <algorithm>
+#include <optional>
+#include <semaphore>
+#include <thread>
 #include <cmath>
 #include <vector>
 
+#include "transform/foreign_decoders.h"
 #include "transform/vips_runtime.h"
 
 namespace cdn::transform {
@@ -49,6 +53,10 @@ std::uint32_t frame_count(const VImage& image) {
 
 bool is_interlaced(const VImage& image) {
     return image.get_typeof("interlaced") != 0 && image.get_int("interlaced") != 0;
+}
+
+bool decoded_outside_vips(ImageFormat format) {
+    return format == ImageFormat::Heic || format == ImageFormat::Jxl;
 }
 
 core::Result<void> check_limits(const SourceInfo& info, const Limits& limits) {
@@ -97,9 +105,24 @@ double needed_shrink(const TransformSpec& spec, const SourceInfo& src, bool swap
     return std::max(1.0, shrink);
 }
 
+/** HEIC and JPEG XL: decoded by libheif / libjxl into memory, then handed to libvips. */
+core::Result<void> load_decoded_outside_vips(Context& ctx, std::string_view bytes) {
+    CDN_TRY(decoded, ctx.source.format == ImageFormat::Heic ? decode_heic(bytes) : decode_jxl(bytes));
+    ctx.image = VImage::new_from_memory_copy(decoded.pixels.data(), decoded.pixels.size(),
+                                             static_cast<int>(decoded.width),
+                                             static_cast<int>(decoded.height), decoded.bands,
+                                             VIPS_FORMAT_UCHAR)
+                    .copy(VImage::option()->set("interpretation", VIPS_INTERPRETATION_sRGB));
+    ctx.frame_height = ctx.image.height();
+    return {};
+}
+
 /** Step: load, shrinking on load where the format allows (JPEG by 2/4/8, WebP by any scale). */
 core::Result<void> load(Context& ctx, std::string_view bytes) {
     const auto& src = ctx.source;
+    if (decoded_outside_vips(src.format)) {
+        return load_decoded_outside_vips(ctx, bytes);
+    }
     ctx.animated = src.frames > 1 && ctx.spec.anim;
     // Orientation 5–8 swaps axes; we only know after the header, which new_from_buffer reads.
     auto* options = load_options(ctx.animated ? VIPS_ACCESS_RANDOM : VIPS_ACCESS_SEQUENTIAL);
@@ -537,6 +560,22 @@ struct DeadlineGuard {
     }
 };
 
+/** A slot of the lane for sources that cannot shrink on load, held for one transform. */
+class LaneSlot {
+public:
+    LaneSlot() { lane().acquire(); }
+    ~LaneSlot() { lane().release(); }
+    LaneSlot(const LaneSlot&) = delete;
+    LaneSlot& operator=(const LaneSlot&) = delete;
+
+private:
+    static std::counting_semaphore<>& lane() {
+        static std::counting_semaphore<> slots(
+            static_cast<std::ptrdiff_t>(std::max(1u, std::thread::hardware_concurrency())));
+        return slots;
+    }
+};
+
 core::Result<EncodedImage> run_pipeline(std::string_view bytes, const TransformSpec& spec,
                                         const SourceInfo& source, DeadlineGuard& guard) {
     const auto started = Clock::now();
@@ -582,6 +621,15 @@ core::Result<SourceInfo> probe_source(std::string_view bytes, const Limits& limi
         return core::make_error(core::Errc::UnprocessableImage,
                                 "the original is not an image in a supported format");
     }
+    if (decoded_outside_vips(info.format)) {
+        CDN_TRY(header, info.format == ImageFormat::Heic ? read_heic_header(bytes)
+                                                         : read_jxl_header(bytes));
+        info.width = header.width;
+        info.height = header.height;
+        info.has_alpha = header.has_alpha;
+        CDN_TRY_VOID(check_limits(info, limits));
+        return info;
+    }
     try {
         const auto header = open_header(bytes);
         info.frames = frame_count(header);
@@ -603,6 +651,11 @@ core::Result<EncodedImage> transform_image(std::string_view bytes, const Transfo
     if (!source) {
         end_vips_job();
         return source.error();
+    }
+    // Progressive JPEGs and interlaced PNGs decode whole, at full size: at most one per core.
+    std::optional<LaneSlot> lane;
+    if (source->interlaced) {
+        lane.emplace();
     }
     DeadlineGuard guard{deadline};
     core::Result<EncodedImage> result = core::make_error(core::Errc::Internal, "not run");

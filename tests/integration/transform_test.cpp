@@ -6,6 +6,7 @@
 #include <vips/vips8>
 #include <zlib.h>
 
+#include <cstdlib>
 #include <filesystem>
 #include <fstream>
 
@@ -302,6 +303,110 @@ TEST_F(TransformTest, SvgReferencesAreNeverFetched) {
     pollfd p{listener, POLLIN, 0};
     EXPECT_EQ(::poll(&p, 1, 200), 0) << "the server connected to the SVG's URL";
     ::close(listener);
+}
+
+} // namespace
+} // namespace cdn::test
+
+namespace cdn::test {
+namespace {
+
+TEST(TransformLimits, TimeoutAndFullQueueAreRefusedWith503) {
+    (void)sample_png();
+    TempDir dir;
+    const auto key = create_customer(dir.path(), "limits@example.com", "pro");
+    put_original(dir.path(), key, "photo.jpg", read_file(PHOTO));
+    {
+        ServerProcess server(dir.path(), {{"IMAGECDN_LIMITS_TRANSFORM_TIMEOUT_MS", "1"}});
+        ASSERT_TRUE(server.start()) << server.stderr_text();
+        const auto res = http_request(server.port(), "GET", "/" + key + "/photo.jpg?w=2000&blur=100");
+        ASSERT_TRUE(res);
+        EXPECT_EQ(res->status, 503);
+        EXPECT_NE(res->body.find("transform_timeout"), std::string::npos) << res->body;
+        EXPECT_EQ(server.stop(), 0);
+    }
+    // One worker, no queue: of several transforms at once, some are refused at once.
+    ServerProcess server(dir.path(), {{"IMAGECDN_LIMITS_MAX_CONCURRENT_TRANSFORMS", "1"},
+                                      {"IMAGECDN_LIMITS_TRANSFORM_QUEUE", "0"}});
+    ASSERT_TRUE(server.start()) << server.stderr_text();
+    std::vector<std::unique_ptr<RawConnection>> conns;
+    for (int i = 0; i < 6; ++i) {
+        conns.push_back(std::make_unique<RawConnection>(server.port()));
+        ASSERT_TRUE(conns.back()->send("GET /" + key + "/photo.jpg?w=1000&blur=20&v=" +
+                                       std::to_string(i) + " HTTP/1.1\r\nHost: x\r\n\r\n"));
+    }
+    int ok = 0;
+    int busy = 0;
+    for (auto& conn : conns) {
+        const auto res = conn->read_response(false, std::chrono::seconds(60));
+        ASSERT_TRUE(res);
+        if (res->status == 200) {
+            ++ok;
+        } else if (res->status == 503 && res->body.find("\"busy\"") != std::string::npos) {
+            ++busy;
+            EXPECT_EQ(res->header("retry-after"), "1");
+        }
+    }
+    EXPECT_GE(ok, 1);
+    EXPECT_GE(busy, 1);
+    EXPECT_EQ(ok + busy, 6);
+    const auto after = http_request(server.port(), "GET", "/" + key + "/photo.jpg?w=100");
+    ASSERT_TRUE(after);
+    EXPECT_EQ(after->status, 200);
+}
+
+} // namespace
+} // namespace cdn::test
+
+namespace cdn::test {
+namespace {
+
+/** Converts a PNG with one of Debian's encoders (libheif-examples, libjxl-tools). */
+std::string convert(const std::string& dir, const std::string& png, const std::string& tool,
+                    const std::string& extension) {
+    const auto in = dir + "/in.png";
+    const auto out = dir + "/out." + extension;
+    std::ofstream(in, std::ios::binary) << png;
+    const auto command = tool + " '" + in + "' " + (tool == "heif-enc" ? "-o '" + out + "'" : "'" + out + "'") +
+                         " >/dev/null 2>&1";
+    EXPECT_EQ(std::system(command.c_str()), 0) << command;
+    return read_file(out);
+}
+
+TEST(ForeignFormats, HeicAndJpegXlOriginalsAreTransformed) {
+    (void)sample_png(); // starts libvips in this process
+    TempDir dir;
+    const auto key = create_customer(dir.path(), "formats@example.com", "pro");
+    auto photo = decode(read_file(PHOTO)).resize(0.25);
+    void* buf = nullptr;
+    size_t len = 0;
+    photo.write_to_buffer(".png", &buf, &len);
+    const std::string png(static_cast<char*>(buf), len);
+    g_free(buf);
+    const auto heic = convert(dir.path(), png, "heif-enc", "heic");
+    const auto jxl = convert(dir.path(), png, "cjxl", "jxl");
+    ASSERT_EQ(heic.substr(4, 8), "ftypheic");
+    put_original(dir.path(), key, "photo.heic", heic);
+    put_original(dir.path(), key, "photo.jxl", jxl);
+    put_original(dir.path(), key, "broken.heic", heic.substr(0, heic.size() / 2));
+    ServerProcess server(dir.path());
+    ASSERT_TRUE(server.start()) << server.stderr_text();
+    for (const auto* path : {"photo.heic", "photo.jxl"}) {
+        const auto res = http_request(server.port(), "GET", "/" + key + "/" + path + "?w=100&fm=png");
+        ASSERT_TRUE(res);
+        ASSERT_EQ(res->status, 200) << path << " " << res->body;
+        const auto image = decode(res->body);
+        EXPECT_EQ(image.width(), 100) << path;
+        EXPECT_EQ(image.height(), 63) << path;
+        // The photo's colours survive the trip: not a blank or grey image.
+        EXPECT_GT(image.deviate(), 5.0) << path;
+        const auto json = http_request(server.port(), "GET", "/" + key + "/" + path + "?format=json");
+        ASSERT_TRUE(json);
+        EXPECT_NE(json->body.find(R"("width":640,"height":400)"), std::string::npos) << json->body;
+    }
+    const auto broken = http_request(server.port(), "GET", "/" + key + "/broken.heic?w=100");
+    ASSERT_TRUE(broken);
+    EXPECT_EQ(broken->status, 422);
 }
 
 } // namespace
