@@ -20,12 +20,16 @@ struct CachedVariant {
     /** 200, or 404 for a cached "no such original". */
     unsigned status = 200;
     std::string body;
+    /** Response header lines ("Name: value\r\n") built once by whoever made the variant, so a
+     *  hit formats nothing; empty when unknown (e.g. read back from disk). Not persisted. */
+    std::string response_headers;
 
     /** Bytes this entry is charged against the memory tier's capacity: the strings plus a fixed
      *  estimate of the struct, the LRU node, the index slot and the shared_ptr block, so that
      *  many tiny entries (cached 404s) cannot exceed the bound. */
     std::size_t charge() const {
-        return body.size() + key.size() + content_type.size() + etag.size() + FIXED_OVERHEAD;
+        return body.size() + key.size() + content_type.size() + etag.size() +
+               response_headers.size() + FIXED_OVERHEAD;
     }
 
     static constexpr std::size_t FIXED_OVERHEAD = 256;

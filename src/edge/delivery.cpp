@@ -46,34 +46,68 @@ bool etag_matches(std::string_view if_none_match, std::string_view etag) {
     return false;
 }
 
-/** The answer for a variant: shared body, cache headers, 304 on a matching ETag. */
+/** The headers of a 200 answer that depend only on the variant. */
+std::vector<std::pair<std::string, std::string>> variant_headers(const cache::CachedVariant& v) {
+    return {
+        {"Content-Type", v.content_type},
+        {"Cache-Control", std::string(IMMUTABLE)},
+        {"ETag", v.etag},
+        {"Last-Modified", core::http_date(v.last_modified)},
+        {"X-Content-Type-Options", "nosniff"},
+        {"Timing-Allow-Origin", "*"},
+        {"Access-Control-Allow-Origin", "*"},
+    };
+}
+
+std::string header_block(const cache::CachedVariant& v) {
+    std::string block;
+    for (const auto& [name, value] : variant_headers(v)) {
+        block += name + ": " + value + "\r\n";
+    }
+    return block;
+}
+
+/** Headers of an error kept in the cache (a 404 for a minute). */
+http::Response cached_error(const cache::VariantPtr& variant) {
+    http::Response res;
+    res.status = variant->status;
+    res.set_header("Content-Type", variant->content_type);
+    res.set_header("Cache-Control", "public, max-age=60");
+    res.set_header("X-Content-Type-Options", "nosniff");
+    res.body = std::shared_ptr<const std::string>(variant, &variant->body);
+    return res;
+}
+
+/** The answer for a variant: shared body and header block, 304 on a matching ETag. */
 http::Response respond(const http::Request& request, const cache::VariantPtr& variant,
                        std::string_view cache_status, const std::vector<std::string>& vary) {
-    http::Response res;
+    http::Response res = variant->status != 200 ? cached_error(variant) : http::Response{};
     res.cache_status = cache_status;
     res.set_header("X-Cache", std::string(cache_status));
-    res.set_header("X-Content-Type-Options", "nosniff");
-    res.set_header("Timing-Allow-Origin", "*");
-    res.set_header("Access-Control-Allow-Origin", "*");
     if (!vary.empty()) {
         res.set_header("Vary", fmt::format("{}", fmt::join(vary, ", ")));
     }
     if (variant->status != 200) {
-        res.status = variant->status;
-        res.set_header("Content-Type", variant->content_type);
-        res.set_header("Cache-Control", "public, max-age=60");
-        res.body = std::shared_ptr<const std::string>(variant, &variant->body);
         return res;
     }
-    res.set_header("Cache-Control", std::string(IMMUTABLE));
-    res.set_header("ETag", variant->etag);
-    res.set_header("Last-Modified", core::http_date(variant->last_modified));
     const auto if_none_match = request.header("if-none-match");
     if (if_none_match && etag_matches(*if_none_match, variant->etag)) {
         res.status = 304;
+        for (auto& header : variant_headers(*variant)) {
+            if (header.first != "Content-Type") {
+                res.headers.push_back(std::move(header));
+            }
+        }
         return res;
     }
-    res.set_header("Content-Type", variant->content_type);
+    if (variant->response_headers.empty()) {
+        for (auto& header : variant_headers(*variant)) {
+            res.headers.push_back(std::move(header));
+        }
+    } else {
+        res.prebuilt_headers =
+            std::shared_ptr<const std::string>(variant, &variant->response_headers);
+    }
     res.body = std::shared_ptr<const std::string>(variant, &variant->body);
     return res;
 }
@@ -87,6 +121,7 @@ cache::VariantPtr make_variant(std::string key, std::string content_type, std::s
     v->last_modified = last_modified;
     v->stored_at = unix_now();
     v->body = std::move(body);
+    v->response_headers = header_block(*v);
     return v;
 }
 

@@ -377,7 +377,9 @@ TEST(ForeignFormats, HeicAndJpegXlOriginalsAreTransformed) {
     (void)sample_png(); // starts libvips in this process
     TempDir dir;
     const auto key = create_customer(dir.path(), "formats@example.com", "pro");
-    auto photo = decode(read_file(PHOTO)).resize(0.25);
+    // libvips reads the buffer lazily: it must outlive the image.
+    const auto photo_bytes = read_file(PHOTO);
+    auto photo = decode(photo_bytes).resize(0.25);
     void* buf = nullptr;
     size_t len = 0;
     photo.write_to_buffer(".png", &buf, &len);
