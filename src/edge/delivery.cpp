@@ -174,6 +174,17 @@ std::string server_timing(const DeliveryHandler::Produced& p) {
 
 DeliveryHandler::DeliveryHandler(DeliveryDeps deps) : deps_(deps) {}
 
+const billing::Plan& DeliveryHandler::plan_of(const db::CustomerRecord& customer) const {
+    // A plan removed from the config falls back to the most restrictive one we know: free.
+    static const billing::Plan unknown_plan{.name = "free"};
+    for (const auto* name : {customer.plan.c_str(), "free"}) {
+        if (const auto it = deps_.plans.find(std::string_view(name)); it != deps_.plans.end()) {
+            return it->second;
+        }
+    }
+    return unknown_plan;
+}
+
 net::awaitable<http::Response> DeliveryHandler::handle(const http::Request& request) {
     if (request.method != "GET" && request.method != "HEAD") {
         auto res = http::Response::error(
@@ -200,8 +211,7 @@ net::awaitable<http::Response> DeliveryHandler::handle(const http::Request& requ
     std::optional<transform::Negotiated> negotiated;
     std::string canonical = "original;v=" + options->version.value_or("");
     if (options->wants_transform()) {
-        const auto plan = deps_.plans.find((*customer)->plan);
-        const auto& limits = plan != deps_.plans.end() ? plan->second : deps_.plans.begin()->second;
+        const auto& limits = plan_of(**customer);
         transform::CustomerPolicy policy{
             .avif_allowed = limits.avif,
             .max_dimension = static_cast<std::uint32_t>(

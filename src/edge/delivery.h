@@ -56,6 +56,7 @@ private:
     using ProducedResult = core::Result<Produced>;
 
     boost::asio::awaitable<core::Result<CustomerPtr>> resolve_customer(std::string_view public_key);
+    const billing::Plan& plan_of(const db::CustomerRecord& customer) const;
     boost::asio::awaitable<ProducedResult> produce(const ImageUrl& url, std::string key,
                                                    const transform::TransformSpec* spec);
     boost::asio::awaitable<ProducedResult> transform_original(storage::Object original,
