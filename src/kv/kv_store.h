@@ -1,0 +1,76 @@
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+
+#include "core/result.h"
+
+namespace cdn::kv {
+
+/**
+ * A live subscription. Move-only; unsubscribes when destroyed or reset, and once that has
+ * returned its handler never runs again (a call already running on another thread is waited
+ * for), so a handler may safely capture the object that owns the Subscription.
+ */
+class Subscription {
+public:
+    Subscription() = default;
+    /** @param cancel called exactly once, on destruction or reset(). */
+    explicit Subscription(std::function<void()> cancel) : cancel_(std::move(cancel)) {}
+    Subscription(Subscription&& other) noexcept;
+    Subscription& operator=(Subscription&& other) noexcept;
+    Subscription(const Subscription&) = delete;
+    Subscription& operator=(const Subscription&) = delete;
+    ~Subscription();
+
+    /** Unsubscribes now; a no-op when already done. */
+    void reset();
+    bool active() const { return static_cast<bool>(cancel_); }
+
+private:
+    std::function<void()> cancel_;
+};
+
+/** Receives one pub/sub message. Runs on a thread of the store's choosing: keep it short. */
+using MessageHandler = std::function<void(std::string_view)>;
+
+/**
+ * The seed's key-value service: expiring counters (rate limits) and pub/sub (config and purge
+ * invalidation). One interface, two backends: MemoryKvStore for one process (the embedded
+ * default) and Redis for a fleet, where counters and messages are shared by every node.
+ * Implementations are thread-safe. Errors (an unreachable Redis) are Errc::Unavailable.
+ */
+class KvStore {
+public:
+    virtual ~KvStore();
+
+    /**
+     * Adds `delta` to the counter `key`, creating it with a time to live; returns the new
+     * value. The time to live is set only when the counter is created (Redis INCRBY, then
+     * PEXPIRE on a new key), so a busy counter still expires on schedule.
+     * @param ttl how long a new counter lives; must be positive.
+     */
+    virtual core::Result<std::int64_t> increment(std::string_view key, std::int64_t delta,
+                                                 std::chrono::milliseconds ttl) = 0;
+
+    /** The counter's value, or nullopt when it does not exist or has expired. */
+    virtual core::Result<std::optional<std::int64_t>> get_counter(std::string_view key) = 0;
+
+    /** Pub/sub: publish a message on a channel; subscribers on every node receive it
+     *  (in-process: this process). Delivery is at most once: a node that is not subscribed at
+     *  that moment never sees the message. */
+    virtual core::Result<void> publish(std::string_view channel, std::string_view message) = 0;
+
+    /** Calls `handler` with every message later published on `channel`, until the returned
+     *  Subscription is destroyed. */
+    virtual Subscription subscribe(std::string channel, MessageHandler handler) = 0;
+};
+
+using KvStorePtr = std::unique_ptr<KvStore>;
+
+} // namespace cdn::kv

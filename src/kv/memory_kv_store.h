@@ -1,0 +1,99 @@
+#pragma once
+
+#include <atomic>
+#include <chrono>
+#include <cstddef>
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <string_view>
+#include <unordered_map>
+#include <vector>
+
+#include "core/clock.h"
+#include "kv/kv_store.h"
+
+namespace cdn::kv {
+
+/** Bounds of the in-process store ([kv] url = ""). */
+struct MemoryKvConfig {
+    /** Hard cap on live counters, whatever their TTL: when full, the counter that would expire
+     *  soonest is evicted. Default 1,000,000 (about 100 MB at worst). */
+    std::size_t max_keys = 1'000'000;
+    /** Lock stripes; each holds an equal share of max_keys. Default 16. */
+    std::size_t shards = 16;
+};
+
+/**
+ * The embedded KvStore: counters in a sharded map, pub/sub delivered synchronously on the
+ * publisher's thread. Counters expire by steady time from the injected clock. Memory stays
+ * bounded without a background thread: every access first drops a few expired counters of its
+ * shard, every SWEEP_EVERY-th access does the same for the next shard in turn, and a full
+ * shard evicts its soonest-expiring counter.
+ */
+class MemoryKvStore final : public KvStore {
+public:
+    /** Expired counters dropped per sweep, so no single call pays for a mass expiry. */
+    static constexpr std::size_t SWEEP_BATCH = 16;
+    /** One access in this many also sweeps another shard (round robin). */
+    static constexpr std::uint64_t SWEEP_EVERY = 64;
+
+    explicit MemoryKvStore(const core::Clock& clock, MemoryKvConfig config = {});
+    ~MemoryKvStore() override;
+    MemoryKvStore(const MemoryKvStore&) = delete;
+    MemoryKvStore& operator=(const MemoryKvStore&) = delete;
+
+    core::Result<std::int64_t> increment(std::string_view key, std::int64_t delta,
+                                         std::chrono::milliseconds ttl) override;
+    core::Result<std::optional<std::int64_t>> get_counter(std::string_view key) override;
+    core::Result<void> publish(std::string_view channel, std::string_view message) override;
+    Subscription subscribe(std::string channel, MessageHandler handler) override;
+
+    /** Counters held, including expired ones not swept yet; never above max_keys. */
+    std::size_t entries() const;
+
+private:
+    using TimePoint = std::chrono::steady_clock::time_point;
+    struct StringHash {
+        using is_transparent = void;
+        std::size_t operator()(std::string_view s) const {
+            return std::hash<std::string_view>{}(s);
+        }
+    };
+    // Soonest expiry first; the view points into the key owned by `counters`.
+    using Expiries = std::multimap<TimePoint, std::string_view>;
+    struct Counter {
+        std::int64_t value = 0;
+        Expiries::iterator expiry;
+    };
+    using Counters = std::unordered_map<std::string, Counter, StringHash, std::equal_to<>>;
+
+    // Cache-line aligned so that two shards' locks never share a line.
+    struct alignas(64) Shard {
+        mutable std::mutex mutex;
+        Counters counters;
+        Expiries expiries;
+    };
+
+    struct Channels; // pub/sub state, shared with live Subscriptions
+
+    Shard& shard_for(std::string_view key);
+    void amortised_sweep(TimePoint now);
+    static void sweep(Shard& shard, TimePoint now, std::size_t limit);
+    static void erase(Shard& shard, Counters::iterator it);
+    /** The live counter for `key` (dropping it if expired), or end(). Caller holds the lock. */
+    static Counters::iterator find_live(Shard& shard, std::string_view key, TimePoint now);
+    void make_room(Shard& shard, TimePoint now) const;
+
+    const core::Clock& clock_;
+    std::size_t shard_count_;
+    std::size_t shard_capacity_;
+    std::unique_ptr<Shard[]> shards_;
+    std::atomic<std::uint64_t> accesses_{0};
+    std::shared_ptr<Channels> channels_;
+};
+
+} // namespace cdn::kv

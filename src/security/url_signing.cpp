@@ -1,0 +1,184 @@
+#include "security/url_signing.h"
+
+#include <algorithm>
+#include <vector>
+
+#include <openssl/evp.h>
+#include <openssl/hmac.h>
+
+#include "core/strings.h"
+#include "security/keys.h"
+
+namespace cdn::security {
+namespace {
+
+/** One `name=value` parameter of a raw query, with where it starts in the
+ * query. */
+struct RawParam {
+    std::string_view name;
+    std::string_view value;
+    std::size_t begin = 0;
+};
+
+std::vector<RawParam> split_query(std::string_view query) {
+    std::vector<RawParam> params;
+    std::size_t begin = 0;
+    while (begin <= query.size()) {
+        const auto end = std::min(query.find('&', begin), query.size());
+        const auto part = query.substr(begin, end - begin);
+        const auto eq = part.find('=');
+        RawParam param;
+        param.name = part.substr(0, eq);
+        param.value = eq == std::string_view::npos ? std::string_view{} : part.substr(eq + 1);
+        param.begin = begin;
+        params.push_back(param);
+        begin = end + 1;
+    }
+    return params;
+}
+
+bool is_signature_name(std::string_view name) { return name == "s" || name == "sig"; }
+
+// RFC 3986 allows these unencoded (plus '%' for escapes). Anything else is percent-encoded by HTTP
+// clients before sending, which would change the bytes the server verifies.
+bool is_url_char(char c) {
+    if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9')) {
+        return true;
+    }
+    return std::string_view("-._~!$&'()*+,;=:/?#[]@%").find(c) != std::string_view::npos;
+}
+
+core::Error invalid_url(std::string message) {
+    return core::make_error(core::Errc::InvalidParameter, std::move(message));
+}
+
+} // namespace
+
+std::string sign_path_and_query(std::string_view path, std::string_view query_without_s,
+                                std::string_view secret) {
+    std::string message(path);
+    if (!query_without_s.empty()) {
+        message += '?';
+        message += query_without_s;
+    }
+    unsigned char digest[EVP_MAX_MD_SIZE];
+    unsigned int length = 0;
+    // A non-null key pointer even for an empty secret: OpenSSL may treat a null key specially.
+    static constexpr unsigned char EMPTY_KEY[1] = {0};
+    const void* key = secret.empty() ? static_cast<const void*>(EMPTY_KEY) : secret.data();
+    HMAC(EVP_sha256(), key, static_cast<int>(secret.size()),
+         reinterpret_cast<const unsigned char*>(message.data()), message.size(), digest, &length);
+    return core::to_hex(std::string_view(reinterpret_cast<const char*>(digest), length));
+}
+
+core::Result<std::string> sign_url(std::string_view url, std::string_view secret) {
+    if (secret.empty()) {
+        return invalid_url("the signing secret must not be empty");
+    }
+    for (const char c : url) {
+        if (!is_url_char(c)) {
+            return invalid_url("url contains a character that must be percent-encoded");
+        }
+    }
+    const auto hash = url.find('#');
+    const auto fragment = hash == std::string_view::npos ? std::string_view{} : url.substr(hash);
+    url = url.substr(0, url.size() - fragment.size());
+
+    // Split "scheme://authority" off an absolute URL; only the path and query are signed.
+    std::string_view origin;
+    const auto lower = core::to_lower(url.substr(0, 8));
+    const std::size_t scheme_length = lower.starts_with("http://")    ? 7
+                                      : lower.starts_with("https://") ? 8
+                                                                      : 0;
+    if (scheme_length > 0) {
+        const auto path_start = std::min(url.find_first_of("/?", scheme_length), url.size());
+        if (path_start == scheme_length) {
+            return invalid_url("url has no host");
+        }
+        origin = url.substr(0, path_start);
+        url = url.substr(path_start);
+        if (url.empty() || url.front() != '/') {
+            return invalid_url("url has no path");
+        }
+    } else if (url.empty() || url.front() != '/' || url.starts_with("//")) {
+        return invalid_url("url must be a path starting with / or an absolute http(s) URL");
+    }
+
+    const auto question = url.find('?');
+    const auto path = url.substr(0, question);
+    const auto query =
+        question == std::string_view::npos ? std::string_view{} : url.substr(question + 1);
+    if (!query.empty()) {
+        for (const auto& param : split_query(query)) {
+            if (is_signature_name(param.name)) {
+                return invalid_url("url already has a signature parameter (s or sig)");
+            }
+        }
+    }
+
+    std::string signed_url(origin);
+    signed_url += path;
+    signed_url += '?';
+    if (!query.empty()) {
+        signed_url += query;
+        signed_url += '&';
+    }
+    signed_url += "s=";
+    signed_url += sign_path_and_query(path, query, secret);
+    signed_url += fragment;
+    return signed_url;
+}
+
+core::Result<void> verify_signature(const SignatureCheck& check) {
+    using core::Errc;
+    const auto params = split_query(check.raw_query);
+    std::size_t count = 0;
+    const RawParam* signature = nullptr;
+    for (const auto& param : params) {
+        if (is_signature_name(param.name)) {
+            ++count;
+            signature = &param;
+        }
+    }
+    if (count == 0) {
+        return core::make_error(Errc::InvalidSignature, "this URL must be signed");
+    }
+    if (count > 1) {
+        return core::make_error(Errc::InvalidSignature,
+                                "the signature parameter s must appear only once");
+    }
+    if (signature != &params.back()) {
+        return core::make_error(Errc::InvalidSignature,
+                                "the signature parameter s must be the last parameter");
+    }
+    if (check.secret.empty()) {
+        // Fail closed: with an empty key anyone could compute the signature.
+        return core::make_error(Errc::InvalidSignature, "invalid signature",
+                                "no URL-signing secret configured for this customer");
+    }
+
+    // The signed query is everything before "&s=...", byte for byte.
+    const auto signed_query =
+        check.raw_query.substr(0, signature->begin == 0 ? 0 : signature->begin - 1);
+    const auto expected = sign_path_and_query(check.path, signed_query, check.secret);
+    if (!constant_time_equals(signature->value, expected)) {
+        return core::make_error(Errc::InvalidSignature, "invalid signature");
+    }
+
+    for (const auto& param : params) {
+        if (param.name != "exp") {
+            continue;
+        }
+        const auto exp = core::parse_int(param.value);
+        if (!exp) {
+            return core::make_error(Errc::SignatureExpired,
+                                    "exp must be an expiry time in unix seconds");
+        }
+        if (*exp <= check.now_unix) {
+            return core::make_error(Errc::SignatureExpired, "this signed URL has expired");
+        }
+    }
+    return {};
+}
+
+} // namespace cdn::security
