@@ -2,7 +2,10 @@
 
 #include <fmt/format.h>
 
+#include <fstream>
 #include <iostream>
+#include <iterator>
+#include <vector>
 
 #include "app/accounts.h"
 #include "core/clock.h"
@@ -32,11 +35,31 @@ std::string base_url(const Config& config, std::uint16_t port) {
     return fmt::format("http://{}:{}", listen.substr(0, listen.rfind(':')), port);
 }
 
+/** Real photographs from Debian's mate-backgrounds (installed by scripts/setup.sh), when
+ *  present; the generated samples otherwise. */
+std::vector<std::pair<std::string, std::string>> sample_images() {
+    auto images = transform::demo_images();
+    const std::vector<std::pair<std::string, std::string>> photos{
+        {"photos/landscape.jpg", "/usr/share/backgrounds/mate/nature/LadyBird.jpg"},
+        {"photos/dune.jpg", "/usr/share/backgrounds/mate/nature/Dune.jpg"},
+    };
+    for (const auto& [name, file] : photos) {
+        std::ifstream in(file, std::ios::binary);
+        if (!in) {
+            continue;
+        }
+        std::string bytes((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+        std::erase_if(images, [&name](const auto& image) { return image.first == name; });
+        images.emplace_back(name, std::move(bytes));
+    }
+    return images;
+}
+
 } // namespace
 
 core::Result<void> ensure_demo(Stores& stores, const Config& config, std::uint16_t port) {
     CDN_TRY(public_key, demo_public_key(*stores.database, config));
-    for (const auto& [path, bytes] : transform::demo_images()) {
+    for (const auto& [path, bytes] : sample_images()) {
         const auto key = public_key + "/" + path;
         if (!stores.blobs->head(key)) {
             CDN_TRY_VOID(stores.blobs->put(key, bytes));
@@ -49,8 +72,8 @@ core::Result<void> ensure_demo(Stores& stores, const Config& config, std::uint16
                      "  original:        {0}/{1}/photos/landscape.jpg\n"
                      "  resized WebP:    {0}/{1}/photos/landscape.jpg?w=800&format=webp\n"
                      "  PNG with alpha:  {0}/{1}/brand/logo.png\n"
-                     "  dashboard:       {0}/dashboard/  (demo account: {2})\n"
-                     "  health:          {0}/healthz\n\n",
+                     "  health:          {0}/healthz\n"
+                     "  demo account:    {2}\n\n",
                      base, public_key, DEMO_EMAIL)
               << std::flush;
     return {};

@@ -68,7 +68,8 @@ vips::VImage synthetic_photo(int width, int height) {
     auto y = xy[1] / static_cast<double>(height);
     auto cx = xy[0] - width / 2.0;
     auto cy = xy[1] - height / 2.0;
-    auto rings = ((cx * cx + cy * cy).pow(0.5) / 40.0).sin() * 40.0;
+    // libvips' sin() takes degrees.
+    auto rings = ((cx * cx + cy * cy).pow(0.5) * (57.2958 / 40.0)).sin() * 40.0;
     auto noise = vips::VImage::gaussnoise(width, height, vips::VImage::option()->set("sigma", 6.0));
     auto r = x * 200.0 + rings + noise + 30.0;
     auto g = y * 180.0 + rings * 0.5 + noise + 40.0;
