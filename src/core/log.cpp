@@ -7,8 +7,6 @@
 
 namespace cdn::core {
 namespace {
-bool g_json_logs = true;
-
 // %* in the pattern: the message escaped for a JSON string, so every log line parses.
 class JsonMessageFlag final : public spdlog::custom_flag_formatter {
 public:
@@ -24,9 +22,8 @@ public:
 } // namespace
 
 void init_logging(const LogConfig& config) {
-    g_json_logs = config.format == "json";
     auto logger = spdlog::stderr_logger_mt("imagecdn");
-    if (g_json_logs) {
+    if (config.format == "json") {
         auto formatter = std::make_unique<spdlog::pattern_formatter>();
         formatter->add_flag<JsonMessageFlag>('*').set_pattern(
             R"({"time":"%Y-%m-%dT%H:%M:%S.%eZ","level":"%l","msg":"%*"})");
@@ -37,7 +34,5 @@ void init_logging(const LogConfig& config) {
     logger->set_level(spdlog::level::from_str(config.level));
     spdlog::set_default_logger(logger);
 }
-
-bool json_logs() { return g_json_logs; }
 
 } // namespace cdn::core

@@ -16,8 +16,4 @@ struct LogConfig {
 /** Sets up the process-wide logger (stderr). Call once at start-up. */
 void init_logging(const LogConfig& config);
 
-/** True when logs are JSON lines, so callers that build their own lines (the access log)
- *  format them the same way. */
-bool json_logs();
-
 } // namespace cdn::core

@@ -59,8 +59,6 @@ std::vector<std::string_view> split(std::string_view s, char sep) {
     }
 }
 
-bool starts_with(std::string_view s, std::string_view prefix) { return s.starts_with(prefix); }
-
 std::string to_hex(std::string_view bytes) {
     static constexpr char DIGITS[] = "0123456789abcdef";
     std::string out;

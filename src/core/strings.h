@@ -12,7 +12,6 @@ std::string to_lower(std::string_view s);
 bool iequals(std::string_view a, std::string_view b);
 std::string_view trim(std::string_view s);
 std::vector<std::string_view> split(std::string_view s, char sep);
-bool starts_with(std::string_view s, std::string_view prefix);
 
 std::string to_hex(std::string_view bytes);
 

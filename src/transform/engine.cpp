@@ -84,8 +84,6 @@ struct Context {
     int frame_height = 0;
 };
 
-int width_of(const Context& ctx) { return ctx.image.width(); }
-
 /** How much smaller than the original the output will be (≥ 1), for shrink-on-load. */
 double needed_shrink(const TransformSpec& spec, const SourceInfo& src, bool swap_axes) {
     if (spec.rect || spec.trim || (!spec.width && !spec.height)) {
@@ -601,7 +599,7 @@ core::Result<EncodedImage> run_pipeline(std::string_view bytes, const TransformS
     out.encode_ms = elapsed_ms(encode_started);
     out.transform_ms = elapsed_ms(started) - out.encode_ms;
     out.format = format;
-    out.width = static_cast<std::uint32_t>(width_of(ctx));
+    out.width = static_cast<std::uint32_t>(ctx.image.width());
     out.height = static_cast<std::uint32_t>(ctx.frame_height);
     out.frames = static_cast<std::uint32_t>(ctx.image.height() / std::max(1, ctx.frame_height));
     out.source = source;
