@@ -12,6 +12,7 @@
 #include "app/stores.h"
 #include "core/clock.h"
 #include "db/migrations.h"
+#include "security/url_signing.h"
 
 extern char** environ;
 
@@ -130,6 +131,14 @@ int main(int argc, char** argv) {
     customer_create->add_option("--email", email, "the customer's email")->required();
     customer_create->add_option("--plan", plan, "plan name (default free)");
 
+    std::string url_to_sign;
+    std::string signing_secret;
+    auto* sign_url = cli.add_subcommand("sign-url", "print a delivery URL signed with a secret");
+    sign_url->add_option("url", url_to_sign, "the URL (path?query or absolute)")->required();
+    sign_url->add_option("--secret", signing_secret, "the customer's URL-signing secret")->required();
+    CommonOptions sign_options;
+    add_common_options(*sign_url, sign_options);
+
     auto* version = cli.add_subcommand("version", "print the version");
 
     try {
@@ -143,6 +152,15 @@ int main(int argc, char** argv) {
 
     if (version->parsed()) {
         std::cout << "imagecdn " << IMAGECDN_VERSION << "\n";
+        return 0;
+    }
+    if (sign_url->parsed()) {
+        auto signed_url = security::sign_url(url_to_sign, signing_secret);
+        if (!signed_url) {
+            std::cerr << "imagecdn: " << signed_url.error().message << "\n";
+            return EXIT_BAD_USAGE;
+        }
+        std::cout << *signed_url << "\n";
         return 0;
     }
     if (migrate->parsed()) {

@@ -54,6 +54,20 @@ TEST(Cli, MigrateIsIdempotentAndCustomerCreatePrintsKeys) {
     EXPECT_EQ(r.exit_code, 1);
 }
 
+TEST(Cli, SignUrlMatchesTheSharedVectors) {
+    // The first vector of tests/vectors/signed_urls.json, which the JS helper also checks.
+    const auto vectors = read_file(std::string(IMAGECDN_SOURCE_DIR) + "/tests/vectors/signed_urls.json");
+    const auto field = [&](const std::string& name) {
+        const auto at = vectors.find("\"" + name + "\"");
+        const auto start = vectors.find('"', vectors.find(':', at) + 1) + 1;
+        return vectors.substr(start, vectors.find('"', start) - start);
+    };
+    const auto r = run_imagecdn({"sign-url", field("url"), "--secret", field("secret")});
+    EXPECT_EQ(r.exit_code, 0) << r.err;
+    EXPECT_EQ(r.out, field("signed") + "\n");
+    EXPECT_EQ(run_imagecdn({"sign-url", "/a.png?s=x", "--secret", "k"}).exit_code, 2);
+}
+
 TEST(Cli, UnknownSubcommandIsBadUsage) {
     EXPECT_EQ(run_imagecdn({"frobnicate"}).exit_code, 2);
 }
