@@ -21,6 +21,7 @@
 #include "edge/customer_directory.h"
 #include "edge/delivery.h"
 #include "http/access_log.h"
+#include "http/blocking.h"
 #include "http/router.h"
 #include "http/server.h"
 #include "security/keys.h"
@@ -55,21 +56,29 @@ unsigned transform_workers(const transform::Limits& limits) {
     return std::max(1u, std::thread::hardware_concurrency());
 }
 
+/** The parts that are not ready; blocking (it asks the database and the store). */
+std::vector<std::string> failing_parts(const Stores& stores) {
+    std::vector<std::string> failing;
+    if (!stores.database->check()) {
+        failing.push_back("database");
+    }
+    if (!stores.blobs->check()) {
+        failing.push_back("store");
+    }
+    return failing;
+}
+
 /** /healthz, /readyz and /metrics. */
 void add_observability_routes(http::Router& router, const core::MetricsRegistry& metrics,
-                              const Stores& stores, const std::string& internal_secret,
-                              bool metrics_on_main_listener) {
+                              const Stores& stores, net::thread_pool& blocking_pool,
+                              const std::string& internal_secret, bool metrics_on_main_listener) {
     router.exact("/healthz", [](const http::Request&) -> net::awaitable<http::Response> {
         co_return http::Response::json(200, R"({"status":"ok"})");
     });
-    router.exact("/readyz", [&stores](const http::Request&) -> net::awaitable<http::Response> {
-        std::vector<std::string> failing;
-        if (!stores.database->check()) {
-            failing.push_back("database");
-        }
-        if (!stores.blobs->check()) {
-            failing.push_back("store");
-        }
+    router.exact("/readyz", [&stores, &blocking_pool](
+                                const http::Request&) -> net::awaitable<http::Response> {
+        auto check = [&stores] { return failing_parts(stores); };
+        const auto failing = co_await http::run_blocking(blocking_pool, std::move(check));
         if (failing.empty()) {
             co_return http::Response::json(200, R"({"status":"ready"})");
         }
@@ -141,7 +150,8 @@ int run_service(const Config& config, bool with_demo) {
                                     transform_pool, config.limits, config.plans});
 
     http::Router router;
-    add_observability_routes(router, metrics, *stores, internal_secret, config.metrics.listen.empty());
+    add_observability_routes(router, metrics, *stores, blocking_pool, internal_secret,
+                             config.metrics.listen.empty());
     router.fallback([&delivery](const http::Request& req) { return delivery.handle(req); });
 
     http::AccessLog access_log;

@@ -4,9 +4,16 @@
 
 namespace cdn::cache {
 
-TieredCache::Lookup TieredCache::get(std::string_view key) {
-    if (auto hit = memory_.get(key)) {
+VariantPtr TieredCache::get_from_memory(std::string_view key) {
+    auto hit = memory_.get(key);
+    if (hit) {
         memory_hits_.fetch_add(1, std::memory_order_relaxed);
+    }
+    return hit;
+}
+
+TieredCache::Lookup TieredCache::get(std::string_view key) {
+    if (auto hit = get_from_memory(key)) {
         return {std::move(hit), Tier::Memory};
     }
     if (disk_ != nullptr) {
@@ -21,11 +28,20 @@ TieredCache::Lookup TieredCache::get(std::string_view key) {
 }
 
 void TieredCache::put(const VariantPtr& variant, MemoryCache::Expiry expires_at) {
-    if (!variant) {
-        return;
+    put_in_memory(variant, expires_at);
+    if (!expires_at) {
+        put_on_disk(variant);
     }
-    memory_.put(variant, expires_at);
-    if (disk_ != nullptr && !expires_at) {
+}
+
+void TieredCache::put_in_memory(const VariantPtr& variant, MemoryCache::Expiry expires_at) {
+    if (variant) {
+        memory_.put(variant, expires_at);
+    }
+}
+
+void TieredCache::put_on_disk(const VariantPtr& variant) {
+    if (variant && disk_ != nullptr) {
         disk_->put(*variant);
     }
 }

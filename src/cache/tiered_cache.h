@@ -33,11 +33,18 @@ public:
         std::uint64_t misses = 0;
     };
 
-    /** Memory, then disk (promoting a hit to memory). */
+    /** Memory, then disk (promoting a hit to memory). May block on file I/O. */
     Lookup get(std::string_view key);
-    /** Stores in both tiers. An entry with an expiry (a cached 404) stays in memory only: the
-     *  disk tier keeps no expiries, and a restart must not resurrect a stale 404. */
+    /** The memory tier alone: never blocks, so I/O threads may call it. A miss here is not
+     *  counted (the full get() that follows counts it). */
+    VariantPtr get_from_memory(std::string_view key);
+    /** Stores in both tiers. May block on file I/O. */
     void put(const VariantPtr& variant, MemoryCache::Expiry expires_at = std::nullopt);
+    /** The two halves of put(): the memory tier (never blocks) and the disk tier (blocks). An
+     *  entry with an expiry (a cached 404) stays in memory only: the disk tier keeps no
+     *  expiries, and a restart must not resurrect a stale 404. */
+    void put_in_memory(const VariantPtr& variant, MemoryCache::Expiry expires_at = std::nullopt);
+    void put_on_disk(const VariantPtr& variant);
     /** Drops every variant whose key starts with `prefix` from both tiers; returns the larger
      *  of the two tiers' counts (a variant usually sits in both). */
     std::size_t purge_prefix(std::string_view prefix);

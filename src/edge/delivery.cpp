@@ -1,5 +1,6 @@
 #include "edge/delivery.h"
 
+#include <boost/asio/post.hpp>
 #include <fmt/format.h>
 
 #include <chrono>
@@ -226,10 +227,11 @@ net::awaitable<http::Response> DeliveryHandler::handle(const http::Request& requ
     }
     const std::vector<std::string> no_vary;
     const auto& vary = negotiated ? negotiated->vary : no_vary;
-    // 7. Cache lookup with the canonical key.
+    // 7. Cache lookup with the canonical key: memory here; the disk tier, which blocks, is
+    // looked at on the blocking pool with the miss.
     auto key = cache::make_cache_key(url->public_key, url->path, canonical);
-    if (auto hit = deps_.cache.get(key); hit.variant) {
-        auto res = respond(request, hit.variant, "HIT", vary);
+    if (auto hit = deps_.cache.get_from_memory(key)) {
+        auto res = respond(request, hit, "HIT", vary);
         res.customer = url->public_key;
         co_return res;
     }
@@ -248,8 +250,10 @@ net::awaitable<http::Response> DeliveryHandler::handle(const http::Request& requ
         }
         co_return res;
     }
-    auto res = respond(request, produced->variant, "MISS", vary);
-    res.set_header("Server-Timing", server_timing(*produced));
+    auto res = respond(request, produced->variant, produced->cache_status, vary);
+    if (produced->cache_status == "MISS") {
+        res.set_header("Server-Timing", server_timing(*produced));
+    }
     res.customer = url->public_key;
     co_return res;
 }
@@ -277,38 +281,54 @@ DeliveryHandler::resolve_customer(std::string_view public_key) {
 net::awaitable<DeliveryHandler::ProducedResult>
 DeliveryHandler::produce(const ImageUrl& url, std::string key, const transform::TransformSpec* spec) {
     const auto started = SteadyClock::now();
-    // 9. Fetch the original.
-    auto fetch = [this, &url] { return fetch_original(url); };
-    auto fetched = co_await http::run_blocking(deps_.blocking_pool, std::move(fetch));
+    // 9. The disk tier, then the original.
+    auto fetch_blocking = [this, &url, &key] { return fetch(url, key); };
+    auto fetched = co_await http::run_blocking(deps_.blocking_pool, std::move(fetch_blocking));
     if (!fetched) {
         co_return fetched.error();
+    }
+    if (fetched->cached) {
+        co_return Produced{.variant = std::move(fetched->cached), .cache_status = "HIT"};
     }
     const double fetch_ms = ms_since(started);
     // 10–11. Check and transform it (or, without options, keep it as it is).
     ProducedResult produced = Produced{not_found_variant(key)};
-    if (*fetched && spec) {
-        produced = co_await transform_original(std::move(**fetched), key, *spec);
-    } else if (*fetched) {
-        produced = co_await keep_original(std::move(**fetched), key);
+    if (fetched->original && spec) {
+        produced = co_await transform_original(std::move(*fetched->original), key, *spec);
+    } else if (fetched->original) {
+        produced = co_await keep_original(std::move(*fetched->original), key);
     }
     if (!produced) {
         co_return produced;
     }
     produced->fetch_ms = fetch_ms;
-    // 12. Store in the cache tiers; a 404 is kept for a minute only.
-    const bool not_found = produced->variant->status == 404;
-    deps_.cache.put(produced->variant,
-                    not_found ? std::optional(SteadyClock::now() + NOT_FOUND_TTL) : std::nullopt);
+    // 12. Store in the cache tiers.
+    store(produced->variant);
     co_return produced;
 }
 
-core::Result<std::optional<storage::Object>> DeliveryHandler::fetch_original(const ImageUrl& url) {
+void DeliveryHandler::store(const cache::VariantPtr& variant) {
+    // A 404 is kept in memory for a minute only.
+    if (variant->status == 404) {
+        deps_.cache.put_in_memory(variant, SteadyClock::now() + NOT_FOUND_TTL);
+        return;
+    }
+    deps_.cache.put_in_memory(variant);
+    // The disk write happens after the answer, off the I/O threads.
+    boost::asio::post(deps_.blocking_pool, [&cache = deps_.cache, variant] { cache.put_on_disk(variant); });
+}
+
+core::Result<DeliveryHandler::Fetched> DeliveryHandler::fetch(const ImageUrl& url,
+                                                              const std::string& key) {
+    if (auto hit = deps_.cache.get(key); hit.variant) {
+        return Fetched{std::move(hit.variant), std::nullopt};
+    }
     auto object = deps_.store.get(url.store_key());
     if (object) {
-        return std::optional(std::move(*object));
+        return Fetched{nullptr, std::move(*object)};
     }
     if (object.error().code == core::Errc::NotFound) {
-        return std::optional<storage::Object>();
+        return Fetched{};
     }
     return core::make_error(core::Errc::OriginUnavailable, "the image store is unavailable",
                             object.error().detail);

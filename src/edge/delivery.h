@@ -47,6 +47,8 @@ public:
     /** A variant as produced on a miss, with the timings for Server-Timing. */
     struct Produced {
         cache::VariantPtr variant;
+        /** MISS, or HIT when the disk tier had it after all. */
+        std::string_view cache_status = "MISS";
         double fetch_ms = 0;
         double transform_ms = 0;
         double encode_ms = 0;
@@ -62,8 +64,14 @@ private:
     boost::asio::awaitable<ProducedResult> transform_original(storage::Object original,
                                                               std::string key,
                                                               const transform::TransformSpec& spec);
-    /** The original, or nullopt when there is none; blocking (store I/O). */
-    core::Result<std::optional<storage::Object>> fetch_original(const ImageUrl& url);
+    /** What a miss in memory finds, looking where it blocks: the disk tier, then the store. */
+    struct Fetched {
+        cache::VariantPtr cached;
+        /** The original; neither set means there is none. */
+        std::optional<storage::Object> original;
+    };
+    core::Result<Fetched> fetch(const ImageUrl& url, const std::string& key);
+    void store(const cache::VariantPtr& variant);
     boost::asio::awaitable<ProducedResult> keep_original(storage::Object original, std::string key);
 
     DeliveryDeps deps_;

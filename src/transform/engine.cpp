@@ -85,7 +85,8 @@ struct Context {
 };
 
 /** How much smaller than the original the output will be (≥ 1), for shrink-on-load. */
-double needed_shrink(const TransformSpec& spec, const SourceInfo& src, bool swap_axes) {
+double needed_shrink(const TransformSpec& spec, const SourceInfo& src) {
+    const bool swap_axes = src.orientation >= 5;
     if (spec.rect || spec.trim || (!spec.width && !spec.height)) {
         return 1.0;
     }
@@ -122,9 +123,12 @@ core::Result<void> load(Context& ctx, std::string_view bytes) {
         return load_decoded_outside_vips(ctx, bytes);
     }
     ctx.animated = src.frames > 1 && ctx.spec.anim;
-    // Orientation 5–8 swaps axes; we only know after the header, which new_from_buffer reads.
-    auto* options = load_options(ctx.animated ? VIPS_ACCESS_RANDOM : VIPS_ACCESS_SEQUENTIAL);
-    const double shrink = needed_shrink(ctx.spec, src, false);
+    // Rotating or turning upside down reads rows out of order: sequential access cannot do it.
+    const bool reorders_rows = src.orientation > 1 || ctx.spec.rotate != 0 ||
+                               ctx.spec.flip == Flip::Vertical || ctx.spec.flip == Flip::Both;
+    auto* options = load_options(ctx.animated || reorders_rows ? VIPS_ACCESS_RANDOM
+                                                               : VIPS_ACCESS_SEQUENTIAL);
+    const double shrink = needed_shrink(ctx.spec, src);
     if (ctx.animated) {
         options->set("n", -1);
     } else if (src.format == ImageFormat::Jpeg && !src.interlaced) {
@@ -636,6 +640,7 @@ core::Result<SourceInfo> probe_source(std::string_view bytes, const Limits& limi
             header.get_typeof("page-height") != 0 ? header.get_int("page-height") : header.height());
         info.has_alpha = header.has_alpha();
         info.interlaced = is_interlaced(header);
+        info.orientation = header.get_typeof("orientation") != 0 ? header.get_int("orientation") : 1;
     } catch (const vips::VError&) {
         return vips_error(core::Errc::UnprocessableImage, "the original could not be decoded");
     }

@@ -22,6 +22,8 @@ struct SourceInfo {
     bool has_alpha = false;
     /** Progressive JPEG or interlaced PNG: decoded whole, never shrunk on load. */
     bool interlaced = false;
+    /** EXIF orientation, 1–8; 5–8 swap width and height when applied. */
+    int orientation = 1;
     std::uint64_t bytes = 0;
 };
 

@@ -5,12 +5,13 @@
 #include <thread>
 #include <vector>
 
+#include "fake_clock.h"
 #include "variant_support.h"
 
 namespace cdn::cache {
 namespace {
 
-using testing::FakeClock;
+using cdn::test::FakeClock;
 using testing::make_variant;
 
 // Every variant below is charged exactly 1000 bytes: a 4-byte key, its fields and the overhead.

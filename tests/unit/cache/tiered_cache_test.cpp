@@ -3,12 +3,13 @@
 #include <gtest/gtest.h>
 
 #include "temp_dir.h"
+#include "fake_clock.h"
 #include "variant_support.h"
 
 namespace cdn::cache {
 namespace {
 
-using testing::FakeClock;
+using cdn::test::FakeClock;
 using testing::make_variant;
 using cdn::test::TempDir;
 
@@ -34,6 +35,20 @@ TEST_F(TieredCacheTest, AnswersFromMemoryFirst) {
     EXPECT_EQ(hit.tier, Tier::Memory);
     EXPECT_EQ(hit.variant, v);
     EXPECT_NE(disk_->get("k1"), nullptr);
+}
+
+TEST_F(TieredCacheTest, TheHalvesOfPutAndTheMemoryOnlyLookup) {
+    TieredCache cache(memory_, disk_.get());
+    cache.put_in_memory(make_variant("mem", 100));
+    EXPECT_NE(cache.get_from_memory("mem"), nullptr);
+    EXPECT_EQ(disk_->get("mem"), nullptr);
+    cache.put_on_disk(make_variant("disk", 100));
+    EXPECT_EQ(cache.get_from_memory("disk"), nullptr);
+    EXPECT_EQ(cache.get("disk").tier, Tier::Disk);
+    const auto stats = cache.stats();
+    EXPECT_EQ(stats.memory_hits, 1u);
+    EXPECT_EQ(stats.disk_hits, 1u);
+    EXPECT_EQ(stats.misses, 0u); // a memory-only miss is not counted
 }
 
 TEST_F(TieredCacheTest, ADiskHitIsPromotedToMemory) {

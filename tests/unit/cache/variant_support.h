@@ -21,18 +21,4 @@ inline VariantPtr make_variant(const std::string& key, std::size_t body_size, ch
     return v;
 }
 
-/** Steady time that moves only when told to. */
-class FakeClock final : public core::Clock {
-public:
-    std::chrono::system_clock::time_point system_now() const override {
-        return std::chrono::system_clock::time_point(steady_.load().time_since_epoch());
-    }
-    std::chrono::steady_clock::time_point steady_now() const override { return steady_.load(); }
-    void advance(std::chrono::steady_clock::duration by) { steady_ = steady_.load() + by; }
-
-private:
-    std::atomic<std::chrono::steady_clock::time_point> steady_{
-        std::chrono::steady_clock::time_point(std::chrono::hours(1000))};
-};
-
 } // namespace cdn::cache::testing

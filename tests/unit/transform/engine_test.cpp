@@ -110,6 +110,24 @@ TEST_F(EngineTest, EveryFitOnSmallerAndLargerBoxes) {
     }
 }
 
+TEST_F(EngineTest, ShrinkOnLoadAccountsForExifOrientation) {
+    // Stored 3000×2000 with orientation 6 (rotate 90°): displayed 2000×3000. Asking for 1400 px
+    // wide must not shrink on load by the stored width (which would leave only 1000 px).
+    auto stored = quadrants(3000, 2000).copy();
+    stored.set("orientation", 6);
+    const auto jpeg = save(stored, ".jpg");
+    const auto out = run(jpeg, box(1400, std::nullopt, Fit::ScaleDown));
+    EXPECT_EQ(out.width, 1400u);
+    EXPECT_EQ(out.height, 2100u);
+    // `rotate` on a large JPEG reads rows out of order too.
+    auto rotated = box(500, std::nullopt, Fit::ScaleDown);
+    rotated.rotate = 90;
+    const auto plain = save(quadrants(3000, 2000), ".jpg");
+    const auto turned = run(plain, rotated);
+    EXPECT_EQ(turned.width, 500u);
+    EXPECT_EQ(turned.height, 750u);
+}
+
 TEST_F(EngineTest, GravityDecidesWhichQuadrantSurvives) {
     const auto png = save(quadrants(), ".png");
     // Cover 100×100 of 400×200: scaled to 200×100, one half survives.
