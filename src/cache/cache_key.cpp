@@ -16,6 +16,13 @@ std::string key_prefix_for_path(std::string_view public_key, std::string_view pa
     return key;
 }
 
+std::string key_prefix_for_path_prefix(std::string_view public_key,
+                                       std::string_view path_prefix) {
+    std::string key = key_prefix_for_customer(public_key);
+    key += path_prefix;
+    return key;
+}
+
 std::string key_prefix_for_customer(std::string_view public_key) {
     std::string key = "imagecdn:";
     key += public_key;

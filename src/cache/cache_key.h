@@ -10,10 +10,17 @@ namespace cdn::cache {
 std::string make_cache_key(std::string_view public_key, std::string_view path,
                            std::string_view canonical_options);
 
-/** The prefix every variant of one original shares, for purge by path. */
+/** The prefix every variant of one original shares, for purge by path. It ends in ':' so that
+ *  `a.png` does not reach `a.png.webp` (a path containing ':' may still be over-purged by a
+ *  shorter one, e.g. `a` reaches `a:b`: a few extra misses, never stale content). */
 std::string key_prefix_for_path(std::string_view public_key, std::string_view path);
 
-/** The prefix every variant of one customer shares, for purge of everything. */
+/** The prefix every variant under `path_prefix` shares, for purge by prefix: no trailing ':',
+ *  so `products/` reaches every path below it (and `products/a` reaches `products/ab.png`). */
+std::string key_prefix_for_path_prefix(std::string_view public_key, std::string_view path_prefix);
+
+/** The prefix every variant of one customer shares, for purge of everything. It ends in ':'
+ *  so that `pk_abc` does not reach `pk_abcd`. */
 std::string key_prefix_for_customer(std::string_view public_key);
 
 } // namespace cdn::cache

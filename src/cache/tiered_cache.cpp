@@ -17,9 +17,11 @@ TieredCache::Lookup TieredCache::get(std::string_view key) {
         return {std::move(hit), Tier::Memory};
     }
     if (disk_ != nullptr) {
+        // A purge may run while the file is read: promote the hit only if none covered it.
+        const auto since = generation();
         if (auto hit = disk_->get(key)) {
             disk_hits_.fetch_add(1, std::memory_order_relaxed);
-            memory_.put(hit);
+            put_in_memory_unless_purged(hit, since);
             return {std::move(hit), Tier::Disk};
         }
     }
@@ -46,7 +48,75 @@ void TieredCache::put_on_disk(const VariantPtr& variant) {
     }
 }
 
+// Both puts check, store, then check again: purge_prefix records the purge before erasing, so
+// a purge the second check does not see erased after the store landed (the tiers' own locks
+// order the two), and one it does see may have erased before: the store is undone. The undo
+// may also drop a fresh copy stored meanwhile by someone else, which only costs a miss.
+
+bool TieredCache::put_in_memory_unless_purged(const VariantPtr& variant, std::uint64_t generation,
+                                              MemoryCache::Expiry expires_at) {
+    if (!variant || purged_since(variant->key, generation)) {
+        return false;
+    }
+    memory_.put(variant, expires_at);
+    if (purged_since(variant->key, generation)) {
+        memory_.erase_prefix(variant->key);
+        return false;
+    }
+    return true;
+}
+
+bool TieredCache::put_on_disk_unless_purged(const VariantPtr& variant, std::uint64_t generation) {
+    if (!variant || disk_ == nullptr || purged_since(variant->key, generation)) {
+        return false;
+    }
+    disk_->put(*variant);
+    if (purged_since(variant->key, generation)) {
+        disk_->erase_prefix(variant->key);
+        return false;
+    }
+    return true;
+}
+
+bool TieredCache::purged_since(std::string_view key, std::uint64_t generation) const {
+    // The common case, no purge since: one atomic load, no lock.
+    if (generation_.load(std::memory_order_seq_cst) <= generation) {
+        return false;
+    }
+    std::lock_guard lock(purges_mutex_);
+    return history_covers(key, generation);
+}
+
+bool TieredCache::history_covers(std::string_view key, std::uint64_t generation) const {
+    const auto current = generation_.load(std::memory_order_relaxed);
+    // Some purge after `generation` is forgotten; it may have covered the key.
+    if (current - generation > PURGE_HISTORY) {
+        return true;
+    }
+    for (auto n = generation + 1; n <= current; ++n) {
+        if (key.starts_with(purges_[(n - 1) % PURGE_HISTORY])) {
+            return true;
+        }
+    }
+    return false;
+}
+
+void TieredCache::record_purge(std::string_view prefix) {
+    std::lock_guard lock(purges_mutex_);
+    const auto next = generation_.load(std::memory_order_relaxed) + 1;
+    const auto slot = static_cast<std::size_t>((next - 1) % PURGE_HISTORY);
+    if (slot == purges_.size()) {
+        purges_.emplace_back(prefix); // still filling the history
+    } else {
+        purges_[slot] = prefix;
+    }
+    // Published after the slot is written: a reader past the fast path finds it under the lock.
+    generation_.store(next, std::memory_order_seq_cst);
+}
+
 std::size_t TieredCache::purge_prefix(std::string_view prefix) {
+    // Recorded before erasing, so that a put racing with the erase sees it in its second check.
+    record_purge(prefix);
     const auto in_memory = memory_.erase_prefix(prefix);
     const auto on_disk = disk_ != nullptr ? disk_->erase_prefix(prefix) : 0;
     return std::max(in_memory, on_disk);

@@ -1,7 +1,12 @@
 #pragma once
 
 #include <atomic>
+#include <cstddef>
 #include <cstdint>
+#include <mutex>
+#include <string>
+#include <string_view>
+#include <vector>
 
 #include "cache/disk_cache.h"
 #include "cache/memory_cache.h"
@@ -15,6 +20,20 @@ enum class Tier { None, Memory, Disk };
  * The variant cache of delivery.md: memory first, then disk; a disk hit is promoted to memory.
  * The disk tier is optional (absent when disabled or when its directory could not be opened).
  * Thread-safe. Disk reads and writes happen inline, so calls may block on file I/O.
+ *
+ * Purges and variants in production race: a variant whose production started before a purge
+ * may be stored after it and bring the purged content back. Every purge therefore bumps a
+ * generation and is remembered (the last PURGE_HISTORY of them). A producer does:
+ *
+ *     const auto g = cache.generation();           // before fetching the original
+ *     ... fetch, transform ...
+ *     cache.put_in_memory_unless_purged(v, g);     // not kept if a purge since g covers v
+ *     post to the blocking pool: cache.put_on_disk_unless_purged(v, g);
+ *
+ * The _unless_purged puts check purged_since() before storing and again after, undoing the
+ * store if a purge ran in between; a bare `if (!purged_since(key, g)) put_in_memory(v)` still
+ * leaves that window open. The disk write must be checked too (and with the same `g`): it runs
+ * later, on another thread, and a purge may have come meanwhile.
  */
 class TieredCache {
 public:
@@ -38,6 +57,13 @@ public:
     /** The memory tier alone: never blocks, so I/O threads may call it. A miss here is not
      *  counted (the full get() that follows counts it). */
     VariantPtr get_from_memory(std::string_view key);
+    /** How many purges this cache has seen; take it before producing a variant. */
+    std::uint64_t generation() const { return generation_.load(std::memory_order_seq_cst); }
+    /** True when a purge after `generation` had a prefix that `key` starts with, or when so
+     *  many purges came since that they are no longer all remembered (the caller then just
+     *  does not cache). Lock-free when no purge came since `generation`. */
+    bool purged_since(std::string_view key, std::uint64_t generation) const;
+
     /** Stores in both tiers. May block on file I/O. */
     void put(const VariantPtr& variant, MemoryCache::Expiry expires_at = std::nullopt);
     /** The two halves of put(): the memory tier (never blocks) and the disk tier (blocks). An
@@ -45,14 +71,30 @@ public:
      *  expiries, and a restart must not resurrect a stale 404. */
     void put_in_memory(const VariantPtr& variant, MemoryCache::Expiry expires_at = std::nullopt);
     void put_on_disk(const VariantPtr& variant);
+    /** put_in_memory / put_on_disk unless a purge since `generation` covers the variant's key;
+     *  true when it was stored and is still there as far as purges go. */
+    bool put_in_memory_unless_purged(const VariantPtr& variant, std::uint64_t generation,
+                                     MemoryCache::Expiry expires_at = std::nullopt);
+    bool put_on_disk_unless_purged(const VariantPtr& variant, std::uint64_t generation);
     /** Drops every variant whose key starts with `prefix` from both tiers; returns the larger
-     *  of the two tiers' counts (a variant usually sits in both). */
+     *  of the two tiers' counts (a variant usually sits in both). Bumps generation(). */
     std::size_t purge_prefix(std::string_view prefix);
     Stats stats() const;
 
+    /** Purges remembered for purged_since(); older ones make it answer true. */
+    static constexpr std::size_t PURGE_HISTORY = 4096;
+
 private:
+    void record_purge(std::string_view prefix);
+    bool history_covers(std::string_view key, std::uint64_t generation) const;
+
     MemoryCache& memory_;
     DiskCache* disk_;
+    // Purge generation n's prefix sits at purges_[(n - 1) % PURGE_HISTORY]; grown on demand so
+    // that a cache never purged costs nothing. Both change only under purges_mutex_.
+    mutable std::mutex purges_mutex_;
+    std::vector<std::string> purges_;
+    std::atomic<std::uint64_t> generation_{0};
     std::atomic<std::uint64_t> memory_hits_{0};
     std::atomic<std::uint64_t> disk_hits_{0};
     std::atomic<std::uint64_t> misses_{0};

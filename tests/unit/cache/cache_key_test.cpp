@@ -37,5 +37,33 @@ TEST(CacheKeyTest, PrefixesMatchExactlyTheirVariants) {
     EXPECT_FALSE(make_cache_key("pk2", "a.png", "").starts_with(key_prefix_for_customer("pk")));
 }
 
+TEST(CacheKeyTest, APathPrefixEndsInTheTrailingColon) {
+    // Without it, purging a.png would reach a.png2 and a.png.webp.
+    const auto prefix = key_prefix_for_path("pk", "a.png");
+    EXPECT_TRUE(make_cache_key("pk", "a.png", "w=1").starts_with(prefix));
+    EXPECT_FALSE(make_cache_key("pk", "a.png2", "w=1").starts_with(prefix));
+    EXPECT_FALSE(make_cache_key("pk", "a.png.webp", "").starts_with(prefix));
+}
+
+TEST(CacheKeyTest, ACustomerPrefixDoesNotReachALongerPublicKey) {
+    EXPECT_TRUE(make_cache_key("pk_abc", "a.png", "").starts_with(key_prefix_for_customer("pk_abc")));
+    EXPECT_FALSE(
+        make_cache_key("pk_abcd", "a.png", "").starts_with(key_prefix_for_customer("pk_abc")));
+}
+
+TEST(CacheKeyTest, APathPrefixPrefixReachesEveryPathUnderIt) {
+    const auto prefix = key_prefix_for_path_prefix("pk", "products/");
+    EXPECT_EQ(prefix, "imagecdn:pk:products/");
+    EXPECT_TRUE(make_cache_key("pk", "products/a.png", "w=1").starts_with(prefix));
+    EXPECT_TRUE(make_cache_key("pk", "products/sub/b.png", "").starts_with(prefix));
+    EXPECT_FALSE(make_cache_key("pk", "products.png", "").starts_with(prefix));
+    EXPECT_FALSE(make_cache_key("pk", "other/products/a.png", "").starts_with(prefix));
+    EXPECT_FALSE(make_cache_key("pk2", "products/a.png", "").starts_with(prefix));
+    // No trailing ':': a partial name reaches every path that continues it.
+    EXPECT_TRUE(make_cache_key("pk", "products/ab.png", "")
+                    .starts_with(key_prefix_for_path_prefix("pk", "products/a")));
+    EXPECT_EQ(key_prefix_for_path_prefix("pk", ""), key_prefix_for_customer("pk"));
+}
+
 } // namespace
 } // namespace cdn::cache

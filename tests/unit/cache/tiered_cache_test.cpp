@@ -2,6 +2,11 @@
 
 #include <gtest/gtest.h>
 
+#include <atomic>
+#include <string>
+#include <thread>
+#include <vector>
+
 #include "temp_dir.h"
 #include "fake_clock.h"
 #include "variant_support.h"
@@ -105,6 +110,114 @@ TEST_F(TieredCacheTest, WorksWithoutADiskTier) {
     EXPECT_EQ(cache.get("k1").tier, Tier::Memory);
     EXPECT_EQ(cache.purge_prefix("k"), 1u);
     EXPECT_EQ(cache.get("k1").tier, Tier::None);
+}
+
+TEST_F(TieredCacheTest, EveryPurgeBumpsTheGeneration) {
+    TieredCache cache(memory_, disk_.get());
+    EXPECT_EQ(cache.generation(), 0u);
+    cache.purge_prefix("imagecdn:pk:a.png:");
+    cache.purge_prefix("nothing-matches");
+    EXPECT_EQ(cache.generation(), 2u);
+}
+
+TEST_F(TieredCacheTest, PurgedSinceSeesOnlyLaterCoveringPurges) {
+    TieredCache cache(memory_, disk_.get());
+    const auto key = "imagecdn:pk:a.png:0123";
+    EXPECT_FALSE(cache.purged_since(key, cache.generation())); // nothing purged at all
+    cache.purge_prefix("imagecdn:pk:a.png:");
+    const auto after_first = cache.generation();
+    EXPECT_TRUE(cache.purged_since(key, 0));
+    EXPECT_FALSE(cache.purged_since(key, after_first)); // that purge came before
+    cache.purge_prefix("imagecdn:pk:b.png:");
+    cache.purge_prefix("imagecdn:pk2:");
+    EXPECT_FALSE(cache.purged_since(key, after_first)); // later ones, but not covering it
+    cache.purge_prefix("imagecdn:pk:");
+    EXPECT_TRUE(cache.purged_since(key, after_first));
+    EXPECT_FALSE(cache.purged_since(key, cache.generation()));
+}
+
+TEST_F(TieredCacheTest, PurgedSinceIsConservativeOnceTheHistoryOverflows) {
+    TieredCache cache(memory_, nullptr);
+    const auto key = "imagecdn:pk:a.png:0123";
+    const auto start = cache.generation();
+    for (std::size_t i = 0; i < TieredCache::PURGE_HISTORY; ++i) {
+        cache.purge_prefix("imagecdn:other:");
+    }
+    EXPECT_FALSE(cache.purged_since(key, start)); // every purge since is still remembered
+    cache.purge_prefix("imagecdn:other:");
+    EXPECT_TRUE(cache.purged_since(key, start)); // one is forgotten: it may have covered key
+    EXPECT_FALSE(cache.purged_since(key, start + 1));
+    // The history wrapped: the newest slot replaced the oldest, and is found there.
+    cache.purge_prefix("imagecdn:pk:a.png:");
+    EXPECT_TRUE(cache.purged_since(key, cache.generation() - 1));
+    EXPECT_FALSE(cache.purged_since("imagecdn:pk:b.png:0123", cache.generation() - 1));
+}
+
+TEST_F(TieredCacheTest, APutUnlessPurgedKeepsNoVariantAPurgeCovered) {
+    TieredCache cache(memory_, disk_.get());
+    const auto before = cache.generation();
+    cache.purge_prefix("imagecdn:pk:a.png:"); // while the variant was being produced
+    const auto stale = make_variant("imagecdn:pk:a.png:1", 10);
+    EXPECT_FALSE(cache.put_in_memory_unless_purged(stale, before));
+    EXPECT_FALSE(cache.put_on_disk_unless_purged(stale, before));
+    EXPECT_EQ(memory_.get(stale->key), nullptr);
+    EXPECT_EQ(disk_->get(stale->key), nullptr);
+
+    const auto other = make_variant("imagecdn:pk:b.png:1", 10);
+    EXPECT_TRUE(cache.put_in_memory_unless_purged(other, before));
+    EXPECT_TRUE(cache.put_on_disk_unless_purged(other, before));
+    EXPECT_NE(memory_.get(other->key), nullptr);
+    EXPECT_NE(disk_->get(other->key), nullptr);
+
+    // Produced after the purge: cached as usual.
+    EXPECT_TRUE(cache.put_in_memory_unless_purged(stale, cache.generation()));
+    EXPECT_TRUE(cache.put_on_disk_unless_purged(stale, cache.generation()));
+}
+
+TEST_F(TieredCacheTest, APutUnlessPurgedOnDiskNeedsADiskTier) {
+    TieredCache cache(memory_, nullptr);
+    EXPECT_FALSE(cache.put_on_disk_unless_purged(make_variant("k1", 10), cache.generation()));
+    EXPECT_TRUE(cache.put_in_memory_unless_purged(make_variant("k1", 10), cache.generation()));
+}
+
+// Producers store the original's version they read; a purger replaces the original (bumps the
+// version) and then purges. However they interleave, once all stop no tier may hold a version
+// older than the last one.
+TEST_F(TieredCacheTest, NoStaleVariantSurvivesPurgesRacingWithPuts) {
+    TieredCache cache(memory_, disk_.get());
+    const std::string key = "imagecdn:pk:a.png:0123";
+    std::atomic<int> version{0};
+    std::atomic<bool> done{false};
+    std::vector<std::thread> producers;
+    for (int t = 0; t < 4; ++t) {
+        producers.emplace_back([&, t] {
+            for (int i = 0; !done.load(); ++i) {
+                const auto g = cache.generation(); // before reading the original
+                auto v = std::make_shared<CachedVariant>(*make_variant(key, 0));
+                v->body = std::to_string(version.load());
+                if ((i + t) % 2 == 0) {
+                    cache.put_in_memory_unless_purged(v, g);
+                } else {
+                    cache.put_on_disk_unless_purged(v, g);
+                }
+            }
+        });
+    }
+    for (int i = 1; i <= 300; ++i) {
+        version.store(i);
+        cache.purge_prefix("imagecdn:pk:a.png:");
+    }
+    done.store(true);
+    for (auto& producer : producers) {
+        producer.join();
+    }
+    const auto latest = std::to_string(version.load());
+    if (const auto in_memory = memory_.get(key)) {
+        EXPECT_EQ(in_memory->body, latest);
+    }
+    if (const auto on_disk = disk_->get(key)) {
+        EXPECT_EQ(on_disk->body, latest);
+    }
 }
 
 } // namespace
