@@ -28,6 +28,9 @@ constexpr std::array ERRC_TABLE{
     ErrcInfo{Errc::UnsupportedMediaType, "unsupported_media_type", 415},
     ErrcInfo{Errc::InvalidJson, "invalid_json", 400},
     ErrcInfo{Errc::InvalidRequest, "invalid_request", 422},
+    ErrcInfo{Errc::InvalidSettings, "invalid_settings", 422},
+    ErrcInfo{Errc::UnknownPreset, "unknown_preset", 400},
+    ErrcInfo{Errc::PresetsOnly, "presets_only", 403},
     ErrcInfo{Errc::Unauthorized, "unauthorized", 401},
     ErrcInfo{Errc::Forbidden, "forbidden", 403},
     ErrcInfo{Errc::Conflict, "conflict", 409},
@@ -63,6 +66,10 @@ unsigned http_status(Errc code) { return info(code).status; }
 
 Error make_error(Errc code, std::string message, std::string detail) {
     return Error{code, std::move(message), std::move(detail)};
+}
+
+Error make_field_error(Errc code, std::string field, std::string message) {
+    return Error{code, std::move(message), {}, std::move(field)};
 }
 
 } // namespace cdn::core

@@ -23,6 +23,9 @@ enum class Errc {
     UnsupportedMediaType,
     InvalidJson,
     InvalidRequest,
+    InvalidSettings,
+    UnknownPreset,
+    PresetsOnly,
     Unauthorized,
     Forbidden,
     Conflict,
@@ -46,6 +49,8 @@ struct Error {
     Errc code = Errc::Internal;
     std::string message;
     std::string detail;
+    /** The request field at fault (a setting, a JSON member), shown as `error.field`. */
+    std::string field = {};
 };
 
 /** The snake_case code of the JSON error body, e.g. "not_found". */
@@ -55,5 +60,8 @@ std::string_view code_name(Errc code);
 unsigned http_status(Errc code);
 
 Error make_error(Errc code, std::string message, std::string detail = {});
+
+/** An error about one named field of a request body or of the settings. */
+Error make_field_error(Errc code, std::string field, std::string message);
 
 } // namespace cdn::core

@@ -124,4 +124,63 @@ std::string json_escape(std::string_view s) {
     return out;
 }
 
+namespace {
+
+int hex_value(char c) {
+    if (c >= '0' && c <= '9') {
+        return c - '0';
+    }
+    if (c >= 'a' && c <= 'f') {
+        return c - 'a' + 10;
+    }
+    if (c >= 'A' && c <= 'F') {
+        return c - 'A' + 10;
+    }
+    return -1;
+}
+
+} // namespace
+
+std::optional<std::string> percent_decode(std::string_view in, bool plus_is_space) {
+    std::string out;
+    out.reserve(in.size());
+    for (std::size_t i = 0; i < in.size(); ++i) {
+        const char c = in[i];
+        if (c == '%') {
+            if (i + 2 >= in.size()) {
+                return std::nullopt;
+            }
+            const int hi = hex_value(in[i + 1]);
+            const int lo = hex_value(in[i + 2]);
+            if (hi < 0 || lo < 0) {
+                return std::nullopt;
+            }
+            out.push_back(static_cast<char>(hi * 16 + lo));
+            i += 2;
+        } else if (c == '+' && plus_is_space) {
+            out.push_back(' ');
+        } else {
+            out.push_back(c);
+        }
+    }
+    return out;
+}
+
+std::optional<QueryParams> parse_query_string(std::string_view query) {
+    QueryParams params;
+    for (const auto part : split(query, '&')) {
+        if (part.empty()) {
+            continue;
+        }
+        const auto eq = part.find('=');
+        auto name = percent_decode(part.substr(0, eq), true);
+        auto value = percent_decode(eq == std::string_view::npos ? "" : part.substr(eq + 1), true);
+        if (!name || !value) {
+            return std::nullopt;
+        }
+        params.emplace_back(std::move(*name), std::move(*value));
+    }
+    return params;
+}
+
 } // namespace cdn::core

@@ -4,6 +4,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 namespace cdn::core {
@@ -26,5 +27,14 @@ std::string rfc3339(std::int64_t unix_seconds);
 
 /** Escapes a string for a JSON string literal (without the quotes). */
 std::string json_escape(std::string_view s);
+
+/** Decodes %XX escapes (and '+' as space when `plus_is_space`); nullopt on a bad escape. */
+std::optional<std::string> percent_decode(std::string_view in, bool plus_is_space);
+
+using QueryParams = std::vector<std::pair<std::string, std::string>>;
+
+/** `a=1&b=2` into decoded pairs in order (empty parts skipped, a name without `=` has an
+ *  empty value); nullopt on a malformed escape. */
+std::optional<QueryParams> parse_query_string(std::string_view query);
 
 } // namespace cdn::core

@@ -1,5 +1,6 @@
 #include "db/customer_repository.h"
 
+#include <algorithm>
 #include <utility>
 
 #include "db/values.h"
@@ -74,6 +75,19 @@ core::Result<void> CustomerRepository::update_settings(std::string_view id,
                       {text_value(id), text_value(settings_json), now});
 }
 
+core::Result<void> CustomerRepository::update_signing_secret(std::string_view id,
+                                                             std::string_view secret,
+                                                             std::int64_t now) {
+    return update_one("UPDATE customers SET signing_secret = $2, updated_at = $3 WHERE id = $1",
+                      {text_value(id), text_value(secret), now});
+}
+
+core::Result<void> CustomerRepository::set_suspended(std::string_view id, bool suspended,
+                                                     std::int64_t now) {
+    return update_one("UPDATE customers SET suspended = $2, updated_at = $3 WHERE id = $1",
+                      {text_value(id), std::int64_t{suspended ? 1 : 0}, now});
+}
+
 core::Result<void>
 CustomerRepository::replace_custom_domains(std::string_view customer_id,
                                            const std::vector<std::string>& hosts) {
@@ -87,6 +101,21 @@ CustomerRepository::replace_custom_domains(std::string_view customer_id,
         }
         return {};
     });
+}
+
+core::Result<std::vector<std::string>>
+CustomerRepository::list_custom_domains(std::string_view customer_id) {
+    CDN_TRY(rows, db_.query("SELECT host FROM custom_domains WHERE customer_id = $1",
+                            {text_value(customer_id)}));
+    std::vector<std::string> hosts;
+    hosts.reserve(rows.size());
+    for (const auto& row : rows) {
+        hosts.push_back(row.text(0).value_or(""));
+    }
+    // Sorted here rather than by ORDER BY: PostgreSQL orders text by the database's collation,
+    // which need not be SQLite's byte order (e.g. for '-' against '.').
+    std::sort(hosts.begin(), hosts.end());
+    return hosts;
 }
 
 core::Result<std::int64_t> CustomerRepository::count() {

@@ -51,6 +51,11 @@ public:
     /** Errc::NotFound when no customer has `id`. @param now unix seconds. */
     core::Result<void> update_settings(std::string_view id, std::string_view settings_json,
                                        std::int64_t now);
+    /** Errc::NotFound when no customer has `id`. @param now unix seconds. */
+    core::Result<void> update_signing_secret(std::string_view id, std::string_view secret,
+                                             std::int64_t now);
+    /** Errc::NotFound when no customer has `id`. @param now unix seconds. */
+    core::Result<void> set_suspended(std::string_view id, bool suspended, std::int64_t now);
 
     /**
      * Makes `hosts` exactly the customer's custom domains, atomically.
@@ -58,6 +63,9 @@ public:
      */
     core::Result<void> replace_custom_domains(std::string_view customer_id,
                                               const std::vector<std::string>& hosts);
+
+    /** The customer's custom domains in byte order; empty for an unknown customer. */
+    core::Result<std::vector<std::string>> list_custom_domains(std::string_view customer_id);
 
     core::Result<std::int64_t> count();
 

@@ -32,9 +32,13 @@ Response Response::json(unsigned status, std::string body) {
 }
 
 Response Response::error(const core::Error& error) {
+    const auto field = error.field.empty()
+                           ? std::string()
+                           : fmt::format(R"(,"field":"{}")", core::json_escape(error.field));
     auto res = json(core::http_status(error.code),
-                    fmt::format(R"({{"error":{{"code":"{}","message":"{}"}}}})",
-                                core::code_name(error.code), core::json_escape(error.message)));
+                    fmt::format(R"({{"error":{{"code":"{}","message":"{}"{}}}}})",
+                                core::code_name(error.code), core::json_escape(error.message),
+                                field));
     res.set_header("Cache-Control", "no-store");
     return res;
 }

@@ -515,6 +515,23 @@ parse_delivery_options(const std::vector<std::pair<std::string, std::string>>& p
     return std::move(state.out);
 }
 
+core::Result<DeliveryOptions> parse_preset_options(std::string_view query,
+                                                   std::uint32_t max_dimension) {
+    const auto params = core::parse_query_string(query);
+    if (!params) {
+        return core::make_error(core::Errc::InvalidParameter, "malformed options string");
+    }
+    CDN_TRY(options, parse_delivery_options(*params, max_dimension));
+    if (options.preset || options.version || options.signature || options.expires) {
+        return core::make_error(core::Errc::InvalidParameter,
+                                "a preset cannot contain preset, v, s or exp");
+    }
+    if (!options.wants_transform()) {
+        return core::make_error(core::Errc::InvalidParameter, "a preset needs at least one option");
+    }
+    return options;
+}
+
 std::string canonical_string(const DeliveryOptions& o) {
     // Fixed order; `v` goes last because it is the only free-form value: every earlier value
     // is from a closed alphabet without '&', so the string stays unambiguous.

@@ -98,6 +98,13 @@ core::Result<DeliveryOptions> parse_delivery_options(
     const std::vector<std::pair<std::string, std::string>>& params, std::uint32_t max_dimension);
 
 /**
+ * A preset's stored options (`w=400&h=300&fit=cover`), validated exactly as delivery options.
+ * A preset cannot name another preset, nor carry `v`, `s` or `exp`, which belong to a URL.
+ */
+core::Result<DeliveryOptions> parse_preset_options(std::string_view query,
+                                                   std::uint32_t max_dimension);
+
+/**
  * Every set option as `name=value` pairs joined by '&', canonical names in a fixed order,
  * numbers normalised (`dpr=2`, not `2.0`): equal options give equal strings whatever aliases or
  * order the request used. `s` and `exp` are left out (they do not change the image); `v` is kept.

@@ -35,18 +35,12 @@ void UsageRecorder::record(const UsageEvent& event) {
 
 core::Result<void> UsageRecorder::flush() {
     const std::lock_guard flushing(flush_mutex_);
-    Batch batch = take_pending();
-    std::vector<db::UsageDelta> deltas;
-    deltas.reserve(batch.counts.size());
-    for (const auto& [key, c] : batch.counts) {
-        deltas.push_back(
-            {key.first, key.second, c.requests, c.bytes_out, c.transforms, c.cache_hits, c.errors});
-    }
+    const std::uint64_t events = take_pending();
     // One transaction: the batch lands entirely or not at all, so keeping it on failure can
     // never count anything twice.
-    auto written = db::UsageRepository(db_).add_hourly(deltas);
+    auto written = db::UsageRepository(db_).add_hourly(in_flight_deltas());
+    settle(written.has_value(), events);
     if (!written) {
-        put_back(std::move(batch));
         return written.error();
     }
     last_flush_ = clock_.steady_now().time_since_epoch().count();
@@ -84,27 +78,58 @@ std::uint64_t UsageRecorder::pending_events() const {
     return pending_events_;
 }
 
-UsageRecorder::Batch UsageRecorder::take_pending() {
-    Batch batch;
+std::int64_t UsageRecorder::pending_bytes(std::string_view customer_id,
+                                          std::int64_t from_hour) const {
     const std::lock_guard lock(mutex_);
-    batch.counts.swap(pending_);
-    batch.events = std::exchange(pending_events_, 0);
-    return batch;
+    return bytes_from(pending_, customer_id, from_hour) +
+           bytes_from(in_flight_, customer_id, from_hour);
 }
 
-void UsageRecorder::put_back(Batch&& batch) {
-    const std::lock_guard lock(mutex_);
-    // Keys recorded since the batch was taken stay in the batch after merge(); add them up.
-    pending_.merge(batch.counts);
-    for (const auto& [key, c] : batch.counts) {
-        Counts& into = pending_[key];
-        into.requests += c.requests;
-        into.bytes_out += c.bytes_out;
-        into.transforms += c.transforms;
-        into.cache_hits += c.cache_hits;
-        into.errors += c.errors;
+std::int64_t UsageRecorder::bytes_from(const Pending& counts, std::string_view customer_id,
+                                       std::int64_t from_hour) {
+    // Keys sort by customer, then hour: the customer's hours from `from_hour` are one range.
+    std::int64_t bytes = 0;
+    for (auto it = counts.lower_bound(KeyView{customer_id, from_hour});
+         it != counts.end() && it->first.first == customer_id; ++it) {
+        bytes += it->second.bytes_out;
     }
-    pending_events_ += batch.events;
+    return bytes;
+}
+
+std::uint64_t UsageRecorder::take_pending() {
+    const std::lock_guard lock(mutex_);
+    in_flight_.swap(pending_); // in_flight_ is empty between flushes
+    return std::exchange(pending_events_, 0);
+}
+
+std::vector<db::UsageDelta> UsageRecorder::in_flight_deltas() const {
+    std::vector<db::UsageDelta> deltas;
+    deltas.reserve(in_flight_.size());
+    for (const auto& [key, c] : in_flight_) {
+        deltas.push_back(
+            {key.first, key.second, c.requests, c.bytes_out, c.transforms, c.cache_hits, c.errors});
+    }
+    return deltas;
+}
+
+void UsageRecorder::settle(bool written, std::uint64_t events) {
+    // One lock for leaving in_flight_ and (on failure) rejoining pending_, so pending_bytes()
+    // never sees the batch in neither.
+    const std::lock_guard lock(mutex_);
+    if (!written) {
+        // Keys recorded since the batch was taken stay in in_flight_ after merge(); add them up.
+        pending_.merge(in_flight_);
+        for (const auto& [key, c] : in_flight_) {
+            Counts& into = pending_[key];
+            into.requests += c.requests;
+            into.bytes_out += c.bytes_out;
+            into.transforms += c.transforms;
+            into.cache_hits += c.cache_hits;
+            into.errors += c.errors;
+        }
+        pending_events_ += events;
+    }
+    in_flight_.clear();
 }
 
 void UsageRecorder::run_flusher() {

@@ -68,6 +68,19 @@ public:
     /** Events recorded and not yet written. */
     std::uint64_t pending_events() const;
 
+    /**
+     * Bytes out recorded for `customer_id` in hours >= `from_hour` and not yet in usage_hourly:
+     * pending counts plus the batch a flush is writing right now. Never blocks on I/O.
+     *
+     * A batch stays counted here until its transaction has committed (or, if it fails, goes
+     * back to pending under the same lock that stops it being in flight), so there is no
+     * moment when flushed bytes are in neither place. Read this *before* the database: then
+     * this + the database's sum never misses a byte this node recorded. The price is the
+     * other direction: a flush that commits between the two reads is counted twice, until
+     * the next read. Other nodes' pending counts are not included.
+     */
+    std::int64_t pending_bytes(std::string_view customer_id, std::int64_t from_hour) const;
+
 private:
     using Key = std::pair<std::string, std::int64_t>; // customer id, hour start
     using KeyView = std::pair<std::string_view, std::int64_t>;
@@ -87,25 +100,29 @@ private:
         std::int64_t errors = 0;
     };
     using Pending = std::map<Key, Counts, KeyLess>;
-    /** What one flush takes out of `pending_`. */
-    struct Batch {
-        Pending counts;
-        std::uint64_t events = 0;
-    };
 
-    Batch take_pending();
-    void put_back(Batch&& batch);
+    /** Moves `pending_` into `in_flight_`; returns its event count. */
+    std::uint64_t take_pending();
+    /** Ends the flush of `in_flight_`: dropped if written, else merged back into `pending_`. */
+    void settle(bool written, std::uint64_t events);
+    std::vector<db::UsageDelta> in_flight_deltas() const;
+    static std::int64_t bytes_from(const Pending& counts, std::string_view customer_id,
+                                   std::int64_t from_hour);
     void run_flusher();
 
     db::Database& db_;
     const core::Clock& clock_;
     const std::chrono::milliseconds flush_interval_;
 
-    mutable std::mutex mutex_; // guards pending_ and pending_events_; held only in memory
+    // Guards pending_, pending_events_ and writes to in_flight_; held only in memory.
+    mutable std::mutex mutex_;
     Pending pending_;
     std::uint64_t pending_events_ = 0;
+    // The batch being flushed. Written only by the flush holding flush_mutex_ (and mutex_),
+    // so that flush may read it without mutex_; pending_bytes() reads it under mutex_.
+    Pending in_flight_;
 
-    std::mutex flush_mutex_; // one flush at a time, so put_back never races a later flush
+    std::mutex flush_mutex_; // one flush at a time: in_flight_ holds a single batch
     std::atomic<std::chrono::steady_clock::rep> last_flush_;
 
     std::mutex thread_mutex_; // guards stopping_ for the flusher's wait

@@ -107,6 +107,75 @@ TEST_F(CustomerRepositoryTest, UpdatingAnUnknownCustomerIsNotFound) {
     EXPECT_EQ(settings.error().code, core::Errc::NotFound);
 }
 
+TEST_F(CustomerRepositoryTest, UpdateSigningSecretChangesOnlyTheSecretAndTimestamp) {
+    const auto customer = insert("c1");
+    CustomerRepository customers(*db_);
+    ASSERT_TRUE(customers.update_signing_secret("c1", "rotated-secret", 1'700'000'300));
+    auto found = customers.find_by_id("c1").value();
+    ASSERT_TRUE(found.has_value());
+    auto expected = customer;
+    expected.signing_secret = "rotated-secret";
+    expected.updated_at = 1'700'000'300;
+    expect_same(*found, expected);
+}
+
+TEST_F(CustomerRepositoryTest, SetSuspendedTogglesTheFlag) {
+    const auto customer = insert("c1");
+    CustomerRepository customers(*db_);
+    ASSERT_TRUE(customers.set_suspended("c1", true, 1'700'000'400));
+    auto suspended = customers.find_by_id("c1").value();
+    ASSERT_TRUE(suspended.has_value());
+    auto expected = customer;
+    expected.suspended = true;
+    expected.updated_at = 1'700'000'400;
+    expect_same(*suspended, expected);
+
+    ASSERT_TRUE(customers.set_suspended("c1", false, 1'700'000'500));
+    auto resumed = customers.find_by_id("c1").value();
+    ASSERT_TRUE(resumed.has_value());
+    EXPECT_FALSE(resumed->suspended);
+    EXPECT_EQ(resumed->updated_at, 1'700'000'500);
+}
+
+TEST_F(CustomerRepositoryTest, SecretAndSuspensionOfAnUnknownCustomerAreNotFound) {
+    insert("c1");
+    CustomerRepository customers(*db_);
+    auto secret = customers.update_signing_secret("ghost", "s", 1);
+    ASSERT_FALSE(secret);
+    EXPECT_EQ(secret.error().code, core::Errc::NotFound);
+    auto suspend = customers.set_suspended("ghost", true, 1);
+    ASSERT_FALSE(suspend);
+    EXPECT_EQ(suspend.error().code, core::Errc::NotFound);
+    // Setting the value a row already has still finds it.
+    EXPECT_TRUE(customers.set_suspended("c1", false, 1));
+}
+
+TEST_F(CustomerRepositoryTest, ListsCustomDomainsSortedAndPerCustomer) {
+    insert("c1");
+    insert("c2");
+    CustomerRepository customers(*db_);
+    EXPECT_EQ(customers.list_custom_domains("c1").value(), std::vector<std::string>{});
+    ASSERT_TRUE(customers.replace_custom_domains("c1", {"img.b.com", "img-z.a.com", "img.a.com"}));
+    ASSERT_TRUE(customers.replace_custom_domains("c2", {"cdn.c2.com"}));
+    EXPECT_EQ(customers.list_custom_domains("c1").value(),
+              (std::vector<std::string>{"img-z.a.com", "img.a.com", "img.b.com"}));
+    EXPECT_EQ(customers.list_custom_domains("c2").value(),
+              std::vector<std::string>{"cdn.c2.com"});
+    EXPECT_EQ(customers.list_custom_domains("ghost").value(), std::vector<std::string>{});
+
+    ASSERT_TRUE(customers.replace_custom_domains("c1", {}));
+    EXPECT_EQ(customers.list_custom_domains("c1").value(), std::vector<std::string>{});
+}
+
+TEST_F(CustomerRepositoryTest, DeletingTheCustomerDeletesItsDomains) {
+    insert("c1");
+    CustomerRepository customers(*db_);
+    ASSERT_TRUE(customers.replace_custom_domains("c1", {"img.a.com"}));
+    ASSERT_TRUE(db_->execute("DELETE FROM customers WHERE id = $1", {std::string("c1")}));
+    EXPECT_EQ(customers.list_custom_domains("c1").value(), std::vector<std::string>{});
+    EXPECT_FALSE(customers.find_by_custom_domain("img.a.com").value().has_value());
+}
+
 TEST_F(CustomerRepositoryTest, CustomDomainsResolveToTheirCustomer) {
     insert("c1");
     CustomerRepository customers(*db_);
