@@ -42,6 +42,8 @@ struct CacheConfig {
     /** 0 disables the disk tier. */
     std::uint64_t disk_bytes = 2'147'483'648;
     std::uint64_t config_ttl_seconds = 300;
+    /** How long an unknown public key or host is remembered as unknown. */
+    std::uint64_t negative_ttl_seconds = 10;
 };
 
 /** [auth]: secrets are generated into the data dir on first run when not configured. */
@@ -54,6 +56,9 @@ struct AuthConfig {
 
 struct UsageConfig {
     std::uint64_t flush_interval_ms = 5000;
+    /** How often an edge node re-reads a customer's month-to-date bandwidth from the database
+     *  (bytes it serves itself count at once). */
+    std::uint64_t quota_refresh_seconds = 30;
 };
 
 /** [metrics] listen: "" serves /metrics on the main listener to the internal secret only. */

@@ -8,6 +8,8 @@
 
 #include "app/accounts.h"
 #include "app/config.h"
+#include "app/customer_admin.h"
+#include "app/pid_file.h"
 #include "app/service.h"
 #include "app/stores.h"
 #include "core/clock.h"
@@ -101,6 +103,147 @@ int run_customer_create(const app::Config& config, const std::string& email,
     return 0;
 }
 
+/** Exit code and message for a failed operator command. */
+int report_failure(const core::Error& error) {
+    std::cerr << "imagecdn: " << error.message;
+    if (!error.field.empty() && error.message.find(error.field) == std::string::npos) {
+        std::cerr << " (" << error.field << ")";
+    }
+    std::cerr << "\n";
+    switch (error.code) {
+    case core::Errc::Internal:
+    case core::Errc::Unavailable:
+        return 1;
+    default:
+        return EXIT_BAD_USAGE;
+    }
+}
+
+/** Opens the database, runs one operator change and tells a running server about it. */
+template <class Change> int run_admin(const app::Config& config, Change change) {
+    auto database = app::open_database(config);
+    if (!database) {
+        return report_failure(database.error());
+    }
+    if (auto migrated = db::migrate(**database); !migrated) {
+        return report_failure(migrated.error());
+    }
+    auto done = change(**database);
+    if (!done) {
+        return report_failure(done.error());
+    }
+    if (app::notify_running_server(config.data_dir)) {
+        std::cerr << "imagecdn: the running server reloaded its customer configs\n";
+    }
+    return 0;
+}
+
+/** `imagecdn customer update|domains|show` and `imagecdn preset put|delete`. */
+struct AdminCommands {
+    CommonOptions common;
+    std::string public_key;
+    app::CustomerUpdate update;
+    std::string settings;
+    std::string plan;
+    bool suspend = false;
+    bool unsuspend = false;
+    std::vector<std::string> hosts;
+    std::string preset_name;
+    std::string preset_options;
+    CLI::App* update_command = nullptr;
+    CLI::App* domains_command = nullptr;
+    CLI::App* show_command = nullptr;
+    CLI::App* preset_put = nullptr;
+    CLI::App* preset_delete = nullptr;
+
+    void add(CLI::App& customer, CLI::App& cli) {
+        update_command = customer.add_subcommand("update", "change a customer's plan or settings");
+        add_common_options(*update_command, common);
+        update_command->add_option("public_key", public_key, "the customer's public key")->required();
+        update_command->add_option("--plan", plan, "new plan name");
+        update_command->add_option("--settings", settings,
+                                   "a settings patch as JSON, e.g. '{\"allowed_domains\":[\"example.com\"]}'");
+        update_command->add_flag("--suspend", suspend, "stop serving the customer's images");
+        update_command->add_flag("--unsuspend", unsuspend, "serve them again");
+
+        domains_command = customer.add_subcommand("domains", "set a customer's custom domains");
+        add_common_options(*domains_command, common);
+        domains_command->add_option("public_key", public_key, "the customer's public key")->required();
+        domains_command->add_option("hosts", hosts, "host names (none: remove all)");
+
+        show_command = customer.add_subcommand("show", "print a customer as JSON");
+        add_common_options(*show_command, common);
+        show_command->add_option("public_key", public_key, "the customer's public key")->required();
+
+        auto* preset = cli.add_subcommand("preset", "manage a customer's presets");
+        preset->require_subcommand(1);
+        preset_put = preset->add_subcommand("put", "create or replace a preset");
+        add_common_options(*preset_put, common);
+        preset_put->add_option("public_key", public_key, "the customer's public key")->required();
+        preset_put->add_option("name", preset_name, "preset name")->required();
+        preset_put->add_option("options", preset_options, "e.g. 'w=400&h=300&fit=cover'")->required();
+        preset_delete = preset->add_subcommand("delete", "delete a preset");
+        add_common_options(*preset_delete, common);
+        preset_delete->add_option("public_key", public_key, "the customer's public key")->required();
+        preset_delete->add_option("name", preset_name, "preset name")->required();
+    }
+
+    bool parsed() const {
+        return update_command->parsed() || domains_command->parsed() || show_command->parsed() ||
+               preset_put->parsed() || preset_delete->parsed();
+    }
+
+    int run() {
+        const auto config = load_or_exit(common);
+        core::SystemClock clock;
+        if (show_command->parsed()) {
+            auto database = app::open_database(config);
+            if (!database) {
+                return report_failure(database.error());
+            }
+            auto shown = app::describe_customer(**database, public_key);
+            if (!shown) {
+                return report_failure(shown.error());
+            }
+            std::cout << *shown << "\n";
+            return 0;
+        }
+        if (update_command->parsed()) {
+            if (!plan.empty()) {
+                update.plan = plan;
+            }
+            if (!settings.empty()) {
+                update.settings_patch = settings;
+            }
+            if (suspend || unsuspend) {
+                update.suspended = suspend;
+            }
+            return run_admin(config, [&](db::Database& db) {
+                return app::update_customer(db, config.plans, clock, public_key, update);
+            });
+        }
+        if (domains_command->parsed()) {
+            return run_admin(config, [&](db::Database& db) {
+                return app::set_custom_domains(db, config.plans, public_key, hosts);
+            });
+        }
+        const auto max_dimension = static_cast<std::uint32_t>(config.limits.max_output_dimension);
+        if (preset_put->parsed()) {
+            return run_admin(config, [&](db::Database& db) {
+                return app::put_preset(db, clock, max_dimension, public_key, preset_name,
+                                       preset_options);
+            });
+        }
+        return run_admin(config, [&](db::Database& db) -> core::Result<void> {
+            CDN_TRY(removed, app::delete_preset(db, public_key, preset_name));
+            if (!removed) {
+                return core::make_error(core::Errc::NotFound, "no preset named " + preset_name);
+            }
+            return {};
+        });
+    }
+};
+
 } // namespace
 
 int main(int argc, char** argv) {
@@ -130,6 +273,9 @@ int main(int argc, char** argv) {
     add_common_options(*customer_create, customer_options);
     customer_create->add_option("--email", email, "the customer's email")->required();
     customer_create->add_option("--plan", plan, "plan name (default free)");
+
+    AdminCommands admin;
+    admin.add(*customer, cli);
 
     std::string url_to_sign;
     std::string signing_secret;
@@ -168,6 +314,9 @@ int main(int argc, char** argv) {
     }
     if (customer_create->parsed()) {
         return run_customer_create(load_or_exit(customer_options), email, plan);
+    }
+    if (admin.parsed()) {
+        return admin.run();
     }
     auto config = load_or_exit(serve_options);
     if (!listen.empty()) {

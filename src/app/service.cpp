@@ -10,6 +10,7 @@
 #include <thread>
 
 #include "app/demo.h"
+#include "app/pid_file.h"
 #include "app/secrets.h"
 #include "app/stores.h"
 #include "cache/disk_cache.h"
@@ -17,23 +18,28 @@
 #include "cache/tiered_cache.h"
 #include "core/clock.h"
 #include "core/metrics.h"
-#include "db/customer_repository.h"
+#include "billing/bandwidth_quota.h"
+#include "cache/purge.h"
+#include "core/strings.h"
+#include "db/usage_repository.h"
 #include "edge/customer_directory.h"
 #include "edge/delivery.h"
 #include "http/access_log.h"
 #include "http/blocking.h"
 #include "http/router.h"
 #include "http/server.h"
+#include "kv/channels.h"
+#include "kv/memory_kv_store.h"
+#include "kv/rate_limiter.h"
 #include "security/keys.h"
 #include "transform/vips_runtime.h"
 #include "transform/worker_pool.h"
+#include "usage/usage_recorder.h"
 
 namespace cdn::app {
 namespace {
 
 namespace net = boost::asio;
-
-constexpr auto NEGATIVE_CUSTOMER_TTL = std::chrono::seconds(10);
 
 std::unique_ptr<cache::DiskCache> open_disk_tier(const CacheConfig& config) {
     if (config.disk_bytes == 0) {
@@ -102,14 +108,60 @@ void add_observability_routes(http::Router& router, const core::MetricsRegistry&
     });
 }
 
-/** Stops the server gracefully on SIGTERM or SIGINT. */
-void stop_on_signals(net::signal_set& signals, http::Server& server) {
-    signals.async_wait([&server](const boost::system::error_code& ec, int signal) {
-        if (!ec) {
-            spdlog::info("signal {}: draining", signal);
-            server.shutdown();
+/** SIGTERM or SIGINT: drain and stop. SIGHUP: forget every cached customer config, so that a
+ *  change made by the operator CLI (another process) is seen at once. */
+void handle_signals(net::signal_set& signals, http::Server& server,
+                    edge::CustomerDirectory& customers) {
+    signals.async_wait([&signals, &server, &customers](const boost::system::error_code& ec,
+                                                       int signal) {
+        if (ec) {
+            return;
         }
+        if (signal == SIGHUP) {
+            spdlog::info("SIGHUP: customer configs reloaded");
+            customers.invalidate_all();
+            handle_signals(signals, server, customers);
+            return;
+        }
+        spdlog::info("signal {}: draining", signal);
+        server.shutdown();
     });
+}
+
+/** The service's own host names, from public_base_url: never custom domains. */
+std::vector<std::string> own_hosts(const http::ServerConfig& server) {
+    std::string_view url = server.public_base_url;
+    if (const auto scheme = url.find("://"); scheme != std::string_view::npos) {
+        url.remove_prefix(scheme + 3);
+    }
+    url = url.substr(0, url.find_first_of(":/"));
+    return {core::to_lower(url)};
+}
+
+/** Every edge node listens for config changes and purges announced on the KV channels. */
+std::vector<kv::Subscription> subscribe_invalidations(kv::KvStore& kv,
+                                                      edge::CustomerDirectory& customers,
+                                                      cache::TieredCache& variants) {
+    std::vector<kv::Subscription> subscriptions;
+    subscriptions.push_back(kv.subscribe(std::string(kv::CONFIG_CHANNEL),
+                                         [&customers](std::string_view public_key) {
+                                             if (public_key == kv::ALL_CUSTOMERS) {
+                                                 customers.invalidate_all();
+                                             } else {
+                                                 customers.invalidate(public_key);
+                                             }
+                                         }));
+    subscriptions.push_back(
+        kv.subscribe(std::string(cache::PURGE_CHANNEL), [&variants](std::string_view message) {
+            auto request = cache::decode_purge(message);
+            if (!request) {
+                spdlog::warn("ignored a malformed purge message: {}", request.error().message);
+                return;
+            }
+            const auto dropped = cache::apply_purge(variants, *request);
+            spdlog::info("purged {} variants of {}", dropped, request->public_key);
+        }));
+    return subscriptions;
 }
 
 } // namespace
@@ -117,6 +169,12 @@ void stop_on_signals(net::signal_set& signals, http::Server& server) {
 int run_service(const Config& config, bool with_demo) {
     if (auto ok = transform::init_vips("imagecdn"); !ok) {
         spdlog::critical("{}", ok.error().message);
+        return 1;
+    }
+    if (!config.kv.url.empty()) {
+        // Redis (shared counters, pub/sub across nodes) is not in this build yet: refusing is
+        // better than silently enforcing per-node limits on a fleet.
+        spdlog::critical("kv.url is set, but this build supports only the in-process KV store");
         return 1;
     }
     auto stores = open_stores(config);
@@ -139,15 +197,36 @@ int run_service(const Config& config, bool with_demo) {
     cache::MemoryCache memory_cache(config.cache.memory_bytes);
     auto disk_cache = open_disk_tier(config.cache);
     cache::TieredCache variant_cache(memory_cache, disk_cache.get());
-    db::CustomerRepository customer_repository(*stores->database);
-    edge::CustomerDirectory customers(customer_repository, clock,
-                                      std::chrono::seconds(config.cache.config_ttl_seconds),
-                                      NEGATIVE_CUSTOMER_TTL);
+    edge::CustomerDirectory customers(
+        *stores->database, clock, std::chrono::seconds(config.cache.config_ttl_seconds),
+        std::chrono::seconds(config.cache.negative_ttl_seconds),
+        static_cast<std::uint32_t>(config.limits.max_output_dimension));
+    kv::MemoryKvStore kv_store(clock);
+    const auto subscriptions = subscribe_invalidations(kv_store, customers, variant_cache);
+    kv::RateLimiter rate_limiter(kv_store, clock);
+    usage::UsageRecorder usage(*stores->database, clock,
+                               std::chrono::milliseconds(config.usage.flush_interval_ms));
+    usage.start();
+    db::UsageRepository usage_repository(*stores->database);
+    billing::BandwidthQuota quota(usage_repository, usage, clock,
+                                  std::chrono::seconds(config.usage.quota_refresh_seconds));
     net::thread_pool blocking_pool(std::max(4u, std::thread::hardware_concurrency()));
     transform::WorkerPool transform_pool(transform_workers(config.limits),
                                          config.limits.transform_queue);
-    edge::DeliveryHandler delivery({customers, *stores->blobs, variant_cache, blocking_pool,
-                                    transform_pool, config.limits, config.plans});
+    edge::DeliveryHandler delivery({
+        .customers = customers,
+        .store = *stores->blobs,
+        .cache = variant_cache,
+        .blocking_pool = blocking_pool,
+        .transform_pool = transform_pool,
+        .limits = config.limits,
+        .plans = config.plans,
+        .rate_limiter = rate_limiter,
+        .quota = quota,
+        .usage = usage,
+        .clock = clock,
+        .own_hosts = own_hosts(config.server),
+    });
 
     http::Router router;
     add_observability_routes(router, metrics, *stores, blocking_pool, internal_secret,
@@ -171,8 +250,9 @@ int run_service(const Config& config, bool with_demo) {
     }
 
     net::io_context signal_context;
-    net::signal_set signals(signal_context, SIGTERM, SIGINT);
-    stop_on_signals(signals, server);
+    net::signal_set signals(signal_context, SIGTERM, SIGINT, SIGHUP);
+    handle_signals(signals, server, customers);
+    PidFile pid_file(config.data_dir);
     std::thread signal_thread([&signal_context] { signal_context.run(); });
 
     server.run();
@@ -181,6 +261,8 @@ int run_service(const Config& config, bool with_demo) {
     // Workers report to the server's executor: stop them while it still exists.
     transform_pool.shutdown();
     blocking_pool.join();
+    // After the drain: every answered request is counted, then written.
+    usage.stop();
     access_log.flush();
     spdlog::info("stopped");
     return 0;

@@ -1,6 +1,8 @@
 #pragma once
 
+#include <atomic>
 #include <chrono>
+#include <map>
 #include <memory>
 #include <mutex>
 #include <optional>
@@ -8,46 +10,86 @@
 #include <string_view>
 #include <unordered_map>
 
+#include "billing/customer_settings.h"
 #include "core/clock.h"
 #include "core/result.h"
 #include "db/customer_repository.h"
+#include "db/database.h"
+#include "transform/options.h"
 
 namespace cdn::edge {
 
-using CustomerPtr = std::shared_ptr<const db::CustomerRecord>;
+/** What the edge knows of a customer: the row, its settings parsed and its presets. */
+struct CustomerConfig {
+    db::CustomerRecord record;
+    billing::CustomerSettings settings;
+    std::map<std::string, transform::DeliveryOptions, std::less<>> presets;
+    /** Cache-Control of delivered images, from settings.cache_ttl_seconds. */
+    std::string cache_control;
+};
+
+using CustomerPtr = std::shared_ptr<const CustomerConfig>;
 
 /**
- * The seed's KV `customer:{public_key}`: customer records cached in memory for a TTL, with
- * unknown keys cached briefly too, so that random keys cannot hammer the database.
- * cached() never blocks; load() reads the database and must run off the I/O threads.
+ * The seed's KV `customer:{public_key}` (and custom-domain host → customer): customer configs
+ * cached in memory for a TTL, unknown keys and hosts cached briefly too, so that random keys
+ * cannot hammer the database. cached_*() never block; load_*() read the database and must run
+ * off the I/O threads. A change made anywhere is announced with invalidate() (wired to the
+ * KV config channel, and to SIGHUP for the operator CLI): the next request reads it afresh.
  */
 class CustomerDirectory {
 public:
-    CustomerDirectory(db::CustomerRepository& repository, const core::Clock& clock,
-                      std::chrono::seconds ttl, std::chrono::seconds negative_ttl);
+    /** @param max_dimension the server's hard limit, which preset options are checked against */
+    CustomerDirectory(db::Database& db, const core::Clock& clock, std::chrono::seconds ttl,
+                      std::chrono::seconds negative_ttl, std::uint32_t max_dimension);
 
-    /** A cached answer: a customer, or nullptr for a key known not to exist; nullopt if the
-     *  key is not cached or has expired. */
-    std::optional<CustomerPtr> cached(std::string_view public_key) const;
+    /** A cached answer: a customer, or nullptr for one known not to exist; nullopt when not
+     *  cached or expired. */
+    std::optional<CustomerPtr> cached_by_key(std::string_view public_key) const;
+    std::optional<CustomerPtr> cached_by_host(std::string_view host) const;
 
-    /** Reads the database and caches the answer (nullptr for an unknown key). */
-    core::Result<CustomerPtr> load(std::string_view public_key);
+    /** Read the database and cache the answer (nullptr for none). */
+    core::Result<CustomerPtr> load_by_key(std::string_view public_key);
+    core::Result<CustomerPtr> load_by_host(std::string_view host);
 
-    /** Drops the cached answer so the next request reads the database. */
+    /** Drops what is cached about this customer (by key and by every host). */
     void invalidate(std::string_view public_key);
+    void invalidate_all();
+
+    /** Database reads since start, for /metrics: a flood of unknown keys must not raise it
+     *  once per request. */
+    std::uint64_t loads() const { return loads_.load(std::memory_order_relaxed); }
 
 private:
     struct Entry {
         CustomerPtr customer;
         std::chrono::steady_clock::time_point expires_at;
     };
+    struct StringHash {
+        using is_transparent = void;
+        std::size_t operator()(std::string_view s) const {
+            return std::hash<std::string_view>{}(s);
+        }
+    };
+    using Entries = std::unordered_map<std::string, Entry, StringHash, std::equal_to<>>;
 
-    db::CustomerRepository& repository_;
+    using Finder = core::Result<std::optional<db::CustomerRecord>> (db::CustomerRepository::*)(
+        std::string_view);
+
+    std::optional<CustomerPtr> cached(const Entries& entries, std::string_view key) const;
+    core::Result<CustomerPtr> load(Entries& entries, std::string_view key, Finder find);
+    core::Result<CustomerPtr> config_of(std::optional<db::CustomerRecord> record);
+    void remember(Entries& entries, std::string_view key, const CustomerPtr& customer);
+
+    db::Database& db_;
     const core::Clock& clock_;
     std::chrono::seconds ttl_;
     std::chrono::seconds negative_ttl_;
+    std::uint32_t max_dimension_;
+    std::atomic<std::uint64_t> loads_{0};
     mutable std::mutex mutex_;
-    std::unordered_map<std::string, Entry> entries_;
+    Entries by_key_;
+    Entries by_host_;
 };
 
 } // namespace cdn::edge

@@ -2,7 +2,9 @@
 
 #include <boost/asio/post.hpp>
 #include <fmt/format.h>
+#include <spdlog/spdlog.h>
 
+#include <algorithm>
 #include <chrono>
 
 #include "cache/cache_key.h"
@@ -10,6 +12,8 @@
 #include "core/strings.h"
 #include "edge/transform_runner.h"
 #include "http/blocking.h"
+#include "security/domain_allowlist.h"
+#include "security/url_signing.h"
 #include "transform/engine.h"
 #include "transform/media_type.h"
 #include "transform/options.h"
@@ -22,7 +26,6 @@ namespace net = boost::asio;
 using SteadyClock = std::chrono::steady_clock;
 
 constexpr auto NOT_FOUND_TTL = std::chrono::seconds(60);
-constexpr std::string_view IMMUTABLE = "public, max-age=31536000, immutable";
 
 double ms_since(SteadyClock::time_point start) {
     return std::chrono::duration<double, std::milli>(SteadyClock::now() - start).count();
@@ -47,16 +50,15 @@ bool etag_matches(std::string_view if_none_match, std::string_view etag) {
     return false;
 }
 
-/** The headers of a 200 answer that depend only on the variant. */
+/** The headers of a 200 answer that depend only on the variant. Cache-Control and CORS
+ *  follow the customer's settings, which may change while the variant is cached. */
 std::vector<std::pair<std::string, std::string>> variant_headers(const cache::CachedVariant& v) {
     return {
         {"Content-Type", v.content_type},
-        {"Cache-Control", std::string(IMMUTABLE)},
         {"ETag", v.etag},
         {"Last-Modified", core::http_date(v.last_modified)},
         {"X-Content-Type-Options", "nosniff"},
         {"Timing-Allow-Origin", "*"},
-        {"Access-Control-Allow-Origin", "*"},
     };
 }
 
@@ -80,8 +82,9 @@ http::Response cached_error(const cache::VariantPtr& variant) {
 }
 
 /** The answer for a variant: shared body and header block, 304 on a matching ETag. */
-http::Response respond(const http::Request& request, const cache::VariantPtr& variant,
-                       std::string_view cache_status, const std::vector<std::string>& vary) {
+http::Response respond_with_variant(const http::Request& request, const cache::VariantPtr& variant,
+                                    std::string_view cache_status,
+                                    const std::vector<std::string>& vary) {
     http::Response res = variant->status != 200 ? cached_error(variant) : http::Response{};
     res.cache_status = cache_status;
     res.set_header("X-Cache", std::string(cache_status));
@@ -171,9 +174,50 @@ std::string server_timing(const DeliveryHandler::Produced& p) {
                        p.transform_ms, p.encode_ms);
 }
 
+/** The Host header's name when it may be a customer's custom domain: lowercase, without
+ *  port or trailing dot; never an IP literal, localhost or one of the service's own hosts. */
+std::optional<std::string> custom_domain_candidate(const http::Request& request,
+                                                   const std::vector<std::string>& own_hosts) {
+    auto host = request.header("host").value_or("");
+    if (host.empty() || host.front() == '[') {
+        return std::nullopt;
+    }
+    host = host.substr(0, host.find(':'));
+    if (host.ends_with('.')) {
+        host.remove_suffix(1);
+    }
+    auto name = core::to_lower(host);
+    const bool ip_literal = name.find_first_not_of("0123456789.") == std::string::npos;
+    if (name.empty() || ip_literal || name == "localhost" || name.find('.') == std::string::npos ||
+        std::find(own_hosts.begin(), own_hosts.end(), name) != own_hosts.end()) {
+        return std::nullopt;
+    }
+    return name;
+}
+
+std::vector<std::string> with_origin(const std::vector<std::string>& vary) {
+    auto out = vary;
+    out.emplace_back("Origin");
+    return out;
+}
+
+bool is_signature_param(std::string_view name) { return name == "s" || name == "sig"; }
+
+/** presets_only: a transform must name a preset and carry nothing else but v, s and exp. */
+bool only_preset_params(const core::QueryParams& params) {
+    return std::all_of(params.begin(), params.end(), [](const auto& param) {
+        const auto& name = param.first;
+        return name == "preset" || name == "v" || name == "exp" || is_signature_param(name);
+    });
+}
+
+std::string retry_after_seconds(std::chrono::milliseconds wait) {
+    return std::to_string(std::max<std::int64_t>(1, (wait.count() + 999) / 1000));
+}
+
 } // namespace
 
-DeliveryHandler::DeliveryHandler(DeliveryDeps deps) : deps_(deps) {}
+DeliveryHandler::DeliveryHandler(DeliveryDeps deps) : deps_(std::move(deps)) {}
 
 const billing::Plan& DeliveryHandler::plan_of(const db::CustomerRecord& customer) const {
     // A plan removed from the config falls back to the most restrictive one we know: free.
@@ -193,94 +237,308 @@ net::awaitable<http::Response> DeliveryHandler::handle(const http::Request& requ
         res.set_header("Allow", "GET, HEAD");
         co_return res;
     }
-    // 1. Parse and validate the URL and options (no I/O).
-    auto url = parse_image_url(request.path, request.query);
-    if (!url) {
-        co_return http::Response::error(url.error());
-    }
-    auto options = transform::parse_delivery_options(
-        url->params, static_cast<std::uint32_t>(deps_.limits.max_output_dimension));
-    if (!options) {
-        co_return http::Response::error(options.error());
-    }
-    // 2. Resolve the customer.
-    auto customer = co_await resolve_customer(url->public_key);
-    if (!customer) {
-        co_return http::Response::error(customer.error());
-    }
-    // 6. Plan gates, while negotiating the output.
-    std::optional<transform::Negotiated> negotiated;
-    std::string canonical = "original;v=" + options->version.value_or("");
-    if (options->wants_transform()) {
-        const auto& limits = plan_of(**customer);
-        transform::CustomerPolicy policy{
-            .avif_allowed = limits.avif,
-            .max_dimension = static_cast<std::uint32_t>(
-                std::min(limits.max_dimension, deps_.limits.max_output_dimension)),
-        };
-        auto resolved = transform::negotiate(*options, client_hints(request), policy);
-        if (!resolved) {
-            co_return http::Response::error(resolved.error());
-        }
-        negotiated = std::move(*resolved);
-        canonical = negotiated->spec.canonical();
-    }
-    const std::vector<std::string> no_vary;
-    const auto& vary = negotiated ? negotiated->vary : no_vary;
-    // 7. Cache lookup with the canonical key: memory here; the disk tier, which blocks, is
-    // looked at on the blocking pool with the miss.
-    auto key = cache::make_cache_key(url->public_key, url->path, canonical);
-    if (auto hit = deps_.cache.get_from_memory(key)) {
-        auto res = respond(request, hit, "HIT", vary);
-        res.customer = url->public_key;
-        co_return res;
-    }
-    // 8–12. Single-flight: one fetch and transform per key however many requests miss at once.
-    const auto* spec = negotiated ? &negotiated->spec : nullptr;
-    // Coroutine arguments are named, never temporaries: GCC 12 destroys a temporary passed to
-    // a by-value coroutine parameter twice.
-    cache::SingleFlight<ProducedResult>::Work work = [this, &url, key, spec] {
-        return produce(*url, key, spec);
-    };
-    auto produced = co_await flights_.run(key, std::move(work));
-    if (!produced) {
-        auto res = http::Response::error(produced.error());
-        if (produced.error().code == core::Errc::Busy) {
-            res.set_header("Retry-After", "1");
-        }
-        co_return res;
-    }
-    auto res = respond(request, produced->variant, produced->cache_status, vary);
-    if (produced->cache_status == "MISS") {
-        res.set_header("Server-Timing", server_timing(*produced));
-    }
-    res.customer = url->public_key;
+    Delivery delivery{.request = request};
+    auto res = co_await deliver(delivery);
+    // 12 (end). Metering happens in memory; the database sees it in the next batch.
+    record_usage(delivery, res);
     co_return res;
 }
 
-net::awaitable<core::Result<CustomerPtr>>
-DeliveryHandler::resolve_customer(std::string_view public_key) {
-    auto customer = deps_.customers.cached(public_key);
-    if (!customer) {
-        auto load = [this, pk = std::string(public_key)] { return deps_.customers.load(pk); };
-        auto loaded = co_await http::run_blocking(deps_.blocking_pool, std::move(load));
-        if (!loaded) {
-            co_return loaded.error();
-        }
-        customer = *loaded;
+// Each step either passes or ends the request with its error.
+#define CDN_STEP(step)                                                                             \
+    if (auto passed = (step); !passed) {                                                           \
+        co_return fail(d, passed.error());                                                         \
     }
-    if (*customer == nullptr) {
-        co_return core::make_error(core::Errc::UnknownCustomer, "unknown public key");
+
+net::awaitable<http::Response> DeliveryHandler::deliver(Delivery& d) {
+    CDN_STEP(parse(d));                        // 1. URL and options, no I/O
+    CDN_STEP(co_await resolve_customer(d));    // 2. customer by Host or public key
+    CDN_STEP(limit_rate(d));                   // 3. requests per second
+    CDN_STEP(check_domain(d));                 // 4. Origin/Referer allowlist
+    CDN_STEP(check_signature(d));              // 5. signed URLs
+    CDN_STEP(apply_preset(d));                 //    named option sets
+    CDN_STEP(co_await check_plan(d));          // 6. plan gates and bandwidth quota
+    // 7. Cache lookup with the canonical key: memory here; the disk tier, which blocks, is
+    // looked at on the blocking pool with the miss.
+    const auto canonical = d.negotiated ? d.negotiated->spec.canonical()
+                                        : "original;v=" + d.options.version.value_or("");
+    auto key = cache::make_cache_key(d.url.public_key, d.url.path, canonical);
+    if (auto hit = deps_.cache.get_from_memory(key)) {
+        co_return respond(d, hit, "HIT");
     }
-    if ((*customer)->suspended) {
-        co_return core::make_error(core::Errc::CustomerSuspended, "this account is suspended");
+    // 8–12. Single-flight: one fetch and transform per key however many requests miss at once.
+    const auto* spec = d.negotiated ? &d.negotiated->spec : nullptr;
+    // Coroutine arguments are named, never temporaries: GCC 12 destroys a temporary passed to
+    // a by-value coroutine parameter twice.
+    cache::SingleFlight<ProducedResult>::Work work = [this, &d, key, spec] {
+        return produce(d.url, key, spec);
+    };
+    auto produced = co_await flights_.run(key, std::move(work));
+    if (!produced) {
+        co_return fail(d, produced.error());
     }
-    co_return *customer;
+    d.transformed = produced->transformed;
+    auto res = respond(d, produced->variant, produced->cache_status);
+    if (produced->cache_status == "MISS") {
+        res.set_header("Server-Timing", server_timing(*produced));
+    }
+    co_return res;
 }
 
+#undef CDN_STEP
+
+DeliveryHandler::Step DeliveryHandler::parse(Delivery& d) {
+    CDN_TRY(params, parse_query(d.request.query));
+    // `s` is checked against the raw query in step 5, where a repeated or misplaced `s` is
+    // invalid_signature (403), not a repeated option (400).
+    d.signed_request = std::erase_if(params, [](const auto& p) {
+                           return is_signature_param(p.first);
+                       }) > 0;
+    if (d.signed_request) {
+        // Kept only as a marker that the request named a signature.
+        d.options.signature = "";
+    }
+    CDN_TRY(options, transform::parse_delivery_options(
+                         params, static_cast<std::uint32_t>(deps_.limits.max_output_dimension)));
+    options.signature = d.options.signature;
+    d.options = std::move(options);
+    d.only_preset_params = only_preset_params(params);
+    return {};
+}
+
+net::awaitable<DeliveryHandler::Step> DeliveryHandler::resolve_customer(Delivery& d) {
+    if (auto host = custom_domain_candidate(d.request, deps_.own_hosts)) {
+        auto by_host = co_await customer_by_host(*host);
+        if (!by_host) {
+            co_return by_host.error();
+        }
+        d.customer = std::move(*by_host);
+    }
+    auto url = d.customer ? parse_custom_domain_path(d.request.path)
+                          : parse_image_path(d.request.path);
+    if (!url) {
+        co_return url.error();
+    }
+    d.url = std::move(*url);
+    if (d.customer) {
+        d.url.public_key = d.customer->record.public_key;
+    } else {
+        auto by_key = co_await customer_by_key(d.url.public_key);
+        if (!by_key) {
+            co_return by_key.error();
+        }
+        d.customer = std::move(*by_key);
+    }
+    if (!d.customer) {
+        co_return core::make_error(core::Errc::UnknownCustomer, "unknown public key");
+    }
+    if (d.customer->record.suspended) {
+        co_return core::make_error(core::Errc::CustomerSuspended, "this account is suspended");
+    }
+    d.plan = &plan_of(d.customer->record);
+    co_return Step{};
+}
+
+net::awaitable<core::Result<CustomerPtr>>
+DeliveryHandler::customer_by_key(std::string_view public_key) {
+    if (auto cached = deps_.customers.cached_by_key(public_key)) {
+        co_return *cached;
+    }
+    std::function<core::Result<CustomerPtr>()> read = [this, pk = std::string(public_key)] {
+        return deps_.customers.load_by_key(pk);
+    };
+    std::string flight = "key:" + std::string(public_key);
+    co_return co_await load_customer(std::move(flight), std::move(read));
+}
+
+net::awaitable<core::Result<CustomerPtr>>
+DeliveryHandler::customer_by_host(std::string_view host) {
+    if (auto cached = deps_.customers.cached_by_host(host)) {
+        co_return *cached;
+    }
+    std::function<core::Result<CustomerPtr>()> read = [this, h = std::string(host)] {
+        return deps_.customers.load_by_host(h);
+    };
+    std::string flight = "host:" + std::string(host);
+    co_return co_await load_customer(std::move(flight), std::move(read));
+}
+
+net::awaitable<core::Result<CustomerPtr>>
+DeliveryHandler::load_customer(std::string flight, std::function<core::Result<CustomerPtr>()> read) {
+    // Concurrent misses for one key or host share one database read, on the blocking pool.
+    cache::SingleFlight<core::Result<CustomerPtr>>::Work load = [this, &read] {
+        return http::run_blocking(deps_.blocking_pool, read);
+    };
+    co_return co_await customer_loads_.run(std::move(flight), std::move(load));
+}
+
+DeliveryHandler::Step DeliveryHandler::limit_rate(Delivery& d) {
+    auto decision = deps_.rate_limiter.check(d.url.public_key, d.plan->rate_limit_rps);
+    if (!decision) {
+        // Fail open: a KV outage must not take every customer's images down.
+        spdlog::warn("rate limiter unavailable: {}", decision.error().message);
+        return {};
+    }
+    if (!decision->allowed) {
+        d.retry_after = decision->retry_after;
+        return core::make_error(core::Errc::RateLimited, "too many requests for this account");
+    }
+    return {};
+}
+
+DeliveryHandler::Step DeliveryHandler::check_domain(const Delivery& d) const {
+    const auto& allowed = d.customer->settings.allowed_domains;
+    if (allowed.empty() ||
+        security::origin_allowed(allowed, d.request.header("origin"), d.request.header("referer"))) {
+        return {};
+    }
+    return core::make_error(core::Errc::DomainNotAllowed,
+                            "this site may not embed this account's images");
+}
+
+DeliveryHandler::Step DeliveryHandler::check_signature(const Delivery& d) const {
+    // A plan without signed URLs ignores require_signed_urls (a downgrade must not take a
+    // site down); the API refuses to set it on such a plan.
+    const bool required = d.customer->settings.require_signed_urls && d.plan->signed_urls;
+    if (!d.signed_request && !required) {
+        return {};
+    }
+    if (!d.plan->signed_urls) {
+        return core::make_error(core::Errc::FeatureNotInPlan,
+                                "signed URLs are not in the " + d.plan->name + " plan");
+    }
+    return security::verify_signature({
+        .path = d.request.path,
+        .raw_query = d.request.query,
+        .secret = d.customer->record.signing_secret,
+        .now_unix = deps_.clock.unix_seconds(),
+    });
+}
+
+DeliveryHandler::Step DeliveryHandler::apply_preset(Delivery& d) const {
+    const auto& settings = d.customer->settings;
+    if (settings.presets_only && d.options.wants_transform() &&
+        (!d.options.preset || !d.only_preset_params)) {
+        return core::make_error(core::Errc::PresetsOnly,
+                                "this account serves transforms through presets only: use "
+                                "?preset=name (with v, s and exp at most)");
+    }
+    if (!d.options.preset) {
+        return {};
+    }
+    const auto it = d.customer->presets.find(*d.options.preset);
+    if (it == d.customer->presets.end()) {
+        return core::make_error(core::Errc::UnknownPreset, "no preset named " + *d.options.preset);
+    }
+    d.options.overlay_on(it->second);
+    return {};
+}
+
+net::awaitable<DeliveryHandler::Step> DeliveryHandler::check_plan(Delivery& d) {
+    const auto& plan = *d.plan;
+    if (d.options.wants_transform()) {
+        const auto& settings = d.customer->settings;
+        transform::CustomerPolicy policy{
+            .avif_allowed = plan.avif,
+            .max_dimension = static_cast<std::uint32_t>(
+                std::min(plan.max_dimension, deps_.limits.max_output_dimension)),
+            .default_quality = settings.default_quality,
+            .default_format = settings.default_format,
+        };
+        auto negotiated = transform::negotiate(d.options, client_hints(d.request), policy);
+        if (!negotiated) {
+            co_return negotiated.error();
+        }
+        d.negotiated = std::move(*negotiated);
+    }
+    const auto& customer_id = d.customer->record.id;
+    auto quota = deps_.quota.check(customer_id, plan);
+    if (!quota) {
+        auto refresh = [this, id = customer_id, &plan] { return deps_.quota.refresh(id, plan); };
+        auto refreshed = co_await http::run_blocking(deps_.blocking_pool, std::move(refresh));
+        if (!refreshed) {
+            // Fail open: usage cannot be read, but it is still recorded.
+            spdlog::warn("bandwidth quota unavailable: {}", refreshed.error().message);
+            co_return Step{};
+        }
+        quota = *refreshed;
+    }
+    d.over_quota = quota->over_quota;
+    if (!quota->allowed) {
+        co_return core::make_error(core::Errc::QuotaExceeded,
+                                   "this account has used its monthly bandwidth");
+    }
+    co_return Step{};
+}
+
+http::Response DeliveryHandler::respond(const Delivery& d, const cache::VariantPtr& variant,
+                                        std::string_view cache_status) const {
+    static const std::vector<std::string> no_vary;
+    const auto& negotiated_vary = d.negotiated ? d.negotiated->vary : no_vary;
+    // CORS follows the allowlist: anyone when the customer has none, else the allowed origin
+    // that asked (step 4 refused the others), so the answer varies on Origin.
+    const bool restricted = !d.customer->settings.allowed_domains.empty();
+    auto res = restricted ? respond_with_variant(d.request, variant, cache_status,
+                                                 with_origin(negotiated_vary))
+                          : respond_with_variant(d.request, variant, cache_status, negotiated_vary);
+    res.customer = d.url.public_key;
+    if (variant->status != 200) {
+        return res;
+    }
+    res.set_header("Cache-Control", d.customer->cache_control);
+    if (!restricted) {
+        res.set_header("Access-Control-Allow-Origin", "*");
+    } else if (auto origin = d.request.header("origin")) {
+        res.set_header("Access-Control-Allow-Origin", std::string(*origin));
+    }
+    return res;
+}
+
+http::Response DeliveryHandler::fail(const Delivery& d, const core::Error& error) {
+    for (std::size_t i = 0; i < POLICY_ERRORS.size(); ++i) {
+        if (POLICY_ERRORS[i] == error.code) {
+            refused_[i].fetch_add(1, std::memory_order_relaxed);
+        }
+    }
+    auto res = http::Response::error(error);
+    if (error.code == core::Errc::RateLimited) {
+        res.set_header("Retry-After", retry_after_seconds(d.retry_after));
+    } else if (error.code == core::Errc::Busy) {
+        res.set_header("Retry-After", "1");
+    }
+    if (d.customer) {
+        res.customer = d.customer->record.public_key;
+    }
+    return res;
+}
+
+void DeliveryHandler::record_usage(const Delivery& d, const http::Response& res) {
+    if (!d.customer) {
+        return; // nobody to bill: unknown key, or refused before the customer was known
+    }
+    const bool has_body = res.body && !d.request.is_head() && res.status != 304;
+    const auto bytes = has_body ? res.body->size() : 0;
+    const auto& id = d.customer->record.id;
+    deps_.usage.record({
+        .customer_id = id,
+        .bytes_out = bytes,
+        .transform = d.transformed,
+        .cache_hit = res.cache_status == "HIT",
+        .error = res.status >= 400,
+    });
+    if (bytes > 0) {
+        deps_.quota.add(id, static_cast<std::int64_t>(bytes));
+    }
+    if (d.over_quota) {
+        // Billed from usage_hourly against the quota; this is the node's running view of it.
+        overage_bytes_.fetch_add(bytes, std::memory_order_relaxed);
+    }
+}
 net::awaitable<DeliveryHandler::ProducedResult>
 DeliveryHandler::produce(const ImageUrl& url, std::string key, const transform::TransformSpec* spec) {
     const auto started = SteadyClock::now();
+    // A purge that lands while this runs must not be undone by storing what it produced.
+    const auto purge_generation = deps_.cache.generation();
     // 9. The disk tier, then the original.
     auto fetch_blocking = [this, &url, &key] { return fetch(url, key); };
     auto fetched = co_await http::run_blocking(deps_.blocking_pool, std::move(fetch_blocking));
@@ -303,19 +561,25 @@ DeliveryHandler::produce(const ImageUrl& url, std::string key, const transform::
     }
     produced->fetch_ms = fetch_ms;
     // 12. Store in the cache tiers.
-    store(produced->variant);
+    store(produced->variant, purge_generation);
     co_return produced;
 }
 
-void DeliveryHandler::store(const cache::VariantPtr& variant) {
+void DeliveryHandler::store(const cache::VariantPtr& variant, std::uint64_t purge_generation) {
+    auto& cache = deps_.cache;
     // A 404 is kept in memory for a minute only.
     if (variant->status == 404) {
-        deps_.cache.put_in_memory(variant, SteadyClock::now() + NOT_FOUND_TTL);
+        cache.put_in_memory_unless_purged(variant, purge_generation,
+                                          SteadyClock::now() + NOT_FOUND_TTL);
         return;
     }
-    deps_.cache.put_in_memory(variant);
+    if (!cache.put_in_memory_unless_purged(variant, purge_generation)) {
+        return;
+    }
     // The disk write happens after the answer, off the I/O threads.
-    boost::asio::post(deps_.blocking_pool, [&cache = deps_.cache, variant] { cache.put_on_disk(variant); });
+    boost::asio::post(deps_.blocking_pool, [&cache, variant, purge_generation] {
+        cache.put_on_disk_unless_purged(variant, purge_generation);
+    });
 }
 
 core::Result<DeliveryHandler::Fetched> DeliveryHandler::fetch(const ImageUrl& url,
@@ -379,6 +643,7 @@ DeliveryHandler::transform_original(storage::Object original, std::string key,
     }
     transform_seconds_.observe((encoded->transform_ms + encoded->encode_ms) / 1000.0);
     Produced produced;
+    produced.transformed = true;
     produced.transform_ms = encoded->transform_ms;
     produced.encode_ms = encoded->encode_ms;
     if (spec.describe_only) {
@@ -403,6 +668,31 @@ void DeliveryHandler::write_metrics(core::MetricWriter& writer) const {
                   static_cast<double>(stats.misses));
     writer.family("imagecdn_transform_seconds", "histogram", "Transform and encode time.");
     transform_seconds_.write(writer, "imagecdn_transform_seconds", "");
+    writer.family("imagecdn_delivery_refused_total", "counter",
+                  "Requests refused by a policy step, by error code.");
+    for (std::size_t i = 0; i < POLICY_ERRORS.size(); ++i) {
+        writer.sample("imagecdn_delivery_refused_total",
+                      fmt::format(R"(code="{}")", core::code_name(POLICY_ERRORS[i])),
+                      static_cast<double>(refused_[i].load(std::memory_order_relaxed)));
+    }
+    writer.family("imagecdn_rate_limited_total", "counter", "Requests refused by rate limits.");
+    writer.sample("imagecdn_rate_limited_total", "",
+                  static_cast<double>(deps_.rate_limiter.rejected()));
+    writer.family("imagecdn_customer_config_loads_total", "counter",
+                  "Customer config reads from the database (cache misses).");
+    writer.sample("imagecdn_customer_config_loads_total", "",
+                  static_cast<double>(deps_.customers.loads()));
+    writer.family("imagecdn_overage_bytes_total", "counter",
+                  "Bytes served beyond a plan's monthly quota, seen by this node.");
+    writer.sample("imagecdn_overage_bytes_total", "",
+                  static_cast<double>(overage_bytes_.load(std::memory_order_relaxed)));
+    writer.family("imagecdn_usage_flush_lag_seconds", "gauge",
+                  "Time since usage counts were last written to the database.");
+    writer.sample("imagecdn_usage_flush_lag_seconds", "",
+                  static_cast<double>(deps_.usage.flush_lag().count()) / 1000.0);
+    writer.family("imagecdn_usage_pending_events", "gauge", "Requests counted, not yet written.");
+    writer.sample("imagecdn_usage_pending_events", "",
+                  static_cast<double>(deps_.usage.pending_events()));
     writer.family("imagecdn_transforms_in_flight", "gauge", "Transforms running or queued.");
     writer.sample("imagecdn_transforms_in_flight", "",
                   static_cast<double>(deps_.transform_pool.running() + deps_.transform_pool.queued()));

@@ -3,19 +3,25 @@
 #include <boost/asio/awaitable.hpp>
 #include <boost/asio/thread_pool.hpp>
 
+#include <array>
 #include <atomic>
+#include <optional>
 
+#include "billing/bandwidth_quota.h"
 #include "billing/plan.h"
 #include "cache/single_flight.h"
 #include "cache/tiered_cache.h"
+#include "core/clock.h"
 #include "core/metrics.h"
 #include "edge/customer_directory.h"
 #include "edge/image_url.h"
 #include "http/message.h"
+#include "kv/rate_limiter.h"
 #include "storage/blob_store.h"
 #include "transform/limits.h"
 #include "transform/negotiate.h"
 #include "transform/worker_pool.h"
+#include "usage/usage_recorder.h"
 
 namespace cdn::edge {
 
@@ -29,12 +35,20 @@ struct DeliveryDeps {
     transform::WorkerPool& transform_pool;
     const transform::Limits& limits;
     const billing::PlanTable& plans;
+    kv::RateLimiter& rate_limiter;
+    billing::BandwidthQuota& quota;
+    usage::UsageRecorder& usage;
+    const core::Clock& clock;
+    /** Host names of the service itself (lowercase, no port): never looked up as custom
+     *  domains. IP literals and localhost never are either. */
+    std::vector<std::string> own_hosts;
 };
 
 /**
- * `GET|HEAD /{public_key}/{path}?{options}`: the edge's request path as the ordered steps of
- * delivery.md — parse, resolve the customer, negotiate, look up the cache, coalesce misses,
- * fetch the original, transform, store the variant, respond.
+ * `GET|HEAD /{public_key}/{path}?{options}` (or `/{path}` on a custom domain): the edge's
+ * request path as the ordered steps of delivery.md — parse, resolve the customer, rate limit,
+ * domain allowlist, signature, plan gates and quota, cache, coalesce misses, fetch, transform,
+ * store, respond, record usage.
  */
 class DeliveryHandler {
 public:
@@ -49,15 +63,50 @@ public:
         cache::VariantPtr variant;
         /** MISS, or HIT when the disk tier had it after all. */
         std::string_view cache_status = "MISS";
+        bool transformed = false;
         double fetch_ms = 0;
         double transform_ms = 0;
         double encode_ms = 0;
     };
 
+    /** What the steps learn about one request, in the order they learn it. */
+    struct Delivery {
+        const http::Request& request;
+        ImageUrl url;
+        transform::DeliveryOptions options;
+        bool signed_request = false;
+        /** The query had nothing but preset, v, s and exp (presets_only). */
+        bool only_preset_params = true;
+        CustomerPtr customer;
+        const billing::Plan* plan = nullptr;
+        std::chrono::milliseconds retry_after{0};
+        std::optional<transform::Negotiated> negotiated;
+        /** Served beyond the plan's monthly quota (paid plans: overage). */
+        bool over_quota = false;
+        bool transformed = false;
+    };
+
 private:
     using ProducedResult = core::Result<Produced>;
+    using Step = core::Result<void>;
 
-    boost::asio::awaitable<core::Result<CustomerPtr>> resolve_customer(std::string_view public_key);
+    boost::asio::awaitable<http::Response> deliver(Delivery& d);
+    Step parse(Delivery& d);
+    boost::asio::awaitable<Step> resolve_customer(Delivery& d);
+    Step limit_rate(Delivery& d);
+    Step check_domain(const Delivery& d) const;
+    Step check_signature(const Delivery& d) const;
+    Step apply_preset(Delivery& d) const;
+    boost::asio::awaitable<Step> check_plan(Delivery& d);
+    http::Response respond(const Delivery& d, const cache::VariantPtr& variant,
+                           std::string_view cache_status) const;
+    http::Response fail(const Delivery& d, const core::Error& error);
+    void record_usage(const Delivery& d, const http::Response& res);
+
+    boost::asio::awaitable<core::Result<CustomerPtr>> customer_by_host(std::string_view host);
+    boost::asio::awaitable<core::Result<CustomerPtr>> customer_by_key(std::string_view key);
+    boost::asio::awaitable<core::Result<CustomerPtr>>
+    load_customer(std::string flight, std::function<core::Result<CustomerPtr>()> read);
     const billing::Plan& plan_of(const db::CustomerRecord& customer) const;
     boost::asio::awaitable<ProducedResult> produce(const ImageUrl& url, std::string key,
                                                    const transform::TransformSpec* spec);
@@ -71,12 +120,23 @@ private:
         std::optional<storage::Object> original;
     };
     core::Result<Fetched> fetch(const ImageUrl& url, const std::string& key);
-    void store(const cache::VariantPtr& variant);
+    void store(const cache::VariantPtr& variant, std::uint64_t purge_generation);
     boost::asio::awaitable<ProducedResult> keep_original(storage::Object original, std::string key);
+
+    /** Requests refused by a policy step, by error code, for /metrics. */
+    static constexpr std::array POLICY_ERRORS{
+        core::Errc::RateLimited,     core::Errc::DomainNotAllowed, core::Errc::InvalidSignature,
+        core::Errc::SignatureExpired, core::Errc::FeatureNotInPlan, core::Errc::QuotaExceeded,
+        core::Errc::UnknownPreset,   core::Errc::PresetsOnly,      core::Errc::CustomerSuspended,
+        core::Errc::UnknownCustomer,
+    };
 
     DeliveryDeps deps_;
     cache::SingleFlight<ProducedResult> flights_;
+    cache::SingleFlight<core::Result<CustomerPtr>> customer_loads_;
     core::Histogram transform_seconds_{{0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30}};
+    std::array<std::atomic<std::uint64_t>, POLICY_ERRORS.size()> refused_{};
+    std::atomic<std::uint64_t> overage_bytes_{0};
 };
 
 } // namespace cdn::edge

@@ -129,7 +129,10 @@ std::optional<RawResponse> http_request(int port, std::string_view method, std::
     if (!conn.connected()) {
         return std::nullopt;
     }
-    std::string req = std::string(method) + " " + std::string(target) + " HTTP/1.1\r\nHost: 127.0.0.1\r\n";
+    std::string req = std::string(method) + " " + std::string(target) + " HTTP/1.1\r\n";
+    if (!headers.contains("Host")) {
+        req += "Host: 127.0.0.1\r\n";
+    }
     for (const auto& [name, value] : headers) {
         req += name + ": " + value + "\r\n";
     }
