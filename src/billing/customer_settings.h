@@ -22,7 +22,7 @@ struct CustomerSettings {
     /** Normalised host patterns (security::normalize_domain_pattern); empty allows all. */
     std::vector<std::string> allowed_domains;
     std::optional<std::uint32_t> default_quality;
-    /** auto, jpeg, png, webp, avif or gif. */
+    /** auto, jpeg, png, webp, avif or gif (the delivery aliases, e.g. jpg, are accepted). */
     std::optional<transform::RequestedFormat> default_format;
     bool require_signed_urls = false;
     /** Overrides the immutable one-year Cache-Control of delivered images. */

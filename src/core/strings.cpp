@@ -1,5 +1,7 @@
 #include "core/strings.h"
 
+#include <algorithm>
+
 #include <charconv>
 #include <ctime>
 
@@ -61,11 +63,11 @@ std::vector<std::string_view> split(std::string_view s, char sep) {
 
 std::string to_hex(std::string_view bytes) {
     static constexpr char DIGITS[] = "0123456789abcdef";
-    std::string out;
-    out.reserve(bytes.size() * 2);
-    for (unsigned char c : bytes) {
-        out.push_back(DIGITS[c >> 4]);
-        out.push_back(DIGITS[c & 0xF]);
+    std::string out(bytes.size() * 2, '\0');
+    for (std::size_t i = 0; i < bytes.size(); ++i) {
+        const auto c = static_cast<unsigned char>(bytes[i]);
+        out[2 * i] = DIGITS[c >> 4];
+        out[2 * i + 1] = DIGITS[c & 0xF];
     }
     return out;
 }
@@ -101,6 +103,13 @@ std::string rfc3339(std::int64_t unix_seconds) {
 }
 
 std::string json_escape(std::string_view s) {
+    // Most strings (paths, ids) need no escaping: one scan, one copy, on every access-log line.
+    const bool plain = std::none_of(s.begin(), s.end(), [](unsigned char c) {
+        return c < 0x20 || c == '"' || c == '\\';
+    });
+    if (plain) {
+        return std::string(s);
+    }
     std::string out;
     out.reserve(s.size() + 8);
     for (unsigned char c : s) {
@@ -142,6 +151,9 @@ int hex_value(char c) {
 } // namespace
 
 std::optional<std::string> percent_decode(std::string_view in, bool plus_is_space) {
+    if (in.find_first_of(plus_is_space ? "%+" : "%") == std::string_view::npos) {
+        return std::string(in);
+    }
     std::string out;
     out.reserve(in.size());
     for (std::size_t i = 0; i < in.size(); ++i) {

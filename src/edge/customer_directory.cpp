@@ -45,10 +45,11 @@ core::Result<CustomerPtr> CustomerDirectory::load_by_host(std::string_view host)
 core::Result<CustomerPtr> CustomerDirectory::load(Entries& entries, std::string_view key,
                                                   Finder find) {
     loads_.fetch_add(1, std::memory_order_relaxed);
+    const auto generation = current_generation();
     db::CustomerRepository customers(db_);
     CDN_TRY(record, (customers.*find)(key));
     CDN_TRY(config, config_of(std::move(record)));
-    remember(entries, key, config);
+    remember(entries, key, config, generation);
     return config;
 }
 
@@ -82,10 +83,20 @@ core::Result<CustomerPtr> CustomerDirectory::config_of(std::optional<db::Custome
     return CustomerPtr(std::move(config));
 }
 
+std::uint64_t CustomerDirectory::current_generation() const {
+    std::lock_guard lock(mutex_);
+    return generation_;
+}
+
 void CustomerDirectory::remember(Entries& entries, std::string_view key,
-                                 const CustomerPtr& customer) {
+                                 const CustomerPtr& customer, std::uint64_t generation) {
     const auto ttl = customer ? ttl_ : negative_ttl_;
     std::lock_guard lock(mutex_);
+    if (generation != generation_) {
+        // An invalidation came while this was read: the row may predate the change, so it is
+        // used for this request only and the next one reads again.
+        return;
+    }
     if (entries.size() >= MAX_ENTRIES) {
         entries.clear();
     }
@@ -94,6 +105,7 @@ void CustomerDirectory::remember(Entries& entries, std::string_view key,
 
 void CustomerDirectory::invalidate(std::string_view public_key) {
     std::lock_guard lock(mutex_);
+    ++generation_;
     if (const auto it = by_key_.find(public_key); it != by_key_.end()) {
         by_key_.erase(it);
     }
@@ -106,6 +118,7 @@ void CustomerDirectory::invalidate(std::string_view public_key) {
 
 void CustomerDirectory::invalidate_all() {
     std::lock_guard lock(mutex_);
+    ++generation_;
     by_key_.clear();
     by_host_.clear();
 }

@@ -79,7 +79,10 @@ private:
     std::optional<CustomerPtr> cached(const Entries& entries, std::string_view key) const;
     core::Result<CustomerPtr> load(Entries& entries, std::string_view key, Finder find);
     core::Result<CustomerPtr> config_of(std::optional<db::CustomerRecord> record);
-    void remember(Entries& entries, std::string_view key, const CustomerPtr& customer);
+    std::uint64_t current_generation() const;
+    /** Caches the answer unless an invalidation came since `generation` was read. */
+    void remember(Entries& entries, std::string_view key, const CustomerPtr& customer,
+                  std::uint64_t generation);
 
     db::Database& db_;
     const core::Clock& clock_;
@@ -88,6 +91,8 @@ private:
     std::uint32_t max_dimension_;
     std::atomic<std::uint64_t> loads_{0};
     mutable std::mutex mutex_;
+    /** Bumped by every invalidation (guarded by mutex_). */
+    std::uint64_t generation_ = 0;
     Entries by_key_;
     Entries by_host_;
 };

@@ -48,4 +48,52 @@ TEST(Error, TableMapsCodesAndStatuses) {
     EXPECT_EQ(code_name(Errc::Internal), "internal_error");
 }
 
+TEST(PercentDecode, DecodesEscapesOfEitherCase) {
+    EXPECT_EQ(percent_decode("a%2fb%2Fc", false), "a/b/c");
+    EXPECT_EQ(percent_decode("%41%42", false), "AB");
+    EXPECT_EQ(percent_decode("", false), "");
+    EXPECT_EQ(percent_decode("%00", false), std::string(1, '\0'));
+    EXPECT_EQ(percent_decode("%ff", false), std::string(1, '\xff'));
+}
+
+TEST(PercentDecode, PlusIsSpaceOnlyWhenAsked) {
+    EXPECT_EQ(percent_decode("a+b%2B", true), "a b+");
+    EXPECT_EQ(percent_decode("a+b%2B", false), "a+b+");
+}
+
+TEST(PercentDecode, RefusesMalformedEscapes) {
+    for (const char* in : {"%", "%4", "a%4", "%g1", "%1g", "%%41", "abc%"}) {
+        EXPECT_FALSE(percent_decode(in, true)) << in;
+    }
+}
+
+TEST(ParseQueryString, SplitsAndDecodesPairsInOrder) {
+    const auto params = parse_query_string("w=800&fm=web%70&q=&name=a+b%26c&w=2");
+    ASSERT_TRUE(params);
+    const QueryParams expected{
+        {"w", "800"}, {"fm", "webp"}, {"q", ""}, {"name", "a b&c"}, {"w", "2"}};
+    EXPECT_EQ(*params, expected);
+}
+
+TEST(ParseQueryString, SkipsEmptyPartsAndKeepsBareNames) {
+    const auto params = parse_query_string("&&flag&x=1&");
+    ASSERT_TRUE(params);
+    const QueryParams expected{{"flag", ""}, {"x", "1"}};
+    EXPECT_EQ(*params, expected);
+    EXPECT_EQ(parse_query_string(""), QueryParams{});
+}
+
+TEST(ParseQueryString, SplitsOnTheFirstEqualsOnly) {
+    const auto params = parse_query_string("a=b=c&%3D=%3D");
+    ASSERT_TRUE(params);
+    const QueryParams expected{{"a", "b=c"}, {"=", "="}};
+    EXPECT_EQ(*params, expected);
+}
+
+TEST(ParseQueryString, RefusesAMalformedEscapeInNameOrValue) {
+    EXPECT_FALSE(parse_query_string("w=%G0"));
+    EXPECT_FALSE(parse_query_string("w%=1"));
+    EXPECT_FALSE(parse_query_string("ok=1&bad=%2"));
+}
+
 } // namespace cdn::core

@@ -316,5 +316,14 @@ TEST(UrlSigning, SharedVectors) {
     }
 }
 
+// RFC 4231 test cases 2 and 6: a short key, and a key longer than the block, which is hashed.
+TEST(UrlSigning, HmacMatchesRfc4231) {
+    EXPECT_EQ(sign_path_and_query("what do ya want for nothing?", "", "Jefe"),
+              "5bdcc146bf60754e6a042426089575c75a003f089d2739839dec58b964ec3843");
+    EXPECT_EQ(sign_path_and_query("Test Using Larger Than Block-Size Key - Hash Key First", "",
+                                  std::string(131, '\xaa')),
+              "60e431591ee0b67f0d8a26aacbf5b77f8e0bc6213728c5140546040f0ee37f54");
+}
+
 } // namespace
 } // namespace cdn::security

@@ -495,5 +495,52 @@ TEST(OverlayOn, TakesEveryOptionFromAFullBase) {
     EXPECT_EQ(empty.expires, 9);
 }
 
+TEST(ParsePresetOptions, ParsesAValidPreset) {
+    auto preset = parse_preset_options("w=400&h=300&fit=cover&fm=webp&q=70", MAX_DIMENSION);
+    ASSERT_TRUE(preset) << preset.error().message;
+    EXPECT_EQ(preset->width, 400u);
+    EXPECT_EQ(preset->height, 300u);
+    EXPECT_EQ(preset->fit, Fit::Cover);
+    EXPECT_EQ(preset->format, RequestedFormat::Webp);
+    EXPECT_EQ(preset->quality, 70u);
+    EXPECT_FALSE(preset->preset);
+}
+
+TEST(ParsePresetOptions, DecodesEscapedNamesAndValues) {
+    auto preset = parse_preset_options("fm=web%70&g=0.25x0.75&%77=10", MAX_DIMENSION);
+    ASSERT_TRUE(preset) << preset.error().message;
+    EXPECT_EQ(preset->format, RequestedFormat::Webp);
+    EXPECT_EQ(preset->gravity, (Gravity{GravityKind::Focal, 0.25, 0.75}));
+    EXPECT_EQ(preset->width, 10u);
+}
+
+TEST(ParsePresetOptions, RefusesUrlOnlyOptions) {
+    for (const char* query : {"w=100&preset=thumb", "w=100&v=2", "w=100&s=abc", "w=100&sig=abc",
+                              "w=100&exp=1700000000"}) {
+        auto preset = parse_preset_options(query, MAX_DIMENSION);
+        ASSERT_FALSE(preset) << query;
+        EXPECT_EQ(preset.error().code, Errc::InvalidParameter) << query;
+    }
+}
+
+TEST(ParsePresetOptions, RefusesAPresetWithoutOptions) {
+    for (const char* query : {"", "&&"}) {
+        auto preset = parse_preset_options(query, MAX_DIMENSION);
+        ASSERT_FALSE(preset) << '"' << query << '"';
+        EXPECT_EQ(preset.error().code, Errc::InvalidParameter);
+    }
+}
+
+TEST(ParsePresetOptions, RefusesBadOptionsAsDeliveryOptionsDo) {
+    for (const char* query : {"w=abc", "q=0", "fit=stretch", "w=1&w=2", "w=1&width=2", "w=%zz"}) {
+        auto preset = parse_preset_options(query, MAX_DIMENSION);
+        ASSERT_FALSE(preset) << query;
+        EXPECT_EQ(preset.error().code, Errc::InvalidParameter) << query;
+    }
+    EXPECT_EQ(parse_preset_options("colour=red", MAX_DIMENSION).error().code,
+              Errc::UnknownParameter);
+    EXPECT_EQ(parse_preset_options("w=5000", 4096).error().code, Errc::DimensionTooLarge);
+}
+
 } // namespace
 } // namespace cdn::transform

@@ -1,0 +1,83 @@
+#!/usr/bin/env bash
+# What the edge policy steps (issue 4) cost on cache hits, measured in one run:
+#   off  — a pro customer with no allowlist and no signing (rate limit, quota and usage still run)
+#   on   — a pro customer with an allowlist (request carries a matching Origin), signed URLs
+#          required (request carries a valid s), so steps 3–6 and 12 all do their work
+#   base — optional: BASE_BIN=/path/to/imagecdn built before the policy steps existed, same data
+# Usage: bench/load/policy.sh [duration_s] [connections] [rounds]
+set -euo pipefail
+cd "$(dirname "$0")/../.."
+DURATION=${1:-10}
+CONNECTIONS=${2:-64}
+ROUNDS=${3:-2}
+BIN=${CDN_BIN:-build/imagecdn}
+
+dpkg-query -W -f='${Status}' wrk 2>/dev/null | grep -q "install ok installed" ||
+  { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq wrk >/dev/null; }
+
+WORK=$(mktemp -d /tmp/imagecdn-policy-XXXXXX)
+PIDS=()
+cleanup() { for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null || true; done; wait 2>/dev/null || true; rm -rf "$WORK"; }
+trap cleanup EXIT
+free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
+public_key() { sed -E 's/.*"public_key":"([^"]+)".*/\1/'; }
+
+DATA="$WORK/data"
+OFF=$("$BIN" customer create --data-dir "$DATA" --email off@example.com --plan pro | public_key)
+ON=$("$BIN" customer create --data-dir "$DATA" --email on@example.com --plan pro | public_key)
+"$BIN" customer update "$ON" --data-dir "$DATA" \
+  --settings '{"allowed_domains":["example.com","*.example.com"],"require_signed_urls":true}'
+SECRET=$("$BIN" customer show "$ON" --data-dir "$DATA" | sed -E 's/.*"signing_secret":"([^"]+)".*/\1/')
+for pk in "$OFF" "$ON"; do
+  mkdir -p "$DATA/originals/$pk"
+  head -c 30000 /dev/urandom | python3 -c '
+import struct, sys, zlib
+raw = sys.stdin.buffer.read(); w, h = 100, 100
+rows = b"".join(b"\x00" + raw[y*300:(y+1)*300] for y in range(h))
+def chunk(t, d): return struct.pack(">I", len(d)) + t + d + struct.pack(">I", zlib.crc32(t + d) & 0xffffffff)
+sys.stdout.buffer.write(b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", struct.pack(">IIBBBBB", w, h, 8, 2, 0, 0, 0)) + chunk(b"IDAT", zlib.compress(rows, 0)) + chunk(b"IEND", b""))' >"$DATA/originals/$pk/hit.png"
+done
+SIGNED=$("$BIN" sign-url "/$ON/hit.png?v=1" --secret "$SECRET")
+
+start() { # binary → port
+  local port; port=$(free_port)
+  IMAGECDN_LOG_LEVEL=warn IMAGECDN_SERVER_THREADS=2 IMAGECDN_PLANS_PRO_RATE_LIMIT_RPS=1000000000 \
+    "$1" serve --data-dir "$DATA" --listen "127.0.0.1:$port" >"$WORK/cdn.out" 2>"$WORK/cdn.err" &
+  PIDS+=($!); SERVER_PID=$!
+  for _ in $(seq 100); do curl -sf "http://127.0.0.1:$port/healthz" >/dev/null && break; sleep 0.1; done
+  PORT=$port
+}
+stop() { kill "$SERVER_PID"; wait "$SERVER_PID" 2>/dev/null || true; }
+cpu_ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; }
+# requests/s, and the server's CPU time per request (user + system, so the kernel's share of
+# the socket work too): the second is far less sensitive to a noisy neighbour than the first.
+rps() {
+  local before after out
+  before=$(cpu_ticks "$SERVER_PID")
+  out=$(wrk -t2 -c"$CONNECTIONS" -d"${DURATION}s" "$@" 2>&1)
+  after=$(cpu_ticks "$SERVER_PID")
+  awk -v ticks=$((after - before)) -v hz="$(getconf CLK_TCK)" '
+    /Non-2xx/ {bad=1} /requests in/ {n=$1} /Requests\/sec/ {r=$2}
+    END {printf "%s%12s %10.1f", (bad ? "ERR:" : ""), r, ticks / hz * 1e6 / n}' <<<"$out"
+}
+
+start "$BIN"
+code() { curl -s -o /dev/null -w '%{http_code}' "$@"; }
+[ "$(code "http://127.0.0.1:$PORT/$OFF/hit.png")" = 200 ]
+[ "$(code -H 'Origin: https://www.example.com' "http://127.0.0.1:$PORT$SIGNED")" = 200 ]
+[ "$(code "http://127.0.0.1:$PORT/$ON/hit.png?v=1")" = 403 ] # unsigned: refused, so policy is on
+echo "30 KB cache hits; wrk -t2 -c$CONNECTIONS -d${DURATION}s; $(nproc) cores; $ROUNDS rounds"
+printf "%-6s %-5s %12s %10s\n" round case "requests/s" "CPU µs/req"
+for round in $(seq "$ROUNDS"); do
+  printf "%-6s %-5s %s\n" "$round" off "$(rps "http://127.0.0.1:$PORT/$OFF/hit.png")"
+  printf "%-6s %-5s %s\n" "$round" on "$(rps -H 'Origin: https://www.example.com' "http://127.0.0.1:$PORT$SIGNED")"
+done
+stop
+if [ -n "${BASE_BIN:-}" ]; then
+  start "$BASE_BIN"
+  curl -sf "http://127.0.0.1:$PORT/$OFF/hit.png" -o /dev/null
+  for round in $(seq "$ROUNDS"); do
+    printf "%-6s %-5s %s\n" "$round" base "$(rps "http://127.0.0.1:$PORT/$OFF/hit.png")"
+  done
+  stop
+fi
