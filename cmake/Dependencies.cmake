@@ -8,6 +8,7 @@ find_package(CLI11 REQUIRED)
 pkg_check_modules(TOMLPP REQUIRED IMPORTED_TARGET tomlplusplus)
 pkg_check_modules(XXHASH REQUIRED IMPORTED_TARGET libxxhash)
 pkg_check_modules(JEMALLOC REQUIRED IMPORTED_TARGET jemalloc)
+pkg_check_modules(SODIUM REQUIRED IMPORTED_TARGET libsodium)
 # HEIC and JPEG XL input, which the npm libvips lacks (decoded in transform/foreign_decoders.cpp).
 pkg_check_modules(HEIF REQUIRED IMPORTED_TARGET libheif)
 pkg_check_modules(JXL REQUIRED IMPORTED_TARGET libjxl)

@@ -7,7 +7,7 @@
 #include <iterator>
 #include <vector>
 
-#include "app/accounts.h"
+#include "api/auth/accounts.h"
 #include "core/clock.h"
 #include "db/customer_repository.h"
 #include "transform/vips_runtime.h"
@@ -23,7 +23,7 @@ core::Result<std::string> demo_public_key(db::Database& database, const Config& 
         return existing->public_key;
     }
     core::SystemClock clock;
-    CDN_TRY(created, create_customer(database, config.plans, clock, std::string(DEMO_EMAIL), "pro"));
+    CDN_TRY(created, api::create_customer(database, config.plans, clock, std::string(DEMO_EMAIL), "pro"));
     return created.public_key;
 }
 

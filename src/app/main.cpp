@@ -6,7 +6,7 @@
 #include <filesystem>
 #include <iostream>
 
-#include "app/accounts.h"
+#include "api/auth/accounts.h"
 #include "app/config.h"
 #include "app/customer_admin.h"
 #include "app/pid_file.h"
@@ -92,7 +92,7 @@ int run_customer_create(const app::Config& config, const std::string& email,
         return 1;
     }
     core::SystemClock clock;
-    auto created = app::create_customer(**database, config.plans, clock, email, plan);
+    auto created = api::create_customer(**database, config.plans, clock, email, plan);
     if (!created) {
         std::cerr << "imagecdn: " << created.error().message << "\n";
         return created.error().code == core::Errc::InvalidRequest ? EXIT_BAD_USAGE : 1;

@@ -9,6 +9,8 @@
 #include <iostream>
 #include <thread>
 
+#include "api/api.h"
+#include "api/common/authenticator.h"
 #include "app/demo.h"
 #include "app/pid_file.h"
 #include "app/secrets.h"
@@ -138,6 +140,31 @@ std::vector<std::string> own_hosts(const http::ServerConfig& server) {
     return {core::to_lower(url)};
 }
 
+/** A configured secret, else one generated once into the data directory. */
+std::optional<std::string> secret_or_generated(const std::string& configured,
+                                               const std::string& data_dir, const char* name) {
+    if (!configured.empty()) {
+        return configured;
+    }
+    auto generated = load_or_create_secret(data_dir, name);
+    if (!generated) {
+        spdlog::critical("{}", generated.error().message);
+        return std::nullopt;
+    }
+    return *generated;
+}
+
+api::ApiConfig api_config(const Config& config, const std::string& jwt_secret,
+                          const std::string& internal_secret) {
+    return {
+        .jwt_secret = jwt_secret,
+        .internal_secret = internal_secret,
+        .access_ttl = std::chrono::seconds(config.auth.access_ttl_seconds),
+        .refresh_ttl = std::chrono::seconds(config.auth.refresh_ttl_seconds),
+        .public_base_url = config.server.public_base_url,
+    };
+}
+
 /** Every edge node listens for config changes and purges announced on the KV channels. */
 std::vector<kv::Subscription> subscribe_invalidations(kv::KvStore& kv,
                                                       edge::CustomerDirectory& customers,
@@ -182,14 +209,12 @@ int run_service(const Config& config, bool with_demo) {
         spdlog::critical("{} ({})", stores.error().message, stores.error().detail);
         return 1;
     }
-    auto internal_secret = config.auth.internal_secret;
-    if (internal_secret.empty()) {
-        auto generated = load_or_create_secret(config.data_dir, "internal_secret");
-        if (!generated) {
-            spdlog::critical("{}", generated.error().message);
-            return 1;
-        }
-        internal_secret = *generated;
+    auto internal_secret = secret_or_generated(config.auth.internal_secret, config.data_dir,
+                                               "internal_secret");
+    auto jwt_secret = secret_or_generated(config.auth.jwt_secret, config.data_dir, "jwt_secret");
+    if (!internal_secret || !jwt_secret) {
+        spdlog::critical("cannot create the secrets in {}", config.data_dir);
+        return 1;
     }
 
     core::SystemClock clock;
@@ -228,8 +253,24 @@ int run_service(const Config& config, bool with_demo) {
         .own_hosts = own_hosts(config.server),
     });
 
+    api::Authenticator authenticator(*stores->database, *jwt_secret, clock);
+    api::ApiRouter api_router(authenticator, *internal_secret, blocking_pool);
+    api::ApiDeps api_deps{
+        .db = *stores->database,
+        .store = *stores->blobs,
+        .kv = kv_store,
+        .plans = config.plans,
+        .clock = clock,
+        .limits = config.limits,
+        .usage = usage,
+        .quota = quota,
+        .config = api_config(config, *jwt_secret, *internal_secret),
+    };
+    api::add_routes(api_router, api_deps);
+
     http::Router router;
-    add_observability_routes(router, metrics, *stores, blocking_pool, internal_secret,
+    api_router.mount(router);
+    add_observability_routes(router, metrics, *stores, blocking_pool, *internal_secret,
                              config.metrics.listen.empty());
     router.fallback([&delivery](const http::Request& req) { return delivery.handle(req); });
 
@@ -263,6 +304,7 @@ int run_service(const Config& config, bool with_demo) {
     blocking_pool.join();
     // After the drain: every answered request is counted, then written.
     usage.stop();
+    (void)authenticator.flush();
     access_log.flush();
     spdlog::info("stopped");
     return 0;

@@ -80,6 +80,33 @@ std::vector<Migration> all_migrations() {
                  PRIMARY KEY (customer_id, name)
              ))",
          }},
+        {2,
+         {
+             // Refresh tokens rotate: each use marks the row used and issues a sibling in the
+             // same family; presenting a used token revokes the whole family.
+             R"(CREATE TABLE refresh_tokens (
+                 id TEXT PRIMARY KEY,
+                 family_id TEXT NOT NULL,
+                 customer_id TEXT NOT NULL REFERENCES customers(id) ON DELETE CASCADE,
+                 token_hash TEXT NOT NULL UNIQUE,
+                 created_at BIGINT NOT NULL,
+                 expires_at BIGINT NOT NULL,
+                 used_at BIGINT,
+                 revoked_at BIGINT
+             ))",
+             "CREATE INDEX refresh_tokens_family ON refresh_tokens(family_id)",
+             // Presigned uploads to the local store: single use, bound to path, type and size.
+             R"(CREATE TABLE upload_tokens (
+                 id TEXT PRIMARY KEY,
+                 customer_id TEXT NOT NULL REFERENCES customers(id) ON DELETE CASCADE,
+                 path TEXT NOT NULL,
+                 content_type TEXT NOT NULL,
+                 max_bytes BIGINT NOT NULL,
+                 created_at BIGINT NOT NULL,
+                 expires_at BIGINT NOT NULL,
+                 used_at BIGINT
+             ))",
+         }},
     };
 }
 

@@ -1,13 +1,11 @@
 #include "security/url_signing.h"
 
 #include <algorithm>
-#include <array>
-#include <memory>
 #include <vector>
 
-#include <openssl/evp.h>
 
 #include "core/strings.h"
+#include "security/hmac.h"
 #include "security/keys.h"
 
 namespace cdn::security {
@@ -47,40 +45,6 @@ bool is_url_char(char c) {
         return true;
     }
     return std::string_view("-._~!$&'()*+,;=:/?#[]@%").find(c) != std::string_view::npos;
-}
-
-/** HMAC-SHA256 (RFC 2104) over a SHA-256 fetched once. OpenSSL 3's one-shot HMAC() fetches
- *  the algorithm by name on every call: 1.7 µs against 0.4 µs here, on every signed hit. */
-std::array<unsigned char, 32> hmac_sha256(std::string_view key, std::string_view message) {
-    constexpr std::size_t BLOCK = 64;
-    static EVP_MD* const sha256 = EVP_MD_fetch(nullptr, "SHA256", nullptr);
-    thread_local const std::unique_ptr<EVP_MD_CTX, decltype(&EVP_MD_CTX_free)> ctx(
-        EVP_MD_CTX_new(), &EVP_MD_CTX_free);
-    std::array<unsigned char, 32> digest{};
-    unsigned int length = 0;
-    const auto hash = [&](std::string_view a, std::string_view b) {
-        EVP_DigestInit_ex(ctx.get(), sha256, nullptr);
-        EVP_DigestUpdate(ctx.get(), a.data(), a.size());
-        EVP_DigestUpdate(ctx.get(), b.data(), b.size());
-        EVP_DigestFinal_ex(ctx.get(), digest.data(), &length);
-    };
-    std::array<char, BLOCK> padded{};
-    if (key.size() > BLOCK) {
-        hash(key, {});
-        std::copy(digest.begin(), digest.end(), padded.begin());
-    } else {
-        std::copy(key.begin(), key.end(), padded.begin());
-    }
-    std::array<char, BLOCK> inner_pad{};
-    std::array<char, BLOCK> outer_pad{};
-    for (std::size_t i = 0; i < BLOCK; ++i) {
-        inner_pad[i] = static_cast<char>(padded[i] ^ 0x36);
-        outer_pad[i] = static_cast<char>(padded[i] ^ 0x5c);
-    }
-    hash({inner_pad.data(), BLOCK}, message);
-    const std::string inner(reinterpret_cast<const char*>(digest.data()), digest.size());
-    hash({outer_pad.data(), BLOCK}, inner);
-    return digest;
 }
 
 core::Error invalid_url(std::string message) {

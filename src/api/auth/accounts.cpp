@@ -1,11 +1,11 @@
-#include "app/accounts.h"
+#include "api/auth/accounts.h"
 
 #include "core/random.h"
 #include "db/api_key_repository.h"
 #include "db/customer_repository.h"
 #include "security/keys.h"
 
-namespace cdn::app {
+namespace cdn::api {
 namespace {
 
 bool plausible_email(const std::string& email) {
@@ -18,7 +18,8 @@ bool plausible_email(const std::string& email) {
 
 core::Result<NewCustomer> create_customer(db::Database& database, const billing::PlanTable& plans,
                                           const core::Clock& clock, const std::string& email,
-                                          const std::string& plan) {
+                                          const std::string& plan,
+                                          std::optional<std::string> password_hash) {
     if (!plans.contains(plan)) {
         return core::make_error(core::Errc::InvalidRequest, "unknown plan '" + plan + "'");
     }
@@ -32,6 +33,7 @@ core::Result<NewCustomer> create_customer(db::Database& database, const billing:
     customer.email = email;
     customer.plan = plan;
     customer.settings_json = "{}";
+    customer.password_hash = std::move(password_hash);
     customer.signing_secret = security::generate_secret();
     customer.created_at = now;
     customer.updated_at = now;
@@ -52,4 +54,4 @@ core::Result<NewCustomer> create_customer(db::Database& database, const billing:
     return NewCustomer{customer.id, customer.public_key, key.secret};
 }
 
-} // namespace cdn::app
+} // namespace cdn::api

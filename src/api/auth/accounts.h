@@ -1,5 +1,6 @@
 #pragma once
 
+#include <optional>
 #include <string>
 
 #include "billing/plan.h"
@@ -7,7 +8,7 @@
 #include "core/result.h"
 #include "db/database.h"
 
-namespace cdn::app {
+namespace cdn::api {
 
 struct NewCustomer {
     std::string customer_id;
@@ -16,10 +17,11 @@ struct NewCustomer {
     std::string api_key;
 };
 
-/** Operator bootstrap: a customer on `plan` with a fresh public key, signing secret and API
+/** A new customer (signup, or operator bootstrap without a password) on `plan` with a fresh public key, signing secret and API
  *  key. Errors: invalid_request for an unknown plan or bad email, conflict for a taken email. */
 core::Result<NewCustomer> create_customer(db::Database& database, const billing::PlanTable& plans,
                                           const core::Clock& clock, const std::string& email,
-                                          const std::string& plan);
+                                          const std::string& plan,
+                                          std::optional<std::string> password_hash = std::nullopt);
 
-} // namespace cdn::app
+} // namespace cdn::api

@@ -1,0 +1,27 @@
+#include "api/api.h"
+
+#include "api/auth/routes.h"
+#include "api/customer/routes.h"
+#include "api/images/routes.h"
+#include "api/internal/routes.h"
+#include "api/keys/routes.h"
+#include "api/openapi/routes.h"
+#include "api/presets/routes.h"
+#include "api/purge/routes.h"
+#include "api/usage/routes.h"
+
+namespace cdn::api {
+
+void add_routes(ApiRouter& router, ApiDeps& deps) {
+    add_auth_routes(router, deps);
+    add_keys_routes(router, deps);
+    add_customer_routes(router, deps);
+    add_images_routes(router, deps);
+    add_usage_routes(router, deps);
+    add_presets_routes(router, deps);
+    add_purge_routes(router, deps);
+    add_internal_routes(router, deps);
+    add_openapi_routes(router, deps);
+}
+
+} // namespace cdn::api

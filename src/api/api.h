@@ -1,0 +1,46 @@
+#pragma once
+
+#include <chrono>
+#include <string>
+
+#include "api/common/api_router.h"
+#include "billing/bandwidth_quota.h"
+#include "billing/plan.h"
+#include "core/clock.h"
+#include "db/database.h"
+#include "kv/kv_store.h"
+#include "storage/blob_store.h"
+#include "transform/limits.h"
+#include "usage/usage_recorder.h"
+
+namespace cdn::api {
+
+/** Settings of the API from the service config ([auth], [server]). */
+struct ApiConfig {
+    std::string jwt_secret;
+    std::string internal_secret;
+    std::chrono::seconds access_ttl{900};
+    std::chrono::seconds refresh_ttl{2'592'000};
+    /** Where this server is reached, for URLs the API hands out (upload URLs, signed URLs). */
+    std::string public_base_url;
+};
+
+/** What the API modules use; app/ wires the concrete parts. */
+struct ApiDeps {
+    db::Database& db;
+    storage::BlobStore& store;
+    /** Config and purge announcements (pub/sub), login attempt counters. */
+    kv::KvStore& kv;
+    const billing::PlanTable& plans;
+    const core::Clock& clock;
+    const transform::Limits& limits;
+    usage::UsageRecorder& usage;
+    billing::BandwidthQuota& quota;
+    ApiConfig config;
+};
+
+/** Adds every module's routes (auth, keys, customer, images, usage, presets, purge, internal,
+ *  openapi) to `router`. */
+void add_routes(ApiRouter& router, ApiDeps& deps);
+
+} // namespace cdn::api

@@ -1,0 +1,89 @@
+#pragma once
+
+#include <boost/asio/thread_pool.hpp>
+
+#include <functional>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+#include "api/common/principal.h"
+#include "http/message.h"
+#include "http/router.h"
+
+namespace cdn::api {
+
+class Authenticator;
+
+/** One API request as a handler sees it: the HTTP request, the path parameters, and who
+ *  is calling (set for routes that need a customer). */
+struct ApiRequest {
+    const http::Request& http;
+    /** `{name}` segments of the route pattern, percent-decoded, in pattern order. */
+    std::vector<std::pair<std::string, std::string>> params;
+    std::optional<Principal> principal;
+
+    /** The parameter `name` of the pattern; empty when the pattern has none. */
+    std::string_view param(std::string_view name) const;
+    /** The caller (for Access::Customer routes, always set). */
+    const Principal& caller() const { return *principal; }
+};
+
+/** Handlers are plain blocking functions: the router runs them on the blocking pool, so they
+ *  may use the database, the object store and argon2 freely, and return a response. They never
+ *  throw across this boundary: errors are responses. */
+using ApiHandler = std::function<http::Response(ApiRequest&)>;
+
+/** Who may call a route. */
+enum class Access {
+    Public,
+    /** A customer's JWT (`Authorization: Bearer`) or API key (`X-API-Key`). */
+    Customer,
+    /** The internal secret (`Authorization: Bearer <internal secret>`). */
+    Internal,
+};
+
+struct Route {
+    /** GET, POST, PUT, PATCH or DELETE. */
+    std::string method;
+    /** `/api/v1/keys/{id}/rotate`: `{name}` matches one segment, `{name*}` the rest (at least
+     *  one character), only as the last segment. */
+    std::string pattern;
+    Access access = Access::Customer;
+    ApiHandler handler;
+};
+
+/**
+ * The management API's router: method and pattern matching with path parameters,
+ * authentication by route, and execution on the blocking pool. An unknown path is 404
+ * `not_found`; a known path with another method is 405 with `Allow`. The route table is also
+ * what the OpenAPI test compares with the published document.
+ */
+class ApiRouter {
+public:
+    ApiRouter(Authenticator& authenticator, std::string internal_secret,
+              boost::asio::thread_pool& blocking_pool)
+        : authenticator_(authenticator), internal_secret_(std::move(internal_secret)),
+          blocking_pool_(blocking_pool) {}
+
+    void add(Route route);
+    const std::vector<Route>& routes() const { return routes_; }
+
+    /** Mounts every route's prefix (`/api/v1/`, `/internal/v1/`) on the HTTP router. */
+    void mount(http::Router& router);
+
+    /** Matches, authenticates and runs the handler; blocking (call on the blocking pool). */
+    http::Response dispatch(const http::Request& request);
+
+private:
+    http::Response run(const Route& route, ApiRequest& request);
+
+    Authenticator& authenticator_;
+    std::string internal_secret_;
+    boost::asio::thread_pool& blocking_pool_;
+    std::vector<Route> routes_;
+};
+
+} // namespace cdn::api

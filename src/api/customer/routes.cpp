@@ -1,0 +1,7 @@
+#include "api/customer/routes.h"
+
+namespace cdn::api {
+
+void add_customer_routes(ApiRouter& /*router*/, ApiDeps& /*deps*/) {}
+
+} // namespace cdn::api
