@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
 # What the edge policy steps (issue 4) cost on cache hits, measured in one run:
 #   off  — a pro customer with no allowlist and no signing (rate limit, quota and usage still run)
+#   same — that customer, with a request of the same shape as `on` (a 64-character `v` in place
+#          of `s`, the same Origin header): what the policy steps cost apart from request size
 #   on   — a pro customer with an allowlist (request carries a matching Origin), signed URLs
 #          required (request carries a valid s), so steps 3–6 and 12 all do their work
-#   base — optional: BASE_BIN=/path/to/imagecdn built before the policy steps existed, same data
 # Usage: bench/load/policy.sh [duration_s] [connections] [rounds]
 set -euo pipefail
 cd "$(dirname "$0")/../.."
@@ -38,6 +39,7 @@ def chunk(t, d): return struct.pack(">I", len(d)) + t + d + struct.pack(">I", zl
 sys.stdout.buffer.write(b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", struct.pack(">IIBBBBB", w, h, 8, 2, 0, 0, 0)) + chunk(b"IDAT", zlib.compress(rows, 0)) + chunk(b"IEND", b""))' >"$DATA/originals/$pk/hit.png"
 done
 SIGNED=$("$BIN" sign-url "/$ON/hit.png?v=1" --secret "$SECRET")
+SAME_SHAPE=$(printf 'x%.0s' $(seq 64))
 
 start() { # binary → port
   local port; port=$(free_port)
@@ -66,18 +68,12 @@ code() { curl -s -o /dev/null -w '%{http_code}' "$@"; }
 [ "$(code "http://127.0.0.1:$PORT/$OFF/hit.png")" = 200 ]
 [ "$(code -H 'Origin: https://www.example.com' "http://127.0.0.1:$PORT$SIGNED")" = 200 ]
 [ "$(code "http://127.0.0.1:$PORT/$ON/hit.png?v=1")" = 403 ] # unsigned: refused, so policy is on
+[ "$(code "http://127.0.0.1:$PORT/$OFF/hit.png?v=$SAME_SHAPE")" = 200 ]
 echo "30 KB cache hits; wrk -t2 -c$CONNECTIONS -d${DURATION}s; $(nproc) cores; $ROUNDS rounds"
 printf "%-6s %-5s %12s %10s\n" round case "requests/s" "CPU µs/req"
 for round in $(seq "$ROUNDS"); do
   printf "%-6s %-5s %s\n" "$round" off "$(rps "http://127.0.0.1:$PORT/$OFF/hit.png")"
+  printf "%-6s %-5s %s\n" "$round" same "$(rps -H 'Origin: https://www.example.com' "http://127.0.0.1:$PORT/$OFF/hit.png?v=$SAME_SHAPE")"
   printf "%-6s %-5s %s\n" "$round" on "$(rps -H 'Origin: https://www.example.com' "http://127.0.0.1:$PORT$SIGNED")"
 done
 stop
-if [ -n "${BASE_BIN:-}" ]; then
-  start "$BASE_BIN"
-  curl -sf "http://127.0.0.1:$PORT/$OFF/hit.png" -o /dev/null
-  for round in $(seq "$ROUNDS"); do
-    printf "%-6s %-5s %s\n" "$round" base "$(rps "http://127.0.0.1:$PORT/$OFF/hit.png")"
-  done
-  stop
-fi

@@ -12,6 +12,7 @@
 #include "api/api.h"
 #include "api/common/authenticator.h"
 #include "app/demo.h"
+#include "app/metrics_listener.h"
 #include "app/pid_file.h"
 #include "app/secrets.h"
 #include "app/stores.h"
@@ -282,6 +283,14 @@ int run_service(const Config& config, bool with_demo) {
         spdlog::critical("{}", listening.error().message);
         return 1;
     }
+    MetricsListener metrics_listener(metrics, access_log);
+    if (!config.metrics.listen.empty()) {
+        if (auto listening = metrics_listener.start(config.server, config.metrics.listen);
+            !listening) {
+            spdlog::critical("[metrics] listen: {}", listening.error().message);
+            return 1;
+        }
+    }
     spdlog::info("listening on {}:{}", config.server.listen.substr(0, config.server.listen.rfind(':')),
                  server.port());
     if (with_demo) {
@@ -297,6 +306,7 @@ int run_service(const Config& config, bool with_demo) {
     std::thread signal_thread([&signal_context] { signal_context.run(); });
 
     server.run();
+    metrics_listener.stop();
     signal_context.stop();
     signal_thread.join();
     // Workers report to the server's executor: stop them while it still exists.

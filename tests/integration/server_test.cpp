@@ -76,6 +76,27 @@ TEST(Server, IdleKeepAliveConnectionIsClosedAfterIdleTimeout) {
     EXPECT_TRUE(conn.closed_by_peer(3s));
 }
 
+TEST(Server, MetricsListenerServesMetricsApartFromTheMainListener) {
+    TempDir dir;
+    const int metrics_port = free_port();
+    ServerProcess server(dir.path(),
+                         {{"IMAGECDN_METRICS_LISTEN", "127.0.0.1:" + std::to_string(metrics_port)}});
+    ASSERT_TRUE(server.start()) << server.stderr_text();
+    const auto scraped = http_request(metrics_port, "GET", "/metrics");
+    ASSERT_TRUE(scraped);
+    EXPECT_EQ(scraped->status, 200);
+    EXPECT_NE(scraped->body.find("imagecdn_http_responses_total"), std::string::npos)
+        << scraped->body.substr(0, 300);
+    EXPECT_EQ(http_request(metrics_port, "GET", "/healthz")->status, 404);
+    // The main listener no longer has /metrics, even with the secret.
+    const auto main = http_request(server.port(), "GET", "/metrics",
+                                   {{"Authorization", std::string("Bearer ") +
+                                                          ServerProcess::INTERNAL_SECRET}});
+    ASSERT_TRUE(main);
+    EXPECT_EQ(main->status, 404);
+    EXPECT_EQ(server.stop(), 0);
+}
+
 TEST(Server, OversizedBodyIs413) {
     TempDir dir;
     ServerProcess server(dir.path(), {{"IMAGECDN_SERVER_MAX_BODY_BYTES", "1000"}});
