@@ -323,8 +323,8 @@ int main(int argc, char** argv) {
         config.server.listen = listen;
         config.server.public_base_url = "http://" + listen;
     }
-    if (role != "all") {
-        spdlog::warn("--role {} runs the same routes as 'all' until split roles land", role);
-    }
-    return app::run_service(config, demo);
+    const auto service_role = role == "edge"  ? app::Role::Edge
+                              : role == "api" ? app::Role::Api
+                                              : app::Role::All;
+    return app::run_service(config, demo, service_role);
 }

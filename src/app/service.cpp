@@ -194,7 +194,12 @@ std::vector<kv::Subscription> subscribe_invalidations(kv::KvStore& kv,
 
 } // namespace
 
-int run_service(const Config& config, bool with_demo) {
+int run_service(const Config& config, bool with_demo, Role role) {
+    if (role != Role::All && config.auth.internal_secret.empty()) {
+        spdlog::critical("a split role (edge or api) needs [auth] internal_secret, shared by "
+                         "every node");
+        return 2;
+    }
     if (auto ok = transform::init_vips("imagecdn"); !ok) {
         spdlog::critical("{}", ok.error().message);
         return 1;
@@ -267,13 +272,21 @@ int run_service(const Config& config, bool with_demo) {
         .quota = quota,
         .config = api_config(config, *jwt_secret, *internal_secret),
     };
-    api::add_routes(api_router, api_deps);
-
     http::Router router;
-    api_router.mount(router);
+    if (role != Role::Edge) {
+        api::add_routes(api_router, api_deps);
+        api_router.mount(router);
+    }
     add_observability_routes(router, metrics, *stores, blocking_pool, *internal_secret,
                              config.metrics.listen.empty());
-    router.fallback([&delivery](const http::Request& req) { return delivery.handle(req); });
+    if (role != Role::Api) {
+        router.fallback([&delivery](const http::Request& req) { return delivery.handle(req); });
+    } else {
+        router.fallback([](const http::Request&) -> net::awaitable<http::Response> {
+            co_return http::Response::error(
+                core::make_error(core::Errc::NotFound, "this node serves the API only"));
+        });
+    }
 
     http::AccessLog access_log;
     http::Server server(config.server, router, access_log);

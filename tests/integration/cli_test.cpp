@@ -3,6 +3,7 @@
 #include <fstream>
 
 #include "fixtures.h"
+#include "raw_http.h"
 #include "server_process.h"
 
 namespace cdn::test {
@@ -70,6 +71,37 @@ TEST(Cli, SignUrlMatchesTheSharedVectors) {
 
 TEST(Cli, UnknownSubcommandIsBadUsage) {
     EXPECT_EQ(run_imagecdn({"frobnicate"}).exit_code, 2);
+}
+
+} // namespace
+} // namespace cdn::test
+
+namespace cdn::test {
+namespace {
+
+TEST(Roles, SplitRoleRefusesToStartWithoutASharedInternalSecret) {
+    TempDir dir;
+    const auto result = run_imagecdn(
+        {"serve", "--role", "edge", "--data-dir", dir.path(), "--listen", "127.0.0.1:0"});
+    EXPECT_EQ(result.exit_code, 2);
+    EXPECT_NE(result.err.find("internal_secret"), std::string::npos) << result.err;
+}
+
+TEST(Roles, EdgeAndApiNodesServeOnlyTheirRoutes) {
+    TempDir dir;
+    const auto pk = create_customer(dir.path(), "roles@example.com");
+    put_original(dir.path(), pk, "logo.png", sample_png());
+    {
+        ServerProcess edge(dir.path(), {}, {"--role", "edge"});
+        ASSERT_TRUE(edge.start()) << edge.stderr_text();
+        EXPECT_EQ(http_request(edge.port(), "GET", "/" + pk + "/logo.png")->status, 200);
+        EXPECT_EQ(http_request(edge.port(), "GET", "/api/v1/customer")->status, 404);
+    }
+    ServerProcess api(dir.path(), {}, {"--role", "api"});
+    ASSERT_TRUE(api.start()) << api.stderr_text();
+    EXPECT_EQ(http_request(api.port(), "GET", "/" + pk + "/logo.png")->status, 404);
+    // The API answers (401 without credentials), so its routes are mounted.
+    EXPECT_EQ(http_request(api.port(), "GET", "/api/v1/customer")->status, 401);
 }
 
 } // namespace
