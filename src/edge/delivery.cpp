@@ -83,13 +83,12 @@ http::Response cached_error(const cache::VariantPtr& variant) {
 
 /** The answer for a variant: shared body and header block, 304 on a matching ETag. */
 http::Response respond_with_variant(const http::Request& request, const cache::VariantPtr& variant,
-                                    std::string_view cache_status,
-                                    const std::vector<std::string>& vary) {
+                                    std::string_view cache_status, std::string vary) {
     http::Response res = variant->status != 200 ? cached_error(variant) : http::Response{};
     res.cache_status = cache_status;
     res.set_header("X-Cache", std::string(cache_status));
     if (!vary.empty()) {
-        res.set_header("Vary", fmt::format("{}", fmt::join(vary, ", ")));
+        res.set_header("Vary", std::move(vary));
     }
     if (variant->status != 200) {
         return res;
@@ -195,10 +194,17 @@ std::optional<std::string> custom_domain_candidate(const http::Request& request,
     return name;
 }
 
-std::vector<std::string> with_origin(const std::vector<std::string>& vary) {
-    auto out = vary;
-    out.emplace_back("Origin");
-    return out;
+/** The Vary header: the request headers negotiation used, and Origin when CORS echoes it. */
+std::string vary_header(const std::vector<std::string>& negotiated, bool origin) {
+    std::string vary;
+    for (const auto& name : negotiated) {
+        vary += vary.empty() ? "" : ", ";
+        vary += name;
+    }
+    if (origin) {
+        vary += vary.empty() ? "Origin" : ", Origin";
+    }
+    return vary;
 }
 
 bool is_signature_param(std::string_view name) { return name == "s" || name == "sig"; }
@@ -474,13 +480,12 @@ net::awaitable<DeliveryHandler::Step> DeliveryHandler::check_plan(Delivery& d) {
 http::Response DeliveryHandler::respond(const Delivery& d, const cache::VariantPtr& variant,
                                         std::string_view cache_status) const {
     static const std::vector<std::string> no_vary;
-    const auto& negotiated_vary = d.negotiated ? d.negotiated->vary : no_vary;
     // CORS follows the allowlist: anyone when the customer has none, else the allowed origin
     // that asked (step 4 refused the others), so the answer varies on Origin.
     const bool restricted = !d.customer->settings.allowed_domains.empty();
-    auto res = restricted ? respond_with_variant(d.request, variant, cache_status,
-                                                 with_origin(negotiated_vary))
-                          : respond_with_variant(d.request, variant, cache_status, negotiated_vary);
+    auto res = respond_with_variant(
+        d.request, variant, cache_status,
+        vary_header(d.negotiated ? d.negotiated->vary : no_vary, restricted));
     res.customer = d.url.public_key;
     if (variant->status != 200) {
         return res;
