@@ -15,16 +15,17 @@ namespace cdn::app {
 /** What `imagecdn customer update` changes; unset members stay as they are. */
 struct CustomerUpdate {
     std::optional<std::string> plan;
-    /** A settings PATCH body, exactly as the API takes it. */
+    /** A settings PATCH body, exactly as the API takes it (custom_domains included). */
     std::optional<std::string> settings_patch;
     std::optional<bool> suspended;
 };
 
 /**
- * The operator's path to a customer's plan and settings until the management API exists, and
- * beside it afterwards. Validation is the API's: settings through billing::patch_settings and
- * the plan's gates. Errors: not_found (unknown public key), invalid_request (unknown plan),
- * invalid_settings / feature_not_in_plan naming the field.
+ * The operator's path to a customer's plan and settings, beside the management API. Validation
+ * and writes are the API's (api/customer/customer_service.h), so both accept exactly the same
+ * changes. Errors: not_found (unknown public key), invalid_request (unknown plan), invalid_json
+ * (settings not a JSON object), invalid_settings / feature_not_in_plan naming the field,
+ * conflict (a custom domain of another customer).
  */
 core::Result<void> update_customer(db::Database& db, const billing::PlanTable& plans,
                                    const core::Clock& clock, std::string_view public_key,
@@ -38,7 +39,8 @@ core::Result<void> set_custom_domains(db::Database& db, const billing::PlanTable
                                       const std::vector<std::string>& hosts);
 
 /** Creates or replaces a preset; options are validated exactly as delivery options.
- *  Errors: invalid_parameter naming the option, not_found for an unknown key. */
+ *  Errors: invalid_preset naming the field (the message naming the option), not_found for an
+ *  unknown key, conflict over the number of presets. */
 core::Result<void> put_preset(db::Database& db, const core::Clock& clock,
                               std::uint32_t max_dimension, std::string_view public_key,
                               std::string_view name, std::string_view options);

@@ -39,6 +39,37 @@ ApiKeyRepository::find_by_prefix(std::string_view prefix) {
     return std::optional<ApiKeyRecord>(to_api_key(rows.front()));
 }
 
+core::Result<std::optional<ApiKeyRecord>>
+ApiKeyRepository::find_by_id(std::string_view customer_id, std::string_view id) {
+    CDN_TRY(rows, db_.query("SELECT id, customer_id, name, prefix, secret_hash, created_at, "
+                            "last_used_at FROM api_keys WHERE id = $1 AND customer_id = $2",
+                            {text_value(id), text_value(customer_id)}));
+    if (rows.empty()) {
+        return std::optional<ApiKeyRecord>();
+    }
+    return std::optional<ApiKeyRecord>(to_api_key(rows.front()));
+}
+
+core::Result<std::int64_t> ApiKeyRepository::count_for_customer(std::string_view customer_id) {
+    CDN_TRY(rows, db_.query("SELECT COUNT(*) FROM api_keys WHERE customer_id = $1",
+                            {text_value(customer_id)}));
+    return rows.empty() ? 0 : rows.front().integer(0).value_or(0);
+}
+
+core::Result<void> ApiKeyRepository::replace_secret(std::string_view customer_id,
+                                                    std::string_view id, std::string_view prefix,
+                                                    std::string_view secret_hash) {
+    CDN_TRY(changed, db_.execute("UPDATE api_keys SET prefix = $3, secret_hash = $4, "
+                                 "last_used_at = NULL WHERE id = $1 AND customer_id = $2",
+                                 {text_value(id), text_value(customer_id), text_value(prefix),
+                                  text_value(secret_hash)}));
+    if (changed == 0) {
+        return core::make_error(core::Errc::NotFound, "api key not found",
+                                "no api key " + std::string(id) + " for this customer");
+    }
+    return {};
+}
+
 core::Result<std::vector<ApiKeyRecord>>
 ApiKeyRepository::list_for_customer(std::string_view customer_id) {
     CDN_TRY(rows, db_.query("SELECT id, customer_id, name, prefix, secret_hash, created_at, "

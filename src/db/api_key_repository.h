@@ -40,6 +40,21 @@ public:
 
     core::Result<std::optional<ApiKeyRecord>> find_by_prefix(std::string_view prefix);
 
+    /** Key `id` only if `customer_id` owns it: another customer's key is not found. */
+    core::Result<std::optional<ApiKeyRecord>> find_by_id(std::string_view customer_id,
+                                                         std::string_view id);
+
+    /** How many keys the customer has. */
+    core::Result<std::int64_t> count_for_customer(std::string_view customer_id);
+
+    /**
+     * Rotation: gives key `id` (owned by `customer_id`) a new prefix and secret hash, so the
+     * old secret stops matching at once; id, name and created_at stay, last_used_at is cleared.
+     * Errc::NotFound when the customer has no such key, Errc::Conflict when the prefix is taken.
+     */
+    core::Result<void> replace_secret(std::string_view customer_id, std::string_view id,
+                                      std::string_view prefix, std::string_view secret_hash);
+
     /** The customer's keys, oldest first. */
     core::Result<std::vector<ApiKeyRecord>> list_for_customer(std::string_view customer_id);
 

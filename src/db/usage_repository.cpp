@@ -6,6 +6,37 @@ namespace cdn::db {
 namespace {
 
 constexpr std::int64_t SECONDS_PER_HOUR = 3600;
+constexpr std::int64_t SECONDS_PER_DAY = 86'400;
+
+// Rows are hours already (the primary key is customer and hour): no grouping needed.
+constexpr std::string_view HOURLY_SERIES =
+    "SELECT hour, requests, bytes_out, transforms, cache_hits, errors FROM usage_hourly "
+    "WHERE customer_id = $1 AND hour >= $2 AND hour < $3 ORDER BY hour";
+
+// The day's first second, floored (not truncated toward zero) in SQLite and PostgreSQL alike.
+// CAST because PostgreSQL widens SUM(BIGINT) to NUMERIC.
+constexpr std::string_view DAILY_SERIES =
+    "SELECT hour - ((hour % 86400) + 86400) % 86400 AS day, "
+    "CAST(SUM(requests) AS BIGINT), CAST(SUM(bytes_out) AS BIGINT), "
+    "CAST(SUM(transforms) AS BIGINT), CAST(SUM(cache_hits) AS BIGINT), "
+    "CAST(SUM(errors) AS BIGINT) FROM usage_hourly "
+    "WHERE customer_id = $1 AND hour >= $2 AND hour < $3 "
+    "GROUP BY hour - ((hour % 86400) + 86400) % 86400 ORDER BY 1";
+
+constexpr std::string_view TOTALS =
+    "SELECT CAST(COALESCE(SUM(requests), 0) AS BIGINT), "
+    "CAST(COALESCE(SUM(bytes_out), 0) AS BIGINT), CAST(COALESCE(SUM(transforms), 0) AS BIGINT), "
+    "CAST(COALESCE(SUM(cache_hits), 0) AS BIGINT), CAST(COALESCE(SUM(errors), 0) AS BIGINT) "
+    "FROM usage_hourly WHERE customer_id = $1 AND hour >= $2 AND hour < $3";
+
+/** Columns `first..first+4` of `row` into the bucket's counters. */
+void read_counters(const Row& row, std::size_t first, UsageBucket& bucket) {
+    bucket.requests = row.integer(first).value_or(0);
+    bucket.bytes_out = row.integer(first + 1).value_or(0);
+    bucket.transforms = row.integer(first + 2).value_or(0);
+    bucket.cache_hits = row.integer(first + 3).value_or(0);
+    bucket.errors = row.integer(first + 4).value_or(0);
+}
 
 // Adds rather than overwrites, so concurrent flushes from several nodes all count. The
 // ON CONFLICT ... excluded form is valid in SQLite >= 3.24 and PostgreSQL alike.
@@ -24,6 +55,11 @@ constexpr std::string_view UPSERT =
 std::int64_t hour_start(std::int64_t unix_seconds) {
     // Floor, not truncation toward zero, so that times before 1970 land in their own hour.
     const auto offset = ((unix_seconds % SECONDS_PER_HOUR) + SECONDS_PER_HOUR) % SECONDS_PER_HOUR;
+    return unix_seconds - offset;
+}
+
+std::int64_t day_start(std::int64_t unix_seconds) {
+    const auto offset = ((unix_seconds % SECONDS_PER_DAY) + SECONDS_PER_DAY) % SECONDS_PER_DAY;
     return unix_seconds - offset;
 }
 
@@ -47,6 +83,39 @@ core::Result<std::int64_t> UsageRepository::sum_bytes_out(std::string_view custo
     CDN_TRY(rows, db_.query("SELECT CAST(COALESCE(SUM(bytes_out), 0) AS BIGINT) FROM usage_hourly "
                             "WHERE customer_id = $1 AND hour >= $2 AND hour < $3",
                             {text_value(customer_id), from_hour, to_hour}));
+    return rows.empty() ? 0 : rows.front().integer(0).value_or(0);
+}
+
+core::Result<std::vector<UsageBucket>> UsageRepository::series(std::string_view customer_id,
+                                                               std::int64_t from_hour,
+                                                               std::int64_t to_hour,
+                                                               UsageGranularity granularity) {
+    const auto sql = granularity == UsageGranularity::Hour ? HOURLY_SERIES : DAILY_SERIES;
+    CDN_TRY(rows, db_.query(sql, {text_value(customer_id), from_hour, to_hour}));
+    std::vector<UsageBucket> buckets;
+    buckets.reserve(rows.size());
+    for (const auto& row : rows) {
+        UsageBucket bucket{.start = row.integer(0).value_or(0)};
+        read_counters(row, 1, bucket);
+        buckets.push_back(bucket);
+    }
+    return buckets;
+}
+
+core::Result<UsageBucket> UsageRepository::totals(std::string_view customer_id,
+                                                  std::int64_t from_hour, std::int64_t to_hour) {
+    CDN_TRY(rows, db_.query(TOTALS, {text_value(customer_id), from_hour, to_hour}));
+    UsageBucket total{.start = from_hour};
+    if (!rows.empty()) {
+        read_counters(rows.front(), 0, total);
+    }
+    return total;
+}
+
+core::Result<std::int64_t> UsageRepository::storage_bytes(std::string_view customer_id) {
+    CDN_TRY(rows, db_.query("SELECT CAST(COALESCE(SUM(bytes), 0) AS BIGINT) FROM originals "
+                            "WHERE customer_id = $1",
+                            {text_value(customer_id)}));
     return rows.empty() ? 0 : rows.front().integer(0).value_or(0);
 }
 

@@ -25,6 +25,25 @@ struct UsageDelta {
 /** The first second of the hour containing `unix_seconds`. */
 std::int64_t hour_start(std::int64_t unix_seconds);
 
+/** The first second (UTC) of the day containing `unix_seconds`. */
+std::int64_t day_start(std::int64_t unix_seconds);
+
+/** Counters of one bucket of a usage series (an hour or a UTC day), or of a whole range. */
+struct UsageBucket {
+    /** Unix seconds: the bucket's first second (for totals, the range's start). */
+    std::int64_t start = 0;
+    std::int64_t requests = 0;
+    std::int64_t bytes_out = 0;
+    std::int64_t transforms = 0;
+    std::int64_t cache_hits = 0;
+    std::int64_t errors = 0;
+
+    bool operator==(const UsageBucket&) const = default;
+};
+
+/** The size of a series' buckets. */
+enum class UsageGranularity { Hour, Day };
+
 /** Hourly usage rollups. Works on a Database or on a transaction handle. */
 class UsageRepository {
 public:
@@ -37,6 +56,23 @@ public:
     /** Bytes served to the customer in hours `from_hour <= hour < to_hour` (unix seconds). */
     core::Result<std::int64_t> sum_bytes_out(std::string_view customer_id, std::int64_t from_hour,
                                              std::int64_t to_hour);
+
+    /**
+     * The customer's counters in hours `from_hour <= hour < to_hour` (unix seconds), summed per
+     * hour or per UTC day, in ascending order of `start`. Only buckets with a row are returned:
+     * filling the gaps is the caller's choice. Only flushed counts (what usage_hourly holds).
+     */
+    core::Result<std::vector<UsageBucket>> series(std::string_view customer_id,
+                                                  std::int64_t from_hour, std::int64_t to_hour,
+                                                  UsageGranularity granularity);
+
+    /** The customer's counters summed over hours `from_hour <= hour < to_hour`; `start` is
+     *  `from_hour`, and every counter 0 when there is no row. */
+    core::Result<UsageBucket> totals(std::string_view customer_id, std::int64_t from_hour,
+                                     std::int64_t to_hour);
+
+    /** Bytes of the customer's originals (SUM(bytes) of `originals`); 0 when none. */
+    core::Result<std::int64_t> storage_bytes(std::string_view customer_id);
 
 private:
     Database& db_;

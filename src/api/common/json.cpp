@@ -4,7 +4,8 @@
 
 namespace cdn::api {
 
-core::Result<json::object> json_body(const http::Request& request, bool allow_empty) {
+core::Result<json::object> json_body(const http::Request& request, bool allow_empty,
+                                     std::size_t max_bytes) {
     if (request.body.empty() && allow_empty) {
         return json::object{};
     }
@@ -14,7 +15,7 @@ core::Result<json::object> json_body(const http::Request& request, bool allow_em
         return core::make_error(core::Errc::UnsupportedMediaType,
                                 "the body must be application/json");
     }
-    if (request.body.size() > MAX_JSON_BODY_BYTES) {
+    if (request.body.size() > max_bytes) {
         return core::make_error(core::Errc::PayloadTooLarge, "the JSON body is too large");
     }
     boost::system::error_code ec;

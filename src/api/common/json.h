@@ -20,10 +20,11 @@ inline constexpr std::size_t MAX_JSON_BODY_BYTES = 64 * 1024;
 
 /**
  * The request body as a JSON object. Errors: 415 unsupported_media_type when Content-Type is
- * not application/json, 413 payload_too_large above MAX_JSON_BODY_BYTES, 400 invalid_json when it
+ * not application/json, 413 payload_too_large above `max_bytes`, 400 invalid_json when it
  * does not parse or is not an object. An empty body is `{}` only when `allow_empty`.
  */
-core::Result<json::object> json_body(const http::Request& request, bool allow_empty = false);
+core::Result<json::object> json_body(const http::Request& request, bool allow_empty = false,
+                                     std::size_t max_bytes = MAX_JSON_BODY_BYTES);
 
 /**
  * Typed access to a JSON object's members, each failure a 422 naming the field (`code`

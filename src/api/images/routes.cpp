@@ -1,7 +1,284 @@
+// api.md "Images": originals stored at `{public_key}/{path}` in the object store, listed from
+// the `originals` table.
+//
+// Choices the spec leaves open:
+// - `PUT /images/{path}` answers 201 when the path was new and 200 when it replaced an original.
+// - `POST /images/upload-url` answers 200 (it creates no resource one could GET). On the local
+//   store the URL is `{public_base_url}/api/v1/uploads/{token}`: a random 40-character token,
+//   stored only as its SHA-256, valid 15 minutes, bound to the customer, path, content type and
+//   size (the body may be smaller, never larger). A failed upload leaves it usable until it
+//   expires; a successful one uses it up.
+// - `PUT /api/v1/uploads/{token}` (public: the token is the credential): an unknown, expired or
+//   used token → 403 forbidden; a Content-Type other than the bound one, or content that is not
+//   of the bound type → 415 unsupported_media_type; a body over the bound size → 413
+//   payload_too_large. Then the same checks as a direct PUT (the plan and quota again, since
+//   they may have changed).
+// - Bad query parameters of the listing (limit outside 1..1000, a cursor not issued by us) →
+//   400 invalid_parameter naming the parameter in `error.field`.
+// - Image objects: {path, size, width, height, format, content_type, etag, created_at,
+//   updated_at}; width and height are as displayed (after EXIF orientation), etag unquoted.
 #include "api/images/routes.h"
 
-namespace cdn::api {
+#include <algorithm>
+#include <limits>
+#include <memory>
 
-void add_images_routes(ApiRouter& /*router*/, ApiDeps& /*deps*/) {}
+#include "api/common/customer_json.h"
+#include "api/common/json.h"
+#include "api/images/originals.h"
+#include "core/random.h"
+#include "core/strings.h"
+#include "db/original_repository.h"
+#include "db/upload_token_repository.h"
+#include "security/hmac.h"
+#include "security/keys.h"
+#include "storage/key.h"
+
+namespace cdn::api {
+namespace {
+
+using images::Originals;
+
+constexpr std::int64_t UPLOAD_URL_TTL_SECONDS = 15 * 60;
+constexpr std::size_t DEFAULT_PAGE = 100;
+constexpr std::int64_t MAX_PAGE = 1000;
+/** Tokens are kept this long after they expire (a late attempt still gets "expired"). */
+constexpr std::int64_t EXPIRED_TOKEN_RETENTION_SECONDS = 24 * 3600;
+/** Longer than any valid path, so that an overlong one is answered invalid_path, not 422. */
+constexpr std::size_t MAX_PATH_FIELD_BYTES = 64 * 1024;
+
+/** The stored form of an upload token: its SHA-256, so a database read cannot upload. */
+std::string token_id(std::string_view token) { return security::hash_api_key(token); }
+
+json::object image_json(const db::OriginalRecord& original) {
+    const auto number = [](const std::optional<std::int64_t>& v) {
+        return v ? json::value(*v) : json::value(nullptr);
+    };
+    return {
+        {"path", original.path},
+        {"size", original.bytes},
+        {"width", number(original.width)},
+        {"height", number(original.height)},
+        {"format", images::format_of_type(original.content_type)},
+        {"content_type", original.content_type},
+        {"etag", original.etag},
+        {"created_at", core::rfc3339(original.created_at)},
+        {"updated_at", core::rfc3339(original.updated_at)},
+    };
+}
+
+http::Response stored_response(const images::StoredOriginal& stored) {
+    return json_response(stored.created ? 201 : 200, image_json(stored.record));
+}
+
+core::Error invalid_parameter(std::string name, std::string message) {
+    return core::make_field_error(core::Errc::InvalidParameter, std::move(name),
+                                  std::move(message));
+}
+
+struct ListQuery {
+    std::string prefix;
+    std::string after;
+    std::size_t limit = DEFAULT_PAGE;
+};
+
+core::Result<ListQuery> parse_list_query(std::string_view query) {
+    auto params = core::parse_query_string(query);
+    if (!params) {
+        return invalid_parameter("query", "the query string has a malformed escape");
+    }
+    ListQuery out;
+    for (const auto& [name, value] : *params) {
+        if (name == "prefix") {
+            // Not a path (a prefix may end in the middle of a segment), but it is compared with
+            // paths: the same byte limits apply.
+            if (value.size() > storage::MAX_KEY_BYTES ||
+                std::any_of(value.begin(), value.end(), [](char c) {
+                    return static_cast<unsigned char>(c) < 0x20 || c == 0x7F;
+                })) {
+                return invalid_parameter("prefix", "prefix: at most 1024 bytes, no control "
+                                                   "characters");
+            }
+            out.prefix = value;
+        } else if (name == "cursor") {
+            if (!value.empty() && (!security::base64url_decode(value, out.after) ||
+                                   out.after.empty())) {
+                return invalid_parameter("cursor", "cursor: not a cursor this API returned");
+            }
+        } else if (name == "limit") {
+            const auto limit = core::parse_int(value);
+            if (!limit || *limit < 1 || *limit > MAX_PAGE) {
+                return invalid_parameter("limit", "limit: an integer from 1 to 1000");
+            }
+            out.limit = static_cast<std::size_t>(*limit);
+        }
+    }
+    return out;
+}
+
+http::Response list_images(ApiDeps& deps, ApiRequest& req) {
+    auto query = parse_list_query(req.http.query);
+    if (!query) {
+        return error_response(query.error());
+    }
+    // One more than asked: whether another page follows, without a count.
+    auto rows = db::OriginalRepository(deps.db).list(req.caller().customer_id, query->prefix,
+                                                     query->after, query->limit + 1);
+    if (!rows) {
+        return error_response(rows.error());
+    }
+    json::value next_cursor = nullptr;
+    if (rows->size() > query->limit) {
+        rows->resize(query->limit);
+        next_cursor = json::string(security::base64url_encode(rows->back().path));
+    }
+    json::array items;
+    items.reserve(rows->size());
+    for (const auto& row : *rows) {
+        items.emplace_back(image_json(row));
+    }
+    return json_response(200, json::object{{"items", std::move(items)},
+                                           {"next_cursor", std::move(next_cursor)}});
+}
+
+http::Response create_upload_url(ApiDeps& deps, Originals& originals, ApiRequest& req) {
+    auto body = json_body(req.http);
+    if (!body) {
+        return error_response(body.error());
+    }
+    const Fields fields(*body);
+    if (auto only = fields.only({"path", "content_type", "size"}); !only) {
+        return error_response(only.error());
+    }
+    auto path = fields.string("path", 1, MAX_PATH_FIELD_BYTES);
+    if (!path) {
+        return error_response(path.error());
+    }
+    auto declared_type = fields.string("content_type", 1, 255);
+    if (!declared_type) {
+        return error_response(declared_type.error());
+    }
+    auto size = fields.optional_integer("size", 1, std::numeric_limits<std::int64_t>::max());
+    if (!size || !*size) {
+        return error_response(size ? fields.invalid("size", "is required") : size.error());
+    }
+    const auto content_type = images::canonical_image_type(*declared_type);
+    if (!content_type) {
+        return error_response(core::make_field_error(
+            core::Errc::UnsupportedMediaType, "content_type",
+            "content_type: not an image type this service accepts (image/jpeg, image/png, "
+            "image/webp, image/avif, image/heic, image/gif, image/svg+xml, image/tiff, "
+            "image/jxl)"));
+    }
+    auto customer = load_customer(deps.db, req.caller().customer_id);
+    if (!customer) {
+        return error_response(customer.error());
+    }
+    if (auto checked =
+            originals.check_declared(*customer, *path, static_cast<std::uint64_t>(**size));
+        !checked) {
+        return error_response(checked.error());
+    }
+    const auto now = deps.clock.unix_seconds();
+    const auto token = "ut_" + core::random_base62(40);
+    db::UploadTokenRepository tokens(deps.db);
+    // Housekeeping on the way: tokens long expired are of no use to anyone.
+    (void)tokens.remove_expired(now - EXPIRED_TOKEN_RETENTION_SECONDS);
+    const db::UploadTokenRecord record{
+        .id = token_id(token),
+        .customer_id = customer->id,
+        .path = *path,
+        .content_type = std::string(*content_type),
+        .max_bytes = **size,
+        .created_at = now,
+        .expires_at = now + UPLOAD_URL_TTL_SECONDS,
+        .used_at = std::nullopt,
+    };
+    if (auto inserted = tokens.insert(record); !inserted) {
+        return error_response(inserted.error());
+    }
+    std::string base = deps.config.public_base_url;
+    while (!base.empty() && base.back() == '/') {
+        base.pop_back();
+    }
+    return json_response(
+        200, json::object{
+                 {"url", base + "/api/v1/uploads/" + token},
+                 {"method", "PUT"},
+                 {"headers", json::object{{"Content-Type", *content_type}}},
+                 {"expires_at", core::rfc3339(record.expires_at)},
+             });
+}
+
+http::Response upload_with_token(ApiDeps& deps, Originals& originals, ApiRequest& req) {
+    const auto refused = [] {
+        return error_response(core::make_error(core::Errc::Forbidden,
+                                               "this upload URL is unknown, used or expired"));
+    };
+    const auto token = req.param("token");
+    if (!token.starts_with("ut_")) {
+        return refused();
+    }
+    auto found = db::UploadTokenRepository(deps.db).find(token_id(token));
+    if (!found) {
+        return error_response(found.error());
+    }
+    if (!*found || !db::UploadTokenRepository::usable(**found, deps.clock.unix_seconds())) {
+        return refused();
+    }
+    const auto& bound = **found;
+    const auto sent_type =
+        images::canonical_image_type(req.http.header("content-type").value_or(""));
+    if (!sent_type || *sent_type != bound.content_type) {
+        return error_response(core::make_error(
+            core::Errc::UnsupportedMediaType,
+            "this upload URL takes Content-Type: " + bound.content_type + " only"));
+    }
+    if (req.http.body.size() > static_cast<std::uint64_t>(bound.max_bytes)) {
+        return error_response(core::make_error(
+            core::Errc::PayloadTooLarge,
+            "this upload URL takes at most " + std::to_string(bound.max_bytes) + " bytes"));
+    }
+    auto stored = originals.put(bound.customer_id, bound.path, req.http.body, &bound);
+    if (!stored) {
+        return error_response(stored.error());
+    }
+    return stored_response(*stored);
+}
+
+} // namespace
+
+void add_images_routes(ApiRouter& router, ApiDeps& deps) {
+    // Shared by the handlers, which outlive this call; deps outlives the router.
+    auto originals = std::make_shared<Originals>(deps);
+    ApiDeps* d = &deps;
+    router.add({"POST", "/api/v1/images/upload-url", Access::Customer,
+                [d, originals](ApiRequest& req) {
+                    return create_upload_url(*d, *originals, req);
+                }});
+    router.add({"PUT", "/api/v1/uploads/{token}", Access::Public,
+                [d, originals](ApiRequest& req) {
+                    return upload_with_token(*d, *originals, req);
+                }});
+    router.add({"GET", "/api/v1/images", Access::Customer,
+                [d](ApiRequest& req) { return list_images(*d, req); }});
+    router.add({"PUT", "/api/v1/images/{path*}", Access::Customer,
+                [originals](ApiRequest& req) {
+                    auto stored = originals->put(req.caller().customer_id, req.param("path"),
+                                                 req.http.body);
+                    return stored ? stored_response(*stored) : error_response(stored.error());
+                }});
+    router.add({"GET", "/api/v1/images/{path*}", Access::Customer,
+                [originals](ApiRequest& req) {
+                    auto found = originals->find(req.caller().customer_id, req.param("path"));
+                    return found ? json_response(200, image_json(*found))
+                                 : error_response(found.error());
+                }});
+    router.add({"DELETE", "/api/v1/images/{path*}", Access::Customer,
+                [originals](ApiRequest& req) {
+                    auto removed = originals->remove(req.caller().customer_id, req.param("path"));
+                    return removed ? no_content() : error_response(removed.error());
+                }});
+}
 
 } // namespace cdn::api

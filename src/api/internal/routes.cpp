@@ -1,7 +1,229 @@
 #include "api/internal/routes.h"
 
-namespace cdn::api {
+#include <limits>
+#include <string>
+#include <vector>
 
-void add_internal_routes(ApiRouter& /*router*/, ApiDeps& /*deps*/) {}
+#include "api/common/announce.h"
+#include "api/common/json.h"
+#include "cache/purge.h"
+#include "core/strings.h"
+#include "db/customer_repository.h"
+#include "db/preset_repository.h"
+#include "db/usage_repository.h"
+
+namespace cdn::api {
+namespace {
+
+/** Rows one usage batch may carry (an edge node flushes one row per customer and hour). */
+constexpr std::size_t MAX_USAGE_ITEMS = 10'000;
+/** 10,000 items of about 150 bytes each, with room to spare. */
+constexpr std::size_t MAX_USAGE_BODY_BYTES = 4 * 1024 * 1024;
+/** A purge of 1,000 paths of up to 1,024 bytes each. */
+constexpr std::size_t MAX_PURGE_BODY_BYTES = 2 * 1024 * 1024;
+/** Longest customer id accepted in a usage item (ids are far shorter). */
+constexpr std::size_t MAX_CUSTOMER_ID_BYTES = 128;
+
+/**
+ * What an edge node needs to serve a customer: the row (the signing secret included: edge
+ * nodes verify signed URLs), the settings object as stored, custom domains and presets.
+ */
+core::Result<json::object> customer_document(db::Database& db, const db::CustomerRecord& customer) {
+    boost::system::error_code ec;
+    auto settings = json::parse(customer.settings_json, ec);
+    CDN_TRY(domains, db::CustomerRepository(db).list_custom_domains(customer.id));
+    CDN_TRY(presets, db::PresetRepository(db).list(customer.id));
+    json::array domain_list;
+    for (auto& host : domains) {
+        domain_list.emplace_back(std::move(host));
+    }
+    json::object preset_map;
+    for (auto& preset : presets) {
+        preset_map[preset.name] = std::move(preset.options);
+    }
+    return json::object{
+        {"customer",
+         json::object{
+             {"id", customer.id},
+             {"public_key", customer.public_key},
+             {"email", customer.email},
+             {"plan", customer.plan},
+             {"suspended", customer.suspended},
+             {"billing_status", customer.billing_status},
+             {"signing_secret", customer.signing_secret},
+             {"settings", ec || !settings.is_object() ? json::object{} : settings},
+         }},
+        {"custom_domains", std::move(domain_list)},
+        {"presets", std::move(preset_map)},
+    };
+}
+
+http::Response answer_customer(db::Database& db,
+                               const core::Result<std::optional<db::CustomerRecord>>& found) {
+    if (!found) {
+        return error_response(found.error());
+    }
+    if (!*found) {
+        return error_response(core::make_error(core::Errc::UnknownCustomer, "unknown customer"));
+    }
+    auto document = customer_document(db, **found);
+    if (!document) {
+        return error_response(document.error());
+    }
+    return json_response(200, *document);
+}
+
+/** GET /internal/v1/customers/{public_key}. */
+http::Response get_customer_by_key(ApiDeps& deps, ApiRequest& request) {
+    return answer_customer(
+        deps.db, db::CustomerRepository(deps.db).find_by_public_key(request.param("public_key")));
+}
+
+/** GET /internal/v1/hosts/{host}: the customer serving a custom domain (hosts are stored
+ *  lower-cased; a port is not part of the host). */
+http::Response get_customer_by_host(ApiDeps& deps, ApiRequest& request) {
+    const auto host = core::to_lower(request.param("host"));
+    return answer_customer(deps.db, db::CustomerRepository(deps.db).find_by_custom_domain(host));
+}
+
+/** One item of a usage batch; errors name the field as `items[i].name`. */
+core::Result<db::UsageDelta> parse_usage_item(const json::value& value, std::size_t index) {
+    const auto prefix = "items[" + std::to_string(index) + "].";
+    const auto invalid = [&](std::string_view name, std::string_view message) {
+        auto field = prefix + std::string(name);
+        return core::make_field_error(core::Errc::InvalidRequest, field,
+                                      field + ": " + std::string(message));
+    };
+    if (!value.is_object()) {
+        auto field = "items[" + std::to_string(index) + "]";
+        return core::make_field_error(core::Errc::InvalidRequest, field,
+                                      field + ": must be an object");
+    }
+    const auto& item = value.get_object();
+    db::UsageDelta delta;
+    bool has_id = false, has_hour = false;
+    for (const auto& member : item) {
+        const auto name = member.key();
+        if (name == "customer_id") {
+            const auto& id = member.value();
+            if (!id.is_string() || id.get_string().empty() ||
+                id.get_string().size() > MAX_CUSTOMER_ID_BYTES) {
+                return invalid(name, "must be a string of 1 to 128 bytes");
+            }
+            delta.customer_id = std::string(id.get_string());
+            has_id = true;
+            continue;
+        }
+        std::int64_t* counter = name == "hour"         ? &delta.hour
+                                : name == "requests"   ? &delta.requests
+                                : name == "bytes_out"  ? &delta.bytes_out
+                                : name == "transforms" ? &delta.transforms
+                                : name == "cache_hits" ? &delta.cache_hits
+                                : name == "errors"     ? &delta.errors
+                                                       : nullptr;
+        if (counter == nullptr) {
+            return invalid(name, "is not a known field");
+        }
+        const auto& number = member.value();
+        if (number.is_int64() && number.get_int64() >= 0) {
+            *counter = number.get_int64();
+        } else if (number.is_uint64() &&
+                   number.get_uint64() <=
+                       static_cast<std::uint64_t>(std::numeric_limits<std::int64_t>::max())) {
+            *counter = static_cast<std::int64_t>(number.get_uint64());
+        } else {
+            return invalid(name, "must be a non-negative integer");
+        }
+        has_hour = has_hour || name == "hour";
+    }
+    if (!has_id) {
+        return invalid("customer_id", "is required");
+    }
+    if (!has_hour) {
+        return invalid("hour", "is required");
+    }
+    return delta;
+}
+
+/**
+ * POST /internal/v1/usage: an edge node's flush, added to usage_hourly in one transaction
+ * (all or nothing, as a local flush). A batch is validated whole before anything is written.
+ */
+http::Response post_usage(ApiDeps& deps, ApiRequest& request) {
+    auto body = json_body(request.http, false, MAX_USAGE_BODY_BYTES);
+    if (!body) {
+        return error_response(body.error());
+    }
+    const Fields fields(*body);
+    if (auto known = fields.only({"items"}); !known) {
+        return error_response(known.error());
+    }
+    const auto* items = body->if_contains("items");
+    if (items == nullptr || !items->is_array() || items->get_array().size() > MAX_USAGE_ITEMS) {
+        return error_response(fields.invalid("items", "must be a list of at most 10000 items"));
+    }
+    std::vector<db::UsageDelta> deltas;
+    deltas.reserve(items->get_array().size());
+    for (std::size_t i = 0; i < items->get_array().size(); ++i) {
+        auto delta = parse_usage_item(items->get_array()[i], i);
+        if (!delta) {
+            return error_response(delta.error());
+        }
+        deltas.push_back(std::move(*delta));
+    }
+    if (auto added = db::UsageRepository(deps.db).add_hourly(deltas); !added) {
+        return error_response(added.error());
+    }
+    return json_response(202, json::object{{"accepted", deltas.size()}});
+}
+
+std::string_view scope_name(cache::PurgeRequest::Scope scope) {
+    switch (scope) {
+    case cache::PurgeRequest::Scope::Paths:
+        return "paths";
+    case cache::PurgeRequest::Scope::Prefix:
+        return "prefix";
+    case cache::PurgeRequest::Scope::All:
+        return "all";
+    }
+    return "paths";
+}
+
+/** POST /internal/v1/purge: a purge (cache::encode_purge's JSON) fanned out on the KV purge
+ *  channel, for nodes that cannot publish on it themselves. */
+http::Response post_purge(ApiDeps& deps, ApiRequest& request) {
+    // Parsed once for the common answers (415, 413, 400), then strictly by decode_purge.
+    auto body = json_body(request.http, false, MAX_PURGE_BODY_BYTES);
+    if (!body) {
+        return error_response(body.error());
+    }
+    auto purge = cache::decode_purge(request.http.body);
+    if (!purge) {
+        return error_response(purge.error());
+    }
+    announce_purge(deps.kv, *purge);
+    return json_response(202, json::object{{"purged", scope_name(purge->scope)}});
+}
+
+} // namespace
+
+void add_internal_routes(ApiRouter& router, ApiDeps& deps) {
+    router.add({.method = "GET",
+                .pattern = "/internal/v1/customers/{public_key}",
+                .access = Access::Internal,
+                .handler = [&deps](ApiRequest& r) { return get_customer_by_key(deps, r); }});
+    router.add({.method = "GET",
+                .pattern = "/internal/v1/hosts/{host}",
+                .access = Access::Internal,
+                .handler = [&deps](ApiRequest& r) { return get_customer_by_host(deps, r); }});
+    router.add({.method = "POST",
+                .pattern = "/internal/v1/usage",
+                .access = Access::Internal,
+                .handler = [&deps](ApiRequest& r) { return post_usage(deps, r); }});
+    router.add({.method = "POST",
+                .pattern = "/internal/v1/purge",
+                .access = Access::Internal,
+                .handler = [&deps](ApiRequest& r) { return post_purge(deps, r); }});
+}
 
 } // namespace cdn::api

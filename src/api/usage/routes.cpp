@@ -1,7 +1,241 @@
 #include "api/usage/routes.h"
 
-namespace cdn::api {
+#include <chrono>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
 
-void add_usage_routes(ApiRouter& /*router*/, ApiDeps& /*deps*/) {}
+#include "api/common/customer_json.h"
+#include "api/common/json.h"
+#include "billing/bandwidth_quota.h"
+#include "core/strings.h"
+#include "db/usage_repository.h"
+
+namespace cdn::api {
+namespace {
+
+constexpr std::int64_t SECONDS_PER_DAY = 86'400;
+/** A range without `from` covers this many days, ending with `to`. */
+constexpr std::int64_t DEFAULT_RANGE_DAYS = 30;
+/** The longest range one request may ask for, both ends included. */
+constexpr std::int64_t MAX_RANGE_DAYS = 366;
+
+core::Error bad_parameter(std::string_view name, std::string message) {
+    return core::make_field_error(core::Errc::InvalidParameter, std::string(name),
+                                  std::string(name) + ": " + std::move(message));
+}
+
+/** `YYYY-MM-DD` (a real calendar date, years 1970 to 9999) as the unix second of its UTC
+ *  midnight; nullopt for anything else. */
+std::optional<std::int64_t> parse_date(std::string_view text) {
+    if (text.size() != 10 || text[4] != '-' || text[7] != '-') {
+        return std::nullopt;
+    }
+    for (std::size_t i = 0; i < text.size(); ++i) {
+        if (i != 4 && i != 7 && (text[i] < '0' || text[i] > '9')) {
+            return std::nullopt;
+        }
+    }
+    const auto y = core::parse_int(text.substr(0, 4));
+    const auto m = core::parse_int(text.substr(5, 2));
+    const auto d = core::parse_int(text.substr(8, 2));
+    if (!y || !m || !d || *y < 1970) {
+        return std::nullopt;
+    }
+    using namespace std::chrono;
+    const year_month_day date{year(static_cast<int>(*y)), month(static_cast<unsigned>(*m)),
+                              day(static_cast<unsigned>(*d))};
+    if (!date.ok()) {
+        return std::nullopt;
+    }
+    return static_cast<std::int64_t>(sys_days(date).time_since_epoch().count()) * SECONDS_PER_DAY;
+}
+
+/** What GET /usage asks for: whole UTC days [from_day, to_day] and the bucket size. */
+struct SeriesQuery {
+    std::int64_t from_day = 0;
+    std::int64_t to_day = 0;
+    db::UsageGranularity granularity = db::UsageGranularity::Day;
+};
+
+/**
+ * The query string of GET /usage. Every failure is 400 invalid_parameter naming the parameter
+ * (unknown_parameter for one this route does not take): these are query parameters, not a
+ * JSON body, and the edge answers bad query parameters the same way.
+ */
+core::Result<SeriesQuery> parse_series_query(std::string_view query, std::int64_t now) {
+    const auto params = core::parse_query_string(query);
+    if (!params) {
+        return core::make_error(core::Errc::InvalidParameter, "malformed query string");
+    }
+    std::optional<std::string> from, to, granularity;
+    for (const auto& [name, value] : *params) {
+        std::optional<std::string>* slot = name == "from"          ? &from
+                                           : name == "to"          ? &to
+                                           : name == "granularity" ? &granularity
+                                                                   : nullptr;
+        if (slot == nullptr) {
+            return core::make_field_error(core::Errc::UnknownParameter, name,
+                                          name + ": not a parameter of this route");
+        }
+        if (*slot) {
+            return bad_parameter(name, "given more than once");
+        }
+        *slot = value;
+    }
+
+    SeriesQuery out;
+    if (!granularity || *granularity == "day") {
+        out.granularity = db::UsageGranularity::Day;
+    } else if (*granularity == "hour") {
+        out.granularity = db::UsageGranularity::Hour;
+    } else {
+        return bad_parameter("granularity", "must be hour or day");
+    }
+    if (to) {
+        const auto day = parse_date(*to);
+        if (!day) {
+            return bad_parameter("to", "must be a date YYYY-MM-DD");
+        }
+        out.to_day = *day;
+    } else {
+        out.to_day = db::day_start(now);
+    }
+    if (from) {
+        const auto day = parse_date(*from);
+        if (!day) {
+            return bad_parameter("from", "must be a date YYYY-MM-DD");
+        }
+        out.from_day = *day;
+    } else {
+        out.from_day = out.to_day - (DEFAULT_RANGE_DAYS - 1) * SECONDS_PER_DAY;
+    }
+    if (out.from_day > out.to_day) {
+        return bad_parameter("from", "must not be after to");
+    }
+    if ((out.to_day - out.from_day) / SECONDS_PER_DAY + 1 > MAX_RANGE_DAYS) {
+        return bad_parameter("to", "the range is limited to " + std::to_string(MAX_RANGE_DAYS) +
+                                       " days");
+    }
+    return out;
+}
+
+json::object bucket_json(const db::UsageBucket& bucket) {
+    return {
+        {"t", core::rfc3339(bucket.start)},
+        {"requests", bucket.requests},
+        {"bytes_out", bucket.bytes_out},
+        {"transforms", bucket.transforms},
+        {"cache_hits", bucket.cache_hits},
+        {"errors", bucket.errors},
+    };
+}
+
+/**
+ * GET /usage: the flushed counters (usage_hourly; an edge node's counts reach it every
+ * [usage] flush_interval_ms) of whole UTC days from..to. Daily series list every day of the
+ * range, zero when there was no traffic; hourly series list only the hours with traffic.
+ * One page always (at most 366 days or 8,784 hours): next_cursor is null.
+ */
+http::Response get_usage(ApiDeps& deps, ApiRequest& request) {
+    auto query = parse_series_query(request.http.query, deps.clock.unix_seconds());
+    if (!query) {
+        return error_response(query.error());
+    }
+    const auto end = query->to_day + SECONDS_PER_DAY;
+    auto buckets = db::UsageRepository(deps.db).series(request.caller().customer_id,
+                                                       query->from_day, end, query->granularity);
+    if (!buckets) {
+        return error_response(buckets.error());
+    }
+    json::array items;
+    if (query->granularity == db::UsageGranularity::Hour) {
+        items.reserve(buckets->size());
+        for (const auto& bucket : *buckets) {
+            items.push_back(bucket_json(bucket));
+        }
+    } else {
+        items.reserve(static_cast<std::size_t>((end - query->from_day) / SECONDS_PER_DAY));
+        auto next = buckets->begin();
+        for (auto day = query->from_day; day < end; day += SECONDS_PER_DAY) {
+            if (next != buckets->end() && next->start == day) {
+                items.push_back(bucket_json(*next++));
+            } else {
+                items.push_back(bucket_json(db::UsageBucket{.start = day}));
+            }
+        }
+    }
+    return json_response(200, json::object{{"items", std::move(items)}, {"next_cursor", nullptr}});
+}
+
+const billing::Plan& plan_of(const billing::PlanTable& plans, const std::string& name) {
+    // As the edge does: a plan removed from the config falls back to free.
+    static const billing::Plan unknown_plan{.name = "free"};
+    for (const auto* candidate : {name.c_str(), "free"}) {
+        if (const auto it = plans.find(std::string_view(candidate)); it != plans.end()) {
+            return it->second;
+        }
+    }
+    return unknown_plan;
+}
+
+/** The first second of the calendar month (UTC) after the one starting at `month_start`. */
+std::int64_t next_month_start(std::int64_t month_start) {
+    // A month has at most 31 days: 32 days on is always in the next one.
+    return billing::month_start(month_start + 32 * SECONDS_PER_DAY);
+}
+
+/**
+ * GET /usage/quota: this calendar month (UTC; period_end is exclusive, the next month's first
+ * second). bandwidth_used is the figure the edge enforces (usage_hourly plus this node's
+ * unflushed counts); requests are the flushed month-to-date requests; storage_used is the sum
+ * of the customer's originals.
+ */
+http::Response get_quota(ApiDeps& deps, ApiRequest& request) {
+    auto customer = load_customer(deps.db, request.caller().customer_id);
+    if (!customer) {
+        return error_response(customer.error());
+    }
+    const auto& plan = plan_of(deps.plans, customer->plan);
+    const auto period_start = billing::month_start(deps.clock.unix_seconds());
+    const auto period_end = next_month_start(period_start);
+    auto bandwidth = deps.quota.refresh(customer->id, plan);
+    if (!bandwidth) {
+        return error_response(bandwidth.error());
+    }
+    db::UsageRepository usage(deps.db);
+    auto storage = usage.storage_bytes(customer->id);
+    if (!storage) {
+        return error_response(storage.error());
+    }
+    auto month = usage.totals(customer->id, period_start, period_end);
+    if (!month) {
+        return error_response(month.error());
+    }
+    return json_response(200, json::object{
+                                  {"plan", plan.name},
+                                  {"period_start", core::rfc3339(period_start)},
+                                  {"period_end", core::rfc3339(period_end)},
+                                  {"bandwidth_used", bandwidth->used_bytes},
+                                  {"bandwidth_quota", plan.bandwidth_quota_bytes},
+                                  {"storage_used", *storage},
+                                  {"storage_quota", plan.storage_quota_bytes},
+                                  {"requests", month->requests},
+                              });
+}
+
+} // namespace
+
+void add_usage_routes(ApiRouter& router, ApiDeps& deps) {
+    router.add({.method = "GET",
+                .pattern = "/api/v1/usage",
+                .access = Access::Customer,
+                .handler = [&deps](ApiRequest& request) { return get_usage(deps, request); }});
+    router.add({.method = "GET",
+                .pattern = "/api/v1/usage/quota",
+                .access = Access::Customer,
+                .handler = [&deps](ApiRequest& request) { return get_quota(deps, request); }});
+}
 
 } // namespace cdn::api

@@ -93,6 +93,56 @@ TEST_F(ApiKeyRepositoryTest, TouchLastUsedKeepsTheLatestAndSkipsUnknownKeys) {
     EXPECT_TRUE(keys.touch_last_used({}));
 }
 
+TEST_F(ApiKeyRepositoryTest, FindByIdOnlyForTheOwner) {
+    ApiKeyRepository keys(*db_);
+    ASSERT_TRUE(keys.insert(make_key("k1", "c1", 100)));
+    auto found = keys.find_by_id("c1", "k1").value();
+    ASSERT_TRUE(found.has_value());
+    EXPECT_EQ(found->prefix, "sk_k1");
+    EXPECT_FALSE(keys.find_by_id("c2", "k1").value().has_value());
+    EXPECT_FALSE(keys.find_by_id("c1", "k2").value().has_value());
+}
+
+TEST_F(ApiKeyRepositoryTest, CountsTheCustomersKeys) {
+    ApiKeyRepository keys(*db_);
+    EXPECT_EQ(keys.count_for_customer("c1").value(), 0);
+    ASSERT_TRUE(keys.insert(make_key("k1", "c1", 100)));
+    ASSERT_TRUE(keys.insert(make_key("k2", "c1", 100)));
+    ASSERT_TRUE(keys.insert(make_key("k3", "c2", 100)));
+    EXPECT_EQ(keys.count_for_customer("c1").value(), 2);
+    EXPECT_EQ(keys.count_for_customer("nobody").value(), 0);
+}
+
+TEST_F(ApiKeyRepositoryTest, ReplaceSecretRotatesInPlaceForTheOwnerOnly) {
+    ApiKeyRepository keys(*db_);
+    ASSERT_TRUE(keys.insert(make_key("k1", "c1", 100)));
+    ASSERT_TRUE(keys.touch_last_used({{"k1", 500}}));
+
+    auto by_other = keys.replace_secret("c2", "k1", "sk_new", "hash-new");
+    ASSERT_FALSE(by_other);
+    EXPECT_EQ(by_other.error().code, core::Errc::NotFound);
+    EXPECT_EQ(keys.replace_secret("c1", "ghost", "sk_new", "hash-new").error().code,
+              core::Errc::NotFound);
+    EXPECT_TRUE(keys.find_by_prefix("sk_k1").value().has_value());
+
+    ASSERT_TRUE(keys.replace_secret("c1", "k1", "sk_new", "hash-new"));
+    EXPECT_FALSE(keys.find_by_prefix("sk_k1").value().has_value());
+    auto rotated = keys.find_by_prefix("sk_new").value();
+    ASSERT_TRUE(rotated.has_value());
+    EXPECT_EQ(rotated->id, "k1");
+    EXPECT_EQ(rotated->name, "key k1");
+    EXPECT_EQ(rotated->secret_hash, "hash-new");
+    EXPECT_EQ(rotated->created_at, 100);
+    EXPECT_EQ(rotated->last_used_at, std::nullopt);
+
+    // A prefix of another key is refused, and the key keeps its secret.
+    ASSERT_TRUE(keys.insert(make_key("k2", "c1", 100)));
+    auto taken = keys.replace_secret("c1", "k1", "sk_k2", "hash-x");
+    ASSERT_FALSE(taken);
+    EXPECT_EQ(taken.error().code, core::Errc::Conflict);
+    EXPECT_EQ(keys.find_by_id("c1", "k1").value()->secret_hash, "hash-new");
+}
+
 TEST_F(ApiKeyRepositoryTest, DeletingTheCustomerDeletesItsKeys) {
     ApiKeyRepository keys(*db_);
     ASSERT_TRUE(keys.insert(make_key("k1", "c1", 100)));

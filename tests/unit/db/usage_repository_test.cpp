@@ -62,5 +62,98 @@ TEST_F(MigratedTest, AFailedBatchAddsNothing) {
     EXPECT_TRUE(UsageRepository(*db_).add_hourly({}));
 }
 
+TEST(DayStart, FloorsToTheUtcDay) {
+    constexpr std::int64_t D0 = 1'700'000'000 - 1'700'000'000 % 86'400;
+    EXPECT_EQ(day_start(D0), D0);
+    EXPECT_EQ(day_start(D0 + 86'399), D0);
+    EXPECT_EQ(day_start(D0 + 86'400), D0 + 86'400);
+    EXPECT_EQ(day_start(-1), -86'400);
+}
+
+class UsageSeriesTest : public MigratedTest {
+protected:
+    static constexpr std::int64_t DAY = 86'400;
+    static constexpr std::int64_t D0 = 1'700'000'000 - 1'700'000'000 % DAY;
+
+    void SetUp() override {
+        MigratedTest::SetUp();
+        // c1: two hours on day 0, one on day 1, one on day 3; c2 on day 0 only.
+        ASSERT_TRUE(UsageRepository(*db_).add_hourly({
+            {"c1", D0 + 1 * HOUR, 1, 10, 1, 0, 0},
+            {"c1", D0 + 23 * HOUR + 5, 2, 20, 0, 1, 1},
+            {"c1", D0 + DAY, 4, 40, 2, 2, 0},
+            {"c1", D0 + 3 * DAY + 2 * HOUR, 8, 80, 0, 8, 2},
+            {"c2", D0 + 1 * HOUR, 100, 1000, 0, 0, 0},
+        }));
+    }
+};
+
+TEST_F(UsageSeriesTest, HourlySeriesListsTheHoursWithRowsInOrder) {
+    auto series = UsageRepository(*db_).series("c1", D0, D0 + 4 * DAY, UsageGranularity::Hour);
+    ASSERT_TRUE(series) << series.error().detail;
+    ASSERT_EQ(series->size(), 4u);
+    EXPECT_EQ((*series)[0], (UsageBucket{D0 + HOUR, 1, 10, 1, 0, 0}));
+    EXPECT_EQ((*series)[1], (UsageBucket{D0 + 23 * HOUR, 2, 20, 0, 1, 1}));
+    EXPECT_EQ((*series)[2], (UsageBucket{D0 + DAY, 4, 40, 2, 2, 0}));
+    EXPECT_EQ((*series)[3], (UsageBucket{D0 + 3 * DAY + 2 * HOUR, 8, 80, 0, 8, 2}));
+}
+
+TEST_F(UsageSeriesTest, DailySeriesSumsEachUtcDay) {
+    auto series = UsageRepository(*db_).series("c1", D0, D0 + 4 * DAY, UsageGranularity::Day);
+    ASSERT_TRUE(series) << series.error().detail;
+    ASSERT_EQ(series->size(), 3u);
+    EXPECT_EQ((*series)[0], (UsageBucket{D0, 3, 30, 1, 1, 1}));
+    EXPECT_EQ((*series)[1], (UsageBucket{D0 + DAY, 4, 40, 2, 2, 0}));
+    EXPECT_EQ((*series)[2], (UsageBucket{D0 + 3 * DAY, 8, 80, 0, 8, 2}));
+}
+
+TEST_F(UsageSeriesTest, SeriesIsHalfOpenAndPerCustomer) {
+    UsageRepository usage(*db_);
+    // [D0 + 2h, D0 + DAY): only the 23rd hour of day 0.
+    auto series = usage.series("c1", D0 + 2 * HOUR, D0 + DAY, UsageGranularity::Day);
+    ASSERT_TRUE(series);
+    ASSERT_EQ(series->size(), 1u);
+    EXPECT_EQ(series->front(), (UsageBucket{D0, 2, 20, 0, 1, 1}));
+    EXPECT_TRUE(usage.series("nobody", D0, D0 + 4 * DAY, UsageGranularity::Day)->empty());
+    auto other = usage.series("c2", D0, D0 + 4 * DAY, UsageGranularity::Hour);
+    ASSERT_TRUE(other);
+    ASSERT_EQ(other->size(), 1u);
+    EXPECT_EQ(other->front().requests, 100);
+}
+
+TEST_F(UsageSeriesTest, TotalsSumARangeAndAreZeroWithoutRows) {
+    UsageRepository usage(*db_);
+    auto all = usage.totals("c1", D0, D0 + 4 * DAY);
+    ASSERT_TRUE(all) << all.error().detail;
+    EXPECT_EQ(*all, (UsageBucket{D0, 15, 150, 3, 11, 3}));
+    auto from_day_one = usage.totals("c1", D0 + DAY, D0 + 4 * DAY);
+    ASSERT_TRUE(from_day_one);
+    EXPECT_EQ(*from_day_one, (UsageBucket{D0 + DAY, 12, 120, 2, 10, 2}));
+    auto none = usage.totals("nobody", D0, D0 + 4 * DAY);
+    ASSERT_TRUE(none);
+    EXPECT_EQ(*none, (UsageBucket{D0, 0, 0, 0, 0, 0}));
+}
+
+TEST_F(MigratedTest, StorageBytesSumsTheCustomersOriginals) {
+    CustomerRepository customers(*db_);
+    ASSERT_TRUE(customers.insert(testing::make_customer("c1")));
+    ASSERT_TRUE(customers.insert(testing::make_customer("c2")));
+    UsageRepository usage(*db_);
+    EXPECT_EQ(usage.storage_bytes("c1").value(), 0);
+    const auto add = [&](const std::string& customer, const std::string& path, std::int64_t bytes) {
+        auto added = db_->execute(
+            "INSERT INTO originals (customer_id, path, bytes, content_type, etag, created_at, "
+            "updated_at) VALUES ($1, $2, $3, 'image/png', 'e', 0, 0)",
+            {customer, path, bytes});
+        ASSERT_TRUE(added) << added.error().detail;
+    };
+    add("c1", "a.png", 1000);
+    add("c1", "dir/b.png", 234);
+    add("c2", "a.png", 5);
+    EXPECT_EQ(usage.storage_bytes("c1").value(), 1234);
+    EXPECT_EQ(usage.storage_bytes("c2").value(), 5);
+    EXPECT_EQ(usage.storage_bytes("nobody").value(), 0);
+}
+
 } // namespace
 } // namespace cdn::db

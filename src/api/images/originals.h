@@ -1,0 +1,114 @@
+#pragma once
+
+#include <array>
+#include <cstdint>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "api/api.h"
+#include "core/result.h"
+#include "db/customer_repository.h"
+#include "db/original_repository.h"
+#include "db/upload_token_repository.h"
+#include "transform/media_type.h"
+
+namespace cdn::api::images {
+
+/** The content types an upload may declare (`POST /images/upload-url`, the presigned PUT):
+ *  delivery.md's input formats, as their canonical MIME type (`image/jpg` → `image/jpeg`,
+ *  parameters and case ignored); nullopt for anything else. */
+std::optional<std::string_view> canonical_image_type(std::string_view content_type);
+
+/** The format name ("jpeg", ...) of a stored content type; "unknown" for another. */
+std::string_view format_of_type(std::string_view content_type);
+
+/** api.md's rules for a path (400 invalid_path): storage::validate_key, and no `.tmp-` segment
+ *  (the local store's temporary files). */
+core::Result<void> validate_path(std::string_view path);
+
+/** What the content check learnt about an upload. */
+struct CheckedImage {
+    transform::ImageFormat format = transform::ImageFormat::Unknown;
+    /** As displayed, i.e. after EXIF auto-orientation (which the edge always applies). */
+    std::uint32_t width = 0;
+    std::uint32_t height = 0;
+};
+
+/**
+ * Checks an upload by content, never by name: magic bytes, then a header decode with the
+ * server's limits. Not an image, or a format not accepted (BMP, PDF, text...) or a header that
+ * does not decode → 415 unsupported_media_type; pixels or frames over the limits → 413
+ * payload_too_large. Blocking (libvips): call on the blocking pool.
+ */
+core::Result<CheckedImage> check_content(std::string_view bytes, const transform::Limits& limits);
+
+/** The customer's plan by name; an unknown name falls back to free (as the edge does). */
+const billing::Plan& plan_named(const billing::PlanTable& plans, std::string_view name);
+
+/** The largest original the plan accepts, capped by the server's hard limit. */
+std::uint64_t max_original_bytes(const billing::Plan& plan, const transform::Limits& limits);
+
+/** The outcome of a put: the row as stored and whether the path was new. */
+struct StoredOriginal {
+    db::OriginalRecord record;
+    bool created = false;
+};
+
+/**
+ * A customer's originals: the object store holds the bytes at `{public_key}/{path}`, the
+ * `originals` table what the API lists. Every method blocks (database, store, libvips): call on
+ * the blocking pool.
+ *
+ * Writes of one customer are serialised on this node (quota check, store write and row update
+ * happen as one step), so that two concurrent uploads cannot both pass the storage quota nor
+ * leave the row describing a version the store no longer holds. The store write comes first and
+ * is atomic (temporary object, then rename): a failed or interrupted upload leaves the previous
+ * version, and its row, intact. A replaced or deleted original has its cached variants purged
+ * on every edge node.
+ */
+class Originals {
+public:
+    explicit Originals(ApiDeps& deps) : deps_(deps) {}
+
+    /**
+     * Checks and stores `bytes` at `path` for the customer. `token`, for a presigned upload: it
+     * must match the content (content type) and is consumed atomically just before the store
+     * write, and given back if that write fails. Errors: invalid_path, payload_too_large,
+     * unsupported_media_type, storage_quota_exceeded, forbidden (token already used or
+     * expired), conflict (the path crosses an existing object, `a` vs `a/b`), unavailable.
+     */
+    core::Result<StoredOriginal> put(std::string_view customer_id, std::string_view path,
+                                     std::string_view bytes,
+                                     const db::UploadTokenRecord* token = nullptr);
+
+    /** The original's row; not_found when the path has none. */
+    core::Result<db::OriginalRecord> find(std::string_view customer_id, std::string_view path);
+
+    /** Deletes the object and its row and purges its variants; not_found when neither existed. */
+    core::Result<void> remove(std::string_view customer_id, std::string_view path);
+
+    /** Checks a presigned upload's declaration before it is issued: path, size against the
+     *  plan, storage quota (as if `size` bytes replaced the current version). */
+    core::Result<void> check_declared(const db::CustomerRecord& customer, std::string_view path,
+                                      std::uint64_t size);
+
+private:
+    std::mutex& lock_for(std::string_view customer_id);
+    core::Result<void> check_quota(const db::CustomerRecord& customer, const billing::Plan& plan,
+                                   std::string_view path, std::uint64_t size);
+    core::Result<StoredOriginal> write(const db::CustomerRecord& customer, std::string_view path,
+                                       std::string_view bytes, const CheckedImage& image,
+                                       const db::UploadTokenRecord* token);
+
+    ApiDeps& deps_;
+    /** Striped by customer id: bounded, and one customer's writes always take the same one. */
+    std::array<std::mutex, 64> locks_;
+};
+
+/** The store key of a customer's original. */
+std::string store_key(std::string_view public_key, std::string_view path);
+
+} // namespace cdn::api::images

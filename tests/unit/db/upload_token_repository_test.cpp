@@ -1,0 +1,140 @@
+#include "db/upload_token_repository.h"
+
+#include <gtest/gtest.h>
+
+#include <atomic>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "db_test_support.h"
+
+namespace cdn::db {
+namespace {
+
+using testing::make_customer;
+using testing::MigratedTest;
+
+constexpr std::int64_t NOW = 1'700'000'000;
+
+class UploadTokenRepositoryTest : public MigratedTest {
+protected:
+    void SetUp() override {
+        MigratedTest::SetUp();
+        ASSERT_TRUE(CustomerRepository(*db_).insert(make_customer("c1")));
+    }
+
+    static UploadTokenRecord make_token(const std::string& id) {
+        UploadTokenRecord token;
+        token.id = id;
+        token.customer_id = "c1";
+        token.path = "photos/a.jpg";
+        token.content_type = "image/jpeg";
+        token.max_bytes = 5000;
+        token.created_at = NOW;
+        token.expires_at = NOW + 900;
+        return token;
+    }
+};
+
+TEST_F(UploadTokenRepositoryTest, InsertedTokenIsFoundWithEveryField) {
+    UploadTokenRepository tokens(*db_);
+    ASSERT_TRUE(tokens.insert(make_token("t1")));
+    const auto found = tokens.find("t1").value();
+    ASSERT_TRUE(found);
+    EXPECT_EQ(found->id, "t1");
+    EXPECT_EQ(found->customer_id, "c1");
+    EXPECT_EQ(found->path, "photos/a.jpg");
+    EXPECT_EQ(found->content_type, "image/jpeg");
+    EXPECT_EQ(found->max_bytes, 5000);
+    EXPECT_EQ(found->created_at, NOW);
+    EXPECT_EQ(found->expires_at, NOW + 900);
+    EXPECT_FALSE(found->used_at);
+    EXPECT_TRUE(UploadTokenRepository::usable(*found, NOW));
+    EXPECT_FALSE(tokens.find("t2").value());
+}
+
+TEST_F(UploadTokenRepositoryTest, DuplicateIdIsAConflict) {
+    UploadTokenRepository tokens(*db_);
+    ASSERT_TRUE(tokens.insert(make_token("t1")));
+    const auto again = tokens.insert(make_token("t1"));
+    ASSERT_FALSE(again);
+    EXPECT_EQ(again.error().code, core::Errc::Conflict);
+}
+
+TEST_F(UploadTokenRepositoryTest, ConsumedOnceOnly) {
+    UploadTokenRepository tokens(*db_);
+    ASSERT_TRUE(tokens.insert(make_token("t1")));
+    EXPECT_TRUE(tokens.consume("t1", NOW + 10).value());
+    EXPECT_FALSE(tokens.consume("t1", NOW + 11).value());
+    const auto found = tokens.find("t1").value();
+    ASSERT_TRUE(found);
+    EXPECT_EQ(found->used_at, NOW + 10);
+    EXPECT_FALSE(UploadTokenRepository::usable(*found, NOW + 11));
+}
+
+TEST_F(UploadTokenRepositoryTest, UnknownTokenIsNotConsumed) {
+    EXPECT_FALSE(UploadTokenRepository(*db_).consume("nope", NOW).value());
+}
+
+TEST_F(UploadTokenRepositoryTest, ExpiredTokenIsRefusedFromItsExpirySecond) {
+    UploadTokenRepository tokens(*db_);
+    ASSERT_TRUE(tokens.insert(make_token("t1")));
+    const auto token = tokens.find("t1").value().value();
+    EXPECT_TRUE(UploadTokenRepository::usable(token, NOW + 899));
+    EXPECT_FALSE(UploadTokenRepository::usable(token, NOW + 900));
+    EXPECT_FALSE(tokens.consume("t1", NOW + 900).value());
+    EXPECT_FALSE(tokens.consume("t1", NOW + 3600).value());
+    EXPECT_FALSE(tokens.find("t1").value()->used_at);
+    // One second earlier it still works.
+    EXPECT_TRUE(tokens.consume("t1", NOW + 899).value());
+}
+
+TEST_F(UploadTokenRepositoryTest, ReleasedTokenCanBeConsumedAgainUntilItExpires) {
+    UploadTokenRepository tokens(*db_);
+    ASSERT_TRUE(tokens.insert(make_token("t1")));
+    ASSERT_TRUE(tokens.consume("t1", NOW + 5).value());
+    // Only the use that consumed it gives it back.
+    ASSERT_TRUE(tokens.release("t1", NOW + 6));
+    EXPECT_TRUE(tokens.find("t1").value()->used_at);
+    ASSERT_TRUE(tokens.release("t1", NOW + 5));
+    EXPECT_FALSE(tokens.find("t1").value()->used_at);
+    EXPECT_FALSE(tokens.consume("t1", NOW + 900).value());
+    EXPECT_TRUE(tokens.consume("t1", NOW + 7).value());
+}
+
+TEST_F(UploadTokenRepositoryTest, ConcurrentConsumersHaveExactlyOneWinner) {
+    UploadTokenRepository(*db_).insert(make_token("t1")).value();
+    std::atomic<int> wins{0};
+    std::atomic<int> failures{0};
+    std::vector<std::thread> threads;
+    for (int i = 0; i < 8; ++i) {
+        threads.emplace_back([&] {
+            auto consumed = UploadTokenRepository(*db_).consume("t1", NOW + 1);
+            if (!consumed) {
+                ++failures;
+            } else if (*consumed) {
+                ++wins;
+            }
+        });
+    }
+    for (auto& thread : threads) {
+        thread.join();
+    }
+    EXPECT_EQ(failures.load(), 0);
+    EXPECT_EQ(wins.load(), 1);
+}
+
+TEST_F(UploadTokenRepositoryTest, RemoveExpiredKeepsLiveTokens) {
+    UploadTokenRepository tokens(*db_);
+    auto old = make_token("old");
+    old.expires_at = NOW - 10;
+    ASSERT_TRUE(tokens.insert(old));
+    ASSERT_TRUE(tokens.insert(make_token("live")));
+    EXPECT_EQ(tokens.remove_expired(NOW).value(), 1);
+    EXPECT_FALSE(tokens.find("old").value());
+    EXPECT_TRUE(tokens.find("live").value());
+}
+
+} // namespace
+} // namespace cdn::db
