@@ -25,17 +25,6 @@ namespace {
 
 using Headers = std::map<std::string, std::string>;
 
-/** The value of the first JSON string member `name` (the bodies here are flat enough). */
-std::string json_string(const std::string& json, const std::string& name) {
-    const auto key = "\"" + name + "\":\"";
-    const auto at = json.find(key);
-    if (at == std::string::npos) {
-        return {};
-    }
-    const auto start = at + key.size();
-    return json.substr(start, json.find('"', start) - start);
-}
-
 /** The first JSON integer member `name`; -1 when absent. */
 long long json_int(const std::string& json, const std::string& name, std::size_t from = 0) {
     const auto key = "\"" + name + "\":";

@@ -18,16 +18,6 @@ namespace {
 
 using Headers = std::map<std::string, std::string>;
 
-std::string json_string(const std::string& json, const std::string& name) {
-    const auto key = "\"" + name + "\":\"";
-    const auto at = json.find(key);
-    if (at == std::string::npos) {
-        return {};
-    }
-    const auto start = at + key.size();
-    return json.substr(start, json.find('"', start) - start);
-}
-
 std::string error_code(const RawResponse& res) { return json_string(res.body, "code"); }
 std::string error_field(const RawResponse& res) { return json_string(res.body, "field"); }
 

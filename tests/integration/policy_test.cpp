@@ -22,17 +22,6 @@ std::int64_t unix_now() {
         .count();
 }
 
-/** The value of a JSON string member in `json` (enough for the CLI's flat output). */
-std::string json_string(const std::string& json, const std::string& name) {
-    const auto key = "\"" + name + "\":\"";
-    const auto at = json.find(key);
-    if (at == std::string::npos) {
-        return {};
-    }
-    const auto start = at + key.size();
-    return json.substr(start, json.find('"', start) - start);
-}
-
 std::string error_code(const RawResponse& res) { return json_string(res.body, "code"); }
 
 class PolicyTest : public ::testing::Test {

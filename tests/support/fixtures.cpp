@@ -57,4 +57,14 @@ std::string read_file(const std::string& path) {
     return s.str();
 }
 
+std::string json_string(const std::string& json, const std::string& name) {
+    const auto key = "\"" + name + "\":\"";
+    const auto at = json.find(key);
+    if (at == std::string::npos) {
+        return {};
+    }
+    const auto start = at + key.size();
+    return json.substr(start, json.find('"', start) - start);
+}
+
 } // namespace cdn::test

@@ -20,4 +20,8 @@ void put_original(const std::string& data_dir, const std::string& public_key,
 
 std::string read_file(const std::string& path);
 
+/** The value of the first JSON string member `name` in `json` (enough for flat answers);
+ *  empty when absent. */
+std::string json_string(const std::string& json, const std::string& name);
+
 } // namespace cdn::test

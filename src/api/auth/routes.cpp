@@ -1,7 +1,416 @@
 #include "api/auth/routes.h"
 
-namespace cdn::api {
+#include <spdlog/spdlog.h>
 
-void add_auth_routes(ApiRouter& /*router*/, ApiDeps& /*deps*/) {}
+#include <algorithm>
+#include <atomic>
+#include <memory>
+#include <optional>
+#include <string>
+
+#include "api/auth/accounts.h"
+#include "api/auth/hash_gate.h"
+#include "api/auth/login_limiter.h"
+#include "api/common/customer_json.h"
+#include "api/common/json.h"
+#include "core/random.h"
+#include "core/strings.h"
+#include "db/customer_repository.h"
+#include "db/refresh_token_repository.h"
+#include "security/jwt.h"
+#include "security/keys.h"
+#include "security/password.h"
+
+namespace cdn::api {
+namespace {
+
+/** The cookie carrying the refresh token for the dashboard (dashboard.md "Session"). */
+constexpr std::string_view REFRESH_COOKIE = "imagecdn_refresh";
+/** The only path the browser sends it to: the auth routes. */
+constexpr std::string_view REFRESH_COOKIE_PATH = "/api/v1/auth";
+/** Shortest password at signup, in characters (UTF-8 code points), api.md. */
+constexpr std::size_t MIN_PASSWORD_CHARS = 10;
+/** Longest email accepted in a body before normalisation (RFC 5321 path limit + slack). */
+constexpr std::size_t MAX_EMAIL_BYTES = 320;
+/** Plan of every new signup (plans.md). */
+constexpr std::string_view SIGNUP_PLAN = "free";
+/** Refresh tokens are security::generate_secret(): 32 random bytes as 64 hex characters. */
+constexpr std::size_t REFRESH_TOKEN_CHARS = 64;
+/** How often (at most) a node deletes expired refresh tokens, piggy-backed on logins. */
+constexpr std::int64_t REFRESH_CLEANUP_INTERVAL_SECONDS = 3600;
+
+/** Handlers' shared state. */
+struct AuthState {
+    ApiDeps& deps;
+    LoginLimiter limiter;
+    HashGate gate{HashGate::default_slots()};
+    /** Unix seconds of the last expired-token cleanup on this node. */
+    std::atomic<std::int64_t> last_cleanup{0};
+    /** Whether the refresh cookie carries `Secure` (see cookie_is_secure). */
+    bool secure_cookie = true;
+};
+
+http::Response respond(core::Result<http::Response> result) {
+    return result ? std::move(*result) : error_response(result.error());
+}
+
+core::Error unauthorized(std::string message) {
+    return core::make_error(core::Errc::Unauthorized, std::move(message));
+}
+
+/** 503 busy with Retry-After when every argon2id slot is taken (see HashGate). */
+http::Response hashing_busy() {
+    auto res = error_response(core::make_error(
+        core::Errc::Busy, "too many sign-ins at once; retry in a second"));
+    res.set_header("Retry-After", "1");
+    return res;
+}
+
+/**
+ * `Secure` unless the service is explicitly reached over plain HTTP on a host that is not
+ * loopback: there a browser would drop a Secure cookie altogether (dashboard.md: "Secure when
+ * served over HTTPS"). Browsers accept Secure cookies from http://localhost and 127.0.0.1, so
+ * the default (`http://127.0.0.1:8080`) keeps it, as does anything behind a TLS proxy whose
+ * public_base_url is https://.
+ */
+bool cookie_is_secure(std::string_view public_base_url) {
+    constexpr std::string_view HTTP = "http://";
+    if (!core::to_lower(public_base_url.substr(0, HTTP.size())).starts_with(HTTP)) {
+        return true;
+    }
+    auto host = public_base_url.substr(HTTP.size());
+    host = host.substr(0, host.find('/'));
+    if (host.starts_with('[')) {
+        host = host.substr(0, host.find(']') + 1);
+    } else {
+        host = host.substr(0, host.find(':'));
+    }
+    const auto lowered = core::to_lower(host);
+    return lowered == "localhost" || lowered.ends_with(".localhost") ||
+           lowered.starts_with("127.") || lowered == "[::1]";
+}
+
+std::string refresh_cookie(const AuthState& state, std::string_view token,
+                           std::int64_t max_age_seconds) {
+    std::string cookie(REFRESH_COOKIE);
+    cookie.append("=").append(token).append("; HttpOnly");
+    if (state.secure_cookie) {
+        cookie.append("; Secure");
+    }
+    cookie.append("; SameSite=Strict; Path=")
+        .append(REFRESH_COOKIE_PATH)
+        .append("; Max-Age=")
+        .append(std::to_string(max_age_seconds));
+    return cookie;
+}
+
+/** The refresh cookie's value from the request's Cookie headers, if any. */
+std::optional<std::string> cookie_token(const http::Request& request) {
+    for (const auto& header : request.headers) {
+        if (!core::iequals(header.name, "cookie")) {
+            continue;
+        }
+        for (auto part : core::split(header.value, ';')) {
+            part = core::trim(part);
+            const auto eq = part.find('=');
+            if (eq != std::string_view::npos && core::trim(part.substr(0, eq)) == REFRESH_COOKIE) {
+                auto value = core::trim(part.substr(eq + 1));
+                if (!value.empty()) {
+                    return std::string(value);
+                }
+            }
+        }
+    }
+    return std::nullopt;
+}
+
+/** The refresh token of a refresh or logout: `{refresh_token}` in the body, else the cookie.
+ *  nullopt when there is none. */
+core::Result<std::optional<std::string>> presented_refresh_token(const http::Request& request) {
+    CDN_TRY(body, json_body(request, /*allow_empty=*/true));
+    const Fields fields(body);
+    CDN_TRY_VOID(fields.only({"refresh_token"}));
+    CDN_TRY(token, fields.optional_string("refresh_token", 0, 1024));
+    if (token && !token->empty()) {
+        return token;
+    }
+    return cookie_token(request);
+}
+
+bool well_formed_refresh_token(std::string_view token) {
+    return token.size() == REFRESH_TOKEN_CHARS &&
+           std::all_of(token.begin(), token.end(),
+                       [](char c) { return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f'); });
+}
+
+/** UTF-8 code points in `text` (continuation bytes are not counted; json::parse has already
+ *  refused invalid UTF-8). */
+std::size_t utf8_chars(std::string_view text) {
+    return static_cast<std::size_t>(std::count_if(text.begin(), text.end(), [](char c) {
+        return (static_cast<unsigned char>(c) & 0xC0U) != 0x80U;
+    }));
+}
+
+struct TokenPair {
+    std::string access_token;
+    std::string refresh_token;
+};
+
+std::string access_token_for(const AuthState& state, const std::string& customer_id,
+                             std::int64_t now) {
+    return security::sign_jwt({.sub = customer_id,
+                               .iat = now,
+                               .exp = now + state.deps.config.access_ttl.count()},
+                              state.deps.config.jwt_secret);
+}
+
+/** A new refresh token row in `family_id`; returns the token (only its hash is stored). */
+core::Result<std::string> insert_refresh_token(const AuthState& state, db::Database& db,
+                                               const std::string& customer_id,
+                                               const std::string& family_id, std::int64_t now) {
+    auto token = security::generate_secret();
+    db::RefreshTokenRecord record{
+        .id = "rt_" + core::random_base62(20),
+        .family_id = family_id,
+        .customer_id = customer_id,
+        .token_hash = security::hash_api_key(token), // SHA-256 hex: a 256-bit random token
+        .created_at = now,
+        .expires_at = now + state.deps.config.refresh_ttl.count(),
+        .used_at = std::nullopt,
+        .revoked_at = std::nullopt,
+    };
+    CDN_TRY_VOID(db::RefreshTokenRepository(db).insert(record));
+    return token;
+}
+
+/** A fresh pair starting a new family (signup, login). */
+core::Result<TokenPair> start_session(const AuthState& state, const std::string& customer_id,
+                                      std::int64_t now) {
+    const auto family_id = "rtf_" + core::random_base62(20);
+    CDN_TRY(refresh, insert_refresh_token(state, state.deps.db, customer_id, family_id, now));
+    return TokenPair{access_token_for(state, customer_id, now), std::move(refresh)};
+}
+
+/** `{access_token, refresh_token, expires_in}` with the refresh cookie. */
+http::Response token_response(const AuthState& state, unsigned status, const TokenPair& pair,
+                              json::object body = {}) {
+    body["access_token"] = pair.access_token;
+    body["refresh_token"] = pair.refresh_token;
+    body["expires_in"] = state.deps.config.access_ttl.count();
+    auto res = json_response(status, body);
+    res.set_header("Set-Cookie",
+                   refresh_cookie(state, pair.refresh_token, state.deps.config.refresh_ttl.count()));
+    return res;
+}
+
+/** Deletes expired refresh tokens at most once per REFRESH_CLEANUP_INTERVAL_SECONDS. */
+void maybe_clean_up(AuthState& state, std::int64_t now) {
+    auto last = state.last_cleanup.load();
+    if (now - last < REFRESH_CLEANUP_INTERVAL_SECONDS ||
+        !state.last_cleanup.compare_exchange_strong(last, now)) {
+        return;
+    }
+    if (auto deleted = db::RefreshTokenRepository(state.deps.db).delete_expired(now); !deleted) {
+        spdlog::warn("expired refresh tokens not deleted: {}", deleted.error().detail);
+    }
+}
+
+// ---- POST /auth/signup ---------------------------------------------------------------------
+
+core::Result<http::Response> signup(AuthState& state, ApiRequest& request) {
+    auto& deps = state.deps;
+    CDN_TRY(body, json_body(request.http));
+    const Fields fields(body);
+    CDN_TRY_VOID(fields.only({"email", "password"}));
+    CDN_TRY(raw_email, fields.string("email", 1, MAX_EMAIL_BYTES));
+    const auto email = normalize_email(raw_email);
+    if (!email) {
+        return fields.invalid("email", "is not a valid email address");
+    }
+    CDN_TRY(password, fields.string("password", 1, security::MAX_PASSWORD_BYTES));
+    if (utf8_chars(password) < MIN_PASSWORD_CHARS) {
+        return fields.invalid("password", "must be at least " +
+                                              std::to_string(MIN_PASSWORD_CHARS) + " characters");
+    }
+    const auto email_taken = [] {
+        return core::make_field_error(core::Errc::EmailTaken, "email",
+                                      "an account with this email already exists");
+    };
+    // Checked before the slow hash; the unique index still decides a race below.
+    CDN_TRY(existing, db::CustomerRepository(deps.db).find_by_email(*email));
+    if (existing) {
+        return email_taken();
+    }
+    std::string hash;
+    {
+        const HashGate::Slot slot(state.gate);
+        if (!slot.acquired()) {
+            return hashing_busy();
+        }
+        CDN_TRY(hashed, security::hash_password(password));
+        hash = std::move(hashed);
+    }
+    auto created = create_customer(deps.db, deps.plans, deps.clock, *email,
+                                   std::string(SIGNUP_PLAN), std::move(hash),
+                                   /*with_api_key=*/false);
+    if (!created) {
+        if (created.error().code == core::Errc::Conflict) {
+            CDN_TRY(now_taken, db::CustomerRepository(deps.db).find_by_email(*email));
+            if (now_taken) {
+                return email_taken();
+            }
+        }
+        return created.error();
+    }
+    CDN_TRY(customer, load_customer(deps.db, created->customer_id));
+    const auto now = deps.clock.unix_seconds();
+    CDN_TRY(pair, start_session(state, customer.id, now));
+    spdlog::info("signup: customer {} ({})", customer.id, customer.public_key);
+    return token_response(state, 201, pair,
+                          json::object{{"customer", customer_json(customer)},
+                                       {"public_key", customer.public_key}});
+}
+
+// ---- POST /auth/login ----------------------------------------------------------------------
+
+core::Result<http::Response> login(AuthState& state, ApiRequest& request) {
+    auto& deps = state.deps;
+    CDN_TRY(body, json_body(request.http));
+    const Fields fields(body);
+    CDN_TRY_VOID(fields.only({"email", "password"}));
+    CDN_TRY(raw_email, fields.string("email", 1, MAX_EMAIL_BYTES));
+    CDN_TRY(password, fields.string("password", 1, security::MAX_PASSWORD_BYTES));
+    // Not validated: an address that cannot exist is simply an unknown email (same answer).
+    const auto email = core::to_lower(core::trim(raw_email));
+    const auto& address = request.http.remote_address;
+
+    // Refused before any argon2 work, so a flood costs the server little.
+    CDN_TRY(allowed, state.limiter.check(email, address));
+    if (!allowed.allowed) {
+        auto res = error_response(core::make_error(
+            core::Errc::TooManyRequests, "too many failed logins; try again later"));
+        res.set_header("Retry-After", std::to_string(allowed.retry_after_seconds));
+        return res;
+    }
+
+    CDN_TRY(customer, db::CustomerRepository(deps.db).find_by_email(email));
+    const bool has_password = customer && customer->password_hash.has_value();
+    bool verified = false;
+    {
+        const HashGate::Slot slot(state.gate);
+        if (!slot.acquired()) {
+            return hashing_busy(); // not a failed login: nothing was verified
+        }
+        // Unknown email, or a customer made by the CLI without a password: verify against a
+        // fixed hash with the same parameters, so the answer takes as long as a wrong password.
+        verified = security::verify_password(has_password
+                                                 ? std::string_view(*customer->password_hash)
+                                                 : security::dummy_password_hash(),
+                                             password) &&
+                   has_password;
+    }
+    if (!verified) {
+        state.limiter.record_failure(email, address);
+        return core::make_error(core::Errc::InvalidCredentials, "invalid email or password");
+    }
+    const auto now = deps.clock.unix_seconds();
+    CDN_TRY(pair, start_session(state, customer->id, now));
+    maybe_clean_up(state, now);
+    return token_response(state, 200, pair);
+}
+
+// ---- POST /auth/refresh --------------------------------------------------------------------
+
+core::Result<http::Response> refresh(AuthState& state, ApiRequest& request) {
+    auto& deps = state.deps;
+    CDN_TRY(presented, presented_refresh_token(request.http));
+    if (!presented) {
+        return unauthorized("send the refresh token in the body or the cookie");
+    }
+    if (!well_formed_refresh_token(*presented)) {
+        return unauthorized("invalid refresh token");
+    }
+    db::RefreshTokenRepository tokens(deps.db);
+    CDN_TRY(found, tokens.find_by_hash(security::hash_api_key(*presented)));
+    const auto now = deps.clock.unix_seconds();
+    if (!found || found->revoked_at) {
+        return unauthorized("invalid refresh token");
+    }
+    const auto revoke_family = [&](const char* why) -> core::Error {
+        spdlog::warn("refresh token reuse for customer {} (family {}, {}): family revoked",
+                     found->customer_id, found->family_id, why);
+        if (auto revoked = tokens.revoke_family(found->family_id, now); !revoked) {
+            return revoked.error();
+        }
+        return unauthorized("invalid refresh token");
+    };
+    if (found->used_at) {
+        // A rotated token presented again: someone holds a copy. Kill every token of it.
+        return revoke_family("used token presented");
+    }
+    if (found->expires_at <= now) {
+        return unauthorized("refresh token expired");
+    }
+    bool claimed = false;
+    std::string next;
+    CDN_TRY_VOID(deps.db.transaction([&](db::Database& tx) -> core::Result<void> {
+        CDN_TRY(marked, db::RefreshTokenRepository(tx).mark_used(found->id, now));
+        claimed = marked;
+        if (!claimed) {
+            return {};
+        }
+        CDN_TRY(token, insert_refresh_token(state, tx, found->customer_id, found->family_id, now));
+        next = std::move(token);
+        return {};
+    }));
+    if (!claimed) {
+        // Used (or revoked) between our read and our update: a concurrent presentation.
+        return revoke_family("concurrent use");
+    }
+    return token_response(state, 200,
+                          TokenPair{access_token_for(state, found->customer_id, now), next});
+}
+
+// ---- POST /auth/logout ---------------------------------------------------------------------
+
+/** Always 204 with the cookie cleared: logging out twice, or with an unknown token, is not an
+ *  error and tells nothing about the token. */
+core::Result<http::Response> logout(AuthState& state, ApiRequest& request) {
+    CDN_TRY(presented, presented_refresh_token(request.http));
+    if (presented && well_formed_refresh_token(*presented)) {
+        db::RefreshTokenRepository tokens(state.deps.db);
+        CDN_TRY(found, tokens.find_by_hash(security::hash_api_key(*presented)));
+        if (found) {
+            CDN_TRY_VOID(tokens.revoke_family(found->family_id, state.deps.clock.unix_seconds()));
+        }
+    }
+    auto res = no_content();
+    res.set_header("Set-Cookie", refresh_cookie(state, "", 0));
+    return res;
+}
+
+// ---- GET /auth/me --------------------------------------------------------------------------
+
+core::Result<http::Response> me(AuthState& state, ApiRequest& request) {
+    CDN_TRY(customer, load_customer(state.deps.db, request.caller().customer_id));
+    return json_response(200, customer_json(customer));
+}
+
+} // namespace
+
+void add_auth_routes(ApiRouter& router, ApiDeps& deps) {
+    // Owned by the handlers (the router keeps them as long as it serves).
+    auto state = std::make_shared<AuthState>(deps, LoginLimiter(deps.kv, deps.clock));
+    state->secure_cookie = cookie_is_secure(deps.config.public_base_url);
+
+    const auto bind = [&state](core::Result<http::Response> (*handler)(AuthState&, ApiRequest&)) {
+        return [state, handler](ApiRequest& request) { return respond(handler(*state, request)); };
+    };
+    router.add({"POST", "/api/v1/auth/signup", Access::Public, bind(signup)});
+    router.add({"POST", "/api/v1/auth/login", Access::Public, bind(login)});
+    router.add({"POST", "/api/v1/auth/refresh", Access::Public, bind(refresh)});
+    router.add({"POST", "/api/v1/auth/logout", Access::Public, bind(logout)});
+    router.add({"GET", "/api/v1/auth/me", Access::Customer, bind(me)});
+}
 
 } // namespace cdn::api
