@@ -57,12 +57,17 @@ std::vector<std::pair<std::string, std::string>> sample_images() {
 
 } // namespace
 
-core::Result<void> ensure_demo(Stores& stores, const Config& config, std::uint16_t port) {
+core::Result<void> ensure_demo(Stores& stores, const Config& config, std::uint16_t port,
+                               api::images::Originals& originals) {
     CDN_TRY(public_key, demo_public_key(*stores.database, config));
+    CDN_TRY(customer, db::CustomerRepository(*stores.database).find_by_public_key(public_key));
+    if (!customer) {
+        return core::make_error(core::Errc::Internal, "the demo customer is missing");
+    }
+    // Through the API's ingest, so the samples are listed with their dimensions like uploads.
     for (const auto& [path, bytes] : sample_images()) {
-        const auto key = public_key + "/" + path;
-        if (!stores.blobs->head(key)) {
-            CDN_TRY_VOID(stores.blobs->put(key, bytes));
+        if (!originals.find(customer->id, path)) {
+            CDN_TRY_VOID(originals.put(customer->id, path, bytes));
         }
     }
     transform::end_vips_job();

@@ -307,7 +307,8 @@ int run_service(const Config& config, bool with_demo, Role role) {
     spdlog::info("listening on {}:{}", config.server.listen.substr(0, config.server.listen.rfind(':')),
                  server.port());
     if (with_demo) {
-        if (auto demo = ensure_demo(*stores, config, server.port()); !demo) {
+        api::images::Originals originals(api_deps);
+        if (auto demo = ensure_demo(*stores, config, server.port(), originals); !demo) {
             spdlog::error("demo set-up failed: {}", demo.error().message);
         }
     }
