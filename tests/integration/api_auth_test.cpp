@@ -457,6 +457,20 @@ TEST_F(AuthApiTest, LogoutRevokesTheRefreshTokenAndClearsTheCookie) {
 
 // ---- rate limits ---------------------------------------------------------------------------
 
+TEST_F(AuthApiTest, SignupsPerAddressAreLimited) {
+    // Attempts count whether they succeed or not (each may cost an argon2 hash and a row).
+    for (int i = 0; i < 20; ++i) {
+        const auto res = signup("many" + std::to_string(i) + "@example.com", i % 2 ? "short" : PASSWORD);
+        ASSERT_EQ(res.status, i % 2 ? 422 : 201) << i << " " << res.body;
+    }
+    const auto limited = signup("one-more@example.com");
+    EXPECT_EQ(limited.status, 429) << limited.body;
+    EXPECT_EQ(error_code(limited), "too_many_requests");
+    EXPECT_GE(std::stoi(limited.header("retry-after").value_or("0")), 1);
+    // Logins from that address are not affected.
+    EXPECT_EQ(login("many0@example.com").status, 200);
+}
+
 TEST_F(AuthApiTest, FailedLoginFloodIsRefusedWith429PerEmail) {
     signed_up("flood@example.com");
     for (int i = 0; i < 10; ++i) {

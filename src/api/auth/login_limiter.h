@@ -47,6 +47,9 @@ public:
     static constexpr std::int64_t MAX_FAILURES_PER_EMAIL = 10;
     /** Failed logins per client address per window (NAT'd offices share one). */
     static constexpr std::int64_t MAX_FAILURES_PER_ADDRESS = 30;
+    /** Signup attempts per client address per window: accounts are free, so without a bound
+     *  one client could create them without end (each costs an argon2 hash and a row). */
+    static constexpr std::int64_t MAX_SIGNUPS_PER_ADDRESS = 20;
     /** The window length. */
     static constexpr std::chrono::seconds WINDOW{15 * 60};
 
@@ -54,6 +57,10 @@ public:
 
     /** Whether a login for `email` (normalised) from `address` may be tried now. */
     core::Result<LoginDecision> check(std::string_view email, std::string_view address);
+
+    /** Counts a signup attempt from `address` and says whether it may go on. Fails closed
+     *  like check(). */
+    core::Result<LoginDecision> admit_signup(std::string_view address);
 
     /** Counts one failed login; a store error is logged, never returned. */
     void record_failure(std::string_view email, std::string_view address);

@@ -228,6 +228,13 @@ core::Result<http::Response> signup(AuthState& state, ApiRequest& request) {
         return fields.invalid("email", "is not a valid email address");
     }
     CDN_TRY(password, fields.string("password", 1, security::MAX_PASSWORD_BYTES));
+    CDN_TRY(admitted, state.limiter.admit_signup(request.http.remote_address));
+    if (!admitted.allowed) {
+        auto res = error_response(core::make_error(
+            core::Errc::TooManyRequests, "too many signups from this address; try again later"));
+        res.set_header("Retry-After", std::to_string(admitted.retry_after_seconds));
+        return res;
+    }
     if (utf8_chars(password) < MIN_PASSWORD_CHARS) {
         return fields.invalid("password", "must be at least " +
                                               std::to_string(MIN_PASSWORD_CHARS) + " characters");

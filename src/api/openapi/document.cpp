@@ -88,6 +88,9 @@ std::string_view openapi_document() {
           "400": {
             "$ref": "#/components/responses/InvalidJson"
           },
+          "429": {
+            "$ref": "#/components/responses/TooManyRequests"
+          },
           "409": {
             "description": "`email_taken`: an account has this email (`error.field` is `email`).",
             "content": {
