@@ -1,6 +1,7 @@
 #include "api/api.h"
 
 #include "api/auth/routes.h"
+#include "api/billing/routes.h"
 #include "api/customer/routes.h"
 #include "api/images/routes.h"
 #include "api/internal/routes.h"
@@ -21,6 +22,7 @@ void add_routes(ApiRouter& router, ApiDeps& deps) {
     add_presets_routes(router, deps);
     add_purge_routes(router, deps);
     add_internal_routes(router, deps);
+    add_billing_routes(router, deps);
     add_openapi_routes(router, deps);
 }
 

@@ -41,6 +41,9 @@ std::string_view openapi_document() {
       "name": "Purge"
     },
     {
+      "name": "Billing"
+    },
+    {
       "name": "Meta"
     },
     {
@@ -1788,6 +1791,55 @@ std::string_view openapi_document() {
               "application/json": {
                 "schema": {
                   "$ref": "#/components/schemas/Error"
+                }
+              }
+            }
+          },
+          "500": {
+            "$ref": "#/components/responses/Internal"
+          }
+        }
+      }
+    },
+    "/api/v1/billing/plans": {
+      "get": {
+        "operationId": "listPlans",
+        "summary": "The plans, cheapest first, with their features and limits",
+        "tags": [
+          "Billing"
+        ],
+        "security": [],
+        "responses": {
+          "200": {
+            "description": "Every plan of the config (plans.md), each with its Stripe price id (null for free plans).",
+            "content": {
+              "application/json": {
+                "schema": {
+                  "type": "object",
+                  "required": ["items"],
+                  "properties": {
+                    "items": {
+                      "type": "array",
+                      "items": {
+                        "type": "object",
+                        "required": ["name", "price_usd", "stripe_price_id", "avif", "signed_urls", "custom_domains", "max_dimension", "rate_limit_rps", "bandwidth_quota_bytes", "over_quota", "storage_quota_bytes", "max_original_bytes"],
+                        "properties": {
+                          "name": {"type": "string"},
+                          "price_usd": {"type": "number"},
+                          "stripe_price_id": {"type": ["string", "null"]},
+                          "avif": {"type": "boolean"},
+                          "signed_urls": {"type": "boolean"},
+                          "custom_domains": {"type": "integer"},
+                          "max_dimension": {"type": "integer"},
+                          "rate_limit_rps": {"type": "integer"},
+                          "bandwidth_quota_bytes": {"type": "integer"},
+                          "over_quota": {"type": "string", "enum": ["block", "overage"]},
+                          "storage_quota_bytes": {"type": "integer"},
+                          "max_original_bytes": {"type": "integer"}
+                        }
+                      }
+                    }
+                  }
                 }
               }
             }
