@@ -19,15 +19,6 @@ constexpr std::array<std::pair<Scope, std::string_view>, 3> SCOPE_NAMES{{
     {Scope::All, "all"},
 }};
 
-std::string_view scope_name(Scope scope) {
-    for (const auto& [value, name] : SCOPE_NAMES) {
-        if (value == scope) {
-            return name;
-        }
-    }
-    return {};
-}
-
 core::Error malformed(std::string_view what) {
     return core::make_error(core::Errc::InvalidRequest,
                             "malformed purge message: " + std::string(what));
@@ -94,6 +85,15 @@ core::Result<json::object> parse_object(std::string_view text) {
 }
 
 } // namespace
+
+std::string_view scope_name(PurgeRequest::Scope scope) {
+    for (const auto& [value, name] : SCOPE_NAMES) {
+        if (value == scope) {
+            return name;
+        }
+    }
+    return {};
+}
 
 std::string encode_purge(const PurgeRequest& request) {
     json::object message;

@@ -33,6 +33,9 @@ struct PurgeRequest {
  *  with a "prefix" member, or scope "all" alone. */
 std::string encode_purge(const PurgeRequest& request);
 
+/** "paths", "prefix" or "all", as the message and the API name the scope. */
+std::string_view scope_name(PurgeRequest::Scope scope);
+
 /** The inverse of encode_purge, strict since a wrong purge silently serves stale content:
  *  InvalidRequest for anything but an object with exactly the members of its scope, a public
  *  key that is empty or holds ':' (it would reach into another customer's keys), an empty or

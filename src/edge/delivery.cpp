@@ -185,10 +185,14 @@ std::optional<std::string> custom_domain_candidate(const http::Request& request,
     if (host.ends_with('.')) {
         host.remove_suffix(1);
     }
+    // IP literals and single labels (localhost) are decided before any allocation: on a node
+    // reached by address they are every request.
+    const bool ip_literal = host.find_first_not_of("0123456789.") == std::string_view::npos;
+    if (host.empty() || ip_literal || host.find('.') == std::string_view::npos) {
+        return std::nullopt;
+    }
     auto name = core::to_lower(host);
-    const bool ip_literal = name.find_first_not_of("0123456789.") == std::string::npos;
-    if (name.empty() || ip_literal || name == "localhost" || name.find('.') == std::string::npos ||
-        std::find(own_hosts.begin(), own_hosts.end(), name) != own_hosts.end()) {
+    if (std::find(own_hosts.begin(), own_hosts.end(), name) != own_hosts.end()) {
         return std::nullopt;
     }
     return name;
@@ -300,13 +304,8 @@ DeliveryHandler::Step DeliveryHandler::parse(Delivery& d) {
     d.signed_request = std::erase_if(params, [](const auto& p) {
                            return is_signature_param(p.first);
                        }) > 0;
-    if (d.signed_request) {
-        // Kept only as a marker that the request named a signature.
-        d.options.signature = "";
-    }
     CDN_TRY(options, transform::parse_delivery_options(
                          params, static_cast<std::uint32_t>(deps_.limits.max_output_dimension)));
-    options.signature = d.options.signature;
     d.options = std::move(options);
     d.only_preset_params = only_preset_params(params);
     return {};

@@ -47,18 +47,6 @@ std::string str(const json::object& object, std::string_view name) {
     return value != nullptr && value->is_string() ? std::string(value->get_string()) : "";
 }
 
-std::string error_code(const RawResponse& res) {
-    const auto body = parse_object(res.body);
-    const auto* error = body.if_contains("error");
-    return error != nullptr && error->is_object() ? str(error->get_object(), "code") : "";
-}
-
-std::string error_field(const RawResponse& res) {
-    const auto body = parse_object(res.body);
-    const auto* error = body.if_contains("error");
-    return error != nullptr && error->is_object() ? str(error->get_object(), "field") : "";
-}
-
 bool is_refresh_token(const std::string& token) {
     return token.size() == 64 && std::all_of(token.begin(), token.end(), [](char c) {
                return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f');

@@ -50,7 +50,6 @@ std::vector<std::string> listed_paths(const std::string& json) {
     return paths;
 }
 
-std::string error_code(const RawResponse& res) { return json_string(res.body, "code"); }
 
 struct Dimensions {
     long long width = -1;
@@ -78,23 +77,10 @@ std::string bmp_bytes() {
     return bmp;
 }
 
-struct Customer {
-    std::string id;
-    std::string public_key;
-    std::string api_key;
-};
-
 class ApiImagesTest : public ::testing::Test {
 protected:
-    Customer add_customer(const std::string& email, const std::string& plan = "free") {
-        const auto result = run_imagecdn(
-            {"customer", "create", "--data-dir", dir_.path(), "--email", email, "--plan", plan});
-        EXPECT_EQ(result.exit_code, 0) << result.err;
-        Customer customer{json_string(result.out, "customer_id"),
-                          json_string(result.out, "public_key"),
-                          json_string(result.out, "api_key")};
-        EXPECT_FALSE(customer.api_key.empty()) << result.out;
-        return customer;
+    Account add_customer(const std::string& email, const std::string& plan = "free") {
+        return create_account(dir_.path(), email, plan);
     }
 
     void start(Headers env = {}) {
@@ -111,7 +97,7 @@ protected:
     }
 
     /** A request to the API as `customer`. */
-    RawResponse api(const Customer& customer, const std::string& method,
+    RawResponse api(const Account& customer, const std::string& method,
                     const std::string& target, const std::string& body = {},
                     Headers headers = {}) {
         headers.emplace("X-API-Key", customer.api_key);
@@ -121,7 +107,7 @@ protected:
         return request(method, target, headers, body);
     }
 
-    RawResponse upload_url(const Customer& customer, const std::string& path,
+    RawResponse upload_url(const Account& customer, const std::string& path,
                            const std::string& content_type, std::size_t size) {
         return api(customer, "POST", "/api/v1/images/upload-url",
                    R"({"path":")" + path + R"(","content_type":")" + content_type +
@@ -135,13 +121,13 @@ protected:
         return url.substr(std::min(base.size(), url.size()));
     }
 
-    RawResponse put_image(const Customer& customer, const std::string& path,
+    RawResponse put_image(const Account& customer, const std::string& path,
                           const std::string& bytes) {
         return api(customer, "PUT", "/api/v1/images/" + path, bytes,
                    {{"Content-Type", "application/octet-stream"}});
     }
 
-    RawResponse edge(const Customer& customer, const std::string& path_and_query) {
+    RawResponse edge(const Account& customer, const std::string& path_and_query) {
         return request("GET", "/" + customer.public_key + "/" + path_and_query);
     }
 

@@ -35,22 +35,12 @@ std::size_t count_of(const std::string& text, const std::string& needle) {
     return n;
 }
 
-std::string error_code(const RawResponse& res) { return json_string(res.body, "code"); }
-std::string error_field(const RawResponse& res) { return json_string(res.body, "field"); }
-
-struct Account {
-    std::string public_key;
-    std::string api_key;
-};
 
 class ApiKeysTest : public ::testing::Test {
 protected:
     /** `imagecdn customer create`: its output carries the first API key. */
     Account add_customer(const std::string& email, const std::string& plan = "free") {
-        const auto result = run_imagecdn(
-            {"customer", "create", "--data-dir", dir_.path(), "--email", email, "--plan", plan});
-        EXPECT_EQ(result.exit_code, 0) << result.err;
-        return {json_string(result.out, "public_key"), json_string(result.out, "api_key")};
+        return create_account(dir_.path(), email, plan);
     }
 
     void start() {

@@ -18,25 +18,15 @@ namespace {
 
 using Headers = std::map<std::string, std::string>;
 
-std::string error_code(const RawResponse& res) { return json_string(res.body, "code"); }
-std::string error_field(const RawResponse& res) { return json_string(res.body, "field"); }
 
 bool contains(const std::string& text, const std::string& part) {
     return text.find(part) != std::string::npos;
 }
 
-struct Account {
-    std::string public_key;
-    std::string api_key;
-};
-
 class ApiPresetsTest : public ::testing::Test {
 protected:
     Account add_customer(const std::string& email, const std::string& plan = "pro") {
-        const auto result = run_imagecdn(
-            {"customer", "create", "--data-dir", dir_.path(), "--email", email, "--plan", plan});
-        EXPECT_EQ(result.exit_code, 0) << result.err;
-        Account account{json_string(result.out, "public_key"), json_string(result.out, "api_key")};
+        auto account = create_account(dir_.path(), email, plan);
         put_original(dir_.path(), account.public_key, "photo.jpg", sample_jpeg());
         return account;
     }

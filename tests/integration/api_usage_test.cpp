@@ -272,22 +272,10 @@ constexpr std::int64_t DAY = 86'400;
 // ---- Fixture -------------------------------------------------------------------------------
 
 /** What `imagecdn customer create` prints. */
-struct Customer {
-    std::string id;
-    std::string public_key;
-    std::string api_key;
-};
-
 class ApiUsageTest : public ::testing::Test {
 protected:
-    Customer add_customer(const std::string& email, const std::string& plan = "pro") {
-        const auto result = run_imagecdn(
-            {"customer", "create", "--data-dir", dir_.path(), "--email", email, "--plan", plan});
-        EXPECT_EQ(result.exit_code, 0) << result.err;
-        const auto created = parse_json(result.out);
-        Customer customer{created["customer_id"].str(), created["public_key"].str(),
-                          created["api_key"].str()};
-        EXPECT_FALSE(customer.api_key.empty()) << result.out;
+    Account add_customer(const std::string& email, const std::string& plan = "pro") {
+        auto customer = create_account(dir_.path(), email, plan);
         put_original(dir_.path(), customer.public_key, "photo.jpg", sample_jpeg());
         put_original(dir_.path(), customer.public_key, "logo.png", sample_png());
         return customer;
@@ -314,11 +302,11 @@ protected:
     /** A delivery request at the edge. */
     RawResponse edge(const std::string& target) { return request("GET", target); }
 
-    RawResponse api_get(const Customer& c, const std::string& target) {
+    RawResponse api_get(const Account& c, const std::string& target) {
         return request("GET", target, {{"X-API-Key", c.api_key}});
     }
 
-    RawResponse api_post(const Customer& c, const std::string& target, const std::string& body,
+    RawResponse api_post(const Account& c, const std::string& target, const std::string& body,
                          const std::string& type = "application/json") {
         Headers headers{{"X-API-Key", c.api_key}};
         if (!type.empty()) {
@@ -358,7 +346,7 @@ protected:
     }
 
     /** Polls GET `target` until its series counts `requests` (flushes are periodic). */
-    Json wait_for_series(const Customer& c, const std::string& target, std::int64_t requests) {
+    Json wait_for_series(const Account& c, const std::string& target, std::int64_t requests) {
         Json series;
         const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
         do {
@@ -374,7 +362,7 @@ protected:
     }
 
     /** The edge traffic of policy_test's usage case: sums of what the responses said. */
-    Totals serve_mixed_traffic(const Customer& c) {
+    Totals serve_mixed_traffic(const Account& c) {
         const std::vector<std::string> targets{
             "/logo.png", "/logo.png", "/photo.jpg?w=50", "/photo.jpg?w=50", "/missing.png",
             "/photo.jpg?w=70&format=webp", "/photo.jpg",
@@ -498,12 +486,12 @@ TEST_F(ApiUsageTest, IngestedHoursShowInTheSeriesAtTheirHourAndDay) {
     start();
     // 2024-03-10 05:xx and 2024-03-10 23:xx and 2024-03-11 00:xx (UTC), one ingest each.
     const std::int64_t day0 = 1'710'028'800; // 2024-03-10T00:00:00Z
-    const auto body = "{\"items\":[{\"customer_id\":\"" + c.id + "\",\"hour\":" +
+    const auto body = "{\"items\":[{\"customer_id\":\"" + c.customer_id + "\",\"hour\":" +
                       std::to_string(day0 + 5 * 3600 + 59) +
                       ",\"requests\":3,\"bytes_out\":300,\"transforms\":1,\"cache_hits\":2,"
-                      "\"errors\":0},{\"customer_id\":\"" + c.id + "\",\"hour\":" +
+                      "\"errors\":0},{\"customer_id\":\"" + c.customer_id + "\",\"hour\":" +
                       std::to_string(day0 + 23 * 3600) +
-                      ",\"requests\":4,\"bytes_out\":400},{\"customer_id\":\"" + c.id +
+                      ",\"requests\":4,\"bytes_out\":400},{\"customer_id\":\"" + c.customer_id +
                       "\",\"hour\":" + std::to_string(day0 + DAY) +
                       ",\"requests\":5,\"bytes_out\":500,\"errors\":5}]}";
     const auto ingested =
@@ -578,9 +566,9 @@ TEST_F(ApiUsageTest, BadUsageParametersAre400NamingTheParameter) {
 TEST_F(ApiUsageTest, QuotaShowsThisMonthsBandwidthRequestsAndStorage) {
     const auto c = add_customer("quota@example.com", "pro");
     const auto basic = add_customer("quota-free@example.com", "free");
-    add_original_row(c.id, "photo.jpg", 123'456);
-    add_original_row(c.id, "logo.png", 1'000);
-    add_original_row(basic.id, "photo.jpg", 7);
+    add_original_row(c.customer_id, "photo.jpg", 123'456);
+    add_original_row(c.customer_id, "logo.png", 1'000);
+    add_original_row(basic.customer_id, "photo.jpg", 7);
     start({{"IMAGECDN_USAGE_FLUSH_INTERVAL_MS", "200"}});
 
     const auto before = api_get(c, "/api/v1/usage/quota");
@@ -776,7 +764,7 @@ TEST_F(ApiUsageTest, InternalCustomerConfigByKeyAndByHost) {
         EXPECT_EQ(res.header("content-type"), "application/json");
         const auto doc = parse_json(res.body);
         const auto& customer = doc["customer"];
-        EXPECT_EQ(customer["id"].str(), c.id);
+        EXPECT_EQ(customer["id"].str(), c.customer_id);
         EXPECT_EQ(customer["public_key"].str(), c.public_key);
         EXPECT_EQ(customer["email"].str(), "config@example.com");
         EXPECT_EQ(customer["plan"].str(), "pro");
@@ -807,7 +795,7 @@ TEST_F(ApiUsageTest, InternalUsageBatchesAreValidatedWhole) {
         return request("POST", "/internal/v1/usage", internal_headers(type), body);
     };
     const auto item = [&](const std::string& extra) {
-        return "{\"customer_id\":\"" + c.id + "\",\"hour\":1710028800" + extra + "}";
+        return "{\"customer_id\":\"" + c.customer_id + "\",\"hour\":1710028800" + extra + "}";
     };
     const std::vector<std::pair<std::string, std::string>> unprocessable{
         {"{}", "items"},
@@ -820,7 +808,7 @@ TEST_F(ApiUsageTest, InternalUsageBatchesAreValidatedWhole) {
         {"{\"items\":[" + item(",\"color\":1") + "]}", "items[0].color"},
         {R"({"items":[{"hour":1710028800}]})", "items[0].customer_id"},
         {R"({"items":[{"customer_id":""}]})", "items[0].customer_id"},
-        {"{\"items\":[{\"customer_id\":\"" + c.id + "\"}]}", "items[0].hour"},
+        {"{\"items\":[{\"customer_id\":\"" + c.customer_id + "\"}]}", "items[0].hour"},
     };
     for (const auto& [body, field] : unprocessable) {
         const auto res = post(body);

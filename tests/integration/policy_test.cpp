@@ -22,8 +22,6 @@ std::int64_t unix_now() {
         .count();
 }
 
-std::string error_code(const RawResponse& res) { return json_string(res.body, "code"); }
-
 class PolicyTest : public ::testing::Test {
 protected:
     /** A customer with two originals; `plan` as plans.md names them. */

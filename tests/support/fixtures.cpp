@@ -30,17 +30,20 @@ const std::string& demo_image(const std::string& name) {
 const std::string& sample_jpeg() { return demo_image("photos/landscape.jpg"); }
 const std::string& sample_png() { return demo_image("brand/logo.png"); }
 
-std::string create_customer(const std::string& data_dir, const std::string& email,
-                            const std::string& plan) {
+Account create_account(const std::string& data_dir, const std::string& email,
+                       const std::string& plan) {
     const auto result =
         run_imagecdn({"customer", "create", "--data-dir", data_dir, "--email", email, "--plan", plan});
     EXPECT_EQ(result.exit_code, 0) << result.err;
-    const auto at = result.out.find("\"public_key\":\"");
-    if (at == std::string::npos) {
-        ADD_FAILURE() << "no public key in: " << result.out;
-        return {};
-    }
-    return result.out.substr(at + 14, 27);
+    Account account{json_string(result.out, "customer_id"), json_string(result.out, "public_key"),
+                    json_string(result.out, "api_key")};
+    EXPECT_FALSE(account.public_key.empty() || account.api_key.empty()) << result.out;
+    return account;
+}
+
+std::string create_customer(const std::string& data_dir, const std::string& email,
+                            const std::string& plan) {
+    return create_account(data_dir, email, plan).public_key;
 }
 
 void put_original(const std::string& data_dir, const std::string& public_key,
@@ -56,6 +59,10 @@ std::string read_file(const std::string& path) {
     s << in.rdbuf();
     return s.str();
 }
+
+std::string error_code(const RawResponse& res) { return json_string(res.body, "code"); }
+
+std::string error_field(const RawResponse& res) { return json_string(res.body, "field"); }
 
 std::string json_string(const std::string& json, const std::string& name) {
     const auto key = "\"" + name + "\":\"";

@@ -2,6 +2,7 @@
 
 #include <string>
 
+#include "raw_http.h"
 #include "server_process.h"
 
 namespace cdn::test {
@@ -10,7 +11,18 @@ namespace cdn::test {
 const std::string& sample_jpeg();
 const std::string& sample_png();
 
-/** `imagecdn customer create` in `data_dir`; returns the public key (fails the test if not). */
+/** A customer as `imagecdn customer create` prints it: ids and the first API key. */
+struct Account {
+    std::string customer_id;
+    std::string public_key;
+    std::string api_key;
+};
+
+/** `imagecdn customer create` in `data_dir` (fails the test if it does not succeed). */
+Account create_account(const std::string& data_dir, const std::string& email,
+                       const std::string& plan = "free");
+
+/** create_account's public key alone. */
 std::string create_customer(const std::string& data_dir, const std::string& email,
                             const std::string& plan = "free");
 
@@ -23,5 +35,9 @@ std::string read_file(const std::string& path);
 /** The value of the first JSON string member `name` in `json` (enough for flat answers);
  *  empty when absent. */
 std::string json_string(const std::string& json, const std::string& name);
+
+/** `error.code` and `error.field` of an error answer. */
+std::string error_code(const RawResponse& res);
+std::string error_field(const RawResponse& res);
 
 } // namespace cdn::test

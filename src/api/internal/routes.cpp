@@ -177,18 +177,6 @@ http::Response post_usage(ApiDeps& deps, ApiRequest& request) {
     return json_response(202, json::object{{"accepted", deltas.size()}});
 }
 
-std::string_view scope_name(cache::PurgeRequest::Scope scope) {
-    switch (scope) {
-    case cache::PurgeRequest::Scope::Paths:
-        return "paths";
-    case cache::PurgeRequest::Scope::Prefix:
-        return "prefix";
-    case cache::PurgeRequest::Scope::All:
-        return "all";
-    }
-    return "paths";
-}
-
 /** POST /internal/v1/purge: a purge (cache::encode_purge's JSON) fanned out on the KV purge
  *  channel, for nodes that cannot publish on it themselves. */
 http::Response post_purge(ApiDeps& deps, ApiRequest& request) {
@@ -202,7 +190,7 @@ http::Response post_purge(ApiDeps& deps, ApiRequest& request) {
         return error_response(purge.error());
     }
     announce_purge(deps.kv, *purge);
-    return json_response(202, json::object{{"purged", scope_name(purge->scope)}});
+    return json_response(202, json::object{{"purged", cache::scope_name(purge->scope)}});
 }
 
 } // namespace

@@ -18,18 +18,6 @@ constexpr std::size_t MAX_PURGE_PATHS = 1000;
 /** 1,000 paths of up to 1,024 bytes each: more than json_body()'s 64 KiB. */
 constexpr std::size_t MAX_PURGE_BODY_BYTES = 2 * 1024 * 1024;
 
-std::string_view scope_name(cache::PurgeRequest::Scope scope) {
-    switch (scope) {
-    case cache::PurgeRequest::Scope::Paths:
-        return "paths";
-    case cache::PurgeRequest::Scope::Prefix:
-        return "prefix";
-    case cache::PurgeRequest::Scope::All:
-        return "all";
-    }
-    return "paths";
-}
-
 /** A prefix is the beginning of a path: it may end with '/' or stop inside a segment, but holds
  *  nothing a path may not (a leading '/', a backslash, a control character, an empty, "." or
  *  ".." segment), so what it matches is always inside the customer's namespace. */
@@ -98,7 +86,7 @@ http::Response post_purge(ApiDeps& deps, ApiRequest& request) {
         return error_response(purge.error());
     }
     announce_purge(deps.kv, *purge);
-    json::object answer{{"purged", scope_name(purge->scope)}};
+    json::object answer{{"purged", cache::scope_name(purge->scope)}};
     if (purge->scope == cache::PurgeRequest::Scope::Paths) {
         answer["paths"] = purge->paths.size();
     }
