@@ -3,6 +3,8 @@ find_package(Threads REQUIRED)
 find_package(Boost 1.81.0 EXACT REQUIRED CONFIG COMPONENTS json url)
 find_package(OpenSSL REQUIRED)
 find_package(SQLite3 REQUIRED)
+# Stripe's API (billing/stripe_client.cpp).
+find_package(CURL REQUIRED)
 find_package(spdlog REQUIRED)
 find_package(CLI11 REQUIRED)
 pkg_check_modules(TOMLPP REQUIRED IMPORTED_TARGET tomlplusplus)

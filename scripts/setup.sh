@@ -34,6 +34,10 @@ fi
 if [ ! -d deps/libvips/node_modules/@img/sharp-libvips-linux-x64 ]; then
   npm ci --prefix deps/libvips --no-audit --no-fund
 fi
+# The fake Stripe the billing tests run (tests/fake_stripe): the official stripe package, pinned.
+if [ ! -d tests/fake_stripe/node_modules/stripe ]; then
+  npm ci --prefix tests/fake_stripe --no-audit --no-fund
+fi
 
 BUILD_DIR=${BUILD_DIR:-build}
 cmake -S . -B "$BUILD_DIR" -G Ninja -DCMAKE_BUILD_TYPE=Release >/dev/null

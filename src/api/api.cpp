@@ -10,6 +10,7 @@
 #include "api/presets/routes.h"
 #include "api/purge/routes.h"
 #include "api/usage/routes.h"
+#include "api/webhooks/routes.h"
 
 namespace cdn::api {
 
@@ -23,7 +24,20 @@ void add_routes(ApiRouter& router, ApiDeps& deps) {
     add_purge_routes(router, deps);
     add_internal_routes(router, deps);
     add_billing_routes(router, deps);
+    add_webhooks_routes(router, deps);
     add_openapi_routes(router, deps);
+}
+
+const billing::Plan& ApiDeps::plan_of(const db::CustomerRecord& customer) const {
+    return billing::effective_plan(plans, customer, clock.unix_seconds(), grace);
+}
+
+std::string ApiConfig::url_for(std::string_view path) const {
+    std::string url = public_base_url;
+    while (url.ends_with('/')) {
+        url.pop_back();
+    }
+    return url.append(path);
 }
 
 } // namespace cdn::api

@@ -5,7 +5,9 @@
 
 #include "api/common/api_router.h"
 #include "billing/bandwidth_quota.h"
+#include "billing/billing_state.h"
 #include "billing/plan.h"
+#include "billing/stripe_client.h"
 #include "core/clock.h"
 #include "db/database.h"
 #include "kv/kv_store.h"
@@ -23,6 +25,11 @@ struct ApiConfig {
     std::chrono::seconds refresh_ttl{2'592'000};
     /** Where this server is reached, for URLs the API hands out (upload URLs, signed URLs). */
     std::string public_base_url;
+    /** The Stripe webhook endpoint's signing secret (whsec_...); empty refuses every event. */
+    std::string stripe_webhook_secret;
+
+    /** `public_base_url` + `path` (which starts with '/'), for URLs handed to clients. */
+    std::string url_for(std::string_view path) const;
 };
 
 /** What the API modules use; app/ wires the concrete parts. */
@@ -36,7 +43,13 @@ struct ApiDeps {
     const transform::Limits& limits;
     usage::UsageRecorder& usage;
     billing::BandwidthQuota& quota;
+    billing::StripeClient& stripe;
+    /** How long a past-due customer keeps its plan's limits. */
+    billing::GracePolicy grace;
     ApiConfig config;
+
+    /** The plan whose limits apply to `customer` now (free once past due beyond grace). */
+    const billing::Plan& plan_of(const db::CustomerRecord& customer) const;
 };
 
 /** Adds every module's routes (auth, keys, customer, images, usage, presets, purge, internal,

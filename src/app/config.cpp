@@ -67,12 +67,15 @@ std::vector<Field> config_fields(Config& c) {
         {"usage", "flush_interval_ms", &c.usage.flush_interval_ms},
         {"usage", "quota_refresh_seconds", &c.usage.quota_refresh_seconds},
         {"metrics", "listen", &c.metrics.listen},
+        {"dashboard", "dir", &c.dashboard.dir},
         {"stripe", "api_base", &c.stripe.api_base},
         {"stripe", "secret_key", &c.stripe.secret_key},
         {"stripe", "webhook_secret", &c.stripe.webhook_secret},
         {"stripe", "timeout_ms", &c.stripe.timeout_ms},
         {"billing", "grace_days", &c.billing.grace_days},
         {"billing", "meter_event_name", &c.billing.meter_event_name},
+        {"billing", "overage_report_interval_seconds", &c.billing.overage_report_interval_seconds},
+        {"billing", "settle_seconds", &c.billing.settle_seconds},
         {"log", "level", &c.log.level, {"trace", "debug", "info", "warn", "error"}},
         {"log", "format", &c.log.format, {"json", "text"}},
     };
@@ -325,6 +328,14 @@ void validate(const Config& c, std::vector<std::string>& errors) {
 
 } // namespace
 
+std::string default_dashboard_dir() {
+#ifdef IMAGECDN_DASHBOARD_DIR
+    return IMAGECDN_DASHBOARD_DIR;
+#else
+    return "";
+#endif
+}
+
 core::Result<Config> load_config(const std::string& file, const std::string& data_dir,
                                  const std::vector<std::string>& env) {
     Config config;
@@ -341,10 +352,25 @@ core::Result<Config> load_config(const std::string& file, const std::string& dat
     config.storage.root = with_data_dir(config.storage.root, data_dir);
     config.database.url = with_data_dir(config.database.url, data_dir);
     config.cache.disk_path = with_data_dir(config.cache.disk_path, data_dir);
+    config.dashboard.dir = with_data_dir(config.dashboard.dir, data_dir);
     if (config.server.public_base_url.empty()) {
         config.server.public_base_url = "http://" + config.server.listen;
     }
     return config;
+}
+
+billing::StripeEndpoint stripe_endpoint(const StripeConfig& stripe) {
+    return {
+        .api_base = stripe.api_base.ends_with('/')
+                        ? stripe.api_base.substr(0, stripe.api_base.size() - 1)
+                        : stripe.api_base,
+        .secret_key = stripe.secret_key,
+        .timeout = std::chrono::milliseconds(stripe.timeout_ms),
+    };
+}
+
+billing::GracePolicy grace_policy(const BillingConfig& billing) {
+    return {.grace_seconds = static_cast<std::int64_t>(billing.grace_days) * 86'400};
 }
 
 } // namespace cdn::app

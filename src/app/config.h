@@ -4,7 +4,9 @@
 #include <string>
 #include <vector>
 
+#include "billing/billing_state.h"
 #include "billing/plan.h"
+#include "billing/stripe_client.h"
 #include "core/log.h"
 #include "core/result.h"
 #include "http/server.h"
@@ -66,6 +68,14 @@ struct MetricsConfig {
     std::string listen;
 };
 
+/** The built dashboard of this build tree (IMAGECDN_DASHBOARD_DIR, set by CMake). */
+std::string default_dashboard_dir();
+
+/** [dashboard] dir: the built web app served at /dashboard/ (roles all and api). */
+struct DashboardConfig {
+    std::string dir = default_dashboard_dir();
+};
+
 struct StripeConfig {
     std::string api_base = "https://api.stripe.com";
     std::string secret_key;
@@ -76,7 +86,18 @@ struct StripeConfig {
 struct BillingConfig {
     std::uint64_t grace_days = 7;
     std::string meter_event_name = "imagecdn_overage_bytes";
+    /** How often a server (role all|api) looks for finished days' overage to report; 0 never
+     *  (then run `imagecdn billing report-overage` from cron). */
+    std::uint64_t overage_report_interval_seconds = 3600;
+    /** A day is reported this long after it ended, once late usage flushes have landed. */
+    std::uint64_t settle_seconds = 3600;
 };
+
+/** The Stripe client's settings from [stripe]. */
+billing::StripeEndpoint stripe_endpoint(const StripeConfig& stripe);
+
+/** The past-due grace period from [billing] grace_days. */
+billing::GracePolicy grace_policy(const BillingConfig& billing);
 
 /** The whole configuration: defaults, then the TOML file, then IMAGECDN_* variables. */
 struct Config {
@@ -90,6 +111,7 @@ struct Config {
     AuthConfig auth;
     UsageConfig usage;
     MetricsConfig metrics;
+    DashboardConfig dashboard;
     StripeConfig stripe;
     BillingConfig billing;
     billing::PlanTable plans = billing::default_plans();

@@ -12,6 +12,8 @@
 #include "app/pid_file.h"
 #include "app/service.h"
 #include "app/stores.h"
+#include "billing/billing_sync.h"
+#include "billing/overage_reporter.h"
 #include "core/clock.h"
 #include "db/migrations.h"
 #include "security/url_signing.h"
@@ -244,6 +246,77 @@ struct AdminCommands {
     }
 };
 
+/** `imagecdn billing sync` and `imagecdn billing report-overage`: Stripe repairs and reports an
+ *  operator (or cron) runs; each prints one JSON line. */
+struct BillingCommands {
+    CommonOptions common;
+    CLI::App* sync_command = nullptr;
+    CLI::App* report_command = nullptr;
+
+    void add(CLI::App& cli) {
+        auto* billing = cli.add_subcommand("billing", "Stripe billing maintenance");
+        billing->require_subcommand(1);
+        sync_command = billing->add_subcommand(
+            "sync", "re-read every customer's subscriptions from Stripe and repair plans");
+        report_command = billing->add_subcommand(
+            "report-overage", "send finished days' overage to Stripe as meter events");
+        add_common_options(*sync_command, common);
+        add_common_options(*report_command, common);
+    }
+
+    bool parsed() const { return sync_command->parsed() || report_command->parsed(); }
+
+    int run() {
+        const auto config = load_or_exit(common);
+        auto database = app::open_database(config);
+        if (!database) {
+            return report_failure(database.error());
+        }
+        if (auto migrated = db::migrate(**database); !migrated) {
+            return report_failure(migrated.error());
+        }
+        core::SystemClock clock;
+        billing::StripeClient stripe(app::stripe_endpoint(config.stripe));
+        if (!stripe.configured()) {
+            std::cerr << "imagecdn: [stripe] secret_key is not set\n";
+            return EXIT_BAD_USAGE;
+        }
+        return sync_command->parsed() ? sync(config, **database, stripe, clock)
+                                      : report(config, **database, stripe, clock);
+    }
+
+    static int sync(const app::Config& config, db::Database& db, billing::StripeClient& stripe,
+                    const core::Clock& clock) {
+        auto run = billing::sync_billing(db, stripe, config.plans, clock);
+        if (!run) {
+            return report_failure(run.error());
+        }
+        std::cout << fmt::format(R"({{"customers":{},"repaired":{},"failed":{}}})",
+                                 run->customers, run->repaired.size(), run->failed)
+                  << "\n";
+        if (!run->repaired.empty() && app::notify_running_server(config.data_dir)) {
+            std::cerr << "imagecdn: the running server reloaded its customer configs\n";
+        }
+        return run->failed == 0 ? 0 : 1;
+    }
+
+    static int report(const app::Config& config, db::Database& db, billing::StripeClient& stripe,
+                      const core::Clock& clock) {
+        billing::OverageReporter reporter(db, stripe, config.plans, clock,
+                                          config.billing.meter_event_name,
+                                          static_cast<std::int64_t>(config.billing.settle_seconds));
+        auto run = reporter.run();
+        if (!run) {
+            return report_failure(run.error());
+        }
+        std::cout << fmt::format(
+                         R"({{"reports_created":{},"sent":{},"failed":{},"bytes_sent":{}}})",
+                         run->reports_created, run->sent, run->failed, run->bytes_sent)
+                  << "\n";
+        return run->failed == 0 ? 0 : 1;
+    }
+};
+
 } // namespace
 
 int main(int argc, char** argv) {
@@ -285,6 +358,9 @@ int main(int argc, char** argv) {
     CommonOptions sign_options;
     add_common_options(*sign_url, sign_options);
 
+    BillingCommands billing_commands;
+    billing_commands.add(cli);
+
     auto* version = cli.add_subcommand("version", "print the version");
 
     try {
@@ -317,6 +393,9 @@ int main(int argc, char** argv) {
     }
     if (admin.parsed()) {
         return admin.run();
+    }
+    if (billing_commands.parsed()) {
+        return billing_commands.run();
     }
     auto config = load_or_exit(serve_options);
     if (!listen.empty()) {

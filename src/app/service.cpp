@@ -13,6 +13,7 @@
 #include "api/common/authenticator.h"
 #include "app/demo.h"
 #include "app/metrics_listener.h"
+#include "app/periodic_task.h"
 #include "app/pid_file.h"
 #include "app/secrets.h"
 #include "app/stores.h"
@@ -22,6 +23,7 @@
 #include "core/clock.h"
 #include "core/metrics.h"
 #include "billing/bandwidth_quota.h"
+#include "billing/overage_reporter.h"
 #include "cache/purge.h"
 #include "core/strings.h"
 #include "db/usage_repository.h"
@@ -31,6 +33,7 @@
 #include "http/blocking.h"
 #include "http/router.h"
 #include "http/server.h"
+#include "http/static_site.h"
 #include "kv/channels.h"
 #include "kv/memory_kv_store.h"
 #include "kv/rate_limiter.h"
@@ -111,6 +114,44 @@ void add_observability_routes(http::Router& router, const core::MetricsRegistry&
     });
 }
 
+/** "https://host:port" of a URL, or "" when it has no scheme. */
+std::string origin_of(std::string_view url) {
+    const auto scheme = url.find("://");
+    if (scheme == std::string_view::npos) {
+        return {};
+    }
+    return std::string(url.substr(0, url.find('/', scheme + 3)));
+}
+
+/** The dashboard (dashboard.md): the built app under /dashboard/, with a strict CSP. Images
+ *  come from the edge (public_base_url); S3 uploads go straight to the store. */
+std::shared_ptr<const http::StaticSite> load_dashboard(const Config& config) {
+    const auto edge = origin_of(config.server.public_base_url);
+    const auto store = config.storage.kind == "s3" ? origin_of(config.storage.endpoint) : "";
+    const auto csp = fmt::format(
+        "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' blob: data:{}{}; "
+        "connect-src 'self'{}{}; font-src 'self'; object-src 'none'; base-uri 'self'; "
+        "form-action 'self'; frame-ancestors 'none'",
+        edge.empty() ? "" : " ", edge, store.empty() ? "" : " ", store);
+    auto site = http::StaticSite::load({
+        .url_prefix = "/dashboard/",
+        .directory = config.dashboard.dir,
+        .headers = {{"Content-Security-Policy", csp},
+                    {"X-Frame-Options", "DENY"},
+                    {"Referrer-Policy", "strict-origin-when-cross-origin"},
+                    {"X-Content-Type-Options", "nosniff"}},
+        .unavailable_message = "the dashboard is not built on this server",
+    });
+    if (site->ready()) {
+        spdlog::info("dashboard: {} files ({} bytes) from {}", site->file_count(),
+                     site->total_bytes(), config.dashboard.dir);
+    } else {
+        spdlog::warn("dashboard: {}; /dashboard/ answers 503 (build it, or set [dashboard] dir)",
+                     site->problem());
+    }
+    return site;
+}
+
 /** SIGTERM or SIGINT: drain and stop. SIGHUP: forget every cached customer config, so that a
  *  change made by the operator CLI (another process) is seen at once. */
 void handle_signals(net::signal_set& signals, http::Server& server,
@@ -163,7 +204,25 @@ api::ApiConfig api_config(const Config& config, const std::string& jwt_secret,
         .access_ttl = std::chrono::seconds(config.auth.access_ttl_seconds),
         .refresh_ttl = std::chrono::seconds(config.auth.refresh_ttl_seconds),
         .public_base_url = config.server.public_base_url,
+        .stripe_webhook_secret = config.stripe.webhook_secret,
     };
+}
+
+/** Hourly (by default) overage reports to Stripe, on nodes that serve the API. */
+std::unique_ptr<PeriodicTask> start_overage_reports(const Config& config, Role role,
+                                                    const billing::StripeClient& stripe,
+                                                    billing::OverageReporter& reporter) {
+    const auto interval = config.billing.overage_report_interval_seconds;
+    if (role == Role::Edge || !stripe.configured() || interval == 0) {
+        return nullptr;
+    }
+    return std::make_unique<PeriodicTask>(std::chrono::seconds(interval), [&reporter] {
+        if (auto run = reporter.run(); !run) {
+            spdlog::error("overage reports: {} ({})", run.error().message, run.error().detail);
+        } else if (run->sent + run->failed > 0) {
+            spdlog::info("overage reports: {} sent, {} failed", run->sent, run->failed);
+        }
+    });
 }
 
 /** Every edge node listens for config changes and purges announced on the KV channels. */
@@ -252,6 +311,7 @@ int run_service(const Config& config, bool with_demo, Role role) {
         .transform_pool = transform_pool,
         .limits = config.limits,
         .plans = config.plans,
+        .grace = grace_policy(config.billing),
         .rate_limiter = rate_limiter,
         .quota = quota,
         .usage = usage,
@@ -259,6 +319,7 @@ int run_service(const Config& config, bool with_demo, Role role) {
         .own_hosts = own_hosts(config.server),
     });
 
+    billing::StripeClient stripe(stripe_endpoint(config.stripe));
     api::Authenticator authenticator(*stores->database, *jwt_secret, clock);
     api::ApiRouter api_router(authenticator, *internal_secret, blocking_pool);
     api::ApiDeps api_deps{
@@ -270,8 +331,14 @@ int run_service(const Config& config, bool with_demo, Role role) {
         .limits = config.limits,
         .usage = usage,
         .quota = quota,
+        .stripe = stripe,
+        .grace = grace_policy(config.billing),
         .config = api_config(config, *jwt_secret, *internal_secret),
     };
+    billing::OverageReporter overage_reporter(
+        *stores->database, stripe, config.plans, clock, config.billing.meter_event_name,
+        static_cast<std::int64_t>(config.billing.settle_seconds));
+    const auto overage_reports = start_overage_reports(config, role, stripe, overage_reporter);
     http::Router router;
     if (role != Role::Edge) {
         api::add_routes(api_router, api_deps);
@@ -279,6 +346,9 @@ int run_service(const Config& config, bool with_demo, Role role) {
     }
     add_observability_routes(router, metrics, *stores, blocking_pool, *internal_secret,
                              config.metrics.listen.empty());
+    if (role != Role::Edge) {
+        http::StaticSite::mount(router, load_dashboard(config));
+    }
     if (role != Role::Api) {
         router.fallback([&delivery](const http::Request& req) { return delivery.handle(req); });
     } else {

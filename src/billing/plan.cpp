@@ -36,4 +36,26 @@ PlanTable default_plans() {
     return plans;
 }
 
+const Plan& plan_named(const PlanTable& plans, std::string_view name) {
+    static const Plan unknown_plan{.name = "free"};
+    for (const auto candidate : {name, std::string_view("free")}) {
+        if (const auto it = plans.find(candidate); it != plans.end()) {
+            return it->second;
+        }
+    }
+    return unknown_plan;
+}
+
+const Plan* plan_for_price(const PlanTable& plans, std::string_view price_id) {
+    if (price_id.empty()) {
+        return nullptr;
+    }
+    for (const auto& [name, plan] : plans) {
+        if (plan.stripe_price_id == price_id) {
+            return &plan;
+        }
+    }
+    return nullptr;
+}
+
 } // namespace cdn::billing

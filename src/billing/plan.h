@@ -3,6 +3,7 @@
 #include <cstdint>
 #include <map>
 #include <string>
+#include <string_view>
 
 namespace cdn::billing {
 
@@ -31,5 +32,12 @@ using PlanTable = std::map<std::string, Plan, std::less<>>;
 
 /** plans.md's three plans: free, pro, business. */
 PlanTable default_plans();
+
+/** The plan called `name`; a plan removed from the config falls back to the most restrictive
+ *  one we know: free. */
+const Plan& plan_named(const PlanTable& plans, std::string_view name);
+
+/** The plan sold at this Stripe price id, if any. */
+const Plan* plan_for_price(const PlanTable& plans, std::string_view price_id);
 
 } // namespace cdn::billing

@@ -41,6 +41,7 @@ constexpr std::array ERRC_TABLE{
     ErrcInfo{Errc::TooManyRequests, "too_many_requests", 429},
     ErrcInfo{Errc::DomainNotAllowed, "domain_not_allowed", 403},
     ErrcInfo{Errc::InvalidSignature, "invalid_signature", 403},
+    ErrcInfo{Errc::InvalidWebhookSignature, "invalid_signature", 400},
     ErrcInfo{Errc::SignatureExpired, "signature_expired", 403},
     ErrcInfo{Errc::FeatureNotInPlan, "feature_not_in_plan", 403},
     ErrcInfo{Errc::QuotaExceeded, "quota_exceeded", 402},
@@ -50,6 +51,8 @@ constexpr std::array ERRC_TABLE{
     ErrcInfo{Errc::TransformTimeout, "transform_timeout", 503},
     ErrcInfo{Errc::Busy, "busy", 503},
     ErrcInfo{Errc::OriginUnavailable, "origin_unavailable", 502},
+    ErrcInfo{Errc::BillingUnavailable, "billing_unavailable", 502},
+    ErrcInfo{Errc::AlreadyOnPlan, "already_on_plan", 409},
     ErrcInfo{Errc::Unavailable, "unavailable", 503},
     ErrcInfo{Errc::Internal, "internal_error", 500},
 };

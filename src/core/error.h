@@ -37,6 +37,8 @@ enum class Errc {
     TooManyRequests,
     DomainNotAllowed,
     InvalidSignature,
+    /** A webhook whose Stripe-Signature does not verify: 400, unlike a signed URL's 403. */
+    InvalidWebhookSignature,
     SignatureExpired,
     FeatureNotInPlan,
     QuotaExceeded,
@@ -46,6 +48,10 @@ enum class Errc {
     TransformTimeout,
     Busy,
     OriginUnavailable,
+    /** Stripe unreachable, timing out or failing. */
+    BillingUnavailable,
+    /** Checkout for the plan the customer already has. */
+    AlreadyOnPlan,
     Unavailable,
     Internal,
 };

@@ -11,7 +11,8 @@ namespace {
 // Column order shared by every SELECT and by to_customer().
 constexpr std::string_view COLUMNS =
     "id, public_key, email, plan, settings, signing_secret, suspended, billing_status, "
-    "stripe_customer_id, created_at, updated_at, password_hash";
+    "stripe_customer_id, created_at, updated_at, password_hash, stripe_subscription_id, "
+    "past_due_since, subscription_event_at, invoice_event_at";
 
 CustomerRecord to_customer(const Row& row) {
     CustomerRecord customer;
@@ -27,6 +28,10 @@ CustomerRecord to_customer(const Row& row) {
     customer.created_at = row.integer(9).value_or(0);
     customer.updated_at = row.integer(10).value_or(0);
     customer.password_hash = row.text(11);
+    customer.stripe_subscription_id = row.text(12);
+    customer.past_due_since = row.integer(13);
+    customer.subscription_event_at = row.integer(14).value_or(0);
+    customer.invoice_event_at = row.integer(15).value_or(0);
     return customer;
 }
 
@@ -121,6 +126,41 @@ CustomerRepository::list_custom_domains(std::string_view customer_id) {
 core::Result<std::int64_t> CustomerRepository::count() {
     CDN_TRY(rows, db_.query("SELECT COUNT(*) FROM customers"));
     return rows.empty() ? 0 : rows.front().integer(0).value_or(0);
+}
+
+core::Result<std::optional<CustomerRecord>>
+CustomerRepository::find_by_stripe_customer_id(std::string_view stripe_customer_id) {
+    return find_one("stripe_customer_id = $1", stripe_customer_id);
+}
+
+core::Result<std::vector<CustomerRecord>> CustomerRepository::list_with_stripe_customer() {
+    std::string sql = "SELECT ";
+    sql.append(COLUMNS).append(" FROM customers WHERE stripe_customer_id IS NOT NULL ORDER BY id");
+    CDN_TRY(rows, db_.query(sql));
+    std::vector<CustomerRecord> customers;
+    customers.reserve(rows.size());
+    for (const auto& row : rows) {
+        customers.push_back(to_customer(row));
+    }
+    return customers;
+}
+
+core::Result<void> CustomerRepository::set_stripe_customer_id(std::string_view id,
+                                                              std::string_view stripe_customer_id,
+                                                              std::int64_t now) {
+    return update_one(
+        "UPDATE customers SET stripe_customer_id = $2, updated_at = $3 WHERE id = $1",
+        {text_value(id), text_value(stripe_customer_id), now});
+}
+
+core::Result<void> CustomerRepository::update_billing(const CustomerRecord& c, std::int64_t now) {
+    return update_one("UPDATE customers SET plan = $2, billing_status = $3, "
+                      "stripe_subscription_id = $4, past_due_since = $5, "
+                      "subscription_event_at = $6, invoice_event_at = $7, updated_at = $8 "
+                      "WHERE id = $1",
+                      {c.id, c.plan, c.billing_status, nullable(c.stripe_subscription_id),
+                       nullable(c.past_due_since), c.subscription_event_at, c.invoice_event_at,
+                       now});
 }
 
 core::Result<std::optional<CustomerRecord>> CustomerRepository::find_one(std::string_view where,

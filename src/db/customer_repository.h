@@ -24,6 +24,14 @@ struct CustomerRecord {
     /** "active" or "past_due". */
     std::string billing_status = "active";
     std::optional<std::string> stripe_customer_id;
+    /** The Stripe subscription the plan comes from, if any. */
+    std::optional<std::string> stripe_subscription_id;
+    /** Unix seconds of the first failed payment while past due; empty when active. */
+    std::optional<std::int64_t> past_due_since;
+    /** `created` of the last subscription event applied (0: none). */
+    std::int64_t subscription_event_at = 0;
+    /** `created` of the last invoice event applied (0: none). */
+    std::int64_t invoice_event_at = 0;
     /** Unix seconds. */
     std::int64_t created_at = 0;
     /** Unix seconds. */
@@ -68,6 +76,18 @@ public:
     core::Result<std::vector<std::string>> list_custom_domains(std::string_view customer_id);
 
     core::Result<std::int64_t> count();
+
+    core::Result<std::optional<CustomerRecord>>
+    find_by_stripe_customer_id(std::string_view stripe_customer_id);
+    /** Every customer with a Stripe customer id, for `imagecdn billing sync` and overage. */
+    core::Result<std::vector<CustomerRecord>> list_with_stripe_customer();
+    /** Errc::Conflict when another customer has this Stripe id. */
+    core::Result<void> set_stripe_customer_id(std::string_view id,
+                                              std::string_view stripe_customer_id,
+                                              std::int64_t now);
+    /** Writes plan, billing_status, stripe_subscription_id, past_due_since and both
+     *  *_event_at columns of `customer` (the billing state a webhook or sync decided). */
+    core::Result<void> update_billing(const CustomerRecord& customer, std::int64_t now);
 
 private:
     core::Result<std::optional<CustomerRecord>> find_one(std::string_view where,

@@ -107,6 +107,29 @@ std::vector<Migration> all_migrations() {
                  used_at BIGINT
              ))",
          }},
+        {3,
+         {
+             // Billing state from Stripe (issue 7). The *_event_at columns hold the `created`
+             // of the last event applied, so an older event arriving late changes nothing.
+             "ALTER TABLE customers ADD COLUMN stripe_subscription_id TEXT",
+             "ALTER TABLE customers ADD COLUMN past_due_since BIGINT",
+             "ALTER TABLE customers ADD COLUMN subscription_event_at BIGINT NOT NULL DEFAULT 0",
+             "ALTER TABLE customers ADD COLUMN invoice_event_at BIGINT NOT NULL DEFAULT 0",
+             "CREATE UNIQUE INDEX customers_stripe_customer ON customers(stripe_customer_id)",
+             // One overage report per customer and UTC day; reported_at stays NULL until
+             // Stripe accepted it, so a failed run is retried with the same identifier.
+             R"(CREATE TABLE meter_reports (
+                 customer_id TEXT NOT NULL,
+                 day BIGINT NOT NULL,
+                 identifier TEXT NOT NULL UNIQUE,
+                 bytes BIGINT NOT NULL,
+                 created_at BIGINT NOT NULL,
+                 reported_at BIGINT,
+                 attempts INTEGER NOT NULL DEFAULT 0,
+                 last_error TEXT,
+                 PRIMARY KEY (customer_id, day)
+             ))",
+         }},
     };
 }
 

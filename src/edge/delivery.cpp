@@ -229,17 +229,6 @@ std::string retry_after_seconds(std::chrono::milliseconds wait) {
 
 DeliveryHandler::DeliveryHandler(DeliveryDeps deps) : deps_(std::move(deps)) {}
 
-const billing::Plan& DeliveryHandler::plan_of(const db::CustomerRecord& customer) const {
-    // A plan removed from the config falls back to the most restrictive one we know: free.
-    static const billing::Plan unknown_plan{.name = "free"};
-    for (const auto* name : {customer.plan.c_str(), "free"}) {
-        if (const auto it = deps_.plans.find(std::string_view(name)); it != deps_.plans.end()) {
-            return it->second;
-        }
-    }
-    return unknown_plan;
-}
-
 net::awaitable<http::Response> DeliveryHandler::handle(const http::Request& request) {
     if (request.method != "GET" && request.method != "HEAD") {
         auto res = http::Response::error(
@@ -340,7 +329,8 @@ net::awaitable<DeliveryHandler::Step> DeliveryHandler::resolve_customer(Delivery
     if (d.customer->record.suspended) {
         co_return core::make_error(core::Errc::CustomerSuspended, "this account is suspended");
     }
-    d.plan = &plan_of(d.customer->record);
+    d.plan = &billing::effective_plan(deps_.plans, d.customer->record,
+                                      deps_.clock.unix_seconds(), deps_.grace);
     co_return Step{};
 }
 

@@ -8,6 +8,7 @@
 #include <optional>
 
 #include "billing/bandwidth_quota.h"
+#include "billing/billing_state.h"
 #include "billing/plan.h"
 #include "cache/single_flight.h"
 #include "cache/tiered_cache.h"
@@ -35,6 +36,8 @@ struct DeliveryDeps {
     transform::WorkerPool& transform_pool;
     const transform::Limits& limits;
     const billing::PlanTable& plans;
+    /** A past-due customer keeps its plan this long, then gets free limits. */
+    billing::GracePolicy grace;
     kv::RateLimiter& rate_limiter;
     billing::BandwidthQuota& quota;
     usage::UsageRecorder& usage;
@@ -107,7 +110,6 @@ private:
     boost::asio::awaitable<core::Result<CustomerPtr>> customer_by_key(std::string_view key);
     boost::asio::awaitable<core::Result<CustomerPtr>>
     load_customer(std::string flight, std::function<core::Result<CustomerPtr>()> read);
-    const billing::Plan& plan_of(const db::CustomerRecord& customer) const;
     boost::asio::awaitable<ProducedResult> produce(const ImageUrl& url, std::string key,
                                                    const transform::TransformSpec* spec);
     boost::asio::awaitable<ProducedResult> transform_original(storage::Object original,

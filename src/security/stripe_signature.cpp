@@ -11,7 +11,7 @@ namespace cdn::security {
 namespace {
 
 core::Error invalid(std::string message) {
-    return core::make_error(core::Errc::InvalidSignature, std::move(message));
+    return core::make_error(core::Errc::InvalidWebhookSignature, std::move(message));
 }
 
 } // namespace

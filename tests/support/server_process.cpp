@@ -92,7 +92,9 @@ ServerProcess::~ServerProcess() {
 }
 
 bool ServerProcess::start(std::chrono::milliseconds timeout) {
-    port_ = free_port();
+    if (!port_reserved_) {
+        port_ = free_port();
+    }
     std::vector<std::string> args{imagecdn_binary(), "serve", "--data-dir", data_dir_, "--listen",
                                   "127.0.0.1:" + std::to_string(port_)};
     args.insert(args.end(), extra_args_.begin(), extra_args_.end());

@@ -41,6 +41,12 @@ public:
     bool running();
 
     int port() const { return port_; }
+    /** Listen on `port` (e.g. one already given to another process as a webhook URL) instead
+     *  of a free port chosen by start(). */
+    void use_port(int port) {
+        port_ = port;
+        port_reserved_ = true;
+    }
     pid_t pid() const { return pid_; }
     std::string stderr_text() const;
     static constexpr const char* INTERNAL_SECRET = "test-internal-secret-0123456789";
@@ -50,6 +56,7 @@ private:
     std::map<std::string, std::string> env_;
     std::vector<std::string> extra_args_;
     int port_ = 0;
+    bool port_reserved_ = false;
     pid_t pid_ = -1;
     std::optional<int> exit_code_;
     std::string log_prefix_;

@@ -1,13 +1,21 @@
 #include "api/billing/routes.h"
 
-#include "api/common/json.h"
-
 #include <algorithm>
 #include <cmath>
 #include <vector>
 
+#include "api/common/customer_json.h"
+#include "api/common/json.h"
+#include "core/random.h"
+#include "core/strings.h"
+
 namespace cdn::api {
 namespace {
+
+using core::Errc;
+
+/** How many invoices GET /billing/invoices shows: two years of monthly bills. */
+constexpr int INVOICES_SHOWN = 24;
 
 /** One plan with its features and limits under the config's key names (plans.md). */
 json::object plan_json(const billing::Plan& plan) {
@@ -32,24 +40,126 @@ json::object plan_json(const billing::Plan& plan) {
     return out;
 }
 
+http::Response list_plans(const ApiDeps& deps) {
+    // Cheapest first, as a pricing page lists them.
+    std::vector<const billing::Plan*> plans;
+    for (const auto& entry : deps.plans) {
+        plans.push_back(&entry.second);
+    }
+    std::stable_sort(plans.begin(), plans.end(),
+                     [](const auto* a, const auto* b) { return a->price_usd < b->price_usd; });
+    json::array items;
+    for (const auto* plan : plans) {
+        items.push_back(plan_json(*plan));
+    }
+    return json_response(200, json::object{{"items", std::move(items)}});
+}
+
+/** The customer's Stripe customer id, created on first use. The idempotency key is fixed per
+ *  customer, so two first checkouts at once get the same Stripe customer. */
+core::Result<std::string> ensure_stripe_customer(ApiDeps& deps, const db::CustomerRecord& customer) {
+    if (customer.stripe_customer_id) {
+        return *customer.stripe_customer_id;
+    }
+    CDN_TRY(created, deps.stripe.create_customer(customer.email, customer.id,
+                                                 "imagecdn-customer-" + customer.id));
+    CDN_TRY_VOID(db::CustomerRepository(deps.db).set_stripe_customer_id(
+        customer.id, created, deps.clock.unix_seconds()));
+    return created;
+}
+
+/** The paid plan a checkout asks for: 422 for an unknown or free plan, 409 for the current
+ *  one, or for another while a subscription is live (plan changes go through the portal). */
+core::Result<const billing::Plan*> checkout_plan(const ApiDeps& deps, const json::object& body,
+                                                 const db::CustomerRecord& customer) {
+    const Fields fields(body);
+    CDN_TRY_VOID(fields.only({"plan"}));
+    CDN_TRY(name, fields.string("plan", 1, 64));
+    const auto it = deps.plans.find(name);
+    if (it == deps.plans.end()) {
+        return fields.invalid("plan", "there is no plan called '" + name + "'");
+    }
+    if (it->second.stripe_price_id.empty()) {
+        return fields.invalid("plan", "the " + name +
+                                          " plan is not sold through checkout; cancel the "
+                                          "subscription in the billing portal instead");
+    }
+    if (customer.plan == name) {
+        return core::make_error(Errc::AlreadyOnPlan, "you are already on the " + name + " plan");
+    }
+    if (customer.stripe_subscription_id && customer.plan != "free") {
+        return core::make_error(Errc::Conflict,
+                                "you already have a subscription: change plans in the billing "
+                                "portal (POST /api/v1/billing/portal)");
+    }
+    return &it->second;
+}
+
+core::Result<json::object> checkout(ApiDeps& deps, ApiRequest& req) {
+    CDN_TRY(body, json_body(req.http));
+    CDN_TRY(customer, load_customer(deps.db, req.caller().customer_id));
+    CDN_TRY(plan, checkout_plan(deps, body, customer));
+    CDN_TRY(stripe_customer, ensure_stripe_customer(deps, customer));
+    const billing::CheckoutRequest request{
+        .stripe_customer_id = stripe_customer,
+        .client_reference_id = customer.id,
+        .price_id = plan->stripe_price_id,
+        .success_url = deps.config.url_for(
+            "/dashboard/billing?checkout=success&session_id={CHECKOUT_SESSION_ID}"),
+        .cancel_url = deps.config.url_for("/dashboard/billing?checkout=cancelled"),
+        .plan = plan->name,
+    };
+    CDN_TRY(url, deps.stripe.create_checkout_session(request, core::random_hex(16)));
+    return json::object{{"url", url}};
+}
+
+core::Result<json::object> portal(ApiDeps& deps, ApiRequest& req) {
+    CDN_TRY(customer, load_customer(deps.db, req.caller().customer_id));
+    CDN_TRY(stripe_customer, ensure_stripe_customer(deps, customer));
+    CDN_TRY(url, deps.stripe.create_portal_session(
+                     stripe_customer, deps.config.url_for("/dashboard/billing"),
+                     core::random_hex(16)));
+    return json::object{{"url", url}};
+}
+
+core::Result<json::object> invoices(ApiDeps& deps, ApiRequest& req) {
+    CDN_TRY(customer, load_customer(deps.db, req.caller().customer_id));
+    json::array items;
+    if (customer.stripe_customer_id) {
+        CDN_TRY(listed, deps.stripe.list_invoices(*customer.stripe_customer_id, INVOICES_SHOWN));
+        for (const auto& invoice : listed) {
+            items.push_back(json::object{
+                {"id", invoice.id},
+                {"amount", invoice.amount_due},
+                {"currency", invoice.currency},
+                {"status", invoice.status},
+                {"created", core::rfc3339(invoice.created)},
+                {"hosted_invoice_url", invoice.hosted_invoice_url.empty()
+                                           ? json::value(nullptr)
+                                           : json::value(invoice.hosted_invoice_url)},
+            });
+        }
+    }
+    return json::object{{"items", std::move(items)}, {"next_cursor", nullptr}};
+}
+
+/** Adapts a Result-returning handler to the router's response-returning one. */
+template <class Handler>
+ApiHandler answering(ApiDeps& deps, Handler handler) {
+    return [&deps, handler](ApiRequest& req) {
+        auto body = handler(deps, req);
+        return body ? json_response(200, *body) : error_response(body.error());
+    };
+}
+
 } // namespace
 
 void add_billing_routes(ApiRouter& router, ApiDeps& deps) {
-    router.add({"GET", "/api/v1/billing/plans", Access::Public, [&deps](ApiRequest&) {
-                    // Cheapest first, as a pricing page lists them.
-                    std::vector<const billing::Plan*> plans;
-                    for (const auto& entry : deps.plans) {
-                        plans.push_back(&entry.second);
-                    }
-                    std::stable_sort(plans.begin(), plans.end(), [](const auto* a, const auto* b) {
-                        return a->price_usd < b->price_usd;
-                    });
-                    json::array items;
-                    for (const auto* plan : plans) {
-                        items.push_back(plan_json(*plan));
-                    }
-                    return json_response(200, json::object{{"items", std::move(items)}});
-                }});
+    router.add({"GET", "/api/v1/billing/plans", Access::Public,
+                [&deps](ApiRequest&) { return list_plans(deps); }});
+    router.add({"POST", "/api/v1/billing/checkout", Access::Customer, answering(deps, checkout)});
+    router.add({"POST", "/api/v1/billing/portal", Access::Customer, answering(deps, portal)});
+    router.add({"GET", "/api/v1/billing/invoices", Access::Customer, answering(deps, invoices)});
 }
 
 } // namespace cdn::api

@@ -132,16 +132,6 @@ core::Result<CheckedImage> check_content(std::string_view bytes, const transform
     return image;
 }
 
-const billing::Plan& plan_named(const billing::PlanTable& plans, std::string_view name) {
-    static const billing::Plan unknown_plan{.name = "free"};
-    for (const auto candidate : {name, std::string_view("free")}) {
-        if (const auto it = plans.find(candidate); it != plans.end()) {
-            return it->second;
-        }
-    }
-    return unknown_plan;
-}
-
 std::uint64_t max_original_bytes(const billing::Plan& plan, const transform::Limits& limits) {
     return std::min(plan.max_original_bytes, limits.max_original_bytes);
 }
@@ -172,7 +162,7 @@ core::Result<void> Originals::check_declared(const db::CustomerRecord& customer,
                                              std::string_view path, std::uint64_t size) {
     CDN_TRY_VOID(validate_path(path));
     CDN_TRY_VOID(validate_path(store_key(customer.public_key, path)));
-    const auto& plan = plan_named(deps_.plans, customer.plan);
+    const auto& plan = deps_.plan_of(customer);
     if (const auto max = max_original_bytes(plan, deps_.limits); size > max) {
         return core::make_error(core::Errc::PayloadTooLarge,
                                 fmt::format("the {} plan accepts originals up to {} bytes",
@@ -187,7 +177,7 @@ core::Result<StoredOriginal> Originals::put(std::string_view customer_id, std::s
     CDN_TRY_VOID(validate_path(path));
     CDN_TRY(customer, load_customer(deps_.db, customer_id));
     CDN_TRY_VOID(validate_path(store_key(customer.public_key, path)));
-    const auto& plan = plan_named(deps_.plans, customer.plan);
+    const auto& plan = deps_.plan_of(customer);
     if (const auto max = max_original_bytes(plan, deps_.limits); bytes.size() > max) {
         return core::make_error(core::Errc::PayloadTooLarge,
                                 fmt::format("the {} plan accepts originals up to {} bytes",
@@ -207,7 +197,7 @@ core::Result<StoredOriginal> Originals::write(const db::CustomerRecord& customer
                                               std::string_view path, std::string_view bytes,
                                               const CheckedImage& image,
                                               const db::UploadTokenRecord* token) {
-    const auto& plan = plan_named(deps_.plans, customer.plan);
+    const auto& plan = deps_.plan_of(customer);
     const std::lock_guard lock(lock_for(customer.id));
     CDN_TRY_VOID(check_quota(customer, plan, path, bytes.size()));
     db::OriginalRepository repo(deps_.db);

@@ -45,9 +45,6 @@ struct CheckedImage {
  */
 core::Result<CheckedImage> check_content(std::string_view bytes, const transform::Limits& limits);
 
-/** The customer's plan by name; an unknown name falls back to free (as the edge does). */
-const billing::Plan& plan_named(const billing::PlanTable& plans, std::string_view name);
-
 /** The largest original the plan accepts, capped by the server's hard limit. */
 std::uint64_t max_original_bytes(const billing::Plan& plan, const transform::Limits& limits);
 

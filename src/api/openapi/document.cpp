@@ -44,6 +44,9 @@ std::string_view openapi_document() {
       "name": "Billing"
     },
     {
+      "name": "Webhooks"
+    },
+    {
       "name": "Meta"
     },
     {
@@ -1847,6 +1850,87 @@ std::string_view openapi_document() {
           "500": {
             "$ref": "#/components/responses/Internal"
           }
+        }
+      }
+    },
+    "/api/v1/billing/checkout": {
+      "post": {
+        "operationId": "createCheckout",
+        "summary": "A Stripe Checkout Session for a paid plan (the Stripe customer is created on first use)",
+        "tags": ["Billing"],
+        "security": [{"bearerAuth": []}, {"apiKeyAuth": []}],
+        "requestBody": {
+          "required": true,
+          "content": {"application/json": {"schema": {"type": "object", "required": ["plan"], "additionalProperties": false, "properties": {"plan": {"type": "string", "description": "A paid plan's name, e.g. pro."}}}}}
+        },
+        "responses": {
+          "200": {"description": "The Checkout Session's URL: send the browser there.", "content": {"application/json": {"schema": {"type": "object", "required": ["url"], "properties": {"url": {"type": "string", "format": "uri"}}}}}},
+          "400": {"$ref": "#/components/responses/InvalidJson"},
+          "401": {"$ref": "#/components/responses/Unauthorized"},
+          "409": {"description": "`already_on_plan`: the customer has this plan; `conflict`: a live subscription to another plan (change it in the portal).", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}},
+          "413": {"$ref": "#/components/responses/PayloadTooLarge"},
+          "415": {"$ref": "#/components/responses/UnsupportedMediaType"},
+          "422": {"$ref": "#/components/responses/InvalidRequest"},
+          "500": {"$ref": "#/components/responses/Internal"},
+          "502": {"description": "`billing_unavailable`: Stripe unreachable, timing out ([stripe] timeout_ms) or failing.", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}}
+        }
+      }
+    },
+    "/api/v1/billing/portal": {
+      "post": {
+        "operationId": "createPortalSession",
+        "summary": "A Stripe Billing Portal session to manage the subscription, payment method and invoices",
+        "tags": ["Billing"],
+        "security": [{"bearerAuth": []}, {"apiKeyAuth": []}],
+        "responses": {
+          "200": {"description": "The portal session's URL: send the browser there.", "content": {"application/json": {"schema": {"type": "object", "required": ["url"], "properties": {"url": {"type": "string", "format": "uri"}}}}}},
+          "401": {"$ref": "#/components/responses/Unauthorized"},
+          "500": {"$ref": "#/components/responses/Internal"},
+          "502": {"description": "`billing_unavailable`: Stripe unreachable, timing out ([stripe] timeout_ms) or failing.", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}}
+        }
+      }
+    },
+    "/api/v1/billing/invoices": {
+      "get": {
+        "operationId": "listInvoices",
+        "summary": "The customer's invoices from Stripe, newest first",
+        "tags": ["Billing"],
+        "security": [{"bearerAuth": []}, {"apiKeyAuth": []}],
+        "responses": {
+          "200": {
+            "description": "Up to 24 invoices; empty before the first checkout.",
+            "content": {"application/json": {"schema": {"type": "object", "required": ["items", "next_cursor"], "properties": {
+              "items": {"type": "array", "items": {"type": "object", "required": ["id", "amount", "currency", "status", "created", "hosted_invoice_url"], "properties": {
+                "id": {"type": "string"},
+                "amount": {"type": "integer", "description": "Stripe's amount_due, in minor units."},
+                "currency": {"type": "string"},
+                "status": {"type": "string", "description": "draft, open, paid, uncollectible or void"},
+                "created": {"type": "string", "format": "date-time"},
+                "hosted_invoice_url": {"type": ["string", "null"], "format": "uri"}
+              }}},
+              "next_cursor": {"type": "null"}
+            }}}}
+          },
+          "401": {"$ref": "#/components/responses/Unauthorized"},
+          "500": {"$ref": "#/components/responses/Internal"},
+          "502": {"description": "`billing_unavailable`: Stripe unreachable, timing out ([stripe] timeout_ms) or failing.", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}}
+        }
+      }
+    },
+    "/api/v1/webhooks/stripe": {
+      "post": {
+        "operationId": "stripeWebhook",
+        "summary": "Stripe events, verified by Stripe-Signature over the raw body and applied once each",
+        "tags": ["Webhooks"],
+        "security": [],
+        "parameters": [{"name": "Stripe-Signature", "in": "header", "required": true, "schema": {"type": "string"}, "description": "t=<unix>,v1=<hex HMAC-SHA256 of t.payload>; several v1 allowed; 300 s tolerance either way."}],
+        "requestBody": {"required": true, "content": {"application/json": {"schema": {"type": "object", "required": ["id", "type", "created", "data"], "properties": {"id": {"type": "string"}, "type": {"type": "string"}, "created": {"type": "integer"}, "data": {"type": "object"}}}}}},
+        "responses": {
+          "200": {"description": "Received: applied now, or a replay or an unknown type (changed nothing).", "content": {"application/json": {"schema": {"type": "object", "required": ["received", "applied"], "properties": {"received": {"type": "boolean"}, "applied": {"type": "boolean"}}}}}},
+          "400": {"description": "`invalid_signature`: no valid v1 signature, or a timestamp more than 300 s from now; `invalid_json` / `bad_request`: not a Stripe event.", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}},
+          "413": {"$ref": "#/components/responses/PayloadTooLarge"},
+          "500": {"$ref": "#/components/responses/Internal"},
+          "503": {"description": "`unavailable`: no [stripe] webhook_secret is configured (Stripe retries).", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}}
         }
       }
     },

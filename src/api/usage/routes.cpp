@@ -169,17 +169,6 @@ http::Response get_usage(ApiDeps& deps, ApiRequest& request) {
     return json_response(200, json::object{{"items", std::move(items)}, {"next_cursor", nullptr}});
 }
 
-const billing::Plan& plan_of(const billing::PlanTable& plans, const std::string& name) {
-    // As the edge does: a plan removed from the config falls back to free.
-    static const billing::Plan unknown_plan{.name = "free"};
-    for (const auto* candidate : {name.c_str(), "free"}) {
-        if (const auto it = plans.find(std::string_view(candidate)); it != plans.end()) {
-            return it->second;
-        }
-    }
-    return unknown_plan;
-}
-
 /** The first second of the calendar month (UTC) after the one starting at `month_start`. */
 std::int64_t next_month_start(std::int64_t month_start) {
     // A month has at most 31 days: 32 days on is always in the next one.
@@ -197,7 +186,7 @@ http::Response get_quota(ApiDeps& deps, ApiRequest& request) {
     if (!customer) {
         return error_response(customer.error());
     }
-    const auto& plan = plan_of(deps.plans, customer->plan);
+    const auto& plan = deps.plan_of(*customer);
     const auto period_start = billing::month_start(deps.clock.unix_seconds());
     const auto period_end = next_month_start(period_start);
     auto bandwidth = deps.quota.refresh(customer->id, plan);

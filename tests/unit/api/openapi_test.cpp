@@ -62,6 +62,7 @@ protected:
         usage_repository_ = new db::UsageRepository(*db_);
         quota_ = new billing::BandwidthQuota(*usage_repository_, *recorder_, clock_);
         pool_ = new boost::asio::thread_pool(2);
+        stripe_ = new billing::StripeClient({});
         authenticator_ = new Authenticator(*db_, "jwt-secret-for-tests-0123456789abcdef", clock_);
         router_ = new ApiRouter(*authenticator_, "internal-secret-for-tests", *pool_);
         deps_ = new ApiDeps{
@@ -73,6 +74,7 @@ protected:
             .limits = limits_,
             .usage = *recorder_,
             .quota = *quota_,
+            .stripe = *stripe_,
             .config = {.jwt_secret = "jwt-secret-for-tests-0123456789abcdef",
                        .internal_secret = "internal-secret-for-tests",
                        .public_base_url = "http://127.0.0.1:8080"},
@@ -93,6 +95,7 @@ protected:
         }
         delete pool_;
         delete quota_;
+        delete stripe_;
         delete usage_repository_;
         delete recorder_;
         delete plans_;
@@ -168,6 +171,7 @@ protected:
     static inline usage::UsageRecorder* recorder_ = nullptr;
     static inline db::UsageRepository* usage_repository_ = nullptr;
     static inline billing::BandwidthQuota* quota_ = nullptr;
+    static inline billing::StripeClient* stripe_ = nullptr;
     static inline boost::asio::thread_pool* pool_ = nullptr;
     static inline Authenticator* authenticator_ = nullptr;
     static inline ApiRouter* router_ = nullptr;

@@ -32,6 +32,21 @@ TEST(Config, DefaultsNeedNoFile) {
     EXPECT_FALSE(config->plans.at("free").avif);
 }
 
+TEST(Config, DashboardDirDefaultsToTheBuildTreeAndCanBeSet) {
+    auto config = load_config("", "/srv/data", {});
+    ASSERT_TRUE(config) << config.error().message;
+    // Compiled in (src/app/CMakeLists.txt), so a fresh build serves its own dashboard.
+    EXPECT_TRUE(config->dashboard.dir.ends_with("/dashboard/dist")) << config->dashboard.dir;
+    config = load_config("", "/srv/data", {"IMAGECDN_DASHBOARD_DIR={data_dir}/www"});
+    ASSERT_TRUE(config) << config.error().message;
+    EXPECT_EQ(config->dashboard.dir, "/srv/data/www");
+    const auto file = write_toml("[dashboard]\ndir = \"/opt/dashboard\"\n");
+    config = load_config(file, "d", {});
+    ASSERT_TRUE(config) << config.error().message;
+    EXPECT_EQ(config->dashboard.dir, "/opt/dashboard");
+    std::remove(file.c_str());
+}
+
 TEST(Config, EnvOverridesFileOverridesDefaults) {
     const auto file = write_toml(
         "[server]\nlisten = \"0.0.0.0:9000\"\nmax_url_bytes = 4096\n"
