@@ -16,7 +16,9 @@ public:
     PeriodicTask(std::chrono::milliseconds interval, std::function<void()> task)
         : thread_([this, interval, task = std::move(task)](std::stop_token stop) {
               std::unique_lock lock(mutex_);
-              while (!wakeup_.wait_for(lock, stop, interval, [] { return false; })) {
+              // wait_for returns early (with the predicate's false) when stop is requested.
+              while (!wakeup_.wait_for(lock, stop, interval, [] { return false; }) &&
+                     !stop.stop_requested()) {
                   lock.unlock();
                   task();
                   lock.lock();
