@@ -62,13 +62,17 @@ function start(cmd, args, env, readyLine) {
   const child = spawn(cmd, args, { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
   children.push(child);
   let err = '';
-  child.stderr.on('data', (d) => (err += d));
+  child.stderr.on('data', (d) => (err = (err + d).slice(-4096)));
   return new Promise((resolve, reject) => {
-    if (!readyLine) return resolve(child);
+    if (!readyLine) {
+      child.stdout.resume(); // the access log: drained, never read
+      return resolve(child);
+    }
     child.stdout.once('data', (d) => {
       const line = String(d).trim();
       if (!line.startsWith(readyLine)) return reject(new Error(line));
       child.readyLine = line;
+      child.stdout.resume(); // keep draining: a full pipe would stall the child's logging
       resolve(child);
     });
     child.once('exit', (code) => reject(new Error(`${cmd} exited ${code}: ${err}`)));
