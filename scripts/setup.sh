@@ -12,6 +12,7 @@ PACKAGES=(
   libheif-dev libjxl-dev
   libgtest-dev libgmock-dev zlib1g-dev libheif-examples libjxl-tools
   mate-backgrounds  # real photographs for the transform tests
+  chromium  # the dashboard's browser tests (playwright-core drives it; no browser download)
   "$@"
 )
 if ! command -v node >/dev/null || ! command -v npm >/dev/null; then

@@ -1,0 +1,116 @@
+// The URL builder: delivery options (delivery.md) to a query string, with the checks the edge
+// would make, so a customer sees a mistake before loading the URL.
+
+export const FITS = ['scale-down', 'contain', 'cover', 'crop', 'pad', 'squeeze'] as const;
+export const GRAVITIES = [
+  'center', 'north', 'south', 'east', 'west', 'northeast', 'northwest', 'southeast', 'southwest', 'auto', 'entropy',
+] as const;
+export const FORMATS = ['auto', 'jpeg', 'png', 'webp', 'avif', 'gif'] as const;
+
+export type Fit = (typeof FITS)[number];
+export type Gravity = (typeof GRAVITIES)[number];
+export type Format = (typeof FORMATS)[number];
+
+/** The builder's fields as typed into the form (strings; empty = not set). */
+export interface BuilderFields {
+  w: string;
+  h: string;
+  fit: string;
+  gravity: string;
+  format: string;
+  q: string;
+  dpr: string;
+  preset: string;
+}
+
+export const EMPTY_FIELDS: BuilderFields = { w: '', h: '', fit: '', gravity: '', format: '', q: '', dpr: '', preset: '' };
+
+export interface BuilderLimits {
+  /** The plan's max output dimension. */
+  maxDimension: number;
+  /** AVIF output in the plan. */
+  avif: boolean;
+}
+
+/** The order options appear in: stable, so the same settings always give the same URL. */
+const ORDER: (keyof BuilderFields)[] = ['preset', 'w', 'h', 'fit', 'gravity', 'format', 'q', 'dpr'];
+
+/** Field → message for every invalid field; empty when the options are valid. */
+export function validateFields(f: BuilderFields, limits: BuilderLimits): Partial<Record<keyof BuilderFields, string>> {
+  const errors: Partial<Record<keyof BuilderFields, string>> = {};
+  const int = (v: string) => /^\d+$/.test(v.trim());
+  for (const k of ['w', 'h'] as const) {
+    const v = f[k].trim();
+    if (!v) continue;
+    if (!int(v) || Number(v) < 1) errors[k] = 'A whole number of pixels, at least 1.';
+    else if (Number(v) > limits.maxDimension) errors[k] = `At most ${limits.maxDimension} px on your plan.`;
+  }
+  if (f.q.trim()) {
+    const q = Number(f.q);
+    if (!int(f.q) || q < 1 || q > 100) errors.q = 'A whole number from 1 to 100.';
+  }
+  if (f.dpr.trim()) {
+    const d = Number(f.dpr);
+    if (!/^\d+(\.\d+)?$/.test(f.dpr.trim()) || d < 1 || d > 4) errors.dpr = 'A number from 1 to 4.';
+  }
+  if (f.fit && !(FITS as readonly string[]).includes(f.fit)) errors.fit = 'Unknown fit.';
+  if (f.gravity && !(GRAVITIES as readonly string[]).includes(f.gravity)) errors.gravity = 'Unknown gravity.';
+  if (f.format && !(FORMATS as readonly string[]).includes(f.format)) errors.format = 'Unknown format.';
+  if (f.format === 'avif' && !limits.avif) errors.format = 'AVIF output is not in your plan.';
+  if (f.preset && !/^[A-Za-z0-9_-]{1,64}$/.test(f.preset)) errors.preset = 'Unknown preset.';
+  return errors;
+}
+
+/** The query string (without "?") for the fields that are set, e.g. "w=300&format=webp". */
+export function optionsQuery(f: BuilderFields): string {
+  const parts: string[] = [];
+  for (const k of ORDER) {
+    const v = f[k].trim();
+    if (v) parts.push(`${k}=${encodeURIComponent(v)}`);
+  }
+  return parts.join('&');
+}
+
+/** Fields from a query string (the inverse of optionsQuery, for deep links); unknown keys dropped. */
+export function fieldsFromQuery(query: string): BuilderFields {
+  const out = { ...EMPTY_FIELDS };
+  const aliases: Record<string, keyof BuilderFields> = {
+    width: 'w', height: 'h', quality: 'q', fm: 'format', g: 'gravity',
+  };
+  for (const [k, v] of new URLSearchParams(query)) {
+    const key = (aliases[k] ?? k) as keyof BuilderFields;
+    if (key in out) out[key] = v;
+  }
+  return out;
+}
+
+/** An image path in a URL: each segment percent-encoded, the slashes kept. */
+export function encodeImagePath(path: string): string {
+  return path.split('/').map(encodeURIComponent).join('/');
+}
+
+/** "/{public_key}/{path}?{options}" (no query when there are no options). */
+export function deliveryPath(publicKey: string, path: string, query = ''): string {
+  return `/${publicKey}/${encodeImagePath(path)}${query ? `?${query}` : ''}`;
+}
+
+/** The absolute delivery URL on an origin ("https://cdn.example.com"). */
+export function deliveryUrl(origin: string, publicKey: string, path: string, query = ''): string {
+  return `${origin.replace(/\/$/, '')}${deliveryPath(publicKey, path, query)}`;
+}
+
+/** The output width the options ask for (w × dpr, capped), for checking a preview; null = original. */
+export function expectedWidth(f: BuilderFields, maxDimension: number): number | null {
+  const w = Number(f.w);
+  if (!f.w || !Number.isFinite(w)) return null;
+  const dpr = f.dpr ? Number(f.dpr) : 1;
+  return Math.min(Math.round(w * dpr), maxDimension);
+}
+
+/** A responsive `<img>` snippet with srcset widths for an image. */
+export function srcsetSnippet(origin: string, publicKey: string, path: string, widths = [400, 800, 1200], alt = ''): string {
+  const url = (w: number) => deliveryUrl(origin, publicKey, path, `w=${w}&format=auto`);
+  const srcset = widths.map((w) => `${url(w)} ${w}w`).join(',\n          ');
+  const escapedAlt = alt.replace(/&/g, '&amp;').replace(/"/g, '&quot;').replace(/</g, '&lt;');
+  return `<img src="${url(widths[1] ?? widths[0] ?? 800)}"\n     srcset="${srcset}"\n     sizes="(max-width: 800px) 100vw, 800px"\n     alt="${escapedAlt}" loading="lazy">`;
+}
