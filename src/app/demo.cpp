@@ -78,6 +78,8 @@ core::Result<void> ensure_demo(Stores& stores, const Config& config, std::uint16
                      "  resized WebP:    {0}/{1}/photos/landscape.jpg?w=800&format=webp\n"
                      "  PNG with alpha:  {0}/{1}/brand/logo.png\n"
                      "  health:          {0}/healthz\n"
+                     "  dashboard:       {0}/dashboard/ (sign up there for your own account)\n"
+                     "  API reference:   {0}/api/v1/openapi.json\n"
                      "  demo account:    {2}\n\n",
                      base, public_key, DEMO_EMAIL)
               << std::flush;
