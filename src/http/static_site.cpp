@@ -73,22 +73,12 @@ std::optional<std::string> read_whole(const fs::path& path) {
     return std::move(out).str();
 }
 
-std::string_view trim(std::string_view s) {
-    while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) {
-        s.remove_prefix(1);
-    }
-    while (!s.empty() && (s.back() == ' ' || s.back() == '\t')) {
-        s.remove_suffix(1);
-    }
-    return s;
-}
-
 /** Calls f(element) for each comma-separated element of a header value, trimmed. */
 template <class F>
 void for_each_element(std::string_view value, F&& f) {
     while (!value.empty()) {
         const auto comma = value.find(',');
-        const auto element = trim(value.substr(0, comma));
+        const auto element = core::trim(value.substr(0, comma));
         if (!element.empty()) {
             f(element);
         }
@@ -105,10 +95,10 @@ double accepted_q(std::string_view header, std::string_view coding) {
     std::optional<double> star;
     for_each_element(header, [&](std::string_view element) {
         const auto semi = element.find(';');
-        const auto name = trim(element.substr(0, semi));
+        const auto name = core::trim(element.substr(0, semi));
         double q = 1.0;
         if (semi != std::string_view::npos) {
-            auto params = trim(element.substr(semi + 1));
+            auto params = core::trim(element.substr(semi + 1));
             if (params.size() > 2 && (params[0] == 'q' || params[0] == 'Q') && params[1] == '=') {
                 try {
                     q = std::stod(std::string(params.substr(2)));
