@@ -429,6 +429,8 @@ describe('dashboard in Chromium', { concurrency: false }, () => {
     await page.goto(`${base}/dashboard/images?path=elephants.jpg`);
     const dialog = page.getByRole('dialog', { name: 'elephants.jpg' });
     await dialog.waitFor();
+    // After the reload the customer's plan arrives a moment after the dialog: wait for it.
+    await dialog.locator('option[value=avif]:not([disabled])').waitFor({ state: 'attached', timeout: 10000 });
     assert.equal(await dialog.locator('option[value=avif]').isDisabled(), false);
     await dialog.getByLabel('Format', { exact: true }).selectOption('avif');
     await eventually(
@@ -440,8 +442,11 @@ describe('dashboard in Chromium', { concurrency: false }, () => {
     );
     await page.keyboard.press('Escape');
     await nav('Settings').click();
-    assert.equal(await page.getByLabel('Require signed URLs').isDisabled(), false);
-    assert.equal(await page.locator('option[value=avif]').isDisabled(), false);
+    await eventually(
+      async () => !(await page.getByLabel('Require signed URLs').isDisabled()) &&
+        !(await page.locator('option[value=avif]').isDisabled()),
+      { message: 'signed URLs and AVIF enabled in Settings' },
+    );
   });
 
   it('every page passes axe at 1280 and 390 px without horizontal scroll', async () => {
