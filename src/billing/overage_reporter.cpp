@@ -86,13 +86,12 @@ core::Result<void> OverageReporter::create_for_customer(const db::CustomerRecord
         if (day.day < end - LOOKBACK_DAYS * DAY) {
             continue; // too old for Stripe
         }
-        CDN_TRY(report, reports.ensure_meter_report(
-                            {.customer_id = customer.id,
-                             .day = day.day,
-                             .identifier = identifier_for(customer.id, day.day),
-                             .bytes = day.bytes},
-                            now));
-        created += report.attempts == 0 && !report.reported_at ? 1 : 0;
+        CDN_TRY(added, reports.add_meter_report({.customer_id = customer.id,
+                                                 .day = day.day,
+                                                 .identifier = identifier_for(customer.id, day.day),
+                                                 .bytes = day.bytes},
+                                                now));
+        created += added ? 1 : 0;
     }
     return {};
 }

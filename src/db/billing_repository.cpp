@@ -36,20 +36,13 @@ core::Result<std::int64_t> BillingRepository::count_webhook_events() {
     return rows.empty() ? 0 : rows.front().integer(0).value_or(0);
 }
 
-core::Result<MeterReport> BillingRepository::ensure_meter_report(const MeterReport& report,
-                                                                std::int64_t now) {
-    CDN_TRY_VOID(db_.execute(
+core::Result<bool> BillingRepository::add_meter_report(const MeterReport& report,
+                                                      std::int64_t now) {
+    CDN_TRY(inserted, db_.execute(
         "INSERT INTO meter_reports (customer_id, day, identifier, bytes, created_at) "
         "VALUES ($1, $2, $3, $4, $5) ON CONFLICT (customer_id, day) DO NOTHING",
         {report.customer_id, report.day, report.identifier, report.bytes, now}));
-    std::string sql = "SELECT ";
-    sql.append(REPORT_COLUMNS).append(" FROM meter_reports WHERE customer_id = $1 AND day = $2");
-    CDN_TRY(rows, db_.query(sql, {report.customer_id, report.day}));
-    if (rows.empty()) {
-        return core::make_error(core::Errc::Internal, "database error",
-                                "meter report missing right after its insert");
-    }
-    return to_report(rows.front());
+    return inserted > 0;
 }
 
 core::Result<std::vector<MeterReport>> BillingRepository::pending_meter_reports() {

@@ -34,8 +34,9 @@ public:
                                             std::int64_t created, std::int64_t now);
     core::Result<std::int64_t> count_webhook_events();
 
-    /** Adds the report unless one exists for (customer, day); the stored one either way. */
-    core::Result<MeterReport> ensure_meter_report(const MeterReport& report, std::int64_t now);
+    /** Adds the report unless one exists for (customer, day), whose bytes and identifier then
+     *  stay as first fixed; true when it was added. */
+    core::Result<bool> add_meter_report(const MeterReport& report, std::int64_t now);
     /** Reports not yet accepted by Stripe, oldest day first. */
     core::Result<std::vector<MeterReport>> pending_meter_reports();
     core::Result<void> mark_meter_report_sent(std::string_view customer_id, std::int64_t day,

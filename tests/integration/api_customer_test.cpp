@@ -40,13 +40,7 @@ protected:
 
     RawResponse call(const std::string& method, const std::string& target, const Account& as,
                      const std::string& body = {}) {
-        Headers headers{{"X-API-Key", as.api_key}};
-        if (!body.empty()) {
-            headers.emplace("Content-Type", "application/json");
-        }
-        auto res = http_request(server_->port(), method, target, headers, body);
-        EXPECT_TRUE(res) << method << " " << target;
-        return res ? *res : RawResponse{};
+        return api_call(server_->port(), method, target, as.api_key, body);
     }
 
     RawResponse patch(const Account& as, const std::string& body) {

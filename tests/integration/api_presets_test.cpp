@@ -38,13 +38,7 @@ protected:
 
     RawResponse call(const std::string& method, const std::string& target, const Account& as,
                      const std::string& body = {}, Headers headers = {}) {
-        headers.emplace("X-API-Key", as.api_key);
-        if (!body.empty()) {
-            headers.emplace("Content-Type", "application/json");
-        }
-        auto res = http_request(server_->port(), method, target, headers, body);
-        EXPECT_TRUE(res) << method << " " << target;
-        return res ? *res : RawResponse{};
+        return api_call(server_->port(), method, target, as.api_key, body, std::move(headers));
     }
 
     RawResponse put(const Account& as, const std::string& name, const std::string& options) {

@@ -63,13 +63,7 @@ protected:
 
     RawResponse api(std::string_view method, const std::string& target,
                     const std::string& body = {}) {
-        std::map<std::string, std::string> headers{{"X-API-Key", account_.api_key}};
-        if (!body.empty()) {
-            headers["Content-Type"] = "application/json";
-        }
-        auto res = http_request(server_->port(), method, target, headers, body);
-        EXPECT_TRUE(res) << method << " " << target;
-        return res.value_or(RawResponse{});
+        return api_call(server_->port(), method, target, account_.api_key, body);
     }
 
     RawResponse image(const std::string& query) {

@@ -60,6 +60,18 @@ std::string read_file(const std::string& path) {
     return s.str();
 }
 
+RawResponse api_call(int port, std::string_view method, const std::string& target,
+                     const std::string& api_key, const std::string& body,
+                     std::map<std::string, std::string> headers) {
+    headers.emplace("X-API-Key", api_key);
+    if (!body.empty()) {
+        headers.emplace("Content-Type", "application/json");
+    }
+    auto res = http_request(port, method, target, headers, body);
+    EXPECT_TRUE(res) << method << " " << target;
+    return res.value_or(RawResponse{});
+}
+
 std::string error_code(const RawResponse& res) { return json_string(res.body, "code"); }
 
 std::string error_field(const RawResponse& res) { return json_string(res.body, "field"); }

@@ -1,6 +1,8 @@
 #pragma once
 
+#include <map>
 #include <string>
+#include <string_view>
 
 #include "raw_http.h"
 #include "server_process.h"
@@ -35,6 +37,13 @@ std::string read_file(const std::string& path);
 /** The value of the first JSON string member `name` in `json` (enough for flat answers);
  *  empty when absent. */
 std::string json_string(const std::string& json, const std::string& name);
+
+/** A management-API call as the owner of `api_key` (X-API-Key), with `Content-Type:
+ *  application/json` when there is a body and no Content-Type in `headers`. Fails the test
+ *  (and answers status 0) when there is no answer. */
+RawResponse api_call(int port, std::string_view method, const std::string& target,
+                     const std::string& api_key, const std::string& body = {},
+                     std::map<std::string, std::string> headers = {});
 
 /** `error.code` and `error.field` of an error answer. */
 std::string error_code(const RawResponse& res);

@@ -181,11 +181,7 @@ http::Response sign_url(ApiDeps& deps, ApiRequest& req) {
         // Characters a client would encode differently (e.g. a space in options).
         return error_response(Fields(*body).invalid("options", signed_target.error().message));
     }
-    std::string base = deps.config.public_base_url;
-    while (base.ends_with('/')) {
-        base.pop_back();
-    }
-    return json_response(200, json::object{{"url", base + *signed_target}});
+    return json_response(200, json::object{{"url", deps.config.url_for(*signed_target)}});
 }
 
 } // namespace

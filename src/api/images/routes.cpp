@@ -197,13 +197,9 @@ http::Response create_upload_url(ApiDeps& deps, Originals& originals, ApiRequest
     if (auto inserted = tokens.insert(record); !inserted) {
         return error_response(inserted.error());
     }
-    std::string base = deps.config.public_base_url;
-    while (!base.empty() && base.back() == '/') {
-        base.pop_back();
-    }
     return json_response(
         200, json::object{
-                 {"url", base + "/api/v1/uploads/" + token},
+                 {"url", deps.config.url_for("/api/v1/uploads/" + token)},
                  {"method", "PUT"},
                  {"headers", json::object{{"Content-Type", *content_type}}},
                  {"expires_at", core::rfc3339(record.expires_at)},

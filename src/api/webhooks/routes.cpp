@@ -80,7 +80,8 @@ std::string price_of(const json::object& subscription) {
 
 /** The customer an event is about: by our id where Stripe echoes it, else by Stripe's id. */
 core::Result<std::optional<db::CustomerRecord>> customer_of(db::Database& tx,
-                                                            const StripeEvent& event) {
+                                                            const StripeEvent& event,
+                                                            std::int64_t now) {
     db::CustomerRepository customers(tx);
     auto our_id = event.type == "checkout.session.completed"
                       ? text_of(event.object, "client_reference_id")
@@ -98,7 +99,7 @@ core::Result<std::optional<db::CustomerRecord>> customer_of(db::Database& tx,
     CDN_TRY(found, customers.find_by_id(our_id));
     if (found && !found->stripe_customer_id && !stripe_id.empty()) {
         found->stripe_customer_id = stripe_id; // Checkout made the Stripe customer itself
-        CDN_TRY_VOID(customers.set_stripe_customer_id(found->id, stripe_id, event.created));
+        CDN_TRY_VOID(customers.set_stripe_customer_id(found->id, stripe_id, now));
     }
     return found;
 }
@@ -139,7 +140,7 @@ core::Result<std::optional<std::string>> apply_event(ApiDeps& deps, const Stripe
         if (!fresh) {
             return {};
         }
-        CDN_TRY(customer, customer_of(tx, event));
+        CDN_TRY(customer, customer_of(tx, event, now));
         if (!customer) {
             spdlog::warn("stripe event {} ({}) names no customer of ours", event.id, event.type);
             return {};
