@@ -12,7 +12,8 @@
 namespace cdn::app {
 namespace {
 
-using Target = std::variant<std::string*, std::uint64_t*, unsigned*, bool*, double*>;
+using Target = std::variant<std::string*, std::uint64_t*, unsigned*, bool*, double*,
+                            std::vector<std::string>*>;
 
 struct Field {
     std::string section;
@@ -37,6 +38,10 @@ std::vector<Field> config_fields(Config& c) {
         {"server", "max_header_bytes", &s.max_header_bytes},
         {"server", "public_base_url", &s.public_base_url},
         {"server", "drain_timeout_ms", &s.drain_timeout_ms},
+        {"server", "first_byte_timeout_ms", &s.first_byte_timeout_ms},
+        {"server", "min_bytes_per_second", &s.min_bytes_per_second},
+        {"server", "max_connections_per_client", &s.max_connections_per_client},
+        {"server", "trusted_proxies", &s.trusted_proxies},
         {"storage", "kind", &c.storage.kind, {"local", "s3"}},
         {"storage", "root", &c.storage.root},
         {"storage", "endpoint", &c.storage.endpoint},
@@ -45,6 +50,7 @@ std::vector<Field> config_fields(Config& c) {
         {"storage", "access_key", &c.storage.access_key},
         {"storage", "secret_key", &c.storage.secret_key},
         {"storage", "path_style", &c.storage.path_style},
+        {"storage", "max_path_segments", &c.storage.max_path_segments},
         {"database", "url", &c.database.url},
         {"kv", "url", &c.kv.url},
         {"cache", "memory_bytes", &c.cache.memory_bytes},
@@ -60,6 +66,9 @@ std::vector<Field> config_fields(Config& c) {
         {"limits", "transform_timeout_ms", &l.transform_timeout_ms},
         {"limits", "max_concurrent_transforms", &l.max_concurrent_transforms},
         {"limits", "transform_queue", &l.transform_queue},
+        {"limits", "max_output_pixels", &l.max_output_pixels},
+        {"limits", "transform_queue_per_customer", &l.transform_queue_per_customer},
+        {"limits", "purge_requests_per_minute", &c.tenant_limits.purge_requests_per_minute},
         {"auth", "jwt_secret", &c.auth.jwt_secret},
         {"auth", "internal_secret", &c.auth.internal_secret},
         {"auth", "access_ttl_seconds", &c.auth.access_ttl_seconds},
@@ -140,6 +149,33 @@ private:
         }
         *t = *n.value<double>();
         return *t < 0 ? std::optional(bad("a non-negative number")) : std::nullopt;
+    }
+
+    std::optional<std::string> assign(std::vector<std::string>* t, const toml::node& n) const {
+        const auto* array = n.as_array();
+        if (array == nullptr) {
+            return bad("an array of strings");
+        }
+        t->clear();
+        for (const auto& item : *array) {
+            if (!item.is_string() || item.value<std::string>()->empty()) {
+                return bad("an array of non-empty strings");
+            }
+            t->push_back(*item.value<std::string>());
+        }
+        return std::nullopt;
+    }
+
+    /** A list in an environment variable: comma-separated, blanks around items ignored. */
+    std::optional<std::string> parse(std::vector<std::string>* t, std::string_view text) const {
+        t->clear();
+        for (auto item : core::split(text, ',')) {
+            item = core::trim(item);
+            if (!item.empty()) {
+                t->emplace_back(item);
+            }
+        }
+        return std::nullopt;
     }
 
     std::optional<std::string> parse(std::string* t, std::string_view text) const {

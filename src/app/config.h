@@ -25,6 +25,9 @@ struct StorageConfig {
     std::string access_key;
     std::string secret_key;
     bool path_style = true;
+    /** Most path segments of an original's key inside the customer's namespace (the public
+     *  key does not count): deeper is 400 invalid_path at upload, 404 at delivery. */
+    std::uint64_t max_path_segments = 32;
 };
 
 /** [database]: "sqlite://{path}" (embedded default) or "postgres://...". */
@@ -46,6 +49,13 @@ struct CacheConfig {
     std::uint64_t config_ttl_seconds = 300;
     /** How long an unknown public key or host is remembered as unknown. */
     std::uint64_t negative_ttl_seconds = 10;
+};
+
+/** [limits] that bound what one customer may ask of the management API. */
+struct TenantLimits {
+    /** Purge requests per customer and minute; settings writes are limited alike (429 with
+     *  Retry-After above). */
+    std::uint64_t purge_requests_per_minute = 60;
 };
 
 /** [auth]: secrets are generated into the data dir on first run when not configured. */
@@ -108,6 +118,7 @@ struct Config {
     KvConfig kv;
     CacheConfig cache;
     transform::Limits limits;
+    TenantLimits tenant_limits;
     AuthConfig auth;
     UsageConfig usage;
     MetricsConfig metrics;

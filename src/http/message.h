@@ -27,7 +27,11 @@ struct Request {
     unsigned version = 11;
     std::vector<Header> headers;
     std::string_view body;
+    /** The TCP peer's address. */
     std::string remote_address;
+    /** The client's address: the peer's, or the one X-Forwarded-For names when the peer is a
+     *  trusted proxy ([server] trusted_proxies). Limits per client count by this. */
+    std::string client_address;
     std::string request_id;
 
     /** The first header of that name (case-insensitive), if any. */

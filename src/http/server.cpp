@@ -381,6 +381,7 @@ net::awaitable<void> Server::Impl::run_session(std::shared_ptr<Connection> conn)
         }
         req.body = msg.body();
         req.remote_address = remote_address;
+        req.client_address = remote_address;
         const auto client_id = req.header("x-request-id");
         req.request_id = client_id && sane_request_id(*client_id) ? std::string(*client_id)
                                                                   : request_ids.next();

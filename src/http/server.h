@@ -4,6 +4,7 @@
 #include <cstdint>
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "core/metrics.h"
 #include "core/result.h"
@@ -28,6 +29,17 @@ struct ServerConfig {
     std::uint64_t idle_timeout_ms = 30000;
     /** Open connections at most; further ones are answered 503 and closed. */
     std::uint64_t max_connections = 10000;
+    /** Open connections from one client address at most (peers in trusted_proxies are not
+     *  limited). */
+    std::uint64_t max_connections_per_client = 256;
+    /** Time a new connection may take to send its first request's head (between keep-alive
+     *  requests idle_timeout_ms applies). */
+    std::uint64_t first_byte_timeout_ms = 5000;
+    /** Slowest transfer accepted for request heads and bodies, bytes per second measured over
+     *  5 s windows; slower connections are closed. */
+    std::uint64_t min_bytes_per_second = 1024;
+    /** Peers (IP addresses or CIDR ranges) whose X-Forwarded-For names the client. */
+    std::vector<std::string> trusted_proxies;
     /** Longest request target (414 above). Default 8 KB. */
     std::uint64_t max_url_bytes = 8192;
     /** Longest request head, request line included (431 above). Not in the spec's table. */

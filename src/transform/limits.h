@@ -12,6 +12,9 @@ struct Limits {
     std::uint64_t max_original_pixels = 100'000'000;
     /** Largest output width or height. */
     std::uint64_t max_output_dimension = 8192;
+    /** Largest output width × height after the fit, for every transform (a format change
+     *  without resizing included): 400 dimension_too_large before any decode. 40 MP. */
+    std::uint64_t max_output_pixels = 40'000'000;
     /** Most animation frames decoded (and frames × pixels ≤ 2 × max_original_pixels). */
     std::uint64_t max_frames = 200;
     /** Pixel limit for progressive JPEG / interlaced PNG, which cannot shrink on load. */
@@ -22,6 +25,8 @@ struct Limits {
     std::uint64_t max_concurrent_transforms = 0;
     /** Transforms waiting for a slot at most; more are refused with 503 busy. */
     std::uint64_t transform_queue = 64;
+    /** Transforms of one customer waiting at most; more are refused with 503 busy. */
+    std::uint64_t transform_queue_per_customer = 16;
 };
 
 } // namespace cdn::transform

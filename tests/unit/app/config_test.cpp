@@ -68,6 +68,34 @@ TEST(Config, EnvOverridesFileOverridesDefaults) {
     EXPECT_EQ(config->log.format, "text");
 }
 
+TEST(Config, TenantIsolationLimitsHaveTheirDefaultsAndCanBeSet) {
+    auto config = load_config("", "/srv/data", {});
+    ASSERT_TRUE(config) << config.error().message;
+    EXPECT_EQ(config->server.max_connections_per_client, 256u);
+    EXPECT_EQ(config->server.first_byte_timeout_ms, 5000u);
+    EXPECT_EQ(config->server.min_bytes_per_second, 1024u);
+    EXPECT_TRUE(config->server.trusted_proxies.empty());
+    EXPECT_EQ(config->storage.max_path_segments, 32u);
+    EXPECT_EQ(config->limits.max_output_pixels, 40000000u);
+    EXPECT_EQ(config->limits.transform_queue_per_customer, 16u);
+    EXPECT_EQ(config->tenant_limits.purge_requests_per_minute, 60u);
+
+    const auto file = write_toml("[server]\ntrusted_proxies = [\"10.0.0.0/8\", \"::1\"]\n");
+    config = load_config(file, "/srv/data", {});
+    ASSERT_TRUE(config) << config.error().message;
+    EXPECT_EQ(config->server.trusted_proxies, (std::vector<std::string>{"10.0.0.0/8", "::1"}));
+    config = load_config(file, "/srv/data", {"IMAGECDN_SERVER_TRUSTED_PROXIES=127.0.0.1, 10.1.2.3"});
+    ASSERT_TRUE(config) << config.error().message;
+    EXPECT_EQ(config->server.trusted_proxies, (std::vector<std::string>{"127.0.0.1", "10.1.2.3"}));
+    std::remove(file.c_str());
+
+    const auto bad = write_toml("[server]\ntrusted_proxies = \"10.0.0.1\"\n");
+    config = load_config(bad, "/srv/data", {});
+    ASSERT_FALSE(config);
+    EXPECT_NE(config.error().message.find("server.trusted_proxies"), std::string::npos);
+    std::remove(bad.c_str());
+}
+
 TEST(Config, EveryBadKeyIsNamed) {
     const auto file = write_toml("[server]\nlistn = \"x\"\nthreads = -1\n[nosuch]\na = 1\n"
                                  "[log]\nformat = \"xml\"\n[plans.pro]\navif = \"yes\"\n");
