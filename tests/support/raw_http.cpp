@@ -17,8 +17,18 @@ std::optional<std::string> RawResponse::header(const std::string& name) const {
     return it == headers.end() ? std::nullopt : std::optional(it->second);
 }
 
-RawConnection::RawConnection(int port) {
+RawConnection::RawConnection(int port, const std::string& source_address) {
     fd_ = ::socket(AF_INET, SOCK_STREAM, 0);
+    if (!source_address.empty()) {
+        sockaddr_in source{};
+        source.sin_family = AF_INET;
+        if (::inet_pton(AF_INET, source_address.c_str(), &source.sin_addr) != 1 ||
+            ::bind(fd_, reinterpret_cast<sockaddr*>(&source), sizeof(source)) != 0) {
+            ::close(fd_);
+            fd_ = -1;
+            return;
+        }
+    }
     sockaddr_in addr{};
     addr.sin_family = AF_INET;
     addr.sin_port = htons(static_cast<uint16_t>(port));

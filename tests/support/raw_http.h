@@ -19,7 +19,9 @@ struct RawResponse {
 /** A blocking TCP connection to 127.0.0.1 for tests that need byte-level control. */
 class RawConnection {
 public:
-    explicit RawConnection(int port);
+    /** Connects to 127.0.0.1:`port`, from `source_address` (any 127.0.0.0/8 address, so a test
+     *  can play several clients) when it is not empty. */
+    explicit RawConnection(int port, const std::string& source_address = {});
     ~RawConnection();
     RawConnection(const RawConnection&) = delete;
     RawConnection& operator=(const RawConnection&) = delete;
