@@ -16,16 +16,8 @@ RUNS=${2:-3}
 BIN=${CDN_BIN:-build/imagecdn}
 PHOTO=/usr/share/backgrounds/mate/nature/LadyBird.jpg # 2560x1600 JPEG
 
-for pkg in wrk mate-backgrounds; do
-  dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed" ||
-    { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "$pkg" >/dev/null; }
-done
-
-WORK=$(mktemp -d /tmp/imagecdn-bench-XXXXXX)
-PIDS=()
-cleanup() { for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null || true; done; wait 2>/dev/null || true; rm -rf "$WORK"; }
-trap cleanup EXIT
-free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
+source bench/load/common.sh
+need_packages wrk mate-backgrounds
 
 # Paced requests (wrk's delay() hook: DELAY_MS between a connection's requests), every one a
 # distinct `v` when MISS is set (threads count from different bases). A's script also tallies
@@ -59,7 +51,7 @@ end
 LUA
 
 DATA="$WORK/data"
-new_customer() { "$BIN" customer create --data-dir "$DATA" --email "$1" --plan pro | sed -E 's/.*"public_key":"([^"]+)".*/\1/'; }
+new_customer() { "$BIN" customer create --data-dir "$DATA" --email "$1" --plan pro | public_key; }
 PK_A=$(new_customer noisy@example.com)
 PK_B=$(new_customer quiet@example.com)
 for pk in "$PK_A" "$PK_B"; do mkdir -p "$DATA/originals/$pk" && cp "$PHOTO" "$DATA/originals/$pk/photo.jpg"; done
