@@ -615,7 +615,8 @@ DeliveryHandler::keep_original(storage::Object original, std::string key,
     std::function<core::Result<std::string>()> rasterise = [&original] {
         return transform::rasterise_svg(original.bytes);
     };
-    auto png = co_await run_on_workers<std::string>(deps_.transform_pool, owner, std::move(rasterise));
+    auto png =
+        co_await run_on_workers<std::string>(deps_.transform_pool, owner, std::move(rasterise));
     if (!png) {
         co_return png.error();
     }

@@ -41,14 +41,13 @@ boost::asio::awaitable<core::Result<T>> run_on_workers(transform::WorkerPool& po
                     (*shared)(std::move(result));
                 });
             };
+            // Evicted: a lighter customer or client took its place in the queue.
+            auto evicted = [answer] {
+                answer(transform_refused(transform::Admission::CustomerQueueFull));
+            };
             const auto admission = pool.try_submit(
-                owner, transform::Job{
-                           .run = [answer, work = std::move(work)] { answer(work()); },
-                           .evicted =
-                               [answer] {
-                                   answer(transform_refused(transform::Admission::CustomerQueueFull));
-                               },
-                       });
+                owner, transform::Job{.run = [answer, work = std::move(work)] { answer(work()); },
+                                      .evicted = std::move(evicted)});
             if (admission != transform::Admission::Queued) {
                 answer(transform_refused(admission));
             }

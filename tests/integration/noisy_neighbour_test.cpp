@@ -46,7 +46,8 @@ struct Tally {
 };
 
 /** One GET on a fresh connection from `source` (a 127.0.0.x address: one client each). */
-std::optional<RawResponse> get_from(int port, const std::string& source, const std::string& target) {
+std::optional<RawResponse> get_from(int port, const std::string& source,
+                                    const std::string& target) {
     RawConnection conn(port, source);
     if (!conn.connected() ||
         !conn.send("GET " + target + " HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n")) {
