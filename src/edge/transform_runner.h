@@ -13,12 +13,13 @@
 
 namespace cdn::edge {
 
-/** 503 busy (delivery adds `Retry-After`) for a transform the pool will not run. */
-inline core::Error transform_refused(transform::Admission why) {
-    const char* message = why == transform::Admission::QueueFull
-                               ? "too many transforms are waiting; retry shortly"
-                               : "too many transforms of this site are waiting; retry shortly";
-    return core::make_error(core::Errc::Busy, message);
+/** 503 busy (delivery adds `Retry-After`) for a transform the pool will not run: refused
+ *  because of this customer's own jobs (its queue full, or evicted as the heaviest), or not. */
+inline core::Error transform_refused(bool because_of_this_site) {
+    return core::make_error(core::Errc::Busy,
+                            because_of_this_site
+                                ? "too many transforms of this site are waiting; retry shortly"
+                                : "too many transforms are waiting; retry shortly");
 }
 
 /**
@@ -42,14 +43,12 @@ boost::asio::awaitable<core::Result<T>> run_on_workers(transform::WorkerPool& po
                 });
             };
             // Evicted: a lighter customer or client took its place in the queue.
-            auto evicted = [answer] {
-                answer(transform_refused(transform::Admission::CustomerQueueFull));
-            };
+            auto evicted = [answer] { answer(transform_refused(true)); };
             const auto admission = pool.try_submit(
                 owner, transform::Job{.run = [answer, work = std::move(work)] { answer(work()); },
                                       .evicted = std::move(evicted)});
             if (admission != transform::Admission::Queued) {
-                answer(transform_refused(admission));
+                answer(transform_refused(admission == transform::Admission::CustomerQueueFull));
             }
         },
         net::use_awaitable, std::move(job));
