@@ -148,13 +148,24 @@ Job WorkerPool::evict_newest(Customers::iterator customer, Clients::iterator cli
     return job;
 }
 
+std::uint64_t WorkerPool::arrival_stamp() const {
+    // Just before the latest start (start stamps are even): a newcomer goes ahead of whoever
+    // was served last, but behind everyone who has waited since. A customer whose entry was
+    // dropped when it went idle cannot come back at the head and starve one that waits.
+    return starts_ == 0 ? 0 : 2 * starts_ - 1;
+}
+
 void WorkerPool::enqueue(const JobOwner& owner, Job job) {
-    const auto customer = customers_.try_emplace(owner.customer).first;
+    auto [customer, added] = customers_.try_emplace(owner.customer);
+    if (added) {
+        customer->second.last_start = arrival_stamp();
+    }
     auto& clients = customer->second.clients;
     auto client = std::find_if(clients.begin(), clients.end(),
                                [&](const Client& c) { return c.address == owner.client; });
     if (client == clients.end()) {
-        client = clients.insert(clients.end(), Client{.address = owner.client});
+        client = clients.insert(clients.end(),
+                                Client{.address = owner.client, .last_start = arrival_stamp()});
     }
     client->jobs.push_back(std::move(job));
     if (customer->second.queued++ == 0) {
@@ -187,7 +198,7 @@ WorkerPool::Started WorkerPool::start_next() {
     ++customer->second.running;
     ++client->running;
     ++running_;
-    customer->second.last_start = client->last_start = ++starts_;
+    customer->second.last_start = client->last_start = 2 * ++starts_;
     return started;
 }
 

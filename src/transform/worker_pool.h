@@ -91,7 +91,8 @@ private:
         std::string address;
         std::deque<Job> jobs; // oldest first
         std::size_t running = 0;
-        /** When it last had a job started (a pool-wide count): round robin among equals. */
+        /** When it last had a job started (start_stamp), or arrived (arrival_stamp): round
+         *  robin among equals. */
         std::uint64_t last_start = 0;
     };
     struct Customer {
@@ -120,6 +121,7 @@ private:
     Started start_next();
     void finish(const Started& started);
     void forget_if_idle(Customers::iterator customer, Clients::iterator client);
+    std::uint64_t arrival_stamp() const;
 
     std::size_t queue_limit_;
     std::size_t queue_per_customer_;
@@ -130,6 +132,7 @@ private:
     /** Customers with at least one job queued: how many share the queue. */
     std::size_t waiting_customers_ = 0;
     std::size_t running_ = 0;
+    /** Jobs started so far: the clock of the round robin. */
     std::uint64_t starts_ = 0;
     bool stopping_ = false;
     std::atomic<std::uint64_t> refused_customer_queue_{0};

@@ -148,6 +148,26 @@ TEST_F(WorkerPoolTest, AFreedWorkerGoesToTheCustomerRunningFewer) {
     second.open();
 }
 
+TEST_F(WorkerPoolTest, ACustomerThatComesBackDoesNotJumpAheadOfOneThatWaited) {
+    WorkerPool pool(1, 100, 100);
+    Gate first;
+    ASSERT_EQ(pool.try_submit({"c", "10.0.0.3"}, job(journal_, "c0", &first)), Admission::Queued);
+    ASSERT_TRUE(journal_.wait_for(1));
+    ASSERT_EQ(pool.try_submit({"a", "10.0.0.1"}, job(journal_, "a1")), Admission::Queued);
+    ASSERT_EQ(pool.try_submit({"a", "10.0.0.1"}, job(journal_, "a2")), Admission::Queued);
+    ASSERT_EQ(pool.try_submit({"x", "10.0.0.9"}, job(journal_, "blocker", &gate_)),
+              Admission::Queued);
+    first.open(); // c0 ends and C, idle, is forgotten; a1 runs, then the blocker
+    ASSERT_TRUE(journal_.wait_for(3));
+    ASSERT_EQ(journal_.entries(), (std::vector<std::string>{"c0", "a1", "blocker"}));
+    // A has waited since a1; C comes back as a new entry and must not go first.
+    ASSERT_EQ(pool.try_submit({"c", "10.0.0.3"}, job(journal_, "c1")), Admission::Queued);
+    gate_.open();
+    ASSERT_TRUE(journal_.wait_for(5));
+    EXPECT_EQ(journal_.entries()[3], "a2");
+    EXPECT_EQ(journal_.entries()[4], "c1");
+}
+
 TEST_F(WorkerPoolTest, ACustomerOverItsQueueCapIsRefusedAndOthersAreNot) {
     WorkerPool pool(1, 100, 3);
     block_worker(pool);
