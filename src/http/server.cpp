@@ -715,20 +715,22 @@ net::awaitable<void> Server::Impl::run_session(std::shared_ptr<Connection> conn)
         req.request_id = client_id && sane_request_id(*client_id) ? std::string(*client_id)
                                                                   : request_ids.next();
         const auto* route = router.match(req.path);
-        if (auto refused = co_await admit_body(*conn, parser, req, route)) {
-            co_await answer_error_and_close(*conn, *refused, &req, true);
-            break;
+        if (!parser.is_done()) {
+            if (auto refused = co_await admit_body(*conn, parser, req, route)) {
+                co_await answer_error_and_close(*conn, *refused, &req, true);
+                break;
+            }
+            const auto body_status = co_await read_body(*conn, buffer, parser);
+            if (body_status == BodyStatus::Closed) {
+                break;
+            }
+            if (body_status != BodyStatus::Complete) {
+                co_await answer_error_and_close(*conn, body_error(body_status), &req,
+                                                body_status == BodyStatus::TooLarge);
+                break;
+            }
+            req.body = parser.get().body();
         }
-        const auto body_status = co_await read_body(*conn, buffer, parser);
-        if (body_status == BodyStatus::Closed) {
-            break;
-        }
-        if (body_status != BodyStatus::Complete) {
-            co_await answer_error_and_close(*conn, body_error(body_status), &req,
-                                            body_status == BodyStatus::TooLarge);
-            break;
-        }
-        req.body = parser.get().body();
 
         conn->busy.store(true);
         in_flight.fetch_add(1);
