@@ -206,5 +206,14 @@ TEST_F(FairRateLimitTest, XForwardedForNamesTheClientOnlyFromATrustedProxy) {
         << "X-Forwarded-For from an untrusted peer was honoured";
 }
 
+TEST(TrustedProxiesConfig, AMalformedEntryStopsStartWithExit2NamingTheKey) {
+    TempDir dir;
+    const auto r = run_imagecdn({"serve", "--data-dir", dir.path(), "--listen", "127.0.0.1:0"},
+                                {{"IMAGECDN_SERVER_TRUSTED_PROXIES", "127.0.0.1, 10.0.0.0/33"}});
+    EXPECT_EQ(r.exit_code, 2);
+    EXPECT_NE(r.err.find("server.trusted_proxies"), std::string::npos) << r.err;
+    EXPECT_NE(r.err.find("10.0.0.0/33"), std::string::npos) << r.err;
+}
+
 } // namespace
 } // namespace cdn::test
