@@ -16,6 +16,7 @@
 
 #include "core/random.h"
 #include "core/strings.h"
+#include "http/client_address.h"
 #include "http/request_guard.h"
 
 namespace cdn::http {
@@ -103,11 +104,22 @@ std::string serialize_head(const Response& res, std::string_view request_id, boo
 /** What reading a request head ended with. */
 enum class HeadStatus { Complete, Closed, TooLarge, UrlTooLong };
 
+/** Config load validates the list; should one still not parse, no peer is trusted. */
+TrustedProxies trusted_or_none(const std::vector<std::string>& entries) {
+    auto parsed = TrustedProxies::parse(entries);
+    if (!parsed) {
+        spdlog::error("server.trusted_proxies: {}; trusting no proxy", parsed.error().detail);
+        return {};
+    }
+    return std::move(*parsed);
+}
+
 } // namespace
 
 struct Server::Impl {
     Impl(const ServerConfig& c, const Router& r, AccessLog& log)
-        : config(c), router(r), access_log(log), acceptor(ioc) {}
+        : config(c), router(r), access_log(log), acceptor(ioc),
+          trusted_proxies(trusted_or_none(c.trusted_proxies)) {}
 
     ServerConfig config;
     const Router& router;
@@ -115,6 +127,7 @@ struct Server::Impl {
     net::io_context ioc;
     tcp::acceptor acceptor;
     RequestIds request_ids;
+    TrustedProxies trusted_proxies;
 
     std::mutex connections_mutex;
     std::list<std::weak_ptr<Connection>> connections;
@@ -381,7 +394,7 @@ net::awaitable<void> Server::Impl::run_session(std::shared_ptr<Connection> conn)
         }
         req.body = msg.body();
         req.remote_address = remote_address;
-        req.client_address = remote_address;
+        req.client_address = trusted_proxies.client_address(req);
         const auto client_id = req.header("x-request-id");
         req.request_id = client_id && sane_request_id(*client_id) ? std::string(*client_id)
                                                                   : request_ids.next();
