@@ -8,6 +8,7 @@
 #include <variant>
 
 #include "core/strings.h"
+#include "http/client_address.h"
 
 namespace cdn::app {
 namespace {
@@ -360,6 +361,9 @@ void validate(const Config& c, std::vector<std::string>& errors) {
     }
     if (!c.kv.url.empty() && !c.kv.url.starts_with("redis://")) {
         errors.push_back("kv.url: expected empty or redis://host:port");
+    }
+    if (auto proxies = http::TrustedProxies::parse(c.server.trusted_proxies); !proxies) {
+        errors.push_back("server.trusted_proxies: " + proxies.error().detail);
     }
     if (c.server.max_url_bytes == 0 || c.server.max_header_bytes < c.server.max_url_bytes) {
         errors.push_back("server.max_header_bytes: must be at least server.max_url_bytes");

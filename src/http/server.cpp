@@ -5,7 +5,6 @@
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
 #include <fmt/format.h>
-#include <fmt/ranges.h>
 #include <spdlog/spdlog.h>
 
 #include <array>
@@ -19,6 +18,7 @@
 
 #include "core/random.h"
 #include "core/strings.h"
+#include "http/client_address.h"
 #include "http/request_guard.h"
 
 namespace cdn::http {
@@ -114,79 +114,22 @@ private:
     std::uint64_t bytes_ = 0;
 };
 
-/** An address range of [server] trusted_proxies: "203.0.113.7" or "10.0.0.0/8".
- *  TODO(lead): merge with http/client_address (the trusted-proxy parser of the rate-limit
- *  work) once both branches are in; this one only exempts proxies from the connection cap. */
-struct AddressRange {
-    net::ip::address base;
-    unsigned prefix = 0;
+/** How a new connection counts against max_connections_per_client. */
+struct ClientSlot {
+    bool admitted = true;
+    /** False for a trusted proxy, whose connections are not counted. */
+    bool counted = false;
+    ClientGroup group = 0;
 };
 
-std::optional<AddressRange> parse_range(std::string_view text) {
-    const auto slash = text.find('/');
-    boost::system::error_code ec;
-    const auto base = net::ip::make_address(std::string(text.substr(0, slash)), ec);
-    if (ec) {
-        return std::nullopt;
-    }
-    const unsigned bits = base.is_v4() ? 32 : 128;
-    if (slash == std::string_view::npos) {
-        return AddressRange{base, bits};
-    }
-    const auto prefix = core::parse_int(text.substr(slash + 1));
-    if (!prefix || *prefix < 0 || *prefix > bits) {
-        return std::nullopt;
-    }
-    return AddressRange{base, static_cast<unsigned>(*prefix)};
-}
-
-/** The address's bytes, an IPv4-mapped IPv6 address as IPv4. */
-std::vector<unsigned char> address_bytes(const net::ip::address& address) {
-    if (address.is_v6() && address.to_v6().is_v4_mapped()) {
-        const auto v4 = net::ip::make_address_v4(net::ip::v4_mapped, address.to_v6()).to_bytes();
-        return {v4.begin(), v4.end()};
-    }
-    if (address.is_v4()) {
-        const auto v4 = address.to_v4().to_bytes();
-        return {v4.begin(), v4.end()};
-    }
-    const auto v6 = address.to_v6().to_bytes();
-    return {v6.begin(), v6.end()};
-}
-
-bool in_range(const AddressRange& range, const net::ip::address& address) {
-    const auto base = address_bytes(range.base);
-    const auto bytes = address_bytes(address);
-    if (base.size() != bytes.size()) {
-        return false;
-    }
-    for (unsigned bit = 0; bit < range.prefix; ++bit) {
-        const unsigned mask = 0x80u >> (bit % 8);
-        if ((base[bit / 8] & mask) != (bytes[bit / 8] & mask)) {
-            return false;
-        }
-    }
-    return true;
-}
-
-/** Whom a connection counts against in max_connections_per_client: the IPv4 address, or the
- *  IPv6 /64 (one subscriber's usual allocation, as the rate limiter groups them). */
-std::string client_key(const net::ip::address& address) {
-    auto bytes = address_bytes(address);
-    if (bytes.size() == 4) {
-        return fmt::format("{}", fmt::join(bytes, "."));
-    }
-    return fmt::format("{:02x}/64", fmt::join(bytes.begin(), bytes.begin() + 8, ""));
-}
-
-/** Open connections per client. An entry lives only while its client has connections open,
- *  so the map never holds more than max_connections entries. */
+/** Open connections per client (IPv4 address or IPv6 /64). An entry lives only while its
+ *  client has connections open, so the map never holds more than max_connections entries. */
 class ClientConnections {
 public:
-    /** Counts one more connection for `key`; false (nothing counted) at `cap`. */
-    bool acquire(const std::string& key, std::uint64_t cap) {
+    /** Counts one more connection for `group`; false (nothing counted) at `cap`. */
+    bool acquire(ClientGroup group, std::uint64_t cap) {
         std::lock_guard lock(mutex_);
-        auto [it, inserted] = counts_.try_emplace(key, 0);
+        auto [it, inserted] = counts_.try_emplace(group, 0);
         if (it->second >= cap) {
             if (inserted) {
                 counts_.erase(it);
@@ -196,16 +139,16 @@ public:
         ++it->second;
         return true;
     }
-    void release(const std::string& key) {
+    void release(ClientGroup group) {
         std::lock_guard lock(mutex_);
-        if (const auto it = counts_.find(key); it != counts_.end() && --it->second == 0) {
+        if (const auto it = counts_.find(group); it != counts_.end() && --it->second == 0) {
             counts_.erase(it);
         }
     }
 
 private:
     std::mutex mutex_;
-    std::unordered_map<std::string, std::uint64_t> counts_;
+    std::unordered_map<ClientGroup, std::uint64_t> counts_;
 };
 
 /** Request ids: a random per-process prefix and a counter, unique without a syscall each. */
@@ -321,19 +264,22 @@ Request make_request(const bhttp::request<bhttp::string_body>& msg) {
     return req;
 }
 
+/** Config load validates the list; should one still not parse, no peer is trusted. */
+TrustedProxies trusted_or_none(const std::vector<std::string>& entries) {
+    auto parsed = TrustedProxies::parse(entries);
+    if (!parsed) {
+        spdlog::error("server.trusted_proxies: {}; trusting no proxy", parsed.error().detail);
+        return {};
+    }
+    return std::move(*parsed);
+}
+
 } // namespace
 
 struct Server::Impl {
     Impl(const ServerConfig& c, const Router& r, AccessLog& log)
-        : config(c), router(r), access_log(log), acceptor(ioc) {
-        for (const auto& entry : config.trusted_proxies) {
-            if (auto range = parse_range(entry)) {
-                trusted_proxies.push_back(*range);
-            } else {
-                spdlog::warn("[server] trusted_proxies: {} is not an address or CIDR range", entry);
-            }
-        }
-    }
+        : config(c), router(r), access_log(log), acceptor(ioc),
+          trusted_proxies(trusted_or_none(c.trusted_proxies)) {}
 
     ServerConfig config;
     const Router& router;
@@ -341,7 +287,7 @@ struct Server::Impl {
     net::io_context ioc;
     tcp::acceptor acceptor;
     RequestIds request_ids;
-    std::vector<AddressRange> trusted_proxies;
+    TrustedProxies trusted_proxies;
     ClientConnections client_connections;
 
     std::mutex connections_mutex;
@@ -356,7 +302,7 @@ struct Server::Impl {
 
     net::awaitable<void> accept_loop();
     net::awaitable<void> run_session(std::shared_ptr<Connection> conn);
-    std::optional<std::string> admit_client(const net::ip::address& address);
+    ClientSlot admit_client(const std::string& address);
     net::awaitable<ReadStatus> read_more(Connection& conn, beast::flat_buffer& buffer,
                                          RateWindow& rate, Clock::time_point phase_end);
     net::awaitable<HeadStatus> read_head(Connection& conn, beast::flat_buffer& buffer,
@@ -516,17 +462,14 @@ net::awaitable<void> Server::Impl::accept_loop() {
     }
 }
 
-std::optional<std::string> Server::Impl::admit_client(const net::ip::address& address) {
-    for (const auto& range : trusted_proxies) {
-        if (in_range(range, address)) {
-            return std::string();
-        }
+ClientSlot Server::Impl::admit_client(const std::string& address) {
+    if (address.empty() || trusted_proxies.contains(address)) {
+        return {};
     }
-    auto key = client_key(address);
-    if (!client_connections.acquire(key, config.max_connections_per_client)) {
-        return std::nullopt;
-    }
-    return key;
+    const auto group = client_group(address);
+    return {.admitted = client_connections.acquire(group, config.max_connections_per_client),
+            .counted = true,
+            .group = group};
 }
 
 net::awaitable<ReadStatus> Server::Impl::read_more(Connection& conn, beast::flat_buffer& buffer,
@@ -654,14 +597,13 @@ net::awaitable<void> Server::Impl::run_session(std::shared_ptr<Connection> conn)
     boost::system::error_code ec;
     const auto remote = stream.socket().remote_endpoint(ec);
     const auto remote_address = ec ? std::string() : remote.address().to_string();
-    // Empty for a trusted proxy (not counted); nullopt when the client is over its cap.
-    const auto client = ec ? std::optional<std::string>("") : admit_client(remote.address());
+    const auto client = admit_client(remote_address);
 
     if (open_connections.load() > config.max_connections) {
         rejected_connections.fetch_add(1);
         co_await answer_error_and_close(
             *conn, core::make_error(core::Errc::Unavailable, "too many connections"));
-    } else if (!client) {
+    } else if (!client.admitted) {
         rejected_connections.fetch_add(1);
         co_await answer_error_and_close(
             *conn, core::make_error(core::Errc::TooManyConnections,
@@ -710,7 +652,7 @@ net::awaitable<void> Server::Impl::run_session(std::shared_ptr<Connection> conn)
         }
         Request req = make_request(parser.get());
         req.remote_address = remote_address;
-        req.client_address = remote_address;
+        req.client_address = trusted_proxies.client_address(req);
         const auto client_id = req.header("x-request-id");
         req.request_id = client_id && sane_request_id(*client_id) ? std::string(*client_id)
                                                                   : request_ids.next();
@@ -755,8 +697,8 @@ net::awaitable<void> Server::Impl::run_session(std::shared_ptr<Connection> conn)
         }
     }
     stream.socket().close(ec);
-    if (client && !client->empty()) {
-        client_connections.release(*client);
+    if (client.admitted && client.counted) {
+        client_connections.release(client.group);
     }
     untrack(tracked);
     open_connections.fetch_sub(1);
