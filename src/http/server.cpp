@@ -19,6 +19,7 @@
 #include "core/random.h"
 #include "core/strings.h"
 #include "http/client_address.h"
+#include "http/rate_window.h"
 #include "http/request_guard.h"
 
 namespace cdn::http {
@@ -70,49 +71,8 @@ private:
     bool read_cut = false;
 };
 
-constexpr auto RATE_WINDOW = 5s;
 /** How long a refused body may keep arriving before the connection is closed. */
 constexpr auto LINGER = 1s;
-
-/** [server] min_bytes_per_second over fixed 5 s windows: a window that ends with fewer bytes
- *  than the rate asks for cuts the transfer. Windows are only measured while the server waits
- *  for bytes it was promised (the rest of a head, a body), never while it is working. */
-class RateWindow {
-public:
-    RateWindow(std::uint64_t bytes_per_second, Clock::time_point start)
-        : required_(bytes_per_second * 5), window_start_(start) {}
-
-    /** When the next read must have completed: the phase's end, or the end of the first window
-     *  that would otherwise end short. */
-    Clock::time_point deadline(Clock::time_point phase_end) const {
-        if (required_ == 0) {
-            return phase_end;
-        }
-        auto end = window_start_ + RATE_WINDOW;
-        if (bytes_ >= required_) {
-            end += RATE_WINDOW;
-        }
-        return std::min(phase_end, end);
-    }
-
-    /** Counts `n` bytes received at `now`; false when a window ended short before they came. */
-    bool add(std::uint64_t n, Clock::time_point now) {
-        while (required_ != 0 && now >= window_start_ + RATE_WINDOW) {
-            if (bytes_ < required_) {
-                return false;
-            }
-            window_start_ += RATE_WINDOW;
-            bytes_ = 0;
-        }
-        bytes_ += n;
-        return true;
-    }
-
-private:
-    std::uint64_t required_;
-    Clock::time_point window_start_;
-    std::uint64_t bytes_ = 0;
-};
 
 /** How a new connection counts against max_connections_per_client. */
 struct ClientSlot {
