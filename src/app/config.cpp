@@ -275,6 +275,8 @@ void apply_file(Config& config, const std::string& file, std::vector<std::string
                 errors.push_back(fmt::format("{}: unknown key", full));
             } else if (auto e = Assigner(*it, full).from_toml(value)) {
                 errors.push_back(*e);
+            } else {
+                config.configured.insert(full);
             }
         }
     }
@@ -331,6 +333,8 @@ void apply_env(Config& config, const std::vector<std::string>& env,
         if (it != fields.end()) {
             if (auto e = Assigner(*it, std::string(var)).from_text(value)) {
                 errors.push_back(*e);
+            } else {
+                config.configured.insert(it->section + "." + it->key);
             }
         } else if (!apply_plan_env(config, var, value, errors)) {
             errors.push_back(fmt::format("{}: unknown variable", var));
