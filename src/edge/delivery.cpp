@@ -269,8 +269,10 @@ net::awaitable<http::Response> DeliveryHandler::deliver(Delivery& d) {
     // 8–12. Single-flight: one fetch and transform per key however many requests miss at once.
     const auto* spec = d.negotiated ? &d.negotiated->spec : nullptr;
     // The flight's first requester owns the transform: keys are per customer, so the customer
-    // is right for every requester; the client is the one whose miss started it.
-    const transform::JobOwner owner{d.customer->record.id, d.request.client_address};
+    // is right for every requester; the client (grouped as for the rate limit: IPv6 by /64) is
+    // the one whose miss started it.
+    const transform::JobOwner owner{
+        d.customer->record.id, std::to_string(http::client_group(d.request.client_address))};
     // Coroutine arguments are named, never temporaries: GCC 12 destroys a temporary passed to
     // a by-value coroutine parameter twice.
     cache::SingleFlight<ProducedResult>::Work work = [this, &d, key, spec, &owner] {
