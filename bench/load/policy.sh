@@ -16,15 +16,8 @@ CONNECTIONS=${2:-64}
 ROUNDS=${3:-2}
 BIN=${CDN_BIN:-build/imagecdn}
 
-dpkg-query -W -f='${Status}' wrk 2>/dev/null | grep -q "install ok installed" ||
-  { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq wrk >/dev/null; }
-
-WORK=$(mktemp -d /tmp/imagecdn-policy-XXXXXX)
-PIDS=()
-cleanup() { for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null || true; done; wait 2>/dev/null || true; rm -rf "$WORK"; }
-trap cleanup EXIT
-free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
-public_key() { sed -E 's/.*"public_key":"([^"]+)".*/\1/'; }
+source bench/load/common.sh
+need_packages wrk
 
 DATA="$WORK/data"
 OFF=$("$BIN" customer create --data-dir "$DATA" --email off@example.com --plan pro | public_key)

@@ -12,17 +12,10 @@ WORKLOADS=("${@:-w1 w2 w3}")
 [ "${#WORKLOADS[@]}" -eq 1 ] && read -r -a WORKLOADS <<<"${WORKLOADS[0]}"
 BIN=${CDN_BIN:-build/imagecdn}
 
-for pkg in wrk libvips-tools; do
-  dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed" ||
-    { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "$pkg" >/dev/null; }
-done
+source bench/load/common.sh
+need_packages wrk libvips-tools
 [ -d bench/transform/node_modules/sharp ] || npm ci --prefix bench/transform --no-audit --no-fund >/dev/null
 
-WORK=$(mktemp -d /tmp/imagecdn-bench-XXXXXX)
-PIDS=()
-cleanup() { for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null || true; done; wait 2>/dev/null || true; rm -rf "$WORK"; }
-trap cleanup EXIT
-free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
 tree_rss_kib() { # current RSS of a process and its children
   local total=0; for p in $1 $(pgrep -P "$1" || true); do
     total=$((total + $(awk '/VmRSS/ {print $2}' /proc/$p/status 2>/dev/null || echo 0))); done; echo "$total"; }

@@ -304,7 +304,8 @@ int run_service(const Config& config, bool with_demo, Role role) {
                                   std::chrono::seconds(config.usage.quota_refresh_seconds));
     net::thread_pool blocking_pool(std::max(4u, std::thread::hardware_concurrency()));
     transform::WorkerPool transform_pool(transform_workers(config.limits),
-                                         config.limits.transform_queue);
+                                         config.limits.transform_queue,
+                                         config.limits.transform_queue_per_customer);
     edge::DeliveryHandler delivery({
         .customers = customers,
         .store = *stores->blobs,
@@ -364,6 +365,7 @@ int run_service(const Config& config, bool with_demo, Role role) {
     http::Server server(config.server, router, access_log);
     metrics.add([&server](core::MetricWriter& w) { server.write_metrics(w); });
     metrics.add([&delivery](core::MetricWriter& w) { delivery.write_metrics(w); });
+    metrics.add([&transform_pool](core::MetricWriter& w) { transform_pool.write_metrics(w); });
     if (auto listening = server.listen(); !listening) {
         spdlog::critical("{}", listening.error().message);
         return 1;

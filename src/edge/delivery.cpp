@@ -268,10 +268,15 @@ net::awaitable<http::Response> DeliveryHandler::deliver(Delivery& d) {
     }
     // 8–12. Single-flight: one fetch and transform per key however many requests miss at once.
     const auto* spec = d.negotiated ? &d.negotiated->spec : nullptr;
+    // The flight's first requester owns the transform: keys are per customer, so the customer
+    // is right for every requester; the client (grouped as for the rate limit: IPv6 by /64) is
+    // the one whose miss started it.
+    const transform::JobOwner owner{
+        d.customer->record.id, std::to_string(http::client_group(d.request.client_address))};
     // Coroutine arguments are named, never temporaries: GCC 12 destroys a temporary passed to
     // a by-value coroutine parameter twice.
-    cache::SingleFlight<ProducedResult>::Work work = [this, &d, key, spec] {
-        return produce(d.url, key, spec);
+    cache::SingleFlight<ProducedResult>::Work work = [this, &d, key, spec, &owner] {
+        return produce(d.url, key, spec, owner);
     };
     auto produced = co_await flights_.run(key, std::move(work));
     if (!produced) {
@@ -532,7 +537,8 @@ void DeliveryHandler::record_usage(const Delivery& d, const http::Response& res)
     }
 }
 net::awaitable<DeliveryHandler::ProducedResult>
-DeliveryHandler::produce(const ImageUrl& url, std::string key, const transform::TransformSpec* spec) {
+DeliveryHandler::produce(const ImageUrl& url, std::string key, const transform::TransformSpec* spec,
+                         const transform::JobOwner& owner) {
     const auto started = SteadyClock::now();
     // A purge that lands while this runs must not be undone by storing what it produced.
     const auto purge_generation = deps_.cache.generation();
@@ -549,9 +555,9 @@ DeliveryHandler::produce(const ImageUrl& url, std::string key, const transform::
     // 10–11. Check and transform it (or, without options, keep it as it is).
     ProducedResult produced = Produced{not_found_variant(key)};
     if (fetched->original && spec) {
-        produced = co_await transform_original(std::move(*fetched->original), key, *spec);
+        produced = co_await transform_original(std::move(*fetched->original), key, *spec, owner);
     } else if (fetched->original) {
-        produced = co_await keep_original(std::move(*fetched->original), key);
+        produced = co_await keep_original(std::move(*fetched->original), key, owner);
     }
     if (!produced) {
         co_return produced;
@@ -596,7 +602,8 @@ core::Result<DeliveryHandler::Fetched> DeliveryHandler::fetch(const ImageUrl& ur
 }
 
 net::awaitable<DeliveryHandler::ProducedResult>
-DeliveryHandler::keep_original(storage::Object original, std::string key) {
+DeliveryHandler::keep_original(storage::Object original, std::string key,
+                               const transform::JobOwner& owner) {
     const auto format = transform::sniff_format(original.bytes);
     if (format == transform::ImageFormat::Unknown) {
         co_return core::make_error(core::Errc::UnprocessableImage,
@@ -613,7 +620,8 @@ DeliveryHandler::keep_original(storage::Object original, std::string key) {
     std::function<core::Result<std::string>()> rasterise = [&original] {
         return transform::rasterise_svg(original.bytes);
     };
-    auto png = co_await run_on_workers<std::string>(deps_.transform_pool, std::move(rasterise));
+    auto png =
+        co_await run_on_workers<std::string>(deps_.transform_pool, owner, std::move(rasterise));
     if (!png) {
         co_return png.error();
     }
@@ -625,7 +633,8 @@ DeliveryHandler::keep_original(storage::Object original, std::string key) {
 
 net::awaitable<DeliveryHandler::ProducedResult>
 DeliveryHandler::transform_original(storage::Object original, std::string key,
-                                    const transform::TransformSpec& spec) {
+                                    const transform::TransformSpec& spec,
+                                    const transform::JobOwner& owner) {
     const auto deadline =
         SteadyClock::now() + std::chrono::milliseconds(deps_.limits.transform_timeout_ms);
     const auto& limits = deps_.limits;
@@ -633,7 +642,7 @@ DeliveryHandler::transform_original(storage::Object original, std::string key,
                                                                   deadline] {
         return transform::transform_image(original.bytes, spec, limits, deadline);
     };
-    auto encoded = co_await run_on_workers<transform::EncodedImage>(deps_.transform_pool,
+    auto encoded = co_await run_on_workers<transform::EncodedImage>(deps_.transform_pool, owner,
                                                                     std::move(job));
     if (!encoded) {
         co_return encoded.error();

@@ -111,10 +111,12 @@ private:
     boost::asio::awaitable<core::Result<CustomerPtr>>
     load_customer(std::string flight, std::function<core::Result<CustomerPtr>()> read);
     boost::asio::awaitable<ProducedResult> produce(const ImageUrl& url, std::string key,
-                                                   const transform::TransformSpec* spec);
+                                                   const transform::TransformSpec* spec,
+                                                   const transform::JobOwner& owner);
     boost::asio::awaitable<ProducedResult> transform_original(storage::Object original,
                                                               std::string key,
-                                                              const transform::TransformSpec& spec);
+                                                              const transform::TransformSpec& spec,
+                                                              const transform::JobOwner& owner);
     /** What a miss in memory finds, looking where it blocks: the disk tier, then the store. */
     struct Fetched {
         cache::VariantPtr cached;
@@ -123,7 +125,8 @@ private:
     };
     core::Result<Fetched> fetch(const ImageUrl& url, const std::string& key);
     void store(const cache::VariantPtr& variant, std::uint64_t purge_generation);
-    boost::asio::awaitable<ProducedResult> keep_original(storage::Object original, std::string key);
+    boost::asio::awaitable<ProducedResult> keep_original(storage::Object original, std::string key,
+                                                         const transform::JobOwner& owner);
 
     /** Requests refused by a policy step, by error code, for /metrics. */
     static constexpr std::array POLICY_ERRORS{

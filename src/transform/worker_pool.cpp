@@ -1,10 +1,49 @@
 #include "transform/worker_pool.h"
 
+#include <sys/resource.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <tuple>
+
 #include "transform/vips_runtime.h"
 
 namespace cdn::transform {
 
-WorkerPool::WorkerPool(unsigned workers, std::size_t queue_limit) : queue_limit_(queue_limit) {
+namespace {
+
+/** Who goes next among those waiting: the fewest running, then the longest since a start. */
+template <class T>
+bool served_less(const T& a, const T& b) {
+    return std::tie(a.running, a.last_start) < std::tie(b.running, b.last_start);
+}
+
+/** Below its fair share of `total` queued jobs split between `sharing` holders. */
+bool below_share(std::size_t mine, std::size_t sharing, std::size_t total) {
+    return mine * sharing < total;
+}
+
+template <class Clients>
+auto client_with_most_queued(Clients& clients) {
+    return std::max_element(clients.begin(), clients.end(), [](const auto& a, const auto& b) {
+        return a.jobs.size() < b.jobs.size();
+    });
+}
+
+/** Linux niceness is per thread: transform workers yield a core to the I/O threads, so a
+ *  flood of misses that keeps every worker busy does not make cache hits wait for a core. */
+constexpr int WORKER_NICENESS = 5;
+
+void lower_this_threads_priority() {
+    // Raising one's own niceness is always allowed; if it fails, only hit latency under load
+    // is affected.
+    (void)setpriority(PRIO_PROCESS, static_cast<id_t>(gettid()), WORKER_NICENESS);
+}
+
+} // namespace
+
+WorkerPool::WorkerPool(unsigned workers, std::size_t queue_limit, std::size_t queue_per_customer)
+    : queue_limit_(queue_limit), queue_per_customer_(queue_per_customer) {
     threads_.reserve(workers);
     for (unsigned i = 0; i < workers; ++i) {
         threads_.emplace_back([this] { work(); });
@@ -26,23 +65,193 @@ void WorkerPool::shutdown() {
     }
 }
 
-bool WorkerPool::try_submit(std::function<void()> job) {
+Admission WorkerPool::try_submit(const JobOwner& owner, Job job) {
+    Job displaced;
+    Admission admission;
     {
         std::lock_guard lock(mutex_);
-        // Jobs beyond the idle workers wait in the queue; beyond the queue they are refused.
-        const auto idle = threads_.size() - running_;
-        if (stopping_ || jobs_.size() >= queue_limit_ + idle) {
-            return false;
+        admission = admit(owner, displaced);
+        if (admission == Admission::Queued) {
+            enqueue(owner, std::move(job));
         }
-        jobs_.push_back(std::move(job));
     }
-    wake_.notify_one();
+    if (admission == Admission::Queued) {
+        wake_.notify_one();
+    }
+    // Outside the lock: it answers the displaced job's request, which may take a lock itself.
+    if (displaced.evicted) {
+        displaced.evicted();
+    }
+    return admission;
+}
+
+Admission WorkerPool::admit(const JobOwner& owner, Job& displaced) {
+    if (stopping_) {
+        return Admission::Stopping;
+    }
+    // Idle workers take jobs at once: that many more may be in the queue for a moment.
+    const auto idle = threads_.size() - running_;
+    const auto customer = customers_.find(owner.customer);
+    const bool known = customer != customers_.end();
+    const std::size_t mine = known ? customer->second.queued : 0;
+    if (mine >= queue_per_customer_ + idle) {
+        if (known && displace_between_clients(customer, owner.client, displaced)) {
+            return Admission::Queued;
+        }
+        refused_customer_queue_.fetch_add(1, std::memory_order_relaxed);
+        return Admission::CustomerQueueFull;
+    }
+    if (queued_ < queue_limit_ + idle) {
+        return Admission::Queued;
+    }
+    if (displace_between_customers(owner.customer, displaced) ||
+        (known && displace_between_clients(customer, owner.client, displaced))) {
+        return Admission::Queued;
+    }
+    refused_global_.fetch_add(1, std::memory_order_relaxed);
+    return Admission::QueueFull;
+}
+
+bool WorkerPool::displace_between_customers(const std::string& name, Job& displaced) {
+    const auto customer = customers_.find(name);
+    const std::size_t mine = customer == customers_.end() ? 0 : customer->second.queued;
+    const std::size_t sharing = waiting_customers_ + (mine == 0 ? 1 : 0);
+    if (!below_share(mine, sharing, queued_)) {
+        return false;
+    }
+    const auto heaviest = std::max_element(
+        customers_.begin(), customers_.end(),
+        [](const auto& a, const auto& b) { return a.second.queued < b.second.queued; });
+    // Only a swap that leaves the victim at least as heavy as the newcomer: no ping-pong.
+    if (heaviest->second.queued <= mine + 1) {
+        return false;
+    }
+    displaced = evict_newest(heaviest, client_with_most_queued(heaviest->second.clients));
     return true;
+}
+
+bool WorkerPool::displace_between_clients(Customers::iterator customer,
+                                          const std::string& address, Job& displaced) {
+    auto& clients = customer->second.clients;
+    const auto client = std::find_if(clients.begin(), clients.end(),
+                                     [&](const Client& c) { return c.address == address; });
+    const std::size_t mine = client == clients.end() ? 0 : client->jobs.size();
+    const auto sharing = static_cast<std::size_t>(std::count_if(
+        clients.begin(), clients.end(), [](const Client& c) { return !c.jobs.empty(); }));
+    if (!below_share(mine, sharing + (mine == 0 ? 1 : 0), customer->second.queued)) {
+        return false;
+    }
+    const auto heaviest = client_with_most_queued(clients);
+    if (heaviest->jobs.size() <= mine + 1) {
+        return false;
+    }
+    displaced = evict_newest(customer, heaviest);
+    return true;
+}
+
+Job WorkerPool::evict_newest(Customers::iterator customer, Clients::iterator client) {
+    Job job = std::move(client->jobs.back());
+    client->jobs.pop_back();
+    if (--customer->second.queued == 0) {
+        --waiting_customers_;
+    }
+    --queued_;
+    evicted_.fetch_add(1, std::memory_order_relaxed);
+    forget_if_idle(customer, client);
+    return job;
+}
+
+std::uint64_t WorkerPool::arrival_stamp() const {
+    // Just before the latest start (start stamps are even): a newcomer goes ahead of whoever
+    // was served last, but behind everyone who has waited since. A customer whose entry was
+    // dropped when it went idle cannot come back at the head and starve one that waits.
+    return starts_ == 0 ? 0 : 2 * starts_ - 1;
+}
+
+void WorkerPool::enqueue(const JobOwner& owner, Job job) {
+    auto [customer, added] = customers_.try_emplace(owner.customer);
+    if (added) {
+        customer->second.last_start = arrival_stamp();
+    }
+    auto& clients = customer->second.clients;
+    auto client = std::find_if(clients.begin(), clients.end(),
+                               [&](const Client& c) { return c.address == owner.client; });
+    if (client == clients.end()) {
+        client = clients.insert(clients.end(),
+                                Client{.address = owner.client, .last_start = arrival_stamp()});
+    }
+    client->jobs.push_back(std::move(job));
+    if (customer->second.queued++ == 0) {
+        ++waiting_customers_;
+    }
+    ++queued_;
+}
+
+WorkerPool::Started WorkerPool::start_next() {
+    auto customer = customers_.end();
+    for (auto it = customers_.begin(); it != customers_.end(); ++it) {
+        if (it->second.queued > 0 &&
+            (customer == customers_.end() || served_less(it->second, customer->second))) {
+            customer = it;
+        }
+    }
+    auto& clients = customer->second.clients;
+    auto client = clients.end();
+    for (auto it = clients.begin(); it != clients.end(); ++it) {
+        if (!it->jobs.empty() && (client == clients.end() || served_less(*it, *client))) {
+            client = it;
+        }
+    }
+    Started started{customer, client, std::move(client->jobs.front())};
+    client->jobs.pop_front();
+    if (--customer->second.queued == 0) {
+        --waiting_customers_;
+    }
+    --queued_;
+    ++customer->second.running;
+    ++client->running;
+    ++running_;
+    customer->second.last_start = client->last_start = 2 * ++starts_;
+    return started;
+}
+
+void WorkerPool::finish(const Started& started) {
+    --started.customer->second.running;
+    --started.client->running;
+    --running_;
+    forget_if_idle(started.customer, started.client);
+}
+
+void WorkerPool::forget_if_idle(Customers::iterator customer, Clients::iterator client) {
+    if (client->jobs.empty() && client->running == 0) {
+        customer->second.clients.erase(client);
+    }
+    if (customer->second.queued == 0 && customer->second.running == 0) {
+        customers_.erase(customer);
+    }
+}
+
+void WorkerPool::work() {
+    lower_this_threads_priority();
+    std::unique_lock lock(mutex_);
+    while (true) {
+        wake_.wait(lock, [this] { return stopping_ || queued_ > 0; });
+        if (queued_ == 0) {
+            return; // stopping with nothing left to do
+        }
+        auto started = start_next();
+        lock.unlock();
+        started.job.run();
+        started.job = {}; // its captures are released outside the lock
+        end_vips_job();
+        lock.lock();
+        finish(started);
+    }
 }
 
 std::size_t WorkerPool::queued() const {
     std::lock_guard lock(mutex_);
-    return jobs_.size();
+    return queued_;
 }
 
 std::size_t WorkerPool::running() const {
@@ -50,22 +259,35 @@ std::size_t WorkerPool::running() const {
     return running_;
 }
 
-void WorkerPool::work() {
-    std::unique_lock lock(mutex_);
-    while (true) {
-        wake_.wait(lock, [this] { return stopping_ || !jobs_.empty(); });
-        if (jobs_.empty()) {
-            return; // stopping with nothing left to do
-        }
-        auto job = std::move(jobs_.front());
-        jobs_.pop_front();
-        ++running_;
-        lock.unlock();
-        job();
-        end_vips_job();
-        lock.lock();
-        --running_;
-    }
+std::size_t WorkerPool::customers() const {
+    std::lock_guard lock(mutex_);
+    return customers_.size();
+}
+
+WorkerPool::Refusals WorkerPool::refusals() const {
+    return {
+        .customer_queue = refused_customer_queue_.load(std::memory_order_relaxed),
+        .global = refused_global_.load(std::memory_order_relaxed),
+        .evicted = evicted_.load(std::memory_order_relaxed),
+    };
+}
+
+void WorkerPool::write_metrics(core::MetricWriter& writer) const {
+    const auto refused = refusals();
+    writer.family("imagecdn_transform_refused_total", "counter",
+                  "Transforms answered 503 busy: refused at submit (the customer's queue, or "
+                  "the whole queue, full) or evicted from the queue by a lighter customer.");
+    writer.sample("imagecdn_transform_refused_total", R"(reason="customer_queue")",
+                  static_cast<double>(refused.customer_queue));
+    writer.sample("imagecdn_transform_refused_total", R"(reason="global")",
+                  static_cast<double>(refused.global));
+    writer.sample("imagecdn_transform_refused_total", R"(reason="evicted")",
+                  static_cast<double>(refused.evicted));
+    writer.family("imagecdn_transform_queued", "gauge", "Transforms waiting for a worker.");
+    writer.sample("imagecdn_transform_queued", "", static_cast<double>(queued()));
+    writer.family("imagecdn_transform_customers", "gauge",
+                  "Customers with transforms queued or running.");
+    writer.sample("imagecdn_transform_customers", "", static_cast<double>(customers()));
 }
 
 } // namespace cdn::transform

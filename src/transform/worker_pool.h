@@ -1,24 +1,63 @@
 #pragma once
 
+#include <atomic>
 #include <condition_variable>
 #include <cstddef>
+#include <cstdint>
 #include <deque>
 #include <functional>
+#include <list>
+#include <map>
 #include <mutex>
+#include <string>
 #include <thread>
 #include <vector>
 
+#include "core/metrics.h"
+
 namespace cdn::transform {
+
+/** Whose job it is: the unit that shares the workers fairly (a customer) and, inside it, the
+ *  unit that shares that customer's part (a client address). Opaque strings to the pool. */
+struct JobOwner {
+    std::string customer;
+    std::string client;
+};
+
+/** A transform. Exactly one of the two is called once the job is queued: `run` on a worker,
+ *  or `evicted` (on the thread whose submit displaced it) when a lighter customer or client
+ *  took its queue place. Neither is called when try_submit refuses the job. */
+struct Job {
+    std::function<void()> run;
+    std::function<void()> evicted;
+};
+
+enum class Admission {
+    Queued,
+    /** The customer already has its `queue_per_customer` jobs waiting. */
+    CustomerQueueFull,
+    /** The queue is full and this customer holds at least its fair share of it. */
+    QueueFull,
+    Stopping,
+};
 
 /**
  * The transform workers: a fixed set of threads, apart from the HTTP I/O threads, each running
  * one image at a time with one libvips thread, behind a bounded queue. One image per core is
  * the throughput optimum (docs/perf.md); a full queue is refused at once (503 busy) instead
  * of growing latency without bound.
+ *
+ * The queue is fair between customers, and inside a customer between clients
+ * (docs/edge-policy.md "Transform queue"): a free worker takes the oldest job of the customer
+ * running the fewest jobs (round robin among equals), and of that customer's client running
+ * the fewest. A customer may queue `queue_per_customer` jobs; when the whole queue is full,
+ * a customer below its fair share (queue size / customers waiting) displaces the newest job
+ * of the customer holding the most, and the same rule applies between a customer's clients.
+ * State is kept only for customers and clients with jobs queued or running.
  */
 class WorkerPool {
 public:
-    WorkerPool(unsigned workers, std::size_t queue_limit);
+    WorkerPool(unsigned workers, std::size_t queue_limit, std::size_t queue_per_customer);
     ~WorkerPool();
     WorkerPool(const WorkerPool&) = delete;
     WorkerPool& operator=(const WorkerPool&) = delete;
@@ -27,22 +66,78 @@ public:
      *  Call while whatever the jobs report to is still alive. Idempotent. */
     void shutdown();
 
-    /** Queues a job; false when the queue is full. The job ends its libvips work itself. */
-    bool try_submit(std::function<void()> job);
+    /** Queues a job, or says why not. The job ends its libvips work itself. A job this one
+     *  displaces has its `evicted` called here, after the pool's lock is released. */
+    Admission try_submit(const JobOwner& owner, Job job);
 
     std::size_t queued() const;
     std::size_t running() const;
     unsigned workers() const { return static_cast<unsigned>(threads_.size()); }
+    /** Customers with jobs queued or running (the per-customer state kept). */
+    std::size_t customers() const;
+
+    /** Jobs not run, by reason: refused at submit, or evicted from the queue later. */
+    struct Refusals {
+        std::uint64_t customer_queue = 0;
+        std::uint64_t global = 0;
+        std::uint64_t evicted = 0;
+    };
+    Refusals refusals() const;
+
+    void write_metrics(core::MetricWriter& writer) const;
 
 private:
+    struct Client {
+        std::string address;
+        std::deque<Job> jobs; // oldest first
+        std::size_t running = 0;
+        /** When it last had a job started (start_stamp), or arrived (arrival_stamp): round
+         *  robin among equals. */
+        std::uint64_t last_start = 0;
+    };
+    struct Customer {
+        std::list<Client> clients; // few: at most its queued and running jobs
+        std::size_t queued = 0;
+        std::size_t running = 0;
+        std::uint64_t last_start = 0;
+    };
+    // Node-based containers: a running job keeps iterators to its customer and client, which
+    // are erased only once they have nothing queued or running.
+    using Customers = std::map<std::string, Customer, std::less<>>;
+    using Clients = std::list<Client>;
+    struct Started {
+        Customers::iterator customer;
+        Clients::iterator client;
+        Job job;
+    };
+
     void work();
+    Admission admit(const JobOwner& owner, Job& displaced);
+    bool displace_between_clients(Customers::iterator customer, const std::string& address,
+                                  Job& displaced);
+    bool displace_between_customers(const std::string& name, Job& displaced);
+    Job evict_newest(Customers::iterator customer, Clients::iterator client);
+    void enqueue(const JobOwner& owner, Job job);
+    Started start_next();
+    void finish(const Started& started);
+    void forget_if_idle(Customers::iterator customer, Clients::iterator client);
+    std::uint64_t arrival_stamp() const;
 
     std::size_t queue_limit_;
+    std::size_t queue_per_customer_;
     mutable std::mutex mutex_;
     std::condition_variable wake_;
-    std::deque<std::function<void()>> jobs_;
+    Customers customers_;
+    std::size_t queued_ = 0;
+    /** Customers with at least one job queued: how many share the queue. */
+    std::size_t waiting_customers_ = 0;
     std::size_t running_ = 0;
+    /** Jobs started so far: the clock of the round robin. */
+    std::uint64_t starts_ = 0;
     bool stopping_ = false;
+    std::atomic<std::uint64_t> refused_customer_queue_{0};
+    std::atomic<std::uint64_t> refused_global_{0};
+    std::atomic<std::uint64_t> evicted_{0};
     std::vector<std::thread> threads_;
 };
 

@@ -1,0 +1,308 @@
+// The transform queue's scheduling: fair between customers and between a customer's clients,
+// per-customer caps, eviction when the whole queue is full, and a draining shutdown. Jobs
+// block on gates the test opens, so the order is the pool's, not the scheduler's of the OS.
+#include "transform/worker_pool.h"
+
+#include <gtest/gtest.h>
+
+#include <algorithm>
+#include <atomic>
+#include <chrono>
+#include <condition_variable>
+#include <mutex>
+#include <string>
+#include <thread>
+#include <vector>
+
+namespace cdn::transform {
+namespace {
+
+using namespace std::chrono_literals;
+constexpr auto DEADLINE = 30s; // generous: the machine may be loaded
+
+/** Opened once by the test; jobs that wait on it hold their worker until then. */
+class Gate {
+public:
+    void open() {
+        {
+            std::lock_guard lock(mutex_);
+            open_ = true;
+        }
+        opened_.notify_all();
+    }
+    void wait() {
+        std::unique_lock lock(mutex_);
+        opened_.wait(lock, [this] { return open_; });
+    }
+
+private:
+    std::mutex mutex_;
+    std::condition_variable opened_;
+    bool open_ = false;
+};
+
+/** What the pool did with each job, in order: its name when started, "evicted:" + name. */
+class Journal {
+public:
+    void add(std::string entry) {
+        {
+            std::lock_guard lock(mutex_);
+            entries_.push_back(std::move(entry));
+        }
+        changed_.notify_all();
+    }
+    /** Waits until `count` entries are in; false at the deadline. */
+    bool wait_for(std::size_t count) {
+        std::unique_lock lock(mutex_);
+        return changed_.wait_for(lock, DEADLINE, [&] { return entries_.size() >= count; });
+    }
+    std::vector<std::string> entries() {
+        std::lock_guard lock(mutex_);
+        return entries_;
+    }
+
+private:
+    std::mutex mutex_;
+    std::condition_variable changed_;
+    std::vector<std::string> entries_;
+};
+
+Job job(Journal& journal, const std::string& name, Gate* gate = nullptr) {
+    return Job{
+        .run =
+            [&journal, name, gate] {
+                journal.add(name);
+                if (gate) {
+                    gate->wait();
+                }
+            },
+        .evicted = [&journal, name] { journal.add("evicted:" + name); },
+    };
+}
+
+std::string name(const std::string& prefix, int i) { return prefix + std::to_string(i); }
+
+/** Where `entry` is in `entries`; entries.size() when absent. */
+std::size_t position(const std::vector<std::string>& entries, const std::string& entry) {
+    return static_cast<std::size_t>(std::find(entries.begin(), entries.end(), entry) -
+                                    entries.begin());
+}
+
+class WorkerPoolTest : public ::testing::Test {
+protected:
+    /** Occupies one worker with a job of `customer` until `gate_` opens. */
+    void block_worker(WorkerPool& pool, const std::string& blocker = "blocker",
+                      const std::string& customer = "x") {
+        const auto before = journal_.entries().size();
+        ASSERT_EQ(pool.try_submit({customer, "10.0.0.9"}, job(journal_, blocker, &gate_)),
+                  Admission::Queued);
+        ASSERT_TRUE(journal_.wait_for(before + 1));
+    }
+
+    Gate gate_;
+    Journal journal_;
+};
+
+TEST_F(WorkerPoolTest, AnotherCustomersJobsStartInTheNextSlotsDespiteAHundredQueued) {
+    WorkerPool pool(1, 200, 200);
+    block_worker(pool);
+    for (int i = 1; i <= 100; ++i) {
+        ASSERT_EQ(pool.try_submit({"a", "10.0.0.1"}, job(journal_, name("a", i))),
+                  Admission::Queued);
+    }
+    for (int i = 1; i <= 3; ++i) {
+        ASSERT_EQ(pool.try_submit({"b", "10.0.0.2"}, job(journal_, name("b", i))),
+                  Admission::Queued);
+    }
+    gate_.open();
+    ASSERT_TRUE(journal_.wait_for(104));
+    const auto order = journal_.entries();
+    // One worker, two customers waiting: they alternate, so B's k-th job is among the next
+    // 2k slots although 100 of A's were queued before it.
+    for (int k = 1; k <= 3; ++k) {
+        EXPECT_LE(position(order, name("b", k)), static_cast<std::size_t>(2 * k)) << k;
+    }
+    // A's jobs still run in the order they came.
+    EXPECT_LT(position(order, "a1"), position(order, "a2"));
+    EXPECT_LT(position(order, "a99"), position(order, "a100"));
+    pool.shutdown();
+    EXPECT_EQ(pool.customers(), 0u) << "per-customer state is dropped once idle";
+}
+
+TEST_F(WorkerPoolTest, AFreedWorkerGoesToTheCustomerRunningFewer) {
+    WorkerPool pool(2, 200, 200);
+    Gate second;
+    block_worker(pool, "a-running-1", "a");
+    ASSERT_EQ(pool.try_submit({"a", "10.0.0.1"}, job(journal_, "a-running-2", &second)),
+              Admission::Queued);
+    ASSERT_TRUE(journal_.wait_for(2));
+    for (int i = 1; i <= 100; ++i) {
+        ASSERT_EQ(pool.try_submit({"a", "10.0.0.1"}, job(journal_, name("a", i), &second)),
+                  Admission::Queued);
+    }
+    ASSERT_EQ(pool.try_submit({"b", "10.0.0.2"}, job(journal_, "b1", &second)),
+              Admission::Queued);
+    gate_.open(); // frees the first worker only
+    ASSERT_TRUE(journal_.wait_for(3));
+    EXPECT_EQ(journal_.entries()[2], "b1");
+    second.open();
+}
+
+TEST_F(WorkerPoolTest, ACustomerThatComesBackDoesNotJumpAheadOfOneThatWaited) {
+    WorkerPool pool(1, 100, 100);
+    Gate first;
+    ASSERT_EQ(pool.try_submit({"c", "10.0.0.3"}, job(journal_, "c0", &first)), Admission::Queued);
+    ASSERT_TRUE(journal_.wait_for(1));
+    ASSERT_EQ(pool.try_submit({"a", "10.0.0.1"}, job(journal_, "a1")), Admission::Queued);
+    ASSERT_EQ(pool.try_submit({"a", "10.0.0.1"}, job(journal_, "a2")), Admission::Queued);
+    ASSERT_EQ(pool.try_submit({"x", "10.0.0.9"}, job(journal_, "blocker", &gate_)),
+              Admission::Queued);
+    first.open(); // c0 ends and C, idle, is forgotten; a1 runs, then the blocker
+    ASSERT_TRUE(journal_.wait_for(3));
+    ASSERT_EQ(journal_.entries(), (std::vector<std::string>{"c0", "a1", "blocker"}));
+    // A has waited since a1; C comes back as a new entry and must not go first.
+    ASSERT_EQ(pool.try_submit({"c", "10.0.0.3"}, job(journal_, "c1")), Admission::Queued);
+    gate_.open();
+    ASSERT_TRUE(journal_.wait_for(5));
+    EXPECT_EQ(journal_.entries()[3], "a2");
+    EXPECT_EQ(journal_.entries()[4], "c1");
+}
+
+TEST_F(WorkerPoolTest, ACustomerOverItsQueueCapIsRefusedAndOthersAreNot) {
+    WorkerPool pool(1, 100, 3);
+    block_worker(pool);
+    for (int i = 1; i <= 3; ++i) {
+        ASSERT_EQ(pool.try_submit({"a", "10.0.0.1"}, job(journal_, name("a", i))),
+                  Admission::Queued);
+    }
+    EXPECT_EQ(pool.try_submit({"a", "10.0.0.1"}, job(journal_, "a4")),
+              Admission::CustomerQueueFull);
+    EXPECT_EQ(pool.try_submit({"b", "10.0.0.2"}, job(journal_, "b1")), Admission::Queued);
+    EXPECT_EQ(pool.refusals().customer_queue, 1u);
+    EXPECT_EQ(pool.queued(), 4u);
+    gate_.open();
+    ASSERT_TRUE(journal_.wait_for(5));
+    pool.shutdown();
+    const auto order = journal_.entries();
+    EXPECT_EQ(position(order, "a4"), order.size()) << "a refused job never runs";
+}
+
+TEST_F(WorkerPoolTest, AFullQueueEvictsTheNewestJobOfTheHeaviestCustomer) {
+    WorkerPool pool(1, 4, 100);
+    block_worker(pool);
+    for (int i = 1; i <= 4; ++i) {
+        ASSERT_EQ(pool.try_submit({"a", "10.0.0.1"}, job(journal_, name("a", i))),
+                  Admission::Queued);
+    }
+    // B holds nothing: below its share (4 / 2), it takes the place of A's newest job.
+    EXPECT_EQ(pool.try_submit({"b", "10.0.0.2"}, job(journal_, "b1")), Admission::Queued);
+    EXPECT_EQ(journal_.entries().back(), "evicted:a4");
+    // A, at its share, is refused itself.
+    EXPECT_EQ(pool.try_submit({"a", "10.0.0.1"}, job(journal_, "a5")), Admission::QueueFull);
+    EXPECT_EQ(pool.try_submit({"c", "10.0.0.3"}, job(journal_, "c1")), Admission::Queued);
+    EXPECT_EQ(journal_.entries().back(), "evicted:a3");
+    EXPECT_EQ(pool.try_submit({"d", "10.0.0.4"}, job(journal_, "d1")), Admission::Queued);
+    EXPECT_EQ(journal_.entries().back(), "evicted:a2");
+    // One job each: no one holds more than a newcomer would, so the newcomer is refused.
+    EXPECT_EQ(pool.try_submit({"e", "10.0.0.5"}, job(journal_, "e1")), Admission::QueueFull);
+    EXPECT_EQ(pool.try_submit({"b", "10.0.0.2"}, job(journal_, "b2")), Admission::QueueFull);
+    EXPECT_EQ(pool.queued(), 4u);
+    const auto refused = pool.refusals();
+    EXPECT_EQ(refused.evicted, 3u);
+    EXPECT_EQ(refused.global, 3u);
+    gate_.open();
+    pool.shutdown();
+    auto ran = journal_.entries();
+    ran.erase(ran.begin(), ran.begin() + 4); // the blocker and the three evictions
+    std::sort(ran.begin(), ran.end());
+    EXPECT_EQ(ran, (std::vector<std::string>{"a1", "b1", "c1", "d1"}));
+}
+
+TEST_F(WorkerPoolTest, InsideACustomerTheClientWithTheMostJobsWaitsAndIsEvictedFirst) {
+    WorkerPool pool(1, 100, 4);
+    block_worker(pool);
+    for (int i = 1; i <= 4; ++i) {
+        ASSERT_EQ(pool.try_submit({"a", "10.0.0.1"}, job(journal_, name("heavy", i))),
+                  Admission::Queued);
+    }
+    // The customer's queue is full, but this client holds none of it: the heavy client's
+    // newest job makes room.
+    EXPECT_EQ(pool.try_submit({"a", "10.0.0.2"}, job(journal_, "light1")), Admission::Queued);
+    EXPECT_EQ(journal_.entries().back(), "evicted:heavy4");
+    EXPECT_EQ(pool.try_submit({"a", "10.0.0.2"}, job(journal_, "light2")), Admission::Queued);
+    EXPECT_EQ(journal_.entries().back(), "evicted:heavy3");
+    // Now each holds its share (2 of 4): both are refused.
+    EXPECT_EQ(pool.try_submit({"a", "10.0.0.1"}, job(journal_, "heavy5")),
+              Admission::CustomerQueueFull);
+    EXPECT_EQ(pool.try_submit({"a", "10.0.0.2"}, job(journal_, "light3")),
+              Admission::CustomerQueueFull);
+    gate_.open();
+    ASSERT_TRUE(journal_.wait_for(7));
+    pool.shutdown();
+    const auto order = journal_.entries();
+    // The two clients take turns at the customer's slots (after the blocker and evictions).
+    EXPECT_LE(position(order, "light1"), 4u);
+    EXPECT_LE(position(order, "light2"), 6u);
+}
+
+TEST_F(WorkerPoolTest, ShutdownRunsEveryQueuedJobThenRefusesNewOnes) {
+    WorkerPool pool(2, 100, 100);
+    Gate second;
+    block_worker(pool);
+    block_worker(pool, "blocker2");
+    for (int i = 1; i <= 10; ++i) {
+        ASSERT_EQ(pool.try_submit({name("c", i % 3), "10.0.0.1"}, job(journal_, name("j", i))),
+                  Admission::Queued);
+    }
+    std::thread stopper([&pool] { pool.shutdown(); });
+    // Shutting down is seen by a submit; what was queued before, these probes included, must
+    // still all run.
+    std::size_t probes_queued = 0;
+    const auto until = std::chrono::steady_clock::now() + DEADLINE;
+    Admission probe = Admission::Queued;
+    while (probe != Admission::Stopping && std::chrono::steady_clock::now() < until) {
+        probe = pool.try_submit({"late", "10.0.0.1"}, job(journal_, "late"));
+        probes_queued += probe == Admission::Queued ? 1 : 0;
+        std::this_thread::yield();
+    }
+    ASSERT_EQ(probe, Admission::Stopping);
+    gate_.open();
+    stopper.join();
+    const auto order = journal_.entries();
+    EXPECT_EQ(order.size(), 12u + probes_queued);
+    for (int i = 1; i <= 10; ++i) {
+        EXPECT_LT(position(order, name("j", i)), order.size()) << i;
+    }
+    EXPECT_EQ(pool.queued(), 0u);
+    EXPECT_EQ(pool.customers(), 0u);
+}
+
+TEST_F(WorkerPoolTest, EveryJobIsRunEvictedOrRefusedExactlyOnceUnderConcurrentSubmits) {
+    WorkerPool pool(2, 8, 3);
+    std::atomic<int> ran{0}, evicted{0}, refused{0};
+    constexpr int THREADS = 4, EACH = 500;
+    std::vector<std::thread> submitters;
+    for (int t = 0; t < THREADS; ++t) {
+        submitters.emplace_back([&, t] {
+            for (int i = 0; i < EACH; ++i) {
+                const JobOwner owner{name("c", (t * 7 + i) % 5), name("10.0.0.", i % 3)};
+                Job counted{.run = [&ran] { ++ran; }, .evicted = [&evicted] { ++evicted; }};
+                if (pool.try_submit(owner, std::move(counted)) != Admission::Queued) {
+                    ++refused;
+                }
+            }
+        });
+    }
+    for (auto& s : submitters) {
+        s.join();
+    }
+    pool.shutdown();
+    EXPECT_EQ(ran + evicted + refused, THREADS * EACH);
+    const auto counts = pool.refusals();
+    EXPECT_EQ(static_cast<std::uint64_t>(evicted.load()), counts.evicted);
+    EXPECT_EQ(static_cast<std::uint64_t>(refused.load()), counts.customer_queue + counts.global);
+    EXPECT_EQ(pool.customers(), 0u);
+}
+
+} // namespace
+} // namespace cdn::transform
