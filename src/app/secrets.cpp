@@ -84,9 +84,16 @@ core::Result<void> sync_dir(const fs::path& dir) {
 /** Publishes `temp` as `path`. An empty file there is replaced; a secret another process put
  *  there meanwhile is kept (false). */
 core::Result<bool> publish(const fs::path& temp, const fs::path& path, bool replace_empty) {
-    const int done = replace_empty ? ::rename(temp.c_str(), path.c_str())
-                                   : ::renameat2(AT_FDCWD, temp.c_str(), AT_FDCWD, path.c_str(),
-                                                 RENAME_NOREPLACE);
+    int done = replace_empty ? ::rename(temp.c_str(), path.c_str())
+                             : ::renameat2(AT_FDCWD, temp.c_str(), AT_FDCWD, path.c_str(),
+                                           RENAME_NOREPLACE);
+    if (done != 0 && errno == EINVAL && !replace_empty) {
+        // A file system without RENAME_NOREPLACE: link() refuses an existing name too.
+        done = ::link(temp.c_str(), path.c_str());
+        if (done == 0) {
+            ::unlink(temp.c_str());
+        }
+    }
     if (done == 0) {
         return true;
     }

@@ -5,6 +5,8 @@
 
 #include <filesystem>
 #include <fstream>
+#include <thread>
+#include <vector>
 
 #include "temp_dir.h"
 
@@ -56,6 +58,27 @@ TEST(Secrets, AGeneratedSecretIs0600KeptAndLeavesNoTemporaryFile) {
         ++files;
     }
     EXPECT_EQ(files, 1u);
+}
+
+TEST(Secrets, ConcurrentFirstUsesAgreeOnOneSecret) {
+    TempDir dir;
+    constexpr int THREADS = 8;
+    std::vector<std::string> seen(THREADS);
+    std::vector<std::thread> threads;
+    for (int i = 0; i < THREADS; ++i) {
+        threads.emplace_back([&, i] {
+            auto secret = load_or_create_secret(dir.path(), "jwt_secret");
+            seen[i] = secret ? *secret : "error: " + secret.error().message;
+        });
+    }
+    for (auto& thread : threads) {
+        thread.join();
+    }
+    const auto on_disk = load_or_create_secret(dir.path(), "jwt_secret");
+    ASSERT_TRUE(on_disk);
+    for (const auto& secret : seen) {
+        EXPECT_EQ(secret, *on_disk); // nobody kept a secret another one replaced
+    }
 }
 
 TEST(Secrets, AnEmptyFileIsReplacedByANewSecret) {
