@@ -110,6 +110,22 @@ TEST_F(HardeningTest, RequireSignedUrlsStaysEnforcedWhenThePlanLosesSignedUrls) 
     EXPECT_EQ(error_code(get(valid)), "feature_not_in_plan");
 }
 
+TEST_F(HardeningTest, RequireSignedUrlsStaysEnforcedPastDueBeyondGrace) {
+    const auto account = add_account("late@example.com", "pro");
+    const auto& pk = account.public_key;
+    settings(pk, R"({"require_signed_urls":true})");
+    // Past due for 30 days, beyond the 7 days of grace: the free plan's limits apply.
+    sql_exec(dir_.path(), "UPDATE customers SET billing_status = 'past_due', past_due_since = " +
+                              std::to_string(unix_now() - 30 * 86'400) + " WHERE public_key = '" +
+                              pk + "'");
+    start();
+    EXPECT_EQ(error_code(get("/" + pk + "/photo.jpg?w=100")), "invalid_signature");
+    EXPECT_EQ(get(sign("/" + pk + "/photo.jpg?w=100", pk)).status, 200);
+    const auto customer = api_call(server_->port(), "GET", "/api/v1/customer", account.api_key);
+    EXPECT_NE(customer.body.find(R"("setting":"require_signed_urls")"), std::string::npos)
+        << customer.body;
+}
+
 TEST_F(HardeningTest, ACustomerWhosePlanHasSignedUrlsHasNoNotice) {
     const auto account = add_account("fine@example.com", "pro");
     settings(account.public_key, R"({"require_signed_urls":true})");
