@@ -6,6 +6,9 @@
 #   on   — a pro customer with an allowlist (request carries a matching Origin), signed URLs
 #          required (request carries a valid s), so steps 3–6 and 12 all do their work
 # Usage: bench/load/policy.sh [duration_s] [connections] [rounds]
+# With CDN_BASELINE=/path/to/imagecdn, that binary serves the same data on another port and each
+# round measures it too, next to the binary under test (rows marked "base", order alternating by
+# round): a before/after comparison in one run, under the same noise.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 DURATION=${1:-10}
@@ -41,13 +44,19 @@ done
 SIGNED=$("$BIN" sign-url "/$ON/hit.png?v=1" --secret "$SECRET")
 SAME_SHAPE=$(printf 'x%.0s' $(seq 64))
 
-start() { # binary → port
+start() { # binary, data dir → port
   local port; port=$(free_port)
   IMAGECDN_LOG_LEVEL=warn IMAGECDN_SERVER_THREADS=2 IMAGECDN_PLANS_PRO_RATE_LIMIT_RPS=1000000000 \
-    "$1" serve --data-dir "$DATA" --listen "127.0.0.1:$port" >"$WORK/cdn.out" 2>"$WORK/cdn.err" &
+    "$1" serve --data-dir "${2:-$DATA}" --listen "127.0.0.1:$port" >>"$WORK/cdn.out" 2>>"$WORK/cdn.err" &
   PIDS+=($!); SERVER_PID=$!
   for _ in $(seq 100); do curl -sf "http://127.0.0.1:$port/healthz" >/dev/null && break; sleep 0.1; done
   PORT=$port
+}
+# Runs `rps` against the server on port $2 with pid $1, the rest of the arguments a URL path and
+# wrk options.
+rps_on() {
+  local pid=$1 port=$2 path=$3; shift 3
+  SERVER_PID=$pid rps "$@" "http://127.0.0.1:$port$path"
 }
 stop() { kill "$SERVER_PID"; wait "$SERVER_PID" 2>/dev/null || true; }
 cpu_ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; }
@@ -63,17 +72,29 @@ rps() {
     END {printf "%s%12s %10.1f", (bad ? "ERR:" : ""), r, ticks / hz * 1e6 / n}' <<<"$out"
 }
 
+if [ -n "${CDN_BASELINE:-}" ]; then # its own copy of the data: one server per data dir
+  cp -a "$DATA" "$WORK/data-base"
+  start "$CDN_BASELINE" "$WORK/data-base"; BASE_PID=$SERVER_PID; BASE_PORT=$PORT
+fi
 start "$BIN"
+NEW_PID=$SERVER_PID
 code() { curl -s -o /dev/null -w '%{http_code}' "$@"; }
 [ "$(code "http://127.0.0.1:$PORT/$OFF/hit.png")" = 200 ]
 [ "$(code -H 'Origin: https://www.example.com' "http://127.0.0.1:$PORT$SIGNED")" = 200 ]
 [ "$(code "http://127.0.0.1:$PORT/$ON/hit.png?v=1")" = 403 ] # unsigned: refused, so policy is on
 [ "$(code "http://127.0.0.1:$PORT/$OFF/hit.png?v=$SAME_SHAPE")" = 200 ]
 echo "30 KB cache hits; wrk -t2 -c$CONNECTIONS -d${DURATION}s; $(nproc) cores; $ROUNDS rounds"
-printf "%-6s %-5s %12s %10s\n" round case "requests/s" "CPU µs/req"
+printf "%-6s %-10s %12s %10s\n" round case "requests/s" "CPU µs/req"
+cases() { # label, pid, port
+  printf "%-6s %-10s %s\n" "$round" "off$1" "$(rps_on "$2" "$3" "/$OFF/hit.png")"
+  printf "%-6s %-10s %s\n" "$round" "same$1" "$(rps_on "$2" "$3" "/$OFF/hit.png?v=$SAME_SHAPE" -H 'Origin: https://www.example.com')"
+  printf "%-6s %-10s %s\n" "$round" "on$1" "$(rps_on "$2" "$3" "$SIGNED" -H 'Origin: https://www.example.com')"
+}
 for round in $(seq "$ROUNDS"); do
-  printf "%-6s %-5s %s\n" "$round" off "$(rps "http://127.0.0.1:$PORT/$OFF/hit.png")"
-  printf "%-6s %-5s %s\n" "$round" same "$(rps -H 'Origin: https://www.example.com' "http://127.0.0.1:$PORT/$OFF/hit.png?v=$SAME_SHAPE")"
-  printf "%-6s %-5s %s\n" "$round" on "$(rps -H 'Origin: https://www.example.com' "http://127.0.0.1:$PORT$SIGNED")"
+  if [ -n "${CDN_BASELINE:-}" ] && [ $((round % 2)) = 0 ]; then # alternate who goes first
+    cases " base" "$BASE_PID" "$BASE_PORT"; cases "" "$NEW_PID" "$PORT"
+  else
+    cases "" "$NEW_PID" "$PORT"; [ -z "${CDN_BASELINE:-}" ] || cases " base" "$BASE_PID" "$BASE_PORT"
+  fi
 done
 stop

@@ -1,6 +1,8 @@
 #pragma once
 
 #include <chrono>
+#include <cstddef>
+#include <cstdint>
 #include <string>
 
 #include "api/common/api_router.h"
@@ -27,6 +29,10 @@ struct ApiConfig {
     std::string public_base_url;
     /** The Stripe webhook endpoint's signing secret (whsec_...); empty refuses every event. */
     std::string stripe_webhook_secret;
+    /** [storage] max_path_segments: deeper image paths are 400 invalid_path. */
+    std::size_t max_path_segments = 32;
+    /** [limits] purge_requests_per_minute: purges, and settings writes alike, per customer. */
+    std::uint64_t purge_requests_per_minute = 60;
 
     /** `public_base_url` + `path` (which starts with '/'), for URLs handed to clients. */
     std::string url_for(std::string_view path) const;

@@ -8,6 +8,7 @@
 #include <variant>
 
 #include "core/strings.h"
+#include "http/client_address.h"
 
 namespace cdn::app {
 namespace {
@@ -274,6 +275,8 @@ void apply_file(Config& config, const std::string& file, std::vector<std::string
                 errors.push_back(fmt::format("{}: unknown key", full));
             } else if (auto e = Assigner(*it, full).from_toml(value)) {
                 errors.push_back(*e);
+            } else {
+                config.configured.insert(full);
             }
         }
     }
@@ -330,6 +333,8 @@ void apply_env(Config& config, const std::vector<std::string>& env,
         if (it != fields.end()) {
             if (auto e = Assigner(*it, std::string(var)).from_text(value)) {
                 errors.push_back(*e);
+            } else {
+                config.configured.insert(it->section + "." + it->key);
             }
         } else if (!apply_plan_env(config, var, value, errors)) {
             errors.push_back(fmt::format("{}: unknown variable", var));
@@ -371,6 +376,9 @@ void validate(const Config& c, std::vector<std::string>& errors) {
     }
     if (!c.kv.url.empty() && !c.kv.url.starts_with("redis://")) {
         errors.push_back("kv.url: expected empty or redis://host:port");
+    }
+    if (auto proxies = http::TrustedProxies::parse(c.server.trusted_proxies); !proxies) {
+        errors.push_back("server.trusted_proxies: " + proxies.error().detail);
     }
     if (c.server.max_url_bytes == 0 || c.server.max_header_bytes < c.server.max_url_bytes) {
         errors.push_back("server.max_header_bytes: must be at least server.max_url_bytes");

@@ -1,6 +1,7 @@
 #pragma once
 
 #include <cstdint>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -131,6 +132,9 @@ struct Config {
     BillingConfig billing;
     billing::PlanTable plans = billing::default_plans();
     core::LogConfig log;
+    /** The keys the file or the environment set ("server.max_connections"), for defaults that
+     *  adapt to the machine while configured values are held to. */
+    std::set<std::string> configured;
 };
 
 /**

@@ -9,6 +9,7 @@
 #include "api/auth/accounts.h"
 #include "app/config.h"
 #include "app/customer_admin.h"
+#include "app/fd_limit.h"
 #include "app/pid_file.h"
 #include "app/secrets.h"
 #include "app/service.h"
@@ -396,6 +397,10 @@ int main(int argc, char** argv) {
         return billing_commands.run();
     }
     auto config = load_or_exit(serve_options);
+    if (auto fits = app::fit_connections_to_fd_limit(config, app::raise_fd_limit()); !fits) {
+        std::cerr << "imagecdn: bad config: " << fits.error().message << "\n";
+        return EXIT_BAD_USAGE;
+    }
     if (!listen.empty()) {
         config.server.listen = listen;
         config.server.public_base_url = "http://" + listen;

@@ -200,6 +200,8 @@ api::ApiConfig api_config(const Config& config, const std::string& jwt_secret,
         .refresh_ttl = std::chrono::seconds(config.auth.refresh_ttl_seconds),
         .public_base_url = config.server.public_base_url,
         .stripe_webhook_secret = config.stripe.webhook_secret,
+        .max_path_segments = static_cast<std::size_t>(config.storage.max_path_segments),
+        .purge_requests_per_minute = config.tenant_limits.purge_requests_per_minute,
     };
 }
 

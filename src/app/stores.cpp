@@ -30,7 +30,10 @@ core::Result<Stores> open_stores(const Config& config) {
         return core::make_error(core::Errc::Unavailable,
                                 "only the local object store is supported by this build yet");
     }
-    CDN_TRY(blobs, storage::LocalBlobStore::create(config.storage.root));
+    CDN_TRY(blobs, storage::LocalBlobStore::create(
+                       config.storage.root,
+                       {.max_path_segments = static_cast<std::size_t>(
+                            config.storage.max_path_segments)}));
     return Stores{std::move(database), std::move(blobs)};
 }
 

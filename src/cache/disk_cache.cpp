@@ -279,6 +279,7 @@ void DiskCache::load_index() {
         bytes_ += f.entry.bytes;
         lru_.push_back(std::move(f.entry));
         index_.emplace(lru_.back().key, std::prev(lru_.end()));
+        ordered_.insert(lru_.back().key);
     }
     evict_over_capacity();
     spdlog::info("disk cache: {} entries, {} bytes in {}; {} unreadable files removed", lru_.size(),
@@ -403,6 +404,7 @@ void DiskCache::record(Entry entry) {
     bytes_ += entry.bytes;
     lru_.push_front(std::move(entry));
     index_.emplace(lru_.front().key, lru_.begin());
+    ordered_.insert(lru_.front().key);
 }
 
 void DiskCache::forget(Lru::iterator it, bool unlink_file) {
@@ -411,6 +413,7 @@ void DiskCache::forget(Lru::iterator it, bool unlink_file) {
     }
     bytes_ -= it->bytes;
     index_.erase(it->key);
+    ordered_.erase(it->key);
     lru_.erase(it);
 }
 
@@ -421,15 +424,17 @@ void DiskCache::evict_over_capacity() {
 }
 
 std::size_t DiskCache::erase_prefix(std::string_view prefix) {
-    std::lock_guard lock(mutex_);
     std::size_t erased = 0;
-    for (auto it = lru_.begin(); it != lru_.end();) {
-        const auto next = std::next(it);
-        if (it->key.starts_with(prefix)) {
-            forget(it, true);
+    for (bool more = true; more;) {
+        std::lock_guard lock(mutex_);
+        auto it = ordered_.lower_bound(prefix);
+        for (std::size_t batch = 0;
+             batch < ERASE_BATCH && it != ordered_.end() && it->starts_with(prefix); ++batch) {
+            const auto entry = index_.find(*it++)->second; // `it` moves off before the erase
+            forget(entry, true);
             ++erased;
         }
-        it = next;
+        more = it != ordered_.end() && it->starts_with(prefix);
     }
     return erased;
 }

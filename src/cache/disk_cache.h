@@ -7,6 +7,7 @@
 #include <memory>
 #include <mutex>
 #include <optional>
+#include <set>
 #include <string>
 #include <string_view>
 #include <unordered_map>
@@ -32,7 +33,11 @@ namespace cdn::cache {
  * and logged at most once per period. A deleted directory is not recreated (it may be an
  * unmounted volume); the tier stays unhealthy until it is back.
  *
- * Thread-safe; file reads and writes happen outside the index lock. The directory is locked
+ * Thread-safe; file reads and writes happen outside the index lock. The index also keeps the
+ * keys in order, so that erase_prefix() finds a path's variants by a range scan (keys begin
+ * with the public key then the path: an index by (customer, path)) and deletes them in small
+ * batches, releasing the lock between batches so that hits of other keys are never held up for
+ * more than a batch of unlinks. The directory is locked
  * (flock on `{dir}/.lock`) so that two processes never share it.
  */
 class DiskCache {
@@ -52,7 +57,8 @@ public:
      *  while writes are paused after a failure, or for a variant bigger than the capacity.
      *  Blocking file I/O. */
     void put(const CachedVariant& variant);
-    /** Deletes every variant whose key starts with `prefix`; returns how many. */
+    /** Deletes every variant whose key starts with `prefix`; returns how many. O(log n + files
+     *  deleted), in batches of ERASE_BATCH under the lock. */
     std::size_t erase_prefix(std::string_view prefix);
 
     /** False for a few seconds after a failed write (writes are paused meanwhile). */
@@ -60,6 +66,9 @@ public:
     /** Sum of the indexed files' sizes; never above the capacity. */
     std::uint64_t size_bytes() const;
     std::size_t entries() const;
+    /** Files erase_prefix() deletes per hold of the index lock. */
+    static constexpr std::size_t ERASE_BATCH = 64;
+
     /** Failures so far: writes that failed and files that could not be read. */
     std::uint64_t errors() const { return errors_.load(std::memory_order_relaxed); }
 
@@ -92,6 +101,8 @@ private:
     Lru lru_;
     // The key views the entry's own key string, which lives as long as the entry.
     std::unordered_map<std::string_view, Lru::iterator> index_;
+    // The same keys in byte order, for prefix purges; maintained with `index_`.
+    std::set<std::string_view> ordered_;
     std::uint64_t bytes_ = 0;
     std::atomic<std::uint64_t> errors_{0};
     std::atomic<std::uint64_t> errors_logged_{0};

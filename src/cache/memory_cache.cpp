@@ -29,6 +29,7 @@ MemoryCache::Shard& MemoryCache::shard_for(std::string_view key) {
 void MemoryCache::erase(Shard& shard, Lru::iterator it) {
     shard.bytes -= it->variant->charge();
     shard.index.erase(it->variant->key);
+    shard.ordered.erase(it->variant->key);
     shard.lru.erase(it);
 }
 
@@ -67,6 +68,7 @@ void MemoryCache::put(VariantPtr variant, Expiry expires_at) {
     }
     shard.lru.push_front(Entry{std::move(variant), expires_at});
     shard.index.emplace(shard.lru.front().variant->key, shard.lru.begin());
+    shard.ordered.insert(shard.lru.front().variant->key);
     shard.bytes += charge;
 }
 
@@ -75,13 +77,11 @@ std::size_t MemoryCache::erase_prefix(std::string_view prefix) {
     for (std::size_t i = 0; i < shard_count_; ++i) {
         auto& shard = shards_[i];
         std::lock_guard lock(shard.mutex);
-        for (auto it = shard.lru.begin(); it != shard.lru.end();) {
-            const auto next = std::next(it);
-            if (it->variant->key.starts_with(prefix)) {
-                erase(shard, it);
-                ++erased;
-            }
-            it = next;
+        for (auto it = shard.ordered.lower_bound(prefix);
+             it != shard.ordered.end() && it->starts_with(prefix);) {
+            const auto entry = shard.index.find(*it++)->second; // `it` moves off before the erase
+            erase(shard, entry);
+            ++erased;
         }
     }
     return erased;

@@ -6,6 +6,7 @@
 #include <memory>
 #include <mutex>
 #include <optional>
+#include <set>
 #include <string_view>
 #include <unordered_map>
 
@@ -19,6 +20,11 @@ namespace cdn::cache {
  * into shards by key hash so that concurrent hits on different keys rarely share a lock. Each
  * shard holds an equal share of the capacity and evicts on its own, so the order is LRU per
  * shard. A hit costs a lock, a hash lookup and a shared_ptr copy: no allocation.
+ *
+ * Each shard also keeps its keys in order, so that erase_prefix() finds the entries under a
+ * prefix by a range scan: a purge of one path costs O(shards × log n + its variants), not a
+ * scan of the whole tier under the shard locks. Keys begin with the public key then the path
+ * (cache_key.h), so this is an index by (customer, path).
  */
 class MemoryCache {
 public:
@@ -40,7 +46,8 @@ public:
      *  entry larger than a shard's share of the capacity is not kept (and the key's previous
      *  entry is dropped). `expires_at`: after it the entry is a miss (cached 404s). */
     void put(VariantPtr variant, Expiry expires_at = std::nullopt);
-    /** Drops every entry whose key starts with `prefix`; returns how many. */
+    /** Drops every entry whose key starts with `prefix`; returns how many. O(shards × log n +
+     *  entries dropped). */
     std::size_t erase_prefix(std::string_view prefix);
 
     /** Sum of the entries' charge(); never above the capacity. */
@@ -60,6 +67,8 @@ private:
         Lru lru;
         // The key views the entry's own key string, which lives as long as the entry.
         std::unordered_map<std::string_view, Lru::iterator> index;
+        // The same keys in byte order, for prefix purges; maintained with `index`.
+        std::set<std::string_view> ordered;
         std::size_t bytes = 0;
     };
 

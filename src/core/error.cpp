@@ -50,6 +50,8 @@ constexpr std::array ERRC_TABLE{
     ErrcInfo{Errc::UnprocessableImage, "unprocessable_image", 422},
     ErrcInfo{Errc::TransformTimeout, "transform_timeout", 503},
     ErrcInfo{Errc::Busy, "busy", 503},
+    ErrcInfo{Errc::RequestTimeout, "request_timeout", 408},
+    ErrcInfo{Errc::TooManyConnections, "too_many_connections", 503},
     ErrcInfo{Errc::OriginUnavailable, "origin_unavailable", 502},
     ErrcInfo{Errc::BillingUnavailable, "billing_unavailable", 502},
     ErrcInfo{Errc::AlreadyOnPlan, "already_on_plan", 409},

@@ -47,6 +47,10 @@ enum class Errc {
     UnprocessableImage,
     TransformTimeout,
     Busy,
+    /** A request whose head or body did not arrive in time or arrived too slowly: 408. */
+    RequestTimeout,
+    /** A client address over [server] max_connections_per_client: 503. */
+    TooManyConnections,
     OriginUnavailable,
     /** Stripe unreachable, timing out or failing. */
     BillingUnavailable,

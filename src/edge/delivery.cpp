@@ -12,6 +12,7 @@
 #include "core/strings.h"
 #include "edge/transform_runner.h"
 #include "http/blocking.h"
+#include "http/client_address.h"
 #include "security/domain_allowlist.h"
 #include "security/url_signing.h"
 #include "transform/engine.h"
@@ -378,7 +379,9 @@ DeliveryHandler::load_customer(std::string flight, std::function<core::Result<Cu
 }
 
 DeliveryHandler::Step DeliveryHandler::limit_rate(Delivery& d) {
-    auto decision = deps_.rate_limiter.check(d.url.public_key, d.plan->rate_limit_rps);
+    // Fair across clients: one client flooding a public key is refused first (plans.md).
+    auto decision = deps_.rate_limiter.check(d.url.public_key, d.plan->rate_limit_rps,
+                                             http::client_group(d.request.client_address));
     if (!decision) {
         // Fail open: a KV outage must not take every customer's images down.
         spdlog::warn("rate limiter unavailable: {}", decision.error().message);

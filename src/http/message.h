@@ -26,6 +26,7 @@ struct Request {
     std::string_view query;
     unsigned version = 11;
     std::vector<Header> headers;
+    /** Empty while the route's BodyLimit is decided (the body is not read yet). */
     std::string_view body;
     /** The TCP peer's address. */
     std::string remote_address;

@@ -12,10 +12,14 @@
 #include <chrono>
 #include <list>
 #include <mutex>
+#include <optional>
 #include <thread>
+#include <unordered_map>
 
 #include "core/random.h"
 #include "core/strings.h"
+#include "http/client_address.h"
+#include "http/rate_window.h"
 #include "http/request_guard.h"
 
 namespace cdn::http {
@@ -30,12 +34,81 @@ using namespace std::chrono_literals;
 constexpr auto use_nothrow = net::as_tuple(net::use_awaitable);
 constexpr std::size_t READ_CHUNK = 8192;
 
+using Clock = std::chrono::steady_clock;
+
 /** A connection's socket and whether a request on it is being answered (shutdown waits for
  *  those and closes the rest). */
-struct Connection {
-    explicit Connection(tcp::socket socket) : stream(std::move(socket)) {}
+struct Connection : std::enable_shared_from_this<Connection> {
+    explicit Connection(tcp::socket socket)
+        : stream(std::move(socket)), read_timer(stream.get_executor()) {}
     beast::tcp_stream stream;
     std::atomic<bool> busy{false};
+
+    /** Cancels the pending read at `deadline` without closing the socket (unlike the
+     *  tcp_stream's own timeout), so that a 408 can still be written. Strand-only. */
+    void cut_read_at(Clock::time_point deadline) {
+        read_cut = false;
+        read_timer.expires_at(deadline);
+        // The generation tells a stale expiry (already queued when re-armed) from this one.
+        read_timer.async_wait([self = shared_from_this(), generation = ++read_generation](
+                                  boost::system::error_code ec) {
+            if (!ec && generation == self->read_generation) {
+                self->read_cut = true;
+                self->stream.socket().cancel(ec);
+            }
+        });
+    }
+    /** Called after each cut_read_at read: the deadline must not cancel a later write. */
+    void stop_cutting() {
+        ++read_generation;
+        read_timer.cancel();
+    }
+    bool read_was_cut() const { return read_cut; }
+
+private:
+    net::steady_timer read_timer;
+    std::uint64_t read_generation = 0;
+    bool read_cut = false;
+};
+
+/** How long a refused body may keep arriving before the connection is closed. */
+constexpr auto LINGER = 1s;
+
+/** How a new connection counts against max_connections_per_client. */
+struct ClientSlot {
+    bool admitted = true;
+    /** False for a trusted proxy, whose connections are not counted. */
+    bool counted = false;
+    ClientGroup group = 0;
+};
+
+/** Open connections per client (IPv4 address or IPv6 /64). An entry lives only while its
+ *  client has connections open, so the map never holds more than max_connections entries. */
+class ClientConnections {
+public:
+    /** Counts one more connection for `group`; false (nothing counted) at `cap`. */
+    bool acquire(ClientGroup group, std::uint64_t cap) {
+        std::lock_guard lock(mutex_);
+        auto [it, inserted] = counts_.try_emplace(group, 0);
+        if (it->second >= cap) {
+            if (inserted) {
+                counts_.erase(it);
+            }
+            return false;
+        }
+        ++it->second;
+        return true;
+    }
+    void release(ClientGroup group) {
+        std::lock_guard lock(mutex_);
+        if (const auto it = counts_.find(group); it != counts_.end() && --it->second == 0) {
+            counts_.erase(it);
+        }
+    }
+
+private:
+    std::mutex mutex_;
+    std::unordered_map<ClientGroup, std::uint64_t> counts_;
 };
 
 /** Request ids: a random per-process prefix and a counter, unique without a syscall each. */
@@ -101,13 +174,72 @@ std::string serialize_head(const Response& res, std::string_view request_id, boo
 }
 
 /** What reading a request head ended with. */
-enum class HeadStatus { Complete, Closed, TooLarge, UrlTooLong };
+enum class HeadStatus { Complete, Closed, TooSlow, TooLarge, UrlTooLong };
+
+/** What waiting for more request bytes ended with. */
+enum class ReadStatus { Data, Closed, TooSlow };
+
+/** What reading a request body ended with. */
+enum class BodyStatus { Complete, Closed, TooSlow, TooLarge, Malformed };
+
+/** The answer to a head that did not complete (Closed gets none). */
+core::Error head_error(HeadStatus status) {
+    switch (status) {
+    case HeadStatus::TooSlow:
+        return core::make_error(core::Errc::RequestTimeout,
+                                "the request header arrived too slowly");
+    case HeadStatus::UrlTooLong:
+        return core::make_error(core::Errc::UriTooLong, "the request URL is too long");
+    default:
+        return core::make_error(core::Errc::HeaderTooLarge, "the request header is too large");
+    }
+}
+
+/** The answer to a body that did not complete (Closed gets none). */
+core::Error body_error(BodyStatus status) {
+    switch (status) {
+    case BodyStatus::TooSlow:
+        return core::make_error(core::Errc::RequestTimeout, "the request body arrived too slowly");
+    case BodyStatus::TooLarge:
+        return core::make_error(core::Errc::PayloadTooLarge, "the request body is too large");
+    default:
+        return core::make_error(core::Errc::BadRequest, "malformed request");
+    }
+}
+
+/** The request as handlers see it, its views into `msg` (the parser's, which outlives it). */
+Request make_request(const bhttp::request<bhttp::string_body>& msg) {
+    Request req;
+    req.method = std::string_view(msg.method_string().data(), msg.method_string().size());
+    req.target = std::string_view(msg.target().data(), msg.target().size());
+    const auto q = req.target.find('?');
+    req.path = req.target.substr(0, q);
+    req.query = q == std::string_view::npos ? std::string_view() : req.target.substr(q + 1);
+    req.version = msg.version();
+    for (const auto& field : msg) {
+        req.headers.push_back(
+            {std::string_view(field.name_string().data(), field.name_string().size()),
+             std::string_view(field.value().data(), field.value().size())});
+    }
+    return req;
+}
+
+/** Config load validates the list; should one still not parse, no peer is trusted. */
+TrustedProxies trusted_or_none(const std::vector<std::string>& entries) {
+    auto parsed = TrustedProxies::parse(entries);
+    if (!parsed) {
+        spdlog::error("server.trusted_proxies: {}; trusting no proxy", parsed.error().detail);
+        return {};
+    }
+    return std::move(*parsed);
+}
 
 } // namespace
 
 struct Server::Impl {
     Impl(const ServerConfig& c, const Router& r, AccessLog& log)
-        : config(c), router(r), access_log(log), acceptor(ioc) {}
+        : config(c), router(r), access_log(log), acceptor(ioc),
+          trusted_proxies(trusted_or_none(c.trusted_proxies)) {}
 
     ServerConfig config;
     const Router& router;
@@ -115,6 +247,8 @@ struct Server::Impl {
     net::io_context ioc;
     tcp::acceptor acceptor;
     RequestIds request_ids;
+    TrustedProxies trusted_proxies;
+    ClientConnections client_connections;
 
     std::mutex connections_mutex;
     std::list<std::weak_ptr<Connection>> connections;
@@ -128,11 +262,21 @@ struct Server::Impl {
 
     net::awaitable<void> accept_loop();
     net::awaitable<void> run_session(std::shared_ptr<Connection> conn);
-    net::awaitable<HeadStatus> read_head(beast::tcp_stream& stream, beast::flat_buffer& buffer,
-                                         std::size_t& head_size);
+    ClientSlot admit_client(const std::string& address);
+    net::awaitable<ReadStatus> read_more(Connection& conn, beast::flat_buffer& buffer,
+                                         RateWindow& rate, Clock::time_point phase_end);
+    net::awaitable<HeadStatus> read_head(Connection& conn, beast::flat_buffer& buffer,
+                                         std::size_t& head_size, Clock::time_point started);
+    net::awaitable<std::optional<core::Error>>
+    admit_body(Connection& conn, bhttp::request_parser<bhttp::string_body>& parser,
+               const Request& req, const Route* route);
+    net::awaitable<BodyStatus> read_body(Connection& conn, beast::flat_buffer& buffer,
+                                         bhttp::request_parser<bhttp::string_body>& parser);
     net::awaitable<bool> answer(Connection& conn, const Request* req, Response res,
                                 bool keep_alive, std::chrono::steady_clock::time_point started);
-    net::awaitable<void> answer_error_and_close(Connection& conn, const core::Error& error);
+    net::awaitable<void> answer_error_and_close(Connection& conn, const core::Error& error,
+                                                const Request* req = nullptr,
+                                                bool body_unread = false);
     std::list<std::weak_ptr<Connection>>::iterator track(const std::shared_ptr<Connection>& conn);
     void untrack(std::list<std::weak_ptr<Connection>>::iterator it);
     void close_idle_connections();
@@ -278,9 +422,40 @@ net::awaitable<void> Server::Impl::accept_loop() {
     }
 }
 
-net::awaitable<HeadStatus> Server::Impl::read_head(beast::tcp_stream& stream,
-                                                   beast::flat_buffer& buffer,
-                                                   std::size_t& head_size) {
+ClientSlot Server::Impl::admit_client(const std::string& address) {
+    if (address.empty() || trusted_proxies.contains(address)) {
+        return {};
+    }
+    const auto group = client_group(address);
+    return {.admitted = client_connections.acquire(group, config.max_connections_per_client),
+            .counted = true,
+            .group = group};
+}
+
+net::awaitable<ReadStatus> Server::Impl::read_more(Connection& conn, beast::flat_buffer& buffer,
+                                                   RateWindow& rate,
+                                                   Clock::time_point phase_end) {
+    conn.cut_read_at(rate.deadline(phase_end));
+    auto [ec, n] =
+        co_await conn.stream.socket().async_read_some(buffer.prepare(READ_CHUNK), use_nothrow);
+    const bool cut = conn.read_was_cut();
+    conn.stop_cutting();
+    if (cut) {
+        co_return ReadStatus::TooSlow;
+    }
+    if (ec) {
+        co_return ReadStatus::Closed;
+    }
+    buffer.commit(n);
+    co_return rate.add(n, Clock::now()) ? ReadStatus::Data : ReadStatus::TooSlow;
+}
+
+net::awaitable<HeadStatus> Server::Impl::read_head(Connection& conn, beast::flat_buffer& buffer,
+                                                   std::size_t& head_size,
+                                                   Clock::time_point started) {
+    RateWindow rate(config.min_bytes_per_second, started);
+    rate.add(buffer.size(), started);
+    const auto phase_end = started + std::chrono::milliseconds(config.header_timeout_ms);
     for (;;) {
         const std::string_view data(static_cast<const char*>(buffer.data().data()),
                                     buffer.size());
@@ -295,12 +470,83 @@ net::awaitable<HeadStatus> Server::Impl::read_head(beast::tcp_stream& stream,
         if (data.size() > config.max_header_bytes) {
             co_return HeadStatus::TooLarge;
         }
-        auto [ec, n] = co_await stream.async_read_some(buffer.prepare(READ_CHUNK), use_nothrow);
-        if (ec) {
+        switch (co_await read_more(conn, buffer, rate, phase_end)) {
+        case ReadStatus::Data:
+            break;
+        case ReadStatus::Closed:
             co_return HeadStatus::Closed;
+        case ReadStatus::TooSlow:
+            co_return HeadStatus::TooSlow;
         }
-        buffer.commit(n);
     }
+}
+
+net::awaitable<std::optional<core::Error>>
+Server::Impl::admit_body(Connection& conn, bhttp::request_parser<bhttp::string_body>& parser,
+                         const Request& req, const Route* route) {
+    const auto declared = parser.content_length();
+    if (!parser.chunked() && declared.value_or(0) == 0) {
+        co_return std::nullopt;
+    }
+    if (route == nullptr || !route->body_limit) {
+        co_return core::make_error(core::Errc::BadRequest, "this request takes no body");
+    }
+    auto limit = co_await route->body_limit(req);
+    if (!limit) {
+        co_return limit.error();
+    }
+    const auto most = std::min(*limit, config.max_body_bytes);
+    if (declared && *declared > most) {
+        co_return core::make_error(
+            core::Errc::PayloadTooLarge,
+            fmt::format("the request body is too large: this request takes at most {} bytes",
+                        most));
+    }
+    parser.body_limit(most);
+    // Only now is the client told to send the body it announced with Expect: 100-continue.
+    const auto expect = req.header("expect");
+    if (expect && core::iequals(*expect, "100-continue") && req.version >= 11) {
+        static constexpr std::string_view CONTINUE = "HTTP/1.1 100 Continue\r\n\r\n";
+        conn.stream.expires_after(std::chrono::milliseconds(config.body_timeout_ms));
+        co_await net::async_write(conn.stream, net::buffer(CONTINUE), use_nothrow);
+        conn.stream.expires_never();
+    }
+    co_return std::nullopt;
+}
+
+net::awaitable<BodyStatus> Server::Impl::read_body(
+    Connection& conn, beast::flat_buffer& buffer,
+    bhttp::request_parser<bhttp::string_body>& parser) {
+    const auto started = Clock::now();
+    const auto phase_end = started + std::chrono::milliseconds(config.body_timeout_ms);
+    RateWindow rate(config.min_bytes_per_second, started);
+    rate.add(buffer.size(), started);
+    parser.eager(true);
+    while (!parser.is_done()) {
+        if (buffer.size() > 0) {
+            beast::error_code ec;
+            const auto used = parser.put(buffer.data(), ec);
+            buffer.consume(used);
+            if (ec == bhttp::error::body_limit) {
+                co_return BodyStatus::TooLarge;
+            }
+            if (ec && ec != bhttp::error::need_more) {
+                co_return BodyStatus::Malformed;
+            }
+            if (used > 0 || parser.is_done()) {
+                continue;
+            }
+        }
+        switch (co_await read_more(conn, buffer, rate, phase_end)) {
+        case ReadStatus::Data:
+            break;
+        case ReadStatus::Closed:
+            co_return BodyStatus::Closed;
+        case ReadStatus::TooSlow:
+            co_return BodyStatus::TooSlow;
+        }
+    }
+    co_return BodyStatus::Complete;
 }
 
 net::awaitable<void> Server::Impl::run_session(std::shared_ptr<Connection> conn) {
@@ -311,34 +557,40 @@ net::awaitable<void> Server::Impl::run_session(std::shared_ptr<Connection> conn)
     boost::system::error_code ec;
     const auto remote = stream.socket().remote_endpoint(ec);
     const auto remote_address = ec ? std::string() : remote.address().to_string();
+    const auto client = admit_client(remote_address);
 
     if (open_connections.load() > config.max_connections) {
         rejected_connections.fetch_add(1);
         co_await answer_error_and_close(
             *conn, core::make_error(core::Errc::Unavailable, "too many connections"));
+    } else if (!client.admitted) {
+        rejected_connections.fetch_add(1);
+        co_await answer_error_and_close(
+            *conn, core::make_error(core::Errc::TooManyConnections,
+                                    "too many connections from this address"));
     }
+    bool first_request = true;
     while (stream.socket().is_open() && !draining.load()) {
         if (buffer.size() == 0) {
-            stream.expires_after(std::chrono::milliseconds(config.idle_timeout_ms));
+            // A new connection gets first_byte_timeout_ms to start; a kept-alive one may idle.
+            stream.expires_after(std::chrono::milliseconds(
+                first_request ? config.first_byte_timeout_ms : config.idle_timeout_ms));
             auto [rec, n] = co_await stream.async_read_some(buffer.prepare(READ_CHUNK), use_nothrow);
+            stream.expires_never();
             if (rec) {
                 break;
             }
             buffer.commit(n);
         }
-        const auto started = std::chrono::steady_clock::now();
-        stream.expires_after(std::chrono::milliseconds(config.header_timeout_ms));
+        first_request = false;
+        const auto started = Clock::now();
         std::size_t head_size = 0;
-        const auto head_status = co_await read_head(stream, buffer, head_size);
+        const auto head_status = co_await read_head(*conn, buffer, head_size, started);
         if (head_status == HeadStatus::Closed) {
             break;
         }
         if (head_status != HeadStatus::Complete) {
-            co_await answer_error_and_close(
-                *conn, head_status == HeadStatus::UrlTooLong
-                           ? core::make_error(core::Errc::UriTooLong, "the request URL is too long")
-                           : core::make_error(core::Errc::HeaderTooLarge,
-                                              "the request header is too large"));
+            co_await answer_error_and_close(*conn, head_error(head_status));
             break;
         }
         const std::string_view head(static_cast<const char*>(buffer.data().data()), head_size);
@@ -347,58 +599,55 @@ net::awaitable<void> Server::Impl::run_session(std::shared_ptr<Connection> conn)
             break;
         }
 
+        // The head alone first: the route decides how much body it takes before any is read.
         bhttp::request_parser<bhttp::string_body> parser;
         parser.header_limit(static_cast<std::uint32_t>(config.max_header_bytes));
-        parser.body_limit(config.max_body_bytes);
-        stream.expires_after(std::chrono::milliseconds(config.body_timeout_ms));
-        auto [pec, consumed] = co_await bhttp::async_read(stream, buffer, parser, use_nothrow);
-        if (pec) {
-            if (pec == bhttp::error::body_limit) {
-                co_await answer_error_and_close(
-                    *conn, core::make_error(core::Errc::PayloadTooLarge,
-                                            "the request body is too large"));
-            } else if (pec != beast::error::timeout && pec != net::error::eof &&
-                       pec != bhttp::error::end_of_stream && pec != net::error::operation_aborted) {
-                co_await answer_error_and_close(
-                    *conn, core::make_error(core::Errc::BadRequest, "malformed request"));
-            }
+        parser.body_limit(std::numeric_limits<std::uint64_t>::max());
+        beast::error_code pec;
+        buffer.consume(parser.put(net::buffer(head), pec));
+        if (pec || !parser.is_header_done()) {
+            co_await answer_error_and_close(
+                *conn, core::make_error(core::Errc::BadRequest, "malformed request"));
             break;
+        }
+        Request req = make_request(parser.get());
+        req.remote_address = remote_address;
+        req.client_address = trusted_proxies.client_address(req);
+        const auto client_id = req.header("x-request-id");
+        req.request_id = client_id && sane_request_id(*client_id) ? std::string(*client_id)
+                                                                  : request_ids.next();
+        const auto* route = router.match(req.path);
+        if (!parser.is_done()) {
+            if (auto refused = co_await admit_body(*conn, parser, req, route)) {
+                co_await answer_error_and_close(*conn, *refused, &req, true);
+                break;
+            }
+            const auto body_status = co_await read_body(*conn, buffer, parser);
+            if (body_status == BodyStatus::Closed) {
+                break;
+            }
+            if (body_status != BodyStatus::Complete) {
+                co_await answer_error_and_close(*conn, body_error(body_status), &req,
+                                                body_status == BodyStatus::TooLarge);
+                break;
+            }
+            req.body = parser.get().body();
         }
 
         conn->busy.store(true);
         in_flight.fetch_add(1);
-        auto& msg = parser.get();
-        Request req;
-        req.method = std::string_view(msg.method_string().data(), msg.method_string().size());
-        req.target = std::string_view(msg.target().data(), msg.target().size());
-        const auto q = req.target.find('?');
-        req.path = req.target.substr(0, q);
-        req.query = q == std::string_view::npos ? std::string_view() : req.target.substr(q + 1);
-        req.version = msg.version();
-        for (const auto& field : msg) {
-            req.headers.push_back({std::string_view(field.name_string().data(), field.name_string().size()),
-                                   std::string_view(field.value().data(), field.value().size())});
-        }
-        req.body = msg.body();
-        req.remote_address = remote_address;
-        req.client_address = remote_address;
-        const auto client_id = req.header("x-request-id");
-        req.request_id = client_id && sane_request_id(*client_id) ? std::string(*client_id)
-                                                                  : request_ids.next();
-
         Response res;
-        const auto* handler = router.match(req.path);
-        if (handler == nullptr) {
+        if (route == nullptr) {
             res = Response::error(core::make_error(core::Errc::NotFound, "no such route"));
         } else {
             try {
-                res = co_await (*handler)(req);
+                res = co_await route->handler(req);
             } catch (const std::exception& e) {
                 spdlog::error("handler threw for {}: {}", req.path, e.what());
                 res = Response::error(core::make_error(core::Errc::Internal, "internal error"));
             }
         }
-        const bool keep_alive = msg.keep_alive() && !draining.load();
+        const bool keep_alive = parser.get().keep_alive() && !draining.load();
         const bool ok = co_await answer(*conn, &req, std::move(res), keep_alive, started);
         in_flight.fetch_sub(1);
         conn->busy.store(false);
@@ -408,6 +657,9 @@ net::awaitable<void> Server::Impl::run_session(std::shared_ptr<Connection> conn)
         }
     }
     stream.socket().close(ec);
+    if (client.admitted && client.counted) {
+        client_connections.release(client.group);
+    }
     untrack(tracked);
     open_connections.fetch_sub(1);
 }
@@ -444,12 +696,26 @@ net::awaitable<bool> Server::Impl::answer(Connection& conn, const Request* req, 
 }
 
 net::awaitable<void> Server::Impl::answer_error_and_close(Connection& conn,
-                                                          const core::Error& error) {
+                                                          const core::Error& error,
+                                                          const Request* req, bool body_unread) {
     // A named argument: GCC 12 destroys a temporary passed to a by-value coroutine parameter twice.
     auto response = Response::error(error);
-    co_await answer(conn, nullptr, std::move(response), false, std::chrono::steady_clock::now());
+    co_await answer(conn, req, std::move(response), false, std::chrono::steady_clock::now());
     boost::system::error_code ec;
     conn.stream.socket().shutdown(tcp::socket::shutdown_send, ec);
+    if (body_unread) {
+        // A client that sends its body anyway would get a reset, which can destroy our answer
+        // before it reads it: discard what arrives for a moment (bounded in time) first.
+        std::array<char, READ_CHUNK> sink;
+        const auto until = Clock::now() + LINGER;
+        for (auto now = Clock::now(); now < until; now = Clock::now()) {
+            conn.stream.expires_at(until);
+            auto [rec, n] = co_await conn.stream.async_read_some(net::buffer(sink), use_nothrow);
+            if (rec) {
+                break;
+            }
+        }
+    }
     conn.stream.socket().close(ec);
 }
 
@@ -470,7 +736,7 @@ void Server::write_metrics(core::MetricWriter& writer) const {
     writer.sample("imagecdn_http_open_connections", "",
                   static_cast<double>(impl_->open_connections.load()));
     writer.family("imagecdn_http_rejected_connections_total", "counter",
-                  "Connections refused over max_connections.");
+                  "Connections refused over max_connections or max_connections_per_client.");
     writer.sample("imagecdn_http_rejected_connections_total", "",
                   static_cast<double>(impl_->rejected_connections.load()));
 }

@@ -19,7 +19,8 @@ struct ServerConfig {
     std::string listen = "127.0.0.1:8080";
     /** I/O threads; 0 means one per core. */
     unsigned threads = 0;
-    /** Largest request body accepted (413 above). Default 100 MB. */
+    /** Largest request body accepted on any route (413 above). Each route takes less: its
+     *  Router body limit, decided from the head before the body is read. Default 100 MB. */
     std::uint64_t max_body_bytes = 104857600;
     /** Time allowed from a request's first byte to the end of its header (slowloris bound). */
     std::uint64_t header_timeout_ms = 10000;
@@ -32,11 +33,11 @@ struct ServerConfig {
     /** Open connections from one client address at most (peers in trusted_proxies are not
      *  limited). */
     std::uint64_t max_connections_per_client = 256;
-    /** Time a new connection may take to send its first request's head (between keep-alive
-     *  requests idle_timeout_ms applies). */
+    /** Time a new connection may take to send the first byte of its first request (between
+     *  keep-alive requests idle_timeout_ms applies; the head then has header_timeout_ms). */
     std::uint64_t first_byte_timeout_ms = 5000;
     /** Slowest transfer accepted for request heads and bodies, bytes per second measured over
-     *  5 s windows; slower connections are closed. */
+     *  5 s windows; slower connections are answered 408 and closed. 0 turns it off. */
     std::uint64_t min_bytes_per_second = 1024;
     /** Peers (IP addresses or CIDR ranges) whose X-Forwarded-For names the client. */
     std::vector<std::string> trusted_proxies;

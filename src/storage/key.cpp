@@ -1,5 +1,7 @@
 #include "storage/key.h"
 
+#include <algorithm>
+
 #include "core/strings.h"
 
 namespace cdn::storage {
@@ -30,6 +32,17 @@ core::Result<void> validate_key(std::string_view key) {
         if (segment.empty() || segment == "." || segment == "..") {
             return invalid("the path has an empty, '.' or '..' segment");
         }
+    }
+    return {};
+}
+
+std::size_t path_segments(std::string_view path) {
+    return static_cast<std::size_t>(std::count(path.begin(), path.end(), '/')) + 1;
+}
+
+core::Result<void> validate_depth(std::string_view path, std::size_t max_segments) {
+    if (path_segments(path) > max_segments) {
+        return invalid("the path has more than " + std::to_string(max_segments) + " segments");
     }
     return {};
 }

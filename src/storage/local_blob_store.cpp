@@ -2,9 +2,12 @@
 
 #include <dirent.h>
 #include <fcntl.h>
+#include <linux/openat2.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 
+#include <atomic>
 #include <cerrno>
 #include <cstring>
 #include <memory>
@@ -43,7 +46,10 @@ core::Error io_error(std::string_view what, std::string_view key, int err) {
 core::Error not_found() { return core::make_error(core::Errc::NotFound, "no image at this path"); }
 
 /** ENOTDIR: a file where a folder was expected; ELOOP: a symlink, which is never followed. */
-bool is_missing(int err) { return err == ENOENT || err == ENOTDIR || err == ELOOP; }
+bool is_missing(int err) {
+    // EXDEV: openat2 refused a step outside the root, which no valid key takes.
+    return err == ENOENT || err == ENOTDIR || err == ELOOP || err == EXDEV;
+}
 
 core::Error read_error(std::string_view what, std::string_view key, int err) {
     return is_missing(err) ? not_found() : io_error(what, key, err);
@@ -51,7 +57,7 @@ core::Error read_error(std::string_view what, std::string_view key, int err) {
 
 using Fd = core::UniqueFd;
 
-/** A validated key split into its folders and its file name. */
+/** A validated key split into its folders (the public key first) and its file name. */
 struct KeyPath {
     std::vector<std::string_view> folders;
     std::string_view name;
@@ -71,6 +77,16 @@ core::Result<KeyPath> parse_key(std::string_view key) {
     return KeyPath{std::move(segments), name};
 }
 
+/** The key of an object to read or remove: not_found when deeper than any put accepts (the
+ *  folders are the public key and `max_path_segments - 1` more at most), before any I/O. */
+core::Result<KeyPath> existing_path(std::string_view key, std::size_t max_path_segments) {
+    CDN_TRY(path, parse_key(key));
+    if (path.folders.size() > max_path_segments) {
+        return not_found();
+    }
+    return path;
+}
+
 /** Opens (or with `create`, makes) one folder inside `parent`, never through a symlink. */
 int open_folder(int parent, std::string_view name, bool create) {
     const std::string folder(name);
@@ -87,52 +103,109 @@ int open_folder(int parent, std::string_view name, bool create) {
     return -1;
 }
 
+// Cleared when the kernel turns openat2 down as such: ENOSYS before Linux 5.6, EPERM from a
+// seccomp filter that does not know it (some container runtimes). Then every walk steps.
+std::atomic<bool> kernel_has_openat2{true};
+
+/** `path` below `dir` as a folder, resolved by the kernel in one call, refusing any symlink
+ *  (ELOOP) and any step outside `dir` (EXDEV); -1 with errno otherwise. */
+int open_beneath(int dir, std::span<const std::string_view> folders) {
+    std::string path;
+    for (const auto folder : folders) {
+        path += path.empty() ? "" : "/";
+        path += folder;
+    }
+    open_how how{};
+    how.flags = O_RDONLY | O_DIRECTORY | O_CLOEXEC;
+    how.resolve = RESOLVE_BENEATH | RESOLVE_NO_SYMLINKS;
+    return static_cast<int>(::syscall(SYS_openat2, dir, path.c_str(), &how, sizeof(how)));
+}
+
+/** A folder below the root, or why it could not be opened. */
+struct OpenedFolder {
+    Fd fd;
+    /** 0, or the errno that stopped the walk. */
+    int err = 0;
+    /** False when even the root could not be opened: the store is broken, nothing is missing. */
+    bool opened_root = false;
+};
+
 /**
- * The folders from the root down to a key's parent, each opened relative to the one before
- * with O_NOFOLLOW: a symlink anywhere on the way fails the walk (ELOOP), so no path resolved
- * through a chain can leave the root, even if the tree changes meanwhile.
+ * Folders below the root, resolved without following a symlink or leaving the root, holding
+ * O(1) descriptors: openat2 in one call, or one O_NOFOLLOW step per folder with the parent
+ * closed once the child is open. A symlink anywhere on the way fails the walk (ELOOP), so no
+ * path can leave the root, even if the tree changes meanwhile.
  */
-class FolderChain {
+class Tree {
 public:
-    /** 0, or the errno of the folder that could not be opened. */
-    int open(const fs::path& root, std::span<const std::string_view> folders, bool create) {
-        chain_.clear();
-        chain_.emplace_back(::open(root.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
-        if (!chain_.back().valid()) {
-            return errno;
+    Tree(const fs::path& root, bool use_openat2) : root_(root), use_openat2_(use_openat2) {}
+
+    OpenedFolder open(std::span<const std::string_view> folders, bool create) const {
+        OpenedFolder out{Fd(::open(root_.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC))};
+        if (!out.fd.valid()) {
+            out.err = errno;
+            return out;
+        }
+        out.opened_root = true;
+        if (folders.empty() || open_in_one_call(out, folders, create)) {
+            return out;
         }
         for (const auto folder : folders) {
-            chain_.emplace_back(open_folder(chain_.back().get(), folder, create));
-            if (!chain_.back().valid()) {
-                return errno;
+            Fd child(open_folder(out.fd.get(), folder, create));
+            if (!child.valid()) {
+                out.err = errno;
+                return out;
             }
+            out.fd = std::move(child); // the parent is closed with `child` at the loop's end
         }
-        return 0;
+        return out;
     }
 
-    /** The deepest folder opened. */
-    int parent() const { return chain_.back().get(); }
-
-    /** False when even the root could not be opened: the store is broken, nothing is missing. */
-    bool opened_root() const { return !chain_.empty() && chain_.front().valid(); }
-
-    /** Removes the chain's folders bottom-up while they are empty (rmdir fails otherwise). */
+    /** Removes the folders bottom-up while they are empty (rmdir fails otherwise), reopening
+     *  each parent from the root rather than holding the whole chain open. */
     void prune_empty(std::span<const std::string_view> folders) const {
         for (std::size_t depth = folders.size(); depth > 0; --depth) {
+            const auto parent = open(folders.first(depth - 1), false);
             const std::string name(folders[depth - 1]);
-            if (::unlinkat(chain_[depth - 1].get(), name.c_str(), AT_REMOVEDIR) != 0) {
+            if (parent.err != 0 || ::unlinkat(parent.fd.get(), name.c_str(), AT_REMOVEDIR) != 0) {
                 return;
             }
         }
     }
 
 private:
-    std::vector<Fd> chain_;
+    /** True when openat2 settled the walk (opened, or failed for good); false to step. */
+    bool open_in_one_call(OpenedFolder& out, std::span<const std::string_view> folders,
+                          bool create) const {
+        if (!use_openat2_ || !kernel_has_openat2.load(std::memory_order_relaxed)) {
+            return false;
+        }
+        const int fd = open_beneath(out.fd.get(), folders);
+        if (fd >= 0) {
+            out.fd = Fd(fd);
+            return true;
+        }
+        const int err = errno;
+        if (err == ENOSYS || err == EPERM) {
+            kernel_has_openat2.store(false, std::memory_order_relaxed);
+            return false;
+        }
+        // EAGAIN: a concurrent rename made the kernel give up; ENOENT for a put: folders to make.
+        if (err == EAGAIN || (err == ENOENT && create)) {
+            return false;
+        }
+        out.err = err;
+        return true;
+    }
+
+    const fs::path& root_;
+    bool use_openat2_;
 };
 
 /** A failed walk to an existing object: a 404 unless the root itself is unusable. */
-core::Error walk_error(const FolderChain& folders, std::string_view key, int err) {
-    return folders.opened_root() ? read_error("open", key, err) : io_error("open root", key, err);
+core::Error walk_error(const OpenedFolder& folder, std::string_view key) {
+    return folder.opened_root ? read_error("open", key, folder.err)
+                              : io_error("open root", key, folder.err);
 }
 
 /** An object's file, opened for reading. */
@@ -141,16 +214,15 @@ struct OpenFile {
     struct stat st {};
 };
 
-core::Result<OpenFile> open_file(const fs::path& root, std::string_view key) {
-    CDN_TRY(path, parse_key(key));
-    FolderChain folders;
-    if (const int err = folders.open(root, path.folders, false); err != 0) {
-        return walk_error(folders, key, err);
+core::Result<OpenFile> open_file(const Tree& tree, const KeyPath& path, std::string_view key) {
+    const auto folder = tree.open(path.folders, false);
+    if (folder.err != 0) {
+        return walk_error(folder, key);
     }
     const std::string name(path.name);
     // O_NONBLOCK: opening a FIFO planted in the tree must not hang; it is refused below.
     OpenFile file{Fd(
-        ::openat(folders.parent(), name.c_str(), O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC))};
+        ::openat(folder.fd.get(), name.c_str(), O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC))};
     if (!file.fd.valid()) {
         return read_error("open", key, errno);
     }
@@ -280,38 +352,70 @@ struct DirCloser {
     void operator()(DIR* dir) const { ::closedir(dir); }
 };
 
-/** Offers every regular file under `dir` (whose keys start with `folder`); symlinks, other
- *  file types and temporary files are skipped. 0 or an errno. */
-int walk(Fd dir, const std::string& folder, PageCollector& out) {
-    const std::unique_ptr<DIR, DirCloser> stream(::fdopendir(dir.get()));
-    if (!stream) {
-        return errno;
+/** A folder's key prefix ("pk_1/a/", or "" for the root) as the folders to open. */
+std::vector<std::string_view> folders_of(std::string_view folder) {
+    if (folder.empty()) {
+        return {};
     }
-    dir.release(); // the DIR stream owns the descriptor now
-    const int fd = ::dirfd(stream.get());
-    for (errno = 0; const dirent* entry = ::readdir(stream.get()); errno = 0) {
-        const std::string_view name = entry->d_name;
-        struct stat st {};
-        if (name == "." || name == ".." || name.starts_with(TEMP_PREFIX) ||
-            ::fstatat(fd, entry->d_name, &st, AT_SYMLINK_NOFOLLOW) != 0) {
-            continue;
+    return core::split(folder.substr(0, folder.size() - 1), '/');
+}
+
+/**
+ * Offers every regular file under `folder` (a key prefix ending in '/', or "" for the root) to
+ * `out`; symlinks, other file types and temporary files are skipped, and so are folders deeper
+ * than `max_folders` segments, which no valid key can reach. A folder's entries are read and
+ * its descriptor closed before its subfolders are walked, each reopened from the root: the walk
+ * holds one folder at a time, however deep the tree. 0 or an errno.
+ */
+int walk(const Tree& tree, const std::string& folder, std::size_t max_folders,
+         PageCollector& out) {
+    auto opened = tree.open(folders_of(folder), false);
+    if (opened.err != 0) {
+        // A subfolder removed or replaced since its parent was read holds nothing to list.
+        return opened.opened_root && is_missing(opened.err) ? 0 : opened.err;
+    }
+    std::vector<std::string> subfolders;
+    {
+        const std::unique_ptr<DIR, DirCloser> stream(::fdopendir(opened.fd.get()));
+        if (!stream) {
+            return errno;
         }
-        auto key = folder + std::string(name);
-        if (S_ISREG(st.st_mode)) {
-            out.offer(std::move(key), st);
-        } else if (S_ISDIR(st.st_mode) && out.may_hold(key + '/')) {
-            Fd child(::openat(fd, entry->d_name, DIR_FLAGS));
-            if (const int err = child.valid() ? walk(std::move(child), key + '/', out) : 0) {
-                return err;
+        opened.fd.release(); // the DIR stream owns the descriptor now
+        const int fd = ::dirfd(stream.get());
+        const auto depth = folders_of(folder).size();
+        for (errno = 0; const dirent* entry = ::readdir(stream.get()); errno = 0) {
+            const std::string_view name = entry->d_name;
+            struct stat st {};
+            if (name == "." || name == ".." || name.starts_with(TEMP_PREFIX) ||
+                ::fstatat(fd, entry->d_name, &st, AT_SYMLINK_NOFOLLOW) != 0) {
+                continue;
+            }
+            auto key = folder + std::string(name);
+            if (S_ISREG(st.st_mode)) {
+                out.offer(std::move(key), st);
+            } else if (S_ISDIR(st.st_mode) && depth < max_folders && out.may_hold(key + '/')) {
+                subfolders.push_back(std::move(key) + '/');
             }
         }
+        if (errno != 0) {
+            return errno;
+        }
     }
-    return errno;
+    for (const auto& subfolder : subfolders) {
+        if (const int err = walk(tree, subfolder, max_folders, out)) {
+            return err;
+        }
+    }
+    return 0;
 }
 
 } // namespace
 
 core::Result<BlobStorePtr> LocalBlobStore::create(fs::path root) {
+    return create(std::move(root), Options{});
+}
+
+core::Result<BlobStorePtr> LocalBlobStore::create(fs::path root, Options options) {
     std::error_code ec;
     fs::create_directories(root, ec);
     if (!ec && !fs::is_directory(root, ec) && !ec) {
@@ -323,29 +427,34 @@ core::Result<BlobStorePtr> LocalBlobStore::create(fs::path root) {
         return core::make_error(core::Errc::Unavailable, "cannot use the originals directory",
                                 root.string() + ": " + ec.message());
     }
-    return BlobStorePtr(new LocalBlobStore(std::move(canonical)));
+    return BlobStorePtr(new LocalBlobStore(std::move(canonical), options));
 }
 
 core::Result<Object> LocalBlobStore::get(std::string_view key) {
-    CDN_TRY(file, open_file(root_, key));
+    CDN_TRY(path, existing_path(key, options_.max_path_segments));
+    CDN_TRY(file, open_file(Tree(root_, options_.use_openat2), path, key));
     CDN_TRY(bytes, read_all(file, key));
     auto etag = core::hash128_hex(bytes);
     return Object{info_from(key, file.st, std::move(etag)), std::move(bytes)};
 }
 
 core::Result<ObjectInfo> LocalBlobStore::head(std::string_view key) {
-    CDN_TRY(file, open_file(root_, key));
+    CDN_TRY(path, existing_path(key, options_.max_path_segments));
+    CDN_TRY(file, open_file(Tree(root_, options_.use_openat2), path, key));
     CDN_TRY(bytes, read_all(file, key));
     return info_from(key, file.st, core::hash128_hex(bytes));
 }
 
 core::Result<ObjectInfo> LocalBlobStore::put(std::string_view key, std::string_view bytes) {
     CDN_TRY(path, parse_key(key));
+    // The public key is the first folder; the depth limit is on what follows it.
+    CDN_TRY_VOID(validate_depth(key.substr(key.find('/') + 1), options_.max_path_segments));
+    const Tree tree(root_, options_.use_openat2);
     for (int attempt = 1;; ++attempt) {
         const bool last_attempt = attempt == PUT_ATTEMPTS;
-        FolderChain folders;
-        if (const int err = folders.open(root_, path.folders, true); err != 0) {
-            if (err == ENOENT && folders.opened_root() && !last_attempt) {
+        const auto folder = tree.open(path.folders, true);
+        if (const int err = folder.err; err != 0) {
+            if (err == ENOENT && folder.opened_root && !last_attempt) {
                 continue; // a folder on the way was pruned by a concurrent remove()
             }
             return err == ENOTDIR || err == ELOOP
@@ -353,7 +462,8 @@ core::Result<ObjectInfo> LocalBlobStore::put(std::string_view key, std::string_v
                                           "a file is in the way of this path's folders")
                        : io_error("mkdir", key, err);
         }
-        const auto temp = write_temp(folders.parent(), bytes);
+        const int parent = folder.fd.get();
+        const auto temp = write_temp(parent, bytes);
         if (temp.err == ENOENT && !last_attempt) {
             continue; // our folder was pruned by a concurrent remove(): walk again
         }
@@ -362,39 +472,42 @@ core::Result<ObjectInfo> LocalBlobStore::put(std::string_view key, std::string_v
         }
         // rename() replaces the name atomically; a symlink at the target is replaced, not followed.
         const std::string name(path.name);
-        if (::renameat(folders.parent(), temp.name.c_str(), folders.parent(), name.c_str()) != 0) {
+        if (::renameat(parent, temp.name.c_str(), parent, name.c_str()) != 0) {
             const int err = errno;
-            ::unlinkat(folders.parent(), temp.name.c_str(), 0);
+            ::unlinkat(parent, temp.name.c_str(), 0);
             if (err == EISDIR || err == ENOTEMPTY || err == EEXIST) {
                 return core::make_error(core::Errc::Conflict, "a folder exists at this path");
             }
             return io_error("rename", key, err);
         }
         // The rename itself is durable only once the folder is synced.
-        ::fsync(folders.parent());
+        ::fsync(parent);
         return info_from(key, temp.st, core::hash128_hex(bytes));
     }
 }
 
 core::Result<void> LocalBlobStore::remove(std::string_view key) {
-    CDN_TRY(path, parse_key(key));
-    FolderChain folders;
-    if (const int err = folders.open(root_, path.folders, false); err != 0) {
-        return walk_error(folders, key, err);
-    }
-    const std::string name(path.name);
-    struct stat st {};
-    if (::fstatat(folders.parent(), name.c_str(), &st, AT_SYMLINK_NOFOLLOW) != 0) {
-        return read_error("stat", key, errno);
-    }
-    if (!S_ISREG(st.st_mode)) {
-        return not_found();
-    }
-    if (::unlinkat(folders.parent(), name.c_str(), 0) != 0) {
-        return read_error("unlink", key, errno);
+    CDN_TRY(path, existing_path(key, options_.max_path_segments));
+    const Tree tree(root_, options_.use_openat2);
+    {
+        const auto folder = tree.open(path.folders, false);
+        if (folder.err != 0) {
+            return walk_error(folder, key);
+        }
+        const std::string name(path.name);
+        struct stat st {};
+        if (::fstatat(folder.fd.get(), name.c_str(), &st, AT_SYMLINK_NOFOLLOW) != 0) {
+            return read_error("stat", key, errno);
+        }
+        if (!S_ISREG(st.st_mode)) {
+            return not_found();
+        }
+        if (::unlinkat(folder.fd.get(), name.c_str(), 0) != 0) {
+            return read_error("unlink", key, errno);
+        }
     }
     // Empty folders would otherwise accumulate and slow every list().
-    folders.prune_empty(path.folders);
+    tree.prune_empty(path.folders);
     return {};
 }
 
@@ -407,24 +520,17 @@ core::Result<ListPage> LocalBlobStore::list(std::string_view prefix, std::string
     const auto slash = prefix.rfind('/');
     const auto base =
         slash == std::string_view::npos ? std::string_view() : prefix.substr(0, slash);
-    std::vector<std::string_view> folders;
     if (!base.empty()) {
         CDN_TRY_VOID(validate_key(base));
-        folders = core::split(base, '/');
     }
-    FolderChain chain;
-    if (const int err = chain.open(root_, folders, false); err != 0) {
-        if (chain.opened_root() && is_missing(err)) {
-            return ListPage{};
-        }
-        return io_error("list", prefix, err);
+    const auto max_folders = options_.max_path_segments;
+    if (!base.empty() && path_segments(base) > max_folders) {
+        return ListPage{};
     }
+    const Tree tree(root_, options_.use_openat2);
     PageCollector collector(prefix, after, limit);
-    Fd start(::dup(chain.parent()));
-    const int err = start.valid() ? walk(std::move(start),
-                                         base.empty() ? "" : std::string(base) + '/', collector)
-                                  : errno;
-    if (err != 0) {
+    const auto start = base.empty() ? std::string() : std::string(base) + '/';
+    if (const int err = walk(tree, start, max_folders, collector); err != 0) {
         return io_error("list", prefix, err);
     }
     return collector.page();

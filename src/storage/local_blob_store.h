@@ -12,16 +12,29 @@ namespace cdn::storage {
  * - A put writes `.tmp-<random>` beside the target, fsyncs it and renames it over the target,
  *   so readers see the old or the new file, never a partial one. Keys with a segment starting
  *   with `.tmp-` are refused (invalid_path) and such files are never listed.
- * - Every path is resolved folder by folder with O_NOFOLLOW from the root: a symlink planted in
- *   the tree is never followed, so no key reaches a file outside the root.
+ * - Every path is resolved from the root without following any symlink and without leaving the
+ *   root: in one openat2(RESOLVE_BENEATH | RESOLVE_NO_SYMLINKS) call where the kernel has it
+ *   (Linux 5.6+), else folder by folder with O_NOFOLLOW, closing each folder once its child is
+ *   open. Either way a walk holds O(1) descriptors, however deep the key.
+ * - A key's path inside the customer's namespace (after the public key) has at most
+ *   `max_path_segments` segments: a deeper put is invalid_path; a deeper get, head or remove is
+ *   not_found (no such object can have been stored), and list() does not descend that deep.
  * - The ETag is the XXH3-128 of the bytes, computed on put, get and head (head reads the file);
  *   list() leaves it empty rather than read every object.
  * - Folders emptied by remove() are removed, up to the root.
  */
 class LocalBlobStore final : public BlobStore {
 public:
+    struct Options {
+        /** [storage] max_path_segments: segments of a key after its first (the public key). */
+        std::size_t max_path_segments = 32;
+        /** False forces the folder-by-folder walk even where openat2 exists (tests). */
+        bool use_openat2 = true;
+    };
+
     /** Creates `root` if needed. Errors: unavailable when it cannot be created or used. */
     static core::Result<BlobStorePtr> create(std::filesystem::path root);
+    static core::Result<BlobStorePtr> create(std::filesystem::path root, Options options);
 
     core::Result<Object> get(std::string_view key) override;
     core::Result<ObjectInfo> head(std::string_view key) override;
@@ -32,9 +45,11 @@ public:
     core::Result<void> check() override;
 
 private:
-    explicit LocalBlobStore(std::filesystem::path root) : root_(std::move(root)) {}
+    LocalBlobStore(std::filesystem::path root, Options options)
+        : root_(std::move(root)), options_(options) {}
 
     std::filesystem::path root_;
+    Options options_;
 };
 
 } // namespace cdn::storage

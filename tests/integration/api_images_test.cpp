@@ -306,6 +306,43 @@ TEST_F(ApiImagesTest, PathsThatCouldLeaveTheNamespaceAreInvalid) {
     EXPECT_EQ(edge(customer, deep).body, png);
 }
 
+/** A path of `segments` segments: "d/d/.../x". */
+std::string path_of_depth(std::size_t segments) {
+    std::string path;
+    for (std::size_t i = 1; i < segments; ++i) {
+        path += "d/";
+    }
+    return path + "x";
+}
+
+// Each segment is a folder the store walks through: depth is bounded ([storage]
+// max_path_segments, 32 by default) like length is.
+TEST_F(ApiImagesTest, PathsDeeperThanTheLimitAreRefusedAtUploadAndMissingAtDelivery) {
+    const auto customer = add_customer("deep@example.com");
+    start();
+    const auto& png = sample_png();
+    const auto deepest = path_of_depth(512);
+    ASSERT_LE(deepest.size(), 1024U);
+    for (const auto& path : {deepest, path_of_depth(33)}) {
+        const auto put = put_image(customer, path, png);
+        EXPECT_EQ(put.status, 400) << put.body;
+        EXPECT_EQ(error_code(put), "invalid_path");
+        const auto declared = upload_url(customer, path, "image/png", png.size());
+        EXPECT_EQ(declared.status, 400) << declared.body;
+        EXPECT_EQ(error_code(declared), "invalid_path");
+    }
+    EXPECT_FALSE(std::filesystem::exists(dir_.fs_path() / "originals" / customer.public_key));
+    EXPECT_EQ(put_image(customer, path_of_depth(32), png).status, 201);
+    EXPECT_EQ(edge(customer, path_of_depth(32)).body, png);
+
+    // Even an original planted on disk that deep is not served: delivery does not walk there.
+    const auto planted = path_of_depth(40);
+    put_original(dir_.path(), customer.public_key, planted, png);
+    const auto res = edge(customer, planted);
+    EXPECT_EQ(res.status, 404) << res.body;
+    EXPECT_EQ(error_code(res), "not_found");
+}
+
 TEST_F(ApiImagesTest, UploadsAreCheckedByContentNotByName) {
     const auto customer = add_customer("content@example.com");
     start();

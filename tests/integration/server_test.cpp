@@ -1,3 +1,4 @@
+#include <fmt/format.h>
 #include <gtest/gtest.h>
 #include <signal.h>
 
@@ -37,12 +38,17 @@ TEST(Server, RequestSmugglingShapesAre400AndClose) {
         EXPECT_EQ(res->header("connection"), "close") << name;
         EXPECT_TRUE(conn.closed_by_peer(2s)) << name;
     }
-    // A well-formed chunked request still works.
+    // A well-formed chunked request still works: its JSON body is read (wrong credentials, 401,
+    // not a 400 for a missing body).
     RawConnection ok(server.port());
-    ASSERT_TRUE(ok.send("POST /healthz HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n3\r\nabc\r\n0\r\n\r\n"));
+    const std::string json = R"({"email":"a@example.com","password":"not-the-password"})";
+    ASSERT_TRUE(ok.send(fmt::format("POST /api/v1/auth/login HTTP/1.1\r\nHost: x\r\nContent-Type: "
+                                    "application/json\r\nTransfer-Encoding: chunked\r\n\r\n"
+                                    "{:x}\r\n{}\r\n0\r\n\r\n",
+                                    json.size(), json)));
     const auto res = ok.read_response();
     ASSERT_TRUE(res);
-    EXPECT_EQ(res->status, 200);
+    EXPECT_EQ(res->status, 401) << res->body;
 }
 
 TEST(Server, HalfHeaderClientIsDroppedWhileOthersAreServed) {
@@ -61,7 +67,11 @@ TEST(Server, HalfHeaderClientIsDroppedWhileOthersAreServed) {
     ASSERT_TRUE(res);
     EXPECT_EQ(res->status, 200);
     EXPECT_LT(std::chrono::steady_clock::now() - started, 500ms);
+    // Cut at the header timeout: a request had started, so it is told 408 first.
     for (auto& conn : slow) {
+        const auto cut = conn->read_response(false, 5s);
+        ASSERT_TRUE(cut);
+        EXPECT_EQ(cut->status, 408);
         EXPECT_TRUE(conn->closed_by_peer(5s));
     }
 }
@@ -101,7 +111,9 @@ TEST(Server, OversizedBodyIs413) {
     TempDir dir;
     ServerProcess server(dir.path(), {{"IMAGECDN_SERVER_MAX_BODY_BYTES", "1000"}});
     ASSERT_TRUE(server.start()) << server.stderr_text();
-    const auto res = http_request(server.port(), "POST", "/healthz", {}, std::string(5000, 'x'));
+    // Under the 64 KB of a JSON route, over max_body_bytes: the smaller limit holds.
+    const auto res = http_request(server.port(), "POST", "/api/v1/auth/login",
+                                  {{"Content-Type", "application/json"}}, std::string(5000, ' '));
     ASSERT_TRUE(res);
     EXPECT_EQ(res->status, 413);
 }

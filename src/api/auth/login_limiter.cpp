@@ -56,15 +56,8 @@ core::Result<LoginDecision> LoginLimiter::check(std::string_view email, std::str
 }
 
 core::Result<LoginDecision> LoginLimiter::admit_signup(std::string_view address) {
-    const auto now = clock_.unix_seconds();
-    const auto window = now / WINDOW_SECONDS;
-    const auto until_next = (window + 1) * WINDOW_SECONDS - now;
-    const auto key = "signup:" + address_bucket(address) + ":" + std::to_string(window);
-    CDN_TRY(count, store_.increment(key, 1, std::chrono::seconds(until_next + 1)));
-    if (count <= MAX_SIGNUPS_PER_ADDRESS) {
-        return LoginDecision{};
-    }
-    return LoginDecision{.allowed = false, .retry_after_seconds = std::max<std::int64_t>(1, until_next)};
+    return kv::WindowLimiter(store_, clock_, "signup", WINDOW)
+        .admit(address_bucket(address), MAX_SIGNUPS_PER_ADDRESS);
 }
 
 void LoginLimiter::record_failure(std::string_view email, std::string_view address) {

@@ -8,15 +8,12 @@
 #include "core/clock.h"
 #include "core/result.h"
 #include "kv/kv_store.h"
+#include "kv/window_limiter.h"
 
 namespace cdn::api {
 
-/** The outcome of a login rate-limit check. */
-struct LoginDecision {
-    bool allowed = true;
-    /** When refused: seconds until the window ends (the Retry-After value), at least 1. */
-    std::int64_t retry_after_seconds = 0;
-};
+/** The outcome of a login rate-limit check (Retry-After: seconds until the window ends). */
+using LoginDecision = kv::WindowDecision;
 
 /**
  * Failed-login limits (api.md "Authentication"): per email and per client address, counted in

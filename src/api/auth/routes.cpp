@@ -228,7 +228,7 @@ core::Result<http::Response> signup(AuthState& state, ApiRequest& request) {
         return fields.invalid("email", "is not a valid email address");
     }
     CDN_TRY(password, fields.string("password", 1, security::MAX_PASSWORD_BYTES));
-    CDN_TRY(admitted, state.limiter.admit_signup(request.http.remote_address));
+    CDN_TRY(admitted, state.limiter.admit_signup(request.http.client_address));
     if (!admitted.allowed) {
         auto res = error_response(core::make_error(
             core::Errc::TooManyRequests, "too many signups from this address; try again later"));
@@ -289,7 +289,7 @@ core::Result<http::Response> login(AuthState& state, ApiRequest& request) {
     CDN_TRY(password, fields.string("password", 1, security::MAX_PASSWORD_BYTES));
     // Not validated: an address that cannot exist is simply an unknown email (same answer).
     const auto email = core::to_lower(core::trim(raw_email));
-    const auto& address = request.http.remote_address;
+    const auto& address = request.http.client_address;
 
     // Refused before any argon2 work, so a flood costs the server little.
     CDN_TRY(allowed, state.limiter.check(email, address));

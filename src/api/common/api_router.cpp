@@ -89,50 +89,83 @@ void ApiRouter::mount(http::Router& router) {
         prefixes.emplace(mount_prefix(route.pattern));
     }
     for (const auto& prefix : prefixes) {
-        router.prefix(prefix, [this](const http::Request& request) -> net::awaitable<http::Response> {
-            auto work = [this, &request] { return dispatch(request); };
-            co_return co_await http::run_blocking(blocking_pool_, std::move(work));
-        });
+        router.prefix(
+            prefix,
+            [this](const http::Request& request) -> net::awaitable<http::Response> {
+                auto work = [this, &request] { return dispatch(request); };
+                co_return co_await http::run_blocking(blocking_pool_, std::move(work));
+            },
+            [this](const http::Request& head) -> net::awaitable<core::Result<std::uint64_t>> {
+                // Authentication (the database) only for the routes that need it first.
+                const auto found = lookup(head);
+                if (found.route == nullptr || !found.route->body_limit) {
+                    co_return JSON_BODY_LIMIT;
+                }
+                auto work = [this, &head] { return body_limit(head); };
+                co_return co_await http::run_blocking(blocking_pool_, std::move(work));
+            });
     }
 }
 
-http::Response ApiRouter::dispatch(const http::Request& request) {
-    std::vector<std::pair<std::string, std::string>> params;
-    std::vector<std::string_view> allowed;
+ApiRouter::Lookup ApiRouter::lookup(const http::Request& request) const {
+    Lookup found;
     for (const auto& route : routes_) {
-        if (!match(route.pattern, request.path, params)) {
+        if (!match(route.pattern, request.path, found.params)) {
             continue;
         }
         if (route.method != request.method) {
-            allowed.push_back(route.method);
+            found.allowed.push_back(route.method);
             continue;
         }
-        ApiRequest api_request{.http = request, .params = std::move(params), .principal = {}};
-        return run(route, api_request);
+        found.route = &route;
+        break;
     }
-    if (!allowed.empty()) {
+    return found;
+}
+
+http::Response ApiRouter::dispatch(const http::Request& request) {
+    auto found = lookup(request);
+    if (found.route != nullptr) {
+        ApiRequest api_request{.http = request, .params = std::move(found.params), .principal = {}};
+        return run(*found.route, api_request);
+    }
+    if (!found.allowed.empty()) {
         auto res = http::Response::error(core::make_error(
             core::Errc::MethodNotAllowed, "this path does not take " + std::string(request.method)));
-        res.set_header("Allow", fmt::format("{}", fmt::join(allowed, ", ")));
+        res.set_header("Allow", fmt::format("{}", fmt::join(found.allowed, ", ")));
         return res;
     }
     return http::Response::error(core::make_error(core::Errc::NotFound, "no such API route"));
 }
 
-http::Response ApiRouter::run(const Route& route, ApiRequest& request) {
+core::Result<std::uint64_t> ApiRouter::body_limit(const http::Request& head) {
+    auto found = lookup(head);
+    if (found.route == nullptr || !found.route->body_limit) {
+        return JSON_BODY_LIMIT;
+    }
+    ApiRequest api_request{.http = head, .params = std::move(found.params), .principal = {}};
+    CDN_TRY_VOID(authorize(*found.route, api_request));
+    return found.route->body_limit(api_request);
+}
+
+core::Result<void> ApiRouter::authorize(const Route& route, ApiRequest& request) {
     if (route.access == Access::Internal) {
         const auto auth = request.http.header("authorization").value_or("");
         if (internal_secret_.empty() ||
             !security::constant_time_equals(auth, "Bearer " + internal_secret_)) {
-            return http::Response::error(
-                core::make_error(core::Errc::Unauthorized, "this route needs the internal secret"));
+            return core::make_error(core::Errc::Unauthorized,
+                                    "this route needs the internal secret");
         }
     } else if (route.access == Access::Customer) {
-        auto principal = authenticator_.authenticate(request.http);
-        if (!principal) {
-            return http::Response::error(principal.error());
-        }
-        request.principal = std::move(*principal);
+        CDN_TRY(principal, authenticator_.authenticate(request.http));
+        request.principal = std::move(principal);
+    }
+    return {};
+}
+
+http::Response ApiRouter::run(const Route& route, ApiRequest& request) {
+    if (auto authorized = authorize(route, request); !authorized) {
+        return http::Response::error(authorized.error());
     }
     try {
         auto res = route.handler(request);

@@ -2,6 +2,7 @@
 
 #include <boost/asio/thread_pool.hpp>
 
+#include <cstdint>
 #include <functional>
 #include <optional>
 #include <string>
@@ -10,6 +11,7 @@
 #include <vector>
 
 #include "api/common/principal.h"
+#include "core/result.h"
 #include "http/message.h"
 #include "http/router.h"
 
@@ -45,6 +47,13 @@ enum class Access {
     Internal,
 };
 
+/** The body a JSON route takes at most (a route without its own body limit). */
+inline constexpr std::uint64_t JSON_BODY_LIMIT = 65'536;
+
+/** The most body bytes a route takes, decided after authentication (`principal` is set for
+ *  Access::Customer) and before the body is read; an error is answered instead. Blocking. */
+using ApiBodyLimit = std::function<core::Result<std::uint64_t>(ApiRequest&)>;
+
 struct Route {
     /** GET, POST, PUT, PATCH or DELETE. */
     std::string method;
@@ -53,6 +62,8 @@ struct Route {
     std::string pattern;
     Access access = Access::Customer;
     ApiHandler handler;
+    /** Empty: JSON_BODY_LIMIT, without authenticating before the body is read. */
+    ApiBodyLimit body_limit = {};
 };
 
 /**
@@ -77,7 +88,19 @@ public:
     /** Matches, authenticates and runs the handler; blocking (call on the blocking pool). */
     http::Response dispatch(const http::Request& request);
 
+    /** The route's body limit for this head: authenticates, then asks the route. Blocking. */
+    core::Result<std::uint64_t> body_limit(const http::Request& head);
+
 private:
+    /** The route matching the request's path and method, its parameters, and the methods of
+     *  the routes matching its path only (for 405). */
+    struct Lookup {
+        const Route* route = nullptr;
+        std::vector<std::pair<std::string, std::string>> params;
+        std::vector<std::string_view> allowed;
+    };
+    Lookup lookup(const http::Request& request) const;
+    core::Result<void> authorize(const Route& route, ApiRequest& request);
     http::Response run(const Route& route, ApiRequest& request);
 
     Authenticator& authenticator_;

@@ -3,6 +3,7 @@
 #include "api/common/announce.h"
 #include "api/common/customer_json.h"
 #include "api/common/json.h"
+#include "api/common/tenant_limits.h"
 #include "api/customer/customer_service.h"
 #include "core/strings.h"
 #include "db/preset_repository.h"
@@ -188,10 +189,15 @@ http::Response sign_url(ApiDeps& deps, ApiRequest& req) {
 void add_customer_routes(ApiRouter& router, ApiDeps& deps) {
     router.add({"GET", "/api/v1/customer", Access::Customer,
                 [&deps](ApiRequest& req) { return get_customer(deps, req); }});
+    // Settings writes reload the customer on every edge node: limited like purges.
     router.add({"PATCH", "/api/v1/customer/settings", Access::Customer,
-                [&deps](ApiRequest& req) { return patch_settings(deps, req); }});
+                limit_per_customer(deps, "settings", [&deps](ApiRequest& req) {
+                    return patch_settings(deps, req);
+                })});
     router.add({"POST", "/api/v1/customer/signing-secret/rotate", Access::Customer,
-                [&deps](ApiRequest& req) { return rotate_secret(deps, req); }});
+                limit_per_customer(deps, "settings", [&deps](ApiRequest& req) {
+                    return rotate_secret(deps, req);
+                })});
     router.add({"POST", "/api/v1/customer/sign-url", Access::Customer,
                 [&deps](ApiRequest& req) { return sign_url(deps, req); }});
 }

@@ -83,8 +83,9 @@ std::string_view format_of_type(std::string_view content_type) {
     return transform::format_name(ImageFormat::Unknown);
 }
 
-core::Result<void> validate_path(std::string_view path) {
+core::Result<void> validate_path(std::string_view path, std::size_t max_segments) {
     CDN_TRY_VOID(storage::validate_key(path));
+    CDN_TRY_VOID(storage::validate_depth(path, max_segments));
     for (const auto segment : core::split(path, '/')) {
         if (segment.starts_with(".tmp-")) {
             return core::make_error(core::Errc::InvalidPath,
@@ -160,8 +161,8 @@ core::Result<void> Originals::check_quota(const db::CustomerRecord& customer,
 
 core::Result<void> Originals::check_declared(const db::CustomerRecord& customer,
                                              std::string_view path, std::uint64_t size) {
-    CDN_TRY_VOID(validate_path(path));
-    CDN_TRY_VOID(validate_path(store_key(customer.public_key, path)));
+    CDN_TRY_VOID(validate_path(path, deps_.config.max_path_segments));
+    CDN_TRY_VOID(storage::validate_key(store_key(customer.public_key, path)));
     const auto& plan = deps_.plan_of(customer);
     if (const auto max = max_original_bytes(plan, deps_.limits); size > max) {
         return core::make_error(core::Errc::PayloadTooLarge,
@@ -174,9 +175,9 @@ core::Result<void> Originals::check_declared(const db::CustomerRecord& customer,
 core::Result<StoredOriginal> Originals::put(std::string_view customer_id, std::string_view path,
                                             std::string_view bytes,
                                             const db::UploadTokenRecord* token) {
-    CDN_TRY_VOID(validate_path(path));
+    CDN_TRY_VOID(validate_path(path, deps_.config.max_path_segments));
     CDN_TRY(customer, load_customer(deps_.db, customer_id));
-    CDN_TRY_VOID(validate_path(store_key(customer.public_key, path)));
+    CDN_TRY_VOID(storage::validate_key(store_key(customer.public_key, path)));
     const auto& plan = deps_.plan_of(customer);
     if (const auto max = max_original_bytes(plan, deps_.limits); bytes.size() > max) {
         return core::make_error(core::Errc::PayloadTooLarge,
@@ -251,7 +252,7 @@ core::Result<StoredOriginal> Originals::write(const db::CustomerRecord& customer
 
 core::Result<db::OriginalRecord> Originals::find(std::string_view customer_id,
                                                  std::string_view path) {
-    CDN_TRY_VOID(validate_path(path));
+    CDN_TRY_VOID(validate_path(path, deps_.config.max_path_segments));
     CDN_TRY(found, db::OriginalRepository(deps_.db).find(customer_id, path));
     if (!found) {
         return core::make_error(core::Errc::NotFound, "no image at this path");
@@ -260,9 +261,9 @@ core::Result<db::OriginalRecord> Originals::find(std::string_view customer_id,
 }
 
 core::Result<void> Originals::remove(std::string_view customer_id, std::string_view path) {
-    CDN_TRY_VOID(validate_path(path));
+    CDN_TRY_VOID(validate_path(path, deps_.config.max_path_segments));
     CDN_TRY(customer, load_customer(deps_.db, customer_id));
-    CDN_TRY_VOID(validate_path(store_key(customer.public_key, path)));
+    CDN_TRY_VOID(storage::validate_key(store_key(customer.public_key, path)));
     const std::lock_guard lock(lock_for(customer.id));
     // The object first: once it is gone nothing serves it, whatever happens to the row. An
     // object without a row (put there by the operator) is removed too.

@@ -25,9 +25,10 @@ std::optional<std::string_view> canonical_image_type(std::string_view content_ty
 /** The format name ("jpeg", ...) of a stored content type; "unknown" for another. */
 std::string_view format_of_type(std::string_view content_type);
 
-/** api.md's rules for a path (400 invalid_path): storage::validate_key, and no `.tmp-` segment
- *  (the local store's temporary files). */
-core::Result<void> validate_path(std::string_view path);
+/** api.md's rules for a path (400 invalid_path): storage::validate_key, at most `max_segments`
+ *  segments ([storage] max_path_segments), and no `.tmp-` segment (the local store's temporary
+ *  files). */
+core::Result<void> validate_path(std::string_view path, std::size_t max_segments);
 
 /** What the content check learnt about an upload. */
 struct CheckedImage {

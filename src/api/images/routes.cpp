@@ -206,23 +206,39 @@ http::Response create_upload_url(ApiDeps& deps, Originals& originals, ApiRequest
              });
 }
 
-http::Response upload_with_token(ApiDeps& deps, Originals& originals, ApiRequest& req) {
-    const auto refused = [] {
-        return error_response(core::make_error(core::Errc::Forbidden,
-                                               "this upload URL is unknown, used or expired"));
-    };
+/** The usable upload token the request names; forbidden for an unknown, used or expired one. */
+core::Result<db::UploadTokenRecord> usable_token(ApiDeps& deps, ApiRequest& req) {
+    const auto refused =
+        core::make_error(core::Errc::Forbidden, "this upload URL is unknown, used or expired");
     const auto token = req.param("token");
     if (!token.starts_with("ut_")) {
-        return refused();
+        return refused;
     }
-    auto found = db::UploadTokenRepository(deps.db).find(token_id(token));
+    CDN_TRY(found, db::UploadTokenRepository(deps.db).find(token_id(token)));
+    if (!found || !db::UploadTokenRepository::usable(*found, deps.clock.unix_seconds())) {
+        return refused;
+    }
+    return std::move(*found);
+}
+
+/** Before the body of a presigned upload is read: the size the token was issued for. */
+core::Result<std::uint64_t> token_body_limit(ApiDeps& deps, ApiRequest& req) {
+    CDN_TRY(bound, usable_token(deps, req));
+    return static_cast<std::uint64_t>(bound.max_bytes);
+}
+
+/** Before the body of a direct upload is read: the caller's plan's largest original. */
+core::Result<std::uint64_t> plan_body_limit(ApiDeps& deps, ApiRequest& req) {
+    CDN_TRY(customer, load_customer(deps.db, req.caller().customer_id));
+    return images::max_original_bytes(deps.plan_of(customer), deps.limits);
+}
+
+http::Response upload_with_token(ApiDeps& deps, Originals& originals, ApiRequest& req) {
+    auto found = usable_token(deps, req);
     if (!found) {
         return error_response(found.error());
     }
-    if (!*found || !db::UploadTokenRepository::usable(**found, deps.clock.unix_seconds())) {
-        return refused();
-    }
-    const auto& bound = **found;
+    const auto& bound = *found;
     const auto sent_type =
         images::canonical_image_type(req.http.header("content-type").value_or(""));
     if (!sent_type || *sent_type != bound.content_type) {
@@ -255,7 +271,8 @@ void add_images_routes(ApiRouter& router, ApiDeps& deps) {
     router.add({"PUT", "/api/v1/uploads/{token}", Access::Public,
                 [d, originals](ApiRequest& req) {
                     return upload_with_token(*d, *originals, req);
-                }});
+                },
+                [d](ApiRequest& req) { return token_body_limit(*d, req); }});
     router.add({"GET", "/api/v1/images", Access::Customer,
                 [d](ApiRequest& req) { return list_images(*d, req); }});
     router.add({"PUT", "/api/v1/images/{path*}", Access::Customer,
@@ -263,7 +280,8 @@ void add_images_routes(ApiRouter& router, ApiDeps& deps) {
                     auto stored = originals->put(req.caller().customer_id, req.param("path"),
                                                  req.http.body);
                     return stored ? stored_response(*stored) : error_response(stored.error());
-                }});
+                },
+                [d](ApiRequest& req) { return plan_body_limit(*d, req); }});
     router.add({"GET", "/api/v1/images/{path*}", Access::Customer,
                 [originals](ApiRequest& req) {
                     auto found = originals->find(req.caller().customer_id, req.param("path"));

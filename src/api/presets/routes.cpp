@@ -3,6 +3,7 @@
 #include "api/common/announce.h"
 #include "api/common/customer_json.h"
 #include "api/common/json.h"
+#include "api/common/tenant_limits.h"
 #include "api/customer/customer_service.h"
 #include "core/strings.h"
 #include "db/preset_repository.h"
@@ -84,10 +85,15 @@ http::Response delete_preset_route(ApiDeps& deps, ApiRequest& req) {
 void add_presets_routes(ApiRouter& router, ApiDeps& deps) {
     router.add({"GET", "/api/v1/presets", Access::Customer,
                 [&deps](ApiRequest& req) { return list_presets(deps, req); }});
+    // Preset writes reload the customer on every edge node, like settings writes: same budget.
     router.add({"PUT", "/api/v1/presets/{name}", Access::Customer,
-                [&deps](ApiRequest& req) { return put_preset_route(deps, req); }});
+                limit_per_customer(deps, "settings", [&deps](ApiRequest& req) {
+                    return put_preset_route(deps, req);
+                })});
     router.add({"DELETE", "/api/v1/presets/{name}", Access::Customer,
-                [&deps](ApiRequest& req) { return delete_preset_route(deps, req); }});
+                limit_per_customer(deps, "settings", [&deps](ApiRequest& req) {
+                    return delete_preset_route(deps, req);
+                })});
 }
 
 } // namespace cdn::api

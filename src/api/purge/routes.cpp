@@ -6,6 +6,7 @@
 #include "api/common/announce.h"
 #include "api/common/customer_json.h"
 #include "api/common/json.h"
+#include "api/common/tenant_limits.h"
 #include "cache/purge.h"
 #include "core/strings.h"
 #include "storage/key.h"
@@ -70,7 +71,8 @@ core::Result<cache::PurgeRequest> parse_purge(const json::object& body,
 
 /**
  * POST /purge: announced on the KV purge channel, which every edge node (this one included)
- * applies to its memory and disk tiers. 202: the drop is asynchronous on other nodes.
+ * applies to its memory and disk tiers. 202: the drop is asynchronous on other nodes. Limited
+ * per customer ([limits] purge_requests_per_minute, see add_purge_routes).
  */
 http::Response post_purge(ApiDeps& deps, ApiRequest& request) {
     auto body = json_body(request.http, false, MAX_PURGE_BODY_BYTES);
@@ -99,7 +101,9 @@ void add_purge_routes(ApiRouter& router, ApiDeps& deps) {
     router.add({.method = "POST",
                 .pattern = "/api/v1/purge",
                 .access = Access::Customer,
-                .handler = [&deps](ApiRequest& request) { return post_purge(deps, request); }});
+                .handler = limit_per_customer(deps, "purge", [&deps](ApiRequest& request) {
+                    return post_purge(deps, request);
+                })});
 }
 
 } // namespace cdn::api

@@ -98,6 +98,19 @@ TEST(Config, TenantIsolationLimitsHaveTheirDefaultsAndCanBeSet) {
     std::remove(bad.c_str());
 }
 
+TEST(Config, MalformedTrustedProxyIsRefusedNamingTheKeyAndTheEntry) {
+    for (const char* entry : {"proxy.example", "10.0.0.0/33", "2001:db8::/129", "1.2.3"}) {
+        const auto config = load_config(
+            "", "/srv/data", {std::string("IMAGECDN_SERVER_TRUSTED_PROXIES=10.0.0.0/8,") + entry});
+        ASSERT_FALSE(config) << entry;
+        EXPECT_NE(config.error().message.find("server.trusted_proxies"), std::string::npos)
+            << config.error().message;
+        EXPECT_NE(config.error().message.find(entry), std::string::npos) << config.error().message;
+    }
+    EXPECT_TRUE(load_config("", "/srv/data",
+                            {"IMAGECDN_SERVER_TRUSTED_PROXIES=10.0.0.0/8, ::1, 2001:db8::/32"}));
+}
+
 TEST(Config, EveryBadKeyIsNamed) {
     const auto file = write_toml("[server]\nlistn = \"x\"\nthreads = -1\n[nosuch]\na = 1\n"
                                  "[log]\nformat = \"xml\"\n[plans.pro]\navif = \"yes\"\n");

@@ -2,6 +2,8 @@
 
 #include <gtest/gtest.h>
 
+#include <vector>
+
 #include "fake_clock.h"
 #include "kv/memory_kv_store.h"
 
@@ -13,8 +15,8 @@ using cdn::test::FakeClock;
 
 class RateLimiterTest : public ::testing::Test {
 protected:
-    RateDecision check(std::string_view key, std::uint64_t limit) {
-        auto decision = limiter_.check(key, limit);
+    RateDecision check(std::string_view key, std::uint64_t limit, ClientId client = 0) {
+        auto decision = limiter_.check(key, limit, client);
         EXPECT_TRUE(decision) << decision.error().detail;
         return decision ? *decision : RateDecision{};
     }
@@ -118,6 +120,163 @@ TEST_F(RateLimiterTest, CountersExpireAfterTwoSeconds) {
     ASSERT_TRUE(check("pk_a", 10).allowed);
     clock_.advance(RateLimiter::COUNTER_TTL);
     EXPECT_EQ(store_.get_counter("ratelimit:pk_a:1700000000").value(), std::nullopt);
+}
+
+// ---- Fairness across clients -----------------------------------------------------------------
+
+TEST_F(RateLimiterTest, OneClientIsLimitedExactlyAsWithoutFairness) {
+    // The same uneven traffic from one client, against a limiter that tracks no client (the
+    // plain sliding window) and one that does: every decision and Retry-After must agree.
+    MemoryKvStore plain_store{clock_};
+    RateLimiter plain{plain_store, clock_, /*max_tracked_customers=*/0};
+    const std::uint64_t limits[] = {1, 10, 50};
+    std::uint32_t seed = 12345;
+    for (auto limit : limits) {
+        for (int i = 0; i < 3000; ++i) {
+            seed = seed * 1103515245U + 12345U;
+            clock_.advance(std::chrono::milliseconds((seed >> 16) % 7)); // bursts and gaps
+            const auto fair = check("pk_a", limit, /*client=*/42);
+            const auto expected = plain.check("pk_a", limit);
+            ASSERT_TRUE(expected);
+            ASSERT_EQ(fair.allowed, expected->allowed) << "limit " << limit << ", request " << i;
+            ASSERT_EQ(fair.retry_after, expected->retry_after) << "limit " << limit;
+        }
+        clock_.advance(3000ms);
+    }
+    EXPECT_EQ(limiter_.rejected(), plain.rejected());
+    EXPECT_GT(limiter_.rejected(), 1000U);
+}
+
+/** What clients sending evenly spaced requests at their own rates were allowed, counted from
+ *  the second second on: in the first one a flood that starts on an idle customer can take the
+ *  whole limit before anyone else has asked (no demand is known yet); documented. */
+struct Traffic {
+    std::vector<int> sent;
+    std::vector<int> allowed;
+    /** The most the customer was allowed in one (fixed) second. */
+    int busiest_second = 0;
+};
+
+class FairRateLimiterTest : public RateLimiterTest {
+protected:
+    /** Runs `seconds` simulated seconds, one millisecond at a time, after a first second of
+     *  the same traffic that is not counted. */
+    Traffic run(const std::vector<int>& per_second, std::uint64_t limit, int seconds) {
+        Traffic t{std::vector<int>(per_second.size()), std::vector<int>(per_second.size())};
+        for (int second = 0; second <= seconds; ++second) {
+            const bool counted = second > 0;
+            int this_second = 0;
+            for (int ms = 0; ms < 1000; ++ms) {
+                for (std::size_t c = 0; c < per_second.size(); ++c) {
+                    // Client c's requests due in this millisecond (offset so clients interleave).
+                    const int rate = per_second[c];
+                    const int at = (ms + static_cast<int>(c) * 7) % 1000;
+                    const int due = (at + 1) * rate / 1000 - at * rate / 1000;
+                    for (int r = 0; r < due; ++r) {
+                        const bool allowed = check("pk_a", limit, c + 1).allowed;
+                        this_second += allowed ? 1 : 0;
+                        t.sent[c] += counted ? 1 : 0;
+                        t.allowed[c] += counted && allowed ? 1 : 0;
+                    }
+                }
+                clock_.advance(1ms);
+            }
+            t.busiest_second = std::max(t.busiest_second, counted ? this_second : 0);
+        }
+        return t;
+    }
+};
+
+TEST_F(FairRateLimiterTest, HeavyClientIsRefusedWhileLightOnesAreAllServed) {
+    // A free plan (50/s), one client at 10x the limit, four visitors at 5/s each.
+    const auto t = run({500, 5, 5, 5, 5}, 50, 10);
+    for (std::size_t c = 1; c < t.sent.size(); ++c) {
+        EXPECT_EQ(t.allowed[c], t.sent[c]) << "light client " << c;
+    }
+    // The heavy client gets what the others leave: 50 - 20 = 30 a second, give or take the
+    // slack.
+    EXPECT_GE(t.allowed[0], 28 * 10);
+    EXPECT_LE(t.allowed[0], 34 * 10);
+    EXPECT_LE(t.busiest_second, 50 + RateLimiter::light_slack(50));
+}
+
+TEST_F(FairRateLimiterTest, TwoHeavyClientsShareWhatTheLightOneLeaves) {
+    const auto t = run({400, 200, 10}, 50, 10);
+    EXPECT_EQ(t.allowed[2], t.sent[2]);
+    // Max-min: each heavy client gets (50 - 10) / 2 = 20 a second, whatever it asks.
+    EXPECT_NEAR(t.allowed[0], 200, 20);
+    EXPECT_NEAR(t.allowed[1], 200, 20);
+    EXPECT_LE(t.busiest_second, 50 + RateLimiter::light_slack(50));
+}
+
+TEST_F(FairRateLimiterTest, WithinTheLimitNobodyIsRefused) {
+    const auto t = run({30, 10, 5}, 50, 5);
+    EXPECT_EQ(t.allowed, t.sent);
+}
+
+TEST_F(FairRateLimiterTest, ManyVisitorsBeyondTheTableStillBeatAFlood) {
+    // 100 visitors at 2/s each (more than the 32 clients tracked) and one client at 5000/s,
+    // against a pro plan (500/s): the visitors are all served, the flood gets the rest.
+    std::vector<int> rates(101, 2);
+    rates[0] = 5000;
+    const auto t = run(rates, 500, 5);
+    int light_sent = 0;
+    int light_allowed = 0;
+    for (std::size_t c = 1; c < rates.size(); ++c) {
+        light_sent += t.sent[c];
+        light_allowed += t.allowed[c];
+    }
+    EXPECT_EQ(light_allowed, light_sent);
+    EXPECT_NEAR(t.allowed[0], 300 * 5, 100);
+    EXPECT_LE(t.busiest_second, 500 + RateLimiter::light_slack(500));
+}
+
+TEST_F(FairRateLimiterTest, AnOverShareRefusalSaysWhenTheClientMayComeBack) {
+    ASSERT_EQ(run({500, 10}, 50, 1).allowed[1], 10);
+    const auto refused = check("pk_a", 50, 1);
+    ASSERT_FALSE(refused.allowed);
+    EXPECT_GT(refused.retry_after, 0ms);
+    EXPECT_LE(refused.retry_after, 1000ms);
+    EXPECT_TRUE(check("pk_a", 50, 2).allowed) << "the light client is still served";
+}
+
+TEST_F(FairRateLimiterTest, CustomersAreTrackedSeparately) {
+    ASSERT_EQ(run({500, 5}, 50, 1).allowed[1], 5);
+    // Another customer's first client has all of its own limit.
+    int allowed = 0;
+    for (int i = 0; i < 60; ++i) {
+        allowed += check("pk_b", 50, 1).allowed ? 1 : 0;
+    }
+    EXPECT_EQ(allowed, 50);
+}
+
+TEST(ClientSharesBounds, ManyDistinctClientsKeepTheTableBounded) {
+    ClientShares shares;
+    for (ClientId client = 1; client <= 100'000; ++client) {
+        (void)shares.assess(client, 1'700'000'000, 1.0, 50);
+        ASSERT_LE(shares.tracked(), ClientShares::MAX_CLIENTS);
+    }
+    // A flood among them is still told apart: the fresh visitor is served, the flood is not.
+    for (int i = 0; i < 1000; ++i) {
+        (void)shares.assess(7, 1'700'000'000, 1.0, 50);
+    }
+    EXPECT_EQ(shares.assess(7, 1'700'000'000, 1.0, 50).kind, Share::Kind::OverShare);
+    EXPECT_NE(shares.assess(123'456'789, 1'700'000'000, 1.0, 50).kind,
+              Share::Kind::OverShare);
+}
+
+TEST(ClientSharesBounds, TablesPerCustomerAreCappedAndIdleOnesMakeRoom) {
+    ClientShareTables tables(128);
+    for (int i = 0; i < 10'000; ++i) {
+        (void)tables.table_for("pk_" + std::to_string(i), 100);
+    }
+    EXPECT_EQ(tables.size(), 128U);
+    // A table used in the last second is never dropped for a newcomer, who goes untracked
+    // (limited by its total alone)...
+    EXPECT_EQ(tables.table_for("pk_new", 101), nullptr);
+    // ...and once the others have been idle for two seconds, newcomers find room again.
+    EXPECT_NE(tables.table_for("pk_new", 102), nullptr);
+    EXPECT_LE(tables.size(), 128U);
 }
 
 /** A store whose every call fails, as an unreachable Redis would. */

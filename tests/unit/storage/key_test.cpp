@@ -45,5 +45,21 @@ INSTANTIATE_TEST_SUITE_P(
         KeyCase{"pk_1/a\rb", false}, KeyCase{"pk_1/a\tb", false}, KeyCase{"pk_1/a\x1f", false},
         KeyCase{"pk_1/a\x7f", false}));
 
+TEST(PathDepthTest, CountsSegments) {
+    EXPECT_EQ(path_segments("a.png"), 1u);
+    EXPECT_EQ(path_segments("a/b/c.png"), 3u);
+}
+
+TEST(PathDepthTest, RefusesPathsDeeperThanTheLimit) {
+    std::string path = "x";
+    for (int i = 1; i < 32; ++i) {
+        path += "/x";
+    }
+    EXPECT_TRUE(validate_depth(path, 32));
+    const auto deeper = validate_depth(path + "/x", 32);
+    ASSERT_FALSE(deeper);
+    EXPECT_EQ(deeper.error().code, core::Errc::InvalidPath);
+}
+
 } // namespace
 } // namespace cdn::storage

@@ -12,6 +12,7 @@
 #include <thread>
 
 #include "core/hash.h"
+#include "storage/key.h"
 #include "temp_dir.h"
 
 namespace cdn::storage {
@@ -46,6 +47,17 @@ std::int64_t unix_now() {
         .count();
 }
 
+std::vector<std::string> keys_listed(BlobStore& store, std::string_view prefix,
+                                     std::string_view after, std::size_t limit) {
+    auto page = store.list(prefix, after, limit);
+    EXPECT_TRUE(page);
+    std::vector<std::string> keys;
+    for (const auto& item : page ? page->items : std::vector<ObjectInfo>{}) {
+        keys.push_back(item.key);
+    }
+    return keys;
+}
+
 class LocalBlobStoreTest : public ::testing::Test {
 protected:
     void SetUp() override {
@@ -57,13 +69,7 @@ protected:
 
     std::vector<std::string> list_keys(std::string_view prefix, std::string_view after = "",
                                        std::size_t limit = 1000) {
-        auto page = store_->list(prefix, after, limit);
-        EXPECT_TRUE(page);
-        std::vector<std::string> keys;
-        for (const auto& item : page->items) {
-            keys.push_back(item.key);
-        }
-        return keys;
+        return keys_listed(*store_, prefix, after, limit);
     }
 
     TempDir dir_;
@@ -323,20 +329,124 @@ TEST_F(LocalBlobStoreTest, ListRefusesAPrefixThatLeavesTheRoot) {
     }
 }
 
-TEST_F(LocalBlobStoreTest, SymlinksAreNeverFollowedOutOfTheRoot) {
+/** `segments` path segments below pk_1: "pk_1/d/d/.../x.jpg". */
+std::string deep_key(std::size_t segments) {
+    std::string key = "pk_1";
+    for (std::size_t i = 1; i < segments; ++i) {
+        key += "/d";
+    }
+    return key + "/x.jpg";
+}
+
+TEST_F(LocalBlobStoreTest, PathsDeeperThanTheLimitAreRefusedOnPutAndMissingOnRead) {
+    ASSERT_TRUE(store_->put(deep_key(32), "x"));
+    EXPECT_EQ(store_->get(deep_key(32))->bytes, "x");
+    EXPECT_EQ(store_->put(deep_key(33), "x").error().code, core::Errc::InvalidPath);
+    EXPECT_FALSE(fs::exists(root_ / deep_key(33)));
+    // Planted by hand (or stored before the limit): out of reach, never listed.
+    write_file(root_ / deep_key(33), "planted");
+    EXPECT_EQ(store_->get(deep_key(33)).error().code, core::Errc::NotFound);
+    EXPECT_EQ(store_->head(deep_key(33)).error().code, core::Errc::NotFound);
+    EXPECT_EQ(store_->remove(deep_key(33)).error().code, core::Errc::NotFound);
+    EXPECT_THAT(list_keys("pk_1/"), ::testing::ElementsAre(deep_key(32)));
+    EXPECT_THAT(list_keys(deep_key(33).substr(0, deep_key(33).size() - 5)), ::testing::IsEmpty());
+}
+
+// The two ways of resolving a path: openat2 where the kernel has it, and the step-by-step
+// fallback (forced), which must keep the same properties.
+class LocalBlobStoreWalkTest : public ::testing::TestWithParam<bool> {
+protected:
+    void SetUp() override {
+        root_ = dir_.fs_path() / "originals";
+        auto created = LocalBlobStore::create(
+            root_, {.max_path_segments = 1000, .use_openat2 = GetParam()});
+        ASSERT_TRUE(created) << created.error().detail;
+        store_ = std::move(*created);
+    }
+
+    std::vector<std::string> list_keys(std::string_view prefix) {
+        return keys_listed(*store_, prefix, "", 1000);
+    }
+
+    TempDir dir_;
+    fs::path root_;
+    BlobStorePtr store_;
+};
+
+INSTANTIATE_TEST_SUITE_P(Resolution, LocalBlobStoreWalkTest, ::testing::Values(true, false),
+                         [](const auto& info) { return info.param ? "openat2" : "fallback"; });
+
+std::vector<int> open_fds() {
+    std::vector<int> fds;
+    for (const auto& entry : fs::directory_iterator("/proc/self/fd")) {
+        fds.push_back(std::stoi(entry.path().filename().string()));
+    }
+    return fds;
+}
+
+/** Lowers the soft descriptor limit to `headroom` above the highest open descriptor, so that
+ *  any walk holding more than that many at once fails; restores it when destroyed. */
+class FdLimit {
+public:
+    explicit FdLimit(int headroom) {
+        ::getrlimit(RLIMIT_NOFILE, &saved_);
+        const auto fds = open_fds();
+        rlimit tight = saved_;
+        tight.rlim_cur = static_cast<rlim_t>(*std::max_element(fds.begin(), fds.end()) + headroom);
+        ::setrlimit(RLIMIT_NOFILE, &tight);
+    }
+    ~FdLimit() { ::setrlimit(RLIMIT_NOFILE, &saved_); }
+    FdLimit(const FdLimit&) = delete;
+    FdLimit& operator=(const FdLimit&) = delete;
+
+private:
+    rlimit saved_{};
+};
+
+// A 1,024-byte key can have 500 segments: a walk holding one descriptor per folder would need
+// 500 of them. With 8 to spare every operation on such a key must still work.
+TEST_P(LocalBlobStoreWalkTest, DeepKeysHoldAConstantNumberOfDescriptors) {
+    const auto key = deep_key(500);
+    ASSERT_LE(key.size(), MAX_KEY_BYTES);
+    const auto before = open_fds().size();
+    {
+        FdLimit limit(8);
+        const auto stored = store_->put(key, "deep");
+        EXPECT_TRUE(stored) << (stored ? "" : stored.error().detail);
+        const auto got = store_->get(key);
+        EXPECT_TRUE(got) << (got ? "" : got.error().detail);
+        EXPECT_TRUE(store_->head(key));
+        EXPECT_THAT(list_keys("pk_1/"), ::testing::ElementsAre(key));
+        EXPECT_TRUE(store_->remove(key));
+    }
+    EXPECT_FALSE(fs::exists(root_ / "pk_1")); // every emptied folder pruned
+    EXPECT_EQ(open_fds().size(), before);
+}
+
+TEST_P(LocalBlobStoreWalkTest, SymlinksAreNeverFollowedOutOfTheRoot) {
     write_file(dir_.fs_path() / "secret/passwd", "root:x:0:0");
     fs::create_directories(root_ / "pk_1");
     fs::create_directory_symlink(dir_.fs_path() / "secret", root_ / "pk_1/linked");
     fs::create_symlink(dir_.fs_path() / "secret/passwd", root_ / "pk_1/passwd");
+    // Deep down a long path too, and a link that stays inside the root: never followed either.
+    const auto deep = deep_key(100);
+    const auto deep_folder = root_ / deep.substr(0, deep.size() - 6);
+    fs::create_directories(deep_folder);
+    fs::create_directory_symlink(dir_.fs_path() / "secret", deep_folder / "linked");
+    fs::create_directory_symlink(root_ / "pk_1", root_ / "pk_1/inside");
+    write_file(root_ / "pk_1/real.jpg", "r");
 
-    for (const auto* key : {"pk_1/linked/passwd", "pk_1/passwd"}) {
+    for (const auto& key : std::vector<std::string>{"pk_1/linked/passwd", "pk_1/passwd",
+                                                    "pk_1/inside/real.jpg",
+                                  deep.substr(0, deep.size() - 5) + "linked/passwd"}) {
         EXPECT_EQ(store_->get(key).error().code, core::Errc::NotFound) << key;
         EXPECT_EQ(store_->head(key).error().code, core::Errc::NotFound) << key;
         EXPECT_EQ(store_->remove(key).error().code, core::Errc::NotFound) << key;
     }
     EXPECT_FALSE(store_->put("pk_1/linked/new", "x"));
+    EXPECT_FALSE(store_->put(deep.substr(0, deep.size() - 5) + "linked/new", "x"));
     EXPECT_FALSE(fs::exists(dir_.fs_path() / "secret/new"));
-    EXPECT_THAT(list_keys(""), ::testing::IsEmpty());
+    EXPECT_THAT(list_keys(""), ::testing::ElementsAre("pk_1/real.jpg"));
     EXPECT_THAT(list_keys("pk_1/linked/"), ::testing::IsEmpty());
     EXPECT_EQ(read_file(dir_.fs_path() / "secret/passwd"), "root:x:0:0");
 

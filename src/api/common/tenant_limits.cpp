@@ -1,0 +1,31 @@
+#include "api/common/tenant_limits.h"
+
+#include <utility>
+
+#include "api/common/json.h"
+#include "kv/window_limiter.h"
+
+namespace cdn::api {
+
+ApiHandler limit_per_customer(ApiDeps& deps, std::string kind, ApiHandler handler) {
+    return [&deps, kind = std::move(kind), handler = std::move(handler)](ApiRequest& request) {
+        kv::WindowLimiter limiter(deps.kv, deps.clock, "tenantlimit:" + kind);
+        const auto decision =
+            limiter.admit(request.caller().customer_id, deps.config.purge_requests_per_minute);
+        if (!decision) {
+            return error_response(core::make_error(core::Errc::Unavailable,
+                                                   "the rate limit store is unavailable",
+                                                   decision.error().detail));
+        }
+        if (!decision->allowed) {
+            auto res = error_response(core::make_error(
+                core::Errc::RateLimited, "too many " + kind + " requests for this account; "
+                                         "try again after Retry-After seconds"));
+            res.set_header("Retry-After", std::to_string(decision->retry_after_seconds));
+            return res;
+        }
+        return handler(request);
+    };
+}
+
+} // namespace cdn::api
