@@ -351,6 +351,21 @@ std::string with_data_dir(std::string value, const std::string& data_dir) {
     return value;
 }
 
+/** Secrets we generate and check ourselves: a guessable one signs anyone's tokens. Third-party
+ *  credentials (Stripe, S3) are the issuer's to judge. Empty means generated (32 bytes). */
+void validate_own_secrets(const AuthConfig& auth, std::vector<std::string>& errors) {
+    const std::pair<const char*, const std::string*> secrets[] = {
+        {"auth.jwt_secret", &auth.jwt_secret},
+        {"auth.internal_secret", &auth.internal_secret},
+    };
+    for (const auto& [key, value] : secrets) {
+        if (!value->empty() && value->size() < MIN_OWN_SECRET_BYTES) {
+            errors.push_back(fmt::format("{}: must be at least {} bytes (openssl rand -hex 32)",
+                                         key, MIN_OWN_SECRET_BYTES));
+        }
+    }
+}
+
 void validate(const Config& c, std::vector<std::string>& errors) {
     if (c.server.listen.rfind(':') == std::string::npos) {
         errors.push_back("server.listen: expected host:port");
@@ -368,6 +383,7 @@ void validate(const Config& c, std::vector<std::string>& errors) {
     if (c.server.max_url_bytes == 0 || c.server.max_header_bytes < c.server.max_url_bytes) {
         errors.push_back("server.max_header_bytes: must be at least server.max_url_bytes");
     }
+    validate_own_secrets(c.auth, errors);
 }
 
 } // namespace

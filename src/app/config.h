@@ -60,7 +60,11 @@ struct TenantLimits {
 };
 
 /** [auth]: secrets are generated into the data dir on first run when not configured. */
+/** Shortest `[auth] jwt_secret` / `internal_secret` accepted: 256 bits, as HMAC-SHA256 keys. */
+inline constexpr std::size_t MIN_OWN_SECRET_BYTES = 32;
+
 struct AuthConfig {
+    /** Empty: generated into the data directory. */
     std::string jwt_secret;
     std::string internal_secret;
     std::uint64_t access_ttl_seconds = 900;

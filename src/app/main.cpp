@@ -11,6 +11,7 @@
 #include "app/customer_admin.h"
 #include "app/fd_limit.h"
 #include "app/pid_file.h"
+#include "app/secrets.h"
 #include "app/service.h"
 #include "app/stores.h"
 #include "billing/billing_sync.h"
@@ -64,11 +65,8 @@ app::Config load_or_exit(CommonOptions options) {
         std::cerr << "imagecdn: bad config: " << config.error().message << "\n";
         std::exit(EXIT_BAD_USAGE);
     }
-    std::error_code ec;
-    std::filesystem::create_directories(config->data_dir, ec);
-    if (ec) {
-        std::cerr << "imagecdn: cannot create data dir " << config->data_dir << ": " << ec.message()
-                  << "\n";
+    if (auto created = app::create_data_dir(config->data_dir); !created) {
+        std::cerr << "imagecdn: " << created.error().message << "\n";
         std::exit(1);
     }
     core::init_logging(config->log);

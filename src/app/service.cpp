@@ -183,17 +183,12 @@ std::vector<std::string> own_hosts(const http::ServerConfig& server) {
 }
 
 /** A configured secret, else one generated once into the data directory. */
-std::optional<std::string> secret_or_generated(const std::string& configured,
-                                               const std::string& data_dir, const char* name) {
+core::Result<std::string> secret_or_generated(const std::string& configured,
+                                              const std::string& data_dir, const char* name) {
     if (!configured.empty()) {
         return configured;
     }
-    auto generated = load_or_create_secret(data_dir, name);
-    if (!generated) {
-        spdlog::critical("{}", generated.error().message);
-        return std::nullopt;
-    }
-    return *generated;
+    return load_or_create_secret(data_dir, name);
 }
 
 api::ApiConfig api_config(const Config& config, const std::string& jwt_secret,
@@ -279,9 +274,12 @@ int run_service(const Config& config, bool with_demo, Role role) {
     auto internal_secret = secret_or_generated(config.auth.internal_secret, config.data_dir,
                                                "internal_secret");
     auto jwt_secret = secret_or_generated(config.auth.jwt_secret, config.data_dir, "jwt_secret");
-    if (!internal_secret || !jwt_secret) {
-        spdlog::critical("cannot create the secrets in {}", config.data_dir);
-        return 1;
+    for (const auto* secret : {&internal_secret, &jwt_secret}) {
+        if (!*secret) {
+            // A secret file others may read is the operator's to fix (exit 2, like bad config).
+            spdlog::critical("{}", secret->error().message);
+            return secret->error().code == core::Errc::Forbidden ? 2 : 1;
+        }
     }
 
     core::SystemClock clock;

@@ -6,7 +6,7 @@ namespace cdn::cache {
 
 std::string make_cache_key(std::string_view public_key, std::string_view path,
                            std::string_view canonical_options) {
-    return key_prefix_for_path(public_key, path) + core::hash128_hex(canonical_options);
+    return key_prefix_for_path(public_key, path) + core::sha256_hex(canonical_options);
 }
 
 std::string key_prefix_for_path(std::string_view public_key, std::string_view path) {

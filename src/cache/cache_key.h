@@ -5,8 +5,11 @@
 
 namespace cdn::cache {
 
-/** `imagecdn:{public_key}:{path}:{hash}` (delivery.md): `hash` is core::hash128_hex of the
- *  canonical options, 32 hex characters, present even when the options are empty. */
+/** `imagecdn:{public_key}:{path}:{hash}` (delivery.md): `hash` is core::sha256_hex of the
+ *  canonical options, 64 hex characters, present even when the options are empty. A
+ *  cryptographic hash, so that nobody can craft options whose key is another variant's. Keys of
+ *  older builds (32 hex characters of XXH3-128) are never produced again: a disk tier holding
+ *  them misses on them, and they age out by LRU. */
 std::string make_cache_key(std::string_view public_key, std::string_view path,
                            std::string_view canonical_options);
 

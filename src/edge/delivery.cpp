@@ -199,17 +199,27 @@ std::optional<std::string> custom_domain_candidate(const http::Request& request,
     return name;
 }
 
-/** The Vary header: the request headers negotiation used, and Origin when CORS echoes it. */
-std::string vary_header(const std::vector<std::string>& negotiated, bool origin) {
+/** Vary of every answer to a customer with an allowlist: step 4 decided on Origin, else
+ *  Referer, so a shared cache must not hand this answer to another site. */
+constexpr std::string_view ALLOWLIST_VARY = "Origin, Referer";
+
+/** The Vary header: the request headers negotiation used, and ALLOWLIST_VARY when the
+ *  customer has an allowlist. */
+std::string vary_header(const std::vector<std::string>& negotiated, bool allowlist) {
     std::string vary;
     for (const auto& name : negotiated) {
         vary += vary.empty() ? "" : ", ";
         vary += name;
     }
-    if (origin) {
-        vary += vary.empty() ? "Origin" : ", Origin";
+    if (allowlist) {
+        vary += vary.empty() ? "" : ", ";
+        vary += ALLOWLIST_VARY;
     }
     return vary;
+}
+
+bool has_allowlist(const CustomerPtr& customer) {
+    return customer && !customer->settings.allowed_domains.empty();
 }
 
 bool is_signature_param(std::string_view name) { return name == "s" || name == "sig"; }
@@ -400,13 +410,13 @@ DeliveryHandler::Step DeliveryHandler::check_domain(const Delivery& d) const {
 }
 
 DeliveryHandler::Step DeliveryHandler::check_signature(const Delivery& d) const {
-    // A plan without signed URLs ignores require_signed_urls (a downgrade must not take a
-    // site down); the API refuses to set it on such a plan.
-    const bool required = d.customer->settings.require_signed_urls && d.plan->signed_urls;
+    // require_signed_urls stays enforced when the plan loses signed URLs: a downgrade must not
+    // open a site its owner closed. GET /api/v1/customer carries a notice meanwhile.
+    const bool required = d.customer->settings.require_signed_urls;
     if (!d.signed_request && !required) {
         return {};
     }
-    if (!d.plan->signed_urls) {
+    if (!d.plan->signed_urls && !required) {
         return core::make_error(core::Errc::FeatureNotInPlan,
                                 "signed URLs are not in the " + d.plan->name + " plan");
     }
@@ -478,8 +488,8 @@ http::Response DeliveryHandler::respond(const Delivery& d, const cache::VariantP
                                         std::string_view cache_status) const {
     static const std::vector<std::string> no_vary;
     // CORS follows the allowlist: anyone when the customer has none, else the allowed origin
-    // that asked (step 4 refused the others), so the answer varies on Origin.
-    const bool restricted = !d.customer->settings.allowed_domains.empty();
+    // that asked (step 4 refused the others), so the answer varies on Origin and Referer.
+    const bool restricted = has_allowlist(d.customer);
     auto res = respond_with_variant(
         d.request, variant, cache_status,
         vary_header(d.negotiated ? d.negotiated->vary : no_vary, restricted));
@@ -487,13 +497,24 @@ http::Response DeliveryHandler::respond(const Delivery& d, const cache::VariantP
     if (variant->status != 200) {
         return res;
     }
-    res.set_header("Cache-Control", d.customer->cache_control);
+    res.set_header("Cache-Control", cache_control(d));
     if (!restricted) {
         res.set_header("Access-Control-Allow-Origin", "*");
     } else if (auto origin = d.request.header("origin")) {
         res.set_header("Access-Control-Allow-Origin", std::string(*origin));
     }
     return res;
+}
+
+std::string DeliveryHandler::cache_control(const Delivery& d) const {
+    const auto ttl = d.customer->settings.cache_ttl_seconds.value_or(
+        billing::MAX_CACHE_TTL_SECONDS);
+    // A signed URL with exp must not outlive it in a cache (step 5 checked exp > now).
+    if (!d.signed_request || !d.options.expires || ttl == 0) {
+        return d.customer->cache_control;
+    }
+    const auto left = std::max<std::int64_t>(0, *d.options.expires - deps_.clock.unix_seconds());
+    return "public, max-age=" + std::to_string(std::min<std::int64_t>(ttl, left));
 }
 
 http::Response DeliveryHandler::fail(const Delivery& d, const core::Error& error) {
@@ -510,6 +531,9 @@ http::Response DeliveryHandler::fail(const Delivery& d, const core::Error& error
     }
     if (d.customer) {
         res.customer = d.customer->record.public_key;
+    }
+    if (has_allowlist(d.customer)) {
+        res.set_header("Vary", std::string(ALLOWLIST_VARY));
     }
     return res;
 }

@@ -103,6 +103,8 @@ private:
     boost::asio::awaitable<Step> check_plan(Delivery& d);
     http::Response respond(const Delivery& d, const cache::VariantPtr& variant,
                            std::string_view cache_status) const;
+    /** The customer's Cache-Control, its max-age cut to what is left of a signed URL's exp. */
+    std::string cache_control(const Delivery& d) const;
     http::Response fail(const Delivery& d, const core::Error& error);
     void record_usage(const Delivery& d, const http::Response& res);
 

@@ -27,6 +27,7 @@ struct HeadFacts {
     int transfer_encodings = 0;
     bool transfer_encoding_is_chunked = true;
     std::vector<std::string_view> content_lengths;
+    int hosts = 0;
 };
 
 std::optional<core::Error> check_field_line(std::string_view line, HeadFacts& facts) {
@@ -48,11 +49,18 @@ std::optional<core::Error> check_field_line(std::string_view line, HeadFacts& fa
             facts.transfer_encoding_is_chunked && core::iequals(value, "chunked");
     } else if (core::iequals(name, "content-length")) {
         facts.content_lengths.push_back(value);
+    } else if (core::iequals(name, "host")) {
+        ++facts.hosts;
     }
     return std::nullopt;
 }
 
 std::optional<core::Error> check_framing(const HeadFacts& facts, bool http10) {
+    if (facts.hosts > 1) {
+        // RFC 9112 3.2: a proxy and this server could pick different ones (the customer of a
+        // custom domain is chosen by Host).
+        return bad("more than one Host header");
+    }
     if (facts.transfer_encodings > 0) {
         if (facts.transfer_encodings > 1 || !facts.transfer_encoding_is_chunked) {
             return bad("Transfer-Encoding must be exactly \"chunked\"");

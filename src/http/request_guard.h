@@ -14,7 +14,8 @@ namespace cdn::http {
  * where a request ends (request smuggling), which Beast 1.81 accepts:
  * a Transfer-Encoding other than exactly "chunked", Transfer-Encoding together with
  * Content-Length, chunked bodies in HTTP/1.0, obsolete folded header lines, whitespace
- * before a header's colon, and duplicate Content-Length values that differ or are not digits.
+ * before a header's colon, duplicate Content-Length values that differ or are not digits, and
+ * more than one Host header (RFC 9112 section 3.2).
  * Also answers 414 when the request target is longer than `max_url_bytes`.
  */
 std::optional<core::Error> check_request_head(std::string_view head, std::size_t max_url_bytes);

@@ -27,10 +27,7 @@ bool contains(const std::string& text, const std::string& part) {
 class ApiCustomerTest : public ::testing::Test {
 protected:
     Account add_customer(const std::string& email, const std::string& plan = "free") {
-        auto account = create_account(dir_.path(), email, plan);
-        put_original(dir_.path(), account.public_key, "photo.jpg", sample_jpeg());
-        put_original(dir_.path(), account.public_key, "logo.png", sample_png());
-        return account;
+        return create_account_with_images(dir_.path(), email, plan);
     }
 
     void start() {

@@ -26,10 +26,7 @@ class PolicyTest : public ::testing::Test {
 protected:
     /** A customer with two originals; `plan` as plans.md names them. */
     std::string add_customer(const std::string& email, const std::string& plan) {
-        auto pk = create_customer(dir_.path(), email, plan);
-        put_original(dir_.path(), pk, "photo.jpg", sample_jpeg());
-        put_original(dir_.path(), pk, "logo.png", sample_png());
-        return pk;
+        return create_account_with_images(dir_.path(), email, plan).public_key;
     }
 
     void start(Headers env = {}) {
@@ -56,13 +53,7 @@ protected:
     }
 
     std::string sign(const std::string& url, const std::string& secret) {
-        const auto result = run_imagecdn({"sign-url", url, "--secret", secret});
-        EXPECT_EQ(result.exit_code, 0) << result.err;
-        auto out = result.out;
-        while (!out.empty() && (out.back() == '\n' || out.back() == '\r')) {
-            out.pop_back();
-        }
-        return out;
+        return sign_with_cli(url, secret);
     }
 
     RawResponse get(const std::string& target, const Headers& headers = {}) {

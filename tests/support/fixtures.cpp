@@ -53,6 +53,24 @@ void put_original(const std::string& data_dir, const std::string& public_key,
     std::ofstream(file, std::ios::binary) << bytes;
 }
 
+Account create_account_with_images(const std::string& data_dir, const std::string& email,
+                                   const std::string& plan) {
+    auto account = create_account(data_dir, email, plan);
+    put_original(data_dir, account.public_key, "photo.jpg", sample_jpeg());
+    put_original(data_dir, account.public_key, "logo.png", sample_png());
+    return account;
+}
+
+std::string sign_with_cli(const std::string& url, const std::string& secret) {
+    const auto result = run_imagecdn({"sign-url", url, "--secret", secret});
+    EXPECT_EQ(result.exit_code, 0) << result.err;
+    auto out = result.out;
+    while (!out.empty() && (out.back() == '\n' || out.back() == '\r')) {
+        out.pop_back();
+    }
+    return out;
+}
+
 std::string read_file(const std::string& path) {
     std::ifstream in(path, std::ios::binary);
     std::stringstream s;

@@ -28,6 +28,14 @@ Account create_account(const std::string& data_dir, const std::string& email,
 std::string create_customer(const std::string& data_dir, const std::string& email,
                             const std::string& plan = "free");
 
+/** create_account, with two originals: photo.jpg (sample_jpeg) and logo.png (sample_png). */
+Account create_account_with_images(const std::string& data_dir, const std::string& email,
+                                   const std::string& plan = "free");
+
+/** `imagecdn sign-url URL --secret SECRET`'s output, without the line end (fails the test if
+ *  it does not succeed). */
+std::string sign_with_cli(const std::string& url, const std::string& secret);
+
 /** Writes an original straight into the local store's layout: {data_dir}/originals/{pk}/{path}. */
 void put_original(const std::string& data_dir, const std::string& public_key,
                   const std::string& path, const std::string& bytes);

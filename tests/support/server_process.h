@@ -49,7 +49,7 @@ public:
     }
     pid_t pid() const { return pid_; }
     std::string stderr_text() const;
-    static constexpr const char* INTERNAL_SECRET = "test-internal-secret-0123456789";
+    static constexpr const char* INTERNAL_SECRET = "test-internal-secret-0123456789abcdef";
 
 private:
     std::string data_dir_;

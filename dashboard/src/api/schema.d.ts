@@ -619,6 +619,16 @@ export interface components {
             created_at: string;
             /** @description In `GET /customer` and `PATCH /customer/settings`. */
             custom_domains?: string[];
+            /** @description In `GET /customer` and `PATCH /customer/settings`: settings the plan in force lacks, and what happens meanwhile (empty when none). */
+            notices?: components["schemas"]["SettingNotice"][];
+        };
+        /** @description A setting the plan in force does not include. `require_signed_urls` stays enforced after a downgrade: only signed URLs are served, and signing still works, until it is turned off. */
+        SettingNotice: {
+            /** @enum {string} */
+            code: "feature_not_in_plan";
+            /** @enum {string} */
+            setting: "require_signed_urls";
+            message: string;
         };
         /** @description Settings that differ from their defaults. */
         CustomerSettings: {
@@ -627,7 +637,7 @@ export interface components {
             default_quality?: number;
             /** @enum {string} */
             default_format?: "auto" | "jpeg" | "jpg" | "png" | "webp" | "avif" | "gif";
-            /** @description Plan-gated (signed URLs). */
+            /** @description Plan-gated (signed URLs). Once set, enforced even after a downgrade to a plan without signed URLs (see `notices`). */
             require_signed_urls?: boolean;
             /** @description Host names serving the customer's images; plan-gated, unique across customers. */
             custom_domains?: string[];
@@ -1372,7 +1382,7 @@ export interface operations {
             };
             400: components["responses"]["InvalidJson"];
             401: components["responses"]["Unauthorized"];
-            /** @description `feature_not_in_plan`: the plan has no signed URLs. */
+            /** @description `feature_not_in_plan`: the plan has no signed URLs (and the customer does not require them). */
             403: {
                 headers: {
                     [name: string]: unknown;

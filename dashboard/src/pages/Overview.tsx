@@ -47,6 +47,14 @@ export default function Overview() {
     <>
       <PageHeader title="Overview" description={<>Signed in as <strong>{c.email}</strong></>} />
 
+      {c.notices?.map((n) => (
+        <div key={n.setting} style={{ marginBottom: '1.25rem' }}>
+          <Alert kind="warning">
+            {n.message} <Link to="/settings">Settings</Link>
+          </Alert>
+        </div>
+      ))}
+
       <div className="grid grid-4" style={{ marginBottom: '1.25rem' }}>
         <div className="card">
           <div className="stat-label">Plan</div>

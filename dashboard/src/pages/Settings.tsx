@@ -9,7 +9,7 @@ import { HostList } from '../components/HostList';
 import { GateNote } from '../components/PlanGate';
 import { PageHeader } from '../components/Page';
 import { SecretOnce } from '../components/SecretOnce';
-import { EmptyState, ErrorState, InlineError, Loading } from '../components/States';
+import { Alert, EmptyState, ErrorState, InlineError, Loading } from '../components/States';
 import { useToast } from '../components/Toasts';
 import { formatDateTime } from '../lib/format';
 import { validateImagePath } from '../lib/validate';
@@ -126,6 +126,9 @@ function Access({ customer }: { customer: Customer }) {
   const [signed, setSigned] = useState(Boolean(s.require_signed_urls));
   const [presetsOnly, setPresetsOnly] = useState(Boolean(s.presets_only));
   const signedGate = gates.gate({ feature: 'signed_urls' });
+  // After a downgrade the edge still enforces it (see the notice): it can only be turned off.
+  const signedLocked = Boolean(signedGate) && !s.require_signed_urls;
+  const signedNotice = customer.notices?.find((n) => n.setting === 'require_signed_urls');
   const { fields, form } = errorsOf(save.error);
 
   return (
@@ -133,11 +136,12 @@ function Access({ customer }: { customer: Customer }) {
       <form
         onSubmit={(e) => {
           e.preventDefault();
-          save.mutate({ allowed_domains: domains, require_signed_urls: signedGate ? undefined : signed, presets_only: presetsOnly });
+          save.mutate({ allowed_domains: domains, require_signed_urls: signedLocked ? undefined : signed, presets_only: presetsOnly });
         }}
         noValidate
       >
         <div className="stack">
+          {signedNotice && <Alert kind="warning">{signedNotice.message}</Alert>}
           <HostList
             label="Allowed domains"
             hint="Sites that may embed your images (checked against Origin and Referer). Use *.example.com for subdomains. Empty: any site."
@@ -157,7 +161,7 @@ function Access({ customer }: { customer: Customer }) {
               )
             }
             checked={signed}
-            disabled={Boolean(signedGate)}
+            disabled={signedLocked}
             onChange={(e) => setSigned(e.target.checked)}
             error={fields.require_signed_urls}
           />

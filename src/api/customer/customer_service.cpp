@@ -79,6 +79,33 @@ core::Result<const billing::Plan*> find_plan(const billing::PlanTable& plans,
     return &it->second;
 }
 
+namespace {
+
+bool requires_signed_urls(const db::CustomerRecord& customer) {
+    const auto settings = billing::parse_settings(customer.settings_json);
+    return settings && settings->require_signed_urls;
+}
+
+} // namespace
+
+json::array settings_notices(const db::CustomerRecord& customer, const billing::Plan& plan) {
+    json::array notices;
+    if (!plan.signed_urls && requires_signed_urls(customer)) {
+        notices.push_back(json::object{
+            {"code", core::code_name(Errc::FeatureNotInPlan)},
+            {"setting", "require_signed_urls"},
+            {"message", "Signed URLs are not in the " + plan.name +
+                            " plan, but require_signed_urls stays in force: only signed URLs "
+                            "are served. Turn it off to serve unsigned URLs, or change plan."},
+        });
+    }
+    return notices;
+}
+
+bool may_sign_urls(const db::CustomerRecord& customer, const billing::Plan& plan) {
+    return plan.signed_urls || requires_signed_urls(customer);
+}
+
 core::Result<std::vector<std::string>> parse_custom_domains(const json::value& value) {
     if (value.is_null()) {
         return std::vector<std::string>{};

@@ -61,6 +61,19 @@ core::Result<void> update_customer(db::Database& db, const billing::PlanTable& p
                                    const CustomerChange& change);
 
 /**
+ * What the customer's settings ask for that the plan in force lacks, and what happens
+ * meanwhile, for the dashboard to say: `[{code: "feature_not_in_plan", setting, message}]`.
+ * Today only `require_signed_urls`, which the edge keeps enforcing after a downgrade (an owner
+ * who closed a site to unsigned URLs must not find it open), and signing still works for it.
+ * Empty when the settings do not parse (the edge fails closed on them anyway).
+ */
+boost::json::array settings_notices(const db::CustomerRecord& customer, const billing::Plan& plan);
+
+/** True when the customer may have URLs signed: its plan has signed URLs, or its settings
+ *  require them (kept in force after a downgrade, see settings_notices). */
+bool may_sign_urls(const db::CustomerRecord& customer, const billing::Plan& plan);
+
+/**
  * A `custom_domains` value: a list of at most MAX_CUSTOM_DOMAINS plain host names (no
  * wildcard, no scheme or port), lower-cased, duplicates dropped. InvalidSettings naming
  * `custom_domains` otherwise.

@@ -20,21 +20,22 @@ constexpr std::size_t MAX_SIGN_PATH_BYTES = 1024;
 constexpr std::size_t MAX_SIGN_OPTIONS_BYTES = 2048;
 constexpr std::int64_t MAX_EXPIRES_IN_SECONDS = 31'536'000;
 
-/** GET /customer's shape: customer_json plus the custom domains. */
-core::Result<json::object> full_customer_json(db::Database& db,
+/** GET /customer's shape: customer_json plus the custom domains and the settings' notices. */
+core::Result<json::object> full_customer_json(const ApiDeps& deps,
                                               const db::CustomerRecord& customer) {
-    CDN_TRY(domains, db::CustomerRepository(db).list_custom_domains(customer.id));
+    CDN_TRY(domains, db::CustomerRepository(deps.db).list_custom_domains(customer.id));
     auto out = customer_json(customer);
     out["custom_domains"] = json::array(domains.begin(), domains.end());
+    out["notices"] = settings_notices(customer, deps.plan_of(customer));
     return out;
 }
 
-http::Response answer_customer(db::Database& db, std::string_view customer_id) {
-    auto customer = load_customer(db, customer_id);
+http::Response answer_customer(const ApiDeps& deps, std::string_view customer_id) {
+    auto customer = load_customer(deps.db, customer_id);
     if (!customer) {
         return error_response(customer.error());
     }
-    auto body = full_customer_json(db, *customer);
+    auto body = full_customer_json(deps, *customer);
     if (!body) {
         return error_response(body.error());
     }
@@ -42,7 +43,7 @@ http::Response answer_customer(db::Database& db, std::string_view customer_id) {
 }
 
 http::Response get_customer(ApiDeps& deps, ApiRequest& req) {
-    return answer_customer(deps.db, req.caller().customer_id);
+    return answer_customer(deps, req.caller().customer_id);
 }
 
 http::Response patch_settings(ApiDeps& deps, ApiRequest& req) {
@@ -61,7 +62,7 @@ http::Response patch_settings(ApiDeps& deps, ApiRequest& req) {
         return error_response(updated.error());
     }
     announce_config_change(deps.kv, customer->public_key);
-    return answer_customer(deps.db, customer->id);
+    return answer_customer(deps, customer->id);
 }
 
 http::Response rotate_secret(ApiDeps& deps, ApiRequest& req) {
@@ -159,14 +160,12 @@ http::Response sign_url(ApiDeps& deps, ApiRequest& req) {
     if (!request) {
         return error_response(request.error());
     }
-    // The edge refuses signatures on a plan without signed URLs: such a URL would never work.
-    auto plan = find_plan(deps.plans, customer->plan);
-    if (!plan) {
-        return error_response(plan.error());
-    }
-    if (!(*plan)->signed_urls) {
+    // The edge refuses signatures on a plan without signed URLs, unless the customer requires
+    // them: such a URL would never work. The plan is the one the edge applies.
+    const auto& plan = deps.plan_of(*customer);
+    if (!may_sign_urls(*customer, plan)) {
         return error_response(core::make_error(
-            Errc::FeatureNotInPlan, "signed URLs are not in the " + (*plan)->name + " plan"));
+            Errc::FeatureNotInPlan, "signed URLs are not in the " + plan.name + " plan"));
     }
     std::string query = request->options;
     if (request->expires_in) {

@@ -804,7 +804,7 @@ std::string_view openapi_document() {
             "$ref": "#/components/responses/Unauthorized"
           },
           "403": {
-            "description": "`feature_not_in_plan`: the plan has no signed URLs.",
+            "description": "`feature_not_in_plan`: the plan has no signed URLs (and the customer does not require them).",
             "content": {
               "application/json": {
                 "schema": {
@@ -2398,6 +2398,13 @@ std::string_view openapi_document() {
               "type": "string"
             },
             "description": "In `GET /customer` and `PATCH /customer/settings`."
+          },
+          "notices": {
+            "type": "array",
+            "items": {
+              "$ref": "#/components/schemas/SettingNotice"
+            },
+            "description": "In `GET /customer` and `PATCH /customer/settings`: settings the plan in force lacks, and what happens meanwhile (empty when none)."
           }
         },
         "required": [
@@ -2408,6 +2415,32 @@ std::string_view openapi_document() {
           "public_key",
           "settings",
           "created_at"
+        ]
+      },
+      "SettingNotice": {
+        "type": "object",
+        "description": "A setting the plan in force does not include. `require_signed_urls` stays enforced after a downgrade: only signed URLs are served, and signing still works, until it is turned off.",
+        "properties": {
+          "code": {
+            "type": "string",
+            "enum": [
+              "feature_not_in_plan"
+            ]
+          },
+          "setting": {
+            "type": "string",
+            "enum": [
+              "require_signed_urls"
+            ]
+          },
+          "message": {
+            "type": "string"
+          }
+        },
+        "required": [
+          "code",
+          "setting",
+          "message"
         ]
       },
       "CustomerSettings": {
@@ -2440,7 +2473,7 @@ std::string_view openapi_document() {
           },
           "require_signed_urls": {
             "type": "boolean",
-            "description": "Plan-gated (signed URLs)."
+            "description": "Plan-gated (signed URLs). Once set, enforced even after a downgrade to a plan without signed URLs (see `notices`)."
           },
           "custom_domains": {
             "type": "array",

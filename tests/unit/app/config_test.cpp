@@ -5,6 +5,8 @@
 #include <cstdio>
 #include <fstream>
 
+#include "core/strings.h"
+
 namespace cdn::app {
 namespace {
 
@@ -134,6 +136,28 @@ TEST(Config, SemanticChecks) {
     EXPECT_FALSE(load_config("", "d", {"IMAGECDN_KV_URL=memcached://x"}));
     EXPECT_FALSE(load_config("", "d", {"IMAGECDN_SERVER_LISTEN=nohostport"}));
     EXPECT_TRUE(load_config("", "d", {"IMAGECDN_KV_URL=redis://127.0.0.1:6379"}));
+}
+
+TEST(Config, OurOwnSecretsShorterThan32BytesAreRefusedNamingTheKey) {
+    const std::string short_secret(31, 'k');
+    const std::string long_enough(32, 'k');
+    for (const char* key : {"JWT_SECRET", "INTERNAL_SECRET"}) {
+        auto config = load_config("", "d", {std::string("IMAGECDN_AUTH_") + key + "=" + short_secret});
+        ASSERT_FALSE(config) << key;
+        const auto named = "auth." + core::to_lower(key);
+        EXPECT_NE(config.error().message.find(named), std::string::npos) << config.error().message;
+        EXPECT_TRUE(load_config("", "d", {std::string("IMAGECDN_AUTH_") + key + "=" + long_enough}))
+            << key;
+    }
+    const auto file = write_toml("[auth]\njwt_secret = \"short\"\n");
+    auto from_file = load_config(file, "d", {});
+    std::remove(file.c_str());
+    ASSERT_FALSE(from_file);
+    EXPECT_NE(from_file.error().message.find("auth.jwt_secret"), std::string::npos);
+    // Empty means generated; third-party credentials are not ours to judge.
+    EXPECT_TRUE(load_config("", "d", {"IMAGECDN_AUTH_JWT_SECRET=",
+                                      "IMAGECDN_STRIPE_WEBHOOK_SECRET=whsec_x",
+                                      "IMAGECDN_STRIPE_SECRET_KEY=sk_x"}));
 }
 
 } // namespace

@@ -2,7 +2,10 @@
 
 #include <gtest/gtest.h>
 
+#include "cache/disk_cache.h"
 #include "core/hash.h"
+#include "temp_dir.h"
+#include "variant_support.h"
 
 namespace cdn::cache {
 namespace {
@@ -10,12 +13,48 @@ namespace {
 TEST(CacheKeyTest, HasTheCanonicalFormat) {
     const auto key = make_cache_key("pk_abc", "photos/cat.jpg", "w=800;fit=scale-down;f=webp");
     EXPECT_EQ(key,
-              "imagecdn:pk_abc:photos/cat.jpg:" + core::hash128_hex("w=800;fit=scale-down;f=webp"));
-    EXPECT_EQ(key.size(), std::string("imagecdn:pk_abc:photos/cat.jpg:").size() + 32);
+              "imagecdn:pk_abc:photos/cat.jpg:" + core::sha256_hex("w=800;fit=scale-down;f=webp"));
+    EXPECT_EQ(key.size(), std::string("imagecdn:pk_abc:photos/cat.jpg:").size() + 64);
+}
+
+TEST(CacheKeyTest, TheHashIsSha256OfTheCanonicalOptions) {
+    // FIPS 180-2 test vector: a collision aimed at another variant needs one in SHA-256.
+    EXPECT_EQ(core::sha256_hex("abc"),
+              "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
+    EXPECT_EQ(make_cache_key("pk", "a.png", "abc"), "imagecdn:pk:a.png:" + core::sha256_hex("abc"));
 }
 
 TEST(CacheKeyTest, EmptyOptionsAreHashedToo) {
-    EXPECT_EQ(make_cache_key("pk", "a.png", ""), "imagecdn:pk:a.png:" + core::hash128_hex(""));
+    EXPECT_EQ(make_cache_key("pk", "a.png", ""),
+              "imagecdn:pk:a.png:e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855");
+}
+
+TEST(CacheKeyTest, KeysOfOlderBuildsAreNeverProduced) {
+    // Older builds keyed variants by XXH3-128 (32 hex characters): a disk tier they filled
+    // misses on every new key instead of serving a variant under a key that means another.
+    const std::string old_key = "imagecdn:pk:a.png:" + core::hash128_hex("w=1");
+    EXPECT_NE(make_cache_key("pk", "a.png", "w=1"), old_key);
+    EXPECT_TRUE(old_key.starts_with(key_prefix_for_path("pk", "a.png"))); // still purged
+}
+
+TEST(CacheKeyTest, ADiskTierOfAnOlderBuildMissesAndKeepsWorking) {
+    test::TempDir dir;
+    const std::string old_key = "imagecdn:pk:a.png:" + core::hash128_hex("w=1");
+    const auto new_key = make_cache_key("pk", "a.png", "w=1");
+    {
+        auto old_build = DiskCache::open(dir.fs_path(), 1 << 20);
+        ASSERT_TRUE(old_build);
+        (*old_build)->put(*testing::make_variant(old_key, 100, 'o'));
+    }
+    auto reopened = DiskCache::open(dir.fs_path(), 1 << 20);
+    ASSERT_TRUE(reopened);
+    auto& disk = **reopened;
+    EXPECT_EQ(disk.get(new_key), nullptr);
+    disk.put(*testing::make_variant(new_key, 100, 'n'));
+    ASSERT_NE(disk.get(new_key), nullptr);
+    EXPECT_EQ(disk.get(new_key)->body, std::string(100, 'n'));
+    // A purge of the path reaches the old entry as well as the new one.
+    EXPECT_EQ(disk.erase_prefix(key_prefix_for_path("pk", "a.png")), 2u);
 }
 
 TEST(CacheKeyTest, EqualCanonicalOptionsGiveOneKeyAndOthersDiffer) {

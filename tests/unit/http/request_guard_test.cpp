@@ -33,6 +33,15 @@ TEST(RequestGuard, SmugglingShapesAreRefused) {
     }
 }
 
+TEST(RequestGuard, ADuplicateHostIs400) {
+    EXPECT_EQ(check("GET /a HTTP/1.1\r\nHost: a.test\r\nHost: b.test\r\n\r\n"),
+              core::Errc::BadRequest);
+    // Even when both say the same, and whatever the spelling of the name.
+    EXPECT_EQ(check("GET /a HTTP/1.1\r\nHost: a.test\r\nX-A: 1\r\nhOST: a.test\r\n\r\n"),
+              core::Errc::BadRequest);
+    EXPECT_FALSE(check("GET /a HTTP/1.1\r\nHost: a.test\r\nX-Host: b.test\r\n\r\n"));
+}
+
 TEST(RequestGuard, LongTargetIs414) {
     EXPECT_EQ(check("GET /" + std::string(200, 'a') + " HTTP/1.1\r\n\r\n"), core::Errc::UriTooLong);
 }
