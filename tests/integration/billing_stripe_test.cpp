@@ -13,6 +13,7 @@
 #include <string>
 
 #include "fake_stripe.h"
+#include "poll.h"
 #include "fixtures.h"
 #include "raw_http.h"
 #include "server_process.h"
@@ -464,7 +465,9 @@ TEST_F(Billing, BillingSyncRepairsAPlanChangedWhileWebhooksWereLost) {
     EXPECT_EQ(repaired.exit_code, 0) << repaired.out << repaired.err;
     EXPECT_NE(repaired.out.find(R"("repaired":1)"), std::string::npos) << repaired.out;
     EXPECT_EQ(plan(), "business");
-    EXPECT_EQ(image("w=5000&format=webp").status, 200) << "the running server reloaded";
+    // The CLI signals the running server, which reloads asynchronously.
+    EXPECT_TRUE(poll_until([&] { return image("w=5000&format=webp").status == 200; }))
+        << "the running server reloaded";
 
     const auto unchanged = run_imagecdn(sync, stripe_env());
     EXPECT_NE(unchanged.out.find(R"("repaired":0)"), std::string::npos) << unchanged.out;

@@ -54,6 +54,11 @@ inline constexpr std::uint64_t JSON_BODY_LIMIT = 65'536;
  *  Access::Customer) and before the body is read; an error is answered instead. Blocking. */
 using ApiBodyLimit = std::function<core::Result<std::uint64_t>(ApiRequest&)>;
 
+/** A body limit that depends on nothing but the route (checked after its access rule). */
+inline ApiBodyLimit fixed_body_limit(std::uint64_t bytes) {
+    return [bytes](ApiRequest&) -> core::Result<std::uint64_t> { return bytes; };
+}
+
 struct Route {
     /** GET, POST, PUT, PATCH or DELETE. */
     std::string method;

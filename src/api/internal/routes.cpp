@@ -207,11 +207,14 @@ void add_internal_routes(ApiRouter& router, ApiDeps& deps) {
     router.add({.method = "POST",
                 .pattern = "/internal/v1/usage",
                 .access = Access::Internal,
-                .handler = [&deps](ApiRequest& r) { return post_usage(deps, r); }});
+                .handler = [&deps](ApiRequest& r) { return post_usage(deps, r); },
+                // Edges' batches are larger than a customer's JSON; the secret is checked first.
+                .body_limit = fixed_body_limit(MAX_USAGE_BODY_BYTES)});
     router.add({.method = "POST",
                 .pattern = "/internal/v1/purge",
                 .access = Access::Internal,
-                .handler = [&deps](ApiRequest& r) { return post_purge(deps, r); }});
+                .handler = [&deps](ApiRequest& r) { return post_purge(deps, r); },
+                .body_limit = fixed_body_limit(MAX_PURGE_BODY_BYTES)});
 }
 
 } // namespace cdn::api

@@ -190,8 +190,10 @@ http::Response receive(ApiDeps& deps, ApiRequest& req) {
 } // namespace
 
 void add_webhooks_routes(ApiRouter& router, ApiDeps& deps) {
+    // Stripe's events (an invoice with many lines) can be larger than a customer's JSON.
     router.add({"POST", "/api/v1/webhooks/stripe", Access::Public,
-                [&deps](ApiRequest& req) { return receive(deps, req); }});
+                [&deps](ApiRequest& req) { return receive(deps, req); },
+                fixed_body_limit(MAX_EVENT_BYTES)});
 }
 
 } // namespace cdn::api
