@@ -1,6 +1,8 @@
 #pragma once
 
+#include <atomic>
 #include <chrono>
+#include <vector>
 
 #include "core/result.h"
 
@@ -17,30 +19,39 @@ core::Error timeout_error();
 core::Result<void> check_deadline(Deadline deadline);
 
 /**
- * Kills every libvips evaluation of a watched image, and of the images built from it, once the
- * deadline passes: libvips emits "eval" after each tile, and a region of a killed image fails
- * to compute. Images built from a watched one inherit the watch until a copy to memory breaks
- * the chain, so every image a step evaluates must be watched (watch() is cheap and idempotent).
- * Must outlive the images it watches.
+ * Kills every libvips computation of a watched image, and of the images built from it, once the
+ * deadline passes. Two triggers set libvips' kill flag, which every region of those images
+ * checks before it computes (so a job stops within one tile of input, whatever its output):
+ * the "eval" signal libvips emits after each output tile, and a watchdog thread at the
+ * deadline, for computations with few output tiles (a small thumbnail of a large SVG pulls all
+ * its input through one output tile). Images built from a watched one inherit the watch until a
+ * copy to memory starts a new chain, so every image a step evaluates must be watched (cheap and
+ * idempotent). Watched images are kept alive until the guard ends.
  */
 class DeadlineGuard {
 public:
-    explicit DeadlineGuard(Deadline deadline) : deadline_(deadline) {}
+    explicit DeadlineGuard(Deadline deadline);
+    ~DeadlineGuard();
     DeadlineGuard(const DeadlineGuard&) = delete;
     DeadlineGuard& operator=(const DeadlineGuard&) = delete;
 
     void watch(VipsImage* image);
     Deadline deadline() const { return deadline_; }
-    /** True once an evaluation was killed, or a check found the deadline past. */
+    /** True once a computation was killed, or a check found the deadline past. */
     bool fired() const { return fired_; }
     /** check_deadline, remembering that it fired. */
     core::Result<void> check();
 
 private:
+    friend class Watchdog;
     static void on_eval(VipsImage* image, void* progress, void* self);
+    /** Sets the kill flag of every watched image; the watchdog's lock is held. */
+    void kill_all();
 
     Deadline deadline_;
-    bool fired_ = false;
+    std::atomic<bool> fired_ = false;
+    /** The images progress is signalled on (libvips' progress_signal), each referenced. */
+    std::vector<VipsImage*> signalling_;
 };
 
 } // namespace cdn::transform

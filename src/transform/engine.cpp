@@ -415,8 +415,14 @@ void resize_to_fit(Context& ctx) {
     });
 }
 
-/** The size resize_to_fit gives an image (one frame) of width × height. */
-OutputSize fitted(const TransformSpec& spec, double width, double height) {
+/** The sizes resize_to_fit goes through for one frame of width × height. */
+struct FitSizes {
+    /** After scaling, before the crop or pad to the box. */
+    OutputSize scaled;
+    OutputSize output;
+};
+
+FitSizes fitted(const TransformSpec& spec, double width, double height) {
     const auto g = plan_fit(spec, width, height);
     double w = width;
     double h = height;
@@ -424,27 +430,45 @@ OutputSize fitted(const TransformSpec& spec, double width, double height) {
         w = std::max(1.0, std::round(width * g.hscale));
         h = std::max(1.0, std::round(height * g.vscale));
     }
+    // Far from overflowing: 100 MP originals times 8192 stay below 2^50.
+    FitSizes sizes{{static_cast<std::uint64_t>(w), static_cast<std::uint64_t>(h)}, {}};
     if (g.box_width > 0 || g.box_height > 0) {
         const double bw = g.box_width > 0 ? g.box_width : w;
         const double bh = g.box_height > 0 ? g.box_height : h;
         w = spec.fit == Fit::Pad ? std::max(bw, w) : std::min(bw, w);
         h = spec.fit == Fit::Pad ? std::max(bh, h) : std::min(bh, h);
     }
-    // Beyond any limit, and far from overflowing: 100 MP originals times 8192 stay below 2^50.
-    return {static_cast<std::uint64_t>(w), static_cast<std::uint64_t>(h)};
+    sizes.output = {static_cast<std::uint64_t>(w), static_cast<std::uint64_t>(h)};
+    return sizes;
 }
 
-bool within(const OutputSize& size, const Limits& limits) {
-    return size.width <= limits.max_output_dimension && size.height <= limits.max_output_dimension &&
-           size.width * size.height <= limits.max_output_pixels;
-}
+/** libvips' largest image side (VIPS_MAX_COORD). */
+constexpr std::uint64_t LIBVIPS_MAX_SIDE = 10'000'000;
 
-core::Error output_too_large(const OutputSize& size, const Limits& limits) {
-    return core::make_error(core::Errc::DimensionTooLarge,
-                            fmt::format("the output would be {}x{}: at most {} pixels a side and {} "
-                                        "pixels in all",
-                                        size.width, size.height, limits.max_output_dimension,
-                                        limits.max_output_pixels));
+/**
+ * 400 dimension_too_large for an output over the limits, or a scaled image before the crop
+ * to the box over the original pixel limit (smart crop holds it in memory; libvips refuses
+ * sides over 10 million).
+ */
+core::Result<void> check_fit(const FitSizes& sizes, const Limits& limits) {
+    const auto& out = sizes.output;
+    if (out.width > limits.max_output_dimension || out.height > limits.max_output_dimension ||
+        out.width * out.height > limits.max_output_pixels) {
+        return core::make_error(
+            core::Errc::DimensionTooLarge,
+            fmt::format("the output would be {}x{}: at most {} pixels a side and {} in all",
+                        out.width, out.height, limits.max_output_dimension,
+                        limits.max_output_pixels));
+    }
+    const auto& scaled = sizes.scaled;
+    if (scaled.width > LIBVIPS_MAX_SIDE || scaled.height > LIBVIPS_MAX_SIDE ||
+        scaled.width * scaled.height > limits.max_original_pixels) {
+        return core::make_error(
+            core::Errc::DimensionTooLarge,
+            fmt::format("the image would be scaled to {}x{} before cropping: at most {} pixels",
+                        scaled.width, scaled.height, limits.max_original_pixels));
+    }
+    return {};
 }
 
 /** Step (with `trim` only, where the size before the fit is known only now): the fit of the
@@ -453,11 +477,7 @@ core::Result<void> check_trimmed_output(const Context& ctx, const Limits& limits
     if (!ctx.spec.trim || ctx.animated) {
         return {};
     }
-    const auto size = fitted(ctx.spec, ctx.image.width(), ctx.frame_height);
-    if (!within(size, limits)) {
-        return output_too_large(size, limits);
-    }
-    return {};
+    return check_fit(fitted(ctx.spec, ctx.image.width(), ctx.frame_height), limits);
 }
 
 /** Step: `blur` and `sharpen`. */
@@ -694,7 +714,9 @@ core::Result<SourceInfo> probe_source(std::string_view bytes, const Limits& limi
     return info;
 }
 
-OutputSize output_size(const TransformSpec& spec, const SourceInfo& source) {
+namespace {
+
+FitSizes fit_sizes(const TransformSpec& spec, const SourceInfo& source) {
     double w = source.width;
     double h = source.height;
     // As the pipeline: an animation is neither oriented, cut nor turned.
@@ -714,19 +736,23 @@ OutputSize output_size(const TransformSpec& spec, const SourceInfo& source) {
     return fitted(spec, w, h);
 }
 
+} // namespace
+
+OutputSize output_size(const TransformSpec& spec, const SourceInfo& source) {
+    return fit_sizes(spec, source).output;
+}
+
 core::Result<TransformSpec> bound_output(const TransformSpec& spec, const SourceInfo& source,
                                          const Limits& limits) {
-    auto size = output_size(spec, source);
-    if (within(size, limits)) {
-        return spec;
-    }
-    if (!spec.cap_to_limits) {
-        return output_too_large(size, limits);
+    auto checked = check_fit(fit_sizes(spec, source), limits);
+    if (checked || !spec.cap_to_limits) {
+        return checked ? core::Result<TransformSpec>(spec) : checked.error();
     }
     // Shrink the box by how much the output is over. A box larger than what the fit gives
     // (scale-down) changes nothing until it bites, so keep shrinking: each round is geometric.
     TransformSpec capped = spec;
-    for (int round = 0; round < 64 && !within(size, limits); ++round) {
+    for (int round = 0; round < 64 && !checked; ++round) {
+        const auto size = output_size(capped, source);
         const auto dim = static_cast<double>(limits.max_output_dimension);
         const double factor = std::min(
             {dim / static_cast<double>(size.width), dim / static_cast<double>(size.height),
@@ -738,18 +764,19 @@ core::Result<TransformSpec> bound_output(const TransformSpec& spec, const Source
                 **side = std::max(1u, static_cast<std::uint32_t>(std::floor(**side * factor)));
             }
         }
-        size = output_size(capped, source);
+        checked = check_fit(fit_sizes(capped, source), limits);
     }
-    if (!within(size, limits)) {
-        return output_too_large(size, limits);
+    if (!checked) {
+        return checked.error();
     }
     return capped;
 }
 
 core::Result<EncodedImage> transform_image(std::string_view bytes, const TransformSpec& spec,
                                            const Limits& limits, Clock::time_point deadline) {
-    DeadlineGuard guard(deadline);
     auto result = [&]() -> core::Result<EncodedImage> {
+        // Ends with the lambda, before end_vips_job: it holds the images it watches.
+        DeadlineGuard guard(deadline);
         CDN_TRY(source, probe_source(bytes, limits));
         // From the header alone: an output over the limits is refused before any decode.
         CDN_TRY(bounded, bound_output(spec, source, limits));
@@ -773,8 +800,8 @@ core::Result<EncodedImage> transform_image(std::string_view bytes, const Transfo
 
 core::Result<std::string> rasterise_svg(std::string_view svg, const Limits& limits,
                                         Deadline deadline) {
-    DeadlineGuard guard(deadline);
     auto result = [&]() -> core::Result<std::string> {
+        DeadlineGuard guard(deadline);
         CDN_TRY(source, probe_source(svg, limits));
         if (source.format != ImageFormat::Svg) {
             return core::make_error(core::Errc::UnprocessableImage, "the original is not an SVG");

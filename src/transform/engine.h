@@ -56,7 +56,8 @@ OutputSize output_size(const TransformSpec& spec, const SourceInfo& source);
 /**
  * The spec to run on `source` within `max_output_dimension` (each side) and `max_output_pixels`:
  * itself when its output fits; with cap_to_limits (dpr) its box shrunk until the output fits;
- * else 400 dimension_too_large. Reads no pixel.
+ * else 400 dimension_too_large. cover and crop scale before they crop to the box: that scaled
+ * image must stay within `max_original_pixels` too. Reads no pixel.
  */
 core::Result<TransformSpec> bound_output(const TransformSpec& spec, const SourceInfo& source,
                                          const Limits& limits);

@@ -380,6 +380,10 @@ TEST(OutputGeometry, OverTheLimitsIsRefusedBeforeAnyDecode) {
     small.max_output_pixels = 1'000'000;
     EXPECT_FALSE(bound_output(TransformSpec{}, source_of(1001, 1000), small));
     EXPECT_TRUE(bound_output(TransformSpec{}, source_of(1000, 1000), small));
+    // cover scales before it crops: a strip zoomed 400 times is refused, though the box fits.
+    auto cover = bound_output(fit_box(8000, 4000, Fit::Cover), source_of(100000, 10), limits);
+    ASSERT_FALSE(cover);
+    EXPECT_NE(cover.error().message.find("before cropping"), std::string::npos);
     // Exactly at the limits passes.
     EXPECT_TRUE(bound_output(fit_box(8192, 4882, Fit::Squeeze), source_of(10, 10), limits));
 }
