@@ -41,13 +41,14 @@ VImage sparse(int w, int h) {
 }
 
 /** Converts a PNG with one of Debian's encoders (libheif-examples, libjxl-tools). */
-std::string encode_with(const std::string& dir, const std::string& png, const std::string& command) {
+std::string encode_with(const std::string& dir, const std::string& png,
+                        const std::string& command) {
     const auto in = dir + "/in.png";
     const auto out = dir + "/out";
     std::ofstream(in, std::ios::binary) << png;
     // heif-enc names its output after -o, which `command` ends with.
-    const auto line = command + " '" + (command.ends_with("-o") ? out + "' '" + in : in + "' '" + out) +
-                      "' >/dev/null 2>&1";
+    const auto files = command.ends_with("-o") ? out + "' '" + in : in + "' '" + out;
+    const auto line = command + " '" + files + "' >/dev/null 2>&1";
     EXPECT_EQ(std::system(line.c_str()), 0) << line;
     return read_file(out);
 }
@@ -184,6 +185,27 @@ TEST_F(TransformBoundsTest, TrimAndSmartCropAreKilledAtTheDeadline) {
                    "big.png?w=8192&h=10&fit=crop&g=auto"});
 }
 
+TEST_F(TransformBoundsTest, TheDeadlineCountsFromTheJobsStartNotItsArrival) {
+    put_original(dir_.path(), key_, "big.png",
+                 save(sparse(10000, 10000), ".png", VImage::option()->set("compression", 1)));
+    const auto whole = whole_jobs({"big.png?w=8192&h=10&fit=crop&g=entropy&v=0"}).front();
+    // One worker and a deadline of twice one job: three jobs sent at once wait for each other,
+    // the last one ~3 jobs long from its arrival, yet each runs well within its deadline.
+    start(std::to_string(2 * whole.count()));
+    std::vector<std::unique_ptr<RawConnection>> conns;
+    for (int i = 1; i <= 3; ++i) {
+        conns.push_back(std::make_unique<RawConnection>(server_->port()));
+        const auto target = "/" + key_ + "/big.png?w=8192&h=10&fit=crop&g=entropy&v=";
+        ASSERT_TRUE(conns.back()->send("GET " + target + std::to_string(i) +
+                                       " HTTP/1.1\r\nHost: x\r\n\r\n"));
+    }
+    for (auto& conn : conns) {
+        const auto res = conn->read_response(false, std::chrono::seconds(120));
+        ASSERT_TRUE(res);
+        EXPECT_EQ(res->status, 200) << res->body;
+    }
+}
+
 TEST_F(TransformBoundsTest, SlowSvgIsKilledAtTheDeadline) {
     put_original(dir_.path(), key_, "slow.svg", slow_svg());
     // The original (rasterised to PNG) and a transform.
@@ -228,7 +250,8 @@ protected:
 
 TEST_F(OutputBoundsTest, AStripFittedToAHeightIsRefusedBeforeDecoding) {
     // Issue 13's attack: 100000×10 with h=8192&fit=contain asks for 81,920,000×8192.
-    const auto strip = VImage::black(100000, 10, VImage::option()->set("bands", 3)).cast(VIPS_FORMAT_UCHAR);
+    const auto strip =
+        VImage::black(100000, 10, VImage::option()->set("bands", 3)).cast(VIPS_FORMAT_UCHAR);
     put_original(dir_.path(), key_, "strip.png", save(strip, ".png"));
     start();
     const auto rss_before = status_kb(server_->pid(), "VmRSS:");
@@ -259,7 +282,8 @@ TEST_F(OutputBoundsTest, EveryTransformCountsOutputPixelsAndDprIsCapped) {
     put_original(dir_.path(), key_, "photo.jpg", photo);
     start({{"IMAGECDN_LIMITS_MAX_OUTPUT_PIXELS", "1000000"}});
     // A format change without resizing is a transform of 4.1 MP: refused.
-    for (const auto* query : {"fm=webp", "q=50", "w=2000&h=2000&fit=squeeze", "w=1600&h=1600&fit=squeeze"}) {
+    for (const auto* query :
+         {"fm=webp", "q=50", "w=2000&h=2000&fit=squeeze", "w=1600&h=1600&fit=squeeze"}) {
         const auto res = get(std::string("photo.jpg?") + query);
         EXPECT_EQ(res.status, 400) << query << " " << res.body;
         EXPECT_EQ(error_code(res), "dimension_too_large") << query;

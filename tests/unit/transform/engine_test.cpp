@@ -420,7 +420,7 @@ TEST_F(EngineTest, TrimmedShapesAreBoundAfterTrimming) {
               core::Errc::DimensionTooLarge);
 }
 
-TEST_F(EngineTest, TheDeadlineBoundsTrimSmartCropAndSvg) {
+TEST_F(EngineTest, APassedDeadlineFailsTrimSmartCropAndSvgJobs) {
     const auto noise = save(VImage::gaussnoise(3000, 3000).cast(VIPS_FORMAT_UCHAR), ".png");
     auto expired = std::chrono::steady_clock::now() + std::chrono::milliseconds(1);
     auto trim = box(100, {}, Fit::ScaleDown);
@@ -437,7 +437,8 @@ TEST_F(EngineTest, TheDeadlineBoundsTrimSmartCropAndSvg) {
     auto raster = rasterise_svg(svg, {}, expired);
     ASSERT_FALSE(raster);
     EXPECT_EQ(raster.error().code, core::Errc::TransformTimeout);
-    EXPECT_TRUE(rasterise_svg(svg, {}, std::chrono::steady_clock::now() + std::chrono::seconds(30)));
+    const auto later = std::chrono::steady_clock::now() + std::chrono::seconds(30);
+    EXPECT_TRUE(rasterise_svg(svg, {}, later));
 }
 
 TEST_F(EngineTest, TimeoutKillsTheTransform) {
