@@ -18,7 +18,6 @@
 #include "transform/engine.h"
 #include "transform/media_type.h"
 #include "transform/options.h"
-#include "transform/vips_runtime.h"
 
 namespace cdn::edge {
 namespace {
@@ -230,6 +229,12 @@ bool only_preset_params(const core::QueryParams& params) {
         const auto& name = param.first;
         return name == "preset" || name == "v" || name == "exp" || is_signature_param(name);
     });
+}
+
+/** The deadline of a transform job, counted from its start on a worker: time spent queued is
+ *  the queue's business (busy), not the job's. */
+SteadyClock::time_point job_deadline(const transform::Limits& limits) {
+    return SteadyClock::now() + std::chrono::milliseconds(limits.transform_timeout_ms);
 }
 
 std::string retry_after_seconds(std::chrono::milliseconds wait) {
@@ -458,7 +463,8 @@ net::awaitable<DeliveryHandler::Step> DeliveryHandler::check_plan(Delivery& d) {
             .default_quality = settings.default_quality,
             .default_format = settings.default_format,
         };
-        auto negotiated = transform::negotiate(d.options, client_hints(d.request), policy);
+        auto negotiated =
+            transform::negotiate(d.options, client_hints(d.request), policy, d.url.path);
         if (!negotiated) {
             co_return negotiated.error();
         }
@@ -641,8 +647,9 @@ DeliveryHandler::keep_original(storage::Object original, std::string key,
     }
     // An SVG is always rasterised: served as SVG it could run script in a viewer's browser.
     const auto started = SteadyClock::now();
-    std::function<core::Result<std::string>()> rasterise = [&original] {
-        return transform::rasterise_svg(original.bytes);
+    const auto& limits = deps_.limits;
+    std::function<core::Result<std::string>()> rasterise = [&original, &limits] {
+        return transform::rasterise_svg(original.bytes, limits, job_deadline(limits));
     };
     auto png =
         co_await run_on_workers<std::string>(deps_.transform_pool, owner, std::move(rasterise));
@@ -659,12 +666,9 @@ net::awaitable<DeliveryHandler::ProducedResult>
 DeliveryHandler::transform_original(storage::Object original, std::string key,
                                     const transform::TransformSpec& spec,
                                     const transform::JobOwner& owner) {
-    const auto deadline =
-        SteadyClock::now() + std::chrono::milliseconds(deps_.limits.transform_timeout_ms);
     const auto& limits = deps_.limits;
-    std::function<core::Result<transform::EncodedImage>()> job = [&original, &spec, &limits,
-                                                                  deadline] {
-        return transform::transform_image(original.bytes, spec, limits, deadline);
+    std::function<core::Result<transform::EncodedImage>()> job = [&original, &spec, &limits] {
+        return transform::transform_image(original.bytes, spec, limits, job_deadline(limits));
     };
     auto encoded = co_await run_on_workers<transform::EncodedImage>(deps_.transform_pool, owner,
                                                                     std::move(job));

@@ -1,5 +1,6 @@
 #include "transform/engine.h"
 
+#include <fmt/format.h>
 #include <vips/vips8>
 
 #include <algorithm>
@@ -9,6 +10,7 @@
 #include <cmath>
 #include <vector>
 
+#include "transform/deadline.h"
 #include "transform/foreign_decoders.h"
 #include "transform/vips_runtime.h"
 
@@ -78,6 +80,7 @@ core::Result<void> check_limits(const SourceInfo& info, const Limits& limits) {
 struct Context {
     const TransformSpec& spec;
     const SourceInfo& source;
+    DeadlineGuard& guard;
     VImage image;
     bool animated = false;
     /** Output height of one frame (the image is a vertical strip of frames when animated). */
@@ -106,12 +109,15 @@ double needed_shrink(const TransformSpec& spec, const SourceInfo& src) {
 
 /** HEIC and JPEG XL: decoded by libheif / libjxl into memory, then handed to libvips. */
 core::Result<void> load_decoded_outside_vips(Context& ctx, std::string_view bytes) {
-    CDN_TRY(decoded, ctx.source.format == ImageFormat::Heic ? decode_heic(bytes) : decode_jxl(bytes));
+    const auto deadline = ctx.guard.deadline();
+    CDN_TRY(decoded, ctx.source.format == ImageFormat::Heic ? decode_heic(bytes, deadline)
+                                                            : decode_jxl(bytes, deadline));
     ctx.image = VImage::new_from_memory_copy(decoded.pixels.data(), decoded.pixels.size(),
                                              static_cast<int>(decoded.width),
                                              static_cast<int>(decoded.height), decoded.bands,
                                              VIPS_FORMAT_UCHAR)
                     .copy(VImage::option()->set("interpretation", VIPS_INTERPRETATION_sRGB));
+    ctx.guard.watch(ctx.image.get_image());
     ctx.frame_height = ctx.image.height();
     return {};
 }
@@ -146,6 +152,8 @@ core::Result<void> load(Context& ctx, std::string_view bytes) {
         options->set("scale", 1.0 / shrink);
     }
     ctx.image = VImage::new_from_buffer(bytes.data(), bytes.size(), "", options);
+    // Before any pixel is read: the loader's own decode signals on this image too.
+    ctx.guard.watch(ctx.image.get_image());
     ctx.frame_height = ctx.animated ? ctx.image.get_int("page-height") : ctx.image.height();
     return {};
 }
@@ -201,6 +209,7 @@ void trim_borders(Context& ctx) {
     }
     // find_trim reads the whole image, then we crop it: both need random access.
     ctx.image = ctx.image.copy_memory();
+    ctx.guard.watch(ctx.image.get_image());
     auto flat = ctx.image.has_alpha() ? ctx.image.flatten() : ctx.image;
     const auto corner = flat.getpoint(0, 0);
     int top = 0;
@@ -306,7 +315,8 @@ std::pair<double, double> gravity_position(const Gravity& g) {
 }
 
 /** Crops one frame to the box by gravity: named positions, a focal point, or smart crop. */
-VImage crop_to_box(VImage frame, int box_w, int box_h, const Gravity& gravity) {
+VImage crop_to_box(VImage frame, int box_w, int box_h, const Gravity& gravity,
+                   DeadlineGuard& guard) {
     box_w = std::min(box_w, frame.width());
     box_h = std::min(box_h, frame.height());
     if (box_w == frame.width() && box_h == frame.height()) {
@@ -314,7 +324,9 @@ VImage crop_to_box(VImage frame, int box_w, int box_h, const Gravity& gravity) {
     }
     if (gravity.kind == GravityKind::Auto || gravity.kind == GravityKind::Entropy) {
         // smartcrop analyses the image more than once: it needs the pixels in memory.
-        return frame.copy_memory().smartcrop(
+        auto pixels = frame.copy_memory();
+        guard.watch(pixels.get_image());
+        return pixels.smartcrop(
             box_w, box_h,
             VImage::option()->set("interesting", gravity.kind == GravityKind::Auto
                                                      ? VIPS_INTERESTING_ATTENTION
@@ -397,10 +409,75 @@ void resize_to_fit(Context& ctx) {
             const int bw = g.box_width > 0 ? g.box_width : frame.width();
             const int bh = g.box_height > 0 ? g.box_height : frame.height();
             frame = spec.fit == Fit::Pad ? pad_to_box(frame, bw, bh, spec)
-                                         : crop_to_box(frame, bw, bh, spec.gravity);
+                                         : crop_to_box(frame, bw, bh, spec.gravity, ctx.guard);
         }
         return frame;
     });
+}
+
+/** The sizes resize_to_fit goes through for one frame of width × height. */
+struct FitSizes {
+    /** After scaling, before the crop or pad to the box. */
+    OutputSize scaled;
+    OutputSize output;
+};
+
+FitSizes fitted(const TransformSpec& spec, double width, double height) {
+    const auto g = plan_fit(spec, width, height);
+    double w = width;
+    double h = height;
+    if (g.hscale != 1.0 || g.vscale != 1.0) {
+        w = std::max(1.0, std::round(width * g.hscale));
+        h = std::max(1.0, std::round(height * g.vscale));
+    }
+    // Far from overflowing: 100 MP originals times 8192 stay below 2^50.
+    FitSizes sizes{{static_cast<std::uint64_t>(w), static_cast<std::uint64_t>(h)}, {}};
+    if (g.box_width > 0 || g.box_height > 0) {
+        const double bw = g.box_width > 0 ? g.box_width : w;
+        const double bh = g.box_height > 0 ? g.box_height : h;
+        w = spec.fit == Fit::Pad ? std::max(bw, w) : std::min(bw, w);
+        h = spec.fit == Fit::Pad ? std::max(bh, h) : std::min(bh, h);
+    }
+    sizes.output = {static_cast<std::uint64_t>(w), static_cast<std::uint64_t>(h)};
+    return sizes;
+}
+
+/** libvips' largest image side (VIPS_MAX_COORD). */
+constexpr std::uint64_t LIBVIPS_MAX_SIDE = 10'000'000;
+
+/**
+ * 400 dimension_too_large for an output over the limits, or a scaled image before the crop
+ * to the box over the original pixel limit (smart crop holds it in memory; libvips refuses
+ * sides over 10 million).
+ */
+core::Result<void> check_fit(const FitSizes& sizes, const Limits& limits) {
+    const auto& out = sizes.output;
+    if (out.width > limits.max_output_dimension || out.height > limits.max_output_dimension ||
+        out.width * out.height > limits.max_output_pixels) {
+        return core::make_error(
+            core::Errc::DimensionTooLarge,
+            fmt::format("the output would be {}x{}: at most {} pixels a side and {} in all",
+                        out.width, out.height, limits.max_output_dimension,
+                        limits.max_output_pixels));
+    }
+    const auto& scaled = sizes.scaled;
+    if (scaled.width > LIBVIPS_MAX_SIDE || scaled.height > LIBVIPS_MAX_SIDE ||
+        scaled.width * scaled.height > limits.max_original_pixels) {
+        return core::make_error(
+            core::Errc::DimensionTooLarge,
+            fmt::format("the image would be scaled to {}x{} before cropping: at most {} pixels",
+                        scaled.width, scaled.height, limits.max_original_pixels));
+    }
+    return {};
+}
+
+/** Step (with `trim` only, where the size before the fit is known only now): the fit of the
+ *  trimmed, turned image must stay within the output limits too. */
+core::Result<void> check_trimmed_output(const Context& ctx, const Limits& limits) {
+    if (!ctx.spec.trim || ctx.animated) {
+        return {};
+    }
+    return check_fit(fitted(ctx.spec, ctx.image.width(), ctx.frame_height), limits);
 }
 
 /** Step: `blur` and `sharpen`. */
@@ -496,7 +573,7 @@ std::string take_blob(VipsBlob* blob) {
     return out;
 }
 
-std::string encode_jpeg(VImage& image, int quality, int keep) {
+std::string encode_jpeg(VImage& image, int quality, int keep, DeadlineGuard& guard) {
     auto options = [&](bool progressive) {
         return VImage::option()
             ->set("Q", quality)
@@ -511,15 +588,17 @@ std::string encode_jpeg(VImage& image, int quality, int keep) {
     // Small output: baseline unless it turns out above 10 KB; the pixels are in memory so a
     // second encode does not decode the original again.
     image = image.copy_memory();
+    guard.watch(image.get_image());
     auto baseline = take_blob(image.jpegsave_buffer(options(false)));
     return baseline.size() > PROGRESSIVE_JPEG_BYTES ? take_blob(image.jpegsave_buffer(options(true)))
                                                     : baseline;
 }
 
-std::string encode(VImage& image, ImageFormat format, const TransformSpec& spec, int keep) {
+std::string encode(VImage& image, ImageFormat format, const TransformSpec& spec, int keep,
+                   DeadlineGuard& guard) {
     const int quality = static_cast<int>(effective_quality(spec, format));
     switch (format) {
-    case ImageFormat::Jpeg: return encode_jpeg(image, quality, keep);
+    case ImageFormat::Jpeg: return encode_jpeg(image, quality, keep, guard);
     case ImageFormat::Png:
         return take_blob(image.pngsave_buffer(VImage::option()->set("compression", 6)->set("keep", keep)));
     case ImageFormat::Webp:
@@ -544,24 +623,6 @@ std::string encode(VImage& image, ImageFormat format, const TransformSpec& spec,
     return {};
 }
 
-/** Kills the pipeline's evaluation once the deadline passes (libvips' eval signal). */
-struct DeadlineGuard {
-    Clock::time_point deadline;
-    bool fired = false;
-
-    static void on_eval(VipsImage* image, VipsProgress* /*progress*/, void* self) {
-        auto* guard = static_cast<DeadlineGuard*>(self);
-        if (Clock::now() > guard->deadline) {
-            guard->fired = true;
-            vips_image_set_kill(image, TRUE);
-        }
-    }
-    void watch(VImage& image) {
-        vips_image_set_progress(image.get_image(), TRUE);
-        g_signal_connect(image.get_image(), "eval", G_CALLBACK(on_eval), this);
-    }
-};
-
 /** A slot of the lane for sources that cannot shrink on load, held for one transform. */
 class LaneSlot {
 public:
@@ -579,14 +640,16 @@ private:
 };
 
 core::Result<EncodedImage> run_pipeline(std::string_view bytes, const TransformSpec& spec,
-                                        const SourceInfo& source, DeadlineGuard& guard) {
+                                        const SourceInfo& source, const Limits& limits,
+                                        DeadlineGuard& guard) {
     const auto started = Clock::now();
-    Context ctx{spec, source, VImage(), false, 0};
+    Context ctx{spec, source, guard, VImage(), false, 0};
     CDN_TRY_VOID(load(ctx, bytes));
     auto_orient(ctx);
     CDN_TRY_VOID(crop_rect(ctx));
     trim_borders(ctx);
     rotate_and_flip(ctx);
+    CDN_TRY_VOID(check_trimmed_output(ctx, limits));
     to_srgb(ctx);
     resize_to_fit(ctx);
     filters(ctx);
@@ -596,10 +659,13 @@ core::Result<EncodedImage> run_pipeline(std::string_view bytes, const TransformS
     }
     flatten_if_needed(ctx, format);
     const int keep = apply_metadata_policy(ctx);
-    guard.watch(ctx.image);
+    guard.watch(ctx.image.get_image());
     const auto encode_started = Clock::now();
     EncodedImage out;
-    out.bytes = encode(ctx.image, format, spec, keep);
+    out.bytes = encode(ctx.image, format, spec, keep, guard);
+    // The AVIF encoder and single SVG tiles cannot be stopped midway: a job that ends past its
+    // deadline is still a timeout, and never cached.
+    CDN_TRY_VOID(guard.check());
     out.encode_ms = elapsed_ms(encode_started);
     out.transform_ms = elapsed_ms(started) - out.encode_ms;
     out.format = format;
@@ -648,28 +714,111 @@ core::Result<SourceInfo> probe_source(std::string_view bytes, const Limits& limi
     return info;
 }
 
+namespace {
+
+FitSizes fit_sizes(const TransformSpec& spec, const SourceInfo& source) {
+    double w = source.width;
+    double h = source.height;
+    // As the pipeline: an animation is neither oriented, cut nor turned.
+    if (source.frames > 1 && spec.anim) {
+        return fitted(spec, w, h);
+    }
+    if (source.orientation >= 5) {
+        std::swap(w, h);
+    }
+    if (spec.rect) {
+        w = spec.rect->width;
+        h = spec.rect->height;
+    }
+    if (spec.rotate == 90 || spec.rotate == 270) {
+        std::swap(w, h);
+    }
+    return fitted(spec, w, h);
+}
+
+} // namespace
+
+OutputSize output_size(const TransformSpec& spec, const SourceInfo& source) {
+    return fit_sizes(spec, source).output;
+}
+
+core::Result<TransformSpec> bound_output(const TransformSpec& spec, const SourceInfo& source,
+                                         const Limits& limits) {
+    auto checked = check_fit(fit_sizes(spec, source), limits);
+    if (checked || !spec.cap_to_limits) {
+        return checked ? core::Result<TransformSpec>(spec) : checked.error();
+    }
+    // Shrink the box by how much the output is over. A box larger than what the fit gives
+    // (scale-down) changes nothing until it bites, so keep shrinking: each round is geometric.
+    TransformSpec capped = spec;
+    for (int round = 0; round < 64 && !checked; ++round) {
+        const auto size = output_size(capped, source);
+        const auto dim = static_cast<double>(limits.max_output_dimension);
+        const double factor = std::min(
+            {dim / static_cast<double>(size.width), dim / static_cast<double>(size.height),
+             std::sqrt(static_cast<double>(limits.max_output_pixels) /
+                       (static_cast<double>(size.width) * static_cast<double>(size.height))),
+             0.999});
+        for (auto* side : {&capped.width, &capped.height}) {
+            if (*side) {
+                **side = std::max(1u, static_cast<std::uint32_t>(std::floor(**side * factor)));
+            }
+        }
+        checked = check_fit(fit_sizes(capped, source), limits);
+    }
+    if (!checked) {
+        return checked.error();
+    }
+    return capped;
+}
+
 core::Result<EncodedImage> transform_image(std::string_view bytes, const TransformSpec& spec,
                                            const Limits& limits, Clock::time_point deadline) {
-    auto source = probe_source(bytes, limits);
-    if (!source) {
-        end_vips_job();
-        return source.error();
-    }
-    // Progressive JPEGs and interlaced PNGs decode whole, at full size: at most one per core.
-    std::optional<LaneSlot> lane;
-    if (source->interlaced) {
-        lane.emplace();
-    }
-    DeadlineGuard guard{deadline};
-    core::Result<EncodedImage> result = core::make_error(core::Errc::Internal, "not run");
-    try {
-        result = run_pipeline(bytes, spec, *source, guard);
-    } catch (const vips::VError&) {
-        result = guard.fired ? core::make_error(core::Errc::TransformTimeout,
-                                                "the transform took too long")
-                             : vips_error(core::Errc::UnprocessableImage,
-                                          "the original could not be decoded");
-    }
+    auto result = [&]() -> core::Result<EncodedImage> {
+        // Ends with the lambda, before end_vips_job: it holds the images it watches.
+        DeadlineGuard guard(deadline);
+        CDN_TRY(source, probe_source(bytes, limits));
+        // From the header alone: an output over the limits is refused before any decode.
+        CDN_TRY(bounded, bound_output(spec, source, limits));
+        CDN_TRY_VOID(guard.check());
+        // Progressive JPEGs and interlaced PNGs decode whole, at full size: one per core.
+        std::optional<LaneSlot> lane;
+        if (source.interlaced) {
+            lane.emplace();
+        }
+        try {
+            return run_pipeline(bytes, bounded, source, limits, guard);
+        } catch (const vips::VError&) {
+            return guard.fired() ? timeout_error()
+                                 : vips_error(core::Errc::UnprocessableImage,
+                                              "the original could not be decoded");
+        }
+    }();
+    end_vips_job();
+    return result;
+}
+
+core::Result<std::string> rasterise_svg(std::string_view svg, const Limits& limits,
+                                        Deadline deadline) {
+    auto result = [&]() -> core::Result<std::string> {
+        DeadlineGuard guard(deadline);
+        CDN_TRY(source, probe_source(svg, limits));
+        if (source.format != ImageFormat::Svg) {
+            return core::make_error(core::Errc::UnprocessableImage, "the original is not an SVG");
+        }
+        CDN_TRY_VOID(guard.check());
+        try {
+            auto image = open_header(svg);
+            guard.watch(image.get_image());
+            auto png = take_blob(image.pngsave_buffer());
+            CDN_TRY_VOID(guard.check());
+            return png;
+        } catch (const vips::VError&) {
+            return guard.fired() ? timeout_error()
+                                 : vips_error(core::Errc::UnprocessableImage,
+                                              "the SVG could not be rasterised");
+        }
+    }();
     end_vips_job();
     return result;
 }

@@ -57,6 +57,33 @@ struct JxlDeleter {
 };
 using JxlDecoderPtr = std::unique_ptr<JxlDecoder, JxlDeleter>;
 
+/**
+ * A JxlParallelRunner that runs the decoder's work items one after another on the calling
+ * thread (one thread per transform) and gives up once the deadline passes: libjxl then fails
+ * the decode.
+ */
+struct DeadlineRunner {
+    Deadline deadline;
+    bool fired = false;
+
+    static JxlParallelRetCode run(void* self, void* jxl, JxlParallelRunInit init,
+                                  JxlParallelRunFunction func, std::uint32_t start,
+                                  std::uint32_t end) {
+        auto* runner = static_cast<DeadlineRunner*>(self);
+        if (const auto status = init(jxl, 1); status != 0) {
+            return status;
+        }
+        for (std::uint32_t i = start; i < end; ++i) {
+            if (std::chrono::steady_clock::now() > runner->deadline) {
+                runner->fired = true;
+                return JXL_PARALLEL_RET_RUNNER_ERROR;
+            }
+            func(jxl, i, 0);
+        }
+        return 0;
+    }
+};
+
 JxlDecoderPtr jxl_decoder(std::string_view bytes, int events) {
     JxlDecoderPtr dec(JxlDecoderCreate(nullptr));
     if (dec && JxlDecoderSubscribeEvents(dec.get(), events) == JXL_DEC_SUCCESS &&
@@ -79,7 +106,8 @@ core::Result<ForeignHeader> read_heic_header(std::string_view bytes) {
     };
 }
 
-core::Result<DecodedPixels> decode_heic(std::string_view bytes) {
+core::Result<DecodedPixels> decode_heic(std::string_view bytes, Deadline deadline) {
+    CDN_TRY_VOID(check_deadline(deadline));
     CDN_TRY(heif, open_heif(bytes));
     const bool alpha = heif_image_handle_has_alpha_channel(heif.handle.get()) != 0;
     heif_image* raw = nullptr;
@@ -91,6 +119,7 @@ core::Result<DecodedPixels> decode_heic(std::string_view bytes) {
         return undecodable(err.message);
     }
     const HeifImage image(raw);
+    CDN_TRY_VOID(check_deadline(deadline));
     int stride = 0;
     const auto* plane = heif_image_get_plane_readonly(image.get(), heif_channel_interleaved, &stride);
     DecodedPixels out;
@@ -121,9 +150,12 @@ core::Result<ForeignHeader> read_jxl_header(std::string_view bytes) {
     return ForeignHeader{info.xsize, info.ysize, info.alpha_bits > 0};
 }
 
-core::Result<DecodedPixels> decode_jxl(std::string_view bytes) {
+core::Result<DecodedPixels> decode_jxl(std::string_view bytes, Deadline deadline) {
+    CDN_TRY_VOID(check_deadline(deadline));
     auto dec = jxl_decoder(bytes, JXL_DEC_BASIC_INFO | JXL_DEC_FULL_IMAGE);
-    if (!dec) {
+    DeadlineRunner runner{deadline};
+    if (!dec || JxlDecoderSetParallelRunner(dec.get(), &DeadlineRunner::run, &runner) !=
+                    JXL_DEC_SUCCESS) {
         return undecodable("libjxl refused the input");
     }
     DecodedPixels out;
@@ -153,7 +185,11 @@ core::Result<DecodedPixels> decode_jxl(std::string_view bytes) {
             }
             return out;
         case JXL_DEC_NEED_MORE_INPUT: return undecodable("truncated JPEG XL data");
-        default: return undecodable("libjxl failed to decode");
+        default:
+            if (runner.fired) {
+                return timeout_error();
+            }
+            return undecodable("libjxl failed to decode");
         }
     }
 }

@@ -5,6 +5,7 @@
 #include <vector>
 
 #include "core/result.h"
+#include "transform/deadline.h"
 
 namespace cdn::transform {
 
@@ -28,12 +29,17 @@ struct DecodedPixels {
 
 /** HEIC header (no pixel decoding). Errors: unprocessable_image. */
 core::Result<ForeignHeader> read_heic_header(std::string_view bytes);
-/** The HEIC primary image, orientation applied. Errors: unprocessable_image. */
-core::Result<DecodedPixels> decode_heic(std::string_view bytes);
+/**
+ * The HEIC primary image, orientation applied. Errors: unprocessable_image; transform_timeout
+ * when the deadline has passed before or after decoding: libheif 1.15 has no way to stop a
+ * decode, so one decode (bounded by the original pixel limit) may overrun the deadline.
+ */
+core::Result<DecodedPixels> decode_heic(std::string_view bytes, Deadline deadline);
 
 /** JPEG XL header (no pixel decoding). Errors: unprocessable_image. */
 core::Result<ForeignHeader> read_jxl_header(std::string_view bytes);
-/** The first JPEG XL frame. Errors: unprocessable_image (also for truncated data). */
-core::Result<DecodedPixels> decode_jxl(std::string_view bytes);
+/** The first JPEG XL frame. Errors: unprocessable_image (also for truncated data);
+ *  transform_timeout, checked between the decoder's work items (256×256-pixel groups). */
+core::Result<DecodedPixels> decode_jxl(std::string_view bytes, Deadline deadline);
 
 } // namespace cdn::transform

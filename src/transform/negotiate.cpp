@@ -92,10 +92,43 @@ core::Result<std::optional<std::uint32_t>> scaled(std::optional<std::uint32_t> s
         static_cast<std::uint32_t>(std::clamp(px, 1.0, static_cast<double>(max_dimension))));
 }
 
+/** The quality leaving `q` out stands for, as far as the URL tells (a path's extension is only
+ *  a guess: an AVIF original named .jpg encodes at 60 when `q=80` is dropped); nullopt when the
+ *  output never uses a quality. */
+std::optional<std::uint32_t> named_default_quality(FormatChoice format, bool compress,
+                                                   std::string_view path) {
+    switch (format) {
+    case FormatChoice::Png:
+    case FormatChoice::Gif: return std::nullopt;
+    case FormatChoice::Avif: return default_quality(ImageFormat::Avif, compress);
+    case FormatChoice::SameAsSource:
+        if (core::to_lower(path).ends_with(".avif")) {
+            return default_quality(ImageFormat::Avif, compress);
+        }
+        break;
+    default: break;
+    }
+    // JPEG and WebP; a PNG or GIF the other choices may give ignores the quality.
+    return default_quality(ImageFormat::Jpeg, compress);
+}
+
+std::optional<std::uint32_t> requested_quality(const DeliveryOptions& options,
+                                               const CustomerPolicy& policy, FormatChoice format,
+                                               std::string_view path) {
+    if (!options.quality) {
+        return policy.default_quality;
+    }
+    if (policy.default_quality) {
+        return options.quality; // equal to the customer's default: the same spec already
+    }
+    const auto named = named_default_quality(format, options.compress, path);
+    return !named || *named == *options.quality ? std::nullopt : options.quality;
+}
+
 } // namespace
 
 core::Result<Negotiated> negotiate(const DeliveryOptions& options, const ClientHints& hints,
-                                   const CustomerPolicy& policy) {
+                                   const CustomerPolicy& policy, std::string_view path) {
     Negotiated out;
     auto& spec = out.spec;
     double dpr = options.dpr.value_or(1.0);
@@ -120,10 +153,11 @@ core::Result<Negotiated> negotiate(const DeliveryOptions& options, const ClientH
     CDN_TRY(h, scaled(options.height, dpr, policy.max_dimension, "height"));
     spec.width = w;
     spec.height = h;
+    spec.cap_to_limits = dpr > 1.0 && (w || h);
     CDN_TRY_VOID(resolve_format(options, hints, policy, out));
     spec.fit = options.fit.value_or(Fit::ScaleDown);
     spec.gravity = options.gravity.value_or(Gravity{});
-    spec.quality = options.quality ? options.quality : policy.default_quality;
+    spec.quality = requested_quality(options, policy, spec.format, path);
     spec.compress = options.compress;
     spec.rect = options.rect;
     spec.rotate = options.rotate.value_or(0);

@@ -41,9 +41,11 @@ struct Negotiated {
  * Turns validated options into the spec to run: client hints (only when no dpr/width option
  * says otherwise), dpr folded into the box and capped at the plan's max dimension, plan gates
  * (403 feature_not_in_plan for explicit AVIF, 400 dimension_too_large), `format=auto` from the
- * Accept header, customer defaults.
+ * Accept header, customer defaults. A `quality` equal to the default of the format the URL
+ * names (`format`, else the path's extension, since the original is not read yet) is left out,
+ * so that spelling out the default gives the same spec and cache key as leaving it out.
  */
 core::Result<Negotiated> negotiate(const DeliveryOptions& options, const ClientHints& hints,
-                                   const CustomerPolicy& policy);
+                                   const CustomerPolicy& policy, std::string_view path = {});
 
 } // namespace cdn::transform

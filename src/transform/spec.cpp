@@ -53,15 +53,20 @@ std::string TransformSpec::canonical() const {
                        rotate, static_cast<int>(flip), opt(blur), opt(sharpen), opt(trim),
                        background.r, background.g, background.b, background.a,
                        static_cast<int>(metadata), anim, lossless, version);
+    if (cap_to_limits) {
+        // Only when set, so that the keys of every other spec stay as they were.
+        out += ";cap";
+    }
     return out;
 }
 
-std::uint32_t effective_quality(const TransformSpec& spec, ImageFormat format) {
-    if (spec.quality) {
-        return *spec.quality;
-    }
+std::uint32_t default_quality(ImageFormat format, bool compress) {
     const std::uint32_t base = format == ImageFormat::Avif ? 60 : 80;
-    return spec.compress ? base - COMPRESS_QUALITY_DROP : base;
+    return compress ? base - COMPRESS_QUALITY_DROP : base;
+}
+
+std::uint32_t effective_quality(const TransformSpec& spec, ImageFormat format) {
+    return spec.quality ? *spec.quality : default_quality(format, spec.compress);
 }
 
 } // namespace cdn::transform

@@ -34,7 +34,8 @@ struct TransformSpec {
     FormatChoice format = FormatChoice::SameAsSource;
     /** `format=json`: describe the output instead of sending it. */
     bool describe_only = false;
-    /** Encoder quality; nullopt means the format's default (lowered by `compress`). */
+    /** Encoder quality; nullopt means the format's default (lowered by `compress`). A `q` equal
+     *  to the default the URL names is nullopt too (negotiate), so both spellings share a key. */
     std::optional<std::uint32_t> quality;
     bool compress = false;
     std::optional<CropRect> rect;
@@ -50,9 +51,16 @@ struct TransformSpec {
     bool lossless = false;
     /** `v`: part of the key only. */
     std::string version;
+    /** The box came through `dpr` (or a DPR hint): an output over the server's limits is made
+     *  smaller instead of refused (delivery.md). */
+    bool cap_to_limits = false;
 
     std::string canonical() const;
 };
+
+/** The default encoder quality of `format` (jpeg and webp 80, avif 60), 10 lower with
+ *  `compress`. */
+std::uint32_t default_quality(ImageFormat format, bool compress);
 
 /** Encoder quality for `format` under this spec (explicit, else per-format default). */
 std::uint32_t effective_quality(const TransformSpec& spec, ImageFormat format);

@@ -16,12 +16,6 @@ constexpr std::array ALLOWED_LOADERS{
     "VipsForeignLoadTiff", "VipsForeignLoadJxl",
 };
 
-core::Error vips_failure(std::string_view what) {
-    std::string detail = vips_error_buffer();
-    vips_error_clear();
-    return core::make_error(core::Errc::UnprocessableImage, std::string(what), detail);
-}
-
 } // namespace
 
 core::Result<void> init_vips(const char* argv0) {
@@ -43,20 +37,6 @@ core::Result<void> init_vips(const char* argv0) {
 void end_vips_job() {
     vips_error_clear();
     vips_thread_shutdown();
-}
-
-core::Result<std::string> rasterise_svg(const std::string& svg) {
-    try {
-        auto image = vips::VImage::svgload_buffer(
-            vips_blob_new(nullptr, svg.data(), svg.size()),
-            vips::VImage::option()->set("unlimited", false)->set("fail_on", VIPS_FAIL_ON_TRUNCATED));
-        auto* blob = image.pngsave_buffer();
-        std::string out(static_cast<const char*>(blob->area.data), blob->area.length);
-        vips_area_unref(VIPS_AREA(blob));
-        return out;
-    } catch (const vips::VError&) {
-        return vips_failure("the SVG could not be rasterised");
-    }
 }
 
 namespace {

@@ -18,9 +18,6 @@ core::Result<void> init_vips(const char* argv0);
 /** Ends a libvips job on the calling thread: clears the error buffer and per-thread state. */
 void end_vips_job();
 
-/** An SVG rasterised to PNG, loaded from memory only (no file or network references). */
-core::Result<std::string> rasterise_svg(const std::string& svg);
-
 /** Generated sample images for the demo customer: {name, bytes}. */
 std::vector<std::pair<std::string, std::string>> demo_images();
 

@@ -313,6 +313,134 @@ TEST_F(EngineTest, HostileInputs) {
     EXPECT_EQ(run_error(jpeg, {}, small), core::Errc::SourceTooLarge);
 }
 
+SourceInfo source_of(std::uint32_t w, std::uint32_t h) {
+    SourceInfo source;
+    source.format = ImageFormat::Png;
+    source.width = w;
+    source.height = h;
+    return source;
+}
+
+TransformSpec fit_box(std::optional<std::uint32_t> w, std::optional<std::uint32_t> h, Fit fit) {
+    TransformSpec spec;
+    spec.width = w;
+    spec.height = h;
+    spec.fit = fit;
+    return spec;
+}
+
+TEST(OutputGeometry, FollowsTheFitOnBothAxes) {
+    // The attack of issue 13: a 100000×10 strip fitted to a height of 8192.
+    EXPECT_EQ(output_size(fit_box({}, 8192, Fit::Contain), source_of(100000, 10)),
+              (OutputSize{81'920'000, 8192}));
+    EXPECT_EQ(output_size(fit_box(640, 640, Fit::Contain), source_of(2560, 1600)),
+              (OutputSize{640, 400}));
+    EXPECT_EQ(output_size(fit_box(4000, 1000, Fit::Crop), source_of(2560, 1600)),
+              (OutputSize{2560, 1000}));
+    EXPECT_EQ(output_size(fit_box(4000, {}, Fit::ScaleDown), source_of(2560, 1600)),
+              (OutputSize{2560, 1600}));
+    EXPECT_EQ(output_size(fit_box(500, 500, Fit::Pad), source_of(100, 1000)),
+              (OutputSize{500, 500}));
+    EXPECT_EQ(output_size(fit_box(640, 100, Fit::Squeeze), source_of(2560, 1600)),
+              (OutputSize{640, 100}));
+    // No resize: the original's size (a format change).
+    EXPECT_EQ(output_size(TransformSpec{}, source_of(9000, 5000)), (OutputSize{9000, 5000}));
+}
+
+TEST(OutputGeometry, OrientationRectAndRotateComeBeforeTheFit) {
+    auto spec = fit_box({}, 100, Fit::Contain);
+    auto source = source_of(1000, 10);
+    EXPECT_EQ(output_size(spec, source), (OutputSize{10000, 100}));
+    spec.rotate = 90;
+    EXPECT_EQ(output_size(spec, source), (OutputSize{1, 100}));
+    spec.rotate = 0;
+    source.orientation = 6;
+    EXPECT_EQ(output_size(spec, source), (OutputSize{1, 100}));
+    source.orientation = 1;
+    spec.rect = CropRect{0, 0, 50, 5};
+    EXPECT_EQ(output_size(spec, source), (OutputSize{1000, 100}));
+    // An animation is neither cut nor turned: its frames are fitted as they are.
+    source.frames = 3;
+    spec.rotate = 90;
+    EXPECT_EQ(output_size(spec, source), (OutputSize{10000, 100}));
+}
+
+TEST(OutputGeometry, OverTheLimitsIsRefusedBeforeAnyDecode) {
+    const Limits limits;
+    auto refused = bound_output(fit_box({}, 8192, Fit::Contain), source_of(100000, 10), limits);
+    ASSERT_FALSE(refused);
+    EXPECT_EQ(refused.error().code, core::Errc::DimensionTooLarge);
+    EXPECT_NE(refused.error().message.find("81920000x8192"), std::string::npos);
+    // Within each axis but over the pixels: 8000×6000 is 48 MP.
+    auto pixels = bound_output(fit_box(8000, 6000, Fit::Squeeze), source_of(100, 100), limits);
+    ASSERT_FALSE(pixels);
+    EXPECT_EQ(pixels.error().code, core::Errc::DimensionTooLarge);
+    // A format change without resizing counts too.
+    Limits small;
+    small.max_output_pixels = 1'000'000;
+    EXPECT_FALSE(bound_output(TransformSpec{}, source_of(1001, 1000), small));
+    EXPECT_TRUE(bound_output(TransformSpec{}, source_of(1000, 1000), small));
+    // cover scales before it crops: a strip zoomed 400 times is refused, though the box fits.
+    auto cover = bound_output(fit_box(8000, 4000, Fit::Cover), source_of(100000, 10), limits);
+    ASSERT_FALSE(cover);
+    EXPECT_NE(cover.error().message.find("before cropping"), std::string::npos);
+    // Exactly at the limits passes.
+    EXPECT_TRUE(bound_output(fit_box(8192, 4882, Fit::Squeeze), source_of(10, 10), limits));
+}
+
+TEST(OutputGeometry, ThroughDprTheBoxIsCappedInstead) {
+    const Limits limits;
+    auto spec = fit_box(8000, 6000, Fit::Squeeze);
+    spec.cap_to_limits = true;
+    auto capped = bound_output(spec, source_of(100, 100), limits);
+    ASSERT_TRUE(capped);
+    const auto size = output_size(*capped, source_of(100, 100));
+    EXPECT_LE(size.width * size.height, limits.max_output_pixels);
+    EXPECT_GT(size.width * size.height, limits.max_output_pixels * 99 / 100);
+    // The aspect ratio of the box is kept.
+    EXPECT_NEAR(static_cast<double>(*capped->width) / *capped->height, 8000.0 / 6000.0, 0.01);
+    // A scale-down box larger than the original: capped until it bites.
+    auto scale_down = fit_box(8192, {}, Fit::ScaleDown);
+    scale_down.cap_to_limits = true;
+    auto shrunk = bound_output(scale_down, source_of(8000, 8000), limits);
+    ASSERT_TRUE(shrunk);
+    EXPECT_LE(output_size(*shrunk, source_of(8000, 8000)).width *
+                  output_size(*shrunk, source_of(8000, 8000)).height,
+              limits.max_output_pixels);
+}
+
+TEST_F(EngineTest, TrimmedShapesAreBoundAfterTrimming) {
+    // A white 400×400 square with a 400×2 black bar: trimmed to 400×2, then fitted to a
+    // height of 800 it would be 160000 wide.
+    auto white = VImage::black(400, 400).linear(std::vector<double>{1}, std::vector<double>{255});
+    auto bar = white.insert(VImage::black(400, 2), 0, 199);
+    auto spec = box({}, 800, Fit::Contain);
+    spec.trim = 10;
+    EXPECT_EQ(run_error(save(bar.cast(VIPS_FORMAT_UCHAR), ".png"), spec),
+              core::Errc::DimensionTooLarge);
+}
+
+TEST_F(EngineTest, APassedDeadlineFailsTrimSmartCropAndSvgJobs) {
+    const auto noise = save(VImage::gaussnoise(3000, 3000).cast(VIPS_FORMAT_UCHAR), ".png");
+    auto expired = std::chrono::steady_clock::now() + std::chrono::milliseconds(1);
+    auto trim = box(100, {}, Fit::ScaleDown);
+    trim.trim = 10;
+    auto smart = box(300, 300, Fit::Cover);
+    smart.gravity.kind = GravityKind::Entropy;
+    for (const auto& spec : {trim, smart}) {
+        auto result = transform_image(noise, spec, {}, expired);
+        ASSERT_FALSE(result);
+        EXPECT_EQ(result.error().code, core::Errc::TransformTimeout);
+    }
+    const std::string svg = R"(<svg xmlns="http://www.w3.org/2000/svg" width="3000" height="3000">)"
+                            R"(<rect width="3000" height="3000" fill="red"/></svg>)";
+    auto raster = rasterise_svg(svg, {}, expired);
+    ASSERT_FALSE(raster);
+    EXPECT_EQ(raster.error().code, core::Errc::TransformTimeout);
+    const auto later = std::chrono::steady_clock::now() + std::chrono::seconds(30);
+    EXPECT_TRUE(rasterise_svg(svg, {}, later));
+}
+
 TEST_F(EngineTest, TimeoutKillsTheTransform) {
     const auto png = save(quadrants(2000, 2000), ".png");
     TransformSpec spec = box(1999, std::nullopt, Fit::ScaleDown);
