@@ -573,7 +573,11 @@ DeliveryHandler::produce(const ImageUrl& url, std::string key, const transform::
     // A purge that lands while this runs must not be undone by storing what it produced.
     const auto purge_generation = deps_.cache.generation();
     // 9. The disk tier, then the original.
-    auto fetch_blocking = [this, &url, &key] { return fetch(url, key); };
+    // Only a transform needs a worker (an original without options is served as it is).
+    const auto* transform_owner = spec != nullptr ? &owner : nullptr;
+    auto fetch_blocking = [this, &url, &key, transform_owner] {
+        return fetch(url, key, transform_owner);
+    };
     auto fetched = co_await http::run_blocking(deps_.blocking_pool, std::move(fetch_blocking));
     if (!fetched) {
         co_return fetched.error();
@@ -615,10 +619,19 @@ void DeliveryHandler::store(const cache::VariantPtr& variant, std::uint64_t purg
     });
 }
 
-core::Result<DeliveryHandler::Fetched> DeliveryHandler::fetch(const ImageUrl& url,
-                                                              const std::string& key) {
+core::Result<DeliveryHandler::Fetched>
+DeliveryHandler::fetch(const ImageUrl& url, const std::string& key,
+                       const transform::JobOwner* transform_owner) {
     if (auto hit = deps_.cache.get(key); hit.variant) {
         return Fetched{std::move(hit.variant), std::nullopt};
+    }
+    // A transform the queue would refuse is refused before its original is read, so a flood of
+    // cache-busting misses costs no store reads once its share of the queue is full.
+    if (transform_owner != nullptr) {
+        const auto admission = deps_.transform_pool.precheck(*transform_owner);
+        if (admission != transform::Admission::Queued) {
+            return transform_refused(admission == transform::Admission::CustomerQueueFull);
+        }
     }
     auto object = deps_.store.get(url.store_key());
     if (object) {

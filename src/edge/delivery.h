@@ -125,7 +125,10 @@ private:
         /** The original; neither set means there is none. */
         std::optional<storage::Object> original;
     };
-    core::Result<Fetched> fetch(const ImageUrl& url, const std::string& key);
+    /** With `transform_owner`, a miss whose transform the queue would refuse is 503 busy
+     *  before the original is read. */
+    core::Result<Fetched> fetch(const ImageUrl& url, const std::string& key,
+                                const transform::JobOwner* transform_owner);
     void store(const cache::VariantPtr& variant, std::uint64_t purge_generation);
     boost::asio::awaitable<ProducedResult> keep_original(storage::Object original, std::string key,
                                                          const transform::JobOwner& owner);

@@ -85,9 +85,33 @@ Admission WorkerPool::try_submit(const JobOwner& owner, Job job) {
     return admission;
 }
 
+Admission WorkerPool::precheck(const JobOwner& owner) {
+    std::lock_guard lock(mutex_);
+    const auto admission = place(owner).admission;
+    count_refusal(admission);
+    return admission;
+}
+
 Admission WorkerPool::admit(const JobOwner& owner, Job& displaced) {
+    const auto placement = place(owner);
+    count_refusal(placement.admission);
+    if (placement.victim) {
+        displaced = evict_newest(placement.victim->customer, placement.victim->client);
+    }
+    return placement.admission;
+}
+
+void WorkerPool::count_refusal(Admission admission) {
+    if (admission == Admission::CustomerQueueFull) {
+        refused_customer_queue_.fetch_add(1, std::memory_order_relaxed);
+    } else if (admission == Admission::QueueFull) {
+        refused_global_.fetch_add(1, std::memory_order_relaxed);
+    }
+}
+
+WorkerPool::Placement WorkerPool::place(const JobOwner& owner) {
     if (stopping_) {
-        return Admission::Stopping;
+        return {Admission::Stopping};
     }
     // Idle workers take jobs at once: that many more may be in the queue for a moment.
     const auto idle = threads_.size() - running_;
@@ -95,43 +119,40 @@ Admission WorkerPool::admit(const JobOwner& owner, Job& displaced) {
     const bool known = customer != customers_.end();
     const std::size_t mine = known ? customer->second.queued : 0;
     if (mine >= queue_per_customer_ + idle) {
-        if (known && displace_between_clients(customer, owner.client, displaced)) {
-            return Admission::Queued;
+        if (auto victim = known ? victim_between_clients(customer, owner.client) : std::nullopt) {
+            return {Admission::Queued, victim};
         }
-        refused_customer_queue_.fetch_add(1, std::memory_order_relaxed);
-        return Admission::CustomerQueueFull;
+        return {Admission::CustomerQueueFull};
     }
     if (queued_ < queue_limit_ + idle) {
-        return Admission::Queued;
+        return {Admission::Queued};
     }
-    if (displace_between_customers(owner.customer, displaced) ||
-        (known && displace_between_clients(customer, owner.client, displaced))) {
-        return Admission::Queued;
+    auto victim = victim_between_customers(owner.customer);
+    if (!victim && known) {
+        victim = victim_between_clients(customer, owner.client);
     }
-    refused_global_.fetch_add(1, std::memory_order_relaxed);
-    return Admission::QueueFull;
+    return victim ? Placement{Admission::Queued, victim} : Placement{Admission::QueueFull};
 }
 
-bool WorkerPool::displace_between_customers(const std::string& name, Job& displaced) {
+std::optional<WorkerPool::Victim> WorkerPool::victim_between_customers(const std::string& name) {
     const auto customer = customers_.find(name);
     const std::size_t mine = customer == customers_.end() ? 0 : customer->second.queued;
     const std::size_t sharing = waiting_customers_ + (mine == 0 ? 1 : 0);
     if (!below_share(mine, sharing, queued_)) {
-        return false;
+        return std::nullopt;
     }
     const auto heaviest = std::max_element(
         customers_.begin(), customers_.end(),
         [](const auto& a, const auto& b) { return a.second.queued < b.second.queued; });
     // Only a swap that leaves the victim at least as heavy as the newcomer: no ping-pong.
     if (heaviest->second.queued <= mine + 1) {
-        return false;
+        return std::nullopt;
     }
-    displaced = evict_newest(heaviest, client_with_most_queued(heaviest->second.clients));
-    return true;
+    return Victim{heaviest, client_with_most_queued(heaviest->second.clients)};
 }
 
-bool WorkerPool::displace_between_clients(Customers::iterator customer,
-                                          const std::string& address, Job& displaced) {
+std::optional<WorkerPool::Victim>
+WorkerPool::victim_between_clients(Customers::iterator customer, const std::string& address) {
     auto& clients = customer->second.clients;
     const auto client = std::find_if(clients.begin(), clients.end(),
                                      [&](const Client& c) { return c.address == address; });
@@ -139,14 +160,13 @@ bool WorkerPool::displace_between_clients(Customers::iterator customer,
     const auto sharing = static_cast<std::size_t>(std::count_if(
         clients.begin(), clients.end(), [](const Client& c) { return !c.jobs.empty(); }));
     if (!below_share(mine, sharing + (mine == 0 ? 1 : 0), customer->second.queued)) {
-        return false;
+        return std::nullopt;
     }
     const auto heaviest = client_with_most_queued(clients);
     if (heaviest->jobs.size() <= mine + 1) {
-        return false;
+        return std::nullopt;
     }
-    displaced = evict_newest(customer, heaviest);
-    return true;
+    return Victim{customer, heaviest};
 }
 
 Job WorkerPool::evict_newest(Customers::iterator customer, Clients::iterator client) {

@@ -9,6 +9,7 @@
 #include <list>
 #include <map>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <thread>
 #include <vector>
@@ -70,6 +71,11 @@ public:
      *  displaces has its `evicted` called here, after the pool's lock is released. */
     Admission try_submit(const JobOwner& owner, Job job);
 
+    /** What try_submit would answer for `owner` now, changing nothing but the refusal count
+     *  when it is a refusal: lets a caller skip preparing a job (reading its original) that
+     *  would be refused. A later try_submit decides again. */
+    Admission precheck(const JobOwner& owner);
+
     std::size_t queued() const;
     std::size_t running() const;
     unsigned workers() const { return static_cast<unsigned>(threads_.size()); }
@@ -111,11 +117,24 @@ private:
         Job job;
     };
 
+    /** A queued job a newcomer would displace. */
+    struct Victim {
+        Customers::iterator customer;
+        Clients::iterator client;
+    };
+    /** Where a job of `owner` would go: queued (displacing `victim`, if any) or refused. */
+    struct Placement {
+        Admission admission = Admission::Queued;
+        std::optional<Victim> victim;
+    };
+
     void work();
+    Placement place(const JobOwner& owner);
     Admission admit(const JobOwner& owner, Job& displaced);
-    bool displace_between_clients(Customers::iterator customer, const std::string& address,
-                                  Job& displaced);
-    bool displace_between_customers(const std::string& name, Job& displaced);
+    void count_refusal(Admission admission);
+    std::optional<Victim> victim_between_clients(Customers::iterator customer,
+                                                 const std::string& address);
+    std::optional<Victim> victim_between_customers(const std::string& name);
     Job evict_newest(Customers::iterator customer, Clients::iterator client);
     void enqueue(const JobOwner& owner, Job job);
     Started start_next();

@@ -245,6 +245,36 @@ TEST_F(WorkerPoolTest, InsideACustomerTheClientWithTheMostJobsWaitsAndIsEvictedF
     EXPECT_LE(position(order, "light2"), 6u);
 }
 
+TEST_F(WorkerPoolTest, PrecheckAnswersAsSubmitWouldAndChangesNothingButTheRefusalCount) {
+    WorkerPool pool(1, 4, 2);
+    block_worker(pool);
+    EXPECT_EQ(pool.precheck({"a", "10.0.0.1"}), Admission::Queued);
+    for (int i = 1; i <= 2; ++i) {
+        ASSERT_EQ(pool.try_submit({"a", "10.0.0.1"}, job(journal_, name("a", i))),
+                  Admission::Queued);
+    }
+    // A's queue is full: refused for its heavy client, counted once; nothing evicted.
+    EXPECT_EQ(pool.precheck({"a", "10.0.0.1"}), Admission::CustomerQueueFull);
+    EXPECT_EQ(pool.refusals().customer_queue, 1u);
+    // Another client of A's would displace a1's neighbour on submit; precheck says Queued and
+    // displaces nothing.
+    EXPECT_EQ(pool.precheck({"a", "10.0.0.2"}), Admission::Queued);
+    EXPECT_EQ(pool.refusals().evicted, 0u);
+    EXPECT_EQ(pool.queued(), 2u);
+    for (int i = 1; i <= 2; ++i) {
+        ASSERT_EQ(pool.try_submit({"b", "10.0.0.3"}, job(journal_, name("b", i))),
+                  Admission::Queued);
+    }
+    // The whole queue (4) is full, B and A at their shares: C, holding nothing, would get in.
+    EXPECT_EQ(pool.precheck({"b", "10.0.0.3"}), Admission::CustomerQueueFull);
+    EXPECT_EQ(pool.precheck({"c", "10.0.0.4"}), Admission::Queued);
+    EXPECT_EQ(pool.queued(), 4u);
+    EXPECT_EQ(pool.refusals().evicted, 0u);
+    gate_.open();
+    pool.shutdown();
+    EXPECT_EQ(journal_.entries().size(), 5u) << "the blocker and the four queued jobs ran";
+}
+
 TEST_F(WorkerPoolTest, ShutdownRunsEveryQueuedJobThenRefusesNewOnes) {
     WorkerPool pool(2, 100, 100);
     Gate second;
