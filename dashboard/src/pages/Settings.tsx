@@ -1,5 +1,5 @@
 import { useMutation, useQueryClient } from '@tanstack/react-query';
-import { useEffect, useState, type FormEvent, type ReactNode } from 'react';
+import { useState, type FormEvent, type ReactNode } from 'react';
 import { api, call, type Customer, type Preset, type SettingsPatch } from '../api/client';
 import { ApiError, describeError, fieldErrors } from '../api/errors';
 import { keys, useCustomer, usePlanGates, usePresets } from '../api/queries';
@@ -249,15 +249,15 @@ function Presets() {
   });
   const { fields, form } = errorsOf(saveMutation.error);
 
-  useEffect(() => {
-    if (editing) {
-      setName(editing.name);
-      setOptions(editing.options);
-      setLocal({});
-      saveMutation.reset();
-    }
-    // eslint-disable-next-line react-hooks/exhaustive-deps
-  }, [editing]);
+  // The fields are filled in the same update that shows the edit form: an effect would fill
+  // them one render later, over anything typed in between (a slow machine made that visible).
+  const startEditing = (p: Preset) => {
+    setEditing(p);
+    setName(p.name);
+    setOptions(p.options);
+    setLocal({});
+    saveMutation.reset();
+  };
 
   const submit = (e: FormEvent) => {
     e.preventDefault();
@@ -305,7 +305,7 @@ function Presets() {
                   <td data-label="Updated">{formatDateTime(p.updated_at)}</td>
                   <td className="actions">
                     <div className="row" style={{ justifyContent: 'flex-end' }}>
-                      <button type="button" className="btn btn-sm" onClick={() => setEditing(p)} aria-label={`Edit the preset ${p.name}`}>Edit</button>
+                      <button type="button" className="btn btn-sm" onClick={() => startEditing(p)} aria-label={`Edit the preset ${p.name}`}>Edit</button>
                       <button type="button" className="btn btn-sm btn-danger-outline" onClick={() => remove(p)} aria-label={`Delete the preset ${p.name}`}>Delete</button>
                     </div>
                   </td>
