@@ -627,6 +627,9 @@ std::string_view openapi_document() {
           }
         },
         "responses": {
+          "429": {
+            "$ref": "#/components/responses/TooManyRequests"
+          },
           "200": {
             "description": "The customer with its new settings.",
             "content": {
@@ -701,6 +704,9 @@ std::string_view openapi_document() {
           }
         ],
         "responses": {
+          "429": {
+            "$ref": "#/components/responses/TooManyRequests"
+          },
           "200": {
             "description": "The new secret, shown this once; URLs signed with the old one stop verifying.",
             "content": {
@@ -1622,6 +1628,9 @@ std::string_view openapi_document() {
           }
         },
         "responses": {
+          "429": {
+            "$ref": "#/components/responses/TooManyRequests"
+          },
           "200": {
             "description": "The preset, replaced.",
             "content": {
@@ -1717,6 +1726,9 @@ std::string_view openapi_document() {
           }
         ],
         "responses": {
+          "429": {
+            "$ref": "#/components/responses/TooManyRequests"
+          },
           "204": {
             "description": "Deleted."
           },
@@ -1759,6 +1771,9 @@ std::string_view openapi_document() {
           }
         },
         "responses": {
+          "429": {
+            "$ref": "#/components/responses/TooManyRequests"
+          },
           "202": {
             "description": "Announced to every edge node, which drops the matching variants (within a second where Redis is configured).",
             "content": {
@@ -3167,7 +3182,7 @@ std::string_view openapi_document() {
         }
       },
       "TooManyRequests": {
-        "description": "`too_many_requests`: too many attempts; retry after `Retry-After` seconds.",
+        "description": "`too_many_requests`: too many sign-up or login attempts; `rate_limited`: too many purges or settings writes for this account this minute (`[limits] purge_requests_per_minute`). Retry after `Retry-After` seconds.",
         "content": {
           "application/json": {
             "schema": {
