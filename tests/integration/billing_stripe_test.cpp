@@ -13,8 +13,8 @@
 #include <string>
 
 #include "fake_stripe.h"
-#include "poll.h"
 #include "fixtures.h"
+#include "poll_until.h"
 #include "raw_http.h"
 #include "server_process.h"
 #include "sql_file.h"
