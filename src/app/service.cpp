@@ -5,6 +5,7 @@
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>
 
+#include <csignal>
 #include <filesystem>
 #include <iostream>
 #include <thread>
@@ -395,6 +396,13 @@ int run_service(const Config& config, bool with_demo, Role role) {
     metrics_listener.stop();
     signal_context.stop();
     signal_thread.join();
+    // Drained: what is left is finishing work and exiting. A repeated SIGTERM (a supervisor, a
+    // test stopping us twice) must not cut the usage flush short, nor kill us at exit once the
+    // signal set is gone and the default action is back: from here on it is ignored.
+    boost::system::error_code ignored;
+    signals.clear(ignored);
+    std::signal(SIGTERM, SIG_IGN);
+    std::signal(SIGINT, SIG_IGN);
     // Workers report to the server's executor: stop them while it still exists.
     transform_pool.shutdown();
     blocking_pool.join();
