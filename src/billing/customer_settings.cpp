@@ -208,4 +208,12 @@ std::string cache_control_for(const CustomerSettings& settings) {
     return "public, max-age=" + std::to_string(*settings.cache_ttl_seconds);
 }
 
+std::string cache_control_within(const CustomerSettings& settings, std::int64_t seconds_left) {
+    const std::int64_t ttl = settings.cache_ttl_seconds.value_or(MAX_CACHE_TTL_SECONDS);
+    if (ttl == 0) {
+        return cache_control_for(settings);
+    }
+    return "public, max-age=" + std::to_string(std::clamp<std::int64_t>(seconds_left, 0, ttl));
+}
+
 } // namespace cdn::billing

@@ -52,4 +52,8 @@ core::Result<void> check_settings_plan(const CustomerSettings& settings, const P
 /** The Cache-Control of delivered images under these settings. */
 std::string cache_control_for(const CustomerSettings& settings);
 
+/** The same for an answer that must not be cached beyond `seconds_left` (a signed URL's exp):
+ *  max-age is the smaller of the two, never immutable. */
+std::string cache_control_within(const CustomerSettings& settings, std::int64_t seconds_left);
+
 } // namespace cdn::billing

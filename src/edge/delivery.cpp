@@ -513,14 +513,12 @@ http::Response DeliveryHandler::respond(const Delivery& d, const cache::VariantP
 }
 
 std::string DeliveryHandler::cache_control(const Delivery& d) const {
-    const auto ttl = d.customer->settings.cache_ttl_seconds.value_or(
-        billing::MAX_CACHE_TTL_SECONDS);
     // A signed URL with exp must not outlive it in a cache (step 5 checked exp > now).
-    if (!d.signed_request || !d.options.expires || ttl == 0) {
+    if (!d.signed_request || !d.options.expires) {
         return d.customer->cache_control;
     }
-    const auto left = std::max<std::int64_t>(0, *d.options.expires - deps_.clock.unix_seconds());
-    return "public, max-age=" + std::to_string(std::min<std::int64_t>(ttl, left));
+    return billing::cache_control_within(d.customer->settings,
+                                         *d.options.expires - deps_.clock.unix_seconds());
 }
 
 http::Response DeliveryHandler::fail(const Delivery& d, const core::Error& error) {

@@ -4,7 +4,8 @@
 
 namespace cdn::kv {
 
-core::Result<WindowDecision> WindowLimiter::admit(std::string_view key, std::uint64_t limit) {
+core::Result<WindowDecision> WindowLimiter::admit(std::string_view key,
+                                                 std::uint64_t limit) const {
     const auto now = clock_.unix_seconds();
     const auto length = std::max<std::int64_t>(1, window_.count());
     const auto window = now / length;

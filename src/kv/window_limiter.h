@@ -35,7 +35,7 @@ public:
 
     /** Counts one event of `key`; refused when it is over `limit` in this window. Errors: the
      *  store's (the caller chooses to fail open or closed). */
-    core::Result<WindowDecision> admit(std::string_view key, std::uint64_t limit);
+    core::Result<WindowDecision> admit(std::string_view key, std::uint64_t limit) const;
 
 private:
     KvStore& store_;

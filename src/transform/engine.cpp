@@ -31,6 +31,12 @@ core::Error vips_error(core::Errc code, std::string message) {
     return core::make_error(code, std::move(message), std::move(detail));
 }
 
+/** A libvips failure of a watched job: the deadline's kill, or the input's fault. */
+core::Error failure(const DeadlineGuard& guard, std::string message) {
+    return guard.fired() ? timeout_error()
+                         : vips_error(core::Errc::UnprocessableImage, std::move(message));
+}
+
 core::Error too_large(std::string message) {
     return core::make_error(core::Errc::SourceTooLarge, std::move(message));
 }
@@ -789,9 +795,7 @@ core::Result<EncodedImage> transform_image(std::string_view bytes, const Transfo
         try {
             return run_pipeline(bytes, bounded, source, limits, guard);
         } catch (const vips::VError&) {
-            return guard.fired() ? timeout_error()
-                                 : vips_error(core::Errc::UnprocessableImage,
-                                              "the original could not be decoded");
+            return failure(guard, "the original could not be decoded");
         }
     }();
     end_vips_job();
@@ -814,9 +818,7 @@ core::Result<std::string> rasterise_svg(std::string_view svg, const Limits& limi
             CDN_TRY_VOID(guard.check());
             return png;
         } catch (const vips::VError&) {
-            return guard.fired() ? timeout_error()
-                                 : vips_error(core::Errc::UnprocessableImage,
-                                              "the SVG could not be rasterised");
+            return failure(guard, "the SVG could not be rasterised");
         }
     }();
     end_vips_job();

@@ -97,11 +97,13 @@ void ApiRouter::mount(http::Router& router) {
             },
             [this](const http::Request& head) -> net::awaitable<core::Result<std::uint64_t>> {
                 // Authentication (the database) only for the routes that need it first.
-                const auto found = lookup(head);
+                auto found = lookup(head);
                 if (found.route == nullptr || !found.route->body_limit) {
                     co_return JSON_BODY_LIMIT;
                 }
-                auto work = [this, &head] { return body_limit(head); };
+                auto work = [this, &head, &found] {
+                    return body_limit(*found.route, head, std::move(found.params));
+                };
                 co_return co_await http::run_blocking(blocking_pool_, std::move(work));
             });
     }
@@ -138,14 +140,12 @@ http::Response ApiRouter::dispatch(const http::Request& request) {
     return http::Response::error(core::make_error(core::Errc::NotFound, "no such API route"));
 }
 
-core::Result<std::uint64_t> ApiRouter::body_limit(const http::Request& head) {
-    auto found = lookup(head);
-    if (found.route == nullptr || !found.route->body_limit) {
-        return JSON_BODY_LIMIT;
-    }
-    ApiRequest api_request{.http = head, .params = std::move(found.params), .principal = {}};
-    CDN_TRY_VOID(authorize(*found.route, api_request));
-    return found.route->body_limit(api_request);
+core::Result<std::uint64_t>
+ApiRouter::body_limit(const Route& route, const http::Request& head,
+                      std::vector<std::pair<std::string, std::string>> params) {
+    ApiRequest api_request{.http = head, .params = std::move(params), .principal = {}};
+    CDN_TRY_VOID(authorize(route, api_request));
+    return route.body_limit(api_request);
 }
 
 core::Result<void> ApiRouter::authorize(const Route& route, ApiRequest& request) {

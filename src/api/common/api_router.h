@@ -93,9 +93,6 @@ public:
     /** Matches, authenticates and runs the handler; blocking (call on the blocking pool). */
     http::Response dispatch(const http::Request& request);
 
-    /** The route's body limit for this head: authenticates, then asks the route. Blocking. */
-    core::Result<std::uint64_t> body_limit(const http::Request& head);
-
 private:
     /** The route matching the request's path and method, its parameters, and the methods of
      *  the routes matching its path only (for 405). */
@@ -106,6 +103,9 @@ private:
     };
     Lookup lookup(const http::Request& request) const;
     core::Result<void> authorize(const Route& route, ApiRequest& request);
+    /** `route`'s own body limit for this head, after its access check. Blocking. */
+    core::Result<std::uint64_t> body_limit(const Route& route, const http::Request& head,
+                                           std::vector<std::pair<std::string, std::string>> params);
     http::Response run(const Route& route, ApiRequest& request);
 
     Authenticator& authenticator_;

@@ -8,8 +8,9 @@
 namespace cdn::api {
 
 ApiHandler limit_per_customer(ApiDeps& deps, std::string kind, ApiHandler handler) {
-    return [&deps, kind = std::move(kind), handler = std::move(handler)](ApiRequest& request) {
-        kv::WindowLimiter limiter(deps.kv, deps.clock, "tenantlimit:" + kind);
+    kv::WindowLimiter limiter(deps.kv, deps.clock, "tenantlimit:" + kind);
+    return [&deps, kind = std::move(kind), limiter = std::move(limiter),
+            handler = std::move(handler)](ApiRequest& request) {
         const auto decision =
             limiter.admit(request.caller().customer_id, deps.config.purge_requests_per_minute);
         if (!decision) {

@@ -245,5 +245,17 @@ TEST(CacheControlFor, ZeroIsNoCache) {
     EXPECT_EQ(cache_control_for(s), "no-cache");
 }
 
+TEST(CacheControlWithin, MaxAgeIsTheSmallerOfTtlAndTimeLeftNeverImmutable) {
+    EXPECT_EQ(cache_control_within(CustomerSettings{}, 120), "public, max-age=120");
+    EXPECT_EQ(cache_control_within(CustomerSettings{}, 40'000'000), "public, max-age=31536000");
+    CustomerSettings s;
+    s.cache_ttl_seconds = 600;
+    EXPECT_EQ(cache_control_within(s, 120), "public, max-age=120");
+    EXPECT_EQ(cache_control_within(s, 3600), "public, max-age=600");
+    EXPECT_EQ(cache_control_within(s, -5), "public, max-age=0");
+    s.cache_ttl_seconds = 0;
+    EXPECT_EQ(cache_control_within(s, 120), "no-cache");
+}
+
 } // namespace
 } // namespace cdn::billing
