@@ -51,10 +51,6 @@ public:
                                        std::initializer_list<std::string_view> fields,
                                        const BodyOptions& options = {});
 
-    /** An object read elsewhere, for typed access. */
-    explicit JsonBody(json::object object, core::Errc code = core::Errc::InvalidRequest)
-        : object_(std::move(object)), code_(code) {}
-
     const json::object& object() const { return object_; }
 
     /** A string of min..max bytes (UTF-8 as sent). */
@@ -68,13 +64,15 @@ public:
                                                                std::int64_t min,
                                                                std::int64_t max) const;
     core::Result<std::optional<bool>> optional_bool(std::string_view name) const;
-    /** Refuses members not in `known`. */
-    core::Result<void> only(std::initializer_list<std::string_view> known) const;
 
     /** The 422 about member `name`: "name: message". */
     core::Error invalid(std::string_view name, std::string message) const;
 
 private:
+    JsonBody(json::object object, core::Errc code) : object_(std::move(object)), code_(code) {}
+    /** Refuses members not in `known`. */
+    core::Result<void> only(std::initializer_list<std::string_view> known) const;
+
     json::object object_;
     core::Errc code_;
 };

@@ -114,7 +114,7 @@ core::Result<db::UsageDelta> parse_usage_item(const json::value& value, std::siz
         return invalid_field(item + "." + std::string(name), std::move(message));
     };
     db::UsageDelta delta;
-    bool has_id = false, has_hour = false;
+    bool has_hour = false; // customer_id is never empty once given
     for (const auto& member : value.get_object()) {
         const auto name = member.key();
         if (name == "customer_id") {
@@ -124,7 +124,6 @@ core::Result<db::UsageDelta> parse_usage_item(const json::value& value, std::siz
                 return invalid(name, "must be a string of 1 to 128 bytes");
             }
             delta.customer_id = std::string(id.get_string());
-            has_id = true;
             continue;
         }
         auto* counter = counter_of(delta, name);
@@ -138,7 +137,7 @@ core::Result<db::UsageDelta> parse_usage_item(const json::value& value, std::siz
         *counter = *count;
         has_hour = has_hour || name == "hour";
     }
-    if (!has_id) {
+    if (delta.customer_id.empty()) {
         return invalid("customer_id", "is required");
     }
     if (!has_hour) {

@@ -59,21 +59,23 @@ struct SeriesQuery {
     db::UsageGranularity granularity = db::UsageGranularity::Day;
 };
 
-/**
- * The query string of GET /usage. Every failure is 400 invalid_parameter naming the parameter
- * (unknown_parameter for one this route does not take): these are query parameters, not a
- * JSON body, and the edge answers bad query parameters the same way.
- */
-core::Result<SeriesQuery> parse_series_query(std::string_view query, std::int64_t now) {
+/** GET /usage's parameters as given, each at most once. */
+struct SeriesParams {
+    std::optional<std::string> from;
+    std::optional<std::string> to;
+    std::optional<std::string> granularity;
+};
+
+core::Result<SeriesParams> read_series_params(std::string_view query) {
     const auto params = core::parse_query_string(query);
     if (!params) {
         return core::make_error(core::Errc::InvalidParameter, "malformed query string");
     }
-    std::optional<std::string> from, to, granularity;
+    SeriesParams out;
     for (const auto& [name, value] : *params) {
-        std::optional<std::string>* slot = name == "from"          ? &from
-                                           : name == "to"          ? &to
-                                           : name == "granularity" ? &granularity
+        std::optional<std::string>* slot = name == "from"          ? &out.from
+                                           : name == "to"          ? &out.to
+                                           : name == "granularity" ? &out.granularity
                                                                    : nullptr;
         if (slot == nullptr) {
             return core::make_field_error(core::Errc::UnknownParameter, name,
@@ -84,40 +86,49 @@ core::Result<SeriesQuery> parse_series_query(std::string_view query, std::int64_
         }
         *slot = value;
     }
+    return out;
+}
 
+/** The date parameter `name` as its UTC midnight; `otherwise` when it is not given. */
+core::Result<std::int64_t> date_param(const std::optional<std::string>& value,
+                                      std::string_view name, std::int64_t otherwise) {
+    if (!value) {
+        return otherwise;
+    }
+    const auto day = parse_date(*value);
+    if (!day) {
+        return bad_parameter(name, "must be a date YYYY-MM-DD");
+    }
+    return *day;
+}
+
+/**
+ * The query string of GET /usage. Every failure is 400 invalid_parameter naming the parameter
+ * (unknown_parameter for one this route does not take): these are query parameters, not a
+ * JSON body, and the edge answers bad query parameters the same way.
+ */
+core::Result<SeriesQuery> parse_series_query(std::string_view query, std::int64_t now) {
+    CDN_TRY(params, read_series_params(query));
     SeriesQuery out;
-    if (!granularity || *granularity == "day") {
+    if (!params.granularity || *params.granularity == "day") {
         out.granularity = db::UsageGranularity::Day;
-    } else if (*granularity == "hour") {
+    } else if (*params.granularity == "hour") {
         out.granularity = db::UsageGranularity::Hour;
     } else {
         return bad_parameter("granularity", "must be hour or day");
     }
-    if (to) {
-        const auto day = parse_date(*to);
-        if (!day) {
-            return bad_parameter("to", "must be a date YYYY-MM-DD");
-        }
-        out.to_day = *day;
-    } else {
-        out.to_day = db::day_start(now);
-    }
-    if (from) {
-        const auto day = parse_date(*from);
-        if (!day) {
-            return bad_parameter("from", "must be a date YYYY-MM-DD");
-        }
-        out.from_day = *day;
-    } else {
-        out.from_day = out.to_day - (DEFAULT_RANGE_DAYS - 1) * SECONDS_PER_DAY;
-    }
-    if (out.from_day > out.to_day) {
+    CDN_TRY(to_day, date_param(params.to, "to", db::day_start(now)));
+    CDN_TRY(from_day,
+            date_param(params.from, "from", to_day - (DEFAULT_RANGE_DAYS - 1) * SECONDS_PER_DAY));
+    if (from_day > to_day) {
         return bad_parameter("from", "must not be after to");
     }
-    if ((out.to_day - out.from_day) / SECONDS_PER_DAY + 1 > MAX_RANGE_DAYS) {
+    if ((to_day - from_day) / SECONDS_PER_DAY + 1 > MAX_RANGE_DAYS) {
         return bad_parameter("to", "the range is limited to " + std::to_string(MAX_RANGE_DAYS) +
                                        " days");
     }
+    out.from_day = from_day;
+    out.to_day = to_day;
     return out;
 }
 
