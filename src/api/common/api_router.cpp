@@ -170,6 +170,7 @@ core::Result<http::Response> ApiRouter::run(const Route& route, ApiRequest& requ
     CDN_TRY_VOID(authorize(route, request));
     try {
         CDN_TRY(res, route.handler(request));
+        // An error answer a handler builds itself (retry_later) already carries it.
         if (std::none_of(res.headers.begin(), res.headers.end(),
                          [](const auto& header) { return header.first == "Cache-Control"; })) {
             res.set_header("Cache-Control", "no-store");
