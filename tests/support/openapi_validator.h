@@ -17,4 +17,14 @@ namespace cdn::test {
 std::string openapi_violation(std::string_view method, std::string_view target,
                               const RawResponse& res);
 
+/** While one lives, this thread's requests go to a server that does not serve the API (an edge
+ *  node): its answers on API paths are checked as for a path the document does not have. */
+class WithoutApiRoutes {
+public:
+    WithoutApiRoutes();
+    ~WithoutApiRoutes();
+    WithoutApiRoutes(const WithoutApiRoutes&) = delete;
+    WithoutApiRoutes& operator=(const WithoutApiRoutes&) = delete;
+};
+
 } // namespace cdn::test

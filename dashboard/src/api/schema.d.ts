@@ -933,6 +933,15 @@ export interface components {
                 "application/json": components["schemas"]["Error"];
             };
         };
+        /** @description `conflict`: the path crosses an existing image (an image cannot also be a folder, nor a folder an image). */
+        PathConflict: {
+            headers: {
+                [name: string]: unknown;
+            };
+            content: {
+                "application/json": components["schemas"]["Error"];
+            };
+        };
         /** @description `busy`: every password-hashing slot is taken; retry after `Retry-After` seconds. */
         Busy: {
             headers: {
@@ -1555,6 +1564,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
+            409: components["responses"]["PathConflict"];
             /** @description `payload_too_large`: more bytes than the upload URL was made for (or than the plan allows). */
             413: {
                 headers: {
@@ -1666,6 +1676,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
+            409: components["responses"]["PathConflict"];
             413: components["responses"]["PayloadTooLarge"];
             /** @description `unsupported_media_type`: not an image, or a format not supported (checked by content). */
             415: {
