@@ -1591,7 +1591,7 @@ export interface operations {
             query?: never;
             header?: never;
             path: {
-                /** @description The image's path under the customer's namespace, e.g. `products/shoe.jpg`. It may hold `/` (sent as is, not escaped); percent-encoded bytes are decoded. 1 to 1024 bytes, no leading `/`, no `.` or `..` segment, no backslash or control character. */
+                /** @description The image's path under the customer's namespace, e.g. `products/shoe.jpg`. It may hold `/` (sent as is, not escaped); percent-encoded bytes are decoded. 1 to 996 bytes (the store's 1024 less `{public_key}/`), no leading `/`, no `.` or `..` segment, no backslash or control character. */
                 path: string;
             };
             cookie?: never;
@@ -1626,7 +1626,7 @@ export interface operations {
             query?: never;
             header?: never;
             path: {
-                /** @description The image's path under the customer's namespace, e.g. `products/shoe.jpg`. It may hold `/` (sent as is, not escaped); percent-encoded bytes are decoded. 1 to 1024 bytes, no leading `/`, no `.` or `..` segment, no backslash or control character. */
+                /** @description The image's path under the customer's namespace, e.g. `products/shoe.jpg`. It may hold `/` (sent as is, not escaped); percent-encoded bytes are decoded. 1 to 996 bytes (the store's 1024 less `{public_key}/`), no leading `/`, no `.` or `..` segment, no backslash or control character. */
                 path: string;
             };
             cookie?: never;
@@ -1695,7 +1695,7 @@ export interface operations {
             query?: never;
             header?: never;
             path: {
-                /** @description The image's path under the customer's namespace, e.g. `products/shoe.jpg`. It may hold `/` (sent as is, not escaped); percent-encoded bytes are decoded. 1 to 1024 bytes, no leading `/`, no `.` or `..` segment, no backslash or control character. */
+                /** @description The image's path under the customer's namespace, e.g. `products/shoe.jpg`. It may hold `/` (sent as is, not escaped); percent-encoded bytes are decoded. 1 to 996 bytes (the store's 1024 less `{public_key}/`), no leading `/`, no `.` or `..` segment, no backslash or control character. */
                 path: string;
             };
             cookie?: never;

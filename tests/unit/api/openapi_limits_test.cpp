@@ -12,6 +12,7 @@
 #include "api/customer/customer_service.h"
 #include "api/openapi/document.h"
 #include "billing/customer_settings.h"
+#include "security/keys.h"
 #include "storage/key.h"
 
 namespace cdn::api {
@@ -132,11 +133,16 @@ TEST(OpenApiLimits, PresetOptionsLengthIsTheServers) {
     EXPECT_EQ(integer_at(std::string(options) + "/maxLength"), MAX_PRESET_OPTIONS_BYTES);
 }
 
-TEST(OpenApiLimits, ImagePathLengthIsTheStoresKeyLimit) {
+TEST(OpenApiLimits, ImagePathLengthIsWhatTheStoresKeyLimitLeaves) {
+    // The store's key is `{public_key}/{path}`, at most storage::MAX_KEY_BYTES.
+    const auto longest = storage::MAX_KEY_BYTES - security::generate_public_key().size() - 1;
     for (const std::string method : {"put", "get", "delete"}) {
         const auto schema = "/paths/~1api~1v1~1images~1{path}/" + method + "/parameters/0/schema";
-        EXPECT_EQ(integer_at(schema + "/maxLength"), storage::MAX_KEY_BYTES) << method;
+        EXPECT_EQ(integer_at(schema + "/maxLength"), longest) << method;
     }
+    EXPECT_EQ(integer_at("/paths/~1api~1v1~1images~1upload-url/post/requestBody/content/"
+                         "application~1json/schema/properties/path/maxLength"),
+              longest);
 }
 
 } // namespace
