@@ -16,8 +16,8 @@ constexpr std::size_t MAX_ENTRIES = 100'000;
 CustomerDirectory::CustomerDirectory(db::Database& db, boost::asio::thread_pool& blocking_pool,
                                      const core::Clock& clock, std::chrono::seconds ttl,
                                      std::chrono::seconds negative_ttl, std::uint32_t max_dimension)
-    : db_(db), blocking_pool_(blocking_pool), clock_(clock), ttl_(ttl),
-      negative_ttl_(negative_ttl), max_dimension_(max_dimension) {}
+    : db_(db), blocking_pool_(blocking_pool), clock_(clock), ttl_(ttl), negative_ttl_(negative_ttl),
+      max_dimension_(max_dimension) {}
 
 boost::asio::awaitable<core::Result<CustomerPtr>>
 CustomerDirectory::find_by_key(std::string_view public_key) {

@@ -149,13 +149,13 @@ net::awaitable<http::Response> DeliveryHandler::handle(const http::Request& requ
     }
 
 net::awaitable<http::Response> DeliveryHandler::deliver(Delivery& d) {
-    CDN_STEP(parse(d));                     // 1. URL and options, no I/O
-    CDN_STEP(co_await find_customer(d));    // 2. customer by Host or public key
-    CDN_STEP(limit_rate(d));                // 3. requests per second
-    CDN_STEP(apply_policy(d));              // 4–5. allowlist, signature, presets
-    CDN_STEP(negotiate(d));                 // 6. plan gates, output format → cache key
-    CDN_STEP(co_await check_quota(d));      // 6. monthly bandwidth
-    co_await look_up_cache(d);              // 7. memory, then disk
+    CDN_STEP(parse(d));                  // 1. URL and options, no I/O
+    CDN_STEP(co_await find_customer(d)); // 2. customer by Host or public key
+    CDN_STEP(limit_rate(d));             // 3. requests per second
+    CDN_STEP(apply_policy(d));           // 4–5. allowlist, signature, presets
+    CDN_STEP(negotiate(d));              // 6. plan gates, output format → cache key
+    CDN_STEP(co_await check_quota(d));   // 6. monthly bandwidth
+    co_await look_up_cache(d);           // 7. memory, then disk
     if (!d.variant) {
         CDN_STEP(co_await produce_once(d)); // 8–12. fetch → transform → store, once per key
     }
@@ -168,9 +168,8 @@ DeliveryHandler::Step DeliveryHandler::parse(Delivery& d) const {
     CDN_TRY(params, parse_query(d.request.query));
     // `s` is checked against the raw query in step 5, where a repeated or misplaced `s` is
     // invalid_signature (403), not a repeated option (400).
-    d.signed_request = std::erase_if(params, [](const auto& p) {
-                           return is_signature_param(p.first);
-                       }) > 0;
+    d.signed_request =
+        std::erase_if(params, [](const auto& p) { return is_signature_param(p.first); }) > 0;
     CDN_TRY(options, transform::parse_delivery_options(
                          params, static_cast<std::uint32_t>(deps_.limits.max_output_dimension)));
     d.options = std::move(options);
@@ -253,8 +252,8 @@ DeliveryHandler::Step DeliveryHandler::apply_policy(Delivery& d) const {
 
 DeliveryHandler::Step DeliveryHandler::check_domain(const Delivery& d) const {
     const auto& allowed = d.customer->settings.allowed_domains;
-    if (allowed.empty() ||
-        security::origin_allowed(allowed, d.request.header("origin"), d.request.header("referer"))) {
+    if (allowed.empty() || security::origin_allowed(allowed, d.request.header("origin"),
+                                                    d.request.header("referer"))) {
         return {};
     }
     return core::make_error(core::Errc::DomainNotAllowed,
@@ -366,8 +365,8 @@ net::awaitable<DeliveryHandler::Step> DeliveryHandler::produce_once(Delivery& d)
     // The flight's first requester owns the transform: keys are per customer, so the customer
     // is right for every requester; the client (grouped as for the rate limit: IPv6 by /64) is
     // the one whose miss started it.
-    const transform::JobOwner owner{
-        d.customer->record.id, std::to_string(http::client_group(d.request.client_address))};
+    const transform::JobOwner owner{d.customer->record.id,
+                                    std::to_string(http::client_group(d.request.client_address))};
     // Coroutine arguments are named, never temporaries: GCC 12 destroys a temporary passed to
     // a by-value coroutine parameter twice.
     cache::SingleFlight<ProducedResult>::Work work = [this, &d, spec, &owner] {
@@ -398,8 +397,8 @@ http::Response DeliveryHandler::respond(const Delivery& d) const {
     };
     if (d.variant->status == 200) {
         answer.cache_control = cache_control(d);
-        answer.allow_origin = restricted ? std::string(d.request.header("origin").value_or(""))
-                                         : std::string("*");
+        answer.allow_origin =
+            restricted ? std::string(d.request.header("origin").value_or("")) : std::string("*");
     }
     auto res = variant_response(d.request, d.variant, answer);
     res.customer = d.url.public_key;
@@ -421,12 +420,11 @@ http::Response DeliveryHandler::fail(const Delivery& d, const core::Error& error
             refused_[i].fetch_add(1, std::memory_order_relaxed);
         }
     }
-    auto res = refusal_response(error, {
-                                           .retry_after = d.retry_after,
-                                           .vary = has_allowlist(d.customer)
-                                                       ? std::string(ALLOWLIST_VARY)
-                                                       : std::string(),
-                                       });
+    auto res = refusal_response(
+        error, {
+                   .retry_after = d.retry_after,
+                   .vary = has_allowlist(d.customer) ? std::string(ALLOWLIST_VARY) : std::string(),
+               });
     if (d.customer) {
         res.customer = d.customer->record.public_key;
     }
@@ -544,8 +542,8 @@ DeliveryHandler::keep_original(storage::Object original, std::string key,
         co_return png.error();
     }
     produced.encode_ms = ms_since(started);
-    produced.variant = make_variant(std::move(key), "image/png", std::move(*png),
-                                    original.info.last_modified);
+    produced.variant =
+        make_variant(std::move(key), "image/png", std::move(*png), original.info.last_modified);
     co_return produced;
 }
 
@@ -572,9 +570,9 @@ DeliveryHandler::transform_original(storage::Object original, std::string key,
         produced.variant = make_variant(std::move(key), "application/json", describe(*encoded),
                                         original.info.last_modified);
     } else {
-        produced.variant = make_variant(std::move(key),
-                                        std::string(transform::mime_type(encoded->format)),
-                                        std::move(encoded->bytes), original.info.last_modified);
+        produced.variant =
+            make_variant(std::move(key), std::string(transform::mime_type(encoded->format)),
+                         std::move(encoded->bytes), original.info.last_modified);
     }
     co_return produced;
 }

@@ -135,13 +135,14 @@ private:
                                                    const transform::JobOwner& owner);
     /** The original (nullopt for none) from the store. With `transform_owner`, a miss whose
      *  transform the queue would refuse is 503 busy before the original is read. Blocks. */
-    core::Result<std::optional<storage::Object>>
-    fetch(const ImageUrl& url, const transform::JobOwner* transform_owner);
+    core::Result<std::optional<storage::Object>> fetch(const ImageUrl& url,
+                                                       const transform::JobOwner* transform_owner);
     /** The variant made of `original`: transformed by `spec`, or as it is without one, or the
      *  cached 404 when there is no original. */
-    boost::asio::awaitable<ProducedResult>
-    transform(std::optional<storage::Object> original, std::string key,
-              const transform::TransformSpec* spec, const transform::JobOwner& owner);
+    boost::asio::awaitable<ProducedResult> transform(std::optional<storage::Object> original,
+                                                     std::string key,
+                                                     const transform::TransformSpec* spec,
+                                                     const transform::JobOwner& owner);
     boost::asio::awaitable<ProducedResult> transform_original(storage::Object original,
                                                               std::string key,
                                                               const transform::TransformSpec& spec,
@@ -156,9 +157,9 @@ private:
 
     /** Requests refused by a policy step, by error code, for /metrics. */
     static constexpr std::array POLICY_ERRORS{
-        core::Errc::RateLimited,     core::Errc::DomainNotAllowed, core::Errc::InvalidSignature,
+        core::Errc::RateLimited,      core::Errc::DomainNotAllowed, core::Errc::InvalidSignature,
         core::Errc::SignatureExpired, core::Errc::FeatureNotInPlan, core::Errc::QuotaExceeded,
-        core::Errc::UnknownPreset,   core::Errc::PresetsOnly,      core::Errc::CustomerSuspended,
+        core::Errc::UnknownPreset,    core::Errc::PresetsOnly,      core::Errc::CustomerSuspended,
         core::Errc::UnknownCustomer,
     };
 

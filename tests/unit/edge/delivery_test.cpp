@@ -66,8 +66,7 @@ public:
         objects_.erase(std::string(key));
         return {};
     }
-    core::Result<storage::ListPage> list(std::string_view, std::string_view,
-                                         std::size_t) override {
+    core::Result<storage::ListPage> list(std::string_view, std::string_view, std::size_t) override {
         return storage::ListPage{};
     }
     core::Result<void> check() override { return {}; }
@@ -149,9 +148,7 @@ protected:
     }
 
     /** Runs the handler on an I/O context of its own until it answers. */
-    http::Response handle(const TestRequest& request) {
-        return handle_all({request}).front();
-    }
+    http::Response handle(const TestRequest& request) { return handle_all({request}).front(); }
 
     /** Starts every request at once on one I/O thread, then waits for all the answers. */
     std::vector<http::Response> handle_all(const std::vector<TestRequest>& requests) {
@@ -228,7 +225,8 @@ TEST_F(DeliveryHandlerTest, AMatchingEtagIs304WithoutBody) {
     ASSERT_NE(etag_at, std::string::npos);
     const auto etag = first.prebuilt_headers->substr(
         etag_at + 6, first.prebuilt_headers->find('\r', etag_at) - etag_at - 6);
-    const auto again = handle({.path = "/" + PK + "/cat.png", .headers = {{"If-None-Match", etag}}});
+    const auto again =
+        handle({.path = "/" + PK + "/cat.png", .headers = {{"If-None-Match", etag}}});
     EXPECT_EQ(again.status, 304u);
     EXPECT_EQ(again.body, nullptr);
     EXPECT_EQ(header(again, "ETag"), etag);
@@ -273,7 +271,8 @@ TEST_F(DeliveryHandlerTest, ACustomDomainPathHasNoPublicKey) {
     EXPECT_EQ(res.customer, PK);
     EXPECT_EQ(body(res), PNG_BYTES);
     // The service's own host name is never a custom domain: the path needs its key there.
-    const auto own = handle({.path = "/" + PK + "/cat.png", .headers = {{"Host", "cdn.example.com"}}});
+    const auto own =
+        handle({.path = "/" + PK + "/cat.png", .headers = {{"Host", "cdn.example.com"}}});
     EXPECT_EQ(own.status, 200u);
     EXPECT_EQ(header(own, "X-Cache"), "HIT");
 }
@@ -283,8 +282,7 @@ TEST_F(DeliveryHandlerTest, UnknownKeysAndUnknownHostsAreUnknownCustomers) {
     EXPECT_EQ(unknown_key.status, 404u);
     EXPECT_NE(body(unknown_key).find("unknown_customer"), std::string::npos);
     // An unknown host falls back to reading the path as /{public_key}/{path}.
-    const auto unknown_host =
-        handle({.path = "/cat.png", .headers = {{"Host", "img.nobody.com"}}});
+    const auto unknown_host = handle({.path = "/cat.png", .headers = {{"Host", "img.nobody.com"}}});
     EXPECT_EQ(unknown_host.status, 404u);
     EXPECT_NE(body(unknown_host).find("unknown_customer"), std::string::npos);
     EXPECT_EQ(store_.gets(), 0);

@@ -92,8 +92,7 @@ TEST(NegotiateFormat, AutoFollowsAcceptAndTheAvifGateAndVariesOnAccept) {
     EXPECT_EQ(negotiated_or_fail(options, both, avif_plan).spec.format, FormatChoice::Avif);
     EXPECT_EQ(negotiated_or_fail(options, both, {}).spec.format, FormatChoice::Webp);
     const ClientHints refuses_avif{.accept = "image/avif;q=0, image/webp"};
-    EXPECT_EQ(negotiated_or_fail(options, refuses_avif, avif_plan).spec.format,
-              FormatChoice::Webp);
+    EXPECT_EQ(negotiated_or_fail(options, refuses_avif, avif_plan).spec.format, FormatChoice::Webp);
     const auto neither = negotiated_or_fail(options, {.accept = "image/*"}, avif_plan);
     EXPECT_EQ(neither.spec.format, FormatChoice::JpegOrPngByAlpha);
     EXPECT_EQ(neither.vary, std::vector<std::string>{"Accept"});
@@ -134,7 +133,8 @@ TEST(NegotiateHints, ClientHintsScaleTheBoxOnlyWithoutOptionsAndAreVariedOn) {
     EXPECT_EQ(kept.spec.width, 300u);
     EXPECT_TRUE(kept.vary.empty());
     // A width hint gives the box when the URL has none; it is already in device pixels.
-    const ClientHints width{.dpr = "2", .dpr_header = "DPR", .width = "500", .width_header = "Width"};
+    const ClientHints width{
+        .dpr = "2", .dpr_header = "DPR", .width = "500", .width_header = "Width"};
     const auto by_width = negotiated_or_fail(DeliveryOptions{}, width, {});
     EXPECT_EQ(by_width.spec.width, 500u);
     EXPECT_EQ(by_width.vary, (std::vector<std::string>{"DPR", "Width"}));
