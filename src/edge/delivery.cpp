@@ -400,7 +400,7 @@ http::Response DeliveryHandler::respond(const Delivery& d) const {
         answer.allow_origin =
             restricted ? std::string(d.request.header("origin").value_or("")) : std::string("*");
     }
-    auto res = variant_response(d.request, d.variant, answer);
+    auto res = variant_response(d.request, d.variant, std::move(answer));
     res.customer = d.url.public_key;
     return res;
 }

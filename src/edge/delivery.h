@@ -77,16 +77,16 @@ public:
     /** What the steps learn about one request, in the order they learn it. */
     struct Delivery {
         const http::Request& request;
+        transform::DeliveryOptions options;
+        bool signed_request = false;
+        /** The query had nothing but preset, v, s and exp (presets_only). */
+        bool only_preset_params = true;
         /** The Host, when it may be a customer's custom domain (looked up in step 2). */
         std::optional<std::string> custom_domain;
         /** The path as `/{public_key}/{path}` and, with a custom_domain, as `/{path}`: which
          *  one holds depends on whether the Host is a customer's domain. */
         core::Result<ImageUrl> keyed_url;
         std::optional<core::Result<ImageUrl>> domain_url;
-        transform::DeliveryOptions options;
-        bool signed_request = false;
-        /** The query had nothing but preset, v, s and exp (presets_only). */
-        bool only_preset_params = true;
         ImageUrl url;
         CustomerPtr customer;
         const billing::Plan* plan = nullptr;

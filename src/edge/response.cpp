@@ -84,7 +84,7 @@ std::string variant_header_block(const cache::CachedVariant& variant) {
 }
 
 http::Response variant_response(const http::Request& request, const cache::VariantPtr& variant,
-                                const VariantAnswer& answer) {
+                                VariantAnswer answer) {
     http::Response res;
     const auto body = std::shared_ptr<const std::string>(variant, &variant->body);
     if (variant->status != 200) {
@@ -94,7 +94,7 @@ http::Response variant_response(const http::Request& request, const cache::Varia
     res.cache_status = cache::header_value(answer.cache_status);
     res.set_header("X-Cache", std::string(res.cache_status));
     if (!answer.vary.empty()) {
-        res.set_header("Vary", answer.vary);
+        res.set_header("Vary", std::move(answer.vary));
     }
     if (variant->status == 200) {
         const auto if_none_match = request.header("if-none-match");
@@ -104,13 +104,13 @@ http::Response variant_response(const http::Request& request, const cache::Varia
             set_variant_headers(res, variant);
             res.body = body;
         }
-        res.set_header("Cache-Control", answer.cache_control);
+        res.set_header("Cache-Control", std::move(answer.cache_control));
         if (!answer.allow_origin.empty()) {
-            res.set_header("Access-Control-Allow-Origin", answer.allow_origin);
+            res.set_header("Access-Control-Allow-Origin", std::move(answer.allow_origin));
         }
     }
     if (!answer.server_timing.empty()) {
-        res.set_header("Server-Timing", answer.server_timing);
+        res.set_header("Server-Timing", std::move(answer.server_timing));
     }
     return res;
 }

@@ -34,7 +34,7 @@ struct VariantAnswer {
 
 /** The answer for a variant: shared body and header block, 304 on a matching If-None-Match. */
 http::Response variant_response(const http::Request& request, const cache::VariantPtr& variant,
-                                const VariantAnswer& answer);
+                                VariantAnswer answer);
 
 /** What a refusal says besides its error. */
 struct Refusal {
