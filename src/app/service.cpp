@@ -364,13 +364,8 @@ int run_service(const Config& config, bool with_demo, Role role) {
     http::AccessLog access_log;
     http::Server server(config.server, router, access_log);
     // Each module writes its own families.
-    metrics.add_source(server);
-    metrics.add_source(variant_cache);
-    metrics.add_source(customers);
-    metrics.add_source(rate_limiter);
-    metrics.add_source(usage);
-    metrics.add_source(transform_pool);
-    metrics.add_source(delivery);
+    metrics.add_sources(server, variant_cache, customers, rate_limiter, usage, transform_pool,
+                        delivery);
     if (auto listening = server.listen(); !listening) {
         spdlog::critical("{}", listening.error().message);
         return 1;

@@ -36,6 +36,9 @@ public:
     template <class Source> void add_source(const Source& source) {
         add([&source](MetricWriter& writer) { source.write_metrics(writer); });
     }
+    template <class... Sources> void add_sources(const Sources&... sources) {
+        (add_source(sources), ...);
+    }
     std::string render() const;
 
 private:

@@ -20,8 +20,7 @@ TEST(MetricsRegistry, RendersEachRegisteredSourceAtScrapeTimeInOrder) {
     MetricsRegistry registry;
     Counting first{"first_total", 1};
     Counting second{"second_total", 2};
-    registry.add_source(first);
-    registry.add_source(second);
+    registry.add_sources(first, second);
     first.value = 5; // read at render time, not when registered
     EXPECT_EQ(registry.render(), "# HELP first_total A test counter.\n"
                                  "# TYPE first_total counter\n"
