@@ -285,11 +285,13 @@ int run_service(const Config& config, bool with_demo, Role role) {
 
     core::SystemClock clock;
     core::MetricsRegistry metrics;
-    cache::MemoryCache memory_cache(config.cache.memory_bytes);
+    cache::MemoryCache memory_cache(config.cache.memory_bytes, clock);
     auto disk_cache = open_disk_tier(config.cache);
     cache::TieredCache variant_cache(memory_cache, disk_cache.get());
+    net::thread_pool blocking_pool(std::max(4u, std::thread::hardware_concurrency()));
     edge::CustomerDirectory customers(
-        *stores->database, clock, std::chrono::seconds(config.cache.config_ttl_seconds),
+        *stores->database, blocking_pool, clock,
+        std::chrono::seconds(config.cache.config_ttl_seconds),
         std::chrono::seconds(config.cache.negative_ttl_seconds),
         static_cast<std::uint32_t>(config.limits.max_output_dimension));
     kv::MemoryKvStore kv_store(clock);
@@ -301,7 +303,6 @@ int run_service(const Config& config, bool with_demo, Role role) {
     db::UsageRepository usage_repository(*stores->database);
     billing::BandwidthQuota quota(usage_repository, usage, clock,
                                   std::chrono::seconds(config.usage.quota_refresh_seconds));
-    net::thread_pool blocking_pool(std::max(4u, std::thread::hardware_concurrency()));
     transform::WorkerPool transform_pool(transform_workers(config.limits),
                                          config.limits.transform_queue,
                                          config.limits.transform_queue_per_customer);
@@ -362,9 +363,9 @@ int run_service(const Config& config, bool with_demo, Role role) {
 
     http::AccessLog access_log;
     http::Server server(config.server, router, access_log);
-    metrics.add([&server](core::MetricWriter& w) { server.write_metrics(w); });
-    metrics.add([&delivery](core::MetricWriter& w) { delivery.write_metrics(w); });
-    metrics.add([&transform_pool](core::MetricWriter& w) { transform_pool.write_metrics(w); });
+    // Each module writes its own families.
+    metrics.add_sources(server, variant_cache, customers, rate_limiter, usage, transform_pool,
+                        delivery);
     if (auto listening = server.listen(); !listening) {
         spdlog::critical("{}", listening.error().message);
         return 1;

@@ -12,20 +12,27 @@ VariantPtr TieredCache::get_from_memory(std::string_view key) {
     return hit;
 }
 
-TieredCache::Lookup TieredCache::get(std::string_view key) {
-    if (auto hit = get_from_memory(key)) {
-        return {std::move(hit), Tier::Memory};
-    }
+VariantPtr TieredCache::get_from_disk(std::string_view key) {
     if (disk_ != nullptr) {
         // A purge may run while the file is read: promote the hit only if none covered it.
         const auto since = generation();
         if (auto hit = disk_->get(key)) {
             disk_hits_.fetch_add(1, std::memory_order_relaxed);
             put_in_memory_unless_purged(hit, since);
-            return {std::move(hit), Tier::Disk};
+            return hit;
         }
     }
     misses_.fetch_add(1, std::memory_order_relaxed);
+    return nullptr;
+}
+
+TieredCache::Lookup TieredCache::get(std::string_view key) {
+    if (auto hit = get_from_memory(key)) {
+        return {std::move(hit), Tier::Memory};
+    }
+    if (auto hit = get_from_disk(key)) {
+        return {std::move(hit), Tier::Disk};
+    }
     return {};
 }
 
@@ -126,6 +133,17 @@ TieredCache::Stats TieredCache::stats() const {
     return Stats{memory_hits_.load(std::memory_order_relaxed),
                  disk_hits_.load(std::memory_order_relaxed),
                  misses_.load(std::memory_order_relaxed)};
+}
+
+void TieredCache::write_metrics(core::MetricWriter& writer) const {
+    const auto counts = stats();
+    writer.family("imagecdn_cache_lookups_total", "counter", "Variant cache lookups by result.");
+    writer.sample("imagecdn_cache_lookups_total", R"(tier="memory",result="hit")",
+                  static_cast<double>(counts.memory_hits));
+    writer.sample("imagecdn_cache_lookups_total", R"(tier="disk",result="hit")",
+                  static_cast<double>(counts.disk_hits));
+    writer.sample("imagecdn_cache_lookups_total", R"(tier="all",result="miss")",
+                  static_cast<double>(counts.misses));
 }
 
 } // namespace cdn::cache

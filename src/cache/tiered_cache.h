@@ -10,6 +10,8 @@
 
 #include "cache/disk_cache.h"
 #include "cache/memory_cache.h"
+#include "cache/status.h"
+#include "core/metrics.h"
 
 namespace cdn::cache {
 
@@ -44,6 +46,13 @@ public:
         /** nullptr on a miss. */
         VariantPtr variant;
         Tier tier = Tier::None;
+
+        /** The answer's status: a hit in either tier, else a miss. */
+        Status status() const {
+            return tier == Tier::Memory ? Status::Hit
+                   : tier == Tier::Disk ? Status::HitDisk
+                                        : Status::Miss;
+        }
     };
     /** Lookup counters since start (monotonic, for /metrics). */
     struct Stats {
@@ -55,8 +64,13 @@ public:
     /** Memory, then disk (promoting a hit to memory). May block on file I/O. */
     Lookup get(std::string_view key);
     /** The memory tier alone: never blocks, so I/O threads may call it. A miss here is not
-     *  counted (the full get() that follows counts it). */
+     *  counted (the get_from_disk() that follows counts it). */
     VariantPtr get_from_memory(std::string_view key);
+    /** The disk tier, after a miss in memory: a hit is promoted to memory; a miss is counted
+     *  as a miss of both tiers. Blocks on file I/O when there is a disk tier. */
+    VariantPtr get_from_disk(std::string_view key);
+    /** False when the disk tier is disabled: get_from_disk() then never blocks. */
+    bool has_disk() const { return disk_ != nullptr; }
     /** How many purges this cache has seen; take it before producing a variant. */
     std::uint64_t generation() const { return generation_.load(std::memory_order_seq_cst); }
     /** True when a purge after `generation` had a prefix that `key` starts with, or when so
@@ -80,6 +94,7 @@ public:
      *  of the two tiers' counts (a variant usually sits in both). Bumps generation(). */
     std::size_t purge_prefix(std::string_view prefix);
     Stats stats() const;
+    void write_metrics(core::MetricWriter& writer) const;
 
     /** Purges remembered for purged_since(); older ones make it answer true. */
     static constexpr std::size_t PURGE_HISTORY = 4096;

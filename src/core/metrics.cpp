@@ -16,6 +16,12 @@ void MetricWriter::sample(std::string_view name, std::string_view labels, double
     }
 }
 
+void MetricWriter::single(std::string_view name, std::string_view type, std::string_view help,
+                          double value) {
+    family(name, type, help);
+    sample(name, "", value);
+}
+
 void MetricsRegistry::add(Collector collector) {
     std::lock_guard lock(mutex_);
     collectors_.push_back(std::move(collector));

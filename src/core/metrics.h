@@ -18,6 +18,8 @@ public:
     void family(std::string_view name, std::string_view type, std::string_view help);
     /** One sample; `labels` is the inside of the braces (`status="200"`) or empty. */
     void sample(std::string_view name, std::string_view labels, double value);
+    /** A family of one unlabelled sample: family() then sample(). */
+    void single(std::string_view name, std::string_view type, std::string_view help, double value);
 
 private:
     std::string& out_;
@@ -29,6 +31,14 @@ class MetricsRegistry {
 public:
     using Collector = std::function<void(MetricWriter&)>;
     void add(Collector collector);
+    /** Registers a module object that writes its own families with
+     *  `write_metrics(MetricWriter&) const`; it must outlive every render(). */
+    template <class Source> void add_source(const Source& source) {
+        add([&source](MetricWriter& writer) { source.write_metrics(writer); });
+    }
+    template <class... Sources> void add_sources(const Sources&... sources) {
+        (add_source(sources), ...);
+    }
     std::string render() const;
 
 private:

@@ -2,7 +2,10 @@
 
 #include <spdlog/spdlog.h>
 
+#include <functional>
+
 #include "db/preset_repository.h"
+#include "http/blocking.h"
 
 namespace cdn::edge {
 namespace {
@@ -10,11 +13,38 @@ namespace {
 constexpr std::size_t MAX_ENTRIES = 100'000;
 } // namespace
 
-CustomerDirectory::CustomerDirectory(db::Database& db, const core::Clock& clock,
-                                     std::chrono::seconds ttl, std::chrono::seconds negative_ttl,
-                                     std::uint32_t max_dimension)
-    : db_(db), clock_(clock), ttl_(ttl), negative_ttl_(negative_ttl),
+CustomerDirectory::CustomerDirectory(db::Database& db, boost::asio::thread_pool& blocking_pool,
+                                     const core::Clock& clock, std::chrono::seconds ttl,
+                                     std::chrono::seconds negative_ttl, std::uint32_t max_dimension)
+    : db_(db), blocking_pool_(blocking_pool), clock_(clock), ttl_(ttl), negative_ttl_(negative_ttl),
       max_dimension_(max_dimension) {}
+
+boost::asio::awaitable<core::Result<CustomerPtr>>
+CustomerDirectory::find_by_key(std::string_view public_key) {
+    return read_through(by_key_, public_key);
+}
+
+boost::asio::awaitable<core::Result<CustomerPtr>>
+CustomerDirectory::find_by_host(std::string_view host) {
+    return read_through(by_host_, host);
+}
+
+boost::asio::awaitable<core::Result<CustomerPtr>>
+CustomerDirectory::read_through(Index& index, std::string_view name) {
+    if (auto hit = cached(index.entries, name)) {
+        co_return *hit;
+    }
+    // Concurrent misses for one name share one database read, on the blocking pool. Named
+    // callables, never temporaries, go into coroutines (GCC 12 destroys those twice).
+    std::string key(name);
+    std::function<core::Result<CustomerPtr>()> read = [this, &index, key] {
+        return load(index, key);
+    };
+    cache::SingleFlight<core::Result<CustomerPtr>>::Work flight = [this, &read] {
+        return http::run_blocking(blocking_pool_, read);
+    };
+    co_return co_await index.reads.run(std::move(key), std::move(flight));
+}
 
 std::optional<CustomerPtr> CustomerDirectory::cached(const Entries& entries,
                                                      std::string_view key) const {
@@ -27,29 +57,28 @@ std::optional<CustomerPtr> CustomerDirectory::cached(const Entries& entries,
 }
 
 std::optional<CustomerPtr> CustomerDirectory::cached_by_key(std::string_view public_key) const {
-    return cached(by_key_, public_key);
+    return cached(by_key_.entries, public_key);
 }
 
 std::optional<CustomerPtr> CustomerDirectory::cached_by_host(std::string_view host) const {
-    return cached(by_host_, host);
+    return cached(by_host_.entries, host);
 }
 
 core::Result<CustomerPtr> CustomerDirectory::load_by_key(std::string_view public_key) {
-    return load(by_key_, public_key, &db::CustomerRepository::find_by_public_key);
+    return load(by_key_, public_key);
 }
 
 core::Result<CustomerPtr> CustomerDirectory::load_by_host(std::string_view host) {
-    return load(by_host_, host, &db::CustomerRepository::find_by_custom_domain);
+    return load(by_host_, host);
 }
 
-core::Result<CustomerPtr> CustomerDirectory::load(Entries& entries, std::string_view key,
-                                                  Finder find) {
+core::Result<CustomerPtr> CustomerDirectory::load(Index& index, std::string_view key) {
     loads_.fetch_add(1, std::memory_order_relaxed);
     const auto generation = current_generation();
     db::CustomerRepository customers(db_);
-    CDN_TRY(record, (customers.*find)(key));
+    CDN_TRY(record, (customers.*index.find)(key));
     CDN_TRY(config, config_of(std::move(record)));
-    remember(entries, key, config, generation);
+    remember(index.entries, key, config, generation);
     return config;
 }
 
@@ -106,12 +135,12 @@ void CustomerDirectory::remember(Entries& entries, std::string_view key,
 void CustomerDirectory::invalidate(std::string_view public_key) {
     std::lock_guard lock(mutex_);
     ++generation_;
-    if (const auto it = by_key_.find(public_key); it != by_key_.end()) {
-        by_key_.erase(it);
+    if (const auto it = by_key_.entries.find(public_key); it != by_key_.entries.end()) {
+        by_key_.entries.erase(it);
     }
     // The change may have added a custom domain, so unknown hosts go too. The map is keyed by
     // host: changes are rare, a scan is fine.
-    std::erase_if(by_host_, [public_key](const auto& entry) {
+    std::erase_if(by_host_.entries, [public_key](const auto& entry) {
         return !entry.second.customer || entry.second.customer->record.public_key == public_key;
     });
 }
@@ -119,8 +148,14 @@ void CustomerDirectory::invalidate(std::string_view public_key) {
 void CustomerDirectory::invalidate_all() {
     std::lock_guard lock(mutex_);
     ++generation_;
-    by_key_.clear();
-    by_host_.clear();
+    by_key_.entries.clear();
+    by_host_.entries.clear();
+}
+
+void CustomerDirectory::write_metrics(core::MetricWriter& writer) const {
+    writer.single("imagecdn_customer_config_loads_total", "counter",
+                  "Customer config reads from the database (cache misses).",
+                  static_cast<double>(loads()));
 }
 
 } // namespace cdn::edge

@@ -1,5 +1,8 @@
 #pragma once
 
+#include <boost/asio/awaitable.hpp>
+#include <boost/asio/thread_pool.hpp>
+
 #include <atomic>
 #include <chrono>
 #include <map>
@@ -11,7 +14,9 @@
 #include <unordered_map>
 
 #include "billing/customer_settings.h"
+#include "cache/single_flight.h"
 #include "core/clock.h"
+#include "core/metrics.h"
 #include "core/result.h"
 #include "db/customer_repository.h"
 #include "db/database.h"
@@ -33,15 +38,24 @@ using CustomerPtr = std::shared_ptr<const CustomerConfig>;
 /**
  * The seed's KV `customer:{public_key}` (and custom-domain host → customer): customer configs
  * cached in memory for a TTL, unknown keys and hosts cached briefly too, so that random keys
- * cannot hammer the database. cached_*() never block; load_*() read the database and must run
- * off the I/O threads. A change made anywhere is announced with invalidate() (wired to the
- * KV config channel, and to SIGHUP for the operator CLI): the next request reads it afresh.
+ * cannot hammer the database. find_by_*() read through: the cached answer, else one database
+ * read on the blocking pool shared by every concurrent miss of that key or host. cached_*()
+ * never block; load_*() read the database and must run off the I/O threads. A change made
+ * anywhere is announced with invalidate() (wired to the KV config channel, and to SIGHUP for
+ * the operator CLI): the next request reads it afresh.
  */
 class CustomerDirectory {
 public:
-    /** @param max_dimension the server's hard limit, which preset options are checked against */
-    CustomerDirectory(db::Database& db, const core::Clock& clock, std::chrono::seconds ttl,
+    /** @param blocking_pool runs the database reads of find_by_*()
+     *  @param max_dimension the server's hard limit, which preset options are checked against */
+    CustomerDirectory(db::Database& db, boost::asio::thread_pool& blocking_pool,
+                      const core::Clock& clock, std::chrono::seconds ttl,
                       std::chrono::seconds negative_ttl, std::uint32_t max_dimension);
+
+    /** The customer (nullptr for none) with this public key, or with this custom domain:
+     *  cached, else read from the database off the I/O thread. */
+    boost::asio::awaitable<core::Result<CustomerPtr>> find_by_key(std::string_view public_key);
+    boost::asio::awaitable<core::Result<CustomerPtr>> find_by_host(std::string_view host);
 
     /** A cached answer: a customer, or nullptr for one known not to exist; nullopt when not
      *  cached or expired. */
@@ -59,6 +73,7 @@ public:
     /** Database reads since start, for /metrics: a flood of unknown keys must not raise it
      *  once per request. */
     std::uint64_t loads() const { return loads_.load(std::memory_order_relaxed); }
+    void write_metrics(core::MetricWriter& writer) const;
 
 private:
     struct Entry {
@@ -76,8 +91,18 @@ private:
     using Finder = core::Result<std::optional<db::CustomerRecord>> (db::CustomerRepository::*)(
         std::string_view);
 
+    /** Customers by one name (public key or host): the cached answers, the database query, and
+     *  the reads in progress. */
+    struct Index {
+        Entries entries;
+        Finder find;
+        cache::SingleFlight<core::Result<CustomerPtr>> reads;
+    };
+
+    boost::asio::awaitable<core::Result<CustomerPtr>> read_through(Index& index,
+                                                                   std::string_view name);
     std::optional<CustomerPtr> cached(const Entries& entries, std::string_view key) const;
-    core::Result<CustomerPtr> load(Entries& entries, std::string_view key, Finder find);
+    core::Result<CustomerPtr> load(Index& index, std::string_view key);
     core::Result<CustomerPtr> config_of(std::optional<db::CustomerRecord> record);
     std::uint64_t current_generation() const;
     /** Caches the answer unless an invalidation came since `generation` was read. */
@@ -85,6 +110,7 @@ private:
                   std::uint64_t generation);
 
     db::Database& db_;
+    boost::asio::thread_pool& blocking_pool_;
     const core::Clock& clock_;
     std::chrono::seconds ttl_;
     std::chrono::seconds negative_ttl_;
@@ -93,8 +119,8 @@ private:
     mutable std::mutex mutex_;
     /** Bumped by every invalidation (guarded by mutex_). */
     std::uint64_t generation_ = 0;
-    Entries by_key_;
-    Entries by_host_;
+    Index by_key_{.find = &db::CustomerRepository::find_by_public_key};
+    Index by_host_{.find = &db::CustomerRepository::find_by_custom_domain};
 };
 
 } // namespace cdn::edge

@@ -10,11 +10,13 @@
 #include "cache/cache_key.h"
 #include "core/hash.h"
 #include "core/strings.h"
+#include "edge/response.h"
 #include "edge/transform_runner.h"
 #include "http/blocking.h"
 #include "http/client_address.h"
 #include "security/domain_allowlist.h"
 #include "security/url_signing.h"
+#include "transform/deadline.h"
 #include "transform/engine.h"
 #include "transform/media_type.h"
 #include "transform/options.h"
@@ -23,120 +25,8 @@ namespace cdn::edge {
 namespace {
 
 namespace net = boost::asio;
-using SteadyClock = std::chrono::steady_clock;
 
 constexpr auto NOT_FOUND_TTL = std::chrono::seconds(60);
-
-double ms_since(SteadyClock::time_point start) {
-    return std::chrono::duration<double, std::milli>(SteadyClock::now() - start).count();
-}
-
-std::int64_t unix_now() {
-    return std::chrono::duration_cast<std::chrono::seconds>(
-               std::chrono::system_clock::now().time_since_epoch())
-        .count();
-}
-
-bool etag_matches(std::string_view if_none_match, std::string_view etag) {
-    for (auto candidate : core::split(if_none_match, ',')) {
-        candidate = core::trim(candidate);
-        if (candidate.starts_with("W/")) {
-            candidate.remove_prefix(2);
-        }
-        if (candidate == "*" || candidate == etag) {
-            return true;
-        }
-    }
-    return false;
-}
-
-/** The headers of a 200 answer that depend only on the variant. Cache-Control and CORS
- *  follow the customer's settings, which may change while the variant is cached. */
-std::vector<std::pair<std::string, std::string>> variant_headers(const cache::CachedVariant& v) {
-    return {
-        {"Content-Type", v.content_type},
-        {"ETag", v.etag},
-        {"Last-Modified", core::http_date(v.last_modified)},
-        {"X-Content-Type-Options", "nosniff"},
-        {"Timing-Allow-Origin", "*"},
-    };
-}
-
-std::string header_block(const cache::CachedVariant& v) {
-    std::string block;
-    for (const auto& [name, value] : variant_headers(v)) {
-        block += name + ": " + value + "\r\n";
-    }
-    return block;
-}
-
-/** Headers of an error kept in the cache (a 404 for a minute). */
-http::Response cached_error(const cache::VariantPtr& variant) {
-    http::Response res;
-    res.status = variant->status;
-    res.set_header("Content-Type", variant->content_type);
-    res.set_header("Cache-Control", "public, max-age=60");
-    res.set_header("X-Content-Type-Options", "nosniff");
-    res.body = std::shared_ptr<const std::string>(variant, &variant->body);
-    return res;
-}
-
-/** The answer for a variant: shared body and header block, 304 on a matching ETag. */
-http::Response respond_with_variant(const http::Request& request, const cache::VariantPtr& variant,
-                                    std::string_view cache_status, std::string vary) {
-    http::Response res = variant->status != 200 ? cached_error(variant) : http::Response{};
-    res.cache_status = cache_status;
-    res.set_header("X-Cache", std::string(cache_status));
-    if (!vary.empty()) {
-        res.set_header("Vary", std::move(vary));
-    }
-    if (variant->status != 200) {
-        return res;
-    }
-    const auto if_none_match = request.header("if-none-match");
-    if (if_none_match && etag_matches(*if_none_match, variant->etag)) {
-        res.status = 304;
-        for (auto& header : variant_headers(*variant)) {
-            if (header.first != "Content-Type") {
-                res.headers.push_back(std::move(header));
-            }
-        }
-        return res;
-    }
-    if (variant->response_headers.empty()) {
-        for (auto& header : variant_headers(*variant)) {
-            res.headers.push_back(std::move(header));
-        }
-    } else {
-        res.prebuilt_headers =
-            std::shared_ptr<const std::string>(variant, &variant->response_headers);
-    }
-    res.body = std::shared_ptr<const std::string>(variant, &variant->body);
-    return res;
-}
-
-cache::VariantPtr make_variant(std::string key, std::string content_type, std::string body,
-                               std::int64_t last_modified) {
-    auto v = std::make_shared<cache::CachedVariant>();
-    v->key = std::move(key);
-    v->content_type = std::move(content_type);
-    v->etag = "\"" + core::hash128_hex(body) + "\"";
-    v->last_modified = last_modified;
-    v->stored_at = unix_now();
-    v->body = std::move(body);
-    v->response_headers = header_block(*v);
-    return v;
-}
-
-cache::VariantPtr not_found_variant(const std::string& key) {
-    auto v = std::make_shared<cache::CachedVariant>();
-    v->key = key;
-    v->status = 404;
-    v->content_type = "application/json";
-    v->stored_at = unix_now();
-    v->body = R"({"error":{"code":"not_found","message":"no image at this path"}})";
-    return v;
-}
 
 /** format=json: what the original is and what the output would be. */
 std::string describe(const transform::EncodedImage& out) {
@@ -233,12 +123,8 @@ bool only_preset_params(const core::QueryParams& params) {
 
 /** The deadline of a transform job, counted from its start on a worker: time spent queued is
  *  the queue's business (busy), not the job's. */
-SteadyClock::time_point job_deadline(const transform::Limits& limits) {
-    return SteadyClock::now() + std::chrono::milliseconds(limits.transform_timeout_ms);
-}
-
-std::string retry_after_seconds(std::chrono::milliseconds wait) {
-    return std::to_string(std::max<std::int64_t>(1, (wait.count() + 999) / 1000));
+transform::Deadline job_deadline(const core::Clock& clock, const transform::Limits& limits) {
+    return clock.steady_now() + std::chrono::milliseconds(limits.transform_timeout_ms);
 }
 
 } // namespace
@@ -247,10 +133,7 @@ DeliveryHandler::DeliveryHandler(DeliveryDeps deps) : deps_(std::move(deps)) {}
 
 net::awaitable<http::Response> DeliveryHandler::handle(const http::Request& request) {
     if (request.method != "GET" && request.method != "HEAD") {
-        auto res = http::Response::error(
-            core::make_error(core::Errc::MethodNotAllowed, "only GET and HEAD are allowed here"));
-        res.set_header("Allow", "GET, HEAD");
-        co_return res;
+        co_return method_not_allowed();
     }
     Delivery delivery{.request = request};
     auto res = co_await deliver(delivery);
@@ -266,126 +149,83 @@ net::awaitable<http::Response> DeliveryHandler::handle(const http::Request& requ
     }
 
 net::awaitable<http::Response> DeliveryHandler::deliver(Delivery& d) {
-    CDN_STEP(parse(d));                        // 1. URL and options, no I/O
-    CDN_STEP(co_await resolve_customer(d));    // 2. customer by Host or public key
-    CDN_STEP(limit_rate(d));                   // 3. requests per second
-    CDN_STEP(check_domain(d));                 // 4. Origin/Referer allowlist
-    CDN_STEP(check_signature(d));              // 5. signed URLs
-    CDN_STEP(apply_preset(d));                 //    named option sets
-    CDN_STEP(co_await check_plan(d));          // 6. plan gates and bandwidth quota
-    // 7. Cache lookup with the canonical key: memory here; the disk tier, which blocks, is
-    // looked at on the blocking pool with the miss.
-    const auto canonical = d.negotiated ? d.negotiated->spec.canonical()
-                                        : "original;v=" + d.options.version.value_or("");
-    auto key = cache::make_cache_key(d.url.public_key, d.url.path, canonical);
-    if (auto hit = deps_.cache.get_from_memory(key)) {
-        co_return respond(d, hit, "HIT");
+    CDN_STEP(parse(d));                  // 1. URL and options, no I/O
+    CDN_STEP(co_await find_customer(d)); // 2. customer by Host or public key
+    CDN_STEP(limit_rate(d));             // 3. requests per second
+    CDN_STEP(apply_policy(d));           // 4–5. allowlist, signature, presets
+    CDN_STEP(negotiate(d));              // 6. plan gates, output format → cache key
+    CDN_STEP(co_await check_quota(d));   // 6. monthly bandwidth
+    co_await look_up_cache(d);           // 7. memory, then disk
+    if (!d.variant) {
+        CDN_STEP(co_await produce_once(d)); // 8–12. fetch → transform → store, once per key
     }
-    // 8–12. Single-flight: one fetch and transform per key however many requests miss at once.
-    const auto* spec = d.negotiated ? &d.negotiated->spec : nullptr;
-    // The flight's first requester owns the transform: keys are per customer, so the customer
-    // is right for every requester; the client (grouped as for the rate limit: IPv6 by /64) is
-    // the one whose miss started it.
-    const transform::JobOwner owner{
-        d.customer->record.id, std::to_string(http::client_group(d.request.client_address))};
-    // Coroutine arguments are named, never temporaries: GCC 12 destroys a temporary passed to
-    // a by-value coroutine parameter twice.
-    cache::SingleFlight<ProducedResult>::Work work = [this, &d, key, spec, &owner] {
-        return produce(d.url, key, spec, owner);
-    };
-    auto produced = co_await flights_.run(key, std::move(work));
-    if (!produced) {
-        co_return fail(d, produced.error());
-    }
-    d.transformed = produced->transformed;
-    auto res = respond(d, produced->variant, produced->cache_status);
-    if (produced->cache_status == "MISS") {
-        res.set_header("Server-Timing", server_timing(*produced));
-    }
-    co_return res;
+    co_return respond(d);
 }
 
 #undef CDN_STEP
 
-DeliveryHandler::Step DeliveryHandler::parse(Delivery& d) {
+DeliveryHandler::Step DeliveryHandler::parse(Delivery& d) const {
     CDN_TRY(params, parse_query(d.request.query));
     // `s` is checked against the raw query in step 5, where a repeated or misplaced `s` is
     // invalid_signature (403), not a repeated option (400).
-    d.signed_request = std::erase_if(params, [](const auto& p) {
-                           return is_signature_param(p.first);
-                       }) > 0;
+    d.signed_request =
+        std::erase_if(params, [](const auto& p) { return is_signature_param(p.first); }) > 0;
     CDN_TRY(options, transform::parse_delivery_options(
                          params, static_cast<std::uint32_t>(deps_.limits.max_output_dimension)));
     d.options = std::move(options);
     d.only_preset_params = only_preset_params(params);
+    // Which reading of the path holds is known once step 2 has looked the Host up; their
+    // errors are reported then, in that order.
+    d.custom_domain = custom_domain_candidate(d.request, deps_.own_hosts);
+    d.keyed_url = parse_image_path(d.request.path);
+    if (d.custom_domain) {
+        d.domain_url = parse_custom_domain_path(d.request.path);
+    }
     return {};
 }
 
-net::awaitable<DeliveryHandler::Step> DeliveryHandler::resolve_customer(Delivery& d) {
-    if (auto host = custom_domain_candidate(d.request, deps_.own_hosts)) {
-        auto by_host = co_await customer_by_host(*host);
+net::awaitable<DeliveryHandler::Step> DeliveryHandler::find_customer(Delivery& d) {
+    if (d.custom_domain) {
+        auto by_host = co_await deps_.customers.find_by_host(*d.custom_domain);
         if (!by_host) {
             co_return by_host.error();
         }
         d.customer = std::move(*by_host);
     }
-    auto url = d.customer ? parse_custom_domain_path(d.request.path)
-                          : parse_image_path(d.request.path);
-    if (!url) {
-        co_return url.error();
-    }
-    d.url = std::move(*url);
-    if (d.customer) {
-        d.url.public_key = d.customer->record.public_key;
-    } else {
-        auto by_key = co_await customer_by_key(d.url.public_key);
-        if (!by_key) {
-            co_return by_key.error();
-        }
-        d.customer = std::move(*by_key);
-    }
     if (!d.customer) {
-        co_return core::make_error(core::Errc::UnknownCustomer, "unknown public key");
+        co_return co_await find_customer_by_key(d);
+    }
+    if (!*d.domain_url) {
+        co_return d.domain_url->error();
+    }
+    d.url = std::move(**d.domain_url);
+    d.url.public_key = d.customer->record.public_key;
+    co_return admit_customer(d);
+}
+
+net::awaitable<DeliveryHandler::Step> DeliveryHandler::find_customer_by_key(Delivery& d) {
+    if (!d.keyed_url) {
+        co_return d.keyed_url.error();
+    }
+    d.url = std::move(*d.keyed_url);
+    auto by_key = co_await deps_.customers.find_by_key(d.url.public_key);
+    if (!by_key) {
+        co_return by_key.error();
+    }
+    d.customer = std::move(*by_key);
+    co_return admit_customer(d);
+}
+
+DeliveryHandler::Step DeliveryHandler::admit_customer(Delivery& d) const {
+    if (!d.customer) {
+        return core::make_error(core::Errc::UnknownCustomer, "unknown public key");
     }
     if (d.customer->record.suspended) {
-        co_return core::make_error(core::Errc::CustomerSuspended, "this account is suspended");
+        return core::make_error(core::Errc::CustomerSuspended, "this account is suspended");
     }
-    d.plan = &billing::effective_plan(deps_.plans, d.customer->record,
-                                      deps_.clock.unix_seconds(), deps_.grace);
-    co_return Step{};
-}
-
-net::awaitable<core::Result<CustomerPtr>>
-DeliveryHandler::customer_by_key(std::string_view public_key) {
-    if (auto cached = deps_.customers.cached_by_key(public_key)) {
-        co_return *cached;
-    }
-    std::function<core::Result<CustomerPtr>()> read = [this, pk = std::string(public_key)] {
-        return deps_.customers.load_by_key(pk);
-    };
-    std::string flight = "key:" + std::string(public_key);
-    co_return co_await load_customer(std::move(flight), std::move(read));
-}
-
-net::awaitable<core::Result<CustomerPtr>>
-DeliveryHandler::customer_by_host(std::string_view host) {
-    if (auto cached = deps_.customers.cached_by_host(host)) {
-        co_return *cached;
-    }
-    std::function<core::Result<CustomerPtr>()> read = [this, h = std::string(host)] {
-        return deps_.customers.load_by_host(h);
-    };
-    std::string flight = "host:" + std::string(host);
-    co_return co_await load_customer(std::move(flight), std::move(read));
-}
-
-net::awaitable<core::Result<CustomerPtr>>
-DeliveryHandler::load_customer(std::string flight, std::function<core::Result<CustomerPtr>()> read) {
-    // Concurrent misses for one key or host share one database read, on the blocking pool.
-    cache::SingleFlight<core::Result<CustomerPtr>>::Work load = [this, &read] {
-        return http::run_blocking(deps_.blocking_pool, read);
-    };
-    co_return co_await customer_loads_.run(std::move(flight), std::move(load));
+    d.plan = &billing::effective_plan(deps_.plans, d.customer->record, deps_.clock.unix_seconds(),
+                                      deps_.grace);
+    return {};
 }
 
 DeliveryHandler::Step DeliveryHandler::limit_rate(Delivery& d) {
@@ -404,10 +244,16 @@ DeliveryHandler::Step DeliveryHandler::limit_rate(Delivery& d) {
     return {};
 }
 
+DeliveryHandler::Step DeliveryHandler::apply_policy(Delivery& d) const {
+    CDN_TRY_VOID(check_domain(d));
+    CDN_TRY_VOID(check_signature(d));
+    return apply_preset(d);
+}
+
 DeliveryHandler::Step DeliveryHandler::check_domain(const Delivery& d) const {
     const auto& allowed = d.customer->settings.allowed_domains;
-    if (allowed.empty() ||
-        security::origin_allowed(allowed, d.request.header("origin"), d.request.header("referer"))) {
+    if (allowed.empty() || security::origin_allowed(allowed, d.request.header("origin"),
+                                                    d.request.header("referer"))) {
         return {};
     }
     return core::make_error(core::Errc::DomainNotAllowed,
@@ -452,24 +298,29 @@ DeliveryHandler::Step DeliveryHandler::apply_preset(Delivery& d) const {
     return {};
 }
 
-net::awaitable<DeliveryHandler::Step> DeliveryHandler::check_plan(Delivery& d) {
-    const auto& plan = *d.plan;
+DeliveryHandler::Step DeliveryHandler::negotiate(Delivery& d) const {
     if (d.options.wants_transform()) {
+        const auto& plan = *d.plan;
         const auto& settings = d.customer->settings;
-        transform::CustomerPolicy policy{
+        const transform::CustomerPolicy policy{
             .avif_allowed = plan.avif,
             .max_dimension = static_cast<std::uint32_t>(
                 std::min(plan.max_dimension, deps_.limits.max_output_dimension)),
             .default_quality = settings.default_quality,
             .default_format = settings.default_format,
         };
-        auto negotiated =
-            transform::negotiate(d.options, client_hints(d.request), policy, d.url.path);
-        if (!negotiated) {
-            co_return negotiated.error();
-        }
-        d.negotiated = std::move(*negotiated);
+        CDN_TRY(negotiated,
+                transform::negotiate(d.options, client_hints(d.request), policy, d.url.path));
+        d.negotiated = std::move(negotiated);
     }
+    const auto canonical = d.negotiated ? d.negotiated->spec.canonical()
+                                        : "original;v=" + d.options.version.value_or("");
+    d.cache_key = cache::make_cache_key(d.url.public_key, d.url.path, canonical);
+    return {};
+}
+
+net::awaitable<DeliveryHandler::Step> DeliveryHandler::check_quota(Delivery& d) {
+    const auto& plan = *d.plan;
     const auto& customer_id = d.customer->record.id;
     auto quota = deps_.quota.check(customer_id, plan);
     if (!quota) {
@@ -490,25 +341,67 @@ net::awaitable<DeliveryHandler::Step> DeliveryHandler::check_plan(Delivery& d) {
     co_return Step{};
 }
 
-http::Response DeliveryHandler::respond(const Delivery& d, const cache::VariantPtr& variant,
-                                        std::string_view cache_status) const {
+net::awaitable<void> DeliveryHandler::look_up_cache(Delivery& d) {
+    auto& cache = deps_.cache;
+    if ((d.variant = cache.get_from_memory(d.cache_key))) {
+        d.cache_status = cache::Status::Hit;
+        co_return;
+    }
+    // The disk tier blocks on file I/O: off the I/O thread, unless there is none. An if, not a
+    // conditional expression: GCC 12 ran a co_await inside one together with the other branch.
+    auto from_disk = [&cache, &key = d.cache_key] { return cache.get_from_disk(key); };
+    if (cache.has_disk()) {
+        d.variant = co_await http::run_blocking(deps_.blocking_pool, from_disk);
+    } else {
+        d.variant = from_disk();
+    }
+    if (d.variant) {
+        d.cache_status = cache::Status::HitDisk;
+    }
+}
+
+net::awaitable<DeliveryHandler::Step> DeliveryHandler::produce_once(Delivery& d) {
+    const auto* spec = d.negotiated ? &d.negotiated->spec : nullptr;
+    // The flight's first requester owns the transform: keys are per customer, so the customer
+    // is right for every requester; the client (grouped as for the rate limit: IPv6 by /64) is
+    // the one whose miss started it.
+    const transform::JobOwner owner{d.customer->record.id,
+                                    std::to_string(http::client_group(d.request.client_address))};
+    // Coroutine arguments are named, never temporaries: GCC 12 destroys a temporary passed to
+    // a by-value coroutine parameter twice.
+    cache::SingleFlight<ProducedResult>::Work work = [this, &d, spec, &owner] {
+        return produce(d.url, d.cache_key, spec, owner);
+    };
+    auto produced = co_await flights_.run(d.cache_key, std::move(work));
+    if (!produced) {
+        co_return produced.error();
+    }
+    d.variant = produced->variant;
+    d.cache_status = produced->cache_status;
+    d.transformed = produced->transformed;
+    if (produced->cache_status == cache::Status::Miss) {
+        d.server_timing = server_timing(*produced);
+    }
+    co_return Step{};
+}
+
+http::Response DeliveryHandler::respond(const Delivery& d) const {
     static const std::vector<std::string> no_vary;
     // CORS follows the allowlist: anyone when the customer has none, else the allowed origin
     // that asked (step 4 refused the others), so the answer varies on Origin and Referer.
     const bool restricted = has_allowlist(d.customer);
-    auto res = respond_with_variant(
-        d.request, variant, cache_status,
-        vary_header(d.negotiated ? d.negotiated->vary : no_vary, restricted));
+    VariantAnswer answer{
+        .cache_status = d.cache_status,
+        .vary = vary_header(d.negotiated ? d.negotiated->vary : no_vary, restricted),
+        .server_timing = d.server_timing,
+    };
+    if (d.variant->status == 200) {
+        answer.cache_control = cache_control(d);
+        answer.allow_origin =
+            restricted ? std::string(d.request.header("origin").value_or("")) : std::string("*");
+    }
+    auto res = variant_response(d.request, d.variant, std::move(answer));
     res.customer = d.url.public_key;
-    if (variant->status != 200) {
-        return res;
-    }
-    res.set_header("Cache-Control", cache_control(d));
-    if (!restricted) {
-        res.set_header("Access-Control-Allow-Origin", "*");
-    } else if (auto origin = d.request.header("origin")) {
-        res.set_header("Access-Control-Allow-Origin", std::string(*origin));
-    }
     return res;
 }
 
@@ -527,17 +420,13 @@ http::Response DeliveryHandler::fail(const Delivery& d, const core::Error& error
             refused_[i].fetch_add(1, std::memory_order_relaxed);
         }
     }
-    auto res = http::Response::error(error);
-    if (error.code == core::Errc::RateLimited) {
-        res.set_header("Retry-After", retry_after_seconds(d.retry_after));
-    } else if (error.code == core::Errc::Busy) {
-        res.set_header("Retry-After", "1");
-    }
+    auto res = refusal_response(
+        error, {
+                   .retry_after = d.retry_after,
+                   .vary = has_allowlist(d.customer) ? std::string(ALLOWLIST_VARY) : std::string(),
+               });
     if (d.customer) {
         res.customer = d.customer->record.public_key;
-    }
-    if (has_allowlist(d.customer)) {
-        res.set_header("Vary", std::string(ALLOWLIST_VARY));
     }
     return res;
 }
@@ -553,7 +442,7 @@ void DeliveryHandler::record_usage(const Delivery& d, const http::Response& res)
         .customer_id = id,
         .bytes_out = bytes,
         .transform = d.transformed,
-        .cache_hit = res.cache_status == "HIT",
+        .cache_hit = d.variant && cache::is_hit(d.cache_status),
         .error = res.status >= 400,
     });
     if (bytes > 0) {
@@ -564,33 +453,28 @@ void DeliveryHandler::record_usage(const Delivery& d, const http::Response& res)
         overage_bytes_.fetch_add(bytes, std::memory_order_relaxed);
     }
 }
+
 net::awaitable<DeliveryHandler::ProducedResult>
 DeliveryHandler::produce(const ImageUrl& url, std::string key, const transform::TransformSpec* spec,
                          const transform::JobOwner& owner) {
-    const auto started = SteadyClock::now();
     // A purge that lands while this runs must not be undone by storing what it produced.
     const auto purge_generation = deps_.cache.generation();
-    // 9. The disk tier, then the original.
-    // Only a transform needs a worker (an original without options is served as it is).
-    const auto* transform_owner = spec != nullptr ? &owner : nullptr;
-    auto fetch_blocking = [this, &url, &key, transform_owner] {
-        return fetch(url, key, transform_owner);
-    };
-    auto fetched = co_await http::run_blocking(deps_.blocking_pool, std::move(fetch_blocking));
-    if (!fetched) {
-        co_return fetched.error();
+    // A flight for this key that ended since this request's lookup stored its variant.
+    if (auto landed = deps_.cache.get_from_memory(key)) {
+        co_return Produced{.variant = std::move(landed), .cache_status = cache::Status::Hit};
     }
-    if (fetched->cached) {
-        co_return Produced{.variant = std::move(fetched->cached), .cache_status = "HIT"};
+    const auto started = deps_.clock.steady_now();
+    // 9. Fetch: only a transform needs a worker (an original without options is served as it
+    // is), and one the queue would refuse is refused before its original is read.
+    const auto* transform_owner = spec != nullptr ? &owner : nullptr;
+    auto fetch_blocking = [this, &url, transform_owner] { return fetch(url, transform_owner); };
+    auto original = co_await http::run_blocking(deps_.blocking_pool, std::move(fetch_blocking));
+    if (!original) {
+        co_return original.error();
     }
     const double fetch_ms = ms_since(started);
     // 10–11. Check and transform it (or, without options, keep it as it is).
-    ProducedResult produced = Produced{not_found_variant(key)};
-    if (fetched->original && spec) {
-        produced = co_await transform_original(std::move(*fetched->original), key, *spec, owner);
-    } else if (fetched->original) {
-        produced = co_await keep_original(std::move(*fetched->original), key, owner);
-    }
+    auto produced = co_await transform(std::move(*original), std::move(key), spec, owner);
     if (!produced) {
         co_return produced;
     }
@@ -600,31 +484,9 @@ DeliveryHandler::produce(const ImageUrl& url, std::string key, const transform::
     co_return produced;
 }
 
-void DeliveryHandler::store(const cache::VariantPtr& variant, std::uint64_t purge_generation) {
-    auto& cache = deps_.cache;
-    // A 404 is kept in memory for a minute only.
-    if (variant->status == 404) {
-        cache.put_in_memory_unless_purged(variant, purge_generation,
-                                          SteadyClock::now() + NOT_FOUND_TTL);
-        return;
-    }
-    if (!cache.put_in_memory_unless_purged(variant, purge_generation)) {
-        return;
-    }
-    // The disk write happens after the answer, off the I/O threads.
-    boost::asio::post(deps_.blocking_pool, [&cache, variant, purge_generation] {
-        cache.put_on_disk_unless_purged(variant, purge_generation);
-    });
-}
-
-core::Result<DeliveryHandler::Fetched>
-DeliveryHandler::fetch(const ImageUrl& url, const std::string& key,
-                       const transform::JobOwner* transform_owner) {
-    if (auto hit = deps_.cache.get(key); hit.variant) {
-        return Fetched{std::move(hit.variant), std::nullopt};
-    }
-    // A transform the queue would refuse is refused before its original is read, so a flood of
-    // cache-busting misses costs no store reads once its share of the queue is full.
+core::Result<std::optional<storage::Object>>
+DeliveryHandler::fetch(const ImageUrl& url, const transform::JobOwner* transform_owner) {
+    // A flood of cache-busting misses costs no store reads once its share of the queue is full.
     if (transform_owner != nullptr) {
         const auto admission = deps_.transform_pool.precheck(*transform_owner);
         if (admission != transform::Admission::Queued) {
@@ -633,13 +495,25 @@ DeliveryHandler::fetch(const ImageUrl& url, const std::string& key,
     }
     auto object = deps_.store.get(url.store_key());
     if (object) {
-        return Fetched{nullptr, std::move(*object)};
+        return std::optional<storage::Object>(std::move(*object));
     }
     if (object.error().code == core::Errc::NotFound) {
-        return Fetched{};
+        return std::optional<storage::Object>();
     }
     return core::make_error(core::Errc::OriginUnavailable, "the image store is unavailable",
                             object.error().detail);
+}
+
+net::awaitable<DeliveryHandler::ProducedResult>
+DeliveryHandler::transform(std::optional<storage::Object> original, std::string key,
+                           const transform::TransformSpec* spec, const transform::JobOwner& owner) {
+    if (!original) {
+        co_return Produced{not_found_variant(std::move(key))};
+    }
+    if (spec != nullptr) {
+        co_return co_await transform_original(std::move(*original), std::move(key), *spec, owner);
+    }
+    co_return co_await keep_original(std::move(*original), std::move(key), owner);
 }
 
 net::awaitable<DeliveryHandler::ProducedResult>
@@ -657,10 +531,10 @@ DeliveryHandler::keep_original(storage::Object original, std::string key,
         co_return produced;
     }
     // An SVG is always rasterised: served as SVG it could run script in a viewer's browser.
-    const auto started = SteadyClock::now();
+    const auto started = deps_.clock.steady_now();
     const auto& limits = deps_.limits;
-    std::function<core::Result<std::string>()> rasterise = [&original, &limits] {
-        return transform::rasterise_svg(original.bytes, limits, job_deadline(limits));
+    std::function<core::Result<std::string>()> rasterise = [this, &original, &limits] {
+        return transform::rasterise_svg(original.bytes, limits, job_deadline(deps_.clock, limits));
     };
     auto png =
         co_await run_on_workers<std::string>(deps_.transform_pool, owner, std::move(rasterise));
@@ -668,8 +542,8 @@ DeliveryHandler::keep_original(storage::Object original, std::string key,
         co_return png.error();
     }
     produced.encode_ms = ms_since(started);
-    produced.variant = make_variant(std::move(key), "image/png", std::move(*png),
-                                    original.info.last_modified);
+    produced.variant =
+        make_variant(std::move(key), "image/png", std::move(*png), original.info.last_modified);
     co_return produced;
 }
 
@@ -678,8 +552,9 @@ DeliveryHandler::transform_original(storage::Object original, std::string key,
                                     const transform::TransformSpec& spec,
                                     const transform::JobOwner& owner) {
     const auto& limits = deps_.limits;
-    std::function<core::Result<transform::EncodedImage>()> job = [&original, &spec, &limits] {
-        return transform::transform_image(original.bytes, spec, limits, job_deadline(limits));
+    std::function<core::Result<transform::EncodedImage>()> job = [this, &original, &spec, &limits] {
+        return transform::transform_image(original.bytes, spec, limits,
+                                          job_deadline(deps_.clock, limits));
     };
     auto encoded = co_await run_on_workers<transform::EncodedImage>(deps_.transform_pool, owner,
                                                                     std::move(job));
@@ -695,22 +570,59 @@ DeliveryHandler::transform_original(storage::Object original, std::string key,
         produced.variant = make_variant(std::move(key), "application/json", describe(*encoded),
                                         original.info.last_modified);
     } else {
-        produced.variant = make_variant(std::move(key),
-                                        std::string(transform::mime_type(encoded->format)),
-                                        std::move(encoded->bytes), original.info.last_modified);
+        produced.variant =
+            make_variant(std::move(key), std::string(transform::mime_type(encoded->format)),
+                         std::move(encoded->bytes), original.info.last_modified);
     }
     co_return produced;
 }
 
+void DeliveryHandler::store(const cache::VariantPtr& variant, std::uint64_t purge_generation) {
+    auto& cache = deps_.cache;
+    // A 404 is kept in memory for a minute only.
+    if (variant->status == 404) {
+        cache.put_in_memory_unless_purged(variant, purge_generation,
+                                          deps_.clock.steady_now() + NOT_FOUND_TTL);
+        return;
+    }
+    if (!cache.put_in_memory_unless_purged(variant, purge_generation)) {
+        return;
+    }
+    // The disk write happens after the answer, off the I/O threads.
+    boost::asio::post(deps_.blocking_pool, [&cache, variant, purge_generation] {
+        cache.put_on_disk_unless_purged(variant, purge_generation);
+    });
+}
+
+cache::VariantPtr DeliveryHandler::make_variant(std::string key, std::string content_type,
+                                                std::string body,
+                                                std::int64_t last_modified) const {
+    auto v = std::make_shared<cache::CachedVariant>();
+    v->key = std::move(key);
+    v->content_type = std::move(content_type);
+    v->etag = "\"" + core::hash128_hex(body) + "\"";
+    v->last_modified = last_modified;
+    v->stored_at = deps_.clock.unix_seconds();
+    v->body = std::move(body);
+    v->response_headers = variant_header_block(*v);
+    return v;
+}
+
+cache::VariantPtr DeliveryHandler::not_found_variant(std::string key) const {
+    auto v = std::make_shared<cache::CachedVariant>();
+    v->key = std::move(key);
+    v->status = 404;
+    v->content_type = "application/json";
+    v->stored_at = deps_.clock.unix_seconds();
+    v->body = R"({"error":{"code":"not_found","message":"no image at this path"}})";
+    return v;
+}
+
+double DeliveryHandler::ms_since(std::chrono::steady_clock::time_point start) const {
+    return std::chrono::duration<double, std::milli>(deps_.clock.steady_now() - start).count();
+}
+
 void DeliveryHandler::write_metrics(core::MetricWriter& writer) const {
-    const auto stats = deps_.cache.stats();
-    writer.family("imagecdn_cache_lookups_total", "counter", "Variant cache lookups by result.");
-    writer.sample("imagecdn_cache_lookups_total", R"(tier="memory",result="hit")",
-                  static_cast<double>(stats.memory_hits));
-    writer.sample("imagecdn_cache_lookups_total", R"(tier="disk",result="hit")",
-                  static_cast<double>(stats.disk_hits));
-    writer.sample("imagecdn_cache_lookups_total", R"(tier="all",result="miss")",
-                  static_cast<double>(stats.misses));
     writer.family("imagecdn_transform_seconds", "histogram", "Transform and encode time.");
     transform_seconds_.write(writer, "imagecdn_transform_seconds", "");
     writer.family("imagecdn_delivery_refused_total", "counter",
@@ -720,27 +632,9 @@ void DeliveryHandler::write_metrics(core::MetricWriter& writer) const {
                       fmt::format(R"(code="{}")", core::code_name(POLICY_ERRORS[i])),
                       static_cast<double>(refused_[i].load(std::memory_order_relaxed)));
     }
-    writer.family("imagecdn_rate_limited_total", "counter", "Requests refused by rate limits.");
-    writer.sample("imagecdn_rate_limited_total", "",
-                  static_cast<double>(deps_.rate_limiter.rejected()));
-    writer.family("imagecdn_customer_config_loads_total", "counter",
-                  "Customer config reads from the database (cache misses).");
-    writer.sample("imagecdn_customer_config_loads_total", "",
-                  static_cast<double>(deps_.customers.loads()));
-    writer.family("imagecdn_overage_bytes_total", "counter",
-                  "Bytes served beyond a plan's monthly quota, seen by this node.");
-    writer.sample("imagecdn_overage_bytes_total", "",
+    writer.single("imagecdn_overage_bytes_total", "counter",
+                  "Bytes served beyond a plan's monthly quota, seen by this node.",
                   static_cast<double>(overage_bytes_.load(std::memory_order_relaxed)));
-    writer.family("imagecdn_usage_flush_lag_seconds", "gauge",
-                  "Time since usage counts were last written to the database.");
-    writer.sample("imagecdn_usage_flush_lag_seconds", "",
-                  static_cast<double>(deps_.usage.flush_lag().count()) / 1000.0);
-    writer.family("imagecdn_usage_pending_events", "gauge", "Requests counted, not yet written.");
-    writer.sample("imagecdn_usage_pending_events", "",
-                  static_cast<double>(deps_.usage.pending_events()));
-    writer.family("imagecdn_transforms_in_flight", "gauge", "Transforms running or queued.");
-    writer.sample("imagecdn_transforms_in_flight", "",
-                  static_cast<double>(deps_.transform_pool.running() + deps_.transform_pool.queued()));
 }
 
 } // namespace cdn::edge

@@ -11,6 +11,7 @@
 #include "billing/billing_state.h"
 #include "billing/plan.h"
 #include "cache/single_flight.h"
+#include "cache/status.h"
 #include "cache/tiered_cache.h"
 #include "core/clock.h"
 #include "core/metrics.h"
@@ -49,9 +50,9 @@ struct DeliveryDeps {
 
 /**
  * `GET|HEAD /{public_key}/{path}?{options}` (or `/{path}` on a custom domain): the edge's
- * request path as the ordered steps of delivery.md — parse, resolve the customer, rate limit,
- * domain allowlist, signature, plan gates and quota, cache, coalesce misses, fetch, transform,
- * store, respond, record usage.
+ * request path as the ordered steps of delivery.md — parse, customer, rate limit, policy
+ * (allowlist, signature, presets), negotiate, quota, cache (memory, then disk), then one
+ * fetch → transform → store per key however many requests miss at once, respond, record usage.
  */
 class DeliveryHandler {
 public:
@@ -59,13 +60,14 @@ public:
 
     boost::asio::awaitable<http::Response> handle(const http::Request& request);
 
+    /** The edge's own families: transform time, policy refusals, overage bytes. */
     void write_metrics(core::MetricWriter& writer) const;
 
     /** A variant as produced on a miss, with the timings for Server-Timing. */
     struct Produced {
         cache::VariantPtr variant;
-        /** MISS, or HIT when the disk tier had it after all. */
-        std::string_view cache_status = "MISS";
+        /** Miss, or Hit when a flight that ended meanwhile had stored it. */
+        cache::Status cache_status = cache::Status::Miss;
         bool transformed = false;
         double fetch_ms = 0;
         double transform_ms = 0;
@@ -75,17 +77,28 @@ public:
     /** What the steps learn about one request, in the order they learn it. */
     struct Delivery {
         const http::Request& request;
-        ImageUrl url;
         transform::DeliveryOptions options;
         bool signed_request = false;
         /** The query had nothing but preset, v, s and exp (presets_only). */
         bool only_preset_params = true;
+        /** The Host, when it may be a customer's custom domain (looked up in step 2). */
+        std::optional<std::string> custom_domain;
+        /** The path as `/{public_key}/{path}` and, with a custom_domain, as `/{path}`: which
+         *  one holds depends on whether the Host is a customer's domain. */
+        core::Result<ImageUrl> keyed_url;
+        std::optional<core::Result<ImageUrl>> domain_url;
+        ImageUrl url;
         CustomerPtr customer;
         const billing::Plan* plan = nullptr;
         std::chrono::milliseconds retry_after{0};
         std::optional<transform::Negotiated> negotiated;
+        std::string cache_key;
         /** Served beyond the plan's monthly quota (paid plans: overage). */
         bool over_quota = false;
+        /** The answer's variant, once the cache or a producer has it. */
+        cache::VariantPtr variant;
+        cache::Status cache_status = cache::Status::Miss;
+        std::string server_timing;
         bool transformed = false;
     };
 
@@ -94,56 +107,64 @@ private:
     using Step = core::Result<void>;
 
     boost::asio::awaitable<http::Response> deliver(Delivery& d);
-    Step parse(Delivery& d);
-    boost::asio::awaitable<Step> resolve_customer(Delivery& d);
+    Step parse(Delivery& d) const;
+    boost::asio::awaitable<Step> find_customer(Delivery& d);
+    /** The URL as the customer found reads it; the customer by public key when no Host did. */
+    boost::asio::awaitable<Step> find_customer_by_key(Delivery& d);
+    Step admit_customer(Delivery& d) const;
     Step limit_rate(Delivery& d);
+    Step apply_policy(Delivery& d) const;
     Step check_domain(const Delivery& d) const;
     Step check_signature(const Delivery& d) const;
     Step apply_preset(Delivery& d) const;
-    boost::asio::awaitable<Step> check_plan(Delivery& d);
-    http::Response respond(const Delivery& d, const cache::VariantPtr& variant,
-                           std::string_view cache_status) const;
+    /** The spec to run (plan gates, Accept, client hints) and the cache key it gives. */
+    Step negotiate(Delivery& d) const;
+    boost::asio::awaitable<Step> check_quota(Delivery& d);
+    /** Memory, then disk (on the blocking pool); sets d.variant on a hit. */
+    boost::asio::awaitable<void> look_up_cache(Delivery& d);
+    /** After a miss: one fetch → transform → store per key (single-flight). */
+    boost::asio::awaitable<Step> produce_once(Delivery& d);
+    http::Response respond(const Delivery& d) const;
     /** The customer's Cache-Control, its max-age cut to what is left of a signed URL's exp. */
     std::string cache_control(const Delivery& d) const;
     http::Response fail(const Delivery& d, const core::Error& error);
     void record_usage(const Delivery& d, const http::Response& res);
 
-    boost::asio::awaitable<core::Result<CustomerPtr>> customer_by_host(std::string_view host);
-    boost::asio::awaitable<core::Result<CustomerPtr>> customer_by_key(std::string_view key);
-    boost::asio::awaitable<core::Result<CustomerPtr>>
-    load_customer(std::string flight, std::function<core::Result<CustomerPtr>()> read);
     boost::asio::awaitable<ProducedResult> produce(const ImageUrl& url, std::string key,
                                                    const transform::TransformSpec* spec,
                                                    const transform::JobOwner& owner);
+    /** The original (nullopt for none) from the store. With `transform_owner`, a miss whose
+     *  transform the queue would refuse is 503 busy before the original is read. Blocks. */
+    core::Result<std::optional<storage::Object>> fetch(const ImageUrl& url,
+                                                       const transform::JobOwner* transform_owner);
+    /** The variant made of `original`: transformed by `spec`, or as it is without one, or the
+     *  cached 404 when there is no original. */
+    boost::asio::awaitable<ProducedResult> transform(std::optional<storage::Object> original,
+                                                     std::string key,
+                                                     const transform::TransformSpec* spec,
+                                                     const transform::JobOwner& owner);
     boost::asio::awaitable<ProducedResult> transform_original(storage::Object original,
                                                               std::string key,
                                                               const transform::TransformSpec& spec,
                                                               const transform::JobOwner& owner);
-    /** What a miss in memory finds, looking where it blocks: the disk tier, then the store. */
-    struct Fetched {
-        cache::VariantPtr cached;
-        /** The original; neither set means there is none. */
-        std::optional<storage::Object> original;
-    };
-    /** With `transform_owner`, a miss whose transform the queue would refuse is 503 busy
-     *  before the original is read. */
-    core::Result<Fetched> fetch(const ImageUrl& url, const std::string& key,
-                                const transform::JobOwner* transform_owner);
-    void store(const cache::VariantPtr& variant, std::uint64_t purge_generation);
     boost::asio::awaitable<ProducedResult> keep_original(storage::Object original, std::string key,
                                                          const transform::JobOwner& owner);
+    void store(const cache::VariantPtr& variant, std::uint64_t purge_generation);
+    cache::VariantPtr make_variant(std::string key, std::string content_type, std::string body,
+                                   std::int64_t last_modified) const;
+    cache::VariantPtr not_found_variant(std::string key) const;
+    double ms_since(std::chrono::steady_clock::time_point start) const;
 
     /** Requests refused by a policy step, by error code, for /metrics. */
     static constexpr std::array POLICY_ERRORS{
-        core::Errc::RateLimited,     core::Errc::DomainNotAllowed, core::Errc::InvalidSignature,
+        core::Errc::RateLimited,      core::Errc::DomainNotAllowed, core::Errc::InvalidSignature,
         core::Errc::SignatureExpired, core::Errc::FeatureNotInPlan, core::Errc::QuotaExceeded,
-        core::Errc::UnknownPreset,   core::Errc::PresetsOnly,      core::Errc::CustomerSuspended,
+        core::Errc::UnknownPreset,    core::Errc::PresetsOnly,      core::Errc::CustomerSuspended,
         core::Errc::UnknownCustomer,
     };
 
     DeliveryDeps deps_;
     cache::SingleFlight<ProducedResult> flights_;
-    cache::SingleFlight<core::Result<CustomerPtr>> customer_loads_;
     core::Histogram transform_seconds_{{0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30}};
     std::array<std::atomic<std::uint64_t>, POLICY_ERRORS.size()> refused_{};
     std::atomic<std::uint64_t> overage_bytes_{0};

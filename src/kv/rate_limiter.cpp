@@ -128,4 +128,9 @@ RateDecision RateLimiter::reject(double limit, std::int64_t current, std::int64_
     return RateDecision{false, std::chrono::milliseconds(wait)};
 }
 
+void RateLimiter::write_metrics(core::MetricWriter& writer) const {
+    writer.single("imagecdn_rate_limited_total", "counter", "Requests refused by rate limits.",
+                  static_cast<double>(rejected()));
+}
+
 } // namespace cdn::kv

@@ -8,6 +8,7 @@
 #include <string_view>
 
 #include "core/clock.h"
+#include "core/metrics.h"
 #include "core/result.h"
 #include "kv/client_shares.h"
 #include "kv/kv_store.h"
@@ -64,6 +65,7 @@ public:
 
     /** Requests rejected since start, for /metrics. */
     std::uint64_t rejected() const { return rejected_.load(std::memory_order_relaxed); }
+    void write_metrics(core::MetricWriter& writer) const;
 
 private:
     RateDecision reject(double limit, std::int64_t current, std::int64_t previous,

@@ -303,11 +303,12 @@ void WorkerPool::write_metrics(core::MetricWriter& writer) const {
                   static_cast<double>(refused.global));
     writer.sample("imagecdn_transform_refused_total", R"(reason="evicted")",
                   static_cast<double>(refused.evicted));
-    writer.family("imagecdn_transform_queued", "gauge", "Transforms waiting for a worker.");
-    writer.sample("imagecdn_transform_queued", "", static_cast<double>(queued()));
-    writer.family("imagecdn_transform_customers", "gauge",
-                  "Customers with transforms queued or running.");
-    writer.sample("imagecdn_transform_customers", "", static_cast<double>(customers()));
+    writer.single("imagecdn_transform_queued", "gauge", "Transforms waiting for a worker.",
+                  static_cast<double>(queued()));
+    writer.single("imagecdn_transform_customers", "gauge",
+                  "Customers with transforms queued or running.", static_cast<double>(customers()));
+    writer.single("imagecdn_transforms_in_flight", "gauge", "Transforms running or queued.",
+                  static_cast<double>(running() + queued()));
 }
 
 } // namespace cdn::transform

@@ -144,4 +144,12 @@ void UsageRecorder::run_flusher() {
     }
 }
 
+void UsageRecorder::write_metrics(core::MetricWriter& writer) const {
+    writer.single("imagecdn_usage_flush_lag_seconds", "gauge",
+                  "Time since usage counts were last written to the database.",
+                  static_cast<double>(flush_lag().count()) / 1000.0);
+    writer.single("imagecdn_usage_pending_events", "gauge", "Requests counted, not yet written.",
+                  static_cast<double>(pending_events()));
+}
+
 } // namespace cdn::usage

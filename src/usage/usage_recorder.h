@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "core/clock.h"
+#include "core/metrics.h"
 #include "core/result.h"
 #include "db/database.h"
 #include "db/usage_repository.h"
@@ -67,6 +68,7 @@ public:
     std::chrono::milliseconds flush_lag() const;
     /** Events recorded and not yet written. */
     std::uint64_t pending_events() const;
+    void write_metrics(core::MetricWriter& writer) const;
 
     /**
      * Bytes out recorded for `customer_id` in hours >= `from_hour` and not yet in usage_hourly:

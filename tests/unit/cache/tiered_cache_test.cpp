@@ -82,6 +82,38 @@ TEST_F(TieredCacheTest, AMissIsCounted) {
     EXPECT_EQ(stats.disk_hits, 1u);
 }
 
+TEST_F(TieredCacheTest, TheDiskHalfOfALookupPromotesAndCountsTheMissOfBothTiers) {
+    TieredCache cache(memory_, disk_.get());
+    EXPECT_TRUE(cache.has_disk());
+    cache.put(make_variant("k1", 10));
+    memory_.erase_prefix("");
+    EXPECT_EQ(cache.get_from_memory("k1"), nullptr);
+    ASSERT_NE(cache.get_from_disk("k1"), nullptr);
+    EXPECT_NE(cache.get_from_memory("k1"), nullptr);
+    EXPECT_EQ(cache.get_from_disk("nothing"), nullptr);
+    const auto stats = cache.stats();
+    EXPECT_EQ(stats.memory_hits, 1u);
+    EXPECT_EQ(stats.disk_hits, 1u);
+    EXPECT_EQ(stats.misses, 1u);
+    // Without a disk tier the disk half answers at once, and still counts the miss.
+    TieredCache memory_only(memory_, nullptr);
+    EXPECT_FALSE(memory_only.has_disk());
+    EXPECT_EQ(memory_only.get_from_disk("nothing"), nullptr);
+    EXPECT_EQ(memory_only.stats().misses, 1u);
+}
+
+TEST_F(TieredCacheTest, ALookupsStatusNamesItsTierAndItsHeaderDoesNot) {
+    TieredCache cache(memory_, disk_.get());
+    cache.put(make_variant("k1", 10));
+    EXPECT_EQ(cache.get("k1").status(), Status::Hit);
+    memory_.erase_prefix("");
+    EXPECT_EQ(cache.get("k1").status(), Status::HitDisk);
+    EXPECT_EQ(cache.get("nothing").status(), Status::Miss);
+    EXPECT_EQ(header_value(Status::Hit), "HIT");
+    EXPECT_EQ(header_value(Status::HitDisk), "HIT");
+    EXPECT_EQ(header_value(Status::Miss), "MISS");
+}
+
 TEST_F(TieredCacheTest, AnExpiringEntryStaysInMemoryOnly) {
     TieredCache cache(memory_, disk_.get());
     auto not_found = std::make_shared<CachedVariant>(*make_variant("k404", 10));

@@ -1,5 +1,8 @@
 #include "edge/customer_directory.h"
 
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/thread_pool.hpp>
 #include <gtest/gtest.h>
 
 #include <chrono>
@@ -27,7 +30,7 @@ class CustomerDirectoryTest : public db::testing::MigratedTest {
 protected:
     void SetUp() override {
         MigratedTest::SetUp();
-        directory_ = std::make_unique<CustomerDirectory>(*db_, clock_, TTL, NEGATIVE_TTL,
+        directory_ = std::make_unique<CustomerDirectory>(*db_, pool_, clock_, TTL, NEGATIVE_TTL,
                                                          MAX_DIMENSION);
     }
 
@@ -68,9 +71,50 @@ protected:
         return *loaded;
     }
 
+    /** find_by_key() from `callers` coroutines started at once on one I/O thread. */
+    std::vector<core::Result<CustomerPtr>> find_concurrently(std::string_view key, int callers) {
+        std::vector<core::Result<CustomerPtr>> found;
+        boost::asio::io_context io;
+        for (int i = 0; i < callers; ++i) {
+            boost::asio::co_spawn(io, directory_->find_by_key(key),
+                                  [&found](std::exception_ptr error, core::Result<CustomerPtr> r) {
+                                      EXPECT_FALSE(error);
+                                      found.push_back(std::move(r));
+                                  });
+        }
+        // The context may run out of work while the read is on the blocking pool: poll it.
+        const auto give_up = std::chrono::steady_clock::now() + 30s;
+        while (found.size() < static_cast<std::size_t>(callers) &&
+               std::chrono::steady_clock::now() < give_up) {
+            io.restart();
+            io.run_for(10ms);
+        }
+        return found;
+    }
+
     test::FakeClock clock_;
+    boost::asio::thread_pool pool_{2};
     std::unique_ptr<CustomerDirectory> directory_;
 };
+
+TEST_F(CustomerDirectoryTest, FindReadsThroughOnceForConcurrentMissesThenServesTheCache) {
+    add_customer("c1", R"({"default_quality":70})");
+    const auto found = find_concurrently("pk_c1", 8);
+    ASSERT_EQ(found.size(), 8u);
+    for (const auto& customer : found) {
+        ASSERT_TRUE(customer && *customer);
+        EXPECT_EQ((*customer)->settings.default_quality, 70u);
+    }
+    EXPECT_EQ(directory_->loads(), 1u);
+    ASSERT_EQ(find_concurrently("pk_c1", 1).size(), 1u);
+    EXPECT_EQ(directory_->loads(), 1u);
+    // Unknown keys are read once too, then remembered as none for the negative TTL.
+    for (const auto& none : find_concurrently("pk_nobody", 4)) {
+        ASSERT_TRUE(none);
+        EXPECT_EQ(*none, nullptr);
+    }
+    EXPECT_EQ(directory_->loads(), 2u);
+}
 
 TEST_F(CustomerDirectoryTest, LoadByKeyGivesRecordParsedSettingsAndCacheControl) {
     add_customer("c1", R"({"default_quality":70,"cache_ttl_seconds":600,"presets_only":true})");
@@ -303,7 +347,7 @@ private:
 TEST_F(CustomerDirectoryTest, InvalidateDuringALoadIsNotLost) {
     add_customer("c1", R"({"default_quality":70})");
     InterleavingDatabase db(*db_);
-    CustomerDirectory directory(db, clock_, TTL, NEGATIVE_TTL, MAX_DIMENSION);
+    CustomerDirectory directory(db, pool_, clock_, TTL, NEGATIVE_TTL, MAX_DIMENSION);
     db.after_first_query = [&] {
         ASSERT_TRUE(db::CustomerRepository(*db_).update_settings(
             "c1", R"({"default_quality":40})", 1'700'000'100));

@@ -78,5 +78,69 @@ TEST(NegotiateDpr, ABoxEnlargedByDprIsCappedNotRefused) {
     EXPECT_FALSE(negotiate(plain, {}, {}, "photo.jpg")->spec.cap_to_limits);
 }
 
+Negotiated negotiated_or_fail(const DeliveryOptions& options, const ClientHints& hints,
+                              const CustomerPolicy& policy) {
+    auto negotiated = negotiate(options, hints, policy);
+    EXPECT_TRUE(negotiated) << (negotiated ? "" : negotiated.error().message);
+    return negotiated ? std::move(*negotiated) : Negotiated{};
+}
+
+TEST(NegotiateFormat, AutoFollowsAcceptAndTheAvifGateAndVariesOnAccept) {
+    const auto options = sized({}, RequestedFormat::Auto);
+    const ClientHints both{.accept = "image/avif,image/webp,*/*"};
+    CustomerPolicy avif_plan{.avif_allowed = true};
+    EXPECT_EQ(negotiated_or_fail(options, both, avif_plan).spec.format, FormatChoice::Avif);
+    EXPECT_EQ(negotiated_or_fail(options, both, {}).spec.format, FormatChoice::Webp);
+    const ClientHints refuses_avif{.accept = "image/avif;q=0, image/webp"};
+    EXPECT_EQ(negotiated_or_fail(options, refuses_avif, avif_plan).spec.format, FormatChoice::Webp);
+    const auto neither = negotiated_or_fail(options, {.accept = "image/*"}, avif_plan);
+    EXPECT_EQ(neither.spec.format, FormatChoice::JpegOrPngByAlpha);
+    EXPECT_EQ(neither.vary, std::vector<std::string>{"Accept"});
+    // An explicit format does not depend on the request's headers.
+    EXPECT_TRUE(negotiated_or_fail(sized({}, RequestedFormat::Webp), both, {}).vary.empty());
+}
+
+TEST(NegotiateFormat, ExplicitAvifOutsideThePlanIsFeatureNotInPlan) {
+    const auto refused = negotiate(sized({}, RequestedFormat::Avif), {}, {});
+    ASSERT_FALSE(refused);
+    EXPECT_EQ(refused.error().code, core::Errc::FeatureNotInPlan);
+}
+
+TEST(NegotiateFormat, TheCustomersDefaultFormatAppliesWhenTheUrlNamesNone) {
+    const CustomerPolicy webp_default{.default_format = RequestedFormat::Webp};
+    EXPECT_EQ(negotiated_or_fail(sized(), {}, webp_default).spec.format, FormatChoice::Webp);
+    EXPECT_EQ(negotiated_or_fail(sized({}, RequestedFormat::Png), {}, webp_default).spec.format,
+              FormatChoice::Png);
+}
+
+TEST(NegotiateDimension, ABoxOverThePlansMaximumIsRefusedNamingTheParameter) {
+    DeliveryOptions options;
+    options.height = 3000;
+    const auto refused = negotiate(options, {}, {.max_dimension = 2048});
+    ASSERT_FALSE(refused);
+    EXPECT_EQ(refused.error().code, core::Errc::DimensionTooLarge);
+    EXPECT_NE(refused.error().message.find("height"), std::string::npos);
+}
+
+TEST(NegotiateHints, ClientHintsScaleTheBoxOnlyWithoutOptionsAndAreVariedOn) {
+    const ClientHints hints{.dpr = "2", .dpr_header = "Sec-CH-DPR"};
+    const auto hinted = negotiated_or_fail(sized(), hints, {});
+    EXPECT_EQ(hinted.spec.width, 600u);
+    EXPECT_EQ(hinted.vary, std::vector<std::string>{"Sec-CH-DPR"});
+    auto explicit_dpr = sized();
+    explicit_dpr.dpr = 1.0;
+    const auto kept = negotiated_or_fail(explicit_dpr, hints, {});
+    EXPECT_EQ(kept.spec.width, 300u);
+    EXPECT_TRUE(kept.vary.empty());
+    // A width hint gives the box when the URL has none; it is already in device pixels.
+    const ClientHints width{
+        .dpr = "2", .dpr_header = "DPR", .width = "500", .width_header = "Width"};
+    const auto by_width = negotiated_or_fail(DeliveryOptions{}, width, {});
+    EXPECT_EQ(by_width.spec.width, 500u);
+    EXPECT_EQ(by_width.vary, (std::vector<std::string>{"DPR", "Width"}));
+    // A hint that is not a positive number is ignored.
+    EXPECT_TRUE(negotiated_or_fail(sized(), {.dpr = "-1", .dpr_header = "DPR"}, {}).vary.empty());
+}
+
 } // namespace
 } // namespace cdn::transform

@@ -1,0 +1,22 @@
+#pragma once
+
+#include <string_view>
+
+namespace cdn::cache {
+
+/** Where an answer's variant came from, for X-Cache, the access log and usage. */
+enum class Status {
+    /** The memory tier. */
+    Hit,
+    /** The disk tier (promoted to memory on the way). */
+    HitDisk,
+    /** Produced for this request, or for a request it waited for (single-flight). */
+    Miss,
+};
+
+constexpr bool is_hit(Status status) { return status != Status::Miss; }
+
+/** The X-Cache value (delivery.md): a hit is a hit whichever tier answered it. */
+constexpr std::string_view header_value(Status status) { return is_hit(status) ? "HIT" : "MISS"; }
+
+} // namespace cdn::cache

@@ -1,0 +1,138 @@
+#include "edge/response.h"
+
+#include <algorithm>
+#include <iterator>
+#include <memory>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+#include "core/strings.h"
+
+namespace cdn::edge {
+namespace {
+
+using Headers = std::vector<std::pair<std::string, std::string>>;
+
+bool etag_matches(std::string_view if_none_match, std::string_view etag) {
+    for (auto candidate : core::split(if_none_match, ',')) {
+        candidate = core::trim(candidate);
+        if (candidate.starts_with("W/")) {
+            candidate.remove_prefix(2);
+        }
+        if (candidate == "*" || candidate == etag) {
+            return true;
+        }
+    }
+    return false;
+}
+
+/** The headers of a 200 answer that depend only on the variant. Cache-Control and CORS
+ *  follow the customer's settings, which may change while the variant is cached. */
+Headers variant_headers(const cache::CachedVariant& v) {
+    return {
+        {"Content-Type", v.content_type},
+        {"ETag", v.etag},
+        {"Last-Modified", core::http_date(v.last_modified)},
+        {"X-Content-Type-Options", "nosniff"},
+        {"Timing-Allow-Origin", "*"},
+    };
+}
+
+/** Headers of an error kept in the cache (a 404 for a minute). */
+void set_cached_error_headers(http::Response& res, const cache::CachedVariant& v) {
+    res.status = v.status;
+    res.set_header("Content-Type", v.content_type);
+    res.set_header("Cache-Control", "public, max-age=60");
+    res.set_header("X-Content-Type-Options", "nosniff");
+}
+
+/** A 304: the 200's headers but Content-Type, and no body. */
+void set_not_modified(http::Response& res, const cache::CachedVariant& v) {
+    res.status = 304;
+    for (auto& header : variant_headers(v)) {
+        if (header.first != "Content-Type") {
+            res.headers.push_back(std::move(header));
+        }
+    }
+}
+
+/** A 200's own headers: the variant's prebuilt block when it has one (a hit formats nothing). */
+void set_variant_headers(http::Response& res, const cache::VariantPtr& variant) {
+    if (variant->response_headers.empty()) {
+        auto headers = variant_headers(*variant);
+        res.headers.insert(res.headers.end(), std::make_move_iterator(headers.begin()),
+                           std::make_move_iterator(headers.end()));
+    } else {
+        res.prebuilt_headers =
+            std::shared_ptr<const std::string>(variant, &variant->response_headers);
+    }
+}
+
+std::string retry_after_seconds(std::chrono::milliseconds wait) {
+    return std::to_string(std::max<std::int64_t>(1, (wait.count() + 999) / 1000));
+}
+
+} // namespace
+
+std::string variant_header_block(const cache::CachedVariant& variant) {
+    std::string block;
+    for (const auto& [name, value] : variant_headers(variant)) {
+        block += name + ": " + value + "\r\n";
+    }
+    return block;
+}
+
+http::Response variant_response(const http::Request& request, const cache::VariantPtr& variant,
+                                VariantAnswer answer) {
+    http::Response res;
+    const auto body = std::shared_ptr<const std::string>(variant, &variant->body);
+    if (variant->status != 200) {
+        set_cached_error_headers(res, *variant);
+        res.body = body;
+    }
+    res.cache_status = cache::header_value(answer.cache_status);
+    res.set_header("X-Cache", std::string(res.cache_status));
+    if (!answer.vary.empty()) {
+        res.set_header("Vary", std::move(answer.vary));
+    }
+    if (variant->status == 200) {
+        const auto if_none_match = request.header("if-none-match");
+        if (if_none_match && etag_matches(*if_none_match, variant->etag)) {
+            set_not_modified(res, *variant);
+        } else {
+            set_variant_headers(res, variant);
+            res.body = body;
+        }
+        res.set_header("Cache-Control", std::move(answer.cache_control));
+        if (!answer.allow_origin.empty()) {
+            res.set_header("Access-Control-Allow-Origin", std::move(answer.allow_origin));
+        }
+    }
+    if (!answer.server_timing.empty()) {
+        res.set_header("Server-Timing", std::move(answer.server_timing));
+    }
+    return res;
+}
+
+http::Response refusal_response(const core::Error& error, const Refusal& refusal) {
+    auto res = http::Response::error(error);
+    if (error.code == core::Errc::RateLimited) {
+        res.set_header("Retry-After", retry_after_seconds(refusal.retry_after));
+    } else if (error.code == core::Errc::Busy) {
+        res.set_header("Retry-After", "1");
+    }
+    if (!refusal.vary.empty()) {
+        res.set_header("Vary", refusal.vary);
+    }
+    return res;
+}
+
+http::Response method_not_allowed() {
+    auto res = http::Response::error(
+        core::make_error(core::Errc::MethodNotAllowed, "only GET and HEAD are allowed here"));
+    res.set_header("Allow", "GET, HEAD");
+    return res;
+}
+
+} // namespace cdn::edge
