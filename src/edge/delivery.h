@@ -9,7 +9,7 @@
 
 #include "billing/bandwidth_quota.h"
 #include "billing/billing_state.h"
-#include "billing/plan.h"
+#include "account/plan.h"
 #include "cache/single_flight.h"
 #include "cache/tiered_cache.h"
 #include "core/clock.h"
@@ -35,7 +35,7 @@ struct DeliveryDeps {
     boost::asio::thread_pool& blocking_pool;
     transform::WorkerPool& transform_pool;
     const transform::Limits& limits;
-    const billing::PlanTable& plans;
+    const account::PlanTable& plans;
     /** A past-due customer keeps its plan this long, then gets free limits. */
     billing::GracePolicy grace;
     kv::RateLimiter& rate_limiter;
@@ -81,7 +81,7 @@ public:
         /** The query had nothing but preset, v, s and exp (presets_only). */
         bool only_preset_params = true;
         CustomerPtr customer;
-        const billing::Plan* plan = nullptr;
+        const account::Plan* plan = nullptr;
         std::chrono::milliseconds retry_after{0};
         std::optional<transform::Negotiated> negotiated;
         /** Served beyond the plan's monthly quota (paid plans: overage). */

@@ -4,7 +4,7 @@
 #include "api/common/customer_json.h"
 #include "api/common/json.h"
 #include "api/common/tenant_limits.h"
-#include "api/customer/customer_service.h"
+#include "account/customer_service.h"
 #include "core/strings.h"
 #include "db/preset_repository.h"
 #include "security/url_signing.h"
@@ -26,7 +26,7 @@ core::Result<json::object> full_customer_json(const ApiDeps& deps,
     CDN_TRY(domains, db::CustomerRepository(deps.db).list_custom_domains(customer.id));
     auto out = customer_json(customer);
     out["custom_domains"] = json::array(domains.begin(), domains.end());
-    out["notices"] = settings_notices(customer, deps.plan_of(customer));
+    out["notices"] = account::settings_notices(customer, deps.plan_of(customer));
     return out;
 }
 
@@ -55,9 +55,9 @@ http::Response patch_settings(ApiDeps& deps, ApiRequest& req) {
     if (!customer) {
         return error_response(customer.error());
     }
-    CustomerChange change;
+    account::CustomerChange change;
     change.settings_patch = std::move(*body);
-    if (auto updated = update_customer(deps.db, deps.plans, deps.clock, *customer, change);
+    if (auto updated = account::update_customer(deps.db, deps.plans, deps.clock, *customer, change);
         !updated) {
         return error_response(updated.error());
     }
@@ -70,7 +70,7 @@ http::Response rotate_secret(ApiDeps& deps, ApiRequest& req) {
     if (!customer) {
         return error_response(customer.error());
     }
-    auto secret = rotate_signing_secret(deps.db, deps.clock, *customer);
+    auto secret = account::rotate_signing_secret(deps.db, deps.clock, *customer);
     if (!secret) {
         return error_response(secret.error());
     }
@@ -163,7 +163,7 @@ http::Response sign_url(ApiDeps& deps, ApiRequest& req) {
     // The edge refuses signatures on a plan without signed URLs, unless the customer requires
     // them: such a URL would never work. The plan is the one the edge applies.
     const auto& plan = deps.plan_of(*customer);
-    if (!may_sign_urls(*customer, plan)) {
+    if (!account::may_sign_urls(*customer, plan)) {
         return error_response(core::make_error(
             Errc::FeatureNotInPlan, "signed URLs are not in the " + plan.name + " plan"));
     }

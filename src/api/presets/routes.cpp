@@ -4,7 +4,7 @@
 #include "api/common/customer_json.h"
 #include "api/common/json.h"
 #include "api/common/tenant_limits.h"
-#include "api/customer/customer_service.h"
+#include "account/customer_service.h"
 #include "core/strings.h"
 #include "db/preset_repository.h"
 
@@ -34,7 +34,7 @@ http::Response list_presets(ApiDeps& deps, ApiRequest& req) {
 /** PUT: 201 when the preset is new, 200 when it replaced one of the same name. */
 http::Response put_preset_route(ApiDeps& deps, ApiRequest& req) {
     const auto name = req.param("name");
-    if (auto valid = validate_preset_name(name); !valid) {
+    if (auto valid = account::validate_preset_name(name); !valid) {
         return error_response(valid.error());
     }
     auto body = json_body(req.http);
@@ -45,7 +45,7 @@ http::Response put_preset_route(ApiDeps& deps, ApiRequest& req) {
     if (auto known = fields.only({"options"}); !known) {
         return error_response(known.error());
     }
-    auto options = fields.string("options", 1, MAX_PRESET_OPTIONS_BYTES);
+    auto options = fields.string("options", 1, account::MAX_PRESET_OPTIONS_BYTES);
     if (!options) {
         return error_response(options.error());
     }
@@ -53,9 +53,9 @@ http::Response put_preset_route(ApiDeps& deps, ApiRequest& req) {
     if (!customer) {
         return error_response(customer.error());
     }
-    auto put = put_preset(deps.db, deps.clock,
-                          static_cast<std::uint32_t>(deps.limits.max_output_dimension),
-                          customer->id, name, *options);
+    auto put = account::put_preset(deps.db, deps.clock,
+                                   static_cast<std::uint32_t>(deps.limits.max_output_dimension),
+                                   customer->id, name, *options);
     if (!put) {
         return error_response(put.error());
     }
@@ -68,7 +68,7 @@ http::Response delete_preset_route(ApiDeps& deps, ApiRequest& req) {
     if (!customer) {
         return error_response(customer.error());
     }
-    auto removed = delete_preset(deps.db, customer->id, req.param("name"));
+    auto removed = account::delete_preset(deps.db, customer->id, req.param("name"));
     if (!removed) {
         return error_response(removed.error());
     }
