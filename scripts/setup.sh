@@ -10,7 +10,7 @@ PACKAGES=(
   libsqlite3-dev libpq-dev libhiredis-dev libcurl4-openssl-dev libssl-dev libsodium-dev
   libspdlog-dev libfmt-dev libcli11-dev libtomlplusplus-dev libxxhash-dev libjemalloc-dev
   libheif-dev libjxl-dev
-  libgtest-dev libgmock-dev zlib1g-dev libheif-examples libjxl-tools
+  libgtest-dev libgmock-dev libvalijson-dev zlib1g-dev libheif-examples libjxl-tools
   mate-backgrounds  # real photographs for the transform tests
   chromium  # the dashboard's browser tests (playwright-core drives it; no browser download)
   "$@"
@@ -38,6 +38,11 @@ fi
 # The fake Stripe the billing tests run (tests/fake_stripe): the official stripe package, pinned.
 if [ ! -d tests/fake_stripe/node_modules/stripe ]; then
   npm ci --prefix tests/fake_stripe --no-audit --no-fund
+fi
+# The OpenAPI tools the build and the CTest openapi_lint run (scripts/openapi): yaml and
+# @redocly/cli, pinned.
+if [ ! -d scripts/openapi/node_modules/@redocly/cli ]; then
+  npm ci --prefix scripts/openapi --no-audit --no-fund
 fi
 
 BUILD_DIR=${BUILD_DIR:-build}

@@ -58,6 +58,12 @@ struct ApiDeps {
     const account::Plan& plan_of(const db::CustomerRecord& customer) const;
 };
 
+/** A handler taking the API's dependencies: the route's ApiHandler calling `handler(deps, r)`. */
+using DepsHandler = core::Result<http::Response> (*)(ApiDeps& deps, ApiRequest& request);
+inline ApiHandler with_deps(ApiDeps& deps, DepsHandler handler) {
+    return [&deps, handler](ApiRequest& request) { return handler(deps, request); };
+}
+
 /** Adds every module's routes (auth, keys, customer, images, usage, presets, purge, internal,
  *  openapi) to `router`. */
 void add_routes(ApiRouter& router, ApiDeps& deps);

@@ -3,6 +3,7 @@
 #include <fstream>
 
 #include "fixtures.h"
+#include "openapi_validator.h"
 #include "raw_http.h"
 #include "server_process.h"
 
@@ -95,6 +96,7 @@ TEST(Roles, EdgeAndApiNodesServeOnlyTheirRoutes) {
         ServerProcess edge(dir.path(), {}, {"--role", "edge"});
         ASSERT_TRUE(edge.start()) << edge.stderr_text();
         EXPECT_EQ(http_request(edge.port(), "GET", "/" + pk + "/logo.png")->status, 200);
+        const WithoutApiRoutes edge_node;
         EXPECT_EQ(http_request(edge.port(), "GET", "/api/v1/customer")->status, 404);
     }
     ServerProcess api(dir.path(), {}, {"--role", "api"});

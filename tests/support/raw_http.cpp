@@ -7,8 +7,12 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <gtest/gtest.h>
+
 #include <cstdlib>
 #include <sstream>
+
+#include "openapi_validator.h"
 
 namespace cdn::test {
 
@@ -154,7 +158,14 @@ std::optional<RawResponse> http_request(int port, std::string_view method, std::
     if (!conn.send(req)) {
         return std::nullopt;
     }
-    return conn.read_response(method == "HEAD");
+    auto res = conn.read_response(method == "HEAD");
+    if (res) {
+        // Every answer a test receives is also a check of the OpenAPI document.
+        if (const auto violation = openapi_violation(method, target, *res); !violation.empty()) {
+            ADD_FAILURE() << "OpenAPI document: " << violation;
+        }
+    }
+    return res;
 }
 
 int free_port() {

@@ -1,5 +1,6 @@
 // The URL builder: delivery options (delivery.md) to a query string, with the checks the edge
 // would make, so a customer sees a mistake before loading the URL.
+import { LIMITS } from '../api/limits';
 
 export const FITS = ['scale-down', 'contain', 'cover', 'crop', 'pad', 'squeeze'] as const;
 export const GRAVITIES = [
@@ -33,6 +34,12 @@ export interface BuilderLimits {
 }
 
 /** The order options appear in: stable, so the same settings always give the same URL. */
+/** A preset name as the API's OpenAPI document defines it (`?preset=` takes the same names). */
+const PRESET_NAME = new RegExp(LIMITS.presetName.pattern);
+function isPresetName(name: string): boolean {
+  return name.length >= LIMITS.presetName.minLength && name.length <= LIMITS.presetName.maxLength && PRESET_NAME.test(name);
+}
+
 const ORDER: (keyof BuilderFields)[] = ['preset', 'w', 'h', 'fit', 'gravity', 'format', 'q', 'dpr'];
 
 /** Field → message for every invalid field; empty when the options are valid. */
@@ -57,7 +64,7 @@ export function validateFields(f: BuilderFields, limits: BuilderLimits): Partial
   if (f.gravity && !(GRAVITIES as readonly string[]).includes(f.gravity)) errors.gravity = 'Unknown gravity.';
   if (f.format && !(FORMATS as readonly string[]).includes(f.format)) errors.format = 'Unknown format.';
   if (f.format === 'avif' && !limits.avif) errors.format = 'AVIF output is not in your plan.';
-  if (f.preset && !/^[A-Za-z0-9_-]{1,64}$/.test(f.preset)) errors.preset = 'Unknown preset.';
+  if (f.preset && !isPresetName(f.preset)) errors.preset = 'Unknown preset.';
   return errors;
 }
 

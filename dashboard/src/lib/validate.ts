@@ -1,6 +1,8 @@
-// Inline form validation: what the API would refuse, said before asking it.
+// Inline form validation: what the API would refuse, said before asking it. The bounds come from
+// the API's OpenAPI document (src/api/limits.ts, generated).
+import { LIMITS } from '../api/limits';
 
-export const MIN_PASSWORD = 10;
+export const MIN_PASSWORD = LIMITS.passwordMinLength;
 
 export function validateEmail(email: string): string | undefined {
   if (!email.trim()) return 'Enter your email address.';
@@ -36,6 +38,6 @@ export function validateImagePath(path: string): string | undefined {
   // eslint-disable-next-line no-control-regex
   if (/[\u0000-\u001f\u007f]/.test(path)) return 'Paths cannot contain control characters.';
   if (path.split('/').some((s) => s === '..' || s === '.')) return 'Paths cannot contain "." or ".." segments.';
-  if (new TextEncoder().encode(path).length > 996) return 'Paths are at most 996 bytes.';
+  if (new TextEncoder().encode(path).length > LIMITS.imagePathMaxBytes) return `Paths are at most ${LIMITS.imagePathMaxBytes} bytes.`;
   return undefined;
 }

@@ -2,6 +2,7 @@ import { useMutation, useQueryClient } from '@tanstack/react-query';
 import { useState, type FormEvent, type ReactNode } from 'react';
 import { api, call, type Customer, type Preset, type SettingsPatch } from '../api/client';
 import { ApiError, describeError, fieldErrors } from '../api/errors';
+import { LIMITS } from '../api/limits';
 import { keys, useCustomer, usePlanGates, usePresets } from '../api/queries';
 import { useConfirm } from '../components/Confirm';
 import { CheckField, SelectField, TextAreaField, TextField } from '../components/Field';
@@ -13,6 +14,10 @@ import { Alert, EmptyState, ErrorState, InlineError, Loading } from '../componen
 import { useToast } from '../components/Toasts';
 import { formatDateTime } from '../lib/format';
 import { validateImagePath } from '../lib/validate';
+
+/** The settings' bounds, as the API's OpenAPI document states them. */
+const QUALITY = LIMITS.defaultQuality;
+const TTL = LIMITS.cacheTtlSeconds;
 
 function Section({ id, title, description, children }: { id: string; title: string; description?: ReactNode; children: ReactNode }) {
   return (
@@ -60,8 +65,8 @@ function DeliveryDefaults({ customer }: { customer: Customer }) {
   const submit = (e: FormEvent) => {
     e.preventDefault();
     const problems: Record<string, string> = {};
-    if (quality && !(/^\d+$/.test(quality) && Number(quality) >= 1 && Number(quality) <= 100)) problems.default_quality = 'A whole number from 1 to 100, or empty for the format’s default.';
-    if (ttl && !(/^\d+$/.test(ttl) && Number(ttl) <= 31_536_000)) problems.cache_ttl_seconds = 'Seconds from 0 to 31536000 (a year), or empty for the default.';
+    if (quality && !(/^\d+$/.test(quality) && Number(quality) >= QUALITY.min && Number(quality) <= QUALITY.max)) problems.default_quality = `A whole number from ${QUALITY.min} to ${QUALITY.max}, or empty for the format’s default.`;
+    if (ttl && !(/^\d+$/.test(ttl) && Number(ttl) >= TTL.min && Number(ttl) <= TTL.max)) problems.cache_ttl_seconds = `Seconds from ${TTL.min} to ${TTL.max} (a year), or empty for the default.`;
     setLocal(problems);
     if (Object.keys(problems).length) return;
     save.mutate({
@@ -81,7 +86,7 @@ function DeliveryDefaults({ customer }: { customer: Customer }) {
             value={quality}
             onChange={(e) => setQuality(e.target.value)}
             placeholder="format default"
-            hint="1–100. Empty: each format’s default."
+            hint={`${QUALITY.min}–${QUALITY.max}. Empty: each format’s default.`}
             error={local.default_quality ?? fields.default_quality}
           />
           <SelectField

@@ -50,20 +50,14 @@ struct AuthState {
     bool secure_cookie = true;
 };
 
-http::Response respond(core::Result<http::Response> result) {
-    return result ? std::move(*result) : error_response(result.error());
-}
-
 core::Error unauthorized(std::string message) {
     return core::make_error(core::Errc::Unauthorized, std::move(message));
 }
 
 /** 503 busy with Retry-After when every argon2id slot is taken (see HashGate). */
 http::Response hashing_busy() {
-    auto res = error_response(core::make_error(
-        core::Errc::Busy, "too many sign-ins at once; retry in a second"));
-    res.set_header("Retry-After", "1");
-    return res;
+    return retry_later(
+        core::make_error(core::Errc::Busy, "too many sign-ins at once; retry in a second"), 1);
 }
 
 /**
@@ -127,10 +121,8 @@ std::optional<std::string> cookie_token(const http::Request& request) {
 /** The refresh token of a refresh or logout: `{refresh_token}` in the body, else the cookie.
  *  nullopt when there is none. */
 core::Result<std::optional<std::string>> presented_refresh_token(const http::Request& request) {
-    CDN_TRY(body, json_body(request, /*allow_empty=*/true));
-    const Fields fields(body);
-    CDN_TRY_VOID(fields.only({"refresh_token"}));
-    CDN_TRY(token, fields.optional_string("refresh_token", 0, 1024));
+    CDN_TRY(body, JsonBody::read(request, {"refresh_token"}, {.allow_empty = true}));
+    CDN_TRY(token, body.optional_string("refresh_token", 0, 1024));
     if (token && !token->empty()) {
         return token;
     }
@@ -215,63 +207,94 @@ void maybe_clean_up(AuthState& state, std::int64_t now) {
     }
 }
 
-// ---- POST /auth/signup ---------------------------------------------------------------------
+/** The `{email, password}` body of signup and login. */
+struct Credentials {
+    /** As `normalise` made it; an address it refuses is 422 naming `email`. */
+    std::string email;
+    std::string password;
+};
 
-core::Result<http::Response> signup(AuthState& state, ApiRequest& request) {
-    auto& deps = state.deps;
-    CDN_TRY(body, json_body(request.http));
-    const Fields fields(body);
-    CDN_TRY_VOID(fields.only({"email", "password"}));
-    CDN_TRY(raw_email, fields.string("email", 1, MAX_EMAIL_BYTES));
-    const auto email = normalize_email(raw_email);
+core::Result<Credentials>
+read_credentials(const http::Request& request,
+                 std::optional<std::string> (*normalise)(std::string_view email)) {
+    CDN_TRY(body, JsonBody::read(request, {"email", "password"}));
+    CDN_TRY(raw_email, body.string("email", 1, MAX_EMAIL_BYTES));
+    auto email = normalise(raw_email);
     if (!email) {
-        return fields.invalid("email", "is not a valid email address");
+        return body.invalid("email", "is not a valid email address");
     }
-    CDN_TRY(password, fields.string("password", 1, security::MAX_PASSWORD_BYTES));
-    CDN_TRY(admitted, state.limiter.admit_signup(request.http.client_address));
-    if (!admitted.allowed) {
-        auto res = error_response(core::make_error(
-            core::Errc::TooManyRequests, "too many signups from this address; try again later"));
-        res.set_header("Retry-After", std::to_string(admitted.retry_after_seconds));
-        return res;
+    CDN_TRY(password, body.string("password", 1, security::MAX_PASSWORD_BYTES));
+    return Credentials{.email = std::move(*email), .password = std::move(password)};
+}
+
+/** Login does not validate the address: one that cannot exist is simply an unknown email
+ *  (the same answer). */
+std::optional<std::string> login_email(std::string_view email) {
+    return core::to_lower(core::trim(email));
+}
+
+core::Error email_taken() {
+    return core::make_field_error(core::Errc::EmailTaken, "email",
+                                  "an account with this email already exists");
+}
+
+/** The argon2id hash of `password`; nullopt when every hashing slot is taken (HashGate). */
+core::Result<std::optional<std::string>> hash_in_slot(AuthState& state,
+                                                      const std::string& password) {
+    const HashGate::Slot slot(state.gate);
+    if (!slot.acquired()) {
+        return std::optional<std::string>{};
     }
-    if (utf8_chars(password) < MIN_PASSWORD_CHARS) {
-        return fields.invalid("password", "must be at least " +
-                                              std::to_string(MIN_PASSWORD_CHARS) + " characters");
-    }
-    const auto email_taken = [] {
-        return core::make_field_error(core::Errc::EmailTaken, "email",
-                                      "an account with this email already exists");
-    };
-    // Checked before the slow hash; the unique index still decides a race below.
-    CDN_TRY(existing, db::CustomerRepository(deps.db).find_by_email(*email));
-    if (existing) {
-        return email_taken();
-    }
-    std::string hash;
-    {
-        const HashGate::Slot slot(state.gate);
-        if (!slot.acquired()) {
-            return hashing_busy();
-        }
-        CDN_TRY(hashed, security::hash_password(password));
-        hash = std::move(hashed);
-    }
-    auto created = create_customer(deps.db, deps.plans, deps.clock, *email,
+    CDN_TRY(hashed, security::hash_password(password));
+    return std::optional<std::string>(std::move(hashed));
+}
+
+/** A new free account with this password hash; its id. email_taken when the address is. */
+core::Result<std::string> create_account(ApiDeps& deps, const std::string& email,
+                                         std::string hash) {
+    // Checked before the slow hash by the caller; the unique index still decides a race here.
+    auto created = create_customer(deps.db, deps.plans, deps.clock, email,
                                    std::string(SIGNUP_PLAN), std::move(hash),
                                    /*with_api_key=*/false);
     if (!created) {
         if (created.error().code == core::Errc::Conflict) {
-            CDN_TRY(now_taken, db::CustomerRepository(deps.db).find_by_email(*email));
+            CDN_TRY(now_taken, db::CustomerRepository(deps.db).find_by_email(email));
             if (now_taken) {
                 return email_taken();
             }
         }
         return created.error();
     }
-    CDN_TRY(customer, load_customer(deps.db, created->customer_id));
-    const auto now = deps.clock.unix_seconds();
-    CDN_TRY(pair, start_session(state, customer.id, now));
+    return std::move(created->customer_id);
+}
+
+// ---- POST /auth/signup ---------------------------------------------------------------------
+
+core::Result<http::Response> signup(AuthState& state, ApiRequest& request) {
+    auto& deps = state.deps;
+    CDN_TRY(credentials, read_credentials(request.http, normalize_email));
+    CDN_TRY(admitted, state.limiter.admit_signup(request.http.client_address));
+    if (!admitted.allowed) {
+        return retry_later(core::make_error(core::Errc::TooManyRequests,
+                                            "too many signups from this address; try again later"),
+                           admitted.retry_after_seconds);
+    }
+    if (utf8_chars(credentials.password) < MIN_PASSWORD_CHARS) {
+        return invalid_field("password", "must be at least " +
+                                             std::to_string(MIN_PASSWORD_CHARS) + " characters");
+    }
+    // Checked before the slow hash; create_account still handles a race.
+    CDN_TRY(existing, db::CustomerRepository(deps.db).find_by_email(credentials.email));
+    if (existing) {
+        return email_taken();
+    }
+    CDN_TRY(hash, hash_in_slot(state, credentials.password));
+    if (!hash) {
+        return hashing_busy();
+    }
+    CDN_TRY(customer_id, create_account(deps, credentials.email, std::move(*hash)));
+    CDN_TRY(customer, load_customer(deps.db, customer_id));
+    CDN_TRY(pair, start_session(state, customer.id, deps.clock.unix_seconds()));
     spdlog::info("signup: customer {} ({})", customer.id, customer.public_key);
     return token_response(state, 201, pair,
                           json::object{{"customer", customer_json(customer)},
@@ -280,47 +303,44 @@ core::Result<http::Response> signup(AuthState& state, ApiRequest& request) {
 
 // ---- POST /auth/login ----------------------------------------------------------------------
 
-core::Result<http::Response> login(AuthState& state, ApiRequest& request) {
-    auto& deps = state.deps;
-    CDN_TRY(body, json_body(request.http));
-    const Fields fields(body);
-    CDN_TRY_VOID(fields.only({"email", "password"}));
-    CDN_TRY(raw_email, fields.string("email", 1, MAX_EMAIL_BYTES));
-    CDN_TRY(password, fields.string("password", 1, security::MAX_PASSWORD_BYTES));
-    // Not validated: an address that cannot exist is simply an unknown email (same answer).
-    const auto email = core::to_lower(core::trim(raw_email));
-    const auto& address = request.http.client_address;
+/** Whether `password` is the customer's; nullopt when every hashing slot is taken. */
+std::optional<bool> verify_in_slot(AuthState& state,
+                                   const std::optional<db::CustomerRecord>& customer,
+                                   const std::string& password) {
+    const HashGate::Slot slot(state.gate);
+    if (!slot.acquired()) {
+        return std::nullopt;
+    }
+    // Unknown email, or a customer made by the CLI without a password: verify against a fixed
+    // hash with the same parameters, so the answer takes as long as a wrong password.
+    const bool has_password = customer && customer->password_hash.has_value();
+    return security::verify_password(has_password ? std::string_view(*customer->password_hash)
+                                                  : security::dummy_password_hash(),
+                                     password) &&
+           has_password;
+}
 
+core::Result<http::Response> login(AuthState& state, ApiRequest& request) {
+    CDN_TRY(credentials, read_credentials(request.http, login_email));
+    const auto& email = credentials.email;
+    const auto& address = request.http.client_address;
     // Refused before any argon2 work, so a flood costs the server little.
     CDN_TRY(allowed, state.limiter.check(email, address));
     if (!allowed.allowed) {
-        auto res = error_response(core::make_error(
-            core::Errc::TooManyRequests, "too many failed logins; try again later"));
-        res.set_header("Retry-After", std::to_string(allowed.retry_after_seconds));
-        return res;
+        return retry_later(core::make_error(core::Errc::TooManyRequests,
+                                            "too many failed logins; try again later"),
+                           allowed.retry_after_seconds);
     }
-
-    CDN_TRY(customer, db::CustomerRepository(deps.db).find_by_email(email));
-    const bool has_password = customer && customer->password_hash.has_value();
-    bool verified = false;
-    {
-        const HashGate::Slot slot(state.gate);
-        if (!slot.acquired()) {
-            return hashing_busy(); // not a failed login: nothing was verified
-        }
-        // Unknown email, or a customer made by the CLI without a password: verify against a
-        // fixed hash with the same parameters, so the answer takes as long as a wrong password.
-        verified = security::verify_password(has_password
-                                                 ? std::string_view(*customer->password_hash)
-                                                 : security::dummy_password_hash(),
-                                             password) &&
-                   has_password;
-    }
+    CDN_TRY(customer, db::CustomerRepository(state.deps.db).find_by_email(email));
+    const auto verified = verify_in_slot(state, customer, credentials.password);
     if (!verified) {
+        return hashing_busy(); // not a failed login: nothing was verified
+    }
+    if (!*verified) {
         state.limiter.record_failure(email, address);
         return core::make_error(core::Errc::InvalidCredentials, "invalid email or password");
     }
-    const auto now = deps.clock.unix_seconds();
+    const auto now = state.deps.clock.unix_seconds();
     CDN_TRY(pair, start_session(state, customer->id, now));
     maybe_clean_up(state, now);
     return token_response(state, 200, pair);
@@ -328,8 +348,37 @@ core::Result<http::Response> login(AuthState& state, ApiRequest& request) {
 
 // ---- POST /auth/refresh --------------------------------------------------------------------
 
+/** A presented token that was already used or raced: someone holds a copy, so every token of
+ *  its family is revoked. Unauthorized once done. */
+core::Error revoke_family(db::RefreshTokenRepository& tokens, const db::RefreshTokenRecord& found,
+                          std::int64_t now, const char* why) {
+    spdlog::warn("refresh token reuse for customer {} (family {}, {}): family revoked",
+                 found.customer_id, found.family_id, why);
+    if (auto revoked = tokens.revoke_family(found.family_id, now); !revoked) {
+        return revoked.error();
+    }
+    return unauthorized("invalid refresh token");
+}
+
+/** Marks `found` used and issues its successor in one transaction; nullopt when another
+ *  request used (or revoked) it between our read and our update. */
+core::Result<std::optional<std::string>> rotate(AuthState& state,
+                                                const db::RefreshTokenRecord& found,
+                                                std::int64_t now) {
+    std::optional<std::string> next;
+    CDN_TRY_VOID(state.deps.db.transaction([&](db::Database& tx) -> core::Result<void> {
+        CDN_TRY(claimed, db::RefreshTokenRepository(tx).mark_used(found.id, now));
+        if (!claimed) {
+            return {};
+        }
+        CDN_TRY(token, insert_refresh_token(state, tx, found.customer_id, found.family_id, now));
+        next = std::move(token);
+        return {};
+    }));
+    return next;
+}
+
 core::Result<http::Response> refresh(AuthState& state, ApiRequest& request) {
-    auto& deps = state.deps;
     CDN_TRY(presented, presented_refresh_token(request.http));
     if (!presented) {
         return unauthorized("send the refresh token in the body or the cookie");
@@ -337,45 +386,25 @@ core::Result<http::Response> refresh(AuthState& state, ApiRequest& request) {
     if (!well_formed_refresh_token(*presented)) {
         return unauthorized("invalid refresh token");
     }
-    db::RefreshTokenRepository tokens(deps.db);
+    db::RefreshTokenRepository tokens(state.deps.db);
     CDN_TRY(found, tokens.find_by_hash(security::hash_api_key(*presented)));
-    const auto now = deps.clock.unix_seconds();
+    const auto now = state.deps.clock.unix_seconds();
     if (!found || found->revoked_at) {
         return unauthorized("invalid refresh token");
     }
-    const auto revoke_family = [&](const char* why) -> core::Error {
-        spdlog::warn("refresh token reuse for customer {} (family {}, {}): family revoked",
-                     found->customer_id, found->family_id, why);
-        if (auto revoked = tokens.revoke_family(found->family_id, now); !revoked) {
-            return revoked.error();
-        }
-        return unauthorized("invalid refresh token");
-    };
     if (found->used_at) {
-        // A rotated token presented again: someone holds a copy. Kill every token of it.
-        return revoke_family("used token presented");
+        // A rotated token presented again: someone holds a copy.
+        return revoke_family(tokens, *found, now, "used token presented");
     }
     if (found->expires_at <= now) {
         return unauthorized("refresh token expired");
     }
-    bool claimed = false;
-    std::string next;
-    CDN_TRY_VOID(deps.db.transaction([&](db::Database& tx) -> core::Result<void> {
-        CDN_TRY(marked, db::RefreshTokenRepository(tx).mark_used(found->id, now));
-        claimed = marked;
-        if (!claimed) {
-            return {};
-        }
-        CDN_TRY(token, insert_refresh_token(state, tx, found->customer_id, found->family_id, now));
-        next = std::move(token);
-        return {};
-    }));
-    if (!claimed) {
-        // Used (or revoked) between our read and our update: a concurrent presentation.
-        return revoke_family("concurrent use");
+    CDN_TRY(next, rotate(state, *found, now));
+    if (!next) {
+        return revoke_family(tokens, *found, now, "concurrent use");
     }
     return token_response(state, 200,
-                          TokenPair{access_token_for(state, found->customer_id, now), next});
+                          TokenPair{access_token_for(state, found->customer_id, now), *next});
 }
 
 // ---- POST /auth/logout ---------------------------------------------------------------------
@@ -399,7 +428,7 @@ core::Result<http::Response> logout(AuthState& state, ApiRequest& request) {
 // ---- GET /auth/me --------------------------------------------------------------------------
 
 core::Result<http::Response> me(AuthState& state, ApiRequest& request) {
-    CDN_TRY(customer, load_customer(state.deps.db, request.caller().customer_id));
+    CDN_TRY(customer, caller_customer(state.deps, request));
     return json_response(200, customer_json(customer));
 }
 
@@ -411,13 +440,13 @@ void add_auth_routes(ApiRouter& router, ApiDeps& deps) {
     state->secure_cookie = cookie_is_secure(deps.config.public_base_url);
 
     const auto bind = [&state](core::Result<http::Response> (*handler)(AuthState&, ApiRequest&)) {
-        return [state, handler](ApiRequest& request) { return respond(handler(*state, request)); };
+        return [state, handler](ApiRequest& request) { return handler(*state, request); };
     };
-    router.add({"POST", "/api/v1/auth/signup", Access::Public, bind(signup)});
-    router.add({"POST", "/api/v1/auth/login", Access::Public, bind(login)});
-    router.add({"POST", "/api/v1/auth/refresh", Access::Public, bind(refresh)});
-    router.add({"POST", "/api/v1/auth/logout", Access::Public, bind(logout)});
-    router.add({"GET", "/api/v1/auth/me", Access::Customer, bind(me)});
+    router.add({"POST", "/api/v1/auth/signup", "signup", Access::Public, bind(signup)});
+    router.add({"POST", "/api/v1/auth/login", "login", Access::Public, bind(login)});
+    router.add({"POST", "/api/v1/auth/refresh", "refresh", Access::Public, bind(refresh)});
+    router.add({"POST", "/api/v1/auth/logout", "logout", Access::Public, bind(logout)});
+    router.add({"GET", "/api/v1/auth/me", "me", Access::Customer, bind(me)});
 }
 
 } // namespace cdn::api

@@ -70,19 +70,16 @@ core::Result<std::string> ensure_stripe_customer(ApiDeps& deps, const db::Custom
 
 /** The paid plan a checkout asks for: 422 for an unknown or free plan, 409 for the current
  *  one, or for another while a subscription is live (plan changes go through the portal). */
-core::Result<const account::Plan*> checkout_plan(const ApiDeps& deps, const json::object& body,
+core::Result<const account::Plan*> checkout_plan(const ApiDeps& deps, const std::string& name,
                                                  const db::CustomerRecord& customer) {
-    const Fields fields(body);
-    CDN_TRY_VOID(fields.only({"plan"}));
-    CDN_TRY(name, fields.string("plan", 1, 64));
     const auto it = deps.plans.find(name);
     if (it == deps.plans.end()) {
-        return fields.invalid("plan", "there is no plan called '" + name + "'");
+        return invalid_field("plan", "there is no plan called '" + name + "'");
     }
     if (it->second.stripe_price_id.empty()) {
-        return fields.invalid("plan", "the " + name +
-                                          " plan is not sold through checkout; cancel the "
-                                          "subscription in the billing portal instead");
+        return invalid_field("plan", "the " + name +
+                                         " plan is not sold through checkout; cancel the "
+                                         "subscription in the billing portal instead");
     }
     if (customer.plan == name) {
         return core::make_error(Errc::AlreadyOnPlan, "you are already on the " + name + " plan");
@@ -95,10 +92,16 @@ core::Result<const account::Plan*> checkout_plan(const ApiDeps& deps, const json
     return &it->second;
 }
 
-core::Result<json::object> checkout(ApiDeps& deps, ApiRequest& req) {
-    CDN_TRY(body, json_body(req.http));
-    CDN_TRY(customer, load_customer(deps.db, req.caller().customer_id));
-    CDN_TRY(plan, checkout_plan(deps, body, customer));
+/** The `{plan}` body of a checkout: the plan's name. */
+core::Result<std::string> read_checkout(const http::Request& request) {
+    CDN_TRY(body, JsonBody::read(request, {"plan"}));
+    return body.string("plan", 1, 64);
+}
+
+core::Result<http::Response> checkout(ApiDeps& deps, ApiRequest& req) {
+    CDN_TRY(plan_name, read_checkout(req.http));
+    CDN_TRY(customer, caller_customer(deps, req));
+    CDN_TRY(plan, checkout_plan(deps, plan_name, customer));
     CDN_TRY(stripe_customer, ensure_stripe_customer(deps, customer));
     const billing::CheckoutRequest request{
         .stripe_customer_id = stripe_customer,
@@ -110,20 +113,20 @@ core::Result<json::object> checkout(ApiDeps& deps, ApiRequest& req) {
         .plan = plan->name,
     };
     CDN_TRY(url, deps.stripe.create_checkout_session(request, core::random_hex(16)));
-    return json::object{{"url", url}};
+    return json_response(200, json::object{{"url", url}});
 }
 
-core::Result<json::object> portal(ApiDeps& deps, ApiRequest& req) {
-    CDN_TRY(customer, load_customer(deps.db, req.caller().customer_id));
+core::Result<http::Response> portal(ApiDeps& deps, ApiRequest& req) {
+    CDN_TRY(customer, caller_customer(deps, req));
     CDN_TRY(stripe_customer, ensure_stripe_customer(deps, customer));
     CDN_TRY(url, deps.stripe.create_portal_session(
                      stripe_customer, deps.config.url_for("/dashboard/billing"),
                      core::random_hex(16)));
-    return json::object{{"url", url}};
+    return json_response(200, json::object{{"url", url}});
 }
 
-core::Result<json::object> invoices(ApiDeps& deps, ApiRequest& req) {
-    CDN_TRY(customer, load_customer(deps.db, req.caller().customer_id));
+core::Result<http::Response> invoices(ApiDeps& deps, ApiRequest& req) {
+    CDN_TRY(customer, caller_customer(deps, req));
     json::array items;
     if (customer.stripe_customer_id) {
         CDN_TRY(listed, deps.stripe.list_invoices(*customer.stripe_customer_id, INVOICES_SHOWN));
@@ -140,26 +143,21 @@ core::Result<json::object> invoices(ApiDeps& deps, ApiRequest& req) {
             });
         }
     }
-    return json::object{{"items", std::move(items)}, {"next_cursor", nullptr}};
-}
-
-/** Adapts a Result-returning handler to the router's response-returning one. */
-template <class Handler>
-ApiHandler answering(ApiDeps& deps, Handler handler) {
-    return [&deps, handler](ApiRequest& req) {
-        auto body = handler(deps, req);
-        return body ? json_response(200, *body) : error_response(body.error());
-    };
+    return json_response(200,
+                         json::object{{"items", std::move(items)}, {"next_cursor", nullptr}});
 }
 
 } // namespace
 
 void add_billing_routes(ApiRouter& router, ApiDeps& deps) {
-    router.add({"GET", "/api/v1/billing/plans", Access::Public,
+    router.add({"GET", "/api/v1/billing/plans", "listPlans", Access::Public,
                 [&deps](ApiRequest&) { return list_plans(deps); }});
-    router.add({"POST", "/api/v1/billing/checkout", Access::Customer, answering(deps, checkout)});
-    router.add({"POST", "/api/v1/billing/portal", Access::Customer, answering(deps, portal)});
-    router.add({"GET", "/api/v1/billing/invoices", Access::Customer, answering(deps, invoices)});
+    router.add({"POST", "/api/v1/billing/checkout", "createCheckout", Access::Customer,
+                with_deps(deps, checkout)});
+    router.add({"POST", "/api/v1/billing/portal", "createPortalSession", Access::Customer,
+                with_deps(deps, portal)});
+    router.add({"GET", "/api/v1/billing/invoices", "listInvoices", Access::Customer,
+                with_deps(deps, invoices)});
 }
 
 } // namespace cdn::api

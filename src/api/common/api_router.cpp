@@ -3,6 +3,7 @@
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>
 
+#include <algorithm>
 #include <set>
 
 #include "api/common/authenticator.h"
@@ -129,7 +130,9 @@ http::Response ApiRouter::dispatch(const http::Request& request) {
     auto found = lookup(request);
     if (found.route != nullptr) {
         ApiRequest api_request{.http = request, .params = std::move(found.params), .principal = {}};
-        return run(*found.route, api_request);
+        // Every error of a route, its handler's included, is answered here, once.
+        auto res = run(*found.route, api_request);
+        return res ? std::move(*res) : http::Response::error(res.error());
     }
     if (!found.allowed.empty()) {
         auto res = http::Response::error(core::make_error(
@@ -163,18 +166,20 @@ core::Result<void> ApiRouter::authorize(const Route& route, ApiRequest& request)
     return {};
 }
 
-http::Response ApiRouter::run(const Route& route, ApiRequest& request) {
-    if (auto authorized = authorize(route, request); !authorized) {
-        return http::Response::error(authorized.error());
-    }
+core::Result<http::Response> ApiRouter::run(const Route& route, ApiRequest& request) {
+    CDN_TRY_VOID(authorize(route, request));
     try {
-        auto res = route.handler(request);
-        res.set_header("Cache-Control", "no-store");
+        CDN_TRY(res, route.handler(request));
+        // An error answer a handler builds itself (retry_later) already carries it.
+        if (std::none_of(res.headers.begin(), res.headers.end(),
+                         [](const auto& header) { return header.first == "Cache-Control"; })) {
+            res.set_header("Cache-Control", "no-store");
+        }
         return res;
     } catch (const std::exception& e) {
-        // Handlers answer errors as responses; this is the last line before the HTTP layer.
+        // Handlers return errors as values; this is the last line before the HTTP layer.
         spdlog::error("{} {}: {}", request.http.method, route.pattern, e.what());
-        return http::Response::error(core::make_error(core::Errc::Internal, "internal error"));
+        return core::make_error(core::Errc::Internal, "internal error");
     }
 }
 

@@ -34,9 +34,10 @@ struct ApiRequest {
 };
 
 /** Handlers are plain blocking functions: the router runs them on the blocking pool, so they
- *  may use the database, the object store and argon2 freely, and return a response. They never
- *  throw across this boundary: errors are responses. */
-using ApiHandler = std::function<http::Response(ApiRequest&)>;
+ *  may use the database, the object store and argon2 freely. They return the response, or an
+ *  error that the router answers as JSON with the status of its code (ApiRouter::dispatch); they
+ *  never throw across this boundary. */
+using ApiHandler = std::function<core::Result<http::Response>(ApiRequest&)>;
 
 /** Who may call a route. */
 enum class Access {
@@ -65,6 +66,8 @@ struct Route {
     /** `/api/v1/keys/{id}/rotate`: `{name}` matches one segment, `{name*}` the rest (at least
      *  one character), only as the last segment. */
     std::string pattern;
+    /** The operation's `operationId` in the OpenAPI document (checked by its unit test). */
+    std::string operation_id;
     Access access = Access::Customer;
     ApiHandler handler;
     /** Empty: JSON_BODY_LIMIT, without authenticating before the body is read. */
@@ -90,7 +93,8 @@ public:
     /** Mounts every route's prefix (`/api/v1/`, `/internal/v1/`) on the HTTP router. */
     void mount(http::Router& router);
 
-    /** Matches, authenticates and runs the handler; blocking (call on the blocking pool). */
+    /** Matches, authenticates and runs the handler; blocking (call on the blocking pool). An
+     *  error, the handler's included, is answered `{"error": {...}}` with its code's status. */
     http::Response dispatch(const http::Request& request);
 
 private:
@@ -106,7 +110,7 @@ private:
     /** `route`'s own body limit for this head, after its access check. Blocking. */
     core::Result<std::uint64_t> body_limit(const Route& route, const http::Request& head,
                                            std::vector<std::pair<std::string, std::string>> params);
-    http::Response run(const Route& route, ApiRequest& request);
+    core::Result<http::Response> run(const Route& route, ApiRequest& request);
 
     Authenticator& authenticator_;
     std::string internal_secret_;

@@ -26,4 +26,8 @@ core::Result<db::CustomerRecord> load_customer(db::Database& db, std::string_vie
     return std::move(*customer);
 }
 
+core::Result<db::CustomerRecord> caller_customer(const ApiDeps& deps, const ApiRequest& request) {
+    return load_customer(deps.db, request.caller().customer_id);
+}
+
 } // namespace cdn::api

@@ -4,6 +4,7 @@
 
 #include <string_view>
 
+#include "api/api.h"
 #include "core/result.h"
 #include "db/customer_repository.h"
 #include "db/database.h"
@@ -17,5 +18,8 @@ boost::json::object customer_json(const db::CustomerRecord& customer);
 /** The calling customer's row; Unauthorized when it no longer exists (a token outliving its
  *  account). */
 core::Result<db::CustomerRecord> load_customer(db::Database& db, std::string_view customer_id);
+
+/** The row of the customer calling an Access::Customer route (load_customer). */
+core::Result<db::CustomerRecord> caller_customer(const ApiDeps& deps, const ApiRequest& request);
 
 } // namespace cdn::api

@@ -1,5 +1,7 @@
 #include "api/common/json.h"
 
+#include <algorithm>
+
 #include "core/strings.h"
 
 namespace cdn::api {
@@ -26,12 +28,25 @@ core::Result<json::object> json_body(const http::Request& request, bool allow_em
     return std::move(value.get_object());
 }
 
-core::Error Fields::invalid(std::string_view name, std::string message) const {
-    return core::make_field_error(code_, std::string(name),
+core::Result<JsonBody> JsonBody::read(const http::Request& request,
+                                      std::initializer_list<std::string_view> fields,
+                                      const BodyOptions& options) {
+    CDN_TRY(object, json_body(request, options.allow_empty, options.max_bytes));
+    JsonBody body(std::move(object), options.code);
+    CDN_TRY_VOID(body.only(fields));
+    return body;
+}
+
+core::Error invalid_field(std::string_view name, std::string message, core::Errc code) {
+    return core::make_field_error(code, std::string(name),
                                   std::string(name) + ": " + std::move(message));
 }
 
-core::Result<std::optional<std::string>> Fields::optional_string(std::string_view name,
+core::Error JsonBody::invalid(std::string_view name, std::string message) const {
+    return invalid_field(name, std::move(message), code_);
+}
+
+core::Result<std::optional<std::string>> JsonBody::optional_string(std::string_view name,
                                                                  std::size_t min,
                                                                  std::size_t max) const {
     const auto* value = object_.if_contains(name);
@@ -46,7 +61,7 @@ core::Result<std::optional<std::string>> Fields::optional_string(std::string_vie
     return std::optional<std::string>(std::string(value->get_string()));
 }
 
-core::Result<std::string> Fields::string(std::string_view name, std::size_t min,
+core::Result<std::string> JsonBody::string(std::string_view name, std::size_t min,
                                          std::size_t max) const {
     CDN_TRY(value, optional_string(name, min, max));
     if (!value) {
@@ -55,7 +70,7 @@ core::Result<std::string> Fields::string(std::string_view name, std::size_t min,
     return std::move(*value);
 }
 
-core::Result<std::optional<std::int64_t>> Fields::optional_integer(std::string_view name,
+core::Result<std::optional<std::int64_t>> JsonBody::optional_integer(std::string_view name,
                                                                    std::int64_t min,
                                                                    std::int64_t max) const {
     const auto* value = object_.if_contains(name);
@@ -75,7 +90,16 @@ core::Result<std::optional<std::int64_t>> Fields::optional_integer(std::string_v
     return number;
 }
 
-core::Result<std::optional<bool>> Fields::optional_bool(std::string_view name) const {
+core::Result<std::int64_t> JsonBody::integer(std::string_view name, std::int64_t min,
+                                             std::int64_t max) const {
+    CDN_TRY(value, optional_integer(name, min, max));
+    if (!value) {
+        return invalid(name, "is required");
+    }
+    return *value;
+}
+
+core::Result<std::optional<bool>> JsonBody::optional_bool(std::string_view name) const {
     const auto* value = object_.if_contains(name);
     if (value == nullptr || value->is_null()) {
         return std::optional<bool>{};
@@ -86,7 +110,7 @@ core::Result<std::optional<bool>> Fields::optional_bool(std::string_view name) c
     return std::optional<bool>(value->get_bool());
 }
 
-core::Result<void> Fields::only(std::initializer_list<std::string_view> known) const {
+core::Result<void> JsonBody::only(std::initializer_list<std::string_view> known) const {
     for (const auto& member : object_) {
         if (std::find(known.begin(), known.end(), member.key()) == known.end()) {
             return invalid(member.key(), "is not a known field");
@@ -105,6 +129,10 @@ http::Response no_content() {
     return res;
 }
 
-http::Response error_response(const core::Error& error) { return http::Response::error(error); }
+http::Response retry_later(const core::Error& error, std::int64_t seconds) {
+    auto res = http::Response::error(error);
+    res.set_header("Retry-After", std::to_string(seconds));
+    return res;
+}
 
 } // namespace cdn::api

@@ -10,20 +10,19 @@ namespace cdn::api {
 ApiHandler limit_per_customer(ApiDeps& deps, std::string kind, ApiHandler handler) {
     kv::WindowLimiter limiter(deps.kv, deps.clock, "tenantlimit:" + kind);
     return [&deps, kind = std::move(kind), limiter = std::move(limiter),
-            handler = std::move(handler)](ApiRequest& request) {
+            handler = std::move(handler)](ApiRequest& request) -> core::Result<http::Response> {
         const auto decision =
             limiter.admit(request.caller().customer_id, deps.config.purge_requests_per_minute);
         if (!decision) {
-            return error_response(core::make_error(core::Errc::Unavailable,
-                                                   "the rate limit store is unavailable",
-                                                   decision.error().detail));
+            return core::make_error(core::Errc::Unavailable, "the rate limit store is unavailable",
+                                    decision.error().detail);
         }
         if (!decision->allowed) {
-            auto res = error_response(core::make_error(
-                core::Errc::RateLimited, "too many " + kind + " requests for this account; "
-                                         "try again after Retry-After seconds"));
-            res.set_header("Retry-After", std::to_string(decision->retry_after_seconds));
-            return res;
+            const auto refused = core::make_error(
+                core::Errc::RateLimited,
+                "too many " + kind + " requests for this account; try again after Retry-After "
+                                     "seconds");
+            return retry_later(refused, decision->retry_after_seconds);
         }
         return handler(request);
     };

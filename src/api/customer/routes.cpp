@@ -30,52 +30,32 @@ core::Result<json::object> full_customer_json(const ApiDeps& deps,
     return out;
 }
 
-http::Response answer_customer(const ApiDeps& deps, std::string_view customer_id) {
-    auto customer = load_customer(deps.db, customer_id);
-    if (!customer) {
-        return error_response(customer.error());
-    }
-    auto body = full_customer_json(deps, *customer);
-    if (!body) {
-        return error_response(body.error());
-    }
-    return json_response(200, *body);
+core::Result<http::Response> answer_customer(const ApiDeps& deps, std::string_view customer_id) {
+    CDN_TRY(customer, load_customer(deps.db, customer_id));
+    CDN_TRY(body, full_customer_json(deps, customer));
+    return json_response(200, body);
 }
 
-http::Response get_customer(ApiDeps& deps, ApiRequest& req) {
+core::Result<http::Response> get_customer(ApiDeps& deps, ApiRequest& req) {
     return answer_customer(deps, req.caller().customer_id);
 }
 
-http::Response patch_settings(ApiDeps& deps, ApiRequest& req) {
-    auto body = json_body(req.http);
-    if (!body) {
-        return error_response(body.error());
-    }
-    auto customer = load_customer(deps.db, req.caller().customer_id);
-    if (!customer) {
-        return error_response(customer.error());
-    }
+core::Result<http::Response> patch_settings(ApiDeps& deps, ApiRequest& req) {
+    // Every member is a setting: account::update_customer names an unknown one (invalid_settings).
+    CDN_TRY(patch, json_body(req.http));
+    CDN_TRY(customer, caller_customer(deps, req));
     account::CustomerChange change;
-    change.settings_patch = std::move(*body);
-    if (auto updated = account::update_customer(deps.db, deps.plans, deps.clock, *customer, change);
-        !updated) {
-        return error_response(updated.error());
-    }
-    announce_config_change(deps.kv, customer->public_key);
-    return answer_customer(deps, customer->id);
+    change.settings_patch = std::move(patch);
+    CDN_TRY_VOID(account::update_customer(deps.db, deps.plans, deps.clock, customer, change));
+    announce_config_change(deps.kv, customer.public_key);
+    return answer_customer(deps, customer.id);
 }
 
-http::Response rotate_secret(ApiDeps& deps, ApiRequest& req) {
-    auto customer = load_customer(deps.db, req.caller().customer_id);
-    if (!customer) {
-        return error_response(customer.error());
-    }
-    auto secret = account::rotate_signing_secret(deps.db, deps.clock, *customer);
-    if (!secret) {
-        return error_response(secret.error());
-    }
-    announce_config_change(deps.kv, customer->public_key);
-    return json_response(200, json::object{{"signing_secret", *secret}});
+core::Result<http::Response> rotate_secret(ApiDeps& deps, ApiRequest& req) {
+    CDN_TRY(customer, caller_customer(deps, req));
+    CDN_TRY(secret, account::rotate_signing_secret(deps.db, deps.clock, customer));
+    announce_config_change(deps.kv, customer.public_key);
+    return json_response(200, json::object{{"signing_secret", secret}});
 }
 
 /** Percent-encodes an object path as a client sends it: unreserved characters and '/' stay. */
@@ -99,87 +79,89 @@ std::string encode_path(std::string_view path) {
     return out;
 }
 
+/** The body of POST /customer/sign-url, its fields checked on their own. */
 struct SignRequest {
     std::string path;
+    /** The delivery options without a leading '?'. */
     std::string options;
     std::optional<std::int64_t> expires_in;
 };
 
-core::Result<SignRequest> parse_sign_request(ApiDeps& deps, const json::object& body,
-                                             std::string_view customer_id) {
-    const Fields fields(body);
-    CDN_TRY_VOID(fields.only({"path", "options", "expires_in"}));
-    SignRequest out;
-    CDN_TRY(path, fields.string("path", 1, MAX_SIGN_PATH_BYTES));
+core::Result<SignRequest> read_sign_request(const http::Request& request) {
+    CDN_TRY(body, JsonBody::read(request, {"path", "options", "expires_in"}));
+    CDN_TRY(path, body.string("path", 1, MAX_SIGN_PATH_BYTES));
     if (auto valid = storage::validate_key(path); !valid) {
-        return fields.invalid("path", valid.error().message);
+        return invalid_field("path", valid.error().message);
     }
-    out.path = std::move(path);
-    CDN_TRY(options, fields.optional_string("options", 0, MAX_SIGN_OPTIONS_BYTES));
-    out.options = options.value_or("");
+    CDN_TRY(options, body.optional_string("options", 0, MAX_SIGN_OPTIONS_BYTES));
+    CDN_TRY(expires_in, body.optional_integer("expires_in", 1, MAX_EXPIRES_IN_SECONDS));
+    SignRequest out{.path = std::move(path), .options = options.value_or(""),
+                    .expires_in = expires_in};
     if (out.options.starts_with('?')) {
         out.options.erase(0, 1);
-    }
-    CDN_TRY(expires_in, fields.optional_integer("expires_in", 1, MAX_EXPIRES_IN_SECONDS));
-    out.expires_in = expires_in;
-
-    const auto params = core::parse_query_string(out.options);
-    if (!params) {
-        return fields.invalid("options", "is not a query string (a malformed %-escape)");
-    }
-    auto parsed = transform::parse_delivery_options(
-        *params, static_cast<std::uint32_t>(deps.limits.max_output_dimension));
-    if (!parsed) {
-        return fields.invalid("options", parsed.error().message);
-    }
-    if (parsed->signature) {
-        return fields.invalid("options", "s is added by signing, it cannot be given");
-    }
-    if (parsed->expires && out.expires_in) {
-        return fields.invalid("options", "give exp in options or expires_in, not both");
-    }
-    if (parsed->preset) {
-        CDN_TRY(preset, db::PresetRepository(deps.db).find(customer_id, *parsed->preset));
-        if (!preset) {
-            return fields.invalid("options", "no preset named " + *parsed->preset);
-        }
     }
     return out;
 }
 
-http::Response sign_url(ApiDeps& deps, ApiRequest& req) {
-    auto body = json_body(req.http);
-    if (!body) {
-        return error_response(body.error());
+/** The options of `request` as the edge will parse them: valid, unsigned, with one expiry at
+ *  most and an existing preset. 422 naming `options` otherwise. */
+core::Result<void> check_sign_options(ApiDeps& deps, const SignRequest& request,
+                                      std::string_view customer_id) {
+    const auto params = core::parse_query_string(request.options);
+    if (!params) {
+        return invalid_field("options", "is not a query string (a malformed %-escape)");
     }
-    auto customer = load_customer(deps.db, req.caller().customer_id);
-    if (!customer) {
-        return error_response(customer.error());
+    auto parsed = transform::parse_delivery_options(
+        *params, static_cast<std::uint32_t>(deps.limits.max_output_dimension));
+    if (!parsed) {
+        return invalid_field("options", parsed.error().message);
     }
-    auto request = parse_sign_request(deps, *body, customer->id);
-    if (!request) {
-        return error_response(request.error());
+    if (parsed->signature) {
+        return invalid_field("options", "s is added by signing, it cannot be given");
     }
-    // The edge refuses signatures on a plan without signed URLs, unless the customer requires
-    // them: such a URL would never work. The plan is the one the edge applies.
-    const auto& plan = deps.plan_of(*customer);
-    if (!account::may_sign_urls(*customer, plan)) {
-        return error_response(core::make_error(
-            Errc::FeatureNotInPlan, "signed URLs are not in the " + plan.name + " plan"));
+    if (parsed->expires && request.expires_in) {
+        return invalid_field("options", "give exp in options or expires_in, not both");
     }
-    std::string query = request->options;
-    if (request->expires_in) {
+    if (parsed->preset) {
+        CDN_TRY(preset, db::PresetRepository(deps.db).find(customer_id, *parsed->preset));
+        if (!preset) {
+            return invalid_field("options", "no preset named " + *parsed->preset);
+        }
+    }
+    return {};
+}
+
+/** The edge target `/{public_key}/{path}?{options}[&exp=...]` that gets signed. */
+std::string sign_target(const ApiDeps& deps, const db::CustomerRecord& customer,
+                        const SignRequest& request) {
+    std::string query = request.options;
+    if (request.expires_in) {
         query += query.empty() ? "" : "&";
-        query += "exp=" + std::to_string(deps.clock.unix_seconds() + *request->expires_in);
+        query += "exp=" + std::to_string(deps.clock.unix_seconds() + *request.expires_in);
     }
-    std::string target = "/" + customer->public_key + "/" + encode_path(request->path);
+    std::string target = "/" + customer.public_key + "/" + encode_path(request.path);
     if (!query.empty()) {
         target += "?" + query;
     }
-    auto signed_target = security::sign_url(target, customer->signing_secret);
+    return target;
+}
+
+core::Result<http::Response> sign_url(ApiDeps& deps, ApiRequest& req) {
+    CDN_TRY(request, read_sign_request(req.http));
+    CDN_TRY(customer, caller_customer(deps, req));
+    CDN_TRY_VOID(check_sign_options(deps, request, customer.id));
+    // The edge refuses signatures on a plan without signed URLs, unless the customer requires
+    // them: such a URL would never work. The plan is the one the edge applies.
+    const auto& plan = deps.plan_of(customer);
+    if (!account::may_sign_urls(customer, plan)) {
+        return core::make_error(Errc::FeatureNotInPlan,
+                                "signed URLs are not in the " + plan.name + " plan");
+    }
+    auto signed_target =
+        security::sign_url(sign_target(deps, customer, request), customer.signing_secret);
     if (!signed_target) {
         // Characters a client would encode differently (e.g. a space in options).
-        return error_response(Fields(*body).invalid("options", signed_target.error().message));
+        return invalid_field("options", signed_target.error().message);
     }
     return json_response(200, json::object{{"url", deps.config.url_for(*signed_target)}});
 }
@@ -187,19 +169,16 @@ http::Response sign_url(ApiDeps& deps, ApiRequest& req) {
 } // namespace
 
 void add_customer_routes(ApiRouter& router, ApiDeps& deps) {
-    router.add({"GET", "/api/v1/customer", Access::Customer,
-                [&deps](ApiRequest& req) { return get_customer(deps, req); }});
+    router.add({"GET", "/api/v1/customer", "getCustomer", Access::Customer,
+                with_deps(deps, get_customer)});
     // Settings writes reload the customer on every edge node: limited like purges.
-    router.add({"PATCH", "/api/v1/customer/settings", Access::Customer,
-                limit_per_customer(deps, "settings", [&deps](ApiRequest& req) {
-                    return patch_settings(deps, req);
-                })});
-    router.add({"POST", "/api/v1/customer/signing-secret/rotate", Access::Customer,
-                limit_per_customer(deps, "settings", [&deps](ApiRequest& req) {
-                    return rotate_secret(deps, req);
-                })});
-    router.add({"POST", "/api/v1/customer/sign-url", Access::Customer,
-                [&deps](ApiRequest& req) { return sign_url(deps, req); }});
+    router.add({"PATCH", "/api/v1/customer/settings", "patchSettings", Access::Customer,
+                limit_per_customer(deps, "settings", with_deps(deps, patch_settings))});
+    router.add({"POST", "/api/v1/customer/signing-secret/rotate", "rotateSigningSecret",
+                Access::Customer,
+                limit_per_customer(deps, "settings", with_deps(deps, rotate_secret))});
+    router.add({"POST", "/api/v1/customer/sign-url", "signUrl", Access::Customer,
+                with_deps(deps, sign_url)});
 }
 
 } // namespace cdn::api

@@ -56,6 +56,32 @@ void purge_variants(kv::KvStore& kv, std::string_view public_key, std::string_vi
     announce_purge(kv, purge);
 }
 
+/** Uses up a presigned upload's token (none for a direct upload); forbidden when it has been
+ *  used or has expired since it was checked. */
+core::Result<void> consume_token(db::UploadTokenRepository& tokens,
+                                 const db::UploadTokenRecord* token, std::int64_t now) {
+    if (token == nullptr) {
+        return {};
+    }
+    CDN_TRY(consumed, tokens.consume(token->id, now));
+    if (!consumed) {
+        return core::make_error(core::Errc::Forbidden,
+                                "this upload URL has been used or has expired");
+    }
+    return {};
+}
+
+/** Gives a used-up token back after a failed write: nothing was stored with it. */
+void release_token(db::UploadTokenRepository& tokens, const db::UploadTokenRecord* token,
+                   std::int64_t now) {
+    if (token == nullptr) {
+        return;
+    }
+    if (auto released = tokens.release(token->id, now); !released) {
+        spdlog::warn("upload token not released: {}", released.error().detail);
+    }
+}
+
 } // namespace
 
 std::optional<std::string_view> canonical_image_type(std::string_view content_type) {
@@ -203,28 +229,13 @@ core::Result<StoredOriginal> Originals::write(const db::CustomerRecord& customer
     CDN_TRY_VOID(check_quota(customer, plan, path, bytes.size()));
     db::OriginalRepository repo(deps_.db);
     CDN_TRY(existing, repo.find(customer.id, path));
-
     const auto now = deps_.clock.unix_seconds();
     db::UploadTokenRepository tokens(deps_.db);
-    if (token != nullptr) {
-        CDN_TRY(consumed, tokens.consume(token->id, now));
-        if (!consumed) {
-            return core::make_error(core::Errc::Forbidden,
-                                    "this upload URL has been used or has expired");
-        }
-    }
-    // A failure from here on gives the token back: nothing was stored with it.
-    const auto release = [&] {
-        if (token != nullptr) {
-            if (auto released = tokens.release(token->id, now); !released) {
-                spdlog::warn("upload token not released: {}", released.error().detail);
-            }
-        }
-    };
-
+    CDN_TRY_VOID(consume_token(tokens, token, now));
+    // A failure from here on gives the token back.
     auto stored = deps_.store.put(store_key(customer.public_key, path), bytes);
     if (!stored) {
-        release();
+        release_token(tokens, token, now);
         return store_error(stored.error(), "write");
     }
     db::OriginalRecord record{
@@ -242,7 +253,7 @@ core::Result<StoredOriginal> Originals::write(const db::CustomerRecord& customer
         // the next successful put or delete of this path.
         spdlog::error("original {} stored but its row not written: {}", path,
                       saved.error().detail);
-        release();
+        release_token(tokens, token, now);
         return saved.error();
     }
     // Always, not only on a replace: a 404 for this path may be cached at the edge.

@@ -116,92 +116,84 @@ core::Result<ListQuery> parse_list_query(std::string_view query) {
     return out;
 }
 
-http::Response list_images(ApiDeps& deps, ApiRequest& req) {
-    auto query = parse_list_query(req.http.query);
-    if (!query) {
-        return error_response(query.error());
-    }
+core::Result<http::Response> list_images(ApiDeps& deps, ApiRequest& req) {
+    CDN_TRY(query, parse_list_query(req.http.query));
     // One more than asked: whether another page follows, without a count.
-    auto rows = db::OriginalRepository(deps.db).list(req.caller().customer_id, query->prefix,
-                                                     query->after, query->limit + 1);
-    if (!rows) {
-        return error_response(rows.error());
-    }
+    CDN_TRY(rows, db::OriginalRepository(deps.db).list(req.caller().customer_id, query.prefix,
+                                                       query.after, query.limit + 1));
     json::value next_cursor = nullptr;
-    if (rows->size() > query->limit) {
-        rows->resize(query->limit);
-        next_cursor = json::string(security::base64url_encode(rows->back().path));
+    if (rows.size() > query.limit) {
+        rows.resize(query.limit);
+        next_cursor = json::string(security::base64url_encode(rows.back().path));
     }
     json::array items;
-    items.reserve(rows->size());
-    for (const auto& row : *rows) {
+    items.reserve(rows.size());
+    for (const auto& row : rows) {
         items.emplace_back(image_json(row));
     }
     return json_response(200, json::object{{"items", std::move(items)},
                                            {"next_cursor", std::move(next_cursor)}});
 }
 
-http::Response create_upload_url(ApiDeps& deps, Originals& originals, ApiRequest& req) {
-    auto body = json_body(req.http);
-    if (!body) {
-        return error_response(body.error());
-    }
-    const Fields fields(*body);
-    if (auto only = fields.only({"path", "content_type", "size"}); !only) {
-        return error_response(only.error());
-    }
-    auto path = fields.string("path", 1, MAX_PATH_FIELD_BYTES);
-    if (!path) {
-        return error_response(path.error());
-    }
-    auto declared_type = fields.string("content_type", 1, 255);
-    if (!declared_type) {
-        return error_response(declared_type.error());
-    }
-    auto size = fields.optional_integer("size", 1, std::numeric_limits<std::int64_t>::max());
-    if (!size || !*size) {
-        return error_response(size ? fields.invalid("size", "is required") : size.error());
-    }
-    const auto content_type = images::canonical_image_type(*declared_type);
+/** The body of POST /images/upload-url, the content type in its canonical form. */
+struct UploadUrlRequest {
+    std::string path;
+    std::string_view content_type;
+    std::int64_t size = 0;
+};
+
+core::Result<UploadUrlRequest> read_upload_url_request(const http::Request& request) {
+    CDN_TRY(body, JsonBody::read(request, {"path", "content_type", "size"}));
+    CDN_TRY(path, body.string("path", 1, MAX_PATH_FIELD_BYTES));
+    CDN_TRY(declared_type, body.string("content_type", 1, 255));
+    CDN_TRY(size, body.integer("size", 1, std::numeric_limits<std::int64_t>::max()));
+    const auto content_type = images::canonical_image_type(declared_type);
     if (!content_type) {
-        return error_response(core::make_field_error(
-            core::Errc::UnsupportedMediaType, "content_type",
-            "content_type: not an image type this service accepts (image/jpeg, image/png, "
-            "image/webp, image/avif, image/heic, image/gif, image/svg+xml, image/tiff, "
-            "image/jxl)"));
+        return invalid_field(
+            "content_type",
+            "not an image type this service accepts (image/jpeg, image/png, image/webp, "
+            "image/avif, image/heic, image/gif, image/svg+xml, image/tiff, image/jxl)",
+            core::Errc::UnsupportedMediaType);
     }
-    auto customer = load_customer(deps.db, req.caller().customer_id);
-    if (!customer) {
-        return error_response(customer.error());
-    }
-    if (auto checked =
-            originals.check_declared(*customer, *path, static_cast<std::uint64_t>(**size));
-        !checked) {
-        return error_response(checked.error());
-    }
+    return UploadUrlRequest{.path = std::move(path), .content_type = *content_type, .size = size};
+}
+
+/** A new upload token bound to the customer and the request, valid UPLOAD_URL_TTL_SECONDS. */
+core::Result<db::UploadTokenRecord> issue_upload_token(ApiDeps& deps,
+                                                       const db::CustomerRecord& customer,
+                                                       const UploadUrlRequest& request,
+                                                       const std::string& token) {
     const auto now = deps.clock.unix_seconds();
-    const auto token = "ut_" + core::random_base62(40);
     db::UploadTokenRepository tokens(deps.db);
     // Housekeeping on the way: tokens long expired are of no use to anyone.
     (void)tokens.remove_expired(now - EXPIRED_TOKEN_RETENTION_SECONDS);
-    const db::UploadTokenRecord record{
+    db::UploadTokenRecord record{
         .id = token_id(token),
-        .customer_id = customer->id,
-        .path = *path,
-        .content_type = std::string(*content_type),
-        .max_bytes = **size,
+        .customer_id = customer.id,
+        .path = request.path,
+        .content_type = std::string(request.content_type),
+        .max_bytes = request.size,
         .created_at = now,
         .expires_at = now + UPLOAD_URL_TTL_SECONDS,
         .used_at = std::nullopt,
     };
-    if (auto inserted = tokens.insert(record); !inserted) {
-        return error_response(inserted.error());
-    }
+    CDN_TRY_VOID(tokens.insert(record));
+    return record;
+}
+
+core::Result<http::Response> create_upload_url(ApiDeps& deps, Originals& originals,
+                                               ApiRequest& req) {
+    CDN_TRY(request, read_upload_url_request(req.http));
+    CDN_TRY(customer, caller_customer(deps, req));
+    CDN_TRY_VOID(
+        originals.check_declared(customer, request.path, static_cast<std::uint64_t>(request.size)));
+    const auto token = "ut_" + core::random_base62(40);
+    CDN_TRY(record, issue_upload_token(deps, customer, request, token));
     return json_response(
         200, json::object{
                  {"url", deps.config.url_for("/api/v1/uploads/" + token)},
                  {"method", "PUT"},
-                 {"headers", json::object{{"Content-Type", *content_type}}},
+                 {"headers", json::object{{"Content-Type", request.content_type}}},
                  {"expires_at", core::rfc3339(record.expires_at)},
              });
 }
@@ -229,33 +221,42 @@ core::Result<std::uint64_t> token_body_limit(ApiDeps& deps, ApiRequest& req) {
 
 /** Before the body of a direct upload is read: the caller's plan's largest original. */
 core::Result<std::uint64_t> plan_body_limit(ApiDeps& deps, ApiRequest& req) {
-    CDN_TRY(customer, load_customer(deps.db, req.caller().customer_id));
+    CDN_TRY(customer, caller_customer(deps, req));
     return images::max_original_bytes(deps.plan_of(customer), deps.limits);
 }
 
-http::Response upload_with_token(ApiDeps& deps, Originals& originals, ApiRequest& req) {
-    auto found = usable_token(deps, req);
-    if (!found) {
-        return error_response(found.error());
-    }
-    const auto& bound = *found;
+core::Result<http::Response> upload_with_token(ApiDeps& deps, Originals& originals,
+                                               ApiRequest& req) {
+    CDN_TRY(bound, usable_token(deps, req));
     const auto sent_type =
         images::canonical_image_type(req.http.header("content-type").value_or(""));
     if (!sent_type || *sent_type != bound.content_type) {
-        return error_response(core::make_error(
-            core::Errc::UnsupportedMediaType,
-            "this upload URL takes Content-Type: " + bound.content_type + " only"));
+        return core::make_error(core::Errc::UnsupportedMediaType,
+                                "this upload URL takes Content-Type: " + bound.content_type +
+                                    " only");
     }
     if (req.http.body.size() > static_cast<std::uint64_t>(bound.max_bytes)) {
-        return error_response(core::make_error(
-            core::Errc::PayloadTooLarge,
-            "this upload URL takes at most " + std::to_string(bound.max_bytes) + " bytes"));
+        return core::make_error(core::Errc::PayloadTooLarge,
+                                "this upload URL takes at most " +
+                                    std::to_string(bound.max_bytes) + " bytes");
     }
-    auto stored = originals.put(bound.customer_id, bound.path, req.http.body, &bound);
-    if (!stored) {
-        return error_response(stored.error());
-    }
-    return stored_response(*stored);
+    CDN_TRY(stored, originals.put(bound.customer_id, bound.path, req.http.body, &bound));
+    return stored_response(stored);
+}
+
+core::Result<http::Response> put_image(Originals& originals, ApiRequest& req) {
+    CDN_TRY(stored, originals.put(req.caller().customer_id, req.param("path"), req.http.body));
+    return stored_response(stored);
+}
+
+core::Result<http::Response> get_image(Originals& originals, ApiRequest& req) {
+    CDN_TRY(found, originals.find(req.caller().customer_id, req.param("path")));
+    return json_response(200, image_json(found));
+}
+
+core::Result<http::Response> delete_image(Originals& originals, ApiRequest& req) {
+    CDN_TRY_VOID(originals.remove(req.caller().customer_id, req.param("path")));
+    return no_content();
 }
 
 } // namespace
@@ -263,36 +264,27 @@ http::Response upload_with_token(ApiDeps& deps, Originals& originals, ApiRequest
 void add_images_routes(ApiRouter& router, ApiDeps& deps) {
     // Shared by the handlers, which outlive this call; deps outlives the router.
     auto originals = std::make_shared<Originals>(deps);
+    using OriginalsHandler = core::Result<http::Response> (*)(Originals&, ApiRequest&);
+    const auto on_originals = [&originals](OriginalsHandler handler) -> ApiHandler {
+        return [originals, handler](ApiRequest& req) { return handler(*originals, req); };
+    };
     ApiDeps* d = &deps;
-    router.add({"POST", "/api/v1/images/upload-url", Access::Customer,
+    router.add({"POST", "/api/v1/images/upload-url", "createUploadUrl", Access::Customer,
                 [d, originals](ApiRequest& req) {
                     return create_upload_url(*d, *originals, req);
                 }});
-    router.add({"PUT", "/api/v1/uploads/{token}", Access::Public,
-                [d, originals](ApiRequest& req) {
-                    return upload_with_token(*d, *originals, req);
-                },
+    router.add({"PUT", "/api/v1/uploads/{token}", "uploadWithToken", Access::Public,
+                [d, originals](ApiRequest& req) { return upload_with_token(*d, *originals, req); },
                 [d](ApiRequest& req) { return token_body_limit(*d, req); }});
-    router.add({"GET", "/api/v1/images", Access::Customer,
-                [d](ApiRequest& req) { return list_images(*d, req); }});
-    router.add({"PUT", "/api/v1/images/{path*}", Access::Customer,
-                [originals](ApiRequest& req) {
-                    auto stored = originals->put(req.caller().customer_id, req.param("path"),
-                                                 req.http.body);
-                    return stored ? stored_response(*stored) : error_response(stored.error());
-                },
+    router.add({"GET", "/api/v1/images", "listImages", Access::Customer,
+                with_deps(deps, list_images)});
+    router.add({"PUT", "/api/v1/images/{path*}", "uploadImage", Access::Customer,
+                on_originals(put_image),
                 [d](ApiRequest& req) { return plan_body_limit(*d, req); }});
-    router.add({"GET", "/api/v1/images/{path*}", Access::Customer,
-                [originals](ApiRequest& req) {
-                    auto found = originals->find(req.caller().customer_id, req.param("path"));
-                    return found ? json_response(200, image_json(*found))
-                                 : error_response(found.error());
-                }});
-    router.add({"DELETE", "/api/v1/images/{path*}", Access::Customer,
-                [originals](ApiRequest& req) {
-                    auto removed = originals->remove(req.caller().customer_id, req.param("path"));
-                    return removed ? no_content() : error_response(removed.error());
-                }});
+    router.add({"GET", "/api/v1/images/{path*}", "getImage", Access::Customer,
+                on_originals(get_image)});
+    router.add({"DELETE", "/api/v1/images/{path*}", "deleteImage", Access::Customer,
+                on_originals(delete_image)});
 }
 
 } // namespace cdn::api

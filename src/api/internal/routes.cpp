@@ -58,51 +58,64 @@ core::Result<json::object> customer_document(db::Database& db, const db::Custome
     };
 }
 
-http::Response answer_customer(db::Database& db,
-                               const core::Result<std::optional<db::CustomerRecord>>& found) {
-    if (!found) {
-        return error_response(found.error());
+core::Result<http::Response>
+answer_customer(db::Database& db, const core::Result<std::optional<db::CustomerRecord>>& found) {
+    CDN_TRY(customer, found);
+    if (!customer) {
+        return core::make_error(core::Errc::UnknownCustomer, "unknown customer");
     }
-    if (!*found) {
-        return error_response(core::make_error(core::Errc::UnknownCustomer, "unknown customer"));
-    }
-    auto document = customer_document(db, **found);
-    if (!document) {
-        return error_response(document.error());
-    }
-    return json_response(200, *document);
+    CDN_TRY(document, customer_document(db, *customer));
+    return json_response(200, document);
 }
 
 /** GET /internal/v1/customers/{public_key}. */
-http::Response get_customer_by_key(ApiDeps& deps, ApiRequest& request) {
+core::Result<http::Response> get_customer_by_key(ApiDeps& deps, ApiRequest& request) {
     return answer_customer(
         deps.db, db::CustomerRepository(deps.db).find_by_public_key(request.param("public_key")));
 }
 
 /** GET /internal/v1/hosts/{host}: the customer serving a custom domain (hosts are stored
  *  lower-cased; a port is not part of the host). */
-http::Response get_customer_by_host(ApiDeps& deps, ApiRequest& request) {
+core::Result<http::Response> get_customer_by_host(ApiDeps& deps, ApiRequest& request) {
     const auto host = core::to_lower(request.param("host"));
     return answer_customer(deps.db, db::CustomerRepository(deps.db).find_by_custom_domain(host));
 }
 
+/** The counter of `delta` a usage item's member `name` sets; nullptr for another name. */
+std::int64_t* counter_of(db::UsageDelta& delta, std::string_view name) {
+    return name == "hour"         ? &delta.hour
+           : name == "requests"   ? &delta.requests
+           : name == "bytes_out"  ? &delta.bytes_out
+           : name == "transforms" ? &delta.transforms
+           : name == "cache_hits" ? &delta.cache_hits
+           : name == "errors"     ? &delta.errors
+                                  : nullptr;
+}
+
+/** `number` when it is an integer from 0 to INT64_MAX. */
+std::optional<std::int64_t> non_negative(const json::value& number) {
+    if (number.is_int64() && number.get_int64() >= 0) {
+        return number.get_int64();
+    }
+    constexpr auto MAX = static_cast<std::uint64_t>(std::numeric_limits<std::int64_t>::max());
+    if (number.is_uint64() && number.get_uint64() <= MAX) {
+        return static_cast<std::int64_t>(number.get_uint64());
+    }
+    return std::nullopt;
+}
+
 /** One item of a usage batch; errors name the field as `items[i].name`. */
 core::Result<db::UsageDelta> parse_usage_item(const json::value& value, std::size_t index) {
-    const auto prefix = "items[" + std::to_string(index) + "].";
-    const auto invalid = [&](std::string_view name, std::string_view message) {
-        auto field = prefix + std::string(name);
-        return core::make_field_error(core::Errc::InvalidRequest, field,
-                                      field + ": " + std::string(message));
-    };
+    const auto item = "items[" + std::to_string(index) + "]";
     if (!value.is_object()) {
-        auto field = "items[" + std::to_string(index) + "]";
-        return core::make_field_error(core::Errc::InvalidRequest, field,
-                                      field + ": must be an object");
+        return invalid_field(item, "must be an object");
     }
-    const auto& item = value.get_object();
+    const auto invalid = [&item](std::string_view name, std::string message) {
+        return invalid_field(item + "." + std::string(name), std::move(message));
+    };
     db::UsageDelta delta;
-    bool has_id = false, has_hour = false;
-    for (const auto& member : item) {
+    bool has_hour = false; // customer_id is never empty once given
+    for (const auto& member : value.get_object()) {
         const auto name = member.key();
         if (name == "customer_id") {
             const auto& id = member.value();
@@ -111,32 +124,20 @@ core::Result<db::UsageDelta> parse_usage_item(const json::value& value, std::siz
                 return invalid(name, "must be a string of 1 to 128 bytes");
             }
             delta.customer_id = std::string(id.get_string());
-            has_id = true;
             continue;
         }
-        std::int64_t* counter = name == "hour"         ? &delta.hour
-                                : name == "requests"   ? &delta.requests
-                                : name == "bytes_out"  ? &delta.bytes_out
-                                : name == "transforms" ? &delta.transforms
-                                : name == "cache_hits" ? &delta.cache_hits
-                                : name == "errors"     ? &delta.errors
-                                                       : nullptr;
+        auto* counter = counter_of(delta, name);
         if (counter == nullptr) {
             return invalid(name, "is not a known field");
         }
-        const auto& number = member.value();
-        if (number.is_int64() && number.get_int64() >= 0) {
-            *counter = number.get_int64();
-        } else if (number.is_uint64() &&
-                   number.get_uint64() <=
-                       static_cast<std::uint64_t>(std::numeric_limits<std::int64_t>::max())) {
-            *counter = static_cast<std::int64_t>(number.get_uint64());
-        } else {
+        const auto count = non_negative(member.value());
+        if (!count) {
             return invalid(name, "must be a non-negative integer");
         }
+        *counter = *count;
         has_hour = has_hour || name == "hour";
     }
-    if (!has_id) {
+    if (delta.customer_id.empty()) {
         return invalid("customer_id", "is required");
     }
     if (!has_hour) {
@@ -145,52 +146,40 @@ core::Result<db::UsageDelta> parse_usage_item(const json::value& value, std::siz
     return delta;
 }
 
-/**
- * POST /internal/v1/usage: an edge node's flush, added to usage_hourly in one transaction
- * (all or nothing, as a local flush). A batch is validated whole before anything is written.
- */
-http::Response post_usage(ApiDeps& deps, ApiRequest& request) {
-    auto body = json_body(request.http, false, MAX_USAGE_BODY_BYTES);
-    if (!body) {
-        return error_response(body.error());
-    }
-    const Fields fields(*body);
-    if (auto known = fields.only({"items"}); !known) {
-        return error_response(known.error());
-    }
-    const auto* items = body->if_contains("items");
+/** The `{items}` of an edge node's usage flush, validated whole. */
+core::Result<std::vector<db::UsageDelta>> read_usage_batch(const http::Request& request) {
+    CDN_TRY(body, JsonBody::read(request, {"items"}, {.max_bytes = MAX_USAGE_BODY_BYTES}));
+    const auto* items = body.object().if_contains("items");
     if (items == nullptr || !items->is_array() || items->get_array().size() > MAX_USAGE_ITEMS) {
-        return error_response(fields.invalid("items", "must be a list of at most 10000 items"));
+        return body.invalid("items", "must be a list of at most 10000 items");
     }
     std::vector<db::UsageDelta> deltas;
     deltas.reserve(items->get_array().size());
     for (std::size_t i = 0; i < items->get_array().size(); ++i) {
-        auto delta = parse_usage_item(items->get_array()[i], i);
-        if (!delta) {
-            return error_response(delta.error());
-        }
-        deltas.push_back(std::move(*delta));
+        CDN_TRY(delta, parse_usage_item(items->get_array()[i], i));
+        deltas.push_back(std::move(delta));
     }
-    if (auto added = db::UsageRepository(deps.db).add_hourly(deltas); !added) {
-        return error_response(added.error());
-    }
+    return deltas;
+}
+
+/**
+ * POST /internal/v1/usage: an edge node's flush, added to usage_hourly in one transaction
+ * (all or nothing, as a local flush). A batch is validated whole before anything is written.
+ */
+core::Result<http::Response> post_usage(ApiDeps& deps, ApiRequest& request) {
+    CDN_TRY(deltas, read_usage_batch(request.http));
+    CDN_TRY_VOID(db::UsageRepository(deps.db).add_hourly(deltas));
     return json_response(202, json::object{{"accepted", deltas.size()}});
 }
 
 /** POST /internal/v1/purge: a purge (cache::encode_purge's JSON) fanned out on the KV purge
  *  channel, for nodes that cannot publish on it themselves. */
-http::Response post_purge(ApiDeps& deps, ApiRequest& request) {
+core::Result<http::Response> post_purge(ApiDeps& deps, ApiRequest& request) {
     // Parsed once for the common answers (415, 413, 400), then strictly by decode_purge.
-    auto body = json_body(request.http, false, MAX_PURGE_BODY_BYTES);
-    if (!body) {
-        return error_response(body.error());
-    }
-    auto purge = cache::decode_purge(request.http.body);
-    if (!purge) {
-        return error_response(purge.error());
-    }
-    announce_purge(deps.kv, *purge);
-    return json_response(202, json::object{{"purged", cache::scope_name(purge->scope)}});
+    CDN_TRY_VOID(json_body(request.http, false, MAX_PURGE_BODY_BYTES));
+    CDN_TRY(purge, cache::decode_purge(request.http.body));
+    announce_purge(deps.kv, purge);
+    return json_response(202, json::object{{"purged", cache::scope_name(purge.scope)}});
 }
 
 } // namespace
@@ -198,22 +187,26 @@ http::Response post_purge(ApiDeps& deps, ApiRequest& request) {
 void add_internal_routes(ApiRouter& router, ApiDeps& deps) {
     router.add({.method = "GET",
                 .pattern = "/internal/v1/customers/{public_key}",
+                .operation_id = "internalCustomerByKey",
                 .access = Access::Internal,
-                .handler = [&deps](ApiRequest& r) { return get_customer_by_key(deps, r); }});
+                .handler = with_deps(deps, get_customer_by_key)});
     router.add({.method = "GET",
                 .pattern = "/internal/v1/hosts/{host}",
+                .operation_id = "internalCustomerByHost",
                 .access = Access::Internal,
-                .handler = [&deps](ApiRequest& r) { return get_customer_by_host(deps, r); }});
+                .handler = with_deps(deps, get_customer_by_host)});
     router.add({.method = "POST",
                 .pattern = "/internal/v1/usage",
+                .operation_id = "internalUsage",
                 .access = Access::Internal,
-                .handler = [&deps](ApiRequest& r) { return post_usage(deps, r); },
+                .handler = with_deps(deps, post_usage),
                 // Edges' batches are larger than a customer's JSON; the secret is checked first.
                 .body_limit = fixed_body_limit(MAX_USAGE_BODY_BYTES)});
     router.add({.method = "POST",
                 .pattern = "/internal/v1/purge",
+                .operation_id = "internalPurge",
                 .access = Access::Internal,
-                .handler = [&deps](ApiRequest& r) { return post_purge(deps, r); },
+                .handler = with_deps(deps, post_purge),
                 .body_limit = fixed_body_limit(MAX_PURGE_BODY_BYTES)});
 }
 

@@ -40,50 +40,40 @@ json::object key_with_secret(const db::ApiKeyRecord& key, const std::string& sec
     return out;
 }
 
-core::Result<std::string> key_name(const json::object& body) {
-    const Fields fields(body);
-    CDN_TRY_VOID(fields.only({"name"}));
-    CDN_TRY(name, fields.string("name", 1, MAX_NAME_BYTES));
+/** The `{name}` body of POST /keys: printable text, not only spaces. */
+core::Result<std::string> read_key_name(const http::Request& request) {
+    CDN_TRY(body, JsonBody::read(request, {"name"}));
+    CDN_TRY(name, body.string("name", 1, MAX_NAME_BYTES));
     const bool control = std::any_of(name.begin(), name.end(), [](char c) {
         return static_cast<unsigned char>(c) < 0x20 || c == 0x7f;
     });
     if (control || core::trim(name).empty()) {
-        return fields.invalid("name", "must be printable text, not only spaces");
+        return body.invalid("name", "must be printable text, not only spaces");
     }
     return name;
 }
 
-http::Response list_keys(ApiDeps& deps, ApiRequest& req) {
-    auto keys = db::ApiKeyRepository(deps.db).list_for_customer(req.caller().customer_id);
-    if (!keys) {
-        return error_response(keys.error());
-    }
+core::Result<http::Response> list_keys(ApiDeps& deps, ApiRequest& req) {
+    CDN_TRY(keys, db::ApiKeyRepository(deps.db).list_for_customer(req.caller().customer_id));
     json::array items;
-    for (const auto& key : *keys) {
+    for (const auto& key : keys) {
         items.emplace_back(key_json(key));
     }
     return json_response(200, json::object{{"items", std::move(items)}, {"next_cursor", nullptr}});
 }
 
-http::Response create_key(ApiDeps& deps, ApiRequest& req) {
-    auto body = json_body(req.http);
-    if (!body) {
-        return error_response(body.error());
-    }
-    auto name = key_name(*body);
-    if (!name) {
-        return error_response(name.error());
-    }
+core::Result<http::Response> create_key(ApiDeps& deps, ApiRequest& req) {
+    CDN_TRY(name, read_key_name(req.http));
     const auto& customer_id = req.caller().customer_id;
     const auto secret = security::generate_api_key();
-    db::ApiKeyRecord key;
-    key.id = "key_" + core::random_base62(20);
-    key.customer_id = customer_id;
-    key.name = std::move(*name);
-    key.prefix = secret.prefix;
-    key.secret_hash = secret.hash;
-    key.created_at = deps.clock.unix_seconds();
-    auto inserted = deps.db.transaction([&](db::Database& tx) -> core::Result<void> {
+    const db::ApiKeyRecord key{.id = "key_" + core::random_base62(20),
+                               .customer_id = customer_id,
+                               .name = std::move(name),
+                               .prefix = secret.prefix,
+                               .secret_hash = secret.hash,
+                               .created_at = deps.clock.unix_seconds(),
+                               .last_used_at = std::nullopt};
+    CDN_TRY_VOID(deps.db.transaction([&](db::Database& tx) -> core::Result<void> {
         db::ApiKeyRepository repo(tx);
         CDN_TRY(count, repo.count_for_customer(customer_id));
         if (count >= MAX_KEYS) {
@@ -92,53 +82,43 @@ http::Response create_key(ApiDeps& deps, ApiRequest& req) {
                                         " API keys: delete one first");
         }
         return repo.insert(key);
-    });
-    if (!inserted) {
-        return error_response(inserted.error());
-    }
+    }));
     return json_response(201, key_with_secret(key, secret.secret));
 }
 
-http::Response rotate_key(ApiDeps& deps, ApiRequest& req) {
+core::Result<http::Response> rotate_key(ApiDeps& deps, ApiRequest& req) {
     const auto& customer_id = req.caller().customer_id;
     const std::string id(req.param("id"));
     const auto secret = security::generate_api_key();
     std::optional<db::ApiKeyRecord> key;
-    auto rotated = deps.db.transaction([&](db::Database& tx) -> core::Result<void> {
+    CDN_TRY_VOID(deps.db.transaction([&](db::Database& tx) -> core::Result<void> {
         db::ApiKeyRepository repo(tx);
         CDN_TRY_VOID(repo.replace_secret(customer_id, id, secret.prefix, secret.hash));
         CDN_TRY(found, repo.find_by_id(customer_id, id));
         key = std::move(found);
         return {};
-    });
-    if (!rotated) {
-        return error_response(rotated.error());
-    }
+    }));
     if (!key) {
-        return error_response(core::make_error(core::Errc::NotFound, "api key not found"));
+        return core::make_error(core::Errc::NotFound, "api key not found");
     }
     return json_response(200, key_with_secret(*key, secret.secret));
 }
 
-http::Response delete_key(ApiDeps& deps, ApiRequest& req) {
-    auto removed = db::ApiKeyRepository(deps.db).remove(req.caller().customer_id, req.param("id"));
-    if (!removed) {
-        return error_response(removed.error());
-    }
+core::Result<http::Response> delete_key(ApiDeps& deps, ApiRequest& req) {
+    CDN_TRY_VOID(db::ApiKeyRepository(deps.db).remove(req.caller().customer_id, req.param("id")));
     return no_content();
 }
 
 } // namespace
 
 void add_keys_routes(ApiRouter& router, ApiDeps& deps) {
-    router.add({"GET", "/api/v1/keys", Access::Customer,
-                [&deps](ApiRequest& req) { return list_keys(deps, req); }});
-    router.add({"POST", "/api/v1/keys", Access::Customer,
-                [&deps](ApiRequest& req) { return create_key(deps, req); }});
-    router.add({"POST", "/api/v1/keys/{id}/rotate", Access::Customer,
-                [&deps](ApiRequest& req) { return rotate_key(deps, req); }});
-    router.add({"DELETE", "/api/v1/keys/{id}", Access::Customer,
-                [&deps](ApiRequest& req) { return delete_key(deps, req); }});
+    router.add({"GET", "/api/v1/keys", "listKeys", Access::Customer, with_deps(deps, list_keys)});
+    router.add({"POST", "/api/v1/keys", "createKey", Access::Customer,
+                with_deps(deps, create_key)});
+    router.add({"POST", "/api/v1/keys/{id}/rotate", "rotateKey", Access::Customer,
+                with_deps(deps, rotate_key)});
+    router.add({"DELETE", "/api/v1/keys/{id}", "deleteKey", Access::Customer,
+                with_deps(deps, delete_key)});
 }
 
 } // namespace cdn::api

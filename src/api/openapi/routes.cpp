@@ -12,6 +12,7 @@ void add_openapi_routes(ApiRouter& router, ApiDeps& /*deps*/) {
     auto body = std::make_shared<const std::string>(openapi_document());
     router.add({.method = "GET",
                 .pattern = "/api/v1/openapi.json",
+                .operation_id = "openapi",
                 .access = Access::Public,
                 .handler = [body](ApiRequest&) {
                     http::Response res;

@@ -19,81 +19,55 @@ json::object preset_json(const db::PresetRecord& preset) {
     };
 }
 
-http::Response list_presets(ApiDeps& deps, ApiRequest& req) {
-    auto presets = db::PresetRepository(deps.db).list(req.caller().customer_id);
-    if (!presets) {
-        return error_response(presets.error());
-    }
+core::Result<http::Response> list_presets(ApiDeps& deps, ApiRequest& req) {
+    CDN_TRY(presets, db::PresetRepository(deps.db).list(req.caller().customer_id));
     json::array items;
-    for (const auto& preset : *presets) {
+    for (const auto& preset : presets) {
         items.emplace_back(preset_json(preset));
     }
     return json_response(200, json::object{{"items", std::move(items)}, {"next_cursor", nullptr}});
 }
 
-/** PUT: 201 when the preset is new, 200 when it replaced one of the same name. */
-http::Response put_preset_route(ApiDeps& deps, ApiRequest& req) {
-    const auto name = req.param("name");
-    if (auto valid = account::validate_preset_name(name); !valid) {
-        return error_response(valid.error());
-    }
-    auto body = json_body(req.http);
-    if (!body) {
-        return error_response(body.error());
-    }
-    const Fields fields(*body, core::Errc::InvalidPreset);
-    if (auto known = fields.only({"options"}); !known) {
-        return error_response(known.error());
-    }
-    auto options = fields.string("options", 1, account::MAX_PRESET_OPTIONS_BYTES);
-    if (!options) {
-        return error_response(options.error());
-    }
-    auto customer = load_customer(deps.db, req.caller().customer_id);
-    if (!customer) {
-        return error_response(customer.error());
-    }
-    auto put = account::put_preset(deps.db, deps.clock,
-                                   static_cast<std::uint32_t>(deps.limits.max_output_dimension),
-                                   customer->id, name, *options);
-    if (!put) {
-        return error_response(put.error());
-    }
-    announce_config_change(deps.kv, customer->public_key);
-    return json_response(put->created ? 201 : 200, preset_json(put->preset));
+/** The `{options}` body of PUT /presets/{name} (invalid_preset naming the field). */
+core::Result<std::string> read_preset_options(const http::Request& request) {
+    CDN_TRY(body, JsonBody::read(request, {"options"}, {.code = core::Errc::InvalidPreset}));
+    return body.string("options", 1, account::MAX_PRESET_OPTIONS_BYTES);
 }
 
-http::Response delete_preset_route(ApiDeps& deps, ApiRequest& req) {
-    auto customer = load_customer(deps.db, req.caller().customer_id);
-    if (!customer) {
-        return error_response(customer.error());
-    }
-    auto removed = account::delete_preset(deps.db, customer->id, req.param("name"));
+/** PUT: 201 when the preset is new, 200 when it replaced one of the same name. */
+core::Result<http::Response> put_preset_route(ApiDeps& deps, ApiRequest& req) {
+    const auto name = req.param("name");
+    CDN_TRY_VOID(account::validate_preset_name(name));
+    CDN_TRY(options, read_preset_options(req.http));
+    CDN_TRY(customer, caller_customer(deps, req));
+    CDN_TRY(put, account::put_preset(deps.db, deps.clock,
+                                     static_cast<std::uint32_t>(deps.limits.max_output_dimension),
+                                     customer.id, name, options));
+    announce_config_change(deps.kv, customer.public_key);
+    return json_response(put.created ? 201 : 200, preset_json(put.preset));
+}
+
+core::Result<http::Response> delete_preset_route(ApiDeps& deps, ApiRequest& req) {
+    CDN_TRY(customer, caller_customer(deps, req));
+    CDN_TRY(removed, account::delete_preset(deps.db, customer.id, req.param("name")));
     if (!removed) {
-        return error_response(removed.error());
+        return core::make_error(core::Errc::NotFound,
+                                "no preset named " + std::string(req.param("name")));
     }
-    if (!*removed) {
-        return error_response(core::make_error(core::Errc::NotFound,
-                                               "no preset named " + std::string(req.param("name"))));
-    }
-    announce_config_change(deps.kv, customer->public_key);
+    announce_config_change(deps.kv, customer.public_key);
     return no_content();
 }
 
 } // namespace
 
 void add_presets_routes(ApiRouter& router, ApiDeps& deps) {
-    router.add({"GET", "/api/v1/presets", Access::Customer,
-                [&deps](ApiRequest& req) { return list_presets(deps, req); }});
+    router.add({"GET", "/api/v1/presets", "listPresets", Access::Customer,
+                with_deps(deps, list_presets)});
     // Preset writes reload the customer on every edge node, like settings writes: same budget.
-    router.add({"PUT", "/api/v1/presets/{name}", Access::Customer,
-                limit_per_customer(deps, "settings", [&deps](ApiRequest& req) {
-                    return put_preset_route(deps, req);
-                })});
-    router.add({"DELETE", "/api/v1/presets/{name}", Access::Customer,
-                limit_per_customer(deps, "settings", [&deps](ApiRequest& req) {
-                    return delete_preset_route(deps, req);
-                })});
+    router.add({"PUT", "/api/v1/presets/{name}", "putPreset", Access::Customer,
+                limit_per_customer(deps, "settings", with_deps(deps, put_preset_route))});
+    router.add({"DELETE", "/api/v1/presets/{name}", "deletePreset", Access::Customer,
+                limit_per_customer(deps, "settings", with_deps(deps, delete_preset_route))});
 }
 
 } // namespace cdn::api

@@ -22,7 +22,7 @@ constexpr std::size_t MAX_PURGE_BODY_BYTES = 2 * 1024 * 1024;
 /** A prefix is the beginning of a path: it may end with '/' or stop inside a segment, but holds
  *  nothing a path may not (a leading '/', a backslash, a control character, an empty, "." or
  *  ".." segment), so what it matches is always inside the customer's namespace. */
-core::Result<void> check_prefix(const Fields& fields, std::string_view prefix) {
+core::Result<void> check_prefix(const JsonBody& fields, std::string_view prefix) {
     const auto without_slash = prefix.ends_with('/') ? prefix.substr(0, prefix.size() - 1) : prefix;
     if (without_slash.empty() || !storage::validate_key(without_slash)) {
         return fields.invalid("prefix", "is not a valid path prefix");
@@ -31,10 +31,9 @@ core::Result<void> check_prefix(const Fields& fields, std::string_view prefix) {
 }
 
 /** The body of POST /purge: exactly one of {paths}, {prefix}, {all: true}. */
-core::Result<cache::PurgeRequest> parse_purge(const json::object& body,
+core::Result<cache::PurgeRequest> parse_purge(const JsonBody& fields,
                                               const std::string& public_key) {
-    const Fields fields(body);
-    CDN_TRY_VOID(fields.only({"paths", "prefix", "all"}));
+    const auto& body = fields.object();
     if (body.size() != 1) {
         return core::make_error(core::Errc::InvalidRequest,
                                 "give exactly one of paths, prefix or all");
@@ -74,23 +73,15 @@ core::Result<cache::PurgeRequest> parse_purge(const json::object& body,
  * applies to its memory and disk tiers. 202: the drop is asynchronous on other nodes. Limited
  * per customer ([limits] purge_requests_per_minute, see add_purge_routes).
  */
-http::Response post_purge(ApiDeps& deps, ApiRequest& request) {
-    auto body = json_body(request.http, false, MAX_PURGE_BODY_BYTES);
-    if (!body) {
-        return error_response(body.error());
-    }
-    auto customer = load_customer(deps.db, request.caller().customer_id);
-    if (!customer) {
-        return error_response(customer.error());
-    }
-    auto purge = parse_purge(*body, customer->public_key);
-    if (!purge) {
-        return error_response(purge.error());
-    }
-    announce_purge(deps.kv, *purge);
-    json::object answer{{"purged", cache::scope_name(purge->scope)}};
-    if (purge->scope == cache::PurgeRequest::Scope::Paths) {
-        answer["paths"] = purge->paths.size();
+core::Result<http::Response> post_purge(ApiDeps& deps, ApiRequest& request) {
+    CDN_TRY(body, JsonBody::read(request.http, {"paths", "prefix", "all"},
+                                 {.max_bytes = MAX_PURGE_BODY_BYTES}));
+    CDN_TRY(customer, caller_customer(deps, request));
+    CDN_TRY(purge, parse_purge(body, customer.public_key));
+    announce_purge(deps.kv, purge);
+    json::object answer{{"purged", cache::scope_name(purge.scope)}};
+    if (purge.scope == cache::PurgeRequest::Scope::Paths) {
+        answer["paths"] = purge.paths.size();
     }
     return json_response(202, answer);
 }
@@ -100,10 +91,9 @@ http::Response post_purge(ApiDeps& deps, ApiRequest& request) {
 void add_purge_routes(ApiRouter& router, ApiDeps& deps) {
     router.add({.method = "POST",
                 .pattern = "/api/v1/purge",
+                .operation_id = "purge",
                 .access = Access::Customer,
-                .handler = limit_per_customer(deps, "purge", [&deps](ApiRequest& request) {
-                    return post_purge(deps, request);
-                })});
+                .handler = limit_per_customer(deps, "purge", with_deps(deps, post_purge))});
 }
 
 } // namespace cdn::api

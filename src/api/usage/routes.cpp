@@ -59,21 +59,23 @@ struct SeriesQuery {
     db::UsageGranularity granularity = db::UsageGranularity::Day;
 };
 
-/**
- * The query string of GET /usage. Every failure is 400 invalid_parameter naming the parameter
- * (unknown_parameter for one this route does not take): these are query parameters, not a
- * JSON body, and the edge answers bad query parameters the same way.
- */
-core::Result<SeriesQuery> parse_series_query(std::string_view query, std::int64_t now) {
+/** GET /usage's parameters as given, each at most once. */
+struct SeriesParams {
+    std::optional<std::string> from;
+    std::optional<std::string> to;
+    std::optional<std::string> granularity;
+};
+
+core::Result<SeriesParams> read_series_params(std::string_view query) {
     const auto params = core::parse_query_string(query);
     if (!params) {
         return core::make_error(core::Errc::InvalidParameter, "malformed query string");
     }
-    std::optional<std::string> from, to, granularity;
+    SeriesParams out;
     for (const auto& [name, value] : *params) {
-        std::optional<std::string>* slot = name == "from"          ? &from
-                                           : name == "to"          ? &to
-                                           : name == "granularity" ? &granularity
+        std::optional<std::string>* slot = name == "from"          ? &out.from
+                                           : name == "to"          ? &out.to
+                                           : name == "granularity" ? &out.granularity
                                                                    : nullptr;
         if (slot == nullptr) {
             return core::make_field_error(core::Errc::UnknownParameter, name,
@@ -84,40 +86,49 @@ core::Result<SeriesQuery> parse_series_query(std::string_view query, std::int64_
         }
         *slot = value;
     }
+    return out;
+}
 
+/** The date parameter `name` as its UTC midnight; `otherwise` when it is not given. */
+core::Result<std::int64_t> date_param(const std::optional<std::string>& value,
+                                      std::string_view name, std::int64_t otherwise) {
+    if (!value) {
+        return otherwise;
+    }
+    const auto day = parse_date(*value);
+    if (!day) {
+        return bad_parameter(name, "must be a date YYYY-MM-DD");
+    }
+    return *day;
+}
+
+/**
+ * The query string of GET /usage. Every failure is 400 invalid_parameter naming the parameter
+ * (unknown_parameter for one this route does not take): these are query parameters, not a
+ * JSON body, and the edge answers bad query parameters the same way.
+ */
+core::Result<SeriesQuery> parse_series_query(std::string_view query, std::int64_t now) {
+    CDN_TRY(params, read_series_params(query));
     SeriesQuery out;
-    if (!granularity || *granularity == "day") {
+    if (!params.granularity || *params.granularity == "day") {
         out.granularity = db::UsageGranularity::Day;
-    } else if (*granularity == "hour") {
+    } else if (*params.granularity == "hour") {
         out.granularity = db::UsageGranularity::Hour;
     } else {
         return bad_parameter("granularity", "must be hour or day");
     }
-    if (to) {
-        const auto day = parse_date(*to);
-        if (!day) {
-            return bad_parameter("to", "must be a date YYYY-MM-DD");
-        }
-        out.to_day = *day;
-    } else {
-        out.to_day = db::day_start(now);
-    }
-    if (from) {
-        const auto day = parse_date(*from);
-        if (!day) {
-            return bad_parameter("from", "must be a date YYYY-MM-DD");
-        }
-        out.from_day = *day;
-    } else {
-        out.from_day = out.to_day - (DEFAULT_RANGE_DAYS - 1) * SECONDS_PER_DAY;
-    }
-    if (out.from_day > out.to_day) {
+    CDN_TRY(to_day, date_param(params.to, "to", db::day_start(now)));
+    CDN_TRY(from_day,
+            date_param(params.from, "from", to_day - (DEFAULT_RANGE_DAYS - 1) * SECONDS_PER_DAY));
+    if (from_day > to_day) {
         return bad_parameter("from", "must not be after to");
     }
-    if ((out.to_day - out.from_day) / SECONDS_PER_DAY + 1 > MAX_RANGE_DAYS) {
+    if ((to_day - from_day) / SECONDS_PER_DAY + 1 > MAX_RANGE_DAYS) {
         return bad_parameter("to", "the range is limited to " + std::to_string(MAX_RANGE_DAYS) +
                                        " days");
     }
+    out.from_day = from_day;
+    out.to_day = to_day;
     return out;
 }
 
@@ -138,28 +149,22 @@ json::object bucket_json(const db::UsageBucket& bucket) {
  * range, zero when there was no traffic; hourly series list only the hours with traffic.
  * One page always (at most 366 days or 8,784 hours): next_cursor is null.
  */
-http::Response get_usage(ApiDeps& deps, ApiRequest& request) {
-    auto query = parse_series_query(request.http.query, deps.clock.unix_seconds());
-    if (!query) {
-        return error_response(query.error());
-    }
-    const auto end = query->to_day + SECONDS_PER_DAY;
-    auto buckets = db::UsageRepository(deps.db).series(request.caller().customer_id,
-                                                       query->from_day, end, query->granularity);
-    if (!buckets) {
-        return error_response(buckets.error());
-    }
+core::Result<http::Response> get_usage(ApiDeps& deps, ApiRequest& request) {
+    CDN_TRY(query, parse_series_query(request.http.query, deps.clock.unix_seconds()));
+    const auto end = query.to_day + SECONDS_PER_DAY;
+    CDN_TRY(buckets, db::UsageRepository(deps.db).series(request.caller().customer_id,
+                                                         query.from_day, end, query.granularity));
     json::array items;
-    if (query->granularity == db::UsageGranularity::Hour) {
-        items.reserve(buckets->size());
-        for (const auto& bucket : *buckets) {
+    if (query.granularity == db::UsageGranularity::Hour) {
+        items.reserve(buckets.size());
+        for (const auto& bucket : buckets) {
             items.push_back(bucket_json(bucket));
         }
     } else {
-        items.reserve(static_cast<std::size_t>((end - query->from_day) / SECONDS_PER_DAY));
-        auto next = buckets->begin();
-        for (auto day = query->from_day; day < end; day += SECONDS_PER_DAY) {
-            if (next != buckets->end() && next->start == day) {
+        items.reserve(static_cast<std::size_t>((end - query.from_day) / SECONDS_PER_DAY));
+        auto next = buckets.begin();
+        for (auto day = query.from_day; day < end; day += SECONDS_PER_DAY) {
+            if (next != buckets.end() && next->start == day) {
                 items.push_back(bucket_json(*next++));
             } else {
                 items.push_back(bucket_json(db::UsageBucket{.start = day}));
@@ -181,36 +186,24 @@ std::int64_t next_month_start(std::int64_t month_start) {
  * unflushed counts); requests are the flushed month-to-date requests; storage_used is the sum
  * of the customer's originals.
  */
-http::Response get_quota(ApiDeps& deps, ApiRequest& request) {
-    auto customer = load_customer(deps.db, request.caller().customer_id);
-    if (!customer) {
-        return error_response(customer.error());
-    }
-    const auto& plan = deps.plan_of(*customer);
+core::Result<http::Response> get_quota(ApiDeps& deps, ApiRequest& request) {
+    CDN_TRY(customer, caller_customer(deps, request));
+    const auto& plan = deps.plan_of(customer);
     const auto period_start = billing::month_start(deps.clock.unix_seconds());
     const auto period_end = next_month_start(period_start);
-    auto bandwidth = deps.quota.refresh(customer->id, plan);
-    if (!bandwidth) {
-        return error_response(bandwidth.error());
-    }
+    CDN_TRY(bandwidth, deps.quota.refresh(customer.id, plan));
     db::UsageRepository usage(deps.db);
-    auto storage = usage.storage_bytes(customer->id);
-    if (!storage) {
-        return error_response(storage.error());
-    }
-    auto month = usage.totals(customer->id, period_start, period_end);
-    if (!month) {
-        return error_response(month.error());
-    }
+    CDN_TRY(storage, usage.storage_bytes(customer.id));
+    CDN_TRY(month, usage.totals(customer.id, period_start, period_end));
     return json_response(200, json::object{
                                   {"plan", plan.name},
                                   {"period_start", core::rfc3339(period_start)},
                                   {"period_end", core::rfc3339(period_end)},
-                                  {"bandwidth_used", bandwidth->used_bytes},
+                                  {"bandwidth_used", bandwidth.used_bytes},
                                   {"bandwidth_quota", plan.bandwidth_quota_bytes},
-                                  {"storage_used", *storage},
+                                  {"storage_used", storage},
                                   {"storage_quota", plan.storage_quota_bytes},
-                                  {"requests", month->requests},
+                                  {"requests", month.requests},
                               });
 }
 
@@ -219,12 +212,14 @@ http::Response get_quota(ApiDeps& deps, ApiRequest& request) {
 void add_usage_routes(ApiRouter& router, ApiDeps& deps) {
     router.add({.method = "GET",
                 .pattern = "/api/v1/usage",
+                .operation_id = "getUsage",
                 .access = Access::Customer,
-                .handler = [&deps](ApiRequest& request) { return get_usage(deps, request); }});
+                .handler = with_deps(deps, get_usage)});
     router.add({.method = "GET",
                 .pattern = "/api/v1/usage/quota",
+                .operation_id = "getQuota",
                 .access = Access::Customer,
-                .handler = [&deps](ApiRequest& request) { return get_quota(deps, request); }});
+                .handler = with_deps(deps, get_quota)});
 }
 
 } // namespace cdn::api

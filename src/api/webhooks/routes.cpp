@@ -155,45 +155,36 @@ core::Result<std::optional<std::string>> apply_event(ApiDeps& deps, const Stripe
     return changed;
 }
 
-http::Response receive(ApiDeps& deps, ApiRequest& req) {
+core::Result<http::Response> receive(ApiDeps& deps, ApiRequest& req) {
     if (deps.config.stripe_webhook_secret.empty()) {
         // 5xx, not 400: Stripe keeps retrying until the operator sets the secret.
-        return error_response(core::make_error(Errc::Unavailable,
-                                               "Stripe webhooks are not configured here"));
+        return core::make_error(Errc::Unavailable, "Stripe webhooks are not configured here");
     }
     if (req.http.body.size() > MAX_EVENT_BYTES) {
-        return error_response(core::make_error(Errc::PayloadTooLarge, "the event is too large"));
+        return core::make_error(Errc::PayloadTooLarge, "the event is too large");
     }
-    const auto verified = security::verify_stripe_signature(
-        req.http.header("Stripe-Signature").value_or(""), req.http.body,
-        deps.config.stripe_webhook_secret, deps.clock.unix_seconds());
-    if (!verified) {
-        return error_response(verified.error());
-    }
-    auto event = parse_event(req.http.body);
-    if (!event) {
-        return error_response(event.error());
-    }
-    if (!handled(event->type)) {
+    CDN_TRY_VOID(security::verify_stripe_signature(req.http.header("Stripe-Signature").value_or(""),
+                                                   req.http.body,
+                                                   deps.config.stripe_webhook_secret,
+                                                   deps.clock.unix_seconds()));
+    CDN_TRY(event, parse_event(req.http.body));
+    if (!handled(event.type)) {
         return json_response(200, json::object{{"received", true}, {"applied", false}});
     }
-    auto changed = apply_event(deps, *event);
-    if (!changed) {
-        return error_response(changed.error()); // 5xx: Stripe retries the event
+    // An error is a 5xx: Stripe retries the event.
+    CDN_TRY(changed, apply_event(deps, event));
+    if (changed) {
+        announce_config_change(deps.kv, *changed);
     }
-    if (*changed) {
-        announce_config_change(deps.kv, **changed);
-    }
-    return json_response(200, json::object{{"received", true}, {"applied", changed->has_value()}});
+    return json_response(200, json::object{{"received", true}, {"applied", changed.has_value()}});
 }
 
 } // namespace
 
 void add_webhooks_routes(ApiRouter& router, ApiDeps& deps) {
     // Stripe's events (an invoice with many lines) can be larger than a customer's JSON.
-    router.add({"POST", "/api/v1/webhooks/stripe", Access::Public,
-                [&deps](ApiRequest& req) { return receive(deps, req); },
-                fixed_body_limit(MAX_EVENT_BYTES)});
+    router.add({"POST", "/api/v1/webhooks/stripe", "stripeWebhook", Access::Public,
+                with_deps(deps, receive), fixed_body_limit(MAX_EVENT_BYTES)});
 }
 
 } // namespace cdn::api

@@ -1,12 +1,14 @@
 // The published OpenAPI document (api/openapi/document.cpp) against the router's route table:
-// every route the server has is documented, every documented operation exists, with the
-// security its access needs; and the document is well-formed (every $ref resolves, every path
-// parameter is declared, every error answer is the error schema).
+// every route carries the operationId of its operation in the document, on the same method and
+// path and with the security its access needs, and every documented operation is a route; and
+// the document is well-formed (every $ref resolves, every path parameter is declared, every
+// error answer is the error schema).
 #include <boost/asio/thread_pool.hpp>
 #include <boost/json.hpp>
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <map>
 #include <memory>
 #include <set>
 #include <string>
@@ -42,6 +44,103 @@ std::string openapi_path(std::string pattern) {
         pattern.erase(at, 1);
     }
     return pattern;
+}
+
+/** The security schemes an operation must list for a route of this access. */
+std::set<std::string> schemes_for(Access access) {
+    switch (access) {
+    case Access::Public:
+        return {};
+    case Access::Internal:
+        return {"internalSecret"};
+    case Access::Customer:
+        return {"apiKeyAuth", "bearerAuth"};
+    }
+    return {};
+}
+
+/** An operation of the document as a route would carry it. */
+struct DocumentedOperation {
+    std::string method; // lower case
+    std::string path;
+    std::set<std::string> schemes;
+};
+
+/** The document's operations by operationId; a repeated id is reported in `duplicates`. */
+std::map<std::string, DocumentedOperation> operations_by_id(const json::object& paths,
+                                                            std::vector<std::string>& duplicates) {
+    static const std::set<std::string> methods{"get", "put", "post", "delete", "patch",
+                                               "head", "options", "trace"};
+    std::map<std::string, DocumentedOperation> out;
+    for (const auto& [path, item] : paths) {
+        for (const auto& [method, operation] : item.as_object()) {
+            const auto* id = operation.as_object().if_contains("operationId");
+            if (!methods.contains(std::string(method)) || id == nullptr || !id->is_string()) {
+                continue;
+            }
+            DocumentedOperation documented{.method = std::string(method),
+                                           .path = std::string(path),
+                                           .schemes = {}};
+            if (const auto* security = operation.as_object().if_contains("security")) {
+                for (const auto& requirement : security->as_array()) {
+                    for (const auto& [name, scopes] : requirement.as_object()) {
+                        documented.schemes.emplace(name);
+                    }
+                }
+            }
+            if (!out.emplace(std::string(id->as_string()), std::move(documented)).second) {
+                duplicates.emplace_back(id->as_string());
+            }
+        }
+    }
+    return out;
+}
+
+/**
+ * Router ⇄ document by operationId, one line per disagreement: a route without an operationId
+ * or with one the document lacks, on another method or path than the document's operation, or
+ * with other security than its access needs; two routes with one id; a documented operation
+ * without a route. Empty when they agree.
+ */
+std::vector<std::string> route_mismatches(const std::vector<Route>& routes,
+                                          const json::object& paths) {
+    std::vector<std::string> out;
+    auto documented = operations_by_id(paths, out);
+    for (auto& id : out) {
+        id = "operationId " + id + " is used by two operations of the document";
+    }
+    std::set<std::string> routed;
+    for (const auto& route : routes) {
+        const auto method = core::to_lower(route.method);
+        const auto path = openapi_path(route.pattern);
+        const auto where = route.method + " " + route.pattern + " (" + route.operation_id + ")";
+        const auto found = documented.find(route.operation_id);
+        if (!routed.insert(route.operation_id).second) {
+            out.push_back(where + ": another route has this operationId");
+        } else if (found == documented.end()) {
+            out.push_back(where + ": no operation of the document has this operationId");
+        } else if (found->second.method != method || found->second.path != path) {
+            out.push_back(where + ": the document has it on " + found->second.method + " " +
+                          found->second.path);
+        } else if (found->second.schemes != schemes_for(route.access)) {
+            out.push_back(where + ": the document's security differs from the route's access");
+        }
+    }
+    for (const auto& [id, operation] : documented) {
+        if (!routed.contains(id)) {
+            out.push_back(operation.method + " " + operation.path + " (" + id +
+                          "): documented, but no route has this operationId");
+        }
+    }
+    return out;
+}
+
+std::string lines(const std::vector<std::string>& items) {
+    std::string out;
+    for (const auto& item : items) {
+        out += "\n  " + item;
+    }
+    return out;
 }
 
 /** Everything api::add_routes needs, over a real SQLite database in a temp dir. */
@@ -242,16 +341,61 @@ TEST_F(OpenApiTest, SecurityOfEachOperationMatchesTheRoutesAccess) {
                 schemes.emplace(name);
             }
         }
-        const std::set<std::string> expected =
-            route.access == Access::Public     ? std::set<std::string>{}
-            : route.access == Access::Internal ? std::set<std::string>{"internalSecret"}
-                                               : std::set<std::string>{"apiKeyAuth", "bearerAuth"};
-        EXPECT_EQ(schemes, expected) << route.method << " " << route.pattern;
+        EXPECT_EQ(schemes, schemes_for(route.access)) << route.method << " " << route.pattern;
         const auto& responses = operation->at("responses").as_object();
         if (route.access != Access::Public) {
             EXPECT_TRUE(responses.contains("401")) << route.method << " " << route.pattern;
         }
     }
+}
+
+TEST_F(OpenApiTest, RoutesAndDocumentedOperationsAgreeByOperationIdMethodPathAndSecurity) {
+    ASSERT_FALSE(router_->routes().empty());
+    const auto mismatches = route_mismatches(router_->routes(), paths());
+    EXPECT_TRUE(mismatches.empty()) << "router and OpenAPI document disagree:" << lines(mismatches);
+}
+
+/** The server's routes with `change` applied to the one whose operationId is `id`. */
+template <class Change>
+std::vector<Route> routes_with(const std::vector<Route>& routes, std::string_view id,
+                               Change change) {
+    auto out = routes;
+    const auto it = std::find_if(out.begin(), out.end(),
+                                 [id](const Route& route) { return route.operation_id == id; });
+    EXPECT_NE(it, out.end()) << id;
+    if (it != out.end()) {
+        change(out, it);
+    }
+    return out;
+}
+
+TEST_F(OpenApiTest, TheRouterDocumentCheckFailsOnEachKindOfDrift) {
+    const auto& routes = router_->routes();
+    const auto only = [](const std::vector<std::string>& mismatches, std::string_view part) {
+        return mismatches.size() == 1 && mismatches.front().find(part) != std::string::npos;
+    };
+    using It = std::vector<Route>::iterator;
+    const auto unknown_id = route_mismatches(
+        routes_with(routes, "getImage", [](auto&, It r) { r->operation_id = "fetchImage"; }),
+        paths());
+    // The renamed route is unknown, and the operation it had is left without a route.
+    EXPECT_EQ(unknown_id.size(), 2u) << lines(unknown_id);
+    const auto other_method = route_mismatches(
+        routes_with(routes, "deleteKey", [](auto&, It r) { r->method = "POST"; }), paths());
+    EXPECT_TRUE(only(other_method, "the document has it on delete /api/v1/keys/{id}"))
+        << lines(other_method);
+    const auto other_path = route_mismatches(
+        routes_with(routes, "getQuota", [](auto&, It r) { r->pattern = "/api/v1/quota"; }),
+        paths());
+    EXPECT_TRUE(only(other_path, "the document has it on get /api/v1/usage/quota"))
+        << lines(other_path);
+    const auto other_access = route_mismatches(
+        routes_with(routes, "listPlans", [](auto&, It r) { r->access = Access::Customer; }),
+        paths());
+    EXPECT_TRUE(only(other_access, "security")) << lines(other_access);
+    const auto no_route = route_mismatches(
+        routes_with(routes, "internalPurge", [](auto& all, It r) { all.erase(r); }), paths());
+    EXPECT_TRUE(only(no_route, "(internalPurge): documented, but no route")) << lines(no_route);
 }
 
 TEST_F(OpenApiTest, EveryOperationHasASuccessAndErrorsInTheErrorSchema) {
