@@ -58,11 +58,12 @@ function linkViolations(repo, module, may, modules) {
   if (linked === null || may === null) return [];
   const cmake = `src/${module}/CMakeLists.txt`;
   const found = [];
+  const table = 'docs/architecture.md';
   for (const dep of linked) {
-    if (!may.has(dep)) found.push(`${cmake}: links cdn_${dep}, which docs/architecture.md does not let ${module} use`);
+    if (!may.has(dep)) found.push(`${cmake}: links cdn_${dep}, which ${table} does not let ${module} use`);
   }
   for (const dep of may) {
-    if (!linked.has(dep)) found.push(`${cmake}: does not link cdn_${dep}, which docs/architecture.md lets ${module} use`);
+    if (!linked.has(dep)) found.push(`${cmake}: does not link cdn_${dep}, which ${table} lets ${module} use`);
   }
   return found;
 }
