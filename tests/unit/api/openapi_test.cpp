@@ -1,4 +1,5 @@
-// The published OpenAPI document (api/openapi/document.cpp) against the router's route table:
+// The published OpenAPI document (src/api/openapi.yaml, embedded as api::openapi_document())
+// against the router's route table:
 // every route carries the operationId of its operation in the document, on the same method and
 // path and with the security its access needs, and every documented operation is a route; and
 // the document is well-formed (every $ref resolves, every path parameter is declared, every
