@@ -1,6 +1,6 @@
 find_package(PkgConfig REQUIRED)
 find_package(Threads REQUIRED)
-find_package(Boost 1.81.0 EXACT REQUIRED CONFIG COMPONENTS json url)
+find_package(Boost 1.81.0 EXACT REQUIRED CONFIG COMPONENTS json)
 find_package(OpenSSL REQUIRED)
 find_package(SQLite3 REQUIRED)
 # Stripe's API (billing/stripe_client.cpp).

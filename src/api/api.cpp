@@ -28,7 +28,7 @@ void add_routes(ApiRouter& router, ApiDeps& deps) {
     add_openapi_routes(router, deps);
 }
 
-const billing::Plan& ApiDeps::plan_of(const db::CustomerRecord& customer) const {
+const account::Plan& ApiDeps::plan_of(const db::CustomerRecord& customer) const {
     return billing::effective_plan(plans, customer, clock.unix_seconds(), grace);
 }
 

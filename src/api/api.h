@@ -8,7 +8,7 @@
 #include "api/common/api_router.h"
 #include "billing/bandwidth_quota.h"
 #include "billing/billing_state.h"
-#include "billing/plan.h"
+#include "account/plan.h"
 #include "billing/stripe_client.h"
 #include "core/clock.h"
 #include "db/database.h"
@@ -44,7 +44,7 @@ struct ApiDeps {
     storage::BlobStore& store;
     /** Config and purge announcements (pub/sub), login attempt counters. */
     kv::KvStore& kv;
-    const billing::PlanTable& plans;
+    const account::PlanTable& plans;
     const core::Clock& clock;
     const transform::Limits& limits;
     usage::UsageRecorder& usage;
@@ -55,7 +55,7 @@ struct ApiDeps {
     ApiConfig config;
 
     /** The plan whose limits apply to `customer` now (free once past due beyond grace). */
-    const billing::Plan& plan_of(const db::CustomerRecord& customer) const;
+    const account::Plan& plan_of(const db::CustomerRecord& customer) const;
 };
 
 /** A handler taking the API's dependencies: the route's ApiHandler calling `handler(deps, r)`. */

@@ -91,7 +91,7 @@ std::vector<Field> config_fields(Config& c) {
     };
 }
 
-std::vector<Field> plan_fields(billing::Plan& p) {
+std::vector<Field> plan_fields(account::Plan& p) {
     return {
         {"", "price_usd", &p.price_usd},
         {"", "stripe_price_id", &p.stripe_price_id},
@@ -220,7 +220,7 @@ private:
     std::string name_;
 };
 
-billing::Plan& plan_named(Config& config, const std::string& name) {
+account::Plan& plan_named(Config& config, const std::string& name) {
     auto& plan = config.plans[name];
     plan.name = name;
     return plan;
@@ -298,7 +298,7 @@ bool apply_plan_env(Config& config, std::string_view var, std::string_view value
         return false;
     }
     const auto rest = var.substr(PREFIX.size());
-    billing::Plan probe;
+    account::Plan probe;
     for (const auto& field : plan_fields(probe)) {
         const auto suffix = "_" + env_name("", field.key).substr(10);
         if (rest.size() > suffix.size() && rest.ends_with(suffix)) {

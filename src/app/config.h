@@ -6,7 +6,7 @@
 #include <vector>
 
 #include "billing/billing_state.h"
-#include "billing/plan.h"
+#include "account/plan.h"
 #include "billing/stripe_client.h"
 #include "core/log.h"
 #include "core/result.h"
@@ -130,7 +130,7 @@ struct Config {
     DashboardConfig dashboard;
     StripeConfig stripe;
     BillingConfig billing;
-    billing::PlanTable plans = billing::default_plans();
+    account::PlanTable plans = account::default_plans();
     core::LogConfig log;
     /** The keys the file or the environment set ("server.max_connections"), for defaults that
      *  adapt to the machine while configured values are held to. */

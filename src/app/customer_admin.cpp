@@ -2,7 +2,7 @@
 
 #include <boost/json.hpp>
 
-#include "api/customer/customer_service.h"
+#include "account/customer_service.h"
 #include "db/customer_repository.h"
 #include "db/preset_repository.h"
 
@@ -12,19 +12,19 @@ namespace {
 namespace json = boost::json;
 
 core::Result<db::CustomerRecord> find_customer(db::Database& db, std::string_view public_key) {
-    return api::find_customer_by_public_key(db, public_key);
+    return account::find_customer_by_public_key(db, public_key);
 }
 
 } // namespace
 
-// Validation and writes are the management API's (api/customer/customer_service.h), so the
+// Validation and writes are the account module's (account/customer_service.h), so the
 // operator and the API accept exactly the same changes.
 
-core::Result<void> update_customer(db::Database& db, const billing::PlanTable& plans,
+core::Result<void> update_customer(db::Database& db, const account::PlanTable& plans,
                                    const core::Clock& clock, std::string_view public_key,
                                    const CustomerUpdate& update) {
     CDN_TRY(customer, find_customer(db, public_key));
-    api::CustomerChange change;
+    account::CustomerChange change;
     change.plan = update.plan;
     change.suspended = update.suspended;
     if (update.settings_patch) {
@@ -35,28 +35,28 @@ core::Result<void> update_customer(db::Database& db, const billing::PlanTable& p
         }
         change.settings_patch = std::move(patch.get_object());
     }
-    return api::update_customer(db, plans, clock, customer, change);
+    return account::update_customer(db, plans, clock, customer, change);
 }
 
-core::Result<void> set_custom_domains(db::Database& db, const billing::PlanTable& plans,
+core::Result<void> set_custom_domains(db::Database& db, const account::PlanTable& plans,
                                       std::string_view public_key,
                                       const std::vector<std::string>& hosts) {
     CDN_TRY(customer, find_customer(db, public_key));
-    return api::set_custom_domains(db, plans, customer, hosts);
+    return account::set_custom_domains(db, plans, customer, hosts);
 }
 
 core::Result<void> put_preset(db::Database& db, const core::Clock& clock,
                               std::uint32_t max_dimension, std::string_view public_key,
                               std::string_view name, std::string_view options) {
     CDN_TRY(customer, find_customer(db, public_key));
-    CDN_TRY_VOID(api::put_preset(db, clock, max_dimension, customer.id, name, options));
+    CDN_TRY_VOID(account::put_preset(db, clock, max_dimension, customer.id, name, options));
     return {};
 }
 
 core::Result<bool> delete_preset(db::Database& db, std::string_view public_key,
                                  std::string_view name) {
     CDN_TRY(customer, find_customer(db, public_key));
-    return api::delete_preset(db, customer.id, name);
+    return account::delete_preset(db, customer.id, name);
 }
 
 core::Result<std::string> describe_customer(db::Database& db, std::string_view public_key) {

@@ -5,7 +5,7 @@
 #include <string_view>
 #include <vector>
 
-#include "billing/plan.h"
+#include "account/plan.h"
 #include "core/clock.h"
 #include "core/result.h"
 #include "db/database.h"
@@ -22,19 +22,19 @@ struct CustomerUpdate {
 
 /**
  * The operator's path to a customer's plan and settings, beside the management API. Validation
- * and writes are the API's (api/customer/customer_service.h), so both accept exactly the same
- * changes. Errors: not_found (unknown public key), invalid_request (unknown plan), invalid_json
- * (settings not a JSON object), invalid_settings / feature_not_in_plan naming the field,
- * conflict (a custom domain of another customer).
+ * and writes are the account module's (account/customer_service.h), so both accept exactly the
+ * same changes. Errors: not_found (unknown public key), invalid_request (unknown plan),
+ * invalid_json (settings not a JSON object), invalid_settings / feature_not_in_plan naming the
+ * field, conflict (a custom domain of another customer).
  */
-core::Result<void> update_customer(db::Database& db, const billing::PlanTable& plans,
+core::Result<void> update_customer(db::Database& db, const account::PlanTable& plans,
                                    const core::Clock& clock, std::string_view public_key,
                                    const CustomerUpdate& update);
 
 /** Makes `hosts` exactly the customer's custom domains. Errors: invalid_settings for a host
  *  that is not a plain host name, feature_not_in_plan over the plan's count, conflict for a
  *  host of another customer. */
-core::Result<void> set_custom_domains(db::Database& db, const billing::PlanTable& plans,
+core::Result<void> set_custom_domains(db::Database& db, const account::PlanTable& plans,
                                       std::string_view public_key,
                                       const std::vector<std::string>& hosts);
 

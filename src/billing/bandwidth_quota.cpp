@@ -3,7 +3,7 @@
 namespace cdn::billing {
 namespace {
 
-QuotaDecision decide(std::int64_t used, const Plan& plan) {
+QuotaDecision decide(std::int64_t used, const account::Plan& plan) {
     // Compared unsigned so that a quota beyond int64 is simply never reached.
     const bool over = used >= 0 && static_cast<std::uint64_t>(used) >= plan.bandwidth_quota_bytes;
     return {.allowed = !(over && plan.over_quota == "block"), .over_quota = over, .used_bytes = used};
@@ -28,7 +28,7 @@ BandwidthQuota::BandwidthQuota(db::UsageRepository& usage, usage::UsageRecorder&
       max_entries_(max_entries) {}
 
 std::optional<QuotaDecision> BandwidthQuota::check(std::string_view customer_id,
-                                                   const Plan& plan) const {
+                                                   const account::Plan& plan) const {
     const std::int64_t month = month_start(clock_.unix_seconds());
     const auto now = clock_.steady_now();
     const std::lock_guard lock(mutex_);
@@ -41,7 +41,7 @@ std::optional<QuotaDecision> BandwidthQuota::check(std::string_view customer_id,
 }
 
 core::Result<QuotaDecision> BandwidthQuota::refresh(std::string_view customer_id,
-                                                    const Plan& plan) {
+                                                    const account::Plan& plan) {
     const std::int64_t month = month_start(clock_.unix_seconds());
     const Mark mark = begin_refresh(customer_id, month);
     // Pending first, then the database: a flush committing in between is then counted twice
@@ -77,8 +77,9 @@ BandwidthQuota::Mark BandwidthQuota::begin_refresh(std::string_view customer_id,
     return {e.generation, e.added};
 }
 
-QuotaDecision BandwidthQuota::finish_refresh(std::string_view customer_id, const Plan& plan,
-                                             std::int64_t month, Mark mark, std::int64_t base) {
+QuotaDecision BandwidthQuota::finish_refresh(std::string_view customer_id,
+                                             const account::Plan& plan, std::int64_t month,
+                                             Mark mark, std::int64_t base) {
     const std::lock_guard lock(mutex_);
     Entry& e = entry_for(customer_id, month);
     if (e.generation != mark.generation) {

@@ -9,7 +9,7 @@
 #include <string>
 #include <string_view>
 
-#include "billing/plan.h"
+#include "account/plan.h"
 #include "core/clock.h"
 #include "core/result.h"
 #include "db/usage_repository.h"
@@ -54,11 +54,12 @@ public:
     /** Non-blocking: the cached decision, or nullopt when the customer is not cached, the
      *  figure is older than the refresh interval or from another month. The caller then
      *  calls refresh() off the I/O thread. */
-    std::optional<QuotaDecision> check(std::string_view customer_id, const Plan& plan) const;
+    std::optional<QuotaDecision> check(std::string_view customer_id,
+                                       const account::Plan& plan) const;
 
     /** Blocking (database): reads the month-to-date figure, caches it and decides. On a
      *  database error the cache is left as it was (it goes stale). */
-    core::Result<QuotaDecision> refresh(std::string_view customer_id, const Plan& plan);
+    core::Result<QuotaDecision> refresh(std::string_view customer_id, const account::Plan& plan);
 
     /** Non-blocking: counts bytes just served, so that a burst cannot run far past the quota
      *  between refreshes. Ignored for a customer not cached: its next refresh reads them
@@ -89,7 +90,7 @@ private:
     };
 
     Mark begin_refresh(std::string_view customer_id, std::int64_t month);
-    QuotaDecision finish_refresh(std::string_view customer_id, const Plan& plan,
+    QuotaDecision finish_refresh(std::string_view customer_id, const account::Plan& plan,
                                  std::int64_t month, Mark mark, std::int64_t base);
     Entry& entry_for(std::string_view customer_id, std::int64_t month);
     void make_room();

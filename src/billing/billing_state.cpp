@@ -18,8 +18,21 @@ bool is_ended(std::string_view status) {
     return status == "canceled" || status == "incomplete_expired";
 }
 
+/** The plan sold at this Stripe price id, if any. */
+const account::Plan* plan_for_price(const account::PlanTable& plans, std::string_view price_id) {
+    if (price_id.empty()) {
+        return nullptr;
+    }
+    for (const auto& [name, plan] : plans) {
+        if (plan.stripe_price_id == price_id) {
+            return &plan;
+        }
+    }
+    return nullptr;
+}
+
 /** The plan a live subscription pays for: by price id, else by the metadata we set. */
-const Plan* plan_of(const SubscriptionState& state, const PlanTable& plans) {
+const account::Plan* plan_of(const SubscriptionState& state, const account::PlanTable& plans) {
     if (const auto* plan = plan_for_price(plans, state.price_id)) {
         return plan;
     }
@@ -43,7 +56,7 @@ void mark_active(db::CustomerRecord& customer) {
 
 /** Sets plan and status from one subscription; false when it names no plan of ours. */
 bool take_subscription(db::CustomerRecord& customer, const SubscriptionState& state,
-                       const PlanTable& plans) {
+                       const account::PlanTable& plans) {
     if (state.deleted || is_ended(state.status)) {
         customer.plan = FREE_PLAN;
         mark_active(customer);
@@ -64,15 +77,16 @@ bool take_subscription(db::CustomerRecord& customer, const SubscriptionState& st
 
 } // namespace
 
-const Plan& effective_plan(const PlanTable& plans, const db::CustomerRecord& customer,
-                           std::int64_t now, const GracePolicy& grace) {
+const account::Plan& effective_plan(const account::PlanTable& plans,
+                                    const db::CustomerRecord& customer, std::int64_t now,
+                                    const GracePolicy& grace) {
     const bool grace_over = customer.billing_status == "past_due" && customer.past_due_since &&
                             now >= *customer.past_due_since + grace.grace_seconds;
-    return plan_named(plans, grace_over ? FREE_PLAN : std::string_view(customer.plan));
+    return account::plan_named(plans, grace_over ? FREE_PLAN : std::string_view(customer.plan));
 }
 
 BillingChange apply_subscription(db::CustomerRecord& customer, const SubscriptionState& state,
-                                 const PlanTable& plans) {
+                                 const account::PlanTable& plans) {
     const bool same = customer.stripe_subscription_id == state.id;
     if (!same && customer.stripe_subscription_id && (state.deleted || is_ended(state.status))) {
         return BillingChange::Ignored; // an older subscription ending: not the one we bill
@@ -106,7 +120,7 @@ BillingChange apply_invoice(db::CustomerRecord& customer, bool paid, std::int64_
 
 BillingChange sync_subscriptions(db::CustomerRecord& customer,
                                  const std::vector<SubscriptionState>& subscriptions,
-                                 const PlanTable& plans, std::int64_t now) {
+                                 const account::PlanTable& plans, std::int64_t now) {
     const SubscriptionState* newest = nullptr;
     for (const auto& state : subscriptions) {
         if (is_live(state.status) && plan_of(state, plans) &&

@@ -4,7 +4,7 @@
 #include <string>
 #include <vector>
 
-#include "billing/plan.h"
+#include "account/plan.h"
 #include "db/customer_repository.h"
 
 namespace cdn::billing {
@@ -19,8 +19,9 @@ struct GracePolicy {
  * customer past due for longer than the grace period gets free limits until an invoice is paid
  * (api.md Billing). The edge and the API both ask this, so both enforce the same limits.
  */
-const Plan& effective_plan(const PlanTable& plans, const db::CustomerRecord& customer,
-                           std::int64_t now, const GracePolicy& grace);
+const account::Plan& effective_plan(const account::PlanTable& plans,
+                                    const db::CustomerRecord& customer, std::int64_t now,
+                                    const GracePolicy& grace);
 
 /** One subscription's state as a Stripe event or list carries it. */
 struct SubscriptionState {
@@ -46,7 +47,7 @@ enum class BillingChange { Applied, Stale, Ignored };
  * arrive out of order) or is about another subscription than the current one being deleted.
  */
 BillingChange apply_subscription(db::CustomerRecord& customer, const SubscriptionState& state,
-                                 const PlanTable& plans);
+                                 const account::PlanTable& plans);
 
 /** Applies `invoice.paid` (clears past due) or `invoice.payment_failed` (past due since
  *  `created`, kept if already past due), unless older than the last invoice event applied. */
@@ -59,6 +60,6 @@ BillingChange apply_invoice(db::CustomerRecord& customer, bool paid, std::int64_
  */
 BillingChange sync_subscriptions(db::CustomerRecord& customer,
                                  const std::vector<SubscriptionState>& subscriptions,
-                                 const PlanTable& plans, std::int64_t now);
+                                 const account::PlanTable& plans, std::int64_t now);
 
 } // namespace cdn::billing

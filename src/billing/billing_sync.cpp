@@ -22,8 +22,8 @@ std::vector<SubscriptionState> states_of(const std::vector<StripeSubscription>& 
 
 } // namespace
 
-core::Result<SyncRun> sync_billing(db::Database& db, StripeClient& stripe, const PlanTable& plans,
-                                   const core::Clock& clock) {
+core::Result<SyncRun> sync_billing(db::Database& db, StripeClient& stripe,
+                                   const account::PlanTable& plans, const core::Clock& clock) {
     db::CustomerRepository customers(db);
     CDN_TRY(linked, customers.list_with_stripe_customer());
     SyncRun run;

@@ -3,7 +3,7 @@
 #include <string>
 #include <vector>
 
-#include "billing/plan.h"
+#include "account/plan.h"
 #include "billing/stripe_client.h"
 #include "core/clock.h"
 #include "db/database.h"
@@ -24,7 +24,7 @@ struct SyncRun {
  * status from them (billing_state.h sync_subscriptions): the fix for webhooks that never
  * arrived. One customer's Stripe failure does not stop the others. Blocking.
  */
-core::Result<SyncRun> sync_billing(db::Database& db, StripeClient& stripe, const PlanTable& plans,
-                                   const core::Clock& clock);
+core::Result<SyncRun> sync_billing(db::Database& db, StripeClient& stripe,
+                                   const account::PlanTable& plans, const core::Clock& clock);
 
 } // namespace cdn::billing

@@ -42,8 +42,8 @@ std::vector<DailyBytes> daily_overage(const std::vector<DailyBytes>& days, std::
     return overage;
 }
 
-OverageReporter::OverageReporter(db::Database& db, StripeClient& stripe, const PlanTable& plans,
-                                 const core::Clock& clock, std::string meter_event_name,
+OverageReporter::OverageReporter(db::Database& db, StripeClient& stripe,
+                                 const account::PlanTable& plans, const core::Clock& clock, std::string meter_event_name,
                                  std::int64_t settle_seconds)
     : db_(db), stripe_(stripe), plans_(plans), clock_(clock),
       meter_event_name_(std::move(meter_event_name)), settle_seconds_(settle_seconds) {}
@@ -67,7 +67,7 @@ core::Result<int> OverageReporter::create_reports(std::int64_t now) {
 core::Result<void> OverageReporter::create_for_customer(const db::CustomerRecord& customer,
                                                         std::int64_t now, int& created) {
     // The current plan's quota decides; plan history is not kept (docs/billing.md).
-    const auto& plan = plan_named(plans_, customer.plan);
+    const auto& plan = account::plan_named(plans_, customer.plan);
     if (plan.over_quota != "overage") {
         return {};
     }

@@ -4,7 +4,7 @@
 #include <string>
 #include <vector>
 
-#include "billing/plan.h"
+#include "account/plan.h"
 #include "billing/stripe_client.h"
 #include "core/clock.h"
 #include "db/billing_repository.h"
@@ -49,7 +49,7 @@ struct OverageRun {
  */
 class OverageReporter {
 public:
-    OverageReporter(db::Database& db, StripeClient& stripe, const PlanTable& plans,
+    OverageReporter(db::Database& db, StripeClient& stripe, const account::PlanTable& plans,
                     const core::Clock& clock, std::string meter_event_name,
                     std::int64_t settle_seconds = 3600);
 
@@ -63,7 +63,7 @@ private:
 
     db::Database& db_;
     StripeClient& stripe_;
-    const PlanTable& plans_;
+    const account::PlanTable& plans_;
     const core::Clock& clock_;
     std::string meter_event_name_;
     std::int64_t settle_seconds_;

@@ -87,7 +87,7 @@ core::Result<CustomerPtr> CustomerDirectory::config_of(std::optional<db::Custome
         return CustomerPtr{};
     }
     auto config = std::make_shared<CustomerConfig>();
-    auto settings = billing::parse_settings(record->settings_json);
+    auto settings = account::parse_settings(record->settings_json);
     if (!settings) {
         // Fail closed: serving without the customer's allowlist or signing rule would be worse
         // than not serving. Settings are validated when written, so this is a damaged row.
@@ -95,7 +95,7 @@ core::Result<CustomerPtr> CustomerDirectory::config_of(std::optional<db::Custome
                                 record->public_key + ": " + settings.error().message);
     }
     config->settings = std::move(*settings);
-    config->cache_control = billing::cache_control_for(config->settings);
+    config->cache_control = account::cache_control_for(config->settings);
     CDN_TRY(presets, db::PresetRepository(db_).list(record->id));
     for (const auto& preset : presets) {
         auto options = transform::parse_preset_options(preset.options, max_dimension_);

@@ -13,7 +13,7 @@
 #include <string_view>
 #include <unordered_map>
 
-#include "billing/customer_settings.h"
+#include "account/customer_settings.h"
 #include "cache/single_flight.h"
 #include "core/clock.h"
 #include "core/metrics.h"
@@ -27,7 +27,7 @@ namespace cdn::edge {
 /** What the edge knows of a customer: the row, its settings parsed and its presets. */
 struct CustomerConfig {
     db::CustomerRecord record;
-    billing::CustomerSettings settings;
+    account::CustomerSettings settings;
     std::map<std::string, transform::DeliveryOptions, std::less<>> presets;
     /** Cache-Control of delivered images, from settings.cache_ttl_seconds. */
     std::string cache_control;

@@ -410,7 +410,7 @@ std::string DeliveryHandler::cache_control(const Delivery& d) const {
     if (!d.signed_request || !d.options.expires) {
         return d.customer->cache_control;
     }
-    return billing::cache_control_within(d.customer->settings,
+    return account::cache_control_within(d.customer->settings,
                                          *d.options.expires - deps_.clock.unix_seconds());
 }
 

@@ -9,7 +9,7 @@
 
 #include "billing/bandwidth_quota.h"
 #include "billing/billing_state.h"
-#include "billing/plan.h"
+#include "account/plan.h"
 #include "cache/single_flight.h"
 #include "cache/status.h"
 #include "cache/tiered_cache.h"
@@ -36,7 +36,7 @@ struct DeliveryDeps {
     boost::asio::thread_pool& blocking_pool;
     transform::WorkerPool& transform_pool;
     const transform::Limits& limits;
-    const billing::PlanTable& plans;
+    const account::PlanTable& plans;
     /** A past-due customer keeps its plan this long, then gets free limits. */
     billing::GracePolicy grace;
     kv::RateLimiter& rate_limiter;
@@ -89,7 +89,7 @@ public:
         std::optional<core::Result<ImageUrl>> domain_url;
         ImageUrl url;
         CustomerPtr customer;
-        const billing::Plan* plan = nullptr;
+        const account::Plan* plan = nullptr;
         std::chrono::milliseconds retry_after{0};
         std::optional<transform::Negotiated> negotiated;
         std::string cache_key;

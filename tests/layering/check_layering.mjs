@@ -1,10 +1,12 @@
 // The module layering of docs/architecture.md, enforced: every `#include "m/..."` under src/<x>/
 // must name x itself, core, or a module the table in docs/architecture.md lets x use; third-party
-// engines stay inside their module; only app/ includes a concrete backend. The table is read from
-// the document, so the document and the code cannot drift apart. Node (already needed by the
+// engines stay inside their module; only app/ includes a concrete backend; src/x/CMakeLists.txt
+// links exactly the modules of x's row (they make x's include root, cmake/Modules.cmake, so the
+// compiler refuses the others too). The table is read from the document, so the document, the
+// build and the code cannot drift apart. Node (already needed by the
 // dashboard) rather than Python, which a fresh Debian machine may lack.
 // Usage: node tests/layering/check_layering.mjs [repo root]
-import { readFileSync, readdirSync, statSync } from 'node:fs';
+import { existsSync, readFileSync, readdirSync, statSync } from 'node:fs';
 import { join, relative } from 'node:path';
 
 const root = process.argv[2] ?? new URL('../..', import.meta.url).pathname;
@@ -38,6 +40,34 @@ const ENGINES = [
 /** Concrete backends: wired by app/ only (and used inside their own module). */
 const BACKENDS = ['storage/local_blob_store.h', 'db/sqlite_database.h', 'db/sqlite_connection.h', 'kv/memory_kv_store.h'];
 
+/** The modules that src/<module>/CMakeLists.txt links in its `cdn_module(... DEPS ...)` call,
+ *  core and itself left out; null when the module has no CMakeLists.txt (not built yet). */
+export function linkedModules(repo, module, modules) {
+  const path = join(repo, 'src', module, 'CMakeLists.txt');
+  if (!existsSync(path)) return null;
+  const text = readFileSync(path, 'utf8').replace(/#.*$/gm, '');
+  const call = text.match(/\bcdn_module\(([^)]*)\)/);
+  const deps = call?.[1].split(/\bDEPS\b/)[1] ?? '';
+  const linked = [...deps.matchAll(/\bcdn_([a-z]+)\b/g)].map((m) => m[1]);
+  return new Set(linked.filter((m) => modules.has(m) && m !== 'core' && m !== module));
+}
+
+/** Differences between a module's row in the table and the modules its CMakeLists.txt links. */
+function linkViolations(repo, module, may, modules) {
+  const linked = linkedModules(repo, module, modules);
+  if (linked === null || may === null) return [];
+  const cmake = `src/${module}/CMakeLists.txt`;
+  const found = [];
+  const table = 'docs/architecture.md';
+  for (const dep of linked) {
+    if (!may.has(dep)) found.push(`${cmake}: links cdn_${dep}, which ${table} does not let ${module} use`);
+  }
+  for (const dep of may) {
+    if (!linked.has(dep)) found.push(`${cmake}: does not link cdn_${dep}, which ${table} lets ${module} use`);
+  }
+  return found;
+}
+
 function* sourceFiles(dir) {
   for (const name of readdirSync(dir)) {
     const path = join(dir, name);
@@ -57,6 +87,7 @@ export function violations(repo) {
       continue;
     }
     const may = allowed.get(module);
+    found.push(...linkViolations(repo, module, may, modules));
     for (const file of sourceFiles(join(repo, 'src', module))) {
       const where = relative(repo, file);
       readFileSync(file, 'utf8').split('\n').forEach((line, i) => {

@@ -72,7 +72,7 @@ std::optional<std::string> normalize_email(std::string_view email) {
     return lowered;
 }
 
-core::Result<NewCustomer> create_customer(db::Database& database, const billing::PlanTable& plans,
+core::Result<NewCustomer> create_customer(db::Database& database, const account::PlanTable& plans,
                                           const core::Clock& clock, const std::string& email,
                                           const std::string& plan,
                                           std::optional<std::string> password_hash,

@@ -4,7 +4,7 @@
 #include <string>
 #include <string_view>
 
-#include "billing/plan.h"
+#include "account/plan.h"
 #include "core/clock.h"
 #include "core/result.h"
 #include "db/database.h"
@@ -22,7 +22,7 @@ struct NewCustomer {
  *  public key, signing secret and (when `with_api_key`) an API key named "default". Signup
  *  makes none: its answer carries tokens, and a key whose secret was never shown is useless.
  *  Errors: invalid_request for an unknown plan or bad email, conflict for a taken email. */
-core::Result<NewCustomer> create_customer(db::Database& database, const billing::PlanTable& plans,
+core::Result<NewCustomer> create_customer(db::Database& database, const account::PlanTable& plans,
                                           const core::Clock& clock, const std::string& email,
                                           const std::string& plan,
                                           std::optional<std::string> password_hash = std::nullopt,

@@ -18,7 +18,7 @@ using core::Errc;
 constexpr int INVOICES_SHOWN = 24;
 
 /** One plan with its features and limits under the config's key names (plans.md). */
-json::object plan_json(const billing::Plan& plan) {
+json::object plan_json(const account::Plan& plan) {
     json::object out{
         {"name", plan.name},
         {"avif", plan.avif},
@@ -42,7 +42,7 @@ json::object plan_json(const billing::Plan& plan) {
 
 http::Response list_plans(const ApiDeps& deps) {
     // Cheapest first, as a pricing page lists them.
-    std::vector<const billing::Plan*> plans;
+    std::vector<const account::Plan*> plans;
     for (const auto& entry : deps.plans) {
         plans.push_back(&entry.second);
     }
@@ -70,7 +70,7 @@ core::Result<std::string> ensure_stripe_customer(ApiDeps& deps, const db::Custom
 
 /** The paid plan a checkout asks for: 422 for an unknown or free plan, 409 for the current
  *  one, or for another while a subscription is live (plan changes go through the portal). */
-core::Result<const billing::Plan*> checkout_plan(const ApiDeps& deps, const std::string& name,
+core::Result<const account::Plan*> checkout_plan(const ApiDeps& deps, const std::string& name,
                                                  const db::CustomerRecord& customer) {
     const auto it = deps.plans.find(name);
     if (it == deps.plans.end()) {

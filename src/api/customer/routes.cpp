@@ -4,7 +4,7 @@
 #include "api/common/customer_json.h"
 #include "api/common/json.h"
 #include "api/common/tenant_limits.h"
-#include "api/customer/customer_service.h"
+#include "account/customer_service.h"
 #include "core/strings.h"
 #include "db/preset_repository.h"
 #include "security/url_signing.h"
@@ -26,7 +26,7 @@ core::Result<json::object> full_customer_json(const ApiDeps& deps,
     CDN_TRY(domains, db::CustomerRepository(deps.db).list_custom_domains(customer.id));
     auto out = customer_json(customer);
     out["custom_domains"] = json::array(domains.begin(), domains.end());
-    out["notices"] = settings_notices(customer, deps.plan_of(customer));
+    out["notices"] = account::settings_notices(customer, deps.plan_of(customer));
     return out;
 }
 
@@ -41,19 +41,19 @@ core::Result<http::Response> get_customer(ApiDeps& deps, ApiRequest& req) {
 }
 
 core::Result<http::Response> patch_settings(ApiDeps& deps, ApiRequest& req) {
-    // Every member is a setting: update_customer names an unknown one (invalid_settings).
+    // Every member is a setting: account::update_customer names an unknown one (invalid_settings).
     CDN_TRY(patch, json_body(req.http));
     CDN_TRY(customer, caller_customer(deps, req));
-    CustomerChange change;
+    account::CustomerChange change;
     change.settings_patch = std::move(patch);
-    CDN_TRY_VOID(update_customer(deps.db, deps.plans, deps.clock, customer, change));
+    CDN_TRY_VOID(account::update_customer(deps.db, deps.plans, deps.clock, customer, change));
     announce_config_change(deps.kv, customer.public_key);
     return answer_customer(deps, customer.id);
 }
 
 core::Result<http::Response> rotate_secret(ApiDeps& deps, ApiRequest& req) {
     CDN_TRY(customer, caller_customer(deps, req));
-    CDN_TRY(secret, rotate_signing_secret(deps.db, deps.clock, customer));
+    CDN_TRY(secret, account::rotate_signing_secret(deps.db, deps.clock, customer));
     announce_config_change(deps.kv, customer.public_key);
     return json_response(200, json::object{{"signing_secret", secret}});
 }
@@ -153,7 +153,7 @@ core::Result<http::Response> sign_url(ApiDeps& deps, ApiRequest& req) {
     // The edge refuses signatures on a plan without signed URLs, unless the customer requires
     // them: such a URL would never work. The plan is the one the edge applies.
     const auto& plan = deps.plan_of(customer);
-    if (!may_sign_urls(customer, plan)) {
+    if (!account::may_sign_urls(customer, plan)) {
         return core::make_error(Errc::FeatureNotInPlan,
                                 "signed URLs are not in the " + plan.name + " plan");
     }

@@ -159,7 +159,7 @@ core::Result<CheckedImage> check_content(std::string_view bytes, const transform
     return image;
 }
 
-std::uint64_t max_original_bytes(const billing::Plan& plan, const transform::Limits& limits) {
+std::uint64_t max_original_bytes(const account::Plan& plan, const transform::Limits& limits) {
     return std::min(plan.max_original_bytes, limits.max_original_bytes);
 }
 
@@ -168,7 +168,7 @@ std::mutex& Originals::lock_for(std::string_view customer_id) {
 }
 
 core::Result<void> Originals::check_quota(const db::CustomerRecord& customer,
-                                          const billing::Plan& plan, std::string_view path,
+                                          const account::Plan& plan, std::string_view path,
                                           std::uint64_t size) {
     db::OriginalRepository repo(deps_.db);
     CDN_TRY(used, repo.total_bytes(customer.id));

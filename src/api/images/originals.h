@@ -47,7 +47,7 @@ struct CheckedImage {
 core::Result<CheckedImage> check_content(std::string_view bytes, const transform::Limits& limits);
 
 /** The largest original the plan accepts, capped by the server's hard limit. */
-std::uint64_t max_original_bytes(const billing::Plan& plan, const transform::Limits& limits);
+std::uint64_t max_original_bytes(const account::Plan& plan, const transform::Limits& limits);
 
 /** The outcome of a put: the row as stored and whether the path was new. */
 struct StoredOriginal {
@@ -95,7 +95,7 @@ public:
 
 private:
     std::mutex& lock_for(std::string_view customer_id);
-    core::Result<void> check_quota(const db::CustomerRecord& customer, const billing::Plan& plan,
+    core::Result<void> check_quota(const db::CustomerRecord& customer, const account::Plan& plan,
                                    std::string_view path, std::uint64_t size);
     core::Result<StoredOriginal> write(const db::CustomerRecord& customer, std::string_view path,
                                        std::string_view bytes, const CheckedImage& image,

@@ -4,7 +4,7 @@
 #include "api/common/customer_json.h"
 #include "api/common/json.h"
 #include "api/common/tenant_limits.h"
-#include "api/customer/customer_service.h"
+#include "account/customer_service.h"
 #include "core/strings.h"
 #include "db/preset_repository.h"
 
@@ -31,25 +31,25 @@ core::Result<http::Response> list_presets(ApiDeps& deps, ApiRequest& req) {
 /** The `{options}` body of PUT /presets/{name} (invalid_preset naming the field). */
 core::Result<std::string> read_preset_options(const http::Request& request) {
     CDN_TRY(body, JsonBody::read(request, {"options"}, {.code = core::Errc::InvalidPreset}));
-    return body.string("options", 1, MAX_PRESET_OPTIONS_BYTES);
+    return body.string("options", 1, account::MAX_PRESET_OPTIONS_BYTES);
 }
 
 /** PUT: 201 when the preset is new, 200 when it replaced one of the same name. */
 core::Result<http::Response> put_preset_route(ApiDeps& deps, ApiRequest& req) {
     const auto name = req.param("name");
-    CDN_TRY_VOID(validate_preset_name(name));
+    CDN_TRY_VOID(account::validate_preset_name(name));
     CDN_TRY(options, read_preset_options(req.http));
     CDN_TRY(customer, caller_customer(deps, req));
-    CDN_TRY(put, put_preset(deps.db, deps.clock,
-                            static_cast<std::uint32_t>(deps.limits.max_output_dimension),
-                            customer.id, name, options));
+    CDN_TRY(put, account::put_preset(deps.db, deps.clock,
+                                     static_cast<std::uint32_t>(deps.limits.max_output_dimension),
+                                     customer.id, name, options));
     announce_config_change(deps.kv, customer.public_key);
     return json_response(put.created ? 201 : 200, preset_json(put.preset));
 }
 
 core::Result<http::Response> delete_preset_route(ApiDeps& deps, ApiRequest& req) {
     CDN_TRY(customer, caller_customer(deps, req));
-    CDN_TRY(removed, delete_preset(deps.db, customer.id, req.param("name")));
+    CDN_TRY(removed, account::delete_preset(deps.db, customer.id, req.param("name")));
     if (!removed) {
         return core::make_error(core::Errc::NotFound,
                                 "no preset named " + std::string(req.param("name")));

@@ -105,7 +105,7 @@ core::Result<std::optional<db::CustomerRecord>> customer_of(db::Database& tx,
 }
 
 billing::BillingChange decide(db::CustomerRecord& customer, const StripeEvent& event,
-                              const billing::PlanTable& plans) {
+                              const account::PlanTable& plans) {
     if (event.type == "invoice.paid" || event.type == "invoice.payment_failed") {
         return billing::apply_invoice(customer, event.type == "invoice.paid", event.created);
     }

@@ -9,9 +9,9 @@
 #include <set>
 #include <string>
 
-#include "api/customer/customer_service.h"
+#include "account/customer_service.h"
 #include "api/openapi/document.h"
-#include "billing/customer_settings.h"
+#include "account/customer_settings.h"
 #include "security/keys.h"
 #include "storage/key.h"
 
@@ -38,7 +38,7 @@ const std::vector<std::string> SETTINGS_SCHEMAS = {"/components/schemas/Customer
                                                    "/components/schemas/SettingsPatch"};
 
 bool patch_accepted(const std::string& name, const json::value& value) {
-    return billing::patch_settings({}, json::serialize(json::object{{name, value}})).has_value();
+    return account::patch_settings({}, json::serialize(json::object{{name, value}})).has_value();
 }
 
 /** The document's minimum and maximum of the integer setting `name` (the same in both
@@ -63,15 +63,16 @@ TEST(OpenApiLimits, DefaultQualityRangeIsTheSettingsParsers) {
 TEST(OpenApiLimits, CacheTtlRangeIsTheSettingsParsers) {
     expect_setting_range("cache_ttl_seconds");
     EXPECT_EQ(integer_at("/components/schemas/CustomerSettings/properties/cache_ttl_seconds/maximum"),
-              billing::MAX_CACHE_TTL_SECONDS);
+              account::MAX_CACHE_TTL_SECONDS);
 }
 
 TEST(OpenApiLimits, DomainListSizesAreTheServers) {
     for (const auto& schema : SETTINGS_SCHEMAS) {
         EXPECT_EQ(integer_at(schema + "/properties/allowed_domains/maxItems"),
-                  billing::MAX_ALLOWED_DOMAINS)
+                  account::MAX_ALLOWED_DOMAINS)
             << schema;
-        EXPECT_EQ(integer_at(schema + "/properties/custom_domains/maxItems"), MAX_CUSTOM_DOMAINS)
+        EXPECT_EQ(integer_at(schema + "/properties/custom_domains/maxItems"),
+                  account::MAX_CUSTOM_DOMAINS)
             << schema;
     }
 }
@@ -115,13 +116,13 @@ TEST(OpenApiLimits, PresetNameRulesAreTheServers) {
         const auto min = static_cast<std::size_t>(schema->at("minLength").as_int64());
         const auto max = static_cast<std::size_t>(schema->at("maxLength").as_int64());
         EXPECT_EQ(schema->at("pattern"), "^[A-Za-z0-9_-]+$");
-        EXPECT_TRUE(validate_preset_name(std::string(min, 'a')));
-        EXPECT_TRUE(validate_preset_name(std::string(max, 'a')));
-        EXPECT_TRUE(validate_preset_name("AZaz09_-"));
-        EXPECT_FALSE(validate_preset_name(std::string(min - 1, 'a')));
-        EXPECT_FALSE(validate_preset_name(std::string(max + 1, 'a')));
+        EXPECT_TRUE(account::validate_preset_name(std::string(min, 'a')));
+        EXPECT_TRUE(account::validate_preset_name(std::string(max, 'a')));
+        EXPECT_TRUE(account::validate_preset_name("AZaz09_-"));
+        EXPECT_FALSE(account::validate_preset_name(std::string(min - 1, 'a')));
+        EXPECT_FALSE(account::validate_preset_name(std::string(max + 1, 'a')));
         for (const std::string outside : {"a.b", "a b", "a/b", "é", "a:b"}) {
-            EXPECT_FALSE(validate_preset_name(outside)) << outside;
+            EXPECT_FALSE(account::validate_preset_name(outside)) << outside;
         }
     }
 }
@@ -130,7 +131,7 @@ TEST(OpenApiLimits, PresetOptionsLengthIsTheServers) {
     const auto options = "/paths/~1api~1v1~1presets~1{name}/put/requestBody/content/"
                          "application~1json/schema/properties/options";
     EXPECT_EQ(integer_at(std::string(options) + "/minLength"), 1);
-    EXPECT_EQ(integer_at(std::string(options) + "/maxLength"), MAX_PRESET_OPTIONS_BYTES);
+    EXPECT_EQ(integer_at(std::string(options) + "/maxLength"), account::MAX_PRESET_OPTIONS_BYTES);
 }
 
 TEST(OpenApiLimits, ImagePathLengthIsWhatTheStoresKeyLimitLeaves) {

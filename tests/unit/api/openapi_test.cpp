@@ -20,7 +20,7 @@
 #include "api/common/authenticator.h"
 #include "api/openapi/document.h"
 #include "billing/bandwidth_quota.h"
-#include "billing/plan.h"
+#include "account/plan.h"
 #include "core/clock.h"
 #include "core/strings.h"
 #include "db/migrations.h"
@@ -157,7 +157,7 @@ protected:
         ASSERT_TRUE(store) << store.error().detail;
         store_ = store->release();
         kv_ = new kv::MemoryKvStore(clock_);
-        plans_ = new billing::PlanTable(billing::default_plans());
+        plans_ = new account::PlanTable(account::default_plans());
         recorder_ = new usage::UsageRecorder(*db_, clock_, std::chrono::milliseconds(60'000));
         usage_repository_ = new db::UsageRepository(*db_);
         quota_ = new billing::BandwidthQuota(*usage_repository_, *recorder_, clock_);
@@ -267,7 +267,7 @@ protected:
     static inline db::Database* db_ = nullptr;
     static inline storage::BlobStore* store_ = nullptr;
     static inline kv::MemoryKvStore* kv_ = nullptr;
-    static inline billing::PlanTable* plans_ = nullptr;
+    static inline account::PlanTable* plans_ = nullptr;
     static inline usage::UsageRecorder* recorder_ = nullptr;
     static inline db::UsageRepository* usage_repository_ = nullptr;
     static inline billing::BandwidthQuota* quota_ = nullptr;

@@ -52,8 +52,12 @@ private:
     db::Database& real_;
 };
 
-Plan free_plan() { return Plan{.name = "free", .bandwidth_quota_bytes = 1000, .over_quota = "block"}; }
-Plan paid_plan() { return Plan{.name = "pro", .bandwidth_quota_bytes = 1000, .over_quota = "overage"}; }
+account::Plan free_plan() {
+    return account::Plan{.name = "free", .bandwidth_quota_bytes = 1000, .over_quota = "block"};
+}
+account::Plan paid_plan() {
+    return account::Plan{.name = "pro", .bandwidth_quota_bytes = 1000, .over_quota = "overage"};
+}
 
 class BandwidthQuotaTest : public ::testing::Test {
 protected:
@@ -86,7 +90,7 @@ protected:
         recorder_->record({customer, static_cast<std::uint64_t>(bytes)});
         quota_->add(customer, bytes);
     }
-    QuotaDecision refresh(std::string_view customer, const Plan& plan = free_plan()) {
+    QuotaDecision refresh(std::string_view customer, const account::Plan& plan = free_plan()) {
         auto decision = quota_->refresh(customer, plan);
         EXPECT_TRUE(decision) << decision.error().detail;
         return decision ? *decision : QuotaDecision{.allowed = false, .used_bytes = -1};

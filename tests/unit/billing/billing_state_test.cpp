@@ -25,7 +25,7 @@ SubscriptionState subscription(std::string price, std::int64_t created,
 }
 
 TEST(EffectivePlan, PastDueKeepsThePlanThroughGraceThenFree) {
-    const auto plans = default_plans();
+    const auto plans = account::default_plans();
     auto customer = pro_customer();
     const GracePolicy grace{.grace_seconds = 7 * DAY};
     EXPECT_EQ(effective_plan(plans, customer, 5000, grace).name, "pro");
@@ -39,7 +39,7 @@ TEST(EffectivePlan, PastDueKeepsThePlanThroughGraceThenFree) {
 }
 
 TEST(ApplySubscription, PlanFromThePriceAndOlderEventsAreStale) {
-    const auto plans = default_plans();
+    const auto plans = account::default_plans();
     auto customer = pro_customer();
     EXPECT_EQ(apply_subscription(customer, subscription("price_business", 2000), plans),
               BillingChange::Applied);
@@ -56,7 +56,7 @@ TEST(ApplySubscription, PlanFromThePriceAndOlderEventsAreStale) {
 }
 
 TEST(ApplySubscription, AnotherSubscriptionEndingIsIgnoredAndIncompleteWaits) {
-    const auto plans = default_plans();
+    const auto plans = account::default_plans();
     auto customer = pro_customer();
     auto old = subscription("price_pro", 5000, "canceled");
     old.id = "sub_old";
@@ -83,7 +83,7 @@ TEST(ApplyInvoice, FailedThenPaidAndOrder) {
 }
 
 TEST(SyncSubscriptions, NewestLiveSubscriptionWinsNoneMeansFree) {
-    const auto plans = default_plans();
+    const auto plans = account::default_plans();
     auto customer = pro_customer();
     auto older = subscription("price_pro", 100);
     auto newer = subscription("price_business", 200);

@@ -188,7 +188,7 @@ protected:
     net::thread_pool blocking_pool_{2};
     transform::WorkerPool workers_{1, 8, 4};
     transform::Limits limits_;
-    billing::PlanTable plans_ = billing::default_plans();
+    account::PlanTable plans_ = account::default_plans();
     kv::MemoryKvStore kv_{clock_};
     std::optional<CustomerDirectory> directory_;
     std::optional<kv::RateLimiter> rate_limiter_;

@@ -1,15 +1,15 @@
-#include "api/customer/customer_service.h"
+#include "account/customer_service.h"
 
 #include <algorithm>
 #include <utility>
 
-#include "billing/customer_settings.h"
+#include "account/customer_settings.h"
 #include "core/strings.h"
 #include "security/domain_allowlist.h"
 #include "security/keys.h"
 #include "transform/options.h"
 
-namespace cdn::api {
+namespace cdn::account {
 namespace {
 
 namespace json = boost::json;
@@ -23,7 +23,7 @@ core::Error domains_error(Errc code, std::string message) {
 }
 
 /** Plan gate on the number of custom domains. */
-core::Result<void> check_domain_count(std::size_t count, const billing::Plan& plan) {
+core::Result<void> check_domain_count(std::size_t count, const Plan& plan) {
     if (count > plan.custom_domains) {
         return domains_error(Errc::FeatureNotInPlan,
                              "the " + plan.name + " plan allows " +
@@ -69,8 +69,7 @@ core::Result<db::CustomerRecord> find_customer_by_public_key(db::Database& db,
     return std::move(*record);
 }
 
-core::Result<const billing::Plan*> find_plan(const billing::PlanTable& plans,
-                                             std::string_view name) {
+core::Result<const Plan*> find_plan(const PlanTable& plans, std::string_view name) {
     const auto it = plans.find(name);
     if (it == plans.end()) {
         return core::make_field_error(Errc::InvalidRequest, "plan",
@@ -82,13 +81,13 @@ core::Result<const billing::Plan*> find_plan(const billing::PlanTable& plans,
 namespace {
 
 bool requires_signed_urls(const db::CustomerRecord& customer) {
-    const auto settings = billing::parse_settings(customer.settings_json);
+    const auto settings = parse_settings(customer.settings_json);
     return settings && settings->require_signed_urls;
 }
 
 } // namespace
 
-json::array settings_notices(const db::CustomerRecord& customer, const billing::Plan& plan) {
+json::array settings_notices(const db::CustomerRecord& customer, const Plan& plan) {
     json::array notices;
     if (!plan.signed_urls && requires_signed_urls(customer)) {
         notices.push_back(json::object{
@@ -102,7 +101,7 @@ json::array settings_notices(const db::CustomerRecord& customer, const billing::
     return notices;
 }
 
-bool may_sign_urls(const db::CustomerRecord& customer, const billing::Plan& plan) {
+bool may_sign_urls(const db::CustomerRecord& customer, const Plan& plan) {
     return plan.signed_urls || requires_signed_urls(customer);
 }
 
@@ -133,11 +132,11 @@ core::Result<std::vector<std::string>> parse_custom_domains(const json::value& v
     return hosts;
 }
 
-core::Result<void> update_customer(db::Database& db, const billing::PlanTable& plans,
+core::Result<void> update_customer(db::Database& db, const PlanTable& plans,
                                    const core::Clock& clock, const db::CustomerRecord& customer,
                                    const CustomerChange& change) {
     CDN_TRY(plan, find_plan(plans, change.plan.value_or(customer.plan)));
-    CDN_TRY(settings, billing::parse_settings(customer.settings_json));
+    CDN_TRY(settings, parse_settings(customer.settings_json));
     std::optional<std::vector<std::string>> new_domains;
     if (change.settings_patch) {
         json::object patch = *change.settings_patch;
@@ -146,12 +145,12 @@ core::Result<void> update_customer(db::Database& db, const billing::PlanTable& p
             new_domains = std::move(hosts);
             patch.erase(CUSTOM_DOMAINS);
         }
-        CDN_TRY(patched, billing::patch_settings(settings, json::serialize(patch)));
+        CDN_TRY(patched, patch_settings(settings, json::serialize(patch)));
         settings = std::move(patched);
     }
     // A plan change is checked against what stays in force too, so that nothing is left that
     // the new plan does not allow.
-    CDN_TRY_VOID(billing::check_settings_plan(settings, *plan));
+    CDN_TRY_VOID(check_settings_plan(settings, *plan));
     if (new_domains) {
         CDN_TRY_VOID(check_domain_count(new_domains->size(), *plan));
         CDN_TRY_VOID(check_domains_free(db, customer.id, *new_domains));
@@ -166,7 +165,7 @@ core::Result<void> update_customer(db::Database& db, const billing::PlanTable& p
             CDN_TRY_VOID(repo.update_plan(customer.id, *change.plan, now));
         }
         if (change.settings_patch) {
-            CDN_TRY_VOID(repo.update_settings(customer.id, billing::settings_to_json(settings), now));
+            CDN_TRY_VOID(repo.update_settings(customer.id, settings_to_json(settings), now));
         }
         if (new_domains) {
             CDN_TRY_VOID(replace_domains(tx, customer.id, *new_domains));
@@ -178,7 +177,7 @@ core::Result<void> update_customer(db::Database& db, const billing::PlanTable& p
     });
 }
 
-core::Result<void> set_custom_domains(db::Database& db, const billing::PlanTable& plans,
+core::Result<void> set_custom_domains(db::Database& db, const PlanTable& plans,
                                       const db::CustomerRecord& customer,
                                       const std::vector<std::string>& hosts) {
     json::array list;
@@ -257,4 +256,4 @@ core::Result<bool> delete_preset(db::Database& db, std::string_view customer_id,
     return db::PresetRepository(db).remove(customer_id, name);
 }
 
-} // namespace cdn::api
+} // namespace cdn::account

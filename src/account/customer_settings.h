@@ -6,11 +6,11 @@
 #include <string_view>
 #include <vector>
 
-#include "billing/plan.h"
+#include "account/plan.h"
 #include "core/result.h"
 #include "transform/options.h"
 
-namespace cdn::billing {
+namespace cdn::account {
 
 /**
  * A customer's delivery settings (api.md `PATCH /customer/settings`), stored as JSON in
@@ -56,4 +56,4 @@ std::string cache_control_for(const CustomerSettings& settings);
  *  max-age is the smaller of the two, never immutable. */
 std::string cache_control_within(const CustomerSettings& settings, std::int64_t seconds_left);
 
-} // namespace cdn::billing
+} // namespace cdn::account

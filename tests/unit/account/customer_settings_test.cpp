@@ -1,12 +1,12 @@
-#include "billing/customer_settings.h"
+#include "account/customer_settings.h"
 
 #include <gtest/gtest.h>
 
 #include <string>
 
-#include "billing/plan.h"
+#include "account/plan.h"
 
-namespace cdn::billing {
+namespace cdn::account {
 namespace {
 
 using core::Errc;
@@ -258,4 +258,4 @@ TEST(CacheControlWithin, MaxAgeIsTheSmallerOfTtlAndTimeLeftNeverImmutable) {
 }
 
 } // namespace
-} // namespace cdn::billing
+} // namespace cdn::account

@@ -1,6 +1,6 @@
-#include "billing/plan.h"
+#include "account/plan.h"
 
-namespace cdn::billing {
+namespace cdn::account {
 
 PlanTable default_plans() {
     PlanTable plans;
@@ -46,16 +46,4 @@ const Plan& plan_named(const PlanTable& plans, std::string_view name) {
     return unknown_plan;
 }
 
-const Plan* plan_for_price(const PlanTable& plans, std::string_view price_id) {
-    if (price_id.empty()) {
-        return nullptr;
-    }
-    for (const auto& [name, plan] : plans) {
-        if (plan.stripe_price_id == price_id) {
-            return &plan;
-        }
-    }
-    return nullptr;
-}
-
-} // namespace cdn::billing
+} // namespace cdn::account

@@ -5,10 +5,10 @@
 #include <string>
 #include <string_view>
 
-namespace cdn::billing {
+namespace cdn::account {
 
-/** One plan of plans.md: the features and limits the edge enforces. Plans are data:
- *  `[plans.<name>]` tables in the config change these or add plans. */
+/** One plan of plans.md: the features and limits the edge enforces, and what it is sold at.
+ *  Plans are data: `[plans.<name>]` tables in the config change these or add plans. */
 struct Plan {
     std::string name;
     double price_usd = 0;
@@ -37,7 +37,4 @@ PlanTable default_plans();
  *  one we know: free. */
 const Plan& plan_named(const PlanTable& plans, std::string_view name);
 
-/** The plan sold at this Stripe price id, if any. */
-const Plan* plan_for_price(const PlanTable& plans, std::string_view price_id);
-
-} // namespace cdn::billing
+} // namespace cdn::account

@@ -8,14 +8,14 @@
 #include <string_view>
 #include <vector>
 
-#include "billing/plan.h"
+#include "account/plan.h"
 #include "core/clock.h"
 #include "core/result.h"
 #include "db/customer_repository.h"
 #include "db/database.h"
 #include "db/preset_repository.h"
 
-namespace cdn::api {
+namespace cdn::account {
 
 /**
  * A customer's account changes, shared by the management API and the operator CLI
@@ -35,15 +35,14 @@ core::Result<db::CustomerRecord> find_customer_by_public_key(db::Database& db,
                                                              std::string_view public_key);
 
 /** The plan named `name`; InvalidRequest when the table has none (field `plan`). */
-core::Result<const billing::Plan*> find_plan(const billing::PlanTable& plans,
-                                             std::string_view name);
+core::Result<const Plan*> find_plan(const PlanTable& plans, std::string_view name);
 
 /** What one change to a customer carries; unset members stay as they are. */
 struct CustomerChange {
     std::optional<std::string> plan;
     /**
      * A settings PATCH body (api.md `PATCH /customer/settings`): every member is a setting of
-     * billing::CustomerSettings, or `custom_domains` (a list of host names; null clears it).
+     * CustomerSettings, or `custom_domains` (a list of host names; null clears it).
      */
     std::optional<boost::json::object> settings_patch;
     std::optional<bool> suspended;
@@ -56,7 +55,7 @@ struct CustomerChange {
  * domain count (feature_not_in_plan naming the field; also on a plan change, so nothing is left
  * that the new plan does not allow), custom domains of other customers (conflict).
  */
-core::Result<void> update_customer(db::Database& db, const billing::PlanTable& plans,
+core::Result<void> update_customer(db::Database& db, const PlanTable& plans,
                                    const core::Clock& clock, const db::CustomerRecord& customer,
                                    const CustomerChange& change);
 
@@ -67,11 +66,11 @@ core::Result<void> update_customer(db::Database& db, const billing::PlanTable& p
  * who closed a site to unsigned URLs must not find it open), and signing still works for it.
  * Empty when the settings do not parse (the edge fails closed on them anyway).
  */
-boost::json::array settings_notices(const db::CustomerRecord& customer, const billing::Plan& plan);
+boost::json::array settings_notices(const db::CustomerRecord& customer, const Plan& plan);
 
 /** True when the customer may have URLs signed: its plan has signed URLs, or its settings
  *  require them (kept in force after a downgrade, see settings_notices). */
-bool may_sign_urls(const db::CustomerRecord& customer, const billing::Plan& plan);
+bool may_sign_urls(const db::CustomerRecord& customer, const Plan& plan);
 
 /**
  * A `custom_domains` value: a list of at most MAX_CUSTOM_DOMAINS plain host names (no
@@ -81,7 +80,7 @@ bool may_sign_urls(const db::CustomerRecord& customer, const billing::Plan& plan
 core::Result<std::vector<std::string>> parse_custom_domains(const boost::json::value& value);
 
 /** Makes `hosts` exactly the customer's custom domains (same checks as update_customer). */
-core::Result<void> set_custom_domains(db::Database& db, const billing::PlanTable& plans,
+core::Result<void> set_custom_domains(db::Database& db, const PlanTable& plans,
                                       const db::CustomerRecord& customer,
                                       const std::vector<std::string>& hosts);
 
@@ -114,4 +113,4 @@ core::Result<PutPresetResult> put_preset(db::Database& db, const core::Clock& cl
 core::Result<bool> delete_preset(db::Database& db, std::string_view customer_id,
                                  std::string_view name);
 
-} // namespace cdn::api
+} // namespace cdn::account

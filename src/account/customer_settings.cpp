@@ -1,4 +1,4 @@
-#include "billing/customer_settings.h"
+#include "account/customer_settings.h"
 
 #include <boost/json.hpp>
 
@@ -7,7 +7,7 @@
 
 #include "security/domain_allowlist.h"
 
-namespace cdn::billing {
+namespace cdn::account {
 namespace {
 
 namespace json = boost::json;
@@ -216,4 +216,4 @@ std::string cache_control_within(const CustomerSettings& settings, std::int64_t 
     return "public, max-age=" + std::to_string(std::clamp<std::int64_t>(seconds_left, 0, ttl));
 }
 
-} // namespace cdn::billing
+} // namespace cdn::account
