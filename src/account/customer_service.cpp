@@ -194,8 +194,8 @@ core::Result<void> set_custom_domains(db::Database& db, const PlanTable& plans,
 core::Result<std::string> rotate_signing_secret(db::Database& db, const core::Clock& clock,
                                                 const db::CustomerRecord& customer) {
     auto secret = security::generate_secret();
-    CDN_TRY_VOID(
-        db::CustomerRepository(db).update_signing_secret(customer.id, secret, clock.unix_seconds()));
+    db::CustomerRepository customers(db);
+    CDN_TRY_VOID(customers.update_signing_secret(customer.id, secret, clock.unix_seconds()));
     return secret;
 }
 

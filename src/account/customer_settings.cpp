@@ -40,7 +40,8 @@ core::Result<std::uint32_t> as_integer(std::string_view field, const json::value
     return static_cast<std::uint32_t>(*number);
 }
 
-core::Result<std::vector<std::string>> as_domains(std::string_view field, const json::value& value) {
+core::Result<std::vector<std::string>> as_domains(std::string_view field,
+                                                  const json::value& value) {
     const auto bad_list = [field] {
         return invalid(field, "must be a list of at most " + std::to_string(MAX_ALLOWED_DOMAINS) +
                                   " host names like example.com or *.example.com");
@@ -103,7 +104,8 @@ core::Result<void> apply_member(CustomerSettings& s, std::string_view name,
         CDN_TRY(format, as_format(name, value));
         s.default_format = format;
     } else if (name == "require_signed_urls") {
-        CDN_TRY(flag, reset ? core::Result<bool>(defaults.require_signed_urls) : as_bool(name, value));
+        CDN_TRY(flag, reset ? core::Result<bool>(defaults.require_signed_urls)
+                            : as_bool(name, value));
         s.require_signed_urls = flag;
     } else if (name == "cache_ttl_seconds") {
         if (reset) {

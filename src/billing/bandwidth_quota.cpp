@@ -6,7 +6,8 @@ namespace {
 QuotaDecision decide(std::int64_t used, const account::Plan& plan) {
     // Compared unsigned so that a quota beyond int64 is simply never reached.
     const bool over = used >= 0 && static_cast<std::uint64_t>(used) >= plan.bandwidth_quota_bytes;
-    return {.allowed = !(over && plan.over_quota == "block"), .over_quota = over, .used_bytes = used};
+    return {
+        .allowed = !(over && plan.over_quota == "block"), .over_quota = over, .used_bytes = used};
 }
 
 constexpr std::int64_t SECONDS_PER_DAY = 86'400;

@@ -43,7 +43,8 @@ std::vector<DailyBytes> daily_overage(const std::vector<DailyBytes>& days, std::
 }
 
 OverageReporter::OverageReporter(db::Database& db, StripeClient& stripe,
-                                 const account::PlanTable& plans, const core::Clock& clock, std::string meter_event_name,
+                                 const account::PlanTable& plans, const core::Clock& clock,
+                                 std::string meter_event_name,
                                  std::int64_t settle_seconds)
     : db_(db), stripe_(stripe), plans_(plans), clock_(clock),
       meter_event_name_(std::move(meter_event_name)), settle_seconds_(settle_seconds) {}

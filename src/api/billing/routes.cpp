@@ -57,7 +57,8 @@ http::Response list_plans(const ApiDeps& deps) {
 
 /** The customer's Stripe customer id, created on first use. The idempotency key is fixed per
  *  customer, so two first checkouts at once get the same Stripe customer. */
-core::Result<std::string> ensure_stripe_customer(ApiDeps& deps, const db::CustomerRecord& customer) {
+core::Result<std::string> ensure_stripe_customer(ApiDeps& deps,
+                                                 const db::CustomerRecord& customer) {
     if (customer.stripe_customer_id) {
         return *customer.stripe_customer_id;
     }

@@ -215,7 +215,8 @@ TEST(CheckSettingsPlan, AvifDefaultNeedsAPlanWithAvif) {
     EXPECT_EQ(checked.error().code, Errc::FeatureNotInPlan);
     EXPECT_EQ(checked.error().field, "default_format");
     EXPECT_TRUE(check_settings_plan(s, plans.at("pro")));
-    EXPECT_TRUE(check_settings_plan(parse_or_fail(R"({"default_format":"webp"})"), plans.at("free")));
+    EXPECT_TRUE(
+        check_settings_plan(parse_or_fail(R"({"default_format":"webp"})"), plans.at("free")));
 }
 
 TEST(CheckSettingsPlan, EverySettingFitsPro) {

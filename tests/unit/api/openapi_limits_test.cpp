@@ -62,8 +62,9 @@ TEST(OpenApiLimits, DefaultQualityRangeIsTheSettingsParsers) {
 
 TEST(OpenApiLimits, CacheTtlRangeIsTheSettingsParsers) {
     expect_setting_range("cache_ttl_seconds");
-    EXPECT_EQ(integer_at("/components/schemas/CustomerSettings/properties/cache_ttl_seconds/maximum"),
-              account::MAX_CACHE_TTL_SECONDS);
+    EXPECT_EQ(
+        integer_at("/components/schemas/CustomerSettings/properties/cache_ttl_seconds/maximum"),
+        account::MAX_CACHE_TTL_SECONDS);
 }
 
 TEST(OpenApiLimits, DomainListSizesAreTheServers) {
