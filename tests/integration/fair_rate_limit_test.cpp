@@ -11,6 +11,7 @@
 #include <thread>
 
 #include "fixtures.h"
+#include "poll_until.h"
 #include "raw_http.h"
 #include "server_process.h"
 
@@ -62,7 +63,7 @@ class Flood {
 public:
     Flood(int port, std::string source, std::string target, int rps,
           std::string forwarded_for = {})
-        : thread_([this, port, source = std::move(source), target = std::move(target), rps,
+        : rps_(rps), thread_([this, port, source = std::move(source), target = std::move(target), rps,
                    forwarded_for = std::move(forwarded_for)] {
               Client client(port, source, forwarded_for);
               const auto spacing = std::chrono::microseconds(1'000'000 / rps);
@@ -82,21 +83,19 @@ public:
     int limited() const { return limited_.load(); }
     int other() const { return other_.load(); }
 
-    /** Waits until the flood has been refused at least once, then one more second: the fair
-     *  share forms from one second of history (docs/edge-policy.md). */
+    /** Waits until the flood has been refused, then until the server has answered one more
+     *  second's worth of it (`rps` requests): the fair share forms from one second of history
+     *  (docs/edge-policy.md). Counted in answers, not slept: a slow machine waits longer. */
     bool wait_until_refused() const {
-        const auto deadline = Clock::now() + 20s;
-        while (limited() == 0 && Clock::now() < deadline) {
-            std::this_thread::sleep_for(10ms);
-        }
-        if (limited() == 0) {
+        if (!poll_until([&] { return limited() > 0; }, 20s)) {
             return false;
         }
-        std::this_thread::sleep_for(1200ms);
-        return true;
+        const int answered = limited() + other();
+        return poll_until([&] { return limited() + other() >= answered + rps_; }, 20s);
     }
 
 private:
+    int rps_;
     std::atomic<bool> stop_{false};
     std::atomic<int> limited_{0};
     std::atomic<int> other_{0};
