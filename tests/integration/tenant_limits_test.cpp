@@ -25,7 +25,9 @@ constexpr int PER_MINUTE = 60; // the default of [limits] purge_requests_per_min
 
 /** The limits count in fixed windows aligned to the unix minute: a run of requests that
  *  started late in a minute could straddle two windows and see twice the limit. Wait for the
- *  next minute when fewer than 20 s of this one remain (at most 20 s, and only then). */
+ *  next minute when fewer than 20 s of this one remain (at most 20 s, and only then). Not
+ *  synchronisation: the binary reads the real clock, which this test cannot inject; the window
+ *  arithmetic itself is tested on a FakeClock (tests/unit/kv/window_limiter_test.cpp). */
 void start_early_in_a_minute() {
     const auto now = std::chrono::system_clock::now().time_since_epoch();
     const auto into_minute = std::chrono::duration_cast<std::chrono::seconds>(now).count() % 60;

@@ -4,13 +4,14 @@
 #include <thread>
 
 // How tests wait. A test never sleeps to let something happen: it polls the observable
-// condition (a status, a metric, a row, a log line) with poll_until and a deadline, so it is as
-// fast as the machine allows and fails with a message instead of flaking when the machine is
-// slow. The only sleeps left in tests are this loop's own back-off, pacing that *is* the load
-// under test (a client sending at a set rate, a deliberately slow client), and the fixtures'
-// own start-up polls. Time inside the process under test is injected (`test::FakeClock`) where
-// the code takes a `core::Clock`. No test asserts an elapsed wall-clock bound tighter than 5 s:
-// speed claims belong to bench/, tests assert behaviour.
+// condition (a status, a metric, a row, a log line, a child's exit) with poll_until and a
+// deadline, so it is as fast as the machine allows and fails with a message instead of flaking
+// when the machine is slow. The only sleeps left are this loop's own back-off, pacing that *is*
+// the load under test (a client sending at a set rate), and waiting for the real clock where
+// the binary under test reads it (a unix-minute rate window). Code that takes a `core::Clock`
+// is tested with `test::FakeClock` instead. No test asserts an elapsed wall-clock bound tighter
+// than 5 s: speed claims belong to bench/; tests assert behaviour (what was answered, counted,
+// or how much CPU work was done).
 
 namespace cdn::test {
 
