@@ -6,6 +6,7 @@
 
 #include <atomic>
 #include <chrono>
+#include <cstdint>
 #include <map>
 #include <memory>
 #include <thread>
@@ -63,14 +64,21 @@ class Flood {
 public:
     Flood(int port, std::string source, std::string target, int rps,
           std::string forwarded_for = {})
-        : rps_(rps), thread_([this, port, source = std::move(source), target = std::move(target), rps,
+        : thread_([this, port, source = std::move(source), target = std::move(target), rps,
                    forwarded_for = std::move(forwarded_for)] {
               Client client(port, source, forwarded_for);
               const auto spacing = std::chrono::microseconds(1'000'000 / rps);
               auto next = Clock::now();
               for (int i = 0; !stop_.load(); ++i) {
                   const auto res = client.get(target + "-" + std::to_string(i));
-                  (res && res->status == 429 ? limited_ : other_).fetch_add(1);
+                  const bool refused = res && res->status == 429;
+                  (refused ? limited_ : other_).fetch_add(1);
+                  if (refused) {
+                      const auto second = unix_second();
+                      std::int64_t none = 0;
+                      first_refused_second_.compare_exchange_strong(none, second);
+                      last_refused_second_.store(second);
+                  }
                   next += spacing; // paced, not synchronised: the flood's rate
                   std::this_thread::sleep_until(next);
               }
@@ -83,19 +91,27 @@ public:
     int limited() const { return limited_.load(); }
     int other() const { return other_.load(); }
 
-    /** Waits until the flood has been refused, then until the server has answered one more
-     *  second's worth of it (`rps` requests): the fair share forms from one second of history
-     *  (docs/edge-policy.md). Counted in answers, not slept: a slow machine waits longer. */
+    /** Waits until the flood has been refused in a whole unix second after the one it was
+     *  first refused in: the fair share forms from the previous one-second window's attempts
+     *  (docs/edge-policy.md), and the server names its windows by unix second. */
     bool wait_until_refused() const {
-        if (!poll_until([&] { return limited() > 0; }, 20s)) {
-            return false;
-        }
-        const int answered = limited() + other();
-        return poll_until([&] { return limited() + other() >= answered + rps_; }, 20s);
+        return poll_until(
+            [&] {
+                const auto first = first_refused_second_.load();
+                return first > 0 && last_refused_second_.load() >= first + 2;
+            },
+            20s);
     }
 
 private:
-    int rps_;
+    static std::int64_t unix_second() {
+        return std::chrono::duration_cast<std::chrono::seconds>(
+                   std::chrono::system_clock::now().time_since_epoch())
+            .count();
+    }
+
+    std::atomic<std::int64_t> first_refused_second_{0};
+    std::atomic<std::int64_t> last_refused_second_{0};
     std::atomic<bool> stop_{false};
     std::atomic<int> limited_{0};
     std::atomic<int> other_{0};
