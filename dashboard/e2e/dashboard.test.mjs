@@ -12,7 +12,8 @@ import { after, before, describe, it } from 'node:test';
 import { chromium } from 'playwright-core';
 import { freePort, startImagecdn } from '../scripts/lib/imagecdn.mjs';
 import {
-  CHROMIUM, SCREENSHOTS, axeViolations, ensureDir, eventually, formatViolations, scrollWidth, solidPng, startFakeStripe,
+  CHROMIUM, SCREENSHOTS, axeViolations, ensureDir, eventually, formatViolations, scrollWidth, settled, solidPng,
+  startFakeStripe,
 } from './lib.mjs';
 
 const WIDE = { width: 1280, height: 900 };
@@ -100,7 +101,7 @@ describe('dashboard in Chromium', { concurrency: false }, () => {
     for (const viewport of [WIDE, PHONE]) {
       await page.setViewportSize(viewport);
       if (ready) await ready();
-      await page.waitForTimeout(250);
+      await settled(page);
       const violations = await axeViolations(page);
       assert.equal(violations.length, 0, `${name} at ${viewport.width} px:\n${formatViolations(violations)}`);
       if (viewport === PHONE) {
@@ -110,6 +111,15 @@ describe('dashboard in Chromium', { concurrency: false }, () => {
       await page.screenshot({ path: join(SCREENSHOTS, `${name}-${viewport.width}.png`), fullPage: true });
     }
     await page.setViewportSize(WIDE);
+  }
+
+  /** Resolves once the server holds no usage counts it has not written (its /metrics gauge). */
+  async function usageWritten() {
+    const secret = readFileSync(join(server.dataDir, 'internal_secret'), 'utf8').trim();
+    await eventually(async () => {
+      const res = await fetch(`${base}/metrics`, { headers: { Authorization: `Bearer ${secret}` } });
+      return /^imagecdn_usage_pending_events 0$/m.test(await res.text());
+    }, { message: 'every usage count written' });
   }
 
   const heading = (name) => page.getByRole('heading', { level: 1, name, exact: true });
@@ -376,7 +386,7 @@ describe('dashboard in Chromium', { concurrency: false }, () => {
     const counted = async () =>
       Number(((await page.getByTestId('total-requests').textContent({ timeout: 2000 }).catch(() => '0')) ?? '0').replace(/,/g, ''));
     // What earlier steps served (flushed every 200 ms), then this traffic on top.
-    await page.waitForTimeout(600);
+    await usageWritten();
     await nav('Usage').click();
     await heading('Usage').waitFor();
     await page.getByRole('button', { name: 'Refresh' }).waitFor();

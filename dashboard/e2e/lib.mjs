@@ -107,6 +107,19 @@ export function scrollWidth(page) {
   return page.evaluate(() => document.documentElement.scrollWidth);
 }
 
+/**
+ * Resolves once the page has drawn its last change: fonts loaded, no finite animation or
+ * transition running (spinners loop forever and are left out), then two painted frames.
+ */
+export async function settled(page) {
+  await page.waitForFunction(() =>
+    document.getAnimations().every((a) => a.playState !== 'running' || a.effect?.getComputedTiming().iterations === Infinity));
+  await page.evaluate(async () => {
+    await document.fonts.ready;
+    await new Promise((r) => requestAnimationFrame(() => requestAnimationFrame(r)));
+  });
+}
+
 /** Polls `fn` until it returns a truthy value (returned), or throws after `timeoutMs`. */
 export async function eventually(fn, { timeoutMs = 15000, intervalMs = 200, message = 'condition' } = {}) {
   const deadline = Date.now() + timeoutMs;

@@ -6,13 +6,11 @@
 #include <signal.h>
 
 #include <algorithm>
-#include <chrono>
 #include <filesystem>
 #include <map>
 #include <memory>
 #include <set>
 #include <string>
-#include <thread>
 #include <vector>
 
 #include "fixtures.h"
@@ -469,11 +467,14 @@ TEST_F(ApiImagesTest, KillDuringAnUploadLeavesThePreviousVersionIntact) {
         ASSERT_TRUE(conn.connected());
         const auto head = "PUT /api/v1/images/keep.png HTTP/1.1\r\nHost: 127.0.0.1\r\n"
                           "X-API-Key: " + customer.api_key +
-                          "\r\nContent-Type: image/jpeg\r\nContent-Length: " +
-                          std::to_string(jpeg.size()) + "\r\n\r\n";
+                          "\r\nContent-Type: image/jpeg\r\nExpect: 100-continue\r\n"
+                          "Content-Length: " + std::to_string(jpeg.size()) + "\r\n\r\n";
         ASSERT_TRUE(conn.send(head));
+        // 100 Continue: the server took the head and is reading this upload's body.
+        const auto go_on = conn.read_response();
+        ASSERT_TRUE(go_on);
+        ASSERT_EQ(go_on->status, 100);
         ASSERT_TRUE(conn.send(std::string_view(jpeg).substr(0, jpeg.size() / 2)));
-        std::this_thread::sleep_for(std::chrono::milliseconds(300));
         ASSERT_EQ(::kill(server_->pid(), SIGKILL), 0);
         EXPECT_EQ(server_->stop(), 128 + SIGKILL);
     }

@@ -13,11 +13,11 @@
 #include <optional>
 #include <string>
 #include <string_view>
-#include <thread>
 #include <utility>
 #include <vector>
 
 #include "fixtures.h"
+#include "poll_until.h"
 #include "raw_http.h"
 #include "server_process.h"
 
@@ -348,16 +348,12 @@ protected:
     /** Polls GET `target` until its series counts `requests` (flushes are periodic). */
     Json wait_for_series(const Account& c, const std::string& target, std::int64_t requests) {
         Json series;
-        const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
-        do {
+        poll_until([&] {
             const auto res = api_get(c, target);
             EXPECT_EQ(res.status, 200) << res.body;
             series = parse_json(res.body);
-            if (totals(series).requests >= requests) {
-                break;
-            }
-            std::this_thread::sleep_for(std::chrono::milliseconds(100));
-        } while (std::chrono::steady_clock::now() < deadline);
+            return totals(series).requests >= requests;
+        }, std::chrono::seconds(10), std::chrono::milliseconds(100));
         return series;
     }
 
@@ -595,14 +591,10 @@ TEST_F(ApiUsageTest, QuotaShowsThisMonthsBandwidthRequestsAndStorage) {
 
     const auto sent = serve_mixed_traffic(c);
     Json q;
-    const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
-    do {
+    poll_until([&] {
         q = parse_json(api_get(c, "/api/v1/usage/quota").body);
-        if (q["requests"].integer() >= sent.requests) {
-            break;
-        }
-        std::this_thread::sleep_for(std::chrono::milliseconds(100));
-    } while (std::chrono::steady_clock::now() < deadline);
+        return q["requests"].integer() >= sent.requests;
+    }, std::chrono::seconds(10), std::chrono::milliseconds(100));
     EXPECT_EQ(q["requests"].integer(), sent.requests);
     EXPECT_EQ(q["bandwidth_used"].integer(), sent.bytes_out);
     EXPECT_EQ(q["storage_used"].integer(), 124'456);

@@ -15,6 +15,7 @@
 #include <thread>
 
 #include "fixtures.h"
+#include "poll_until.h"
 #include "raw_http.h"
 #include "server_process.h"
 
@@ -322,25 +323,15 @@ public:
     }
     /** The exit code once it exits, nullopt if it still runs at the deadline. */
     std::optional<int> wait_exit(std::chrono::milliseconds timeout) {
-        for (const auto until = Clock::now() + timeout; Clock::now() < until;) {
-            int status = 0;
-            if (::waitpid(pid_, &status, WNOHANG) == pid_) {
-                pid_ = -1;
-                return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
-            }
-            std::this_thread::sleep_for(20ms);
+        const auto code = wait_for_exit(pid_, timeout);
+        if (code) {
+            pid_ = -1;
         }
-        return std::nullopt;
+        return code;
     }
     /** Whether its output shows `text` before the deadline. */
     bool logs(const std::string& text, std::chrono::milliseconds timeout) {
-        for (const auto until = Clock::now() + timeout; Clock::now() < until;) {
-            if (output().find(text) != std::string::npos) {
-                return true;
-            }
-            std::this_thread::sleep_for(20ms);
-        }
-        return false;
+        return poll_until([&] { return output().find(text) != std::string::npos; }, timeout);
     }
     std::string output() const { return read_file(err_path_); }
 

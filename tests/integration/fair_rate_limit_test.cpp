@@ -6,11 +6,13 @@
 
 #include <atomic>
 #include <chrono>
+#include <cstdint>
 #include <map>
 #include <memory>
 #include <thread>
 
 #include "fixtures.h"
+#include "poll_until.h"
 #include "raw_http.h"
 #include "server_process.h"
 
@@ -69,7 +71,14 @@ public:
               auto next = Clock::now();
               for (int i = 0; !stop_.load(); ++i) {
                   const auto res = client.get(target + "-" + std::to_string(i));
-                  (res && res->status == 429 ? limited_ : other_).fetch_add(1);
+                  const bool refused = res && res->status == 429;
+                  (refused ? limited_ : other_).fetch_add(1);
+                  if (refused) {
+                      const auto second = unix_second();
+                      std::int64_t none = 0;
+                      first_refused_second_.compare_exchange_strong(none, second);
+                      last_refused_second_.store(second);
+                  }
                   next += spacing; // paced, not synchronised: the flood's rate
                   std::this_thread::sleep_until(next);
               }
@@ -82,21 +91,27 @@ public:
     int limited() const { return limited_.load(); }
     int other() const { return other_.load(); }
 
-    /** Waits until the flood has been refused at least once, then one more second: the fair
-     *  share forms from one second of history (docs/edge-policy.md). */
+    /** Waits until the flood has been refused in a whole unix second after the one it was
+     *  first refused in: the fair share forms from the previous one-second window's attempts
+     *  (docs/edge-policy.md), and the server names its windows by unix second. */
     bool wait_until_refused() const {
-        const auto deadline = Clock::now() + 20s;
-        while (limited() == 0 && Clock::now() < deadline) {
-            std::this_thread::sleep_for(10ms);
-        }
-        if (limited() == 0) {
-            return false;
-        }
-        std::this_thread::sleep_for(1200ms);
-        return true;
+        return poll_until(
+            [&] {
+                const auto first = first_refused_second_.load();
+                return first > 0 && last_refused_second_.load() >= first + 2;
+            },
+            20s);
     }
 
 private:
+    static std::int64_t unix_second() {
+        return std::chrono::duration_cast<std::chrono::seconds>(
+                   std::chrono::system_clock::now().time_since_epoch())
+            .count();
+    }
+
+    std::atomic<std::int64_t> first_refused_second_{0};
+    std::atomic<std::int64_t> last_refused_second_{0};
     std::atomic<bool> stop_{false};
     std::atomic<int> limited_{0};
     std::atomic<int> other_{0};

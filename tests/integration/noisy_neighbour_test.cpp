@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "fixtures.h"
+#include "poll_until.h"
 #include "raw_http.h"
 #include "server_process.h"
 
@@ -106,11 +107,7 @@ protected:
                 }
             });
         }
-        const auto until = std::chrono::steady_clock::now() + 60s;
-        while (noisy_.busy == 0 && std::chrono::steady_clock::now() < until) {
-            std::this_thread::sleep_for(10ms);
-        }
-        flood_overran_queue_ = noisy_.busy > 0;
+        flood_overran_queue_ = poll_until([&] { return noisy_.busy > 0; }, 60s, 10ms);
         for (int i = 0; i < 12 && flood_overran_queue_; ++i) {
             const auto target = "/" + quiet.public_key + "/photo.jpg?w=800&v=q" + std::to_string(i);
             const auto miss = get_from(port, quiet.source, target);

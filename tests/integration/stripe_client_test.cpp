@@ -343,7 +343,8 @@ TEST_F(StripeClient, AHangingStripeTimesOutWithinTheConfiguredTimeout) {
     const auto result = billing::StripeClient(slow).create_customer("a@b.c", "1", "k-hang");
     const auto elapsed = std::chrono::steady_clock::now() - started;
     expect_unavailable(result, "");
-    EXPECT_LT(elapsed, std::chrono::seconds(2));
+    // Cut by the 300 ms timeout: not before it, and not left hanging (the fake never answers).
+    EXPECT_LT(elapsed, std::chrono::seconds(5));
     EXPECT_GE(elapsed, std::chrono::milliseconds(250));
 }
 

@@ -25,7 +25,9 @@ constexpr int PER_MINUTE = 60; // the default of [limits] purge_requests_per_min
 
 /** The limits count in fixed windows aligned to the unix minute: a run of requests that
  *  started late in a minute could straddle two windows and see twice the limit. Wait for the
- *  next minute when fewer than 20 s of this one remain (at most 20 s, and only then). */
+ *  next minute when fewer than 20 s of this one remain (at most 20 s, and only then). Not
+ *  synchronisation: the binary reads the real clock, which this test cannot inject; the window
+ *  arithmetic itself is tested on a FakeClock (tests/unit/kv/window_limiter_test.cpp). */
 void start_early_in_a_minute() {
     const auto now = std::chrono::system_clock::now().time_since_epoch();
     const auto into_minute = std::chrono::duration_cast<std::chrono::seconds>(now).count() % 60;
@@ -145,6 +147,7 @@ TEST_F(TenantLimitsTest, APurgeStormDoesNotHoldUpAnotherCustomersHits) {
         storm_over = true;
     });
     int hits = 0;
+    int hits_during_storm = 0;
     Clock::duration slowest{};
     while (!storm_over || hits < 20) {
         const auto started = Clock::now();
@@ -153,16 +156,19 @@ TEST_F(TenantLimitsTest, APurgeStormDoesNotHoldUpAnotherCustomersHits) {
         ASSERT_EQ(res.status, 200) << "hit " << hits;
         ASSERT_EQ(res.header("x-cache"), "HIT") << "hit " << hits;
         ++hits;
+        hits_during_storm += storm_over ? 0 : 1;
     }
     storm.join();
 
     EXPECT_EQ(purge_statuses, std::vector<int>(PURGES, 202));
-    std::printf("%d hits of B during the storm, slowest %lld ms\n", hits,
-                static_cast<long long>(
-                    std::chrono::duration_cast<std::chrono::milliseconds>(slowest).count()));
-    // Generous for a loaded machine; a hit queued behind the purges' scans took far longer.
-    EXPECT_LT(slowest, std::chrono::milliseconds(500))
-        << std::chrono::duration_cast<std::chrono::milliseconds>(slowest).count() << " ms";
+    const auto slowest_ms = std::chrono::duration_cast<std::chrono::milliseconds>(slowest);
+    std::printf("%d hits of B during the storm, slowest %lld ms\n", hits_during_storm,
+                static_cast<long long>(slowest_ms.count()));
+    // Hits queued behind the purges' scans would complete about one per purge; served beside
+    // them, many complete while each purge runs (counted, not timed: a loaded machine slows
+    // both sides alike). The wall-clock bound is only a backstop.
+    EXPECT_GT(hits_during_storm, 2 * PURGES);
+    EXPECT_LT(slowest, std::chrono::seconds(5)) << slowest_ms.count() << " ms";
     // The purges did their work: A's variants are gone, B's is not.
     EXPECT_EQ(edge(a, "p0.png").header("x-cache"), "MISS");
     EXPECT_EQ(edge(a, "p299.png").header("x-cache"), "MISS");

@@ -9,9 +9,9 @@
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
-#include <thread>
 
 #include "fixtures.h"
+#include "poll_until.h"
 #include "raw_http.h"
 #include "server_process.h"
 
@@ -354,14 +354,12 @@ TEST(TransformLimits, TimeoutAndFullQueueAreRefusedWith503) {
     // The worker frees its slot just after answering: with no queue, a request at that instant
     // may still be refused; the server serves again within moments.
     int status = 0;
-    for (int attempt = 0; attempt < 20 && status != 200; ++attempt) {
+    poll_until([&] {
         const auto after = http_request(server.port(), "GET", "/" + key + "/photo.jpg?w=100");
-        ASSERT_TRUE(after);
-        status = after->status;
-        if (status != 200) {
-            std::this_thread::sleep_for(std::chrono::milliseconds(100));
-        }
-    }
+        EXPECT_TRUE(after);
+        status = after ? after->status : 0;
+        return status == 200;
+    }, std::chrono::seconds(5), std::chrono::milliseconds(100));
     EXPECT_EQ(status, 200);
 }
 

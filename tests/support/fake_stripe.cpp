@@ -9,13 +9,14 @@
 #include <fstream>
 #include <map>
 #include <sstream>
-#include <thread>
 #include <vector>
 
 #include <boost/json.hpp>
 #include <gtest/gtest.h>
 
+#include "poll_until.h"
 #include "raw_http.h"
+#include "server_process.h"
 
 namespace cdn::test {
 namespace {
@@ -87,18 +88,19 @@ bool FakeStripe::start(std::string webhook_url, std::string webhook_secret) {
         {"FAKE_STRIPE_WEBHOOK_SECRET", std::move(webhook_secret)}};
     const auto out_path = logs_.path() + "/out";
     pid_ = spawn_node(env, out_path, logs_.path() + "/err");
-    const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(15);
-    while (std::chrono::steady_clock::now() < deadline) {
-        if ((port_ = listening_port(slurp(out_path))) > 0) {
-            return true;
-        }
-        if (::waitpid(pid_, nullptr, WNOHANG) == pid_) {
-            pid_ = -1; // exited: node missing, or `npm ci` not run (stderr says which)
+    poll_until(
+        [&] {
+            if ((port_ = listening_port(slurp(out_path))) > 0) {
+                return true;
+            }
+            if (::waitpid(pid_, nullptr, WNOHANG) == pid_) {
+                pid_ = -1; // exited: node missing, or `npm ci` not run (stderr says which)
+                return true;
+            }
             return false;
-        }
-        std::this_thread::sleep_for(std::chrono::milliseconds(20));
-    }
-    return false;
+        },
+        std::chrono::seconds(15));
+    return port_ > 0;
 }
 
 void FakeStripe::stop() {
@@ -106,16 +108,10 @@ void FakeStripe::stop() {
         return;
     }
     ::kill(pid_, SIGTERM);
-    const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(2);
-    while (std::chrono::steady_clock::now() < deadline) {
-        if (::waitpid(pid_, nullptr, WNOHANG) == pid_) {
-            pid_ = -1;
-            return;
-        }
-        std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    if (!wait_for_exit(pid_, std::chrono::seconds(2))) {
+        ::kill(pid_, SIGKILL);
+        ::waitpid(pid_, nullptr, 0);
     }
-    ::kill(pid_, SIGKILL);
-    ::waitpid(pid_, nullptr, 0);
     pid_ = -1;
 }
 

@@ -30,6 +30,8 @@ public:
     /** Reads one response; HEAD responses and 304 have no body. nullopt on close/timeout. */
     std::optional<RawResponse> read_response(bool head_request = false,
                                              std::chrono::milliseconds timeout = std::chrono::seconds(10));
+    /** True when bytes of a response arrived within `timeout` (kept for read_response). */
+    bool wait_readable(std::chrono::milliseconds timeout) { return !buffer_.empty() || fill(timeout); }
     /** True when the server closed the connection (read returns 0) within `timeout`. */
     bool closed_by_peer(std::chrono::milliseconds timeout);
     bool connected() const { return fd_ >= 0; }

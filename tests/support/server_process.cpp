@@ -9,8 +9,8 @@
 #include <filesystem>
 #include <fstream>
 #include <sstream>
-#include <thread>
 
+#include "poll_until.h"
 #include "raw_http.h"
 
 namespace cdn::test {
@@ -54,6 +54,14 @@ int exit_code_of(int status) {
 }
 
 } // namespace
+
+std::optional<int> wait_for_exit(pid_t pid, std::chrono::milliseconds timeout) {
+    int status = 0;
+    if (!poll_until([&] { return ::waitpid(pid, &status, WNOHANG) == pid; }, timeout)) {
+        return std::nullopt;
+    }
+    return exit_code_of(status);
+}
 
 std::string imagecdn_binary() {
     const char* bin = std::getenv("CDN_BIN");
@@ -99,17 +107,18 @@ bool ServerProcess::start(std::chrono::milliseconds timeout) {
                                   "127.0.0.1:" + std::to_string(port_)};
     args.insert(args.end(), extra_args_.begin(), extra_args_.end());
     pid_ = spawn(args, env_, log_prefix_ + ".out", log_prefix_ + ".err");
-    const auto deadline = std::chrono::steady_clock::now() + timeout;
-    while (std::chrono::steady_clock::now() < deadline) {
-        if (!running()) {
-            return false;
-        }
-        if (auto res = http_request(port_, "GET", "/healthz"); res && res->status == 200) {
-            return true;
-        }
-        std::this_thread::sleep_for(std::chrono::milliseconds(50));
-    }
-    return false;
+    bool healthy = false;
+    poll_until(
+        [&] {
+            if (!running()) {
+                return true; // exited: nothing more to wait for
+            }
+            const auto res = http_request(port_, "GET", "/healthz");
+            healthy = res && res->status == 200;
+            return healthy;
+        },
+        timeout, std::chrono::milliseconds(50));
+    return healthy;
 }
 
 bool ServerProcess::running() {
@@ -131,19 +140,13 @@ int ServerProcess::stop(std::chrono::milliseconds timeout) {
         return exit_code_.value_or(-1);
     }
     ::kill(pid_, SIGTERM);
-    const auto deadline = std::chrono::steady_clock::now() + timeout;
-    while (std::chrono::steady_clock::now() < deadline) {
-        int status = 0;
-        if (::waitpid(pid_, &status, WNOHANG) == pid_) {
-            pid_ = -1;
-            return exit_code_of(status);
-        }
-        std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    const auto code = wait_for_exit(pid_, timeout);
+    if (!code) {
+        ::kill(pid_, SIGKILL);
+        ::waitpid(pid_, nullptr, 0);
     }
-    ::kill(pid_, SIGKILL);
-    ::waitpid(pid_, nullptr, 0);
     pid_ = -1;
-    return -1;
+    return code.value_or(-1);
 }
 
 std::string ServerProcess::stderr_text() const { return read_file(log_prefix_ + ".err"); }

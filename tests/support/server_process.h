@@ -25,6 +25,10 @@ struct CommandResult {
 CommandResult run_imagecdn(const std::vector<std::string>& args,
                            const std::map<std::string, std::string>& env = {});
 
+/** The exit code of child process `pid` (128+signal if killed) once it exits, polled until
+ *  `timeout`; nullopt if it still runs then. Reaps the child when it returns a code. */
+std::optional<int> wait_for_exit(pid_t pid, std::chrono::milliseconds timeout);
+
 /** `imagecdn serve` on a free loopback port, stopped by its pid (SIGTERM, then SIGKILL). */
 class ServerProcess {
 public:

@@ -16,6 +16,8 @@
 #include <thread>
 #include <vector>
 
+#include "poll_until.h"
+
 namespace cdn::cache {
 namespace {
 
@@ -61,14 +63,7 @@ template <class Predicate> net::awaitable<void> until(Predicate done) {
 
 /** Polls from the test's thread until `done()` holds; false after TIMEOUT. */
 template <class Predicate> bool until_true(Predicate done) {
-    const auto deadline = std::chrono::steady_clock::now() + TIMEOUT;
-    while (!done()) {
-        if (std::chrono::steady_clock::now() > deadline) {
-            return false;
-        }
-        std::this_thread::sleep_for(1ms);
-    }
-    return true;
+    return test::poll_until(done, TIMEOUT, 1ms);
 }
 
 /** Counts completions of co_spawned callers and lets the test wait for all of them. */

@@ -2,7 +2,6 @@
 
 #include <gtest/gtest.h>
 
-#include <chrono>
 #include <cstdint>
 #include <cstdlib>
 #include <filesystem>
@@ -11,11 +10,11 @@
 #include <system_error>
 #include <utility>
 
-#include "core/clock.h"
 #include "db/customer_repository.h"
 #include "db/database.h"
 #include "db/migrations.h"
 #include "db/sqlite_database.h"
+#include "fake_clock.h"
 
 namespace cdn::db::testing {
 
@@ -41,16 +40,6 @@ public:
 
 private:
     std::filesystem::path path_;
-};
-
-class FixedClock final : public core::Clock {
-public:
-    explicit FixedClock(std::int64_t unix_seconds) : now_(std::chrono::seconds(unix_seconds)) {}
-    std::chrono::system_clock::time_point system_now() const override { return now_; }
-    std::chrono::steady_clock::time_point steady_now() const override { return {}; }
-
-private:
-    std::chrono::system_clock::time_point now_;
 };
 
 inline DatabasePtr open_or_fail(const std::string& path) {
@@ -79,7 +68,7 @@ class MigratedTest : public SqliteTest {
 protected:
     void SetUp() override {
         SqliteTest::SetUp();
-        auto version = migrate(*db_, FixedClock(1'700'000'000));
+        auto version = migrate(*db_, test::FakeClock(1'700'000'000));
         ASSERT_TRUE(version) << version.error().detail;
     }
 };

@@ -9,11 +9,11 @@
 namespace cdn::db {
 namespace {
 
-using testing::FixedClock;
+using test::FakeClock;
 using testing::SqliteTest;
 
 TEST_F(SqliteTest, MigrateCreatesEveryTable) {
-    auto version = migrate(*db_, FixedClock(1'700'000'000));
+    auto version = migrate(*db_, FakeClock(1'700'000'000));
     ASSERT_TRUE(version) << version.error().detail;
     EXPECT_EQ(*version, migrations().back().version);
     for (const char* table : {"schema_migrations", "customers", "custom_domains", "api_keys",
@@ -26,8 +26,8 @@ TEST_F(SqliteTest, MigrateCreatesEveryTable) {
 }
 
 TEST_F(SqliteTest, MigrateIsIdempotent) {
-    auto first = migrate(*db_, FixedClock(1'700'000'000));
-    auto second = migrate(*db_, FixedClock(1'800'000'000));
+    auto first = migrate(*db_, FakeClock(1'700'000'000));
+    auto second = migrate(*db_, FakeClock(1'800'000'000));
     ASSERT_TRUE(first) << first.error().detail;
     ASSERT_TRUE(second) << second.error().detail;
     EXPECT_EQ(*first, *second);
