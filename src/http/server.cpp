@@ -173,6 +173,14 @@ std::string serialize_head(const Response& res, std::string_view request_id, boo
     return head;
 }
 
+using RequestParser = bhttp::request_parser<bhttp::string_body>;
+
+/** Where a request's head ends in the connection's buffer, and when its first byte arrived. */
+struct RequestHead {
+    Clock::time_point started;
+    std::size_t size = 0;
+};
+
 /** What reading a request head ended with. */
 enum class HeadStatus { Complete, Closed, TooSlow, TooLarge, UrlTooLong };
 
@@ -224,6 +232,13 @@ Request make_request(const bhttp::request<bhttp::string_body>& msg) {
     return req;
 }
 
+bool expects_continue(const Request& req) {
+    const auto expect = req.header("expect");
+    return expect && core::iequals(*expect, "100-continue") && req.version >= 11;
+}
+
+constexpr std::string_view CONTINUE = "HTTP/1.1 100 Continue\r\n\r\n";
+
 /** Config load validates the list; should one still not parse, no peer is trusted. */
 TrustedProxies trusted_or_none(const std::vector<std::string>& entries) {
     auto parsed = TrustedProxies::parse(entries);
@@ -261,17 +276,37 @@ struct Server::Impl {
     std::atomic<std::uint64_t> rejected_connections{0};
 
     net::awaitable<void> accept_loop();
+    // A connection's life, top to bottom: admitted or refused, then its requests, each read
+    // (head, then body), handled and answered.
     net::awaitable<void> run_session(std::shared_ptr<Connection> conn);
     ClientSlot admit_client(const std::string& address);
+    std::optional<core::Error> connection_refusal(const ClientSlot& client);
+    net::awaitable<void> serve_requests(Connection& conn, const std::string& peer);
+    /** While a request is answered, a drain waits for it and leaves its connection open. */
+    void begin_answer(Connection& conn) {
+        conn.busy.store(true);
+        in_flight.fetch_add(1);
+    }
+    void end_answer(Connection& conn) {
+        in_flight.fetch_sub(1);
+        conn.busy.store(false);
+    }
     net::awaitable<ReadStatus> read_more(Connection& conn, beast::flat_buffer& buffer,
                                          RateWindow& rate, Clock::time_point phase_end);
     net::awaitable<HeadStatus> read_head(Connection& conn, beast::flat_buffer& buffer,
-                                         std::size_t& head_size, Clock::time_point started);
-    net::awaitable<std::optional<core::Error>>
-    admit_body(Connection& conn, bhttp::request_parser<bhttp::string_body>& parser,
-               const Request& req, const Route* route);
+                                         bool first_request, RequestHead& head);
+    std::optional<HeadStatus> scan_head(const beast::flat_buffer& buffer,
+                                        std::size_t& head_size) const;
+    std::optional<core::Error> parse_head(HeadStatus status, std::size_t head_size,
+                                          beast::flat_buffer& buffer, RequestParser& parser) const;
+    Request describe_request(const bhttp::request<bhttp::string_body>& msg,
+                             const std::string& remote_address);
+    net::awaitable<bool> receive_body(Connection& conn, beast::flat_buffer& buffer,
+                                      RequestParser& parser, Request& req, const Route* route);
+    std::optional<core::Error> limit_body(RequestParser& parser,
+                                          const core::Result<std::uint64_t>& limit) const;
     net::awaitable<BodyStatus> read_body(Connection& conn, beast::flat_buffer& buffer,
-                                         bhttp::request_parser<bhttp::string_body>& parser);
+                                         RequestParser& parser);
     net::awaitable<bool> answer(Connection& conn, const Request* req, Response res,
                                 bool keep_alive, std::chrono::steady_clock::time_point started);
     net::awaitable<void> answer_error_and_close(Connection& conn, const core::Error& error,
@@ -451,24 +486,27 @@ net::awaitable<ReadStatus> Server::Impl::read_more(Connection& conn, beast::flat
 }
 
 net::awaitable<HeadStatus> Server::Impl::read_head(Connection& conn, beast::flat_buffer& buffer,
-                                                   std::size_t& head_size,
-                                                   Clock::time_point started) {
-    RateWindow rate(config.min_bytes_per_second, started);
-    rate.add(buffer.size(), started);
-    const auto phase_end = started + std::chrono::milliseconds(config.header_timeout_ms);
+                                                   bool first_request, RequestHead& head) {
+    if (buffer.size() == 0) {
+        // A new connection gets first_byte_timeout_ms to start; a kept-alive one may idle.
+        conn.stream.expires_after(std::chrono::milliseconds(
+            first_request ? config.first_byte_timeout_ms : config.idle_timeout_ms));
+        auto [ec, n] =
+            co_await conn.stream.async_read_some(buffer.prepare(READ_CHUNK), use_nothrow);
+        conn.stream.expires_never();
+        if (ec) {
+            co_return HeadStatus::Closed;
+        }
+        buffer.commit(n);
+    }
+    // The request's clock (header timeout, rate, access-log duration) starts at its first byte.
+    head.started = Clock::now();
+    RateWindow rate(config.min_bytes_per_second, head.started);
+    rate.add(buffer.size(), head.started);
+    const auto phase_end = head.started + std::chrono::milliseconds(config.header_timeout_ms);
     for (;;) {
-        const std::string_view data(static_cast<const char*>(buffer.data().data()),
-                                    buffer.size());
-        if (const auto end = data.find("\r\n\r\n"); end != std::string_view::npos) {
-            head_size = end + 4;
-            co_return HeadStatus::Complete;
-        }
-        if (data.find("\r\n") == std::string_view::npos &&
-            data.size() > config.max_url_bytes + 64) {
-            co_return HeadStatus::UrlTooLong;
-        }
-        if (data.size() > config.max_header_bytes) {
-            co_return HeadStatus::TooLarge;
+        if (const auto status = scan_head(buffer, head.size)) {
+            co_return *status;
         }
         switch (co_await read_more(conn, buffer, rate, phase_end)) {
         case ReadStatus::Data:
@@ -481,42 +519,109 @@ net::awaitable<HeadStatus> Server::Impl::read_head(Connection& conn, beast::flat
     }
 }
 
-net::awaitable<std::optional<core::Error>>
-Server::Impl::admit_body(Connection& conn, bhttp::request_parser<bhttp::string_body>& parser,
-                         const Request& req, const Route* route) {
-    const auto declared = parser.content_length();
-    if (!parser.chunked() && declared.value_or(0) == 0) {
-        co_return std::nullopt;
+std::optional<HeadStatus> Server::Impl::scan_head(const beast::flat_buffer& buffer,
+                                                  std::size_t& head_size) const {
+    const std::string_view data(static_cast<const char*>(buffer.data().data()), buffer.size());
+    if (const auto end = data.find("\r\n\r\n"); end != std::string_view::npos) {
+        head_size = end + 4;
+        return HeadStatus::Complete;
     }
-    if (route == nullptr || !route->body_limit) {
-        co_return core::make_error(core::Errc::BadRequest, "this request takes no body");
+    // No end of the request line yet: the URL alone is over its limit (414, not 431).
+    if (data.find("\r\n") == std::string_view::npos && data.size() > config.max_url_bytes + 64) {
+        return HeadStatus::UrlTooLong;
     }
-    auto limit = co_await route->body_limit(req);
+    if (data.size() > config.max_header_bytes) {
+        return HeadStatus::TooLarge;
+    }
+    return std::nullopt;
+}
+
+std::optional<core::Error> Server::Impl::parse_head(HeadStatus status, std::size_t head_size,
+                                                    beast::flat_buffer& buffer,
+                                                    RequestParser& parser) const {
+    if (status != HeadStatus::Complete) {
+        return head_error(status);
+    }
+    const std::string_view head(static_cast<const char*>(buffer.data().data()), head_size);
+    if (auto error = check_request_head(head, config.max_url_bytes)) {
+        return error;
+    }
+    // The head alone first: the route decides how much body it takes before any is read.
+    parser.header_limit(static_cast<std::uint32_t>(config.max_header_bytes));
+    parser.body_limit(std::numeric_limits<std::uint64_t>::max());
+    beast::error_code ec;
+    buffer.consume(parser.put(net::buffer(head), ec));
+    if (ec || !parser.is_header_done()) {
+        return core::make_error(core::Errc::BadRequest, "malformed request");
+    }
+    return std::nullopt;
+}
+
+Request Server::Impl::describe_request(const bhttp::request<bhttp::string_body>& msg,
+                                       const std::string& remote_address) {
+    Request req = make_request(msg);
+    req.remote_address = remote_address;
+    req.client_address = trusted_proxies.client_address(req);
+    // The client's own id is kept (to follow a request across hops) when it is harmless to log.
+    const auto client_id = req.header("x-request-id");
+    req.request_id = client_id && sane_request_id(*client_id) ? std::string(*client_id)
+                                                              : request_ids.next();
+    return req;
+}
+
+std::optional<core::Error>
+Server::Impl::limit_body(RequestParser& parser, const core::Result<std::uint64_t>& limit) const {
     if (!limit) {
-        co_return limit.error();
+        return limit.error();
     }
     const auto most = std::min(*limit, config.max_body_bytes);
-    if (declared && *declared > most) {
-        co_return core::make_error(
+    if (const auto declared = parser.content_length(); declared && *declared > most) {
+        return core::make_error(
             core::Errc::PayloadTooLarge,
             fmt::format("the request body is too large: this request takes at most {} bytes",
                         most));
     }
     parser.body_limit(most);
-    // Only now is the client told to send the body it announced with Expect: 100-continue.
-    const auto expect = req.header("expect");
-    if (expect && core::iequals(*expect, "100-continue") && req.version >= 11) {
-        static constexpr std::string_view CONTINUE = "HTTP/1.1 100 Continue\r\n\r\n";
-        conn.stream.expires_after(std::chrono::milliseconds(config.body_timeout_ms));
-        co_await net::async_write(conn.stream, net::buffer(CONTINUE), use_nothrow);
-        conn.stream.expires_never();
-    }
-    co_return std::nullopt;
+    return std::nullopt;
 }
 
-net::awaitable<BodyStatus> Server::Impl::read_body(
-    Connection& conn, beast::flat_buffer& buffer,
-    bhttp::request_parser<bhttp::string_body>& parser) {
+net::awaitable<bool> Server::Impl::receive_body(Connection& conn, beast::flat_buffer& buffer,
+                                                RequestParser& parser, Request& req,
+                                                const Route* route) {
+    // The route's limit is asked for only when a body is announced (it may authenticate).
+    std::optional<core::Error> refused;
+    if (parser.chunked() || parser.content_length().value_or(0) > 0) {
+        if (route == nullptr || !route->body_limit) {
+            refused = core::make_error(core::Errc::BadRequest, "this request takes no body");
+        } else {
+            const auto limit = co_await route->body_limit(req);
+            refused = limit_body(parser, limit);
+        }
+        // Only now is the client told to send the body it announced with Expect: 100-continue.
+        if (!refused && expects_continue(req)) {
+            conn.stream.expires_after(std::chrono::milliseconds(config.body_timeout_ms));
+            co_await net::async_write(conn.stream, net::buffer(CONTINUE), use_nothrow);
+            conn.stream.expires_never();
+        }
+    }
+    if (refused) {
+        co_await answer_error_and_close(conn, *refused, &req, true);
+        co_return false;
+    }
+    const auto status = co_await read_body(conn, buffer, parser);
+    if (status == BodyStatus::Complete) {
+        req.body = parser.get().body();
+        co_return true;
+    }
+    if (status != BodyStatus::Closed) {
+        co_await answer_error_and_close(conn, body_error(status), &req,
+                                        status == BodyStatus::TooLarge);
+    }
+    co_return false;
+}
+
+net::awaitable<BodyStatus> Server::Impl::read_body(Connection& conn, beast::flat_buffer& buffer,
+                                                   RequestParser& parser) {
     const auto started = Clock::now();
     const auto phase_end = started + std::chrono::milliseconds(config.body_timeout_ms);
     RateWindow rate(config.min_bytes_per_second, started);
@@ -549,93 +654,58 @@ net::awaitable<BodyStatus> Server::Impl::read_body(
     co_return BodyStatus::Complete;
 }
 
+std::optional<core::Error> Server::Impl::connection_refusal(const ClientSlot& client) {
+    if (open_connections.load() > config.max_connections) {
+        rejected_connections.fetch_add(1);
+        return core::make_error(core::Errc::Unavailable, "too many connections");
+    }
+    if (!client.admitted) {
+        rejected_connections.fetch_add(1);
+        return core::make_error(core::Errc::TooManyConnections,
+                                "too many connections from this address");
+    }
+    return std::nullopt;
+}
+
 net::awaitable<void> Server::Impl::run_session(std::shared_ptr<Connection> conn) {
     open_connections.fetch_add(1);
     const auto tracked = track(conn);
-    auto& stream = conn->stream;
-    beast::flat_buffer buffer;
     boost::system::error_code ec;
-    const auto remote = stream.socket().remote_endpoint(ec);
+    const auto remote = conn->stream.socket().remote_endpoint(ec);
     const auto remote_address = ec ? std::string() : remote.address().to_string();
     const auto client = admit_client(remote_address);
-
-    if (open_connections.load() > config.max_connections) {
-        rejected_connections.fetch_add(1);
-        co_await answer_error_and_close(
-            *conn, core::make_error(core::Errc::Unavailable, "too many connections"));
-    } else if (!client.admitted) {
-        rejected_connections.fetch_add(1);
-        co_await answer_error_and_close(
-            *conn, core::make_error(core::Errc::TooManyConnections,
-                                    "too many connections from this address"));
+    if (auto refused = connection_refusal(client)) {
+        co_await answer_error_and_close(*conn, *refused);
     }
-    bool first_request = true;
-    while (stream.socket().is_open() && !draining.load()) {
-        if (buffer.size() == 0) {
-            // A new connection gets first_byte_timeout_ms to start; a kept-alive one may idle.
-            stream.expires_after(std::chrono::milliseconds(
-                first_request ? config.first_byte_timeout_ms : config.idle_timeout_ms));
-            auto [rec, n] = co_await stream.async_read_some(buffer.prepare(READ_CHUNK), use_nothrow);
-            stream.expires_never();
-            if (rec) {
-                break;
-            }
-            buffer.commit(n);
-        }
-        first_request = false;
-        const auto started = Clock::now();
-        std::size_t head_size = 0;
-        const auto head_status = co_await read_head(*conn, buffer, head_size, started);
+    // The requests in their own coroutine: one frame more per connection, none per request.
+    co_await serve_requests(*conn, remote_address);
+    conn->stream.socket().close(ec);
+    if (client.admitted && client.counted) {
+        client_connections.release(client.group);
+    }
+    untrack(tracked);
+    open_connections.fetch_sub(1);
+}
+
+net::awaitable<void> Server::Impl::serve_requests(Connection& conn, const std::string& peer) {
+    beast::flat_buffer buffer;
+    for (bool first = true; conn.stream.socket().is_open() && !draining.load(); first = false) {
+        RequestHead head;
+        const auto head_status = co_await read_head(conn, buffer, first, head);
         if (head_status == HeadStatus::Closed) {
-            break;
+            co_return;
         }
-        if (head_status != HeadStatus::Complete) {
-            co_await answer_error_and_close(*conn, head_error(head_status));
-            break;
+        RequestParser parser;
+        if (auto error = parse_head(head_status, head.size, buffer, parser)) {
+            co_await answer_error_and_close(conn, *error);
+            co_return;
         }
-        const std::string_view head(static_cast<const char*>(buffer.data().data()), head_size);
-        if (auto error = check_request_head(head, config.max_url_bytes)) {
-            co_await answer_error_and_close(*conn, *error);
-            break;
-        }
-
-        // The head alone first: the route decides how much body it takes before any is read.
-        bhttp::request_parser<bhttp::string_body> parser;
-        parser.header_limit(static_cast<std::uint32_t>(config.max_header_bytes));
-        parser.body_limit(std::numeric_limits<std::uint64_t>::max());
-        beast::error_code pec;
-        buffer.consume(parser.put(net::buffer(head), pec));
-        if (pec || !parser.is_header_done()) {
-            co_await answer_error_and_close(
-                *conn, core::make_error(core::Errc::BadRequest, "malformed request"));
-            break;
-        }
-        Request req = make_request(parser.get());
-        req.remote_address = remote_address;
-        req.client_address = trusted_proxies.client_address(req);
-        const auto client_id = req.header("x-request-id");
-        req.request_id = client_id && sane_request_id(*client_id) ? std::string(*client_id)
-                                                                  : request_ids.next();
+        Request req = describe_request(parser.get(), peer);
         const auto* route = router.match(req.path);
-        if (!parser.is_done()) {
-            if (auto refused = co_await admit_body(*conn, parser, req, route)) {
-                co_await answer_error_and_close(*conn, *refused, &req, true);
-                break;
-            }
-            const auto body_status = co_await read_body(*conn, buffer, parser);
-            if (body_status == BodyStatus::Closed) {
-                break;
-            }
-            if (body_status != BodyStatus::Complete) {
-                co_await answer_error_and_close(*conn, body_error(body_status), &req,
-                                                body_status == BodyStatus::TooLarge);
-                break;
-            }
-            req.body = parser.get().body();
+        if (!parser.is_done() && !co_await receive_body(conn, buffer, parser, req, route)) {
+            co_return;
         }
-
-        conn->busy.store(true);
-        in_flight.fetch_add(1);
+        begin_answer(conn);
         Response res;
         if (route == nullptr) {
             res = Response::error(core::make_error(core::Errc::NotFound, "no such route"));
@@ -647,21 +717,14 @@ net::awaitable<void> Server::Impl::run_session(std::shared_ptr<Connection> conn)
                 res = Response::error(core::make_error(core::Errc::Internal, "internal error"));
             }
         }
+        // Read after the handler: a drain that began meanwhile closes this connection.
         const bool keep_alive = parser.get().keep_alive() && !draining.load();
-        const bool ok = co_await answer(*conn, &req, std::move(res), keep_alive, started);
-        in_flight.fetch_sub(1);
-        conn->busy.store(false);
+        const bool ok = co_await answer(conn, &req, std::move(res), keep_alive, head.started);
+        end_answer(conn);
         if (!ok || !keep_alive) {
-            stream.socket().shutdown(tcp::socket::shutdown_send, ec);
-            break;
+            co_return;
         }
     }
-    stream.socket().close(ec);
-    if (client.admitted && client.counted) {
-        client_connections.release(client.group);
-    }
-    untrack(tracked);
-    open_connections.fetch_sub(1);
 }
 
 net::awaitable<bool> Server::Impl::answer(Connection& conn, const Request* req, Response res,
@@ -692,6 +755,11 @@ net::awaitable<bool> Server::Impl::answer(Connection& conn, const Request* req, 
         .customer = res.customer,
         .request_id = request_id,
     });
+    if (ec || !keep_alive) {
+        // The connection ends here (after the log line, which a client seeing EOF may expect).
+        boost::system::error_code shutdown_ec;
+        conn.stream.socket().shutdown(tcp::socket::shutdown_send, shutdown_ec);
+    }
     co_return !ec;
 }
 
@@ -701,8 +769,6 @@ net::awaitable<void> Server::Impl::answer_error_and_close(Connection& conn,
     // A named argument: GCC 12 destroys a temporary passed to a by-value coroutine parameter twice.
     auto response = Response::error(error);
     co_await answer(conn, req, std::move(response), false, std::chrono::steady_clock::now());
-    boost::system::error_code ec;
-    conn.stream.socket().shutdown(tcp::socket::shutdown_send, ec);
     if (body_unread) {
         // A client that sends its body anyway would get a reset, which can destroy our answer
         // before it reads it: discard what arrives for a moment (bounded in time) first.
@@ -716,6 +782,7 @@ net::awaitable<void> Server::Impl::answer_error_and_close(Connection& conn,
             }
         }
     }
+    boost::system::error_code ec;
     conn.stream.socket().close(ec);
 }
 

@@ -158,6 +158,38 @@ std::string make_etag(std::string_view content) {
     return "\"" + core::hash128_hex(content).substr(0, 24) + "\"";
 }
 
+/** The path of a regular file relative to the site's root, or nullopt for what is not part
+ *  of the site: folders, and hidden files and folders (.vite/manifest.json, .DS_Store). */
+std::optional<std::string> site_path(const fs::directory_entry& entry, const fs::path& root) {
+    std::error_code ec;
+    if (!entry.is_regular_file(ec)) {
+        return std::nullopt;
+    }
+    auto rel = fs::relative(entry.path(), root, ec).generic_string();
+    if (ec || rel.empty() || rel.starts_with(".") || rel.find("/.") != std::string::npos) {
+        return std::nullopt;
+    }
+    return rel;
+}
+
+/** The file's bytes, or nullopt with the reason added to `problems`. */
+std::optional<std::string> read_site_file(const fs::directory_entry& entry, const std::string& rel,
+                                          std::vector<std::string>& problems) {
+    std::error_code ec;
+    // An unreadable size (-1) counts as too large.
+    if (entry.file_size(ec) > MAX_FILE_BYTES) {
+        problems.push_back(rel + " is too large");
+        return std::nullopt;
+    }
+    auto content = read_whole(entry.path());
+    if (!content) {
+        problems.push_back("cannot read " + rel);
+    }
+    return content;
+}
+
+bool is_compressed(std::string_view rel) { return rel.ends_with(".gz") || rel.ends_with(".br"); }
+
 boost::asio::awaitable<Response> serve(std::shared_ptr<const StaticSite> site, const Request& req) {
     co_return site->handle(req);
 }
@@ -167,72 +199,14 @@ boost::asio::awaitable<Response> serve(std::shared_ptr<const StaticSite> site, c
 std::shared_ptr<const StaticSite> StaticSite::load(StaticSiteOptions options) {
     std::shared_ptr<StaticSite> site(new StaticSite());
     site->options_ = std::move(options);
-    const fs::path root(site->options_.directory);
     std::error_code ec;
-    if (site->options_.directory.empty() || !fs::is_directory(root, ec)) {
+    if (site->options_.directory.empty() || !fs::is_directory(site->options_.directory, ec)) {
         site->problem_ = "no directory " + site->options_.directory;
         return site;
     }
     // First every file as it is, then .gz/.br siblings become encodings of their base file.
-    std::vector<std::pair<std::string, std::string>> compressed;
     std::vector<std::string> problems;
-    fs::recursive_directory_iterator it(root, fs::directory_options::skip_permission_denied, ec);
-    for (; !ec && it != fs::recursive_directory_iterator(); it.increment(ec)) {
-        const auto& entry = *it;
-        std::error_code file_ec;
-        if (!entry.is_regular_file(file_ec)) {
-            continue;
-        }
-        const auto rel = fs::relative(entry.path(), root, file_ec).generic_string();
-        // Hidden files and folders (.vite/manifest.json, .DS_Store) are not part of the site.
-        if (file_ec || rel.empty() || rel.starts_with(".") || rel.find("/.") != std::string::npos) {
-            continue;
-        }
-        if (site->files_.size() + compressed.size() >= MAX_FILES) {
-            problems.push_back("more than " + std::to_string(MAX_FILES) + " files");
-            break;
-        }
-        if (entry.file_size(file_ec) > MAX_FILE_BYTES) {
-            problems.push_back(rel + " is too large");
-            continue;
-        }
-        auto content = read_whole(entry.path());
-        if (!content) {
-            problems.push_back("cannot read " + rel);
-            continue;
-        }
-        site->total_bytes_ += content->size();
-        if (rel.ends_with(".gz") || rel.ends_with(".br")) {
-            compressed.emplace_back(rel, std::move(*content));
-            continue;
-        }
-        File file;
-        file.content_type = std::string(content_type_for(rel));
-        file.immutable = rel.starts_with(ASSETS);
-        file.identity.etag = make_etag(*content);
-        file.identity.body = std::make_shared<const std::string>(std::move(*content));
-        site->files_.emplace(rel, std::move(file));
-    }
-    if (ec) {
-        problems.push_back("cannot list " + site->options_.directory + ": " + ec.message());
-    }
-    for (auto& [rel, content] : compressed) {
-        const auto base = rel.substr(0, rel.size() - 3);
-        const auto found = site->files_.find(base);
-        if (found == site->files_.end()) {
-            // A compressed file on its own is served as it is (e.g. a download).
-            File file;
-            file.content_type = std::string(content_type_for(rel));
-            file.immutable = rel.starts_with(ASSETS);
-            file.identity.etag = make_etag(content);
-            file.identity.body = std::make_shared<const std::string>(std::move(content));
-            site->files_.emplace(rel, std::move(file));
-            continue;
-        }
-        Representation encoded{.body = nullptr, .etag = make_etag(content)};
-        encoded.body = std::make_shared<const std::string>(std::move(content));
-        (rel.ends_with(".gz") ? found->second.gzip : found->second.brotli) = std::move(encoded);
-    }
+    site->attach_encodings(site->read_files(problems));
     site->ready_ = site->files_.contains(std::string(INDEX));
     if (!site->ready_) {
         problems.insert(problems.begin(), "no index.html in " + site->options_.directory);
@@ -241,6 +215,64 @@ std::shared_ptr<const StaticSite> StaticSite::load(StaticSiteOptions options) {
         site->problem_ += site->problem_.empty() ? p : "; " + p;
     }
     return site;
+}
+
+StaticSite::RawFiles StaticSite::read_files(std::vector<std::string>& problems) {
+    const fs::path root(options_.directory);
+    RawFiles compressed;
+    std::error_code ec;
+    fs::recursive_directory_iterator it(root, fs::directory_options::skip_permission_denied, ec);
+    for (; !ec && it != fs::recursive_directory_iterator(); it.increment(ec)) {
+        auto rel = site_path(*it, root);
+        if (!rel) {
+            continue;
+        }
+        if (files_.size() + compressed.size() >= MAX_FILES) {
+            problems.push_back("more than " + std::to_string(MAX_FILES) + " files");
+            break;
+        }
+        auto content = read_site_file(*it, *rel, problems);
+        if (!content) {
+            continue;
+        }
+        total_bytes_ += content->size();
+        if (is_compressed(*rel)) {
+            compressed.emplace_back(std::move(*rel), std::move(*content));
+        } else {
+            files_.emplace(*rel, make_file(*rel, std::move(*content)));
+        }
+    }
+    if (ec) {
+        problems.push_back("cannot list " + options_.directory + ": " + ec.message());
+    }
+    return compressed;
+}
+
+void StaticSite::attach_encodings(RawFiles compressed) {
+    for (auto& [rel, content] : compressed) {
+        const auto found = files_.find(rel.substr(0, rel.size() - 3));
+        if (found == files_.end()) {
+            // A compressed file on its own is served as it is (e.g. a download).
+            files_.emplace(rel, make_file(rel, std::move(content)));
+            continue;
+        }
+        auto& file = found->second;
+        (rel.ends_with(".gz") ? file.gzip : file.brotli) = represent(std::move(content));
+    }
+}
+
+StaticSite::Representation StaticSite::represent(std::string content) {
+    Representation representation{.body = nullptr, .etag = make_etag(content)};
+    representation.body = std::make_shared<const std::string>(std::move(content));
+    return representation;
+}
+
+StaticSite::File StaticSite::make_file(const std::string& rel, std::string content) {
+    File file;
+    file.content_type = std::string(content_type_for(rel));
+    file.immutable = rel.starts_with(ASSETS);
+    file.identity = represent(std::move(content));
+    return file;
 }
 
 std::size_t StaticSite::file_count() const { return files_.size(); }
@@ -288,16 +320,21 @@ Response StaticSite::answer_file(const Request& req, const File& file) const {
     return with_headers(std::move(res));
 }
 
+Response StaticSite::redirect_to_prefix(const Request& req) const {
+    const std::string_view prefix = options_.url_prefix;
+    Response res;
+    res.status = 308;
+    res.set_header("Location", req.query.empty()
+                                   ? std::string(prefix)
+                                   : std::string(prefix) + "?" + std::string(req.query));
+    res.set_header("Cache-Control", "no-cache");
+    return with_headers(std::move(res));
+}
+
 Response StaticSite::handle(const Request& req) const {
     const std::string_view prefix = options_.url_prefix;
     if (prefix.size() > 1 && req.path == prefix.substr(0, prefix.size() - 1)) {
-        Response res;
-        res.status = 308;
-        res.set_header("Location", req.query.empty() ? std::string(prefix)
-                                                     : std::string(prefix) + "?" +
-                                                           std::string(req.query));
-        res.set_header("Cache-Control", "no-cache");
-        return with_headers(std::move(res));
+        return redirect_to_prefix(req);
     }
     if (req.method != "GET" && req.method != "HEAD") {
         auto res = Response::error(

@@ -77,7 +77,19 @@ private:
         std::optional<Representation> brotli;
     };
 
+    /** Files read as they are, by relative path: here the .gz/.br ones, set aside until every
+     *  base file they may encode is known. */
+    using RawFiles = std::vector<std::pair<std::string, std::string>>;
+
     StaticSite() = default;
+    /** Loads every plain file into files_ and returns the compressed ones. */
+    RawFiles read_files(std::vector<std::string>& problems);
+    /** A .gz/.br file becomes an encoding of its base file, or a file of its own without one. */
+    void attach_encodings(RawFiles compressed);
+    static Representation represent(std::string content);
+    static File make_file(const std::string& rel, std::string content);
+    /** The prefix without its trailing slash goes to the prefix, the query kept. */
+    Response redirect_to_prefix(const Request& req) const;
     Response answer_file(const Request& req, const File& file) const;
     Response with_headers(Response res) const;
 

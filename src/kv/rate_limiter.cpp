@@ -59,6 +59,23 @@ private:
     std::string_view view_;
 };
 
+/** This node's view of the client's part of the customer's demand (none without a table). */
+Share assess_share(ClientShareTables::Table* table, ClientId client, std::int64_t second,
+                   std::int64_t millis_into_second, double limit) {
+    if (table == nullptr) {
+        return {};
+    }
+    const std::lock_guard lock(table->mutex);
+    return table->shares.assess(client, second, previous_weight(millis_into_second), limit);
+}
+
+void take_back_share(ClientShareTables::Table* table, ClientId client, std::int64_t second) {
+    if (table != nullptr) {
+        const std::lock_guard lock(table->mutex);
+        table->shares.take_back(client, second);
+    }
+}
+
 } // namespace
 
 std::string rate_limit_key(std::string_view public_key, std::int64_t unix_second) {
@@ -73,11 +90,7 @@ core::Result<RateDecision> RateLimiter::check(std::string_view public_key,
     const double limit = static_cast<double>(limit_rps);
 
     const auto table = shares_.table_for(public_key, second);
-    Share share;
-    if (table) {
-        const std::lock_guard lock(table->mutex);
-        share = table->shares.assess(client, second, previous_weight(into), limit);
-    }
+    const auto share = assess_share(table.get(), client, second, into, limit);
     if (share.kind == Share::Kind::OverShare) {
         // Refused on this node's counts alone: a flooding client costs no store round trip.
         return reject(share.fair_share, share.admitted.current, share.admitted.previous, into);
@@ -102,10 +115,7 @@ core::Result<RateDecision> RateLimiter::check(std::string_view public_key,
     // If the take-back fails the window stays one too high until it ends: stricter, never
     // looser, so the error is not worth failing the request for.
     (void)store_.increment(key.view(), -1, COUNTER_TTL);
-    if (table) {
-        const std::lock_guard lock(table->mutex);
-        table->shares.take_back(client, second);
-    }
+    take_back_share(table.get(), client, second);
     return reject(allowed_below, before, prev, into);
 }
 

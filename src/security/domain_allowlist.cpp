@@ -1,5 +1,6 @@
 #include "security/domain_allowlist.h"
 
+#include <algorithm>
 #include <cctype>
 
 #include "core/strings.h"
@@ -54,9 +55,8 @@ bool is_scheme(std::string_view scheme) {
     return true;
 }
 
-/** The host of an Origin or Referer value (lowercase, no port, no trailing
- * dot), or nullopt. */
-std::optional<std::string> header_host(std::string_view value) {
+/** The authority ("host:port") of an Origin or Referer value, or nullopt. */
+std::optional<std::string_view> header_authority(std::string_view value) {
     value = core::trim(value);
     const auto separator = value.find("://");
     if (separator == std::string_view::npos || !is_scheme(value.substr(0, separator))) {
@@ -67,39 +67,50 @@ std::optional<std::string> header_host(std::string_view value) {
     if (authority.find('@') != std::string_view::npos) {
         return std::nullopt; // neither header may carry credentials
     }
-    std::string_view host = authority;
+    return authority;
+}
+
+struct HostPort {
+    std::string_view host;
     std::string_view port;
-    if (authority.starts_with('[')) {
-        // An IPv6 literal: matched exactly, brackets included.
-        const auto close = authority.find(']');
-        if (close == std::string_view::npos) {
-            return std::nullopt;
+};
+
+/** The host and the (unchecked) port of an authority, or nullopt. */
+std::optional<HostPort> split_authority(std::string_view authority) {
+    if (!authority.starts_with('[')) {
+        const auto colon = authority.find(':');
+        if (colon == std::string_view::npos) {
+            return HostPort{.host = authority, .port = {}};
         }
-        host = authority.substr(0, close + 1);
-        const auto after = authority.substr(close + 1);
-        if (!after.empty()) {
-            if (after.front() != ':') {
-                return std::nullopt;
-            }
-            port = after.substr(1);
-        }
-    } else if (const auto colon = authority.find(':'); colon != std::string_view::npos) {
-        host = authority.substr(0, colon);
-        port = authority.substr(colon + 1);
+        return HostPort{.host = authority.substr(0, colon), .port = authority.substr(colon + 1)};
     }
-    for (const char c : port) {
-        if (c < '0' || c > '9') {
-            return std::nullopt;
-        }
+    // An IPv6 literal: matched exactly, brackets included.
+    const auto close = authority.find(']');
+    if (close == std::string_view::npos) {
+        return std::nullopt;
     }
-    auto lower = core::to_lower(host);
+    const auto after = authority.substr(close + 1);
+    if (!after.empty() && after.front() != ':') {
+        return std::nullopt;
+    }
+    return HostPort{.host = authority.substr(0, close + 1),
+                    .port = after.empty() ? std::string_view{} : after.substr(1)};
+}
+
+/** The host of an Origin or Referer value (lowercase, no port, no trailing
+ * dot), or nullopt. */
+std::optional<std::string> header_host(std::string_view value) {
+    const auto authority = header_authority(value);
+    const auto parts = authority ? split_authority(*authority) : std::nullopt;
+    if (!parts || !std::all_of(parts->port.begin(), parts->port.end(),
+                               [](char c) { return c >= '0' && c <= '9'; })) {
+        return std::nullopt;
+    }
+    auto lower = core::to_lower(parts->host);
     if (lower.ends_with('.')) {
         lower.pop_back();
     }
-    if (!lower.starts_with('[') && !host_name_problem(lower).empty()) {
-        return std::nullopt;
-    }
-    if (lower.empty()) {
+    if (lower.empty() || (!lower.starts_with('[') && !host_name_problem(lower).empty())) {
         return std::nullopt;
     }
     return lower;

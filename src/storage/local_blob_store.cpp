@@ -361,6 +361,36 @@ std::vector<std::string_view> folders_of(std::string_view folder) {
 }
 
 /**
+ * Offers the regular files of the open folder `fd` (`folder`, a key prefix) to `out` and adds
+ * the subfolders worth walking to `subfolders`. 0 or an errno.
+ */
+int read_folder(Fd fd, const std::string& folder, std::size_t max_folders, PageCollector& out,
+                std::vector<std::string>& subfolders) {
+    const std::unique_ptr<DIR, DirCloser> stream(::fdopendir(fd.get()));
+    if (!stream) {
+        return errno;
+    }
+    fd.release(); // the DIR stream owns the descriptor now
+    const int dir_fd = ::dirfd(stream.get());
+    const auto depth = folders_of(folder).size();
+    for (errno = 0; const dirent* entry = ::readdir(stream.get()); errno = 0) {
+        const std::string_view name = entry->d_name;
+        struct stat st {};
+        if (name == "." || name == ".." || name.starts_with(TEMP_PREFIX) ||
+            ::fstatat(dir_fd, entry->d_name, &st, AT_SYMLINK_NOFOLLOW) != 0) {
+            continue;
+        }
+        auto key = folder + std::string(name);
+        if (S_ISREG(st.st_mode)) {
+            out.offer(std::move(key), st);
+        } else if (S_ISDIR(st.st_mode) && depth < max_folders && out.may_hold(key + '/')) {
+            subfolders.push_back(std::move(key) + '/');
+        }
+    }
+    return errno;
+}
+
+/**
  * Offers every regular file under `folder` (a key prefix ending in '/', or "" for the root) to
  * `out`; symlinks, other file types and temporary files are skipped, and so are folders deeper
  * than `max_folders` segments, which no valid key can reach. A folder's entries are read and
@@ -375,31 +405,8 @@ int walk(const Tree& tree, const std::string& folder, std::size_t max_folders,
         return opened.opened_root && is_missing(opened.err) ? 0 : opened.err;
     }
     std::vector<std::string> subfolders;
-    {
-        const std::unique_ptr<DIR, DirCloser> stream(::fdopendir(opened.fd.get()));
-        if (!stream) {
-            return errno;
-        }
-        opened.fd.release(); // the DIR stream owns the descriptor now
-        const int fd = ::dirfd(stream.get());
-        const auto depth = folders_of(folder).size();
-        for (errno = 0; const dirent* entry = ::readdir(stream.get()); errno = 0) {
-            const std::string_view name = entry->d_name;
-            struct stat st {};
-            if (name == "." || name == ".." || name.starts_with(TEMP_PREFIX) ||
-                ::fstatat(fd, entry->d_name, &st, AT_SYMLINK_NOFOLLOW) != 0) {
-                continue;
-            }
-            auto key = folder + std::string(name);
-            if (S_ISREG(st.st_mode)) {
-                out.offer(std::move(key), st);
-            } else if (S_ISDIR(st.st_mode) && depth < max_folders && out.may_hold(key + '/')) {
-                subfolders.push_back(std::move(key) + '/');
-            }
-        }
-        if (errno != 0) {
-            return errno;
-        }
+    if (const int err = read_folder(std::move(opened.fd), folder, max_folders, out, subfolders)) {
+        return err;
     }
     for (const auto& subfolder : subfolders) {
         if (const int err = walk(tree, subfolder, max_folders, out)) {

@@ -95,6 +95,24 @@ JxlDecoderPtr jxl_decoder(std::string_view bytes, int events) {
     return nullptr;
 }
 
+/** The image's size and channels, and the pixel format asked of libjxl to match. */
+void take_basic_info(JxlDecoder* dec, DecodedPixels& out, JxlPixelFormat& format) {
+    JxlBasicInfo info;
+    JxlDecoderGetBasicInfo(dec, &info);
+    out.width = info.xsize;
+    out.height = info.ysize;
+    out.bands = info.alpha_bits > 0 ? 4 : 3;
+    format.num_channels = static_cast<std::uint32_t>(out.bands);
+}
+
+/** libjxl decodes straight into `out.pixels`, sized as it asks. */
+void give_out_buffer(JxlDecoder* dec, DecodedPixels& out, const JxlPixelFormat& format) {
+    std::size_t size = 0;
+    JxlDecoderImageOutBufferSize(dec, &format, &size);
+    out.pixels.resize(size);
+    JxlDecoderSetImageOutBuffer(dec, &format, out.pixels.data(), size);
+}
+
 } // namespace
 
 core::Result<ForeignHeader> read_heic_header(std::string_view bytes) {
@@ -162,22 +180,8 @@ core::Result<DecodedPixels> decode_jxl(std::string_view bytes, Deadline deadline
     JxlPixelFormat format{3, JXL_TYPE_UINT8, JXL_NATIVE_ENDIAN, 0};
     for (;;) {
         switch (JxlDecoderProcessInput(dec.get())) {
-        case JXL_DEC_BASIC_INFO: {
-            JxlBasicInfo info;
-            JxlDecoderGetBasicInfo(dec.get(), &info);
-            out.width = info.xsize;
-            out.height = info.ysize;
-            out.bands = info.alpha_bits > 0 ? 4 : 3;
-            format.num_channels = static_cast<std::uint32_t>(out.bands);
-            break;
-        }
-        case JXL_DEC_NEED_IMAGE_OUT_BUFFER: {
-            std::size_t size = 0;
-            JxlDecoderImageOutBufferSize(dec.get(), &format, &size);
-            out.pixels.resize(size);
-            JxlDecoderSetImageOutBuffer(dec.get(), &format, out.pixels.data(), size);
-            break;
-        }
+        case JXL_DEC_BASIC_INFO: take_basic_info(dec.get(), out, format); break;
+        case JXL_DEC_NEED_IMAGE_OUT_BUFFER: give_out_buffer(dec.get(), out, format); break;
         case JXL_DEC_FULL_IMAGE: // the first frame is all we keep
         case JXL_DEC_SUCCESS:
             if (out.pixels.empty()) {

@@ -125,39 +125,40 @@ std::optional<std::uint32_t> requested_quality(const DeliveryOptions& options,
     return !named || *named == *options.quality ? std::nullopt : options.quality;
 }
 
-} // namespace
+/** The width and dpr the output is sized with. */
+struct SizingHints {
+    std::optional<std::uint32_t> width;
+    double dpr = 1.0;
+};
 
-core::Result<Negotiated> negotiate(const DeliveryOptions& options, const ClientHints& hints,
-                                   const CustomerPolicy& policy, std::string_view path) {
-    Negotiated out;
-    auto& spec = out.spec;
-    double dpr = options.dpr.value_or(1.0);
+/** The URL's width and dpr, else the client hints' (each hint used adds its header to Vary). */
+SizingHints client_sizing(const DeliveryOptions& options, const ClientHints& hints,
+                          std::uint32_t max_dimension, std::vector<std::string>& vary) {
+    SizingHints out{.width = options.width, .dpr = options.dpr.value_or(1.0)};
     if (!options.dpr) {
         if (auto hint = parse_hint(hints.dpr)) {
-            dpr = std::clamp(*hint, 1.0, 4.0);
-            out.vary.emplace_back(hints.dpr_header);
+            out.dpr = std::clamp(*hint, 1.0, 4.0);
+            vary.emplace_back(hints.dpr_header);
         }
     }
-    auto width = options.width;
-    if (!width) {
+    if (!out.width) {
         if (auto hint = parse_hint(hints.width); hint && *hint >= 1) {
-            width = static_cast<std::uint32_t>(std::min(*hint, static_cast<double>(policy.max_dimension)));
-            out.vary.emplace_back(hints.width_header);
+            out.width = static_cast<std::uint32_t>(
+                std::min(*hint, static_cast<double>(max_dimension)));
+            vary.emplace_back(hints.width_header);
             // Sec-CH-Width is already in device pixels.
             if (!options.dpr) {
-                dpr = 1.0;
+                out.dpr = 1.0;
             }
         }
     }
-    CDN_TRY(w, scaled(width, dpr, policy.max_dimension, "width"));
-    CDN_TRY(h, scaled(options.height, dpr, policy.max_dimension, "height"));
-    spec.width = w;
-    spec.height = h;
-    spec.cap_to_limits = dpr > 1.0 && (w || h);
-    CDN_TRY_VOID(resolve_format(options, hints, policy, out));
+    return out;
+}
+
+/** The options the spec takes as they are, defaults filled in. */
+void copy_plain_options(const DeliveryOptions& options, TransformSpec& spec) {
     spec.fit = options.fit.value_or(Fit::ScaleDown);
     spec.gravity = options.gravity.value_or(Gravity{});
-    spec.quality = requested_quality(options, policy, spec.format, path);
     spec.compress = options.compress;
     spec.rect = options.rect;
     spec.rotate = options.rotate.value_or(0);
@@ -170,6 +171,23 @@ core::Result<Negotiated> negotiate(const DeliveryOptions& options, const ClientH
     spec.anim = options.anim.value_or(true);
     spec.lossless = options.lossless.value_or(false);
     spec.version = options.version.value_or("");
+}
+
+} // namespace
+
+core::Result<Negotiated> negotiate(const DeliveryOptions& options, const ClientHints& hints,
+                                   const CustomerPolicy& policy, std::string_view path) {
+    Negotiated out;
+    auto& spec = out.spec;
+    const auto sizing = client_sizing(options, hints, policy.max_dimension, out.vary);
+    CDN_TRY(w, scaled(sizing.width, sizing.dpr, policy.max_dimension, "width"));
+    CDN_TRY(h, scaled(options.height, sizing.dpr, policy.max_dimension, "height"));
+    spec.width = w;
+    spec.height = h;
+    spec.cap_to_limits = sizing.dpr > 1.0 && (w || h);
+    CDN_TRY_VOID(resolve_format(options, hints, policy, out));
+    copy_plain_options(options, spec);
+    spec.quality = requested_quality(options, policy, spec.format, path);
     return out;
 }
 
