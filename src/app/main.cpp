@@ -5,6 +5,7 @@
 #include <cstdlib>
 #include <filesystem>
 #include <iostream>
+#include <optional>
 
 #include "api/auth/accounts.h"
 #include "app/config.h"
@@ -196,45 +197,65 @@ struct AdminCommands {
 
     int run() {
         const auto config = load_or_exit(common);
-        core::SystemClock clock;
         if (show_command->parsed()) {
-            auto database = app::open_database(config);
-            if (!database) {
-                return report_failure(database.error());
-            }
-            auto shown = app::describe_customer(**database, public_key);
-            if (!shown) {
-                return report_failure(shown.error());
-            }
-            std::cout << *shown << "\n";
-            return 0;
+            return show(config);
         }
         if (update_command->parsed()) {
-            if (!plan.empty()) {
-                update.plan = plan;
-            }
-            if (!settings.empty()) {
-                update.settings_patch = settings;
-            }
-            if (suspend || unsuspend) {
-                update.suspended = suspend;
-            }
-            return run_admin(config, [&](db::Database& db) {
-                return app::update_customer(db, config.plans, clock, public_key, update);
-            });
+            return update_customer(config);
         }
         if (domains_command->parsed()) {
             return run_admin(config, [&](db::Database& db) {
                 return app::set_custom_domains(db, config.plans, public_key, hosts);
             });
         }
-        const auto max_dimension = static_cast<std::uint32_t>(config.limits.max_output_dimension);
         if (preset_put->parsed()) {
-            return run_admin(config, [&](db::Database& db) {
-                return app::put_preset(db, clock, max_dimension, public_key, preset_name,
-                                       preset_options);
-            });
+            return put_preset(config);
         }
+        return delete_preset(config);
+    }
+
+    /** `customer show`: read-only, so it neither migrates nor notifies a running server. */
+    int show(const app::Config& config) const {
+        auto database = app::open_database(config);
+        if (!database) {
+            return report_failure(database.error());
+        }
+        auto shown = app::describe_customer(**database, public_key);
+        if (!shown) {
+            return report_failure(shown.error());
+        }
+        std::cout << *shown << "\n";
+        return 0;
+    }
+
+    /** `customer update`: only the options given change; --suspend wins over --unsuspend. */
+    int update_customer(const app::Config& config) {
+        if (!plan.empty()) {
+            update.plan = plan;
+        }
+        if (!settings.empty()) {
+            update.settings_patch = settings;
+        }
+        if (suspend || unsuspend) {
+            update.suspended = suspend;
+        }
+        core::SystemClock clock;
+        return run_admin(config, [&](db::Database& db) {
+            return app::update_customer(db, config.plans, clock, public_key, update);
+        });
+    }
+
+    int put_preset(const app::Config& config) const {
+        const auto max_dimension = static_cast<std::uint32_t>(config.limits.max_output_dimension);
+        core::SystemClock clock;
+        return run_admin(config, [&](db::Database& db) {
+            return app::put_preset(db, clock, max_dimension, public_key, preset_name,
+                                   preset_options);
+        });
+    }
+
+    /** `preset delete` of a name the customer does not have is an operator error (exit 2). */
+    int delete_preset(const app::Config& config) const {
         return run_admin(config, [&](db::Database& db) -> core::Result<void> {
             CDN_TRY(removed, app::delete_preset(db, public_key, preset_name));
             if (!removed) {
@@ -316,52 +337,101 @@ struct BillingCommands {
     }
 };
 
-} // namespace
-
-int main(int argc, char** argv) {
-    CLI::App cli{"ImageCDN: a self-hostable, multi-tenant image CDN", "imagecdn"};
-    cli.require_subcommand(1);
-
-    CommonOptions serve_options;
+/** `imagecdn serve`: the service, in the role and on the address the options give. */
+struct ServeCommand {
+    CommonOptions common;
     std::string role = "all";
     std::string listen;
     bool demo = false;
-    auto* serve = cli.add_subcommand("serve", "run the service");
-    add_common_options(*serve, serve_options);
-    serve->add_option("--role", role, "all | edge | api")->check(CLI::IsMember({"all", "edge", "api"}));
-    serve->add_option("--listen", listen, "address to listen on, host:port");
-    serve->add_flag("--demo", demo, "create a demo customer with sample images and print URLs");
 
-    CommonOptions migrate_options;
-    auto* migrate = cli.add_subcommand("migrate", "create or upgrade the database schema");
-    add_common_options(*migrate, migrate_options);
+    void add(CLI::App& cli) {
+        auto* serve = cli.add_subcommand("serve", "run the service");
+        add_common_options(*serve, common);
+        serve->add_option("--role", role, "all | edge | api")
+            ->check(CLI::IsMember({"all", "edge", "api"}));
+        serve->add_option("--listen", listen, "address to listen on, host:port");
+        serve->add_flag("--demo", demo, "create a demo customer with sample images and print URLs");
+    }
 
-    CommonOptions customer_options;
+    int run() const {
+        auto config = load_or_exit(common);
+        if (auto fits = app::fit_connections_to_fd_limit(config, app::raise_fd_limit()); !fits) {
+            std::cerr << "imagecdn: bad config: " << fits.error().message << "\n";
+            return EXIT_BAD_USAGE;
+        }
+        if (!listen.empty()) {
+            config.server.listen = listen;
+            config.server.public_base_url = "http://" + listen;
+        }
+        const auto service_role = role == "edge"  ? app::Role::Edge
+                                  : role == "api" ? app::Role::Api
+                                                  : app::Role::All;
+        return app::run_service(config, demo, service_role);
+    }
+};
+
+/** `imagecdn migrate`. */
+struct MigrateCommand {
+    CommonOptions common;
+    CLI::App* command = nullptr;
+
+    void add(CLI::App& cli) {
+        command = cli.add_subcommand("migrate", "create or upgrade the database schema");
+        add_common_options(*command, common);
+    }
+
+    bool parsed() const { return command->parsed(); }
+    int run() const { return run_migrate(load_or_exit(common)); }
+};
+
+/** `imagecdn customer create`. */
+struct CustomerCreateCommand {
+    CommonOptions common;
     std::string email;
     std::string plan = "free";
-    auto* customer = cli.add_subcommand("customer", "manage customers");
-    customer->require_subcommand(1);
-    auto* customer_create = customer->add_subcommand("create", "create a customer and an API key");
-    add_common_options(*customer_create, customer_options);
-    customer_create->add_option("--email", email, "the customer's email")->required();
-    customer_create->add_option("--plan", plan, "plan name (default free)");
+    CLI::App* command = nullptr;
 
-    AdminCommands admin;
-    admin.add(*customer, cli);
+    void add(CLI::App& customer) {
+        command = customer.add_subcommand("create", "create a customer and an API key");
+        add_common_options(*command, common);
+        command->add_option("--email", email, "the customer's email")->required();
+        command->add_option("--plan", plan, "plan name (default free)");
+    }
 
-    std::string url_to_sign;
-    std::string signing_secret;
-    auto* sign_url = cli.add_subcommand("sign-url", "print a delivery URL signed with a secret");
-    sign_url->add_option("url", url_to_sign, "the URL (path?query or absolute)")->required();
-    sign_url->add_option("--secret", signing_secret, "the customer's URL-signing secret")->required();
-    CommonOptions sign_options;
-    add_common_options(*sign_url, sign_options);
+    bool parsed() const { return command->parsed(); }
+    int run() const { return run_customer_create(load_or_exit(common), email, plan); }
+};
 
-    BillingCommands billing_commands;
-    billing_commands.add(cli);
+/** `imagecdn sign-url`: needs no config (its options are accepted for uniformity). */
+struct SignUrlCommand {
+    CommonOptions common;
+    std::string url;
+    std::string secret;
+    CLI::App* command = nullptr;
 
-    auto* version = cli.add_subcommand("version", "print the version");
+    void add(CLI::App& cli) {
+        command = cli.add_subcommand("sign-url", "print a delivery URL signed with a secret");
+        command->add_option("url", url, "the URL (path?query or absolute)")->required();
+        command->add_option("--secret", secret, "the customer's URL-signing secret")->required();
+        add_common_options(*command, common);
+    }
 
+    bool parsed() const { return command->parsed(); }
+
+    int run() const {
+        auto signed_url = security::sign_url(url, secret);
+        if (!signed_url) {
+            std::cerr << "imagecdn: " << signed_url.error().message << "\n";
+            return EXIT_BAD_USAGE;
+        }
+        std::cout << *signed_url << "\n";
+        return 0;
+    }
+};
+
+/** Parses the command line: the exit code when that is all there is to do (help, or a usage
+ *  error, which CLI11 has already printed). */
+std::optional<int> parse_or_exit_code(CLI::App& cli, int argc, char** argv) {
     try {
         cli.parse(argc, argv);
     } catch (const CLI::CallForHelp& e) {
@@ -370,43 +440,67 @@ int main(int argc, char** argv) {
         cli.exit(e);
         return EXIT_BAD_USAGE;
     }
+    return std::nullopt;
+}
 
-    if (version->parsed()) {
-        std::cout << "imagecdn " << IMAGECDN_VERSION << "\n";
-        return 0;
+/** Every subcommand, registered in the order `imagecdn --help` lists them. CLI11 keeps
+ *  pointers to the members: a Commands is never moved once added. */
+struct Commands {
+    ServeCommand serve;
+    MigrateCommand migrate;
+    CustomerCreateCommand customer_create;
+    AdminCommands admin;
+    SignUrlCommand sign_url;
+    BillingCommands billing;
+    CLI::App* version = nullptr;
+
+    void add(CLI::App& cli) {
+        serve.add(cli);
+        migrate.add(cli);
+        auto* customer = cli.add_subcommand("customer", "manage customers");
+        customer->require_subcommand(1);
+        customer_create.add(*customer);
+        admin.add(*customer, cli);
+        sign_url.add(cli);
+        billing.add(cli);
+        version = cli.add_subcommand("version", "print the version");
     }
-    if (sign_url->parsed()) {
-        auto signed_url = security::sign_url(url_to_sign, signing_secret);
-        if (!signed_url) {
-            std::cerr << "imagecdn: " << signed_url.error().message << "\n";
-            return EXIT_BAD_USAGE;
+
+    /** Runs the one subcommand parsed: the process exit code. */
+    int run() {
+        if (version->parsed()) {
+            std::cout << "imagecdn " << IMAGECDN_VERSION << "\n";
+            return 0;
         }
-        std::cout << *signed_url << "\n";
-        return 0;
+        if (sign_url.parsed()) {
+            return sign_url.run();
+        }
+        if (migrate.parsed()) {
+            return migrate.run();
+        }
+        if (customer_create.parsed()) {
+            return customer_create.run();
+        }
+        if (admin.parsed()) {
+            return admin.run();
+        }
+        if (billing.parsed()) {
+            return billing.run();
+        }
+        // `serve` is the one subcommand left.
+        return serve.run();
     }
-    if (migrate->parsed()) {
-        return run_migrate(load_or_exit(migrate_options));
+};
+
+} // namespace
+
+int main(int argc, char** argv) {
+    CLI::App cli{"ImageCDN: a self-hostable, multi-tenant image CDN", "imagecdn"};
+    cli.require_subcommand(1);
+    Commands commands;
+    commands.add(cli);
+    if (const auto exit_code = parse_or_exit_code(cli, argc, argv)) {
+        return *exit_code;
     }
-    if (customer_create->parsed()) {
-        return run_customer_create(load_or_exit(customer_options), email, plan);
-    }
-    if (admin.parsed()) {
-        return admin.run();
-    }
-    if (billing_commands.parsed()) {
-        return billing_commands.run();
-    }
-    auto config = load_or_exit(serve_options);
-    if (auto fits = app::fit_connections_to_fd_limit(config, app::raise_fd_limit()); !fits) {
-        std::cerr << "imagecdn: bad config: " << fits.error().message << "\n";
-        return EXIT_BAD_USAGE;
-    }
-    if (!listen.empty()) {
-        config.server.listen = listen;
-        config.server.public_base_url = "http://" + listen;
-    }
-    const auto service_role = role == "edge"  ? app::Role::Edge
-                              : role == "api" ? app::Role::Api
-                                              : app::Role::All;
-    return app::run_service(config, demo, service_role);
+    return commands.run();
 }

@@ -8,6 +8,7 @@
 #include <csignal>
 #include <filesystem>
 #include <iostream>
+#include <optional>
 #include <thread>
 
 #include "api/api.h"
@@ -249,9 +250,8 @@ std::vector<kv::Subscription> subscribe_invalidations(kv::KvStore& kv,
     return subscriptions;
 }
 
-} // namespace
-
-int run_service(const Config& config, bool with_demo, Role role) {
+/** Start-up refusals that need nothing opened yet: the exit code, or nullopt to go on. */
+std::optional<int> refuse_to_start(const Config& config, Role role) {
     if (role != Role::All && config.auth.internal_secret.empty()) {
         spdlog::critical("a split role (edge or api) needs [auth] internal_secret, shared by "
                          "every node");
@@ -267,152 +267,300 @@ int run_service(const Config& config, bool with_demo, Role role) {
         spdlog::critical("kv.url is set, but this build supports only the in-process KV store");
         return 1;
     }
-    auto stores = open_stores(config);
-    if (!stores) {
-        spdlog::critical("{} ({})", stores.error().message, stores.error().detail);
-        return 1;
+    return std::nullopt;
+}
+
+/** The node's two secrets, each configured or generated once into the data directory. */
+struct Secrets {
+    std::string internal;
+    std::string jwt;
+};
+
+core::Result<Secrets> load_secrets(const Config& config) {
+    // Both are resolved before either is checked: a first run creates both files.
+    auto internal = secret_or_generated(config.auth.internal_secret, config.data_dir,
+                                        "internal_secret");
+    auto jwt = secret_or_generated(config.auth.jwt_secret, config.data_dir, "jwt_secret");
+    if (!internal) {
+        return internal.error();
     }
-    auto internal_secret = secret_or_generated(config.auth.internal_secret, config.data_dir,
-                                               "internal_secret");
-    auto jwt_secret = secret_or_generated(config.auth.jwt_secret, config.data_dir, "jwt_secret");
-    for (const auto* secret : {&internal_secret, &jwt_secret}) {
-        if (!*secret) {
-            // A secret file others may read is the operator's to fix (exit 2, like bad config).
-            spdlog::critical("{}", secret->error().message);
-            return secret->error().code == core::Errc::Forbidden ? 2 : 1;
-        }
+    if (!jwt) {
+        return jwt.error();
+    }
+    return Secrets{.internal = std::move(*internal), .jwt = std::move(*jwt)};
+}
+
+// The parts below hold references to one another: members are declared in dependency order,
+// so each is built after, and destroyed before, everything it refers to.
+
+/** What the edge and the API share: time, metrics, caches, customers, KV, usage and quota. */
+struct Shared {
+    Shared(const Config& config, const Stores& stores)
+        : memory_cache(config.cache.memory_bytes, clock), disk_cache(open_disk_tier(config.cache)),
+          variant_cache(memory_cache, disk_cache.get()),
+          blocking_pool(std::max(4u, std::thread::hardware_concurrency())),
+          customers(*stores.database, blocking_pool, clock,
+                    std::chrono::seconds(config.cache.config_ttl_seconds),
+                    std::chrono::seconds(config.cache.negative_ttl_seconds),
+                    static_cast<std::uint32_t>(config.limits.max_output_dimension)),
+          kv_store(clock),
+          subscriptions(subscribe_invalidations(kv_store, customers, variant_cache)),
+          rate_limiter(kv_store, clock),
+          usage(*stores.database, clock, std::chrono::milliseconds(config.usage.flush_interval_ms)),
+          usage_repository(*stores.database),
+          quota(usage_repository, usage, clock,
+                std::chrono::seconds(config.usage.quota_refresh_seconds)) {
+        usage.start();
     }
 
     core::SystemClock clock;
     core::MetricsRegistry metrics;
-    cache::MemoryCache memory_cache(config.cache.memory_bytes, clock);
-    auto disk_cache = open_disk_tier(config.cache);
-    cache::TieredCache variant_cache(memory_cache, disk_cache.get());
-    net::thread_pool blocking_pool(std::max(4u, std::thread::hardware_concurrency()));
-    edge::CustomerDirectory customers(
-        *stores->database, blocking_pool, clock,
-        std::chrono::seconds(config.cache.config_ttl_seconds),
-        std::chrono::seconds(config.cache.negative_ttl_seconds),
-        static_cast<std::uint32_t>(config.limits.max_output_dimension));
-    kv::MemoryKvStore kv_store(clock);
-    const auto subscriptions = subscribe_invalidations(kv_store, customers, variant_cache);
-    kv::RateLimiter rate_limiter(kv_store, clock);
-    usage::UsageRecorder usage(*stores->database, clock,
-                               std::chrono::milliseconds(config.usage.flush_interval_ms));
-    usage.start();
-    db::UsageRepository usage_repository(*stores->database);
-    billing::BandwidthQuota quota(usage_repository, usage, clock,
-                                  std::chrono::seconds(config.usage.quota_refresh_seconds));
-    transform::WorkerPool transform_pool(transform_workers(config.limits),
-                                         config.limits.transform_queue,
-                                         config.limits.transform_queue_per_customer);
-    edge::DeliveryHandler delivery({
-        .customers = customers,
-        .store = *stores->blobs,
-        .cache = variant_cache,
-        .blocking_pool = blocking_pool,
-        .transform_pool = transform_pool,
-        .limits = config.limits,
-        .plans = config.plans,
-        .grace = grace_policy(config.billing),
-        .rate_limiter = rate_limiter,
-        .quota = quota,
-        .usage = usage,
-        .clock = clock,
-        .own_hosts = own_hosts(config.server),
-    });
+    cache::MemoryCache memory_cache;
+    std::unique_ptr<cache::DiskCache> disk_cache;
+    cache::TieredCache variant_cache;
+    net::thread_pool blocking_pool;
+    edge::CustomerDirectory customers;
+    kv::MemoryKvStore kv_store;
+    std::vector<kv::Subscription> subscriptions;
+    kv::RateLimiter rate_limiter;
+    usage::UsageRecorder usage;
+    db::UsageRepository usage_repository;
+    billing::BandwidthQuota quota;
+};
 
-    billing::StripeClient stripe(stripe_endpoint(config.stripe));
-    api::Authenticator authenticator(*stores->database, *jwt_secret, clock);
-    api::ApiRouter api_router(authenticator, *internal_secret, blocking_pool);
-    api::ApiDeps api_deps{
-        .db = *stores->database,
-        .store = *stores->blobs,
-        .kv = kv_store,
-        .plans = config.plans,
-        .clock = clock,
-        .limits = config.limits,
-        .usage = usage,
-        .quota = quota,
-        .stripe = stripe,
-        .grace = grace_policy(config.billing),
-        .config = api_config(config, *jwt_secret, *internal_secret),
-    };
-    billing::OverageReporter overage_reporter(
-        *stores->database, stripe, config.plans, clock, config.billing.meter_event_name,
-        static_cast<std::int64_t>(config.billing.settle_seconds));
-    const auto overage_reports = start_overage_reports(config, role, stripe, overage_reporter);
+/** Image delivery: the transform workers and the handler behind every image URL. */
+struct Edge {
+    Edge(const Config& config, const Stores& stores, Shared& shared)
+        : transform_pool(transform_workers(config.limits), config.limits.transform_queue,
+                         config.limits.transform_queue_per_customer),
+          delivery({
+              .customers = shared.customers,
+              .store = *stores.blobs,
+              .cache = shared.variant_cache,
+              .blocking_pool = shared.blocking_pool,
+              .transform_pool = transform_pool,
+              .limits = config.limits,
+              .plans = config.plans,
+              .grace = grace_policy(config.billing),
+              .rate_limiter = shared.rate_limiter,
+              .quota = shared.quota,
+              .usage = shared.usage,
+              .clock = shared.clock,
+              .own_hosts = own_hosts(config.server),
+          }) {}
+
+    transform::WorkerPool transform_pool;
+    edge::DeliveryHandler delivery;
+};
+
+/** The management API: Stripe, authentication, the API's routes and the overage reports. */
+struct Api {
+    Api(const Config& config, Role role, const Stores& stores, Shared& shared,
+        const Secrets& secrets)
+        : stripe(stripe_endpoint(config.stripe)),
+          authenticator(*stores.database, secrets.jwt, shared.clock),
+          router(authenticator, secrets.internal, shared.blocking_pool),
+          deps{
+              .db = *stores.database,
+              .store = *stores.blobs,
+              .kv = shared.kv_store,
+              .plans = config.plans,
+              .clock = shared.clock,
+              .limits = config.limits,
+              .usage = shared.usage,
+              .quota = shared.quota,
+              .stripe = stripe,
+              .grace = grace_policy(config.billing),
+              .config = api_config(config, secrets.jwt, secrets.internal),
+          },
+          overage_reporter(*stores.database, stripe, config.plans, shared.clock,
+                           config.billing.meter_event_name,
+                           static_cast<std::int64_t>(config.billing.settle_seconds)),
+          overage_reports(start_overage_reports(config, role, stripe, overage_reporter)) {}
+
+    billing::StripeClient stripe;
+    api::Authenticator authenticator;
+    api::ApiRouter router;
+    api::ApiDeps deps;
+    billing::OverageReporter overage_reporter;
+    std::unique_ptr<PeriodicTask> overage_reports;
+};
+
+/** The routes of a node in its role: the API and the dashboard unless edge-only, health and
+ *  metrics always, and every other path to the edge (a 404 on an API-only node). */
+http::Router node_routes(const Config& config, Role role, const Stores& stores, Shared& shared,
+                         Edge& edge, Api& api, const Secrets& secrets) {
     http::Router router;
     if (role != Role::Edge) {
-        api::add_routes(api_router, api_deps);
-        api_router.mount(router);
+        api::add_routes(api.router, api.deps);
+        api.router.mount(router);
     }
-    add_observability_routes(router, metrics, *stores, blocking_pool, *internal_secret,
-                             config.metrics.listen.empty());
+    add_observability_routes(router, shared.metrics, stores, shared.blocking_pool,
+                             secrets.internal, config.metrics.listen.empty());
     if (role != Role::Edge) {
         http::StaticSite::mount(router, load_dashboard(config));
     }
     if (role != Role::Api) {
-        router.fallback([&delivery](const http::Request& req) { return delivery.handle(req); });
+        router.fallback([&delivery = edge.delivery](const http::Request& req) {
+            return delivery.handle(req);
+        });
     } else {
         router.fallback([](const http::Request&) -> net::awaitable<http::Response> {
             co_return http::Response::error(
                 core::make_error(core::Errc::NotFound, "this node serves the API only"));
         });
     }
+    return router;
+}
 
-    http::AccessLog access_log;
-    http::Server server(config.server, router, access_log);
-    // Each module writes its own families.
-    metrics.add_sources(server, variant_cache, customers, rate_limiter, usage, transform_pool,
-                        delivery);
-    if (auto listening = server.listen(); !listening) {
-        spdlog::critical("{}", listening.error().message);
-        return 1;
+/** While the server runs: SIGTERM, SIGINT and SIGHUP handled on a thread of their own, and the
+ *  pid file through which the operator CLI finds us. The file is written once the handlers
+ *  are in place (a SIGHUP sent on seeing it must not kill us); it goes when the watch does,
+ *  after the flush. */
+class SignalWatch {
+public:
+    SignalWatch(http::Server& server, edge::CustomerDirectory& customers,
+                const std::string& data_dir)
+        : signals_(context_, SIGTERM, SIGINT, SIGHUP) {
+        handle_signals(signals_, server, customers);
+        pid_file_.emplace(data_dir);
+        thread_ = std::thread([this] { context_.run(); });
     }
-    MetricsListener metrics_listener(metrics, access_log);
-    if (!config.metrics.listen.empty()) {
-        if (auto listening = metrics_listener.start(config.server, config.metrics.listen);
-            !listening) {
-            spdlog::critical("[metrics] listen: {}", listening.error().message);
-            return 1;
+    ~SignalWatch() { stop_thread(); }
+    SignalWatch(const SignalWatch&) = delete;
+    SignalWatch& operator=(const SignalWatch&) = delete;
+
+    /** Drained: what is left is finishing work and exiting. A repeated SIGTERM (a supervisor,
+     *  a test stopping us twice) must not cut the usage flush short, nor kill us at exit once
+     *  the signal set is gone and the default action is back: from here on it is ignored. */
+    void stop_and_ignore_signals() {
+        stop_thread();
+        boost::system::error_code ignored;
+        signals_.clear(ignored);
+        std::signal(SIGTERM, SIG_IGN);
+        std::signal(SIGINT, SIG_IGN);
+    }
+
+private:
+    void stop_thread() {
+        if (thread_.joinable()) {
+            context_.stop();
+            thread_.join();
         }
     }
-    spdlog::info("listening on {}:{}", config.server.listen.substr(0, config.server.listen.rfind(':')),
-                 server.port());
-    if (with_demo) {
-        api::images::Originals originals(api_deps);
-        if (auto demo = ensure_demo(*stores, config, server.port(), originals); !demo) {
+
+    net::io_context context_;
+    net::signal_set signals_;
+    std::optional<PidFile> pid_file_;
+    std::thread thread_;
+};
+
+/** One node, built from the config in dependency order: shared parts, the edge, the API, the
+ *  routes for its role, then the listeners. */
+class Service {
+public:
+    Service(const Config& config, Role role, Stores& stores, const Secrets& secrets)
+        : config_(config), stores_(stores), shared_(config, stores),
+          edge_(config, stores, shared_), api_(config, role, stores, shared_, secrets),
+          router_(node_routes(config, role, stores, shared_, edge_, api_, secrets)),
+          server_(config.server, router_, access_log_),
+          metrics_listener_(shared_.metrics, access_log_) {
+        // Each module writes its own families.
+        shared_.metrics.add_sources(server_, shared_.variant_cache, shared_.customers,
+                                    shared_.rate_limiter, shared_.usage, edge_.transform_pool,
+                                    edge_.delivery);
+    }
+
+    /** Binds the main listener and `[metrics] listen`: the exit code when one cannot bind. */
+    std::optional<int> listen() {
+        if (auto listening = server_.listen(); !listening) {
+            spdlog::critical("{}", listening.error().message);
+            return 1;
+        }
+        if (!config_.metrics.listen.empty()) {
+            if (auto listening = metrics_listener_.start(config_.server, config_.metrics.listen);
+                !listening) {
+                spdlog::critical("[metrics] listen: {}", listening.error().message);
+                return 1;
+            }
+        }
+        spdlog::info("listening on {}:{}",
+                     config_.server.listen.substr(0, config_.server.listen.rfind(':')),
+                     server_.port());
+        return std::nullopt;
+    }
+
+    /** `serve --demo`: a demo customer whose URLs use the port just bound. A failure is
+     *  logged, not fatal: the service itself is fine. */
+    void create_demo() {
+        api::images::Originals originals(api_.deps);
+        if (auto demo = ensure_demo(stores_, config_, server_.port(), originals); !demo) {
             spdlog::error("demo set-up failed: {}", demo.error().message);
         }
     }
 
-    net::io_context signal_context;
-    net::signal_set signals(signal_context, SIGTERM, SIGINT, SIGHUP);
-    handle_signals(signals, server, customers);
-    PidFile pid_file(config.data_dir);
-    std::thread signal_thread([&signal_context] { signal_context.run(); });
+    /** Serves until SIGTERM or SIGINT, then drains, stops the workers and flushes: exit 0. */
+    int serve() {
+        SignalWatch signals(server_, shared_.customers, config_.data_dir);
+        server_.run();
+        metrics_listener_.stop();
+        signals.stop_and_ignore_signals();
+        stop_workers();
+        flush();
+        spdlog::info("stopped");
+        return 0;
+    }
 
-    server.run();
-    metrics_listener.stop();
-    signal_context.stop();
-    signal_thread.join();
-    // Drained: what is left is finishing work and exiting. A repeated SIGTERM (a supervisor, a
-    // test stopping us twice) must not cut the usage flush short, nor kill us at exit once the
-    // signal set is gone and the default action is back: from here on it is ignored.
-    boost::system::error_code ignored;
-    signals.clear(ignored);
-    std::signal(SIGTERM, SIG_IGN);
-    std::signal(SIGINT, SIG_IGN);
-    // Workers report to the server's executor: stop them while it still exists.
-    transform_pool.shutdown();
-    blocking_pool.join();
-    // After the drain: every answered request is counted, then written.
-    usage.stop();
-    (void)authenticator.flush();
-    access_log.flush();
-    spdlog::info("stopped");
-    return 0;
+private:
+    /** Workers report to the server's executor: stop them while it still exists. */
+    void stop_workers() {
+        edge_.transform_pool.shutdown();
+        shared_.blocking_pool.join();
+    }
+
+    /** After the drain: every answered request is counted, then written. */
+    void flush() {
+        shared_.usage.stop();
+        (void)api_.authenticator.flush();
+        access_log_.flush();
+    }
+
+    const Config& config_;
+    Stores& stores_;
+    Shared shared_;
+    Edge edge_;
+    Api api_;
+    http::Router router_;
+    http::AccessLog access_log_;
+    http::Server server_;
+    MetricsListener metrics_listener_;
+};
+
+} // namespace
+
+int run_service(const Config& config, bool with_demo, Role role) {
+    if (const auto refused = refuse_to_start(config, role)) {
+        return *refused;
+    }
+    auto stores = open_stores(config);
+    if (!stores) {
+        spdlog::critical("{} ({})", stores.error().message, stores.error().detail);
+        return 1;
+    }
+    auto secrets = load_secrets(config);
+    if (!secrets) {
+        // A secret file others may read is the operator's to fix (exit 2, like bad config).
+        spdlog::critical("{}", secrets.error().message);
+        return secrets.error().code == core::Errc::Forbidden ? 2 : 1;
+    }
+    Service service(config, role, *stores, *secrets);
+    if (const auto failed = service.listen()) {
+        return *failed;
+    }
+    if (with_demo) {
+        service.create_demo();
+    }
+    return service.serve();
 }
 
 } // namespace cdn::app
