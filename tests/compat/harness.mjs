@@ -102,6 +102,7 @@ export async function startServer(binary) {
     server.kill('SIGTERM');
     rmSync(dataDir, { recursive: true, force: true });
   };
+  process.once('exit', () => server.kill('SIGKILL')); // also when the test run itself fails
   try {
     await waitHealthy(server, port, 20000);
   } catch (err) {
