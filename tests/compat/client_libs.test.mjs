@@ -23,13 +23,14 @@ const ACCEPT = {
   safari17: 'image/webp,image/avif,image/jxl,image/heic,image/heic-sequence,video/*;q=0.8,' +
             'image/png,image/svg+xml,image/*;q=0.8,*/*;q=0.5',
   safari14: 'image/webp,image/png,image/svg+xml,image/*;q=0.8,video/*;q=0.8,*/*;q=0.5',
-  none: '*/*',
+  plain: '*/*', // a client that names no image type (curl, a server-side fetch)
 };
 // On the pro plan (the test's customer) format=auto answers AVIF when it is accepted.
 const NEGOTIATED = { chrome: 'image/avif', firefox: 'image/avif', safari17: 'image/avif',
-                     safari14: 'image/webp', none: 'image/jpeg' };
+                     safari14: 'image/webp', plain: 'image/jpeg' };
 
 const SHARED_HOST = 'cdn.imagecdn.test';
+const PRO_MAX_DIMENSION = 4096; // plans.md
 
 const server = await startServer(binaryPath());
 const shared = (path) => `${server.publicKey}/${path}`; // a path on SHARED_HOST
@@ -58,47 +59,53 @@ const JPEG = 'image/jpeg';
 const ROTATE_SHRINK_BUG = 'rotate 90 with w: shrunk on load as if unrotated (needed_shrink)';
 const buildUrlCases = [
   // [params, browser, type, width, height, original (default landscape), extra headers]
-  [{ w: 640 }, 'none', JPEG, 640, 400],
-  [{ w: 400, h: 400, fit: 'crop' }, 'none', JPEG, 400, 400],
-  [{ w: 600, h: 300, fit: 'crop', crop: 'top,left' }, 'none', JPEG, 600, 300],
-  [{ w: 600, h: 300, fit: 'crop', crop: 'entropy' }, 'none', JPEG, 600, 300],
-  [{ w: 640, h: 480, fit: 'fill', bg: 'FFFFFF' }, 'none', JPEG, 640, 480],
-  [{ w: 640, h: 640, fit: 'clip' }, 'none', JPEG, 640, 400],
-  [{ w: 300, h: 500, fit: 'scale' }, 'none', JPEG, 300, 500],
-  [{ w: 400, h: 300, fit: 'max' }, 'none', JPEG, 400, 250],
+  [{ w: 640 }, 'plain', JPEG, 640, 400],
+  [{ w: 400, h: 400, fit: 'crop' }, 'plain', JPEG, 400, 400],
+  [{ w: 600, h: 300, fit: 'crop', crop: 'top,left' }, 'plain', JPEG, 600, 300],
+  [{ w: 600, h: 300, fit: 'crop', crop: 'entropy' }, 'plain', JPEG, 600, 300],
+  [{ w: 640, h: 480, fit: 'fill', bg: 'FFFFFF' }, 'plain', JPEG, 640, 480],
+  [{ w: 640, h: 640, fit: 'clip' }, 'plain', JPEG, 640, 400],
+  [{ w: 300, h: 500, fit: 'scale' }, 'plain', JPEG, 300, 500],
+  [{ w: 400, h: 300, fit: 'max' }, 'plain', JPEG, 400, 250],
   [{ w: 800, auto: 'format' }, 'chrome', 'image/avif', 800, 500],
   [{ w: 800, auto: 'compress,format' }, 'safari14', 'image/webp', 800, 500],
-  [{ w: 800, auto: 'format,compress' }, 'none', JPEG, 800, 500],
-  [{ w: 1000, q: 60, fm: 'pjpg' }, 'none', JPEG, 1000, 625, landscape, {}, { progressive: true }],
+  [{ w: 800, auto: 'format,compress' }, 'plain', JPEG, 800, 500],
+  [{ w: 1000, q: 60, fm: 'pjpg' }, 'plain', JPEG, 1000, 625, landscape, {}, { progressive: true }],
   [{ w: 640, fm: 'webp' }, 'chrome', 'image/webp', 640, 400],
   [{ w: 500, fm: 'jpg', q: 85 }, 'chrome', JPEG, 500, 312.5],
-  [{ h: 300, fm: 'png' }, 'none', 'image/png', 480, 300],
-  [{ w: 320, dpr: 2 }, 'none', JPEG, 640, 400],
-  [{ w: 640, ch: 'Width,DPR' }, 'none', JPEG, 1280, 800, landscape, { 'Sec-CH-DPR': '2' }],
-  [{ rect: '640,400,1280,800', w: 640 }, 'none', JPEG, 640, 400],
-  [{ w: 600, flip: 'hv', sharp: 40 }, 'none', JPEG, 600, 375],
-  [{ w: 600, blur: 20 }, 'none', JPEG, 600, 375],
-  [{ w: 600, orient: 90 }, 'none', JPEG, 600, 960, landscape, {}, { todo: ROTATE_SHRINK_BUG }],
+  [{ h: 300, fm: 'png' }, 'plain', 'image/png', 480, 300],
+  [{ w: 320, dpr: 2 }, 'plain', JPEG, 640, 400],
+  [{ w: 640, ch: 'Width,DPR' }, 'plain', JPEG, 1280, 800, landscape, { 'Sec-CH-DPR': '2' }],
+  [{ rect: '640,400,1280,800', w: 640 }, 'plain', JPEG, 640, 400],
+  [{ w: 600, flip: 'hv', sharp: 40 }, 'plain', JPEG, 600, 375],
+  [{ w: 600, blur: 20 }, 'plain', JPEG, 600, 375],
+  [{ w: 600, orient: 90 }, 'plain', JPEG, 600, 960, landscape, {}, { todo: ROTATE_SHRINK_BUG }],
   [{ w: 600, auto: 'format' }, 'firefox', 'image/avif', 600, 800, portrait],
-  [{ h: 1000, fm: 'webp' }, 'none', 'image/webp', 750, 1000, portrait],
-  [{ w: 300, h: 300, fit: 'crop' }, 'none', JPEG, 300, 300, portrait],
+  [{ h: 1000, fm: 'webp' }, 'plain', 'image/webp', 750, 1000, portrait],
+  [{ w: 300, h: 300, fit: 'crop' }, 'plain', JPEG, 300, 300, portrait],
 ];
 for (const [params, browser, type, width, height, original = landscape, headers, extra] of
      buildUrlCases) {
   add('@imgix/js-core buildURL', imgix.buildURL(original.path, params), browser, type,
       { width, height }, { headers, ...extra });
 }
-add('@imgix/js-core buildURL', imgixShared.buildURL(shared(landscape.path), { w: 480, auto: 'format' }),
-    'chrome', 'image/avif', { width: 480, height: 300 });
+add('@imgix/js-core buildURL',
+    imgixShared.buildURL(shared(landscape.path), { w: 480, auto: 'format' }), 'chrome',
+    'image/avif', { width: 480, height: 300 });
 
 // ---- @imgix/js-core buildSrcSet: width ladders and a fixed width's dpr ladder --------------
+/** A srcset's entries: the URL, and the number and unit of its descriptor (`640w`, `2x`). */
+function srcsetEntries(srcset) {
+  return srcset.split(/,\s+/).map((entry) => {
+    const [url, descriptor] = entry.split(' ');
+    return { url, n: Number(descriptor.slice(0, -1)), unit: descriptor.slice(-1) };
+  });
+}
+
 /** Each srcset entry as a case: `640w` is that width, `2x` that dpr of `params`' box. */
 function addSrcSet(client, original, path, params, options, browser) {
-  const srcset = client.buildSrcSet(path, params, options);
-  for (const entry of srcset.split(/,\s+/)) {
-    const [url, descriptor] = entry.split(' ');
-    const n = Number(descriptor.slice(0, -1));
-    const box = descriptor.endsWith('w') ? { w: n } : { ...params, dpr: n };
+  for (const { url, n, unit } of srcsetEntries(client.buildSrcSet(path, params, options))) {
+    const box = unit === 'w' ? { w: n } : { ...params, dpr: n };
     const type = params.fm === 'webp' ? 'image/webp' : NEGOTIATED[browser];
     add('@imgix/js-core buildSrcSet', url, browser, type, scaleDown(original, box));
   }
@@ -113,7 +120,7 @@ addSrcSet(imgix, landscape, landscape.path, { auto: 'format' },
 const UP_TO_4X = { devicePixelRatios: [1, 2, 3, 4] };
 addSrcSet(imgix, landscape, landscape.path, { w: 400, auto: 'format' }, UP_TO_4X, 'safari14');
 addSrcSet(imgixShared, portrait, shared(portrait.path), { h: 400, auto: 'format' }, UP_TO_4X,
-          'none');
+          'plain');
 
 // ---- Next.js's built-in imgix loader (loader: 'imgix', path: the CDN) ----------------------
 // (AVIF for the small widths only: a 2560-wide AVIF takes ~10 s to encode on a loaded machine.)
@@ -157,7 +164,8 @@ function requestFor(url, browser, headers) {
   const u = new URL(url);
   assert.equal(u.protocol, 'https:');
   const host = u.host === CUSTOM_DOMAIN ? CUSTOM_DOMAIN : `127.0.0.1:${server.port}`;
-  return { target: u.pathname + u.search, headers: { Host: host, Accept: ACCEPT[browser], ...headers } };
+  return { target: u.pathname + u.search,
+           headers: { Host: host, Accept: ACCEPT[browser], ...headers } };
 }
 
 /** The MIME type of the bytes, from sharp's reading of them (AVIF is HEIF with AV1). */
@@ -191,8 +199,6 @@ describe('URLs built by client libraries answer the image they ask for', () => {
 // What the libraries build by default past our documented limits (docs/compat.md): the answer
 // is the documented error, so a site learns which option to set.
 describe('library defaults past our limits answer the documented error', () => {
-  const refusals = (srcset, pattern) =>
-    srcset.split(/,\s+/).map((entry) => entry.split(' ')[0]).filter((url) => pattern.test(url));
   const expectError = async (url, code) => {
     const { target, headers } = requestFor(url, 'chrome');
     const res = await get(server.port, target, headers);
@@ -200,15 +206,16 @@ describe('library defaults past our limits answer the documented error', () => {
     assert.equal(JSON.parse(res.body).error.code, code, target);
   };
   test('buildSrcSet with a fixed width: the 5x entry (dpr=5)', async () => {
-    const urls = refusals(imgix.buildSrcSet(landscape.path, { w: 400 }), /[?&]dpr=5(&|$)/);
-    assert.equal(urls.length, 1);
-    await expectError(urls[0], 'invalid_parameter');
+    const entries = srcsetEntries(imgix.buildSrcSet(landscape.path, { w: 400 }));
+    const fiveX = entries.filter(({ n, unit }) => unit === 'x' && n === 5);
+    assert.equal(fiveX.length, 1);
+    await expectError(fiveX[0].url, 'invalid_parameter');
   });
-  test('buildSrcSet without maxWidth: widths over the pro plan\'s 4096 (ladder to 8192)', async () => {
-    const urls = refusals(imgix.buildSrcSet(landscape.path, { auto: 'format' }),
-                          /[?&]w=(409[7-9]|4[1-9]\d\d|[5-9]\d{3})(&|$)/);
-    assert.ok(urls.length > 0);
-    for (const url of urls) {
+  test('buildSrcSet without maxWidth: the widths over the pro plan\'s maximum', async () => {
+    const entries = srcsetEntries(imgix.buildSrcSet(landscape.path, { auto: 'format' }));
+    const over = entries.filter(({ n, unit }) => unit === 'w' && n > PRO_MAX_DIMENSION);
+    assert.ok(over.length > 0);
+    for (const { url } of over) {
       await expectError(url, 'dimension_too_large');
     }
   });
@@ -217,7 +224,8 @@ describe('library defaults past our limits answer the documented error', () => {
 after(() => {
   const total = [...fetched.values()].reduce((a, b) => a + b, 0);
   const by = [...fetched].map(([source, n]) => `${source} ${n}`).join(', ');
+  const todo = cases.filter((c) => c.todo).length;
   console.log(`compat: ${total} of ${cases.length} library-built URLs fetched with 200, the ` +
-              `right Content-Type and dimensions (${by})`);
+              `right Content-Type and dimensions (${by}); ${todo} known failure(s) marked todo`);
   server.stop();
 });

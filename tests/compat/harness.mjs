@@ -64,7 +64,8 @@ function freePort() {
  *  a Buffer. */
 export function get(port, target, headers) {
   return new Promise((resolve, reject) => {
-    const req = http.get({ host: '127.0.0.1', port, path: target, headers, agent: false }, (res) => {
+    const options = { host: '127.0.0.1', port, path: target, headers, agent: false };
+    const req = http.get(options, (res) => {
       const chunks = [];
       res.on('data', (c) => chunks.push(c));
       res.on('end', () => resolve({ status: res.statusCode, headers: res.headers,

@@ -32,7 +32,8 @@ export const NEXT_DEVICE_SIZES = [640, 750, 828, 1080, 1200, 1920, 2048, 3840];
 
 /**
  * Cloudflare's Next.js loader, from "Integrate with frameworks" (Next.js, Global Loader,
- * imageLoader.ts): https://developers.cloudflare.com/images/optimization/transformations/integrate-with-frameworks/
+ * imageLoader.ts):
+ * https://developers.cloudflare.com/images/optimization/transformations/integrate-with-frameworks/
  * Options `width=${width}`, then `quality=${quality}` when given, joined by ',' into
  * `/cdn-cgi/image/${options}/${src without its leading '/'}`, a path on the site's own host.
  * With `development`, the documented loader answers `${src}?${options joined by '&'}` instead
