@@ -394,6 +394,7 @@ http::Response DeliveryHandler::respond(const Delivery& d) const {
         .cache_status = d.cache_status,
         .vary = vary_header(d.negotiated ? d.negotiated->vary : no_vary, restricted),
         .server_timing = d.server_timing,
+        .accept_ch = d.options.accept_ch.value_or(""),
     };
     if (d.variant->status == 200) {
         answer.cache_control = cache_control(d);

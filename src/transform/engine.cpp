@@ -579,7 +579,8 @@ std::string take_blob(VipsBlob* blob) {
     return out;
 }
 
-std::string encode_jpeg(VImage& image, int quality, int keep, DeadlineGuard& guard) {
+std::string encode_jpeg(VImage& image, int quality, int keep, bool progressive,
+                        DeadlineGuard& guard) {
     auto options = [&](bool progressive) {
         return VImage::option()
             ->set("Q", quality)
@@ -588,7 +589,7 @@ std::string encode_jpeg(VImage& image, int quality, int keep, DeadlineGuard& gua
             ->set("keep", keep);
     };
     const auto pixels = static_cast<std::uint64_t>(image.width()) * image.height();
-    if (pixels >= SURELY_LARGE_JPEG_PIXELS) {
+    if (progressive || pixels >= SURELY_LARGE_JPEG_PIXELS) {
         return take_blob(image.jpegsave_buffer(options(true)));
     }
     // Small output: baseline unless it turns out above 10 KB; the pixels are in memory so a
@@ -604,7 +605,7 @@ std::string encode(VImage& image, ImageFormat format, const TransformSpec& spec,
                    DeadlineGuard& guard) {
     const int quality = static_cast<int>(effective_quality(spec, format));
     switch (format) {
-    case ImageFormat::Jpeg: return encode_jpeg(image, quality, keep, guard);
+    case ImageFormat::Jpeg: return encode_jpeg(image, quality, keep, spec.progressive, guard);
     case ImageFormat::Png:
         return take_blob(image.pngsave_buffer(VImage::option()->set("compression", 6)->set("keep", keep)));
     case ImageFormat::Webp:
