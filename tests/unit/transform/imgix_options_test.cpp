@@ -6,6 +6,8 @@
 
 #include <gtest/gtest.h>
 
+#include "parse_options.h"
+
 #include <string>
 #include <utility>
 #include <vector>
@@ -14,13 +16,8 @@ namespace cdn::transform {
 namespace {
 
 using core::Errc;
-using Params = std::vector<std::pair<std::string, std::string>>;
-
-constexpr std::uint32_t MAX_DIMENSION = 8192;
-
-core::Result<DeliveryOptions> parse(const Params& params) {
-    return parse_delivery_options(params, MAX_DIMENSION);
-}
+using testing_support::Params;
+using testing_support::parse;
 
 /** The canonical options string and the cache-key spec of a request, "" when refused. */
 struct Canonical {
