@@ -328,7 +328,6 @@ core::Result<std::int64_t> parse_expiry(Value value) {
  *  (exposure) is not here: `exp` is our signed-URL expiry. */
 constexpr auto REFUSED = std::to_array<Refused>({
     {"color adjustments", "bri con gam high hue invert sat shad vib usm usmrad"},
-    {"auto enhancement", "auto-enhance"},
     {"blending", "blend blend-*"},
     {"borders and padding", "border border-* pad pad-*"},
     {"color palette extraction", "palette colors prefix"},
@@ -387,6 +386,23 @@ core::Result<void> assign(std::optional<T>& field, core::Result<U> parsed) {
     return {};
 }
 
+/** imgix values of `fit` we know but lack, with what they would need. */
+constexpr auto UNSUPPORTED_VALUES = std::to_array<Refused>({
+    {"face detection is not available", "fit=facearea"},
+    {"edge-pixel extension is not available", "fit=clamp"},
+    {"fill modes are not available", "fit=fillmax"},
+});
+
+core::Result<void> refuse_unsupported_value(std::string_view name, Value value) {
+    const auto spelled = std::string(name) + "=" + std::string(value);
+    for (const auto& refused : UNSUPPORTED_VALUES) {
+        if (refused.names == spelled) {
+            return unsupported(spelled, refused.why);
+        }
+    }
+    return {};
+}
+
 core::Result<void> apply_auto(Value value, State& s) {
     for (const auto word : core::split(value, ',')) {
         if (word == "format") {
@@ -401,9 +417,7 @@ core::Result<void> apply_auto(Value value, State& s) {
 }
 
 core::Result<void> apply_fit(Value value, State& s) {
-    if (value == "facearea") {
-        return unsupported("fit=facearea", "face detection is not available");
-    }
+    CDN_TRY_VOID(refuse_unsupported_value("fit", value));
     return assign(s.out.fit, one_of("fit", value, FITS));
 }
 
