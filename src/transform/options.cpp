@@ -85,6 +85,8 @@ constexpr auto BOOLEANS =
 
 constexpr std::size_t MAX_NAME_LENGTH = 64;
 constexpr std::size_t MAX_VERSION_LENGTH = 64;
+/** A `pad` border wider than this is no image any more. */
+constexpr std::uint32_t MAX_PADDING = 1000;
 
 template <class T, std::size_t N>
 std::optional<T> find_keyword(const std::array<Keyword<T>, N>& words, std::string_view name) {
@@ -329,7 +331,7 @@ core::Result<std::int64_t> parse_expiry(Value value) {
 constexpr auto REFUSED = std::to_array<Refused>({
     {"color adjustments", "bri con gam high hue invert sat shad vib usm usmrad"},
     {"blending", "blend blend-*"},
-    {"borders and padding", "border border-* pad pad-*"},
+    {"borders and per-side padding", "border border-* pad-*"},
     {"color palette extraction", "palette colors prefix"},
     {"color quantization and color space", "colorquant cs chromasub dpi"},
     {"face detection", "faces faceindex facepad"},
@@ -513,6 +515,13 @@ core::Result<void> apply_ch(Value value, State& s) {
     return {};
 }
 
+/** imgix `pad`: border width in output pixels; 0 is no border (and no option). */
+core::Result<void> apply_pad(Value value, State& s) {
+    CDN_TRY(width, integer_in("pad", value, 0, MAX_PADDING));
+    s.out.padding = width > 0 ? std::optional(width) : std::nullopt;
+    return {};
+}
+
 /** imgix client identification (`ixlib=js-3.8.0`) and analytics ids: accepted, ignored. */
 core::Result<void> ignore(Value, State&) { return {}; }
 
@@ -558,6 +567,7 @@ constexpr auto OPTIONS = std::to_array<OptionSpec>({
      }},
     {"background", "bg",
      [](Value v, State& s) { return assign(s.out.background, parse_color(v)); }},
+    {"pad", "", apply_pad},
     {"metadata", "",
      [](Value v, State& s) { return assign(s.out.metadata, one_of("metadata", v, METADATA)); }},
     {"anim", "", [](Value v, State& s) { return assign(s.out.anim, one_of("anim", v, BOOLEANS)); }},
@@ -674,8 +684,8 @@ std::optional<std::string> text_of(const std::optional<T>& value) {
 
 bool DeliveryOptions::wants_transform() const {
     return width || height || dpr || fit || gravity || quality || format || compress || rect ||
-           rotate || flip || blur || sharpen || trim || background || metadata || anim ||
-           lossless || preset;
+           rotate || flip || blur || sharpen || trim || background || padding || metadata ||
+           anim || lossless || preset;
 }
 
 void DeliveryOptions::overlay_on(const DeliveryOptions& base) {
@@ -702,6 +712,7 @@ void DeliveryOptions::overlay_on(const DeliveryOptions& base) {
     fill(sharpen, base.sharpen);
     fill(trim, base.trim);
     fill(background, base.background);
+    fill(padding, base.padding);
     fill(metadata, base.metadata);
     fill(anim, base.anim);
     fill(lossless, base.lossless);
@@ -771,6 +782,7 @@ std::string canonical_string(const DeliveryOptions& o) {
         {"sharpen", text_of(o.sharpen)},
         {"trim", text_of(o.trim)},
         {"background", text_of(o.background)},
+        {"pad", text_of(o.padding)},
         {"metadata", text_of(o.metadata)},
         {"anim", text_of(o.anim)},
         {"lossless", text_of(o.lossless)},

@@ -76,6 +76,8 @@ struct DeliveryOptions {
     std::optional<double> sharpen;
     std::optional<std::uint32_t> trim;
     std::optional<Rgba> background;
+    /** imgix `pad`: a border of `background` on every side, inside the width × height box. */
+    std::optional<std::uint32_t> padding;
     std::optional<MetadataPolicy> metadata;
     std::optional<bool> anim;
     std::optional<bool> lossless;

@@ -46,6 +46,8 @@ struct TransformSpec {
     std::optional<double> blur;
     std::optional<double> sharpen;
     std::optional<std::uint32_t> trim;
+    /** imgix `pad`: a border of `background` this wide on every side, inside the box. */
+    std::uint32_t padding = 0;
     /** Pad colour and what transparency is flattened onto for JPEG. Default opaque white. */
     Rgba background;
     MetadataPolicy metadata = MetadataPolicy::None;

@@ -94,6 +94,14 @@ TEST(ImgixProgressiveJpeg, IsAJpegWithACacheKeyOfItsOwn) {
     EXPECT_TRUE(options->progressive);
 }
 
+TEST(ImgixPad, IsAnOptionOfItsOwnInTheCacheKey) {
+    const auto padded = canonical({{"w", "100"}, {"pad", "10"}});
+    EXPECT_EQ(padded.options, "width=100&pad=10");
+    EXPECT_NE(padded.key, canonical({{"w", "100"}}).key);
+    // pad=0 is no border: the same as leaving it out.
+    EXPECT_EQ(canonical({{"w", "100"}, {"pad", "0"}}), canonical({{"w", "100"}}));
+}
+
 TEST(ImgixClientHints, ChNamesTheAcceptChHeaderInTheOrderGiven) {
     const auto both = parse({{"ch", "Width,DPR"}});
     const auto dpr = parse({{"ch", "DPR,Save-Data"}});
@@ -149,6 +157,11 @@ INSTANTIATE_TEST_SUITE_P(
         RefusalCase{{{"mark-align", "top"}},
                     Errc::UnsupportedParameter,
                     "imgix parameter 'mark-align' is not supported: watermarks"},
+        RefusalCase{{{"pad-left", "4"}},
+                    Errc::UnsupportedParameter,
+                    "imgix parameter 'pad-left' is not supported: borders and per-side padding"},
+        RefusalCase{{{"pad", "1001"}}, Errc::InvalidParameter,
+                    "pad must be an integer from 0 to 1000"},
         RefusalCase{{{"nonsense", "1"}}, Errc::UnknownParameter, "unknown parameter 'nonsense'"},
         // An option and its alias together stays 400 invalid_parameter.
         RefusalCase{{{"sharpen", "1"}, {"sharp", "10"}},
