@@ -523,6 +523,8 @@ core::Result<void> apply_pad(Value value, State& s) {
 }
 
 /** imgix client identification (`ixlib=js-3.8.0`) and analytics ids: accepted, ignored. */
+constexpr auto IGNORED = std::to_array<std::string_view>({"ixlib", "ixid"});
+
 core::Result<void> ignore(Value, State&) { return {}; }
 
 /** One row per option, in delivery.md's order (which is also canonical_string's order). */
@@ -681,6 +683,10 @@ std::optional<std::string> text_of(const std::optional<T>& value) {
 }
 
 } // namespace
+
+bool is_ignored_parameter(std::string_view name) {
+    return std::find(IGNORED.begin(), IGNORED.end(), name) != IGNORED.end();
+}
 
 bool DeliveryOptions::wants_transform() const {
     return width || height || dpr || fit || gravity || quality || format || compress || rect ||

@@ -108,6 +108,10 @@ struct DeliveryOptions {
 core::Result<DeliveryOptions> parse_delivery_options(
     const std::vector<std::pair<std::string, std::string>>& params, std::uint32_t max_dimension);
 
+/** imgix's client identification (`ixlib`, `ixid`): accepted with any value and ignored, so
+ *  also allowed next to a preset under presets_only. */
+bool is_ignored_parameter(std::string_view name);
+
 /**
  * A preset's stored options (`w=400&h=300&fit=cover`), validated exactly as delivery options.
  * A preset cannot name another preset, nor carry `v`, `s` or `exp`, which belong to a URL.
