@@ -11,6 +11,11 @@
 namespace cdn::test {
 namespace {
 
+/** The big-endian 16-bit number at `at`. */
+unsigned be16(const std::string& bytes, std::size_t at) {
+    return (static_cast<unsigned char>(bytes[at]) << 8) | static_cast<unsigned char>(bytes[at + 1]);
+}
+
 /** Where the first JPEG marker `marker` (0xFF then `marker`) is, scanning segment by segment
  *  up to the start of scan: a marker byte pair inside a segment's data does not count. */
 std::optional<std::size_t> find_jpeg_marker(const std::string& jpeg, unsigned char marker) {
@@ -23,18 +28,14 @@ std::optional<std::size_t> find_jpeg_marker(const std::string& jpeg, unsigned ch
         if (code == 0xDA) { // start of scan: entropy-coded data follows
             return std::nullopt;
         }
-        const auto length = (static_cast<unsigned char>(jpeg[at + 2]) << 8) |
-                            static_cast<unsigned char>(jpeg[at + 3]);
-        at += 2 + static_cast<std::size_t>(length);
+        at += 2 + static_cast<std::size_t>(be16(jpeg, at + 2));
     }
     return std::nullopt;
 }
 
-/** The width in a JPEG's start-of-frame segment at `sof`. */
-unsigned sof_width(const std::string& jpeg, std::size_t sof) {
-    return (static_cast<unsigned char>(jpeg[sof + 7]) << 8) |
-           static_cast<unsigned char>(jpeg[sof + 8]);
-}
+/** The width and height in a JPEG's start-of-frame segment at `sof`. */
+unsigned sof_width(const std::string& jpeg, std::size_t sof) { return be16(jpeg, sof + 7); }
+unsigned sof_height(const std::string& jpeg, std::size_t sof) { return be16(jpeg, sof + 5); }
 
 class ImgixCompatTest : public ::testing::Test {
 protected:
@@ -98,6 +99,21 @@ TEST_F(ImgixCompatTest, ChAnswersAcceptChAndHonoursTheHints) {
     EXPECT_EQ(sof_width(hinted.body, *sof), 40U);
     // Without ch, no Accept-CH.
     EXPECT_FALSE(get("w=64").header("accept-ch"));
+}
+
+TEST_F(ImgixCompatTest, PadKeepsTheRequestedWidthWithABorderInside) {
+    const auto padded = get("w=60&pad=10&fm=jpg&bg=00f");
+    const auto plain = get("w=60&fm=jpg");
+    ASSERT_EQ(padded.status, 200) << padded.body;
+    ASSERT_EQ(plain.status, 200) << plain.body;
+    const auto sof = find_jpeg_marker(padded.body, 0xC0);
+    const auto plain_sof = find_jpeg_marker(plain.body, 0xC0);
+    ASSERT_TRUE(sof && plain_sof);
+    EXPECT_EQ(sof_width(padded.body, *sof), 60U);
+    // The image is fitted into 40 px (60 minus two 10 px borders), then framed: its height is
+    // two thirds of the unpadded one (±1 for rounding), plus 20.
+    const double inner = sof_height(plain.body, *plain_sof) * 40.0 / 60.0;
+    EXPECT_NEAR(sof_height(padded.body, *sof), inner + 20, 1.0);
 }
 
 TEST_F(ImgixCompatTest, FaceDetectionIsRefusedNamingTheOption) {
