@@ -525,8 +525,6 @@ core::Result<void> apply_pad(Value value, State& s) {
 /** imgix client identification (`ixlib=js-3.8.0`) and analytics ids: accepted, ignored. */
 constexpr auto IGNORED = std::to_array<std::string_view>({"ixlib", "ixid"});
 
-core::Result<void> ignore(Value, State&) { return {}; }
-
 /** One row per option, in delivery.md's order (which is also canonical_string's order). */
 struct OptionSpec {
     std::string_view name;
@@ -580,8 +578,6 @@ constexpr auto OPTIONS = std::to_array<OptionSpec>({
     {"exp", "", [](Value v, State& s) { return assign(s.out.expires, parse_expiry(v)); }},
     {"v", "", [](Value v, State& s) { return assign(s.out.version, parse_version(v)); }},
     {"ch", "", apply_ch},
-    {"ixlib", "", ignore},
-    {"ixid", "", ignore},
     {"crop", "", apply_crop, "gravity"},
     {"sharp", "", apply_sharp, "sharpen"},
     {"orient", "",
@@ -736,6 +732,9 @@ parse_delivery_options(const std::vector<std::pair<std::string, std::string>>& p
     state.max_dimension = max_dimension;
     std::array<bool, OPTION_COUNT> seen{};
     for (const auto& [name, value] : params) {
+        if (is_ignored_parameter(name)) {
+            continue; // any value, any number of times: never part of the options
+        }
         const auto index = find_option(name);
         if (!index) {
             return unknown_or_refused(name);
