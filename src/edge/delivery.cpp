@@ -113,11 +113,13 @@ bool has_allowlist(const CustomerPtr& customer) {
 
 bool is_signature_param(std::string_view name) { return name == "s" || name == "sig"; }
 
-/** presets_only: a transform must name a preset and carry nothing else but v, s and exp. */
+/** presets_only: a transform must name a preset and carry nothing else but v, s and exp (and
+ *  imgix's ignored client identification, which @imgix/js-core adds to every URL). */
 bool only_preset_params(const core::QueryParams& params) {
     return std::all_of(params.begin(), params.end(), [](const auto& param) {
         const auto& name = param.first;
-        return name == "preset" || name == "v" || name == "exp" || is_signature_param(name);
+        return name == "preset" || name == "v" || name == "exp" || is_signature_param(name) ||
+               transform::is_ignored_parameter(name);
     });
 }
 
@@ -394,6 +396,7 @@ http::Response DeliveryHandler::respond(const Delivery& d) const {
         .cache_status = d.cache_status,
         .vary = vary_header(d.negotiated ? d.negotiated->vary : no_vary, restricted),
         .server_timing = d.server_timing,
+        .accept_ch = d.options.accept_ch.value_or(""),
     };
     if (d.variant->status == 200) {
         answer.cache_control = cache_control(d);

@@ -96,6 +96,9 @@ http::Response variant_response(const http::Request& request, const cache::Varia
     if (!answer.vary.empty()) {
         res.set_header("Vary", std::move(answer.vary));
     }
+    if (!answer.accept_ch.empty()) {
+        res.set_header("Accept-CH", std::move(answer.accept_ch));
+    }
     if (variant->status == 200) {
         const auto if_none_match = request.header("if-none-match");
         if (if_none_match && etag_matches(*if_none_match, variant->etag)) {

@@ -30,6 +30,8 @@ struct VariantAnswer {
     std::string allow_origin;
     /** Server-Timing; empty for none. */
     std::string server_timing;
+    /** Accept-CH (imgix `ch=`); empty for none. */
+    std::string accept_ch;
 };
 
 /** The answer for a variant: shared body and header block, 304 on a matching If-None-Match. */
