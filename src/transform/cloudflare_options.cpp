@@ -13,10 +13,10 @@ using core::Errc;
 
 /** Cloudflare's option names (and short aliases) that are our canonical options as they are. */
 constexpr auto RENAMED = std::to_array<std::pair<std::string_view, std::string_view>>({
-    {"width", "width"},     {"w", "width"},       {"height", "height"},   {"h", "height"},
-    {"quality", "quality"}, {"q", "quality"},     {"format", "format"},   {"f", "format"},
-    {"gravity", "gravity"}, {"g", "gravity"},     {"fit", "fit"},         {"dpr", "dpr"},
-    {"sharpen", "sharpen"}, {"blur", "blur"},     {"rotate", "rotate"},   {"flip", "flip"},
+    {"width", "width"},       {"w", "width"},     {"height", "height"}, {"h", "height"},
+    {"quality", "quality"},   {"q", "quality"},   {"format", "format"}, {"f", "format"},
+    {"gravity", "gravity"},   {"g", "gravity"},   {"fit", "fit"},       {"dpr", "dpr"},
+    {"sharpen", "sharpen"},   {"blur", "blur"},   {"rotate", "rotate"}, {"flip", "flip"},
     {"metadata", "metadata"}, {"anim", "anim"},   {"background", "background"},
 });
 
@@ -37,8 +37,9 @@ constexpr auto REFUSED = std::to_array<std::pair<std::string_view, std::string_v
 });
 
 core::Error unsupported(std::string_view option, std::string_view why) {
-    return core::make_error(Errc::InvalidParameter, "Cloudflare option '" + std::string(option) +
-                                                        "' is not supported: " + std::string(why));
+    return core::make_error(Errc::UnsupportedParameter, "Cloudflare option '" +
+                                                            std::string(option) +
+                                                            "' is not supported: " + std::string(why));
 }
 
 /** `trim.left`, `trim.top`, `trim.width`, `trim.height`: one rectangle, gathered over the
@@ -137,6 +138,13 @@ core::Result<void> translate_special(std::string_view name, std::string value, T
         }
         return {};
     }
+    if (name == "upscale") {
+        // interpolate is Cloudflare's default and ours (libvips' kernel); generate is AI.
+        if (value != "interpolate") {
+            return unsupported("upscale=" + value, "only upscale=interpolate, the default");
+        }
+        return {};
+    }
     if (name == "trim") {
         return translate_trim_sides(value);
     }
@@ -149,7 +157,8 @@ core::Result<void> translate_special(std::string_view name, std::string value, T
     if (refused != REFUSED.end()) {
         return unsupported(name, refused->second);
     }
-    return core::make_error(Errc::UnknownParameter, "unknown parameter '" + std::string(name) + "'");
+    return core::make_error(Errc::UnknownParameter,
+                            "unknown parameter '" + std::string(name) + "'");
 }
 
 core::Result<void> translate_one(std::string_view name, std::string value, Translation& t) {

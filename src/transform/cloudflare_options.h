@@ -29,9 +29,9 @@ inline constexpr unsigned QUALITY_LOW = 50;
  * Translates Cloudflare's comma-separated `key=value` options (still percent-encoded, as in the
  * path) into canonical query parameters, with no I/O. Values are not range-checked here: the
  * query form's parser does that, so both forms answer the same errors for the same values.
- * Errors: unknown_parameter naming a name Cloudflare does not have; invalid_parameter naming a
- * Cloudflare option or value this service does not support (with why), a malformed pair, or a
- * `trim.*` set that is not a rectangle.
+ * Errors: unknown_parameter naming a name Cloudflare does not have; unsupported_parameter naming
+ * a Cloudflare option or value this service does not implement, and why; invalid_parameter for
+ * a malformed pair or a value Cloudflare does not have either.
  */
 core::Result<CloudflareOptions> translate_cloudflare_options(std::string_view options);
 

@@ -139,11 +139,12 @@ TEST_F(CloudflareUrlTest, UnsupportedOptionIs400NamingIt) {
     start();
     const auto brightness = get(cf("width=50,brightness=0.5", "photo.jpg"));
     EXPECT_EQ(brightness.status, 400);
-    EXPECT_EQ(error_code(brightness), "invalid_parameter");
+    EXPECT_EQ(error_code(brightness), "unsupported_parameter");
     EXPECT_NE(brightness.body.find("brightness"), std::string::npos) << brightness.body;
 
     const auto face = get(cf("fit=cover,gravity=face,w=10,h=10", "photo.jpg"));
     EXPECT_EQ(face.status, 400);
+    EXPECT_EQ(error_code(face), "unsupported_parameter");
     EXPECT_NE(face.body.find("gravity=face"), std::string::npos) << face.body;
 
     const auto unknown = get(cf("width=50,sparkle=1", "photo.jpg"));

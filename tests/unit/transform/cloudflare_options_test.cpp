@@ -70,6 +70,7 @@ INSTANTIATE_TEST_SUITE_P(
                     Case{"trim=0;0;0;0,width=7", "w=7"},
                     Case{"onerror=redirect,width=7", "w=7"},
                     Case{"compression=fast,width=7", "w=7"},
+                    Case{"upscale=interpolate,fit=contain,w=9", "fit=contain&w=9"},
                     Case{"width=auto,format=webp", "format=webp"}));
 
 TEST(CloudflareOptions, OnErrorRedirectIsAFlagNotAnOption) {
@@ -102,17 +103,19 @@ TEST_P(Refuses, NamingTheOption) {
 INSTANTIATE_TEST_SUITE_P(
     Cloudflare, Refuses,
     testing::Values(
-        Refusal{"width=10,brightness=0.5", Errc::InvalidParameter, "'brightness'"},
-        Refusal{"contrast=2", Errc::InvalidParameter, "'contrast'"},
-        Refusal{"gamma=2", Errc::InvalidParameter, "'gamma'"},
-        Refusal{"saturation=0", Errc::InvalidParameter, "'saturation'"},
-        Refusal{"zoom=0.5", Errc::InvalidParameter, "'zoom'"},
-        Refusal{"segment=foreground", Errc::InvalidParameter, "'segment'"},
-        Refusal{"slow-connection-quality=30", Errc::InvalidParameter, "'slow-connection-quality'"},
-        Refusal{"border=10", Errc::InvalidParameter, "'border'"},
-        Refusal{"gravity=face,fit=cover", Errc::InvalidParameter, "'gravity=face'"},
-        Refusal{"trim=20;30;20;0", Errc::InvalidParameter, "'trim=20;30;20;0'"},
-        Refusal{"trim.left=5", Errc::InvalidParameter, "trim.width and trim.height"},
+        Refusal{"width=10,brightness=0.5", Errc::UnsupportedParameter, "'brightness'"},
+        Refusal{"contrast=2", Errc::UnsupportedParameter, "'contrast'"},
+        Refusal{"gamma=2", Errc::UnsupportedParameter, "'gamma'"},
+        Refusal{"saturation=0", Errc::UnsupportedParameter, "'saturation'"},
+        Refusal{"zoom=0.5", Errc::UnsupportedParameter, "'zoom'"},
+        Refusal{"segment=foreground", Errc::UnsupportedParameter, "'segment'"},
+        Refusal{"slow-connection-quality=30", Errc::UnsupportedParameter,
+                "'slow-connection-quality'"},
+        Refusal{"border=10", Errc::UnsupportedParameter, "'border'"},
+        Refusal{"upscale=generate", Errc::UnsupportedParameter, "'upscale=generate'"},
+        Refusal{"gravity=face,fit=cover", Errc::UnsupportedParameter, "'gravity=face'"},
+        Refusal{"trim=20;30;20;0", Errc::UnsupportedParameter, "'trim=20;30;20;0'"},
+        Refusal{"trim.left=5", Errc::UnsupportedParameter, "trim.width and trim.height"},
         Refusal{"trim.width=x,trim.height=1", Errc::InvalidParameter, "'trim.width'"},
         Refusal{"trim.width=1,trim.width=2,trim.height=1", Errc::InvalidParameter, "'trim.width'"},
         Refusal{"onerror=ignore", Errc::InvalidParameter, "'onerror'"},
