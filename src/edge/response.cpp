@@ -131,6 +131,13 @@ http::Response refusal_response(const core::Error& error, const Refusal& refusal
     return res;
 }
 
+http::Response redirect_response(std::string location) {
+    auto res = http::Response::text(302, "text/plain", "");
+    res.set_header("Location", std::move(location));
+    res.set_header("Cache-Control", "no-store");
+    return res;
+}
+
 http::Response method_not_allowed() {
     auto res = http::Response::error(
         core::make_error(core::Errc::MethodNotAllowed, "only GET and HEAD are allowed here"));

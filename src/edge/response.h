@@ -49,6 +49,9 @@ struct Refusal {
 /** The error answer of a refused or failed request. */
 http::Response refusal_response(const core::Error& error, const Refusal& refusal);
 
+/** 302 to `location` (a path on the same host), never cached. */
+http::Response redirect_response(std::string location);
+
 /** 405 for a method other than GET and HEAD. */
 http::Response method_not_allowed();
 
