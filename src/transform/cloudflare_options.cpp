@@ -77,9 +77,6 @@ core::Result<std::optional<std::string>> canonical_value(std::string_view canoni
         if (auto level = quality_level(value)) {
             return std::optional(std::to_string(*level));
         }
-    } else if (canonical == "format" && value == "baseline-jpeg") {
-        // Our JPEG is baseline up to 10 KB and progressive above (delivery.md Formats).
-        return std::optional<std::string>("jpeg");
     } else if (canonical == "background" && value.starts_with('#')) {
         return std::optional(value.substr(1));
     } else if (canonical == "gravity" && value == "face") {

@@ -617,7 +617,7 @@ std::string take_blob(VipsBlob* blob) {
     return out;
 }
 
-std::string encode_jpeg(VImage& image, int quality, int keep, bool progressive,
+std::string encode_jpeg(VImage& image, int quality, int keep, JpegScan scan,
                         DeadlineGuard& guard) {
     auto options = [&](bool progressive) {
         return VImage::option()
@@ -627,7 +627,10 @@ std::string encode_jpeg(VImage& image, int quality, int keep, bool progressive,
             ->set("keep", keep);
     };
     const auto pixels = static_cast<std::uint64_t>(image.width()) * image.height();
-    if (progressive || pixels >= SURELY_LARGE_JPEG_PIXELS) {
+    if (scan != JpegScan::BySize) {
+        return take_blob(image.jpegsave_buffer(options(scan == JpegScan::Progressive)));
+    }
+    if (pixels >= SURELY_LARGE_JPEG_PIXELS) {
         return take_blob(image.jpegsave_buffer(options(true)));
     }
     // Small output: baseline unless it turns out above 10 KB; the pixels are in memory so a
@@ -643,7 +646,7 @@ std::string encode(VImage& image, ImageFormat format, const TransformSpec& spec,
                    DeadlineGuard& guard) {
     const int quality = static_cast<int>(effective_quality(spec, format));
     switch (format) {
-    case ImageFormat::Jpeg: return encode_jpeg(image, quality, keep, spec.progressive, guard);
+    case ImageFormat::Jpeg: return encode_jpeg(image, quality, keep, spec.jpeg_scan, guard);
     case ImageFormat::Png:
         return take_blob(image.pngsave_buffer(VImage::option()->set("compression", 6)->set("keep", keep)));
     case ImageFormat::Webp:

@@ -424,8 +424,8 @@ core::Result<void> apply_fit(Value value, State& s) {
 }
 
 core::Result<void> apply_format(Value value, State& s) {
-    if (value == "pjpg") {
-        s.out.progressive = true;
+    if (value == "pjpg" || value == "baseline-jpeg") {
+        s.out.jpeg_scan = value == "pjpg" ? JpegScan::Progressive : JpegScan::Baseline;
         s.out.format = RequestedFormat::Jpeg;
         return {};
     }
@@ -678,6 +678,16 @@ std::optional<std::string> text_of(const std::optional<T>& value) {
     return value ? std::optional(to_text(*value)) : std::nullopt;
 }
 
+/** The format's spelling; a forced JPEG scan has its own (`pjpg`, `baseline-jpeg`). */
+std::optional<std::string> format_text(const DeliveryOptions& o) {
+    switch (o.jpeg_scan) {
+    case JpegScan::Progressive: return "pjpg";
+    case JpegScan::Baseline: return "baseline-jpeg";
+    case JpegScan::BySize: break;
+    }
+    return text_of(o.format);
+}
+
 } // namespace
 
 bool is_ignored_parameter(std::string_view name) {
@@ -704,7 +714,7 @@ void DeliveryOptions::overlay_on(const DeliveryOptions& base) {
     fill(quality, base.quality);
     if (!format) {
         format = base.format;
-        progressive = base.progressive;
+        jpeg_scan = base.jpeg_scan;
     }
     compress = compress || base.compress;
     fill(rect, base.rect);
@@ -778,7 +788,7 @@ std::string canonical_string(const DeliveryOptions& o) {
         {"fit", text_of(o.fit)},
         {"gravity", text_of(o.gravity)},
         {"quality", text_of(o.quality)},
-        {"format", o.progressive ? std::optional<std::string>("pjpg") : text_of(o.format)},
+        {"format", format_text(o)},
         {"auto", o.compress ? std::optional<std::string>("compress") : std::nullopt},
         {"rect", text_of(o.rect)},
         {"rotate", text_of(o.rotate)},

@@ -51,6 +51,10 @@ struct Rgba {
     bool operator==(const Rgba&) const = default;
 };
 
+/** A JPEG's scan: baseline up to 10 KB of output and progressive above (delivery.md Formats),
+ *  or forced one way by the URL. */
+enum class JpegScan : std::uint8_t { BySize, Progressive, Baseline };
+
 /**
  * Delivery options exactly as requested (delivery.md's table), validated and typed, before
  * negotiation: aliases resolved, ranges checked, nothing defaulted that the request did not say
@@ -64,9 +68,10 @@ struct DeliveryOptions {
     std::optional<Gravity> gravity;
     std::optional<std::uint32_t> quality;
     std::optional<RequestedFormat> format;
-    /** imgix's `fm=pjpg`: a JPEG that is progressive whatever its size (a cache variant of its
-     *  own, distinct from `fm=jpg`). */
-    bool progressive = false;
+    /** How a JPEG output is scanned: by its size (delivery.md), or always progressive (imgix's
+     *  `fm=pjpg`) or always baseline (`format=baseline-jpeg`, Cloudflare's name); each forced
+     *  scan is a cache variant of its own. */
+    JpegScan jpeg_scan = JpegScan::BySize;
     /** `auto=compress`: lowers the default quality by 10. */
     bool compress = false;
     std::optional<CropRect> rect;

@@ -56,8 +56,8 @@ std::string TransformSpec::canonical() const {
     if (padding > 0) {
         out += fmt::format(";pad={}", padding); // only when set, like cap
     }
-    if (progressive) {
-        out += ";progressive"; // only when set, like cap
+    if (jpeg_scan != JpegScan::BySize) { // only when forced, like cap
+        out += jpeg_scan == JpegScan::Progressive ? ";progressive" : ";baseline";
     }
     if (cap_to_limits) {
         // Only when set, so that the keys of every other spec stay as they were.

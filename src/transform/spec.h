@@ -32,8 +32,8 @@ struct TransformSpec {
     Fit fit = Fit::ScaleDown;
     Gravity gravity;
     FormatChoice format = FormatChoice::SameAsSource;
-    /** imgix `fm=pjpg`: progressive JPEG whatever the output size. */
-    bool progressive = false;
+    /** A JPEG's scan: by size, or forced by `fm=pjpg` / `format=baseline-jpeg`. */
+    JpegScan jpeg_scan = JpegScan::BySize;
     /** `format=json`: describe the output instead of sending it. */
     bool describe_only = false;
     /** Encoder quality; nullopt means the format's default (lowered by `compress`). A `q` equal

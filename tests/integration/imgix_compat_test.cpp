@@ -85,6 +85,22 @@ TEST_F(ImgixCompatTest, PjpgIsProgressiveAndJpgIsNot) {
     EXPECT_TRUE(find_jpeg_marker(jpg.body, 0xC0));
 }
 
+TEST_F(ImgixCompatTest, BaselineJpegIsBaselineWhateverItsSize) {
+    // Large enough that a plain JPEG is progressive (above 10 KB); Cloudflare's baseline-jpeg
+    // (for old decoders) stays baseline.
+    const auto jpeg = get("w=600&format=jpeg");
+    const auto baseline = get("w=600&format=baseline-jpeg");
+    ASSERT_EQ(jpeg.status, 200) << jpeg.body;
+    ASSERT_EQ(baseline.status, 200) << baseline.body;
+    ASSERT_GT(baseline.body.size(), 10'240U);
+    EXPECT_TRUE(find_jpeg_marker(jpeg.body, 0xC2));
+    EXPECT_EQ(baseline.header("x-cache"), "MISS"); // a cache variant of its own
+    EXPECT_FALSE(find_jpeg_marker(baseline.body, 0xC2));
+    const auto sof0 = find_jpeg_marker(baseline.body, 0xC0);
+    ASSERT_TRUE(sof0) << "baseline-jpeg has no SOF0 (baseline) marker";
+    EXPECT_EQ(sof_width(baseline.body, *sof0), 600U);
+}
+
 TEST_F(ImgixCompatTest, ChAnswersAcceptChAndHonoursTheHints) {
     const auto res = get("w=64&ch=Width,DPR");
     ASSERT_EQ(res.status, 200) << res.body;

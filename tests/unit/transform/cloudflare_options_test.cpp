@@ -52,7 +52,7 @@ INSTANTIATE_TEST_SUITE_P(
                     Case{"quality=high", "q=90"}, Case{"quality=medium-high", "q=80"},
                     Case{"quality=medium-low", "q=65"}, Case{"quality=low", "q=50"},
                     Case{"format=auto", "fm=auto"}, Case{"f=webp", "format=webp"},
-                    Case{"format=baseline-jpeg", "format=jpeg"},
+                    Case{"format=baseline-jpeg", "format=baseline-jpeg"},
                     Case{"fit=cover,gravity=0.5x0.3,width=100,height=100",
                          "fit=cover&gravity=0.5x0.3&w=100&h=100"},
                     Case{"g=auto,fit=crop,w=10,h=10", "gravity=auto&fit=crop&w=10&h=10"},

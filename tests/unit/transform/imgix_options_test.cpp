@@ -91,7 +91,20 @@ TEST(ImgixProgressiveJpeg, IsAJpegWithACacheKeyOfItsOwn) {
     const auto options = parse({{"fm", "pjpg"}});
     ASSERT_TRUE(options);
     EXPECT_EQ(options->format, RequestedFormat::Jpeg);
-    EXPECT_TRUE(options->progressive);
+    EXPECT_EQ(options->jpeg_scan, JpegScan::Progressive);
+}
+
+TEST(BaselineJpeg, IsAJpegWithACacheKeyOfItsOwn) {
+    // Cloudflare's `format=baseline-jpeg` (our canonical names are Cloudflare's).
+    const auto baseline = canonical({{"format", "baseline-jpeg"}});
+    const auto jpeg = canonical({{"format", "jpeg"}});
+    EXPECT_EQ(baseline.options, "format=baseline-jpeg");
+    EXPECT_NE(baseline.key, jpeg.key);
+    EXPECT_NE(baseline.key, canonical({{"fm", "pjpg"}}).key);
+    const auto options = parse({{"format", "baseline-jpeg"}});
+    ASSERT_TRUE(options);
+    EXPECT_EQ(options->format, RequestedFormat::Jpeg);
+    EXPECT_EQ(options->jpeg_scan, JpegScan::Baseline);
 }
 
 TEST(ImgixPad, IsAnOptionOfItsOwnInTheCacheKey) {
