@@ -16,6 +16,7 @@ constexpr std::array ERRC_TABLE{
     ErrcInfo{Errc::BadRequest, "bad_request", 400},
     ErrcInfo{Errc::InvalidParameter, "invalid_parameter", 400},
     ErrcInfo{Errc::UnknownParameter, "unknown_parameter", 400},
+    ErrcInfo{Errc::UnsupportedParameter, "unsupported_parameter", 400},
     ErrcInfo{Errc::DimensionTooLarge, "dimension_too_large", 400},
     ErrcInfo{Errc::InvalidPath, "invalid_path", 400},
     ErrcInfo{Errc::NotFound, "not_found", 404},

@@ -11,6 +11,9 @@ enum class Errc {
     BadRequest,
     InvalidParameter,
     UnknownParameter,
+    /** A known option (or value) of another service's URL API that we do not implement, e.g.
+     *  imgix's face detection: 400 naming it, so a migrating client sees what is missing. */
+    UnsupportedParameter,
     DimensionTooLarge,
     InvalidPath,
     NotFound,

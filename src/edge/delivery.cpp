@@ -16,6 +16,7 @@
 #include "http/client_address.h"
 #include "security/domain_allowlist.h"
 #include "security/url_signing.h"
+#include "transform/cloudflare_options.h"
 #include "transform/deadline.h"
 #include "transform/engine.h"
 #include "transform/media_type.h"
@@ -113,12 +114,21 @@ bool has_allowlist(const CustomerPtr& customer) {
 
 bool is_signature_param(std::string_view name) { return name == "s" || name == "sig"; }
 
-/** presets_only: a transform must name a preset and carry nothing else but v, s and exp. */
+/** presets_only: a transform must name a preset and carry nothing else but v, s and exp (and
+ *  imgix's ignored client identification, which @imgix/js-core adds to every URL). */
 bool only_preset_params(const core::QueryParams& params) {
     return std::all_of(params.begin(), params.end(), [](const auto& param) {
         const auto& name = param.first;
-        return name == "preset" || name == "v" || name == "exp" || is_signature_param(name);
+        return name == "preset" || name == "v" || name == "exp" || is_signature_param(name) ||
+               transform::is_ignored_parameter(name);
     });
+}
+
+/** A failure of the transform itself (the original could not be turned into the variant), which
+ *  onerror=redirect answers with the original instead. */
+bool is_transform_failure(core::Errc code) {
+    return code == core::Errc::UnprocessableImage || code == core::Errc::SourceTooLarge ||
+           code == core::Errc::TransformTimeout;
 }
 
 /** The deadline of a transform job, counted from its start on a worker: time spent queued is
@@ -166,6 +176,7 @@ net::awaitable<http::Response> DeliveryHandler::deliver(Delivery& d) {
 
 DeliveryHandler::Step DeliveryHandler::parse(Delivery& d) const {
     CDN_TRY(params, parse_query(d.request.query));
+    CDN_TRY(image_path, take_cloudflare_options(d, params));
     // `s` is checked against the raw query in step 5, where a repeated or misplaced `s` is
     // invalid_signature (403), not a repeated option (400).
     d.signed_request =
@@ -177,11 +188,25 @@ DeliveryHandler::Step DeliveryHandler::parse(Delivery& d) const {
     // Which reading of the path holds is known once step 2 has looked the Host up; their
     // errors are reported then, in that order.
     d.custom_domain = custom_domain_candidate(d.request, deps_.own_hosts);
-    d.keyed_url = parse_image_path(d.request.path);
+    d.keyed_url = parse_image_path(image_path);
     if (d.custom_domain) {
-        d.domain_url = parse_custom_domain_path(d.request.path);
+        d.domain_url = parse_custom_domain_path(image_path);
     }
     return {};
+}
+
+core::Result<std::string_view> DeliveryHandler::take_cloudflare_options(Delivery& d,
+                                                                        core::QueryParams& params) {
+    CDN_TRY(cloudflare, split_cloudflare_path(d.request.path));
+    if (!cloudflare) {
+        return std::string_view(d.request.path);
+    }
+    CDN_TRY(translated, transform::translate_cloudflare_options(cloudflare->options));
+    // Path options first: one given again in the query is "given twice", as in the query form.
+    params.insert(params.begin(), translated.params.begin(), translated.params.end());
+    d.redirect_on_error = translated.redirect_on_error;
+    d.original_location = std::string(cloudflare->source);
+    return cloudflare->source;
 }
 
 net::awaitable<DeliveryHandler::Step> DeliveryHandler::find_customer(Delivery& d) {
@@ -394,6 +419,7 @@ http::Response DeliveryHandler::respond(const Delivery& d) const {
         .cache_status = d.cache_status,
         .vary = vary_header(d.negotiated ? d.negotiated->vary : no_vary, restricted),
         .server_timing = d.server_timing,
+        .accept_ch = d.options.accept_ch.value_or(""),
     };
     if (d.variant->status == 200) {
         answer.cache_control = cache_control(d);
@@ -415,6 +441,9 @@ std::string DeliveryHandler::cache_control(const Delivery& d) const {
 }
 
 http::Response DeliveryHandler::fail(const Delivery& d, const core::Error& error) {
+    if (d.redirect_on_error && is_transform_failure(error.code)) {
+        return redirect_response(d.original_location); // Cloudflare's onerror=redirect
+    }
     for (std::size_t i = 0; i < POLICY_ERRORS.size(); ++i) {
         if (POLICY_ERRORS[i] == error.code) {
             refused_[i].fetch_add(1, std::memory_order_relaxed);

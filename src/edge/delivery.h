@@ -49,7 +49,8 @@ struct DeliveryDeps {
 };
 
 /**
- * `GET|HEAD /{public_key}/{path}?{options}` (or `/{path}` on a custom domain): the edge's
+ * `GET|HEAD /{public_key}/{path}?{options}` (or `/{path}` on a custom domain, and both under
+ * Cloudflare's `/cdn-cgi/image/<options>` prefix): the edge's
  * request path as the ordered steps of delivery.md — parse, customer, rate limit, policy
  * (allowlist, signature, presets), negotiate, quota, cache (memory, then disk), then one
  * fetch → transform → store per key however many requests miss at once, respond, record usage.
@@ -79,6 +80,10 @@ public:
         const http::Request& request;
         transform::DeliveryOptions options;
         bool signed_request = false;
+        /** Cloudflare's onerror=redirect: a transform failure redirects to the original. */
+        bool redirect_on_error = false;
+        /** The original's path as sent under /cdn-cgi/image/<options>, for that redirect. */
+        std::string original_location;
         /** The query had nothing but preset, v, s and exp (presets_only). */
         bool only_preset_params = true;
         /** The Host, when it may be a customer's custom domain (looked up in step 2). */
@@ -108,6 +113,10 @@ private:
 
     boost::asio::awaitable<http::Response> deliver(Delivery& d);
     Step parse(Delivery& d) const;
+    /** The image path: the request's, or the source of Cloudflare's `/cdn-cgi/image/<options>`
+     *  form, whose options are put before the query's in `params`. */
+    static core::Result<std::string_view> take_cloudflare_options(Delivery& d,
+                                                                  core::QueryParams& params);
     boost::asio::awaitable<Step> find_customer(Delivery& d);
     /** The URL as the customer found reads it; the customer by public key when no Host did. */
     boost::asio::awaitable<Step> find_customer_by_key(Delivery& d);

@@ -43,6 +43,25 @@ core::Result<ImageUrl> parse_custom_domain_path(std::string_view path) {
     return url;
 }
 
+core::Result<std::optional<CloudflarePath>> split_cloudflare_path(std::string_view path) {
+    constexpr std::string_view PREFIX = "/cdn-cgi/image/";
+    if (!path.starts_with(PREFIX)) {
+        return std::optional<CloudflarePath>();
+    }
+    path.remove_prefix(PREFIX.size());
+    const auto slash = path.find('/');
+    if (slash == std::string_view::npos || slash + 1 == path.size()) {
+        return core::make_error(core::Errc::InvalidPath,
+                                "/cdn-cgi/image/<options>/ names no image path");
+    }
+    const auto source = path.substr(slash);
+    if (source.starts_with("/http:") || source.starts_with("/https:")) {
+        return core::make_error(core::Errc::InvalidPath,
+                                "the image must be a path here: other origins are not fetched");
+    }
+    return std::optional(CloudflarePath{.options = path.substr(0, slash), .source = source});
+}
+
 core::Result<core::QueryParams> parse_query(std::string_view query) {
     auto params = core::parse_query_string(query);
     if (!params) {

@@ -1,5 +1,6 @@
 #pragma once
 
+#include <optional>
 #include <string>
 #include <string_view>
 
@@ -27,6 +28,19 @@ core::Result<ImageUrl> parse_image_path(std::string_view path);
 /** Parses `/{path}` as requested on a customer's custom domain, leaving the public key
  *  empty. Errors: invalid_path. */
 core::Result<ImageUrl> parse_custom_domain_path(std::string_view path);
+
+/** Cloudflare's URL format, `/cdn-cgi/image/<options>/<source>`, taken apart, still encoded. */
+struct CloudflarePath {
+    /** The comma-separated `key=value` options. */
+    std::string_view options;
+    /** The original's path as sent, with its leading '/': `/{public_key}/{path}`, or `/{path}`
+     *  on a custom domain. */
+    std::string_view source;
+};
+
+/** Splits a path under `/cdn-cgi/image/`; nullopt for any other path. Errors: invalid_path for
+ *  no source, or a source that is an absolute URL (no other origin is fetched). */
+core::Result<std::optional<CloudflarePath>> split_cloudflare_path(std::string_view path);
 
 /** Query parameters in the order sent, percent-decoded. Errors: bad_request. */
 core::Result<core::QueryParams> parse_query(std::string_view query);

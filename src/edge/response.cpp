@@ -96,6 +96,9 @@ http::Response variant_response(const http::Request& request, const cache::Varia
     if (!answer.vary.empty()) {
         res.set_header("Vary", std::move(answer.vary));
     }
+    if (!answer.accept_ch.empty()) {
+        res.set_header("Accept-CH", std::move(answer.accept_ch));
+    }
     if (variant->status == 200) {
         const auto if_none_match = request.header("if-none-match");
         if (if_none_match && etag_matches(*if_none_match, variant->etag)) {
@@ -125,6 +128,13 @@ http::Response refusal_response(const core::Error& error, const Refusal& refusal
     if (!refusal.vary.empty()) {
         res.set_header("Vary", refusal.vary);
     }
+    return res;
+}
+
+http::Response redirect_response(std::string location) {
+    auto res = http::Response::text(302, "text/plain", "");
+    res.set_header("Location", std::move(location));
+    res.set_header("Cache-Control", "no-store");
     return res;
 }
 

@@ -30,6 +30,8 @@ struct VariantAnswer {
     std::string allow_origin;
     /** Server-Timing; empty for none. */
     std::string server_timing;
+    /** Accept-CH (imgix `ch=`); empty for none. */
+    std::string accept_ch;
 };
 
 /** The answer for a variant: shared body and header block, 304 on a matching If-None-Match. */
@@ -46,6 +48,9 @@ struct Refusal {
 
 /** The error answer of a refused or failed request. */
 http::Response refusal_response(const core::Error& error, const Refusal& refusal);
+
+/** 302 to `location` (a path on the same host), never cached. */
+http::Response redirect_response(std::string location);
 
 /** 405 for a method other than GET and HEAD. */
 http::Response method_not_allowed();

@@ -364,18 +364,36 @@ std::vector<double> background_bands(const Rgba& c, int bands) {
     return v;
 }
 
-VImage pad_to_box(VImage frame, int box_w, int box_h, const TransformSpec& spec) {
-    box_w = std::max(box_w, frame.width());
-    box_h = std::max(box_h, frame.height());
+/** `frame` at x, y in a box_w × box_h canvas of the spec's background. */
+VImage embed_on_background(VImage frame, int x, int y, int box_w, int box_h,
+                           const TransformSpec& spec) {
     if (spec.background.a < 255 && !frame.has_alpha()) {
         frame = frame.bandjoin_const({255.0});
     }
-    const auto [px, py] = gravity_position(spec.gravity);
-    return frame.embed(offset_for(box_w, frame.width(), px), offset_for(box_h, frame.height(), py),
-                       box_w, box_h,
+    return frame.embed(x, y, box_w, box_h,
                        VImage::option()
                            ->set("extend", VIPS_EXTEND_BACKGROUND)
                            ->set("background", background_bands(spec.background, frame.bands())));
+}
+
+VImage pad_to_box(VImage frame, int box_w, int box_h, const TransformSpec& spec) {
+    box_w = std::max(box_w, frame.width());
+    box_h = std::max(box_h, frame.height());
+    const auto [px, py] = gravity_position(spec.gravity);
+    return embed_on_background(frame, offset_for(box_w, frame.width(), px),
+                               offset_for(box_h, frame.height(), py), box_w, box_h, spec);
+}
+
+/** The box the image is fitted into: imgix's `pad` border is inside the requested size. */
+TransformSpec inner_box(const TransformSpec& spec) {
+    TransformSpec inner = spec;
+    const auto border = 2 * spec.padding;
+    for (auto* side : {&inner.width, &inner.height}) {
+        if (*side) {
+            **side = **side > border ? **side - border : 1;
+        }
+    }
+    return inner;
 }
 
 /** Applies `fn` to every frame of an animated strip and joins them again. */
@@ -400,7 +418,7 @@ void for_each_frame(Context& ctx, Fn fn) {
 
 /** Step: resize by `fit` and `gravity` to the spec's box. */
 void resize_to_fit(Context& ctx) {
-    const auto g = plan_fit(ctx.spec, ctx.image.width(), ctx.frame_height);
+    const auto g = plan_fit(inner_box(ctx.spec), ctx.image.width(), ctx.frame_height);
     const auto& spec = ctx.spec;
     for_each_frame(ctx, [&](VImage frame) {
         if (g.hscale != 1.0 || g.vscale != 1.0) {
@@ -428,7 +446,7 @@ struct FitSizes {
     OutputSize output;
 };
 
-FitSizes fitted(const TransformSpec& spec, double width, double height) {
+FitSizes fitted_inside(const TransformSpec& spec, double width, double height) {
     const auto g = plan_fit(spec, width, height);
     double w = width;
     double h = height;
@@ -445,6 +463,14 @@ FitSizes fitted(const TransformSpec& spec, double width, double height) {
         h = spec.fit == Fit::Pad ? std::max(bh, h) : std::min(bh, h);
     }
     sizes.output = {static_cast<std::uint64_t>(w), static_cast<std::uint64_t>(h)};
+    return sizes;
+}
+
+/** The sizes of the fit, the `pad` border included in the output. */
+FitSizes fitted(const TransformSpec& spec, double width, double height) {
+    auto sizes = fitted_inside(inner_box(spec), width, height);
+    sizes.output.width += 2ULL * spec.padding;
+    sizes.output.height += 2ULL * spec.padding;
     return sizes;
 }
 
@@ -495,6 +521,18 @@ void filters(Context& ctx) {
         // sharpen's m2 is the slope for edges: the "amount" of an unsharp mask.
         ctx.image = ctx.image.sharpen(VImage::option()->set("sigma", 1.0)->set("m2", *ctx.spec.sharpen));
     }
+}
+
+/** Step: imgix's `pad`, a border of the background color around the fitted image. */
+void add_padding(Context& ctx) {
+    const auto p = static_cast<int>(ctx.spec.padding);
+    if (p == 0) {
+        return;
+    }
+    for_each_frame(ctx, [&](VImage frame) {
+        return embed_on_background(frame, p, p, frame.width() + 2 * p, frame.height() + 2 * p,
+                                   ctx.spec);
+    });
 }
 
 ImageFormat output_format(const TransformSpec& spec, const SourceInfo& src, bool has_alpha,
@@ -579,7 +617,8 @@ std::string take_blob(VipsBlob* blob) {
     return out;
 }
 
-std::string encode_jpeg(VImage& image, int quality, int keep, DeadlineGuard& guard) {
+std::string encode_jpeg(VImage& image, int quality, int keep, JpegScan scan,
+                        DeadlineGuard& guard) {
     auto options = [&](bool progressive) {
         return VImage::option()
             ->set("Q", quality)
@@ -588,6 +627,9 @@ std::string encode_jpeg(VImage& image, int quality, int keep, DeadlineGuard& gua
             ->set("keep", keep);
     };
     const auto pixels = static_cast<std::uint64_t>(image.width()) * image.height();
+    if (scan != JpegScan::BySize) {
+        return take_blob(image.jpegsave_buffer(options(scan == JpegScan::Progressive)));
+    }
     if (pixels >= SURELY_LARGE_JPEG_PIXELS) {
         return take_blob(image.jpegsave_buffer(options(true)));
     }
@@ -604,7 +646,7 @@ std::string encode(VImage& image, ImageFormat format, const TransformSpec& spec,
                    DeadlineGuard& guard) {
     const int quality = static_cast<int>(effective_quality(spec, format));
     switch (format) {
-    case ImageFormat::Jpeg: return encode_jpeg(image, quality, keep, guard);
+    case ImageFormat::Jpeg: return encode_jpeg(image, quality, keep, spec.jpeg_scan, guard);
     case ImageFormat::Png:
         return take_blob(image.pngsave_buffer(VImage::option()->set("compression", 6)->set("keep", keep)));
     case ImageFormat::Webp:
@@ -659,6 +701,7 @@ core::Result<EncodedImage> run_pipeline(std::string_view bytes, const TransformS
     to_srgb(ctx);
     resize_to_fit(ctx);
     filters(ctx);
+    add_padding(ctx);
     const auto format = output_format(spec, source, ctx.image.has_alpha(), ctx.animated);
     if (!can_animate(format)) {
         first_frame_only(ctx);

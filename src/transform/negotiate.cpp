@@ -160,6 +160,8 @@ void copy_plain_options(const DeliveryOptions& options, TransformSpec& spec) {
     spec.fit = options.fit.value_or(Fit::ScaleDown);
     spec.gravity = options.gravity.value_or(Gravity{});
     spec.compress = options.compress;
+    spec.jpeg_scan = options.jpeg_scan;
+    spec.padding = options.padding.value_or(0);
     spec.rect = options.rect;
     spec.rotate = options.rotate.value_or(0);
     spec.flip = options.flip.value_or(Flip::None);

@@ -85,6 +85,8 @@ constexpr auto BOOLEANS =
 
 constexpr std::size_t MAX_NAME_LENGTH = 64;
 constexpr std::size_t MAX_VERSION_LENGTH = 64;
+/** A `pad` border wider than this is no image any more. */
+constexpr std::uint32_t MAX_PADDING = 1000;
 
 template <class T, std::size_t N>
 std::optional<T> find_keyword(const std::array<Keyword<T>, N>& words, std::string_view name) {
@@ -124,6 +126,19 @@ core::Error invalid(std::string_view name, std::string_view expected) {
     return core::make_error(Errc::InvalidParameter,
                             std::string(name) + " must be " + std::string(expected));
 }
+
+/** An imgix parameter or value we know but do not implement (docs/compat.md). */
+core::Error unsupported(std::string_view what, std::string_view why) {
+    return core::make_error(Errc::UnsupportedParameter,
+                            std::string(what) + " is not supported: " + std::string(why));
+}
+
+/** imgix parameters refused by name rather than as unknown, with what they would need. */
+struct Refused {
+    std::string_view why;
+    /** Space-separated parameter names. */
+    std::string_view names;
+};
 
 template <class T, std::size_t N>
 core::Result<T> one_of(std::string_view name, Value value, const std::array<Keyword<T>, N>& words) {
@@ -309,6 +324,48 @@ core::Result<std::int64_t> parse_expiry(Value value) {
     return *n;
 }
 
+/** imgix's rendering API parameters that have no counterpart here (docs/compat.md lists each),
+ *  by family: a trailing '*' matches a prefix. Answered 400 unsupported_parameter, so a client
+ *  moving from imgix learns what is missing instead of reading "unknown". imgix's `exp`
+ *  (exposure) is not here: `exp` is our signed-URL expiry. */
+constexpr auto REFUSED = std::to_array<Refused>({
+    {"color adjustments", "bri con gam high hue invert sat shad vib usm usmrad"},
+    {"blending", "blend blend-*"},
+    {"borders and per-side padding", "border border-* pad-*"},
+    {"color palette extraction", "palette colors prefix"},
+    {"color quantization and color space", "colorquant cs chromasub dpi"},
+    {"face detection", "faces faceindex facepad"},
+    {"fill modes", "fill fill-*"},
+    {"focal point zoom and debug", "fp-z fp-debug"},
+    {"download names", "dl"},
+    {"masks", "mask mask-* corner-radius"},
+    {"noise reduction", "nr nrs"},
+    {"PDF pages", "page pdf-annotation"},
+    {"aspect ratio and min/max sizes", "ar min-w min-h max-w max-h"},
+    {"stylize effects", "duotone duotone-alpha htn monochrome px sepia"},
+    {"text and typesetting", "txt txt-* txt64 ~text"},
+    {"trim by mean or standard deviation", "trim-color trim-md trim-sd trim-pad"},
+    {"watermarks", "mark mark-*"},
+    {"expiring URLs (use exp with a signed URL)", "expires"},
+    {"background removal", "bg-remove bg-replace bg-*"},
+});
+
+std::optional<std::string_view> refused_reason(std::string_view name) {
+    for (const auto& family : REFUSED) {
+        for (const auto word : core::split(family.names, ' ')) {
+            const bool prefix = word.ends_with('*');
+            if (prefix ? name.starts_with(word.substr(0, word.size() - 1)) : name == word) {
+                return family.why;
+            }
+        }
+    }
+    return std::nullopt;
+}
+
+/** imgix `fm` values with no output format of ours behind them. */
+constexpr auto UNSUPPORTED_FORMATS =
+    std::to_array<std::string_view>({"jp2", "jxl", "mp4", "webm", "png8", "png32", "blurhash"});
+
 /** The parser's working state: the options, plus what is only resolved once every parameter is
  *  seen (fp-x/fp-y and auto=format clash with gravity and format wherever they appear). */
 struct State {
@@ -317,6 +374,9 @@ struct State {
     std::optional<double> fp_x;
     std::optional<double> fp_y;
     bool auto_format = false;
+    /** imgix `trim=color`/`trim=auto`: the threshold comes from `trim-tol`. */
+    bool trim_by_color = false;
+    std::optional<std::uint32_t> trim_tolerance;
 };
 
 template <class T, class U>
@@ -325,6 +385,23 @@ core::Result<void> assign(std::optional<T>& field, core::Result<U> parsed) {
         return parsed.error();
     }
     field = std::move(*parsed);
+    return {};
+}
+
+/** imgix values of `fit` we know but lack, with what they would need. */
+constexpr auto UNSUPPORTED_VALUES = std::to_array<Refused>({
+    {"face detection is not available", "fit=facearea"},
+    {"edge-pixel extension is not available", "fit=clamp"},
+    {"fill modes are not available", "fit=fillmax"},
+});
+
+core::Result<void> refuse_unsupported_value(std::string_view name, Value value) {
+    const auto spelled = std::string(name) + "=" + std::string(value);
+    for (const auto& refused : UNSUPPORTED_VALUES) {
+        if (refused.names == spelled) {
+            return unsupported(spelled, refused.why);
+        }
+    }
     return {};
 }
 
@@ -341,12 +418,122 @@ core::Result<void> apply_auto(Value value, State& s) {
     return {};
 }
 
+core::Result<void> apply_fit(Value value, State& s) {
+    CDN_TRY_VOID(refuse_unsupported_value("fit", value));
+    return assign(s.out.fit, one_of("fit", value, FITS));
+}
+
+core::Result<void> apply_format(Value value, State& s) {
+    if (value == "pjpg" || value == "baseline-jpeg") {
+        s.out.jpeg_scan = value == "pjpg" ? JpegScan::Progressive : JpegScan::Baseline;
+        s.out.format = RequestedFormat::Jpeg;
+        return {};
+    }
+    if (std::find(UNSUPPORTED_FORMATS.begin(), UNSUPPORTED_FORMATS.end(), value) !=
+        UNSUPPORTED_FORMATS.end()) {
+        return unsupported("format=" + std::string(value), "no such output format here");
+    }
+    return assign(s.out.format, one_of("format", value, FORMATS));
+}
+
+/** imgix `crop` sides onto a compass gravity (`top,left` = northwest): at most one side of
+ *  each axis. */
+std::optional<GravityKind> crop_sides(const std::vector<std::string_view>& words) {
+    std::string vertical;
+    std::string horizontal;
+    for (const auto word : words) {
+        auto& side = (word == "top" || word == "bottom") ? vertical : horizontal;
+        const std::string_view compass = word == "top"      ? "north"
+                                         : word == "bottom" ? "south"
+                                         : word == "left"   ? "west"
+                                         : word == "right"  ? "east"
+                                                            : "";
+        if (compass.empty() || !side.empty()) {
+            return std::nullopt;
+        }
+        side = compass;
+    }
+    return find_keyword(GRAVITIES, vertical + horizontal);
+}
+
+/** imgix `crop`: sides, `entropy`, or `focalpoint` (which is what fp-x/fp-y already mean
+ *  here, centre without them); mapped onto gravity. */
+core::Result<void> apply_crop(Value value, State& s) {
+    const auto words = core::split(value, ',');
+    for (const auto word : {"faces", "edges"}) {
+        if (std::find(words.begin(), words.end(), word) != words.end()) {
+            return unsupported("crop=" + std::string(word), "face and edge detection are not "
+                                                            "available");
+        }
+    }
+    if (value == "focalpoint" || value == "entropy") {
+        s.out.gravity = value == "entropy" ? std::optional(Gravity{GravityKind::Entropy})
+                                           : std::nullopt;
+        return {};
+    }
+    const auto kind = crop_sides(words);
+    if (!kind) {
+        return invalid("crop", "top, bottom, left, right (one per axis, comma-separated), "
+                               "entropy or focalpoint");
+    }
+    s.out.gravity = Gravity{*kind};
+    return {};
+}
+
+/** imgix `sharp` 0..100 onto our `sharpen` 0..10: divided by 10. */
+core::Result<void> apply_sharp(Value value, State& s) {
+    CDN_TRY(amount, number_in("sharp", value, 0, 100));
+    s.out.sharpen = amount / 10;
+    return {};
+}
+
+/** `trim`: our threshold 1..100, or imgix's `color`/`auto` with the threshold in `trim-tol`. */
+core::Result<void> apply_trim(Value value, State& s) {
+    if (value == "color" || value == "auto") {
+        s.trim_by_color = true;
+        return {};
+    }
+    return assign(s.out.trim, integer_in("trim", value, 1, 100));
+}
+
+/** imgix `ch`: which hints to ask for with Accept-CH. Save-Data is accepted but not asked
+ *  for, as nothing here would change with it. */
+core::Result<void> apply_ch(Value value, State& s) {
+    std::string accept_ch;
+    for (const auto word : core::split(value, ',')) {
+        const std::string_view header = word == "Width" ? "Sec-CH-Width"
+                                        : word == "DPR" ? "Sec-CH-DPR"
+                                                        : "";
+        if (header.empty() && word != "Save-Data") {
+            return invalid("ch", "a list of Width, DPR and Save-Data");
+        }
+        if (!header.empty()) {
+            accept_ch += (accept_ch.empty() ? "" : ", ") + std::string(header);
+        }
+    }
+    s.out.accept_ch = accept_ch;
+    return {};
+}
+
+/** imgix `pad`: border width in output pixels; 0 is no border (and no option). */
+core::Result<void> apply_pad(Value value, State& s) {
+    CDN_TRY(width, integer_in("pad", value, 0, MAX_PADDING));
+    s.out.padding = width > 0 ? std::optional(width) : std::nullopt;
+    return {};
+}
+
+/** imgix client identification (`ixlib=js-3.8.0`) and analytics ids: accepted, ignored. */
+constexpr auto IGNORED = std::to_array<std::string_view>({"ixlib", "ixid"});
+
 /** One row per option, in delivery.md's order (which is also canonical_string's order). */
 struct OptionSpec {
     std::string_view name;
     /** The imgix spelling; empty when the option has none. */
     std::string_view alias;
     core::Result<void> (*apply)(Value value, State& s);
+    /** An imgix alias with values of its own (`sharp` 0..100): the option whose place it
+     *  takes, so that giving both is refused like any alias. */
+    std::string_view alias_of = {};
 };
 
 constexpr auto OPTIONS = std::to_array<OptionSpec>({
@@ -357,14 +544,13 @@ constexpr auto OPTIONS = std::to_array<OptionSpec>({
          return assign(s.out.height, dimension("height", v, s.max_dimension));
      }},
     {"dpr", "", [](Value v, State& s) { return assign(s.out.dpr, number_in("dpr", v, 1, 4)); }},
-    {"fit", "", [](Value v, State& s) { return assign(s.out.fit, one_of("fit", v, FITS)); }},
+    {"fit", "", apply_fit},
     {"gravity", "g", [](Value v, State& s) { return assign(s.out.gravity, parse_gravity(v)); }},
     {"fp-x", "", [](Value v, State& s) { return assign(s.fp_x, number_in("fp-x", v, 0, 1)); }},
     {"fp-y", "", [](Value v, State& s) { return assign(s.fp_y, number_in("fp-y", v, 0, 1)); }},
     {"quality", "q",
      [](Value v, State& s) { return assign(s.out.quality, integer_in("quality", v, 1, 100)); }},
-    {"format", "fm",
-     [](Value v, State& s) { return assign(s.out.format, one_of("format", v, FORMATS)); }},
+    {"format", "fm", apply_format},
     {"auto", "", apply_auto},
     {"rect", "crop-rect", [](Value v, State& s) { return assign(s.out.rect, parse_rect(v)); }},
     {"rotate", "rot",
@@ -374,10 +560,14 @@ constexpr auto OPTIONS = std::to_array<OptionSpec>({
      [](Value v, State& s) { return assign(s.out.blur, number_in("blur", v, 0.3, 250)); }},
     {"sharpen", "",
      [](Value v, State& s) { return assign(s.out.sharpen, number_in("sharpen", v, 0, 10)); }},
-    {"trim", "",
-     [](Value v, State& s) { return assign(s.out.trim, integer_in("trim", v, 1, 100)); }},
+    {"trim", "", apply_trim},
+    {"trim-tol", "",
+     [](Value v, State& s) {
+         return assign(s.trim_tolerance, integer_in("trim-tol", v, 1, 100));
+     }},
     {"background", "bg",
      [](Value v, State& s) { return assign(s.out.background, parse_color(v)); }},
+    {"pad", "", apply_pad},
     {"metadata", "",
      [](Value v, State& s) { return assign(s.out.metadata, one_of("metadata", v, METADATA)); }},
     {"anim", "", [](Value v, State& s) { return assign(s.out.anim, one_of("anim", v, BOOLEANS)); }},
@@ -387,6 +577,12 @@ constexpr auto OPTIONS = std::to_array<OptionSpec>({
     {"s", "sig", [](Value v, State& s) { return assign(s.out.signature, parse_signature(v)); }},
     {"exp", "", [](Value v, State& s) { return assign(s.out.expires, parse_expiry(v)); }},
     {"v", "", [](Value v, State& s) { return assign(s.out.version, parse_version(v)); }},
+    {"ch", "", apply_ch},
+    {"crop", "", apply_crop, "gravity"},
+    {"sharp", "", apply_sharp, "sharpen"},
+    {"orient", "",
+     [](Value v, State& s) { return assign(s.out.rotate, one_of("orient", v, ROTATIONS)); },
+     "rotate"},
 });
 
 constexpr std::size_t OPTION_COUNT = OPTIONS.size();
@@ -400,13 +596,39 @@ std::optional<std::size_t> find_option(std::string_view name) {
     return std::nullopt;
 }
 
-core::Error given_twice(const OptionSpec& spec) {
+/** The row whose place an option takes: itself, or the option it is an imgix alias of. */
+std::size_t slot_of(std::size_t index) {
+    const auto& of = OPTIONS[index].alias_of;
+    return of.empty() ? index : *find_option(of);
+}
+
+core::Error unknown_or_refused(const std::string& name) {
+    if (const auto why = refused_reason(name)) {
+        return unsupported("imgix parameter '" + name + "'", *why);
+    }
+    return core::make_error(Errc::UnknownParameter, "unknown parameter '" + name + "'");
+}
+
+core::Error given_twice(const OptionSpec& spec, std::string_view used) {
     std::string message(spec.name);
-    message += spec.alias.empty() ? "" : " (or its alias " + std::string(spec.alias) + ")";
+    const auto alias = used == spec.name ? spec.alias : used;
+    message += alias.empty() ? "" : " (or its alias " + std::string(alias) + ")";
     return core::make_error(Errc::InvalidParameter, message + " may be given only once");
 }
 
+core::Result<void> resolve_trim(State& s) {
+    if (s.trim_tolerance && !s.trim_by_color) {
+        return core::make_error(Errc::InvalidParameter, "trim-tol needs trim=color or trim=auto");
+    }
+    if (s.trim_by_color) {
+        // imgix's default tolerance is 0 (exact color); ours starts at 1, the nearest.
+        s.out.trim = s.trim_tolerance.value_or(1);
+    }
+    return {};
+}
+
 core::Result<void> resolve_deferred(State& s) {
+    CDN_TRY_VOID(resolve_trim(s));
     if (s.fp_x || s.fp_y) {
         if (s.out.gravity) {
             return core::make_error(Errc::InvalidParameter,
@@ -456,12 +678,26 @@ std::optional<std::string> text_of(const std::optional<T>& value) {
     return value ? std::optional(to_text(*value)) : std::nullopt;
 }
 
+/** The format's spelling; a forced JPEG scan has its own (`pjpg`, `baseline-jpeg`). */
+std::optional<std::string> format_text(const DeliveryOptions& o) {
+    switch (o.jpeg_scan) {
+    case JpegScan::Progressive: return "pjpg";
+    case JpegScan::Baseline: return "baseline-jpeg";
+    case JpegScan::BySize: break;
+    }
+    return text_of(o.format);
+}
+
 } // namespace
+
+bool is_ignored_parameter(std::string_view name) {
+    return std::find(IGNORED.begin(), IGNORED.end(), name) != IGNORED.end();
+}
 
 bool DeliveryOptions::wants_transform() const {
     return width || height || dpr || fit || gravity || quality || format || compress || rect ||
-           rotate || flip || blur || sharpen || trim || background || metadata || anim ||
-           lossless || preset;
+           rotate || flip || blur || sharpen || trim || background || padding || metadata ||
+           anim || lossless || preset;
 }
 
 void DeliveryOptions::overlay_on(const DeliveryOptions& base) {
@@ -476,7 +712,10 @@ void DeliveryOptions::overlay_on(const DeliveryOptions& base) {
     fill(fit, base.fit);
     fill(gravity, base.gravity);
     fill(quality, base.quality);
-    fill(format, base.format);
+    if (!format) {
+        format = base.format;
+        jpeg_scan = base.jpeg_scan;
+    }
     compress = compress || base.compress;
     fill(rect, base.rect);
     fill(rotate, base.rotate);
@@ -485,6 +724,7 @@ void DeliveryOptions::overlay_on(const DeliveryOptions& base) {
     fill(sharpen, base.sharpen);
     fill(trim, base.trim);
     fill(background, base.background);
+    fill(padding, base.padding);
     fill(metadata, base.metadata);
     fill(anim, base.anim);
     fill(lossless, base.lossless);
@@ -492,6 +732,7 @@ void DeliveryOptions::overlay_on(const DeliveryOptions& base) {
     fill(version, base.version);
     fill(signature, base.signature);
     fill(expires, base.expires);
+    fill(accept_ch, base.accept_ch);
 }
 
 core::Result<DeliveryOptions>
@@ -501,14 +742,18 @@ parse_delivery_options(const std::vector<std::pair<std::string, std::string>>& p
     state.max_dimension = max_dimension;
     std::array<bool, OPTION_COUNT> seen{};
     for (const auto& [name, value] : params) {
+        if (is_ignored_parameter(name)) {
+            continue; // any value, any number of times: never part of the options
+        }
         const auto index = find_option(name);
         if (!index) {
-            return core::make_error(Errc::UnknownParameter, "unknown parameter '" + name + "'");
+            return unknown_or_refused(name);
         }
-        if (seen[*index]) {
-            return given_twice(OPTIONS[*index]);
+        const auto slot = slot_of(*index);
+        if (seen[slot]) {
+            return given_twice(OPTIONS[slot], name);
         }
-        seen[*index] = true;
+        seen[slot] = true;
         CDN_TRY_VOID(OPTIONS[*index].apply(value, state));
     }
     CDN_TRY_VOID(resolve_deferred(state));
@@ -543,7 +788,7 @@ std::string canonical_string(const DeliveryOptions& o) {
         {"fit", text_of(o.fit)},
         {"gravity", text_of(o.gravity)},
         {"quality", text_of(o.quality)},
-        {"format", text_of(o.format)},
+        {"format", format_text(o)},
         {"auto", o.compress ? std::optional<std::string>("compress") : std::nullopt},
         {"rect", text_of(o.rect)},
         {"rotate", text_of(o.rotate)},
@@ -552,6 +797,7 @@ std::string canonical_string(const DeliveryOptions& o) {
         {"sharpen", text_of(o.sharpen)},
         {"trim", text_of(o.trim)},
         {"background", text_of(o.background)},
+        {"pad", text_of(o.padding)},
         {"metadata", text_of(o.metadata)},
         {"anim", text_of(o.anim)},
         {"lossless", text_of(o.lossless)},

@@ -51,6 +51,10 @@ struct Rgba {
     bool operator==(const Rgba&) const = default;
 };
 
+/** A JPEG's scan: baseline up to 10 KB of output and progressive above (delivery.md Formats),
+ *  or forced one way by the URL. */
+enum class JpegScan : std::uint8_t { BySize, Progressive, Baseline };
+
 /**
  * Delivery options exactly as requested (delivery.md's table), validated and typed, before
  * negotiation: aliases resolved, ranges checked, nothing defaulted that the request did not say
@@ -64,6 +68,10 @@ struct DeliveryOptions {
     std::optional<Gravity> gravity;
     std::optional<std::uint32_t> quality;
     std::optional<RequestedFormat> format;
+    /** How a JPEG output is scanned: by its size (delivery.md), or always progressive (imgix's
+     *  `fm=pjpg`) or always baseline (`format=baseline-jpeg`, Cloudflare's name); each forced
+     *  scan is a cache variant of its own. */
+    JpegScan jpeg_scan = JpegScan::BySize;
     /** `auto=compress`: lowers the default quality by 10. */
     bool compress = false;
     std::optional<CropRect> rect;
@@ -73,6 +81,8 @@ struct DeliveryOptions {
     std::optional<double> sharpen;
     std::optional<std::uint32_t> trim;
     std::optional<Rgba> background;
+    /** imgix `pad`: a border of `background` on every side, inside the width × height box. */
+    std::optional<std::uint32_t> padding;
     std::optional<MetadataPolicy> metadata;
     std::optional<bool> anim;
     std::optional<bool> lossless;
@@ -81,6 +91,10 @@ struct DeliveryOptions {
     std::optional<std::string> version;
     std::optional<std::string> signature;
     std::optional<std::int64_t> expires;
+    /** imgix's `ch=Width,DPR`: the Accept-CH value to answer with ("Sec-CH-Width, Sec-CH-DPR").
+     *  The hints themselves are honoured whether or not `ch` asks (delivery.md Client hints),
+     *  so it changes a response header, never the image: not part of the cache key. */
+    std::optional<std::string> accept_ch;
 
     /** True when any option other than v, s, exp (and preset's own options) is present: the
      *  request asks for a transform, not the original. */
@@ -90,12 +104,18 @@ struct DeliveryOptions {
 };
 
 /**
- * Parses query parameters into DeliveryOptions. Errors: unknown_parameter (naming it),
+ * Parses query parameters into DeliveryOptions. imgix's client-identification parameters
+ * (`ixlib`, `ixid`) are accepted and ignored. Errors: unknown_parameter (naming it),
+ * unsupported_parameter for imgix parameters or values we do not implement (naming them),
  * invalid_parameter naming the option and its allowed range (also for an option given twice
  * or with its alias), dimension_too_large when width or height exceed `max_dimension`.
  */
 core::Result<DeliveryOptions> parse_delivery_options(
     const std::vector<std::pair<std::string, std::string>>& params, std::uint32_t max_dimension);
+
+/** imgix's client identification (`ixlib`, `ixid`): accepted with any value and ignored, so
+ *  also allowed next to a preset under presets_only. */
+bool is_ignored_parameter(std::string_view name);
 
 /**
  * A preset's stored options (`w=400&h=300&fit=cover`), validated exactly as delivery options.

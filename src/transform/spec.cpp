@@ -53,6 +53,12 @@ std::string TransformSpec::canonical() const {
                        rotate, static_cast<int>(flip), opt(blur), opt(sharpen), opt(trim),
                        background.r, background.g, background.b, background.a,
                        static_cast<int>(metadata), anim, lossless, version);
+    if (padding > 0) {
+        out += fmt::format(";pad={}", padding); // only when set, like cap
+    }
+    if (jpeg_scan != JpegScan::BySize) { // only when forced, like cap
+        out += jpeg_scan == JpegScan::Progressive ? ";progressive" : ";baseline";
+    }
     if (cap_to_limits) {
         // Only when set, so that the keys of every other spec stay as they were.
         out += ";cap";

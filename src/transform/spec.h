@@ -32,6 +32,8 @@ struct TransformSpec {
     Fit fit = Fit::ScaleDown;
     Gravity gravity;
     FormatChoice format = FormatChoice::SameAsSource;
+    /** A JPEG's scan: by size, or forced by `fm=pjpg` / `format=baseline-jpeg`. */
+    JpegScan jpeg_scan = JpegScan::BySize;
     /** `format=json`: describe the output instead of sending it. */
     bool describe_only = false;
     /** Encoder quality; nullopt means the format's default (lowered by `compress`). A `q` equal
@@ -44,6 +46,8 @@ struct TransformSpec {
     std::optional<double> blur;
     std::optional<double> sharpen;
     std::optional<std::uint32_t> trim;
+    /** imgix `pad`: a border of `background` this wide on every side, inside the box. */
+    std::uint32_t padding = 0;
     /** Pad colour and what transparency is flattened onto for JPEG. Default opaque white. */
     Rgba background;
     MetadataPolicy metadata = MetadataPolicy::None;

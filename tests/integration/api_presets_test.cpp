@@ -113,6 +113,8 @@ TEST_F(ApiPresetsTest, PresetsOnlyServesThroughPresetsMadeByTheApi) {
     poll_until([&] { return get(free_form).status == 403; });
     EXPECT_EQ(error_code(get(free_form)), "presets_only");
     EXPECT_EQ(get("/" + account.public_key + "/photo.jpg?preset=card").status, 200);
+    // imgix's client libraries add ixlib to every URL: ignored, so allowed here too.
+    EXPECT_EQ(get("/" + account.public_key + "/photo.jpg?preset=card&ixlib=js-3.8.0").status, 200);
 }
 
 TEST_F(ApiPresetsTest, InvalidPresetsAreRefusedNamingTheOption) {

@@ -49,5 +49,38 @@ TEST(ImageUrl, PercentDecode) {
     EXPECT_FALSE(core::percent_decode("%", true));
 }
 
+TEST(ImageUrl, CloudflarePathSplitsOptionsFromTheSource) {
+    const std::string keyed = std::string("/cdn-cgi/image/width=640,quality=75/") + PK + "/a/b.png";
+    auto split = split_cloudflare_path(keyed);
+    ASSERT_TRUE(split && *split);
+    EXPECT_EQ((*split)->options, "width=640,quality=75");
+    EXPECT_EQ((*split)->source, std::string("/") + PK + "/a/b.png");
+    auto url = parse_image_path((*split)->source);
+    ASSERT_TRUE(url);
+    EXPECT_EQ(url->path, "a/b.png");
+
+    auto custom = split_cloudflare_path("/cdn-cgi/image/w=1/products/x.png");
+    ASSERT_TRUE(custom && *custom);
+    EXPECT_EQ((*custom)->source, "/products/x.png");
+}
+
+TEST(ImageUrl, OtherPathsAreNotCloudflarePaths) {
+    for (const auto* path : {"/pk_x/a.png", "/cdn-cgi/imag/w=1/a.png", "/cdn-cgi/image"}) {
+        auto split = split_cloudflare_path(path);
+        ASSERT_TRUE(split) << path;
+        EXPECT_FALSE(*split) << path;
+    }
+}
+
+TEST(ImageUrl, CloudflarePathNeedsALocalSource) {
+    for (const auto* path : {"/cdn-cgi/image/w=1", "/cdn-cgi/image/w=1/",
+                             "/cdn-cgi/image/w=1/https://example.com/a.png",
+                             "/cdn-cgi/image/w=1/http://example.com/a.png"}) {
+        auto split = split_cloudflare_path(path);
+        ASSERT_FALSE(split) << path;
+        EXPECT_EQ(split.error().code, core::Errc::InvalidPath) << path;
+    }
+}
+
 } // namespace
 } // namespace cdn::edge

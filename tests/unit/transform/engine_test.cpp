@@ -219,6 +219,28 @@ TEST_F(EngineTest, TransparentPngFlattensOntoBackgroundForJpeg) {
     EXPECT_TRUE(near_colour(pixel(out.bytes, 75, 75), 255, 0, 0));
 }
 
+TEST_F(EngineTest, PaddingIsABackgroundBorderInsideTheBox) {
+    // imgix `w=60&pad=10`: the 400×200 image fits in 40 px, then gets a 10 px border.
+    auto spec = box(60, std::nullopt, Fit::ScaleDown);
+    spec.format = FormatChoice::Png;
+    spec.padding = 10;
+    spec.background = Rgba{0, 0, 255, 255};
+    const auto png = save(quadrants(), ".png");
+    const auto out = run(png, spec);
+    EXPECT_EQ(out.width, 60u);
+    EXPECT_EQ(out.height, 40u);
+    EXPECT_EQ(output_size(spec, {.width = 400, .height = 200}).height, 40u);
+    EXPECT_TRUE(near_colour(pixel(out.bytes, 2, 2), 0, 0, 255));
+    EXPECT_TRUE(near_colour(pixel(out.bytes, 12, 12), 255, 0, 0)); // the image's red corner
+    // Without a box, the border is added around the original size.
+    TransformSpec unboxed;
+    unboxed.padding = 5;
+    unboxed.format = FormatChoice::Png;
+    const auto framed = run(png, unboxed);
+    EXPECT_EQ(framed.width, 410u);
+    EXPECT_EQ(framed.height, 210u);
+}
+
 TEST_F(EngineTest, LowerQualityIsSmaller) {
     const auto jpeg = save(quadrants(1200, 800).gaussnoise(1200, 800), ".png");
     auto spec = box(800, std::nullopt, Fit::ScaleDown);

@@ -2,6 +2,8 @@
 
 #include <gtest/gtest.h>
 
+#include "parse_options.h"
+
 #include <string>
 #include <utility>
 #include <vector>
@@ -10,13 +12,9 @@ namespace cdn::transform {
 namespace {
 
 using core::Errc;
-using Params = std::vector<std::pair<std::string, std::string>>;
-
-constexpr std::uint32_t MAX_DIMENSION = 8192;
-
-core::Result<DeliveryOptions> parse(const Params& params) {
-    return parse_delivery_options(params, MAX_DIMENSION);
-}
+using testing_support::MAX_DIMENSION;
+using testing_support::Params;
+using testing_support::parse;
 
 /** The canonical string of one accepted parameter, or "" when it was rejected. */
 std::string canonical_of(const std::string& name, const std::string& value) {
