@@ -39,6 +39,10 @@ fi
 if [ ! -d tests/fake_stripe/node_modules/stripe ]; then
   npm ci --prefix tests/fake_stripe --no-audit --no-fund
 fi
+# The client-library compatibility test (tests/compat): @imgix/js-core and sharp, pinned.
+if [ ! -d tests/compat/node_modules/@imgix/js-core ]; then
+  npm ci --prefix tests/compat --no-audit --no-fund
+fi
 # The OpenAPI tools the build and the CTest openapi_lint run (scripts/openapi): yaml and
 # @redocly/cli, pinned.
 if [ ! -d scripts/openapi/node_modules/@redocly/cli ]; then
