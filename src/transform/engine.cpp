@@ -95,7 +95,8 @@ struct Context {
 
 /** How much smaller than the original the output will be (≥ 1), for shrink-on-load. */
 double needed_shrink(const TransformSpec& spec, const SourceInfo& src) {
-    const bool swap_axes = src.orientation >= 5;
+    // The box applies after orientation and rotation (pipeline order): each quarter turn swaps.
+    const bool swap_axes = (src.orientation >= 5) != (spec.rotate == 90 || spec.rotate == 270);
     if (spec.rect || spec.trim || (!spec.width && !spec.height)) {
         return 1.0;
     }

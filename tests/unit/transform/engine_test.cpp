@@ -126,6 +126,14 @@ TEST_F(EngineTest, ShrinkOnLoadAccountsForExifOrientation) {
     const auto turned = run(plain, rotated);
     EXPECT_EQ(turned.width, 500u);
     EXPECT_EQ(turned.height, 750u);
+    // A quarter turn swaps the box's axes like orientation 6 does: 600 px wide of a 2560×1600
+    // turned upright is a shrink of 1600/600, not 2560/600 (which would leave 400 px, and
+    // scale-down never enlarges). Found by @imgix/js-core's `orient=90` (tests/compat).
+    auto upright = box(600, std::nullopt, Fit::ScaleDown);
+    upright.rotate = 90;
+    const auto landscape = run(save(quadrants(2560, 1600), ".jpg"), upright);
+    EXPECT_EQ(landscape.width, 600u);
+    EXPECT_EQ(landscape.height, 960u);
 }
 
 TEST_F(EngineTest, GravityDecidesWhichQuadrantSurvives) {
