@@ -94,6 +94,13 @@ std::string read_file(const std::filesystem::path& path) {
     return text.str();
 }
 
+/** The server could not listen on its port (another process took it since we picked it). Not
+ *  any FATAL line: "the database system is starting up" is one, logged for our own pings. */
+bool port_taken(const std::string& log) {
+    return log.find("could not create any TCP/IP sockets") != std::string::npos ||
+           log.find("Address already in use") != std::string::npos;
+}
+
 std::filesystem::path make_root() {
     const char* base = std::getenv("TMPDIR");
     std::string pattern = std::string(base != nullptr ? base : "/tmp") + "/cdn-pg-XXXXXX";
@@ -131,10 +138,42 @@ public:
 [[maybe_unused]] const auto* const REGISTERED =
     ::testing::AddGlobalTestEnvironment(new StopSharedServer);
 
+/**
+ * A shell that waits for EOF on a pipe only this process writes, which comes when this process
+ * ends however it ends (a crash, ctest killing it at its timeout): then it stops the server
+ * (immediate shutdown, then SIGKILL) and removes the folder, so no server outlives its tests.
+ * exec'd at once after fork: nothing unsafe runs in the child of a threaded process.
+ * @return the pipe's write end (close-on-exec: no other child holds it).
+ */
+int start_watchdog(const std::filesystem::path& root, pid_t& watchdog) {
+    int fds[2];
+    if (::pipe2(fds, O_CLOEXEC) != 0) {
+        throw std::runtime_error("pipe for the postgres watchdog");
+    }
+    static const char* const SCRIPT =
+        "cat >/dev/null; pid=$(head -n1 \"$1/data/postmaster.pid\" 2>/dev/null); "
+        "if [ -n \"$pid\" ]; then kill -QUIT \"$pid\"; "
+        "for i in $(seq 50); do kill -0 \"$pid\" 2>/dev/null || break; sleep 0.1; done; "
+        "kill -KILL \"$pid\" 2>/dev/null; fi; rm -rf \"$1\"";
+    const std::string folder = root.string();
+    watchdog = ::fork();
+    if (watchdog == 0) {
+        ::dup2(fds[0], STDIN_FILENO);
+        const int null = ::open("/dev/null", O_WRONLY);
+        ::dup2(null, STDOUT_FILENO);
+        ::dup2(null, STDERR_FILENO);
+        ::execl("/bin/sh", "sh", "-c", SCRIPT, "watchdog", folder.c_str(), nullptr);
+        ::_exit(127);
+    }
+    ::close(fds[0]);
+    return fds[1];
+}
+
 } // namespace
 
 PostgresProcess::PostgresProcess() : root_(make_root()) {
     try {
+        watchdog_fd_ = start_watchdog(root_, watchdog_pid_);
         run_as_owner("initdb", {PG_BIN + "initdb", "-D", (root_ / "data").string(), "-U",
                                 "postgres", "-A", "trust", "-E", "UTF8", "--locale=C", "-N"});
         // Made by the owner: the server creates its socket in it.
@@ -186,7 +225,7 @@ void PostgresProcess::start() {
         bool failed = false;
         const bool ready = poll_until(
             [&] {
-                failed = read_file(log).find("FATAL") != std::string::npos;
+                failed = port_taken(read_file(log));
                 return failed || PQping(ping.c_str()) == PQPING_OK;
             },
             READY_TIMEOUT, std::chrono::milliseconds(20));
@@ -228,6 +267,11 @@ void PostgresProcess::stop() {
     std::error_code ignored;
     std::filesystem::remove_all(root_, ignored);
     root_.clear();
+    if (watchdog_fd_ >= 0) {
+        ::close(watchdog_fd_); // the watchdog finds nothing left to do and exits
+        ::waitpid(watchdog_pid_, nullptr, 0);
+        watchdog_fd_ = -1;
+    }
 }
 
 std::string PostgresProcess::create_database() {

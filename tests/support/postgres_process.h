@@ -13,7 +13,8 @@ namespace cdn::test {
  * folder, `pg_ctl start` on a free 127.0.0.1 port with its socket in that folder, stopped by its
  * pid and the folder removed on destruction. Never the system service, never a fixed port.
  * As root every command runs as the `postgres` user (initdb refuses root). The superuser is
- * `postgres` with trust authentication on loopback only.
+ * `postgres` with trust authentication on loopback only. A watchdog child stops the server and
+ * removes the folder if this process dies without running the destructor.
  */
 class PostgresProcess {
 public:
@@ -46,6 +47,8 @@ private:
     std::filesystem::path root_;
     int port_ = 0;
     pid_t pid_ = 0;
+    int watchdog_fd_ = -1;
+    pid_t watchdog_pid_ = 0;
 };
 
 } // namespace cdn::test

@@ -5,6 +5,7 @@
 #include <cstdint>
 #include <cstdlib>
 #include <filesystem>
+#include <ostream>
 #include <stdexcept>
 #include <string>
 #include <system_error>
@@ -76,6 +77,11 @@ enum class Engine { Sqlite, Postgres };
 
 inline std::string engine_name(const ::testing::TestParamInfo<Engine>& info) {
     return info.param == Engine::Sqlite ? "sqlite" : "postgres";
+}
+
+/** How GoogleTest (and so CTest's test names) prints the parameter. */
+inline void PrintTo(Engine engine, std::ostream* out) {
+    *out << (engine == Engine::Sqlite ? "sqlite" : "postgres");
 }
 
 /** A SQLite database in its own temp dir, not yet migrated. */
