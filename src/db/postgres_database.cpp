@@ -1,5 +1,7 @@
 #include "db/postgres_database.h"
 
+#include <libpq-fe.h>
+
 #include <algorithm>
 #include <chrono>
 #include <random>
@@ -74,6 +76,28 @@ struct PostgresDatabase::Impl {
 
     Pool pool;
 };
+
+core::Result<void> PostgresDatabase::check_url(const std::string& url) {
+    if (!url.starts_with("postgres://") && !url.starts_with("postgresql://")) {
+        return core::make_error(core::Errc::InvalidRequest, "expected postgres://...");
+    }
+    char* error = nullptr;
+    PQconninfoOption* parsed = PQconninfoParse(url.c_str(), &error);
+    if (parsed == nullptr) {
+        std::string reason = error != nullptr ? error : "out of memory";
+        PQfreemem(error);
+        while (!reason.empty() && reason.back() == '\n') {
+            reason.pop_back();
+        }
+        // libpq quotes the whole URI, password included: the message goes to the terminal.
+        if (const auto at = reason.find(url); at != std::string::npos) {
+            reason.replace(at, url.size(), "...");
+        }
+        return core::make_error(core::Errc::InvalidRequest, reason);
+    }
+    PQconninfoFree(parsed);
+    return {};
+}
 
 core::Result<DatabasePtr> PostgresDatabase::open(PostgresOptions options) {
     if (options.pool_size == 0) {

@@ -24,6 +24,10 @@ public:
     /** Attempts of one transaction or statement before a serialization failure is returned. */
     static constexpr int MAX_ATTEMPTS = 10;
 
+    /** Errc::InvalidRequest with libpq's reason when `url` is not a connection URL libpq can
+     *  parse (checked without connecting, for the configuration's exit 2). */
+    static core::Result<void> check_url(const std::string& url);
+
     /** Connects once (so an unreachable or misnamed database fails here, Errc::Unavailable). */
     static core::Result<DatabasePtr> open(PostgresOptions options);
 
