@@ -3,6 +3,8 @@ find_package(Threads REQUIRED)
 find_package(Boost 1.81.0 EXACT REQUIRED CONFIG COMPONENTS json)
 find_package(OpenSSL REQUIRED)
 find_package(SQLite3 REQUIRED)
+# The PostgreSQL backend (db/postgres_*.cpp): libpq from Debian's libpq-dev.
+find_package(PostgreSQL REQUIRED)
 # Stripe's API (billing/stripe_client.cpp).
 find_package(CURL REQUIRED)
 find_package(spdlog REQUIRED)

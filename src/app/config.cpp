@@ -8,6 +8,7 @@
 #include <variant>
 
 #include "core/strings.h"
+#include "db/postgres_database.h"
 #include "http/client_address.h"
 
 namespace cdn::app {
@@ -53,6 +54,9 @@ std::vector<Field> config_fields(Config& c) {
         {"storage", "path_style", &c.storage.path_style},
         {"storage", "max_path_segments", &c.storage.max_path_segments},
         {"database", "url", &c.database.url},
+        {"database", "pool_size", &c.database.pool_size},
+        {"database", "connect_timeout_ms", &c.database.connect_timeout_ms},
+        {"database", "statement_timeout_ms", &c.database.statement_timeout_ms},
         {"kv", "url", &c.kv.url},
         {"cache", "memory_bytes", &c.cache.memory_bytes},
         {"cache", "disk_path", &c.cache.disk_path},
@@ -370,9 +374,11 @@ void validate(const Config& c, std::vector<std::string>& errors) {
     if (c.server.listen.rfind(':') == std::string::npos) {
         errors.push_back("server.listen: expected host:port");
     }
-    if (!c.database.url.starts_with("sqlite://") && !c.database.url.starts_with("postgres://") &&
-        !c.database.url.starts_with("postgresql://")) {
-        errors.push_back("database.url: expected sqlite://PATH or postgres://...");
+    if (!c.database.url.starts_with("sqlite://")) {
+        if (auto parsed = db::PostgresDatabase::check_url(c.database.url); !parsed) {
+            errors.push_back("database.url: expected sqlite://PATH or postgres://...: " +
+                             parsed.error().message);
+        }
     }
     if (!c.kv.url.empty() && !c.kv.url.starts_with("redis://")) {
         errors.push_back("kv.url: expected empty or redis://host:port");

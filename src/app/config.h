@@ -34,6 +34,10 @@ struct StorageConfig {
 /** [database]: "sqlite://{path}" (embedded default) or "postgres://...". */
 struct DatabaseConfig {
     std::string url = "sqlite://{data_dir}/imagecdn.db";
+    /** PostgreSQL connections at most; 0 = 2 × cores. */
+    unsigned pool_size = 0;
+    std::uint64_t connect_timeout_ms = 10000;
+    std::uint64_t statement_timeout_ms = 5000;
 };
 
 /** [kv]: "" for in-process, or "redis://host:port". */

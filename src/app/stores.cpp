@@ -1,18 +1,35 @@
 #include "app/stores.h"
 
+#include <chrono>
 #include <filesystem>
 
 #include "db/migrations.h"
+#include "db/postgres_database.h"
 #include "db/sqlite_database.h"
 #include "storage/local_blob_store.h"
 
 namespace cdn::app {
+namespace {
+
+core::Result<db::DatabasePtr> open_postgres(const DatabaseConfig& config) {
+    using std::chrono::milliseconds;
+    CDN_TRY(database, db::PostgresDatabase::open(
+                          {.url = config.url,
+                           .pool_size = config.pool_size,
+                           .pool_wait = milliseconds(config.statement_timeout_ms),
+                           .connect_timeout = milliseconds(config.connect_timeout_ms),
+                           .statement_timeout = milliseconds(config.statement_timeout_ms)}));
+    CDN_TRY_VOID(db::migrate(*database));
+    return database;
+}
+
+} // namespace
 
 core::Result<db::DatabasePtr> open_database(const Config& config) {
     const std::string_view url = config.database.url;
     if (!url.starts_with("sqlite://")) {
-        return core::make_error(core::Errc::Unavailable,
-                                "only sqlite:// databases are supported by this build yet");
+        // config validation let through only sqlite:// and well-formed postgres URLs.
+        return open_postgres(config.database);
     }
     const std::filesystem::path path(url.substr(std::string_view("sqlite://").size()));
     std::error_code ec;

@@ -68,6 +68,11 @@ public:
      * transaction handle it nests as a savepoint. To carry on after a statement fails inside a
      * body, run that statement in a nested transaction: PostgreSQL refuses every further
      * statement of a transaction in which one failed.
+     *
+     * On PostgreSQL the outermost transaction is SERIALIZABLE and a serialization failure or
+     * deadlock runs `body` again (a bounded number of times, then Errc::Unavailable), so a body
+     * must be safe to repeat: set what it hands out, never accumulate into it, and keep effects
+     * outside the database (HTTP calls, messages) out of it.
      */
     virtual core::Result<void> transaction(const TransactionBody& body) = 0;
 

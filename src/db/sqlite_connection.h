@@ -11,19 +11,13 @@
 
 #include "core/result.h"
 #include "db/database.h"
+#include "db/transaction_support.h"
 
 // The C types stay opaque here: only db/*.cpp include sqlite3.h.
 struct sqlite3;
 struct sqlite3_stmt;
 
 namespace cdn::db {
-
-/** What one statement produced. */
-struct StatementOutcome {
-    Rows rows;
-    /** Rows inserted, updated or deleted by the statement itself (0 for DDL). */
-    std::int64_t changes = 0;
-};
 
 /**
  * One SQLite connection with its prepared-statement cache. Internal to db/: used by one thread

@@ -1,9 +1,12 @@
 // The whole path a customer follows (issue 5): sign up, log in, make an API key, upload through
 // a presigned URL, see the image listed, served and transformed by the edge, delete it, and see
-// the original and its variant gone.
+// the original and its variant gone. On the embedded SQLite and on PostgreSQL.
 #include <gtest/gtest.h>
 
+#include "db/postgres_database.h"
+
 #include "fixtures.h"
+#include "postgres_process.h"
 #include "raw_http.h"
 #include "server_process.h"
 
@@ -12,9 +15,10 @@ namespace {
 
 using Headers = std::map<std::string, std::string>;
 
-TEST(ApiFlow, SignupToDeliveryToDelete) {
+/** The whole flow against a server started with `env` (its database, say). */
+void signup_to_delivery_to_delete(const std::map<std::string, std::string>& env) {
     TempDir dir;
-    ServerProcess server(dir.path());
+    ServerProcess server(dir.path(), env);
     ASSERT_TRUE(server.start()) << server.stderr_text();
     const auto call = [&](const std::string& method, const std::string& target,
                           const Headers& headers, const std::string& body = {}) {
@@ -72,6 +76,22 @@ TEST(ApiFlow, SignupToDeliveryToDelete) {
     EXPECT_EQ(gone.status, 404);
     EXPECT_NE(gone.header("x-cache"), "HIT");
     EXPECT_EQ(call("GET", "/api/v1/images/flow/logo.png", with_key).status, 404);
+}
+
+TEST(ApiFlow, SignupToDeliveryToDelete) { signup_to_delivery_to_delete({}); }
+
+TEST(ApiFlow, SignupToDeliveryToDeleteOnPostgres) {
+    auto& postgres = PostgresProcess::shared();
+    const auto url = postgres.url(postgres.create_database());
+    signup_to_delivery_to_delete({{"IMAGECDN_DATABASE_URL", url}});
+
+    // The account is in PostgreSQL, not in an embedded file.
+    auto database = db::PostgresDatabase::open({.url = url});
+    ASSERT_TRUE(database) << database.error().detail;
+    auto accounts = (*database)->query("SELECT email FROM customers");
+    ASSERT_TRUE(accounts) << accounts.error().detail;
+    ASSERT_EQ(accounts->size(), 1u);
+    EXPECT_EQ(accounts->front().text(0), "flow@example.com");
 }
 
 } // namespace

@@ -367,6 +367,7 @@ core::Result<std::optional<std::string>> rotate(AuthState& state,
                                                 std::int64_t now) {
     std::optional<std::string> next;
     CDN_TRY_VOID(state.deps.db.transaction([&](db::Database& tx) -> core::Result<void> {
+        next.reset(); // the body may run again (database.h): no token from an undone attempt
         CDN_TRY(claimed, db::RefreshTokenRepository(tx).mark_used(found.id, now));
         if (!claimed) {
             return {};

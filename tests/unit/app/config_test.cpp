@@ -138,6 +138,23 @@ TEST(Config, SemanticChecks) {
     EXPECT_TRUE(load_config("", "d", {"IMAGECDN_KV_URL=redis://127.0.0.1:6379"}));
 }
 
+TEST(Config, APostgresUrlIsCheckedWithoutConnecting) {
+    for (const char* url : {"postgres://u:hunter2@[::1/db",
+                            "postgres://u:hunter2@h/db?no_such_option=1", "postgresql//h/db"}) {
+        auto config = load_config("", "d", {std::string("IMAGECDN_DATABASE_URL=") + url});
+        ASSERT_FALSE(config) << url;
+        EXPECT_NE(config.error().message.find("database.url"), std::string::npos) << url;
+        EXPECT_EQ(config.error().message.find("hunter2"), std::string::npos) << url;
+    }
+    auto good = load_config("", "d", {"IMAGECDN_DATABASE_URL=postgres://u:p@db.internal:5432/cdn",
+                                      "IMAGECDN_DATABASE_POOL_SIZE=8",
+                                      "IMAGECDN_DATABASE_STATEMENT_TIMEOUT_MS=2000"});
+    ASSERT_TRUE(good) << good.error().message;
+    EXPECT_EQ(good->database.pool_size, 8u);
+    EXPECT_EQ(good->database.statement_timeout_ms, 2000u);
+    EXPECT_EQ(good->database.connect_timeout_ms, 10000u);
+}
+
 TEST(Config, OurOwnSecretsShorterThan32BytesAreRefusedNamingTheKey) {
     const std::string short_secret(31, 'k');
     const std::string long_enough(32, 'k');

@@ -27,7 +27,9 @@ protected:
     }
 };
 
-TEST_F(ApiKeyRepositoryTest, InsertedKeyIsFoundByPrefix) {
+CDN_ON_EVERY_ENGINE(ApiKeyRepositoryTest);
+
+TEST_P(ApiKeyRepositoryTest, InsertedKeyIsFoundByPrefix) {
     ApiKeyRepository keys(*db_);
     ASSERT_TRUE(keys.insert(make_key("k1", "c1", 100)));
     auto found = keys.find_by_prefix("sk_k1").value();
@@ -41,7 +43,7 @@ TEST_F(ApiKeyRepositoryTest, InsertedKeyIsFoundByPrefix) {
     EXPECT_FALSE(keys.find_by_prefix("sk_other").value().has_value());
 }
 
-TEST_F(ApiKeyRepositoryTest, DuplicatePrefixIsConflict) {
+TEST_P(ApiKeyRepositoryTest, DuplicatePrefixIsConflict) {
     ApiKeyRepository keys(*db_);
     ASSERT_TRUE(keys.insert(make_key("k1", "c1", 100)));
     auto twin = make_key("k2", "c1", 100);
@@ -51,13 +53,13 @@ TEST_F(ApiKeyRepositoryTest, DuplicatePrefixIsConflict) {
     EXPECT_EQ(inserted.error().code, core::Errc::Conflict);
 }
 
-TEST_F(ApiKeyRepositoryTest, KeyOfUnknownCustomerIsRefused) {
+TEST_P(ApiKeyRepositoryTest, KeyOfUnknownCustomerIsRefused) {
     auto inserted = ApiKeyRepository(*db_).insert(make_key("k1", "ghost", 100));
     ASSERT_FALSE(inserted);
     EXPECT_NE(inserted.error().code, core::Errc::Conflict);
 }
 
-TEST_F(ApiKeyRepositoryTest, ListsOnlyTheCustomersKeysOldestFirst) {
+TEST_P(ApiKeyRepositoryTest, ListsOnlyTheCustomersKeysOldestFirst) {
     ApiKeyRepository keys(*db_);
     ASSERT_TRUE(keys.insert(make_key("k-new", "c1", 300)));
     ASSERT_TRUE(keys.insert(make_key("k-old", "c1", 100)));
@@ -69,7 +71,7 @@ TEST_F(ApiKeyRepositoryTest, ListsOnlyTheCustomersKeysOldestFirst) {
     EXPECT_TRUE(keys.list_for_customer("nobody").value().empty());
 }
 
-TEST_F(ApiKeyRepositoryTest, RemoveOnlyByTheOwner) {
+TEST_P(ApiKeyRepositoryTest, RemoveOnlyByTheOwner) {
     ApiKeyRepository keys(*db_);
     ASSERT_TRUE(keys.insert(make_key("k1", "c1", 100)));
     auto by_other = keys.remove("c2", "k1");
@@ -82,7 +84,7 @@ TEST_F(ApiKeyRepositoryTest, RemoveOnlyByTheOwner) {
     EXPECT_EQ(keys.remove("c1", "k1").error().code, core::Errc::NotFound);
 }
 
-TEST_F(ApiKeyRepositoryTest, TouchLastUsedKeepsTheLatestAndSkipsUnknownKeys) {
+TEST_P(ApiKeyRepositoryTest, TouchLastUsedKeepsTheLatestAndSkipsUnknownKeys) {
     ApiKeyRepository keys(*db_);
     ASSERT_TRUE(keys.insert(make_key("k1", "c1", 100)));
     ASSERT_TRUE(keys.insert(make_key("k2", "c1", 100)));
@@ -93,7 +95,7 @@ TEST_F(ApiKeyRepositoryTest, TouchLastUsedKeepsTheLatestAndSkipsUnknownKeys) {
     EXPECT_TRUE(keys.touch_last_used({}));
 }
 
-TEST_F(ApiKeyRepositoryTest, FindByIdOnlyForTheOwner) {
+TEST_P(ApiKeyRepositoryTest, FindByIdOnlyForTheOwner) {
     ApiKeyRepository keys(*db_);
     ASSERT_TRUE(keys.insert(make_key("k1", "c1", 100)));
     auto found = keys.find_by_id("c1", "k1").value();
@@ -103,7 +105,7 @@ TEST_F(ApiKeyRepositoryTest, FindByIdOnlyForTheOwner) {
     EXPECT_FALSE(keys.find_by_id("c1", "k2").value().has_value());
 }
 
-TEST_F(ApiKeyRepositoryTest, CountsTheCustomersKeys) {
+TEST_P(ApiKeyRepositoryTest, CountsTheCustomersKeys) {
     ApiKeyRepository keys(*db_);
     EXPECT_EQ(keys.count_for_customer("c1").value(), 0);
     ASSERT_TRUE(keys.insert(make_key("k1", "c1", 100)));
@@ -113,7 +115,7 @@ TEST_F(ApiKeyRepositoryTest, CountsTheCustomersKeys) {
     EXPECT_EQ(keys.count_for_customer("nobody").value(), 0);
 }
 
-TEST_F(ApiKeyRepositoryTest, ReplaceSecretRotatesInPlaceForTheOwnerOnly) {
+TEST_P(ApiKeyRepositoryTest, ReplaceSecretRotatesInPlaceForTheOwnerOnly) {
     ApiKeyRepository keys(*db_);
     ASSERT_TRUE(keys.insert(make_key("k1", "c1", 100)));
     ASSERT_TRUE(keys.touch_last_used({{"k1", 500}}));
@@ -143,7 +145,7 @@ TEST_F(ApiKeyRepositoryTest, ReplaceSecretRotatesInPlaceForTheOwnerOnly) {
     EXPECT_EQ(keys.find_by_id("c1", "k1").value()->secret_hash, "hash-new");
 }
 
-TEST_F(ApiKeyRepositoryTest, DeletingTheCustomerDeletesItsKeys) {
+TEST_P(ApiKeyRepositoryTest, DeletingTheCustomerDeletesItsKeys) {
     ApiKeyRepository keys(*db_);
     ASSERT_TRUE(keys.insert(make_key("k1", "c1", 100)));
     ASSERT_TRUE(db_->execute("DELETE FROM customers WHERE id = $1", {std::string("c1")}));

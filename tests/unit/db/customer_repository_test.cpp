@@ -23,6 +23,8 @@ protected:
     }
 };
 
+CDN_ON_EVERY_ENGINE(CustomerRepositoryTest);
+
 void expect_same(const CustomerRecord& a, const CustomerRecord& b) {
     EXPECT_EQ(a.id, b.id);
     EXPECT_EQ(a.public_key, b.public_key);
@@ -38,7 +40,7 @@ void expect_same(const CustomerRecord& a, const CustomerRecord& b) {
     EXPECT_EQ(a.password_hash, b.password_hash);
 }
 
-TEST_F(CustomerRepositoryTest, InsertedCustomerIsFoundByEveryKey) {
+TEST_P(CustomerRepositoryTest, InsertedCustomerIsFoundByEveryKey) {
     auto customer = make_customer("c1");
     customer.settings_json = R"({"default_quality":80})";
     customer.suspended = true;
@@ -56,7 +58,7 @@ TEST_F(CustomerRepositoryTest, InsertedCustomerIsFoundByEveryKey) {
     }
 }
 
-TEST_F(CustomerRepositoryTest, UnknownKeysFindNothing) {
+TEST_P(CustomerRepositoryTest, UnknownKeysFindNothing) {
     insert("c1");
     CustomerRepository customers(*db_);
     EXPECT_FALSE(customers.find_by_id("nope").value().has_value());
@@ -65,7 +67,7 @@ TEST_F(CustomerRepositoryTest, UnknownKeysFindNothing) {
     EXPECT_FALSE(customers.find_by_custom_domain("img.nope.com").value().has_value());
 }
 
-TEST_F(CustomerRepositoryTest, OptionalColumnsComeBackAbsent) {
+TEST_P(CustomerRepositoryTest, OptionalColumnsComeBackAbsent) {
     const auto customer = insert("c1");
     auto found = CustomerRepository(*db_).find_by_id("c1").value();
     ASSERT_TRUE(found.has_value());
@@ -74,7 +76,7 @@ TEST_F(CustomerRepositoryTest, OptionalColumnsComeBackAbsent) {
     expect_same(*found, customer);
 }
 
-TEST_F(CustomerRepositoryTest, DuplicatePublicKeyIsConflict) {
+TEST_P(CustomerRepositoryTest, DuplicatePublicKeyIsConflict) {
     insert("c1");
     auto twin = make_customer("c2");
     twin.public_key = "pk_c1";
@@ -84,7 +86,7 @@ TEST_F(CustomerRepositoryTest, DuplicatePublicKeyIsConflict) {
     EXPECT_NE(inserted.error().detail.find("customers.public_key"), std::string::npos);
 }
 
-TEST_F(CustomerRepositoryTest, UpdatesChangeTheRowAndItsTimestamp) {
+TEST_P(CustomerRepositoryTest, UpdatesChangeTheRowAndItsTimestamp) {
     insert("c1");
     CustomerRepository customers(*db_);
     ASSERT_TRUE(customers.update_plan("c1", "pro", 1'700'000'100));
@@ -97,7 +99,7 @@ TEST_F(CustomerRepositoryTest, UpdatesChangeTheRowAndItsTimestamp) {
     EXPECT_EQ(found->created_at, 1'700'000'000);
 }
 
-TEST_F(CustomerRepositoryTest, UpdatingAnUnknownCustomerIsNotFound) {
+TEST_P(CustomerRepositoryTest, UpdatingAnUnknownCustomerIsNotFound) {
     CustomerRepository customers(*db_);
     auto plan = customers.update_plan("ghost", "pro", 1);
     ASSERT_FALSE(plan);
@@ -107,7 +109,7 @@ TEST_F(CustomerRepositoryTest, UpdatingAnUnknownCustomerIsNotFound) {
     EXPECT_EQ(settings.error().code, core::Errc::NotFound);
 }
 
-TEST_F(CustomerRepositoryTest, UpdateSigningSecretChangesOnlyTheSecretAndTimestamp) {
+TEST_P(CustomerRepositoryTest, UpdateSigningSecretChangesOnlyTheSecretAndTimestamp) {
     const auto customer = insert("c1");
     CustomerRepository customers(*db_);
     ASSERT_TRUE(customers.update_signing_secret("c1", "rotated-secret", 1'700'000'300));
@@ -119,7 +121,7 @@ TEST_F(CustomerRepositoryTest, UpdateSigningSecretChangesOnlyTheSecretAndTimesta
     expect_same(*found, expected);
 }
 
-TEST_F(CustomerRepositoryTest, SetSuspendedTogglesTheFlag) {
+TEST_P(CustomerRepositoryTest, SetSuspendedTogglesTheFlag) {
     const auto customer = insert("c1");
     CustomerRepository customers(*db_);
     ASSERT_TRUE(customers.set_suspended("c1", true, 1'700'000'400));
@@ -137,7 +139,7 @@ TEST_F(CustomerRepositoryTest, SetSuspendedTogglesTheFlag) {
     EXPECT_EQ(resumed->updated_at, 1'700'000'500);
 }
 
-TEST_F(CustomerRepositoryTest, SecretAndSuspensionOfAnUnknownCustomerAreNotFound) {
+TEST_P(CustomerRepositoryTest, SecretAndSuspensionOfAnUnknownCustomerAreNotFound) {
     insert("c1");
     CustomerRepository customers(*db_);
     auto secret = customers.update_signing_secret("ghost", "s", 1);
@@ -150,7 +152,7 @@ TEST_F(CustomerRepositoryTest, SecretAndSuspensionOfAnUnknownCustomerAreNotFound
     EXPECT_TRUE(customers.set_suspended("c1", false, 1));
 }
 
-TEST_F(CustomerRepositoryTest, ListsCustomDomainsSortedAndPerCustomer) {
+TEST_P(CustomerRepositoryTest, ListsCustomDomainsSortedAndPerCustomer) {
     insert("c1");
     insert("c2");
     CustomerRepository customers(*db_);
@@ -167,7 +169,7 @@ TEST_F(CustomerRepositoryTest, ListsCustomDomainsSortedAndPerCustomer) {
     EXPECT_EQ(customers.list_custom_domains("c1").value(), std::vector<std::string>{});
 }
 
-TEST_F(CustomerRepositoryTest, DeletingTheCustomerDeletesItsDomains) {
+TEST_P(CustomerRepositoryTest, DeletingTheCustomerDeletesItsDomains) {
     insert("c1");
     CustomerRepository customers(*db_);
     ASSERT_TRUE(customers.replace_custom_domains("c1", {"img.a.com"}));
@@ -176,7 +178,7 @@ TEST_F(CustomerRepositoryTest, DeletingTheCustomerDeletesItsDomains) {
     EXPECT_FALSE(customers.find_by_custom_domain("img.a.com").value().has_value());
 }
 
-TEST_F(CustomerRepositoryTest, CustomDomainsResolveToTheirCustomer) {
+TEST_P(CustomerRepositoryTest, CustomDomainsResolveToTheirCustomer) {
     insert("c1");
     CustomerRepository customers(*db_);
     ASSERT_TRUE(customers.replace_custom_domains("c1", {"img.a.com", "img.b.com"}));
@@ -189,7 +191,7 @@ TEST_F(CustomerRepositoryTest, CustomDomainsResolveToTheirCustomer) {
     EXPECT_TRUE(customers.find_by_custom_domain("img.c.com").value().has_value());
 }
 
-TEST_F(CustomerRepositoryTest, AnotherCustomersDomainIsConflictAndChangesNothing) {
+TEST_P(CustomerRepositoryTest, AnotherCustomersDomainIsConflictAndChangesNothing) {
     insert("c1");
     insert("c2");
     CustomerRepository customers(*db_);
@@ -204,7 +206,7 @@ TEST_F(CustomerRepositoryTest, AnotherCustomersDomainIsConflictAndChangesNothing
     EXPECT_FALSE(customers.find_by_custom_domain("img.c.com").value().has_value());
 }
 
-TEST_F(CustomerRepositoryTest, CountsCustomers) {
+TEST_P(CustomerRepositoryTest, CountsCustomers) {
     CustomerRepository customers(*db_);
     EXPECT_EQ(customers.count().value(), 0);
     insert("c1");
@@ -212,7 +214,7 @@ TEST_F(CustomerRepositoryTest, CountsCustomers) {
     EXPECT_EQ(customers.count().value(), 2);
 }
 
-TEST_F(CustomerRepositoryTest, WorksOnATransactionHandle) {
+TEST_P(CustomerRepositoryTest, WorksOnATransactionHandle) {
     auto tx = db_->transaction([](Database& tx) -> core::Result<void> {
         CustomerRepository customers(tx);
         CDN_TRY_VOID(customers.insert(make_customer("c1")));

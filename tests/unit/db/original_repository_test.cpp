@@ -55,7 +55,9 @@ protected:
     }
 };
 
-TEST_F(OriginalRepositoryTest, UpsertedOriginalIsFoundWithEveryField) {
+CDN_ON_EVERY_ENGINE(OriginalRepositoryTest);
+
+TEST_P(OriginalRepositoryTest, UpsertedOriginalIsFoundWithEveryField) {
     put("c1", "a/b.png", 1234, 100);
     auto found = OriginalRepository(*db_).find("c1", "a/b.png");
     ASSERT_TRUE(found) << found.error().detail;
@@ -71,7 +73,7 @@ TEST_F(OriginalRepositoryTest, UpsertedOriginalIsFoundWithEveryField) {
     EXPECT_EQ(original.updated_at, 100);
 }
 
-TEST_F(OriginalRepositoryTest, UnknownDimensionsAreNull) {
+TEST_P(OriginalRepositoryTest, UnknownDimensionsAreNull) {
     auto original = make_original("x.svg", 5, 1);
     original.width.reset();
     original.height.reset();
@@ -82,7 +84,7 @@ TEST_F(OriginalRepositoryTest, UnknownDimensionsAreNull) {
     EXPECT_FALSE(found->height);
 }
 
-TEST_F(OriginalRepositoryTest, ReplacingKeepsCreatedAtAndUpdatesTheRest) {
+TEST_P(OriginalRepositoryTest, ReplacingKeepsCreatedAtAndUpdatesTheRest) {
     put("c1", "p.png", 10, 100);
     auto replacement = make_original("p.png", 20, 200);
     replacement.content_type = "image/jpeg";
@@ -98,7 +100,7 @@ TEST_F(OriginalRepositoryTest, ReplacingKeepsCreatedAtAndUpdatesTheRest) {
     EXPECT_EQ(found->updated_at, 200);
 }
 
-TEST_F(OriginalRepositoryTest, CustomersNeverSeeEachOthersOriginals) {
+TEST_P(OriginalRepositoryTest, CustomersNeverSeeEachOthersOriginals) {
     put("c1", "same.png", 10);
     put("c2", "same.png", 30);
     put("c2", "other.png", 5);
@@ -111,7 +113,7 @@ TEST_F(OriginalRepositoryTest, CustomersNeverSeeEachOthersOriginals) {
     EXPECT_EQ(OriginalRepository(*db_).total_bytes("nobody").value(), 0);
 }
 
-TEST_F(OriginalRepositoryTest, RemoveSaysWhetherThereWasARow) {
+TEST_P(OriginalRepositoryTest, RemoveSaysWhetherThereWasARow) {
     put("c1", "a.png");
     EXPECT_FALSE(OriginalRepository(*db_).remove("c2", "a.png").value());
     EXPECT_TRUE(OriginalRepository(*db_).remove("c1", "a.png").value());
@@ -119,7 +121,7 @@ TEST_F(OriginalRepositoryTest, RemoveSaysWhetherThereWasARow) {
     EXPECT_FALSE(OriginalRepository(*db_).find("c1", "a.png").value());
 }
 
-TEST_F(OriginalRepositoryTest, ListIsInByteOrderAndPagesByKeyset) {
+TEST_P(OriginalRepositoryTest, ListIsInByteOrderAndPagesByKeyset) {
     for (const auto* path : {"b.png", "a/z.png", "B.png", "a.png", "a/b.png", "\xC3\xA9.png"}) {
         put("c1", path);
     }
@@ -134,7 +136,7 @@ TEST_F(OriginalRepositoryTest, ListIsInByteOrderAndPagesByKeyset) {
               (std::vector<std::string>{"a/z.png", "b.png", "\xC3\xA9.png"}));
 }
 
-TEST_F(OriginalRepositoryTest, PrefixSelectsExactlyItsPaths) {
+TEST_P(OriginalRepositoryTest, PrefixSelectsExactlyItsPaths) {
     for (const auto* path : {"a.png", "a/b.png", "a/c/d.png", "a0.png", "ab.png", "b/a.png"}) {
         put("c1", path);
     }
@@ -150,7 +152,7 @@ TEST_F(OriginalRepositoryTest, PrefixSelectsExactlyItsPaths) {
     EXPECT_TRUE(paths("c1", "%", "", 10).size() == 1);
 }
 
-TEST_F(OriginalRepositoryTest, PrefixUpperBoundIsValidAndExclusive) {
+TEST_P(OriginalRepositoryTest, PrefixUpperBoundIsValidAndExclusive) {
     EXPECT_EQ(prefix_upper_bound("a/"), "a0");
     EXPECT_EQ(prefix_upper_bound("ab"), "ac");
     EXPECT_EQ(prefix_upper_bound("a\xC3\xA9"), "b");
@@ -165,7 +167,7 @@ TEST_F(OriginalRepositoryTest, PrefixUpperBoundIsValidAndExclusive) {
     EXPECT_EQ(paths("c1", "\xC3\xA9", "", 10).size(), 3U);
 }
 
-TEST_F(OriginalRepositoryTest, PagingWhileRowsAreAddedNeverRepeatsOrSkips) {
+TEST_P(OriginalRepositoryTest, PagingWhileRowsAreAddedNeverRepeatsOrSkips) {
     for (int i = 0; i < 20; i += 2) {
         put("c1", "img-" + std::string(i < 10 ? "0" : "") + std::to_string(i) + ".png");
     }
@@ -195,7 +197,7 @@ TEST_F(OriginalRepositoryTest, PagingWhileRowsAreAddedNeverRepeatsOrSkips) {
     EXPECT_EQ(std::adjacent_find(seen.begin(), seen.end()), seen.end());
 }
 
-TEST_F(OriginalRepositoryTest, UnknownCustomerIsRefusedByItsForeignKey) {
+TEST_P(OriginalRepositoryTest, UnknownCustomerIsRefusedByItsForeignKey) {
     EXPECT_FALSE(OriginalRepository(*db_).upsert("ghost", make_original("a.png", 1, 1)));
 }
 

@@ -23,6 +23,8 @@ protected:
     }
 };
 
+CDN_ON_EVERY_ENGINE(PresetRepositoryTest);
+
 PresetRecord make_preset(const std::string& name, const std::string& options,
                          std::int64_t updated_at) {
     PresetRecord preset;
@@ -40,7 +42,7 @@ std::vector<std::string> names(const std::vector<PresetRecord>& presets) {
     return out;
 }
 
-TEST_F(PresetRepositoryTest, PutPresetIsFoundWithEveryField) {
+TEST_P(PresetRepositoryTest, PutPresetIsFoundWithEveryField) {
     PresetRepository presets(*db_);
     ASSERT_TRUE(presets.put("c1", make_preset("thumb", "w=200,h=200,fit=cover", 100)));
     auto found = presets.find("c1", "thumb");
@@ -51,7 +53,7 @@ TEST_F(PresetRepositoryTest, PutPresetIsFoundWithEveryField) {
     EXPECT_EQ((*found)->updated_at, 100);
 }
 
-TEST_F(PresetRepositoryTest, UnknownPresetOrCustomerFindsNothing) {
+TEST_P(PresetRepositoryTest, UnknownPresetOrCustomerFindsNothing) {
     PresetRepository presets(*db_);
     ASSERT_TRUE(presets.put("c1", make_preset("thumb", "w=200", 100)));
     EXPECT_FALSE(presets.find("c1", "hero").value().has_value());
@@ -60,7 +62,7 @@ TEST_F(PresetRepositoryTest, UnknownPresetOrCustomerFindsNothing) {
     EXPECT_TRUE(presets.list("c2").value().empty());
 }
 
-TEST_F(PresetRepositoryTest, ListsByName) {
+TEST_P(PresetRepositoryTest, ListsByName) {
     PresetRepository presets(*db_);
     ASSERT_TRUE(presets.put("c1", make_preset("thumb", "w=200", 100)));
     ASSERT_TRUE(presets.put("c1", make_preset("hero", "w=1600", 200)));
@@ -75,7 +77,7 @@ TEST_F(PresetRepositoryTest, ListsByName) {
     EXPECT_EQ((*listed)[0].updated_at, 300);
 }
 
-TEST_F(PresetRepositoryTest, PutReplacesAnExistingPreset) {
+TEST_P(PresetRepositoryTest, PutReplacesAnExistingPreset) {
     PresetRepository presets(*db_);
     ASSERT_TRUE(presets.put("c1", make_preset("thumb", "w=200", 100)));
     ASSERT_TRUE(presets.put("c1", make_preset("thumb", "w=300,q=70", 250)));
@@ -86,7 +88,7 @@ TEST_F(PresetRepositoryTest, PutReplacesAnExistingPreset) {
     EXPECT_EQ(listed[0].updated_at, 250);
 }
 
-TEST_F(PresetRepositoryTest, RemoveReportsWhetherThePresetExisted) {
+TEST_P(PresetRepositoryTest, RemoveReportsWhetherThePresetExisted) {
     PresetRepository presets(*db_);
     ASSERT_TRUE(presets.put("c1", make_preset("thumb", "w=200", 100)));
     ASSERT_TRUE(presets.put("c1", make_preset("hero", "w=1600", 100)));
@@ -97,7 +99,7 @@ TEST_F(PresetRepositoryTest, RemoveReportsWhetherThePresetExisted) {
     EXPECT_EQ(names(presets.list("c1").value()), std::vector<std::string>{"hero"});
 }
 
-TEST_F(PresetRepositoryTest, AnotherCustomersPresetsAreInvisible) {
+TEST_P(PresetRepositoryTest, AnotherCustomersPresetsAreInvisible) {
     PresetRepository presets(*db_);
     ASSERT_TRUE(presets.put("c1", make_preset("thumb", "w=200", 100)));
     ASSERT_TRUE(presets.put("c2", make_preset("thumb", "w=999", 200)));
@@ -114,14 +116,14 @@ TEST_F(PresetRepositoryTest, AnotherCustomersPresetsAreInvisible) {
     EXPECT_EQ(names(presets.list("c2").value()), (std::vector<std::string>{"banner", "thumb"}));
 }
 
-TEST_F(PresetRepositoryTest, PutForAnUnknownCustomerFails) {
+TEST_P(PresetRepositoryTest, PutForAnUnknownCustomerFails) {
     PresetRepository presets(*db_);
     auto put = presets.put("ghost", make_preset("thumb", "w=200", 100));
     EXPECT_FALSE(put);
     EXPECT_TRUE(presets.list("ghost").value().empty());
 }
 
-TEST_F(PresetRepositoryTest, DeletingTheCustomerDeletesItsPresets) {
+TEST_P(PresetRepositoryTest, DeletingTheCustomerDeletesItsPresets) {
     PresetRepository presets(*db_);
     ASSERT_TRUE(presets.put("c1", make_preset("thumb", "w=200", 100)));
     ASSERT_TRUE(presets.put("c2", make_preset("thumb", "w=999", 100)));
@@ -131,7 +133,7 @@ TEST_F(PresetRepositoryTest, DeletingTheCustomerDeletesItsPresets) {
     EXPECT_EQ(names(presets.list("c2").value()), std::vector<std::string>{"thumb"});
 }
 
-TEST_F(PresetRepositoryTest, WorksOnATransactionHandle) {
+TEST_P(PresetRepositoryTest, WorksOnATransactionHandle) {
     auto tx = db_->transaction([](Database& tx) -> core::Result<void> {
         PresetRepository presets(tx);
         CDN_TRY_VOID(presets.put("c1", make_preset("thumb", "w=200", 100)));
@@ -143,7 +145,7 @@ TEST_F(PresetRepositoryTest, WorksOnATransactionHandle) {
     EXPECT_TRUE(PresetRepository(*db_).find("c1", "thumb").value().has_value());
 }
 
-TEST_F(PresetRepositoryTest, RolledBackPutLeavesNoPreset) {
+TEST_P(PresetRepositoryTest, RolledBackPutLeavesNoPreset) {
     auto tx = db_->transaction([](Database& tx) -> core::Result<void> {
         CDN_TRY_VOID(PresetRepository(tx).put("c1", make_preset("thumb", "w=200", 100)));
         return core::make_error(core::Errc::Internal, "abort", "test rollback");

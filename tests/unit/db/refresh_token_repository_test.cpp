@@ -38,7 +38,9 @@ protected:
     }
 };
 
-TEST_F(RefreshTokenRepositoryTest, InsertedTokenIsFoundByHash) {
+CDN_ON_EVERY_ENGINE(RefreshTokenRepositoryTest);
+
+TEST_P(RefreshTokenRepositoryTest, InsertedTokenIsFoundByHash) {
     RefreshTokenRepository tokens(*db_);
     ASSERT_TRUE(tokens.insert(make_token("t1", "f1", "c1")));
     auto found = find("t1");
@@ -54,7 +56,7 @@ TEST_F(RefreshTokenRepositoryTest, InsertedTokenIsFoundByHash) {
     EXPECT_FALSE(tokens.find_by_hash("hash-none").value().has_value());
 }
 
-TEST_F(RefreshTokenRepositoryTest, DuplicateHashIsConflict) {
+TEST_P(RefreshTokenRepositoryTest, DuplicateHashIsConflict) {
     RefreshTokenRepository tokens(*db_);
     ASSERT_TRUE(tokens.insert(make_token("t1", "f1", "c1")));
     auto twin = make_token("t2", "f1", "c1");
@@ -64,12 +66,12 @@ TEST_F(RefreshTokenRepositoryTest, DuplicateHashIsConflict) {
     EXPECT_EQ(inserted.error().code, core::Errc::Conflict);
 }
 
-TEST_F(RefreshTokenRepositoryTest, TokenOfUnknownCustomerIsRefused) {
+TEST_P(RefreshTokenRepositoryTest, TokenOfUnknownCustomerIsRefused) {
     auto inserted = RefreshTokenRepository(*db_).insert(make_token("t1", "f1", "ghost"));
     EXPECT_FALSE(inserted);
 }
 
-TEST_F(RefreshTokenRepositoryTest, MarkUsedWinsOnce) {
+TEST_P(RefreshTokenRepositoryTest, MarkUsedWinsOnce) {
     RefreshTokenRepository tokens(*db_);
     ASSERT_TRUE(tokens.insert(make_token("t1", "f1", "c1")));
     EXPECT_TRUE(tokens.mark_used("t1", 500).value());
@@ -78,7 +80,7 @@ TEST_F(RefreshTokenRepositoryTest, MarkUsedWinsOnce) {
     EXPECT_FALSE(tokens.mark_used("unknown", 600).value());
 }
 
-TEST_F(RefreshTokenRepositoryTest, RevokedTokenCannotBeMarkedUsed) {
+TEST_P(RefreshTokenRepositoryTest, RevokedTokenCannotBeMarkedUsed) {
     RefreshTokenRepository tokens(*db_);
     ASSERT_TRUE(tokens.insert(make_token("t1", "f1", "c1")));
     EXPECT_EQ(tokens.revoke_family("f1", 300).value(), 1);
@@ -86,7 +88,7 @@ TEST_F(RefreshTokenRepositoryTest, RevokedTokenCannotBeMarkedUsed) {
     EXPECT_EQ(find("t1")->used_at, std::nullopt);
 }
 
-TEST_F(RefreshTokenRepositoryTest, RevokeFamilyTouchesOnlyThatFamilyAndKeepsTheFirstTime) {
+TEST_P(RefreshTokenRepositoryTest, RevokeFamilyTouchesOnlyThatFamilyAndKeepsTheFirstTime) {
     RefreshTokenRepository tokens(*db_);
     ASSERT_TRUE(tokens.insert(make_token("a1", "fa", "c1")));
     ASSERT_TRUE(tokens.insert(make_token("a2", "fa", "c1")));
@@ -102,7 +104,7 @@ TEST_F(RefreshTokenRepositoryTest, RevokeFamilyTouchesOnlyThatFamilyAndKeepsTheF
     EXPECT_EQ(find("a2")->revoked_at, 300);
 }
 
-TEST_F(RefreshTokenRepositoryTest, RevokeCustomerTouchesOnlyThatCustomer) {
+TEST_P(RefreshTokenRepositoryTest, RevokeCustomerTouchesOnlyThatCustomer) {
     RefreshTokenRepository tokens(*db_);
     ASSERT_TRUE(tokens.insert(make_token("a1", "fa", "c1")));
     ASSERT_TRUE(tokens.insert(make_token("b1", "fb", "c1")));
@@ -113,7 +115,7 @@ TEST_F(RefreshTokenRepositoryTest, RevokeCustomerTouchesOnlyThatCustomer) {
     EXPECT_EQ(find("c1")->revoked_at, std::nullopt);
 }
 
-TEST_F(RefreshTokenRepositoryTest, DeleteExpiredKeepsLiveTokens) {
+TEST_P(RefreshTokenRepositoryTest, DeleteExpiredKeepsLiveTokens) {
     RefreshTokenRepository tokens(*db_);
     ASSERT_TRUE(tokens.insert(make_token("old", "f1", "c1", 1000)));
     ASSERT_TRUE(tokens.insert(make_token("edge", "f1", "c1", 1500)));
@@ -124,7 +126,7 @@ TEST_F(RefreshTokenRepositoryTest, DeleteExpiredKeepsLiveTokens) {
     EXPECT_TRUE(find("live").has_value());
 }
 
-TEST_F(RefreshTokenRepositoryTest, WorksInsideATransactionAndRollsBack) {
+TEST_P(RefreshTokenRepositoryTest, WorksInsideATransactionAndRollsBack) {
     auto failed = db_->transaction([](Database& tx) -> core::Result<void> {
         RefreshTokenRepository tokens(tx);
         CDN_TRY_VOID(tokens.insert(make_token("t1", "f1", "c1")));
@@ -134,7 +136,7 @@ TEST_F(RefreshTokenRepositoryTest, WorksInsideATransactionAndRollsBack) {
     EXPECT_FALSE(find("t1").has_value());
 }
 
-TEST_F(RefreshTokenRepositoryTest, DeletingTheCustomerDeletesItsTokens) {
+TEST_P(RefreshTokenRepositoryTest, DeletingTheCustomerDeletesItsTokens) {
     RefreshTokenRepository tokens(*db_);
     ASSERT_TRUE(tokens.insert(make_token("t1", "f1", "c1")));
     ASSERT_TRUE(db_->execute("DELETE FROM customers WHERE id = $1", {std::string("c1")}));

@@ -37,7 +37,9 @@ protected:
     }
 };
 
-TEST_F(UploadTokenRepositoryTest, InsertedTokenIsFoundWithEveryField) {
+CDN_ON_EVERY_ENGINE(UploadTokenRepositoryTest);
+
+TEST_P(UploadTokenRepositoryTest, InsertedTokenIsFoundWithEveryField) {
     UploadTokenRepository tokens(*db_);
     ASSERT_TRUE(tokens.insert(make_token("t1")));
     const auto found = tokens.find("t1").value();
@@ -54,7 +56,7 @@ TEST_F(UploadTokenRepositoryTest, InsertedTokenIsFoundWithEveryField) {
     EXPECT_FALSE(tokens.find("t2").value());
 }
 
-TEST_F(UploadTokenRepositoryTest, DuplicateIdIsAConflict) {
+TEST_P(UploadTokenRepositoryTest, DuplicateIdIsAConflict) {
     UploadTokenRepository tokens(*db_);
     ASSERT_TRUE(tokens.insert(make_token("t1")));
     const auto again = tokens.insert(make_token("t1"));
@@ -62,7 +64,7 @@ TEST_F(UploadTokenRepositoryTest, DuplicateIdIsAConflict) {
     EXPECT_EQ(again.error().code, core::Errc::Conflict);
 }
 
-TEST_F(UploadTokenRepositoryTest, ConsumedOnceOnly) {
+TEST_P(UploadTokenRepositoryTest, ConsumedOnceOnly) {
     UploadTokenRepository tokens(*db_);
     ASSERT_TRUE(tokens.insert(make_token("t1")));
     EXPECT_TRUE(tokens.consume("t1", NOW + 10).value());
@@ -73,11 +75,11 @@ TEST_F(UploadTokenRepositoryTest, ConsumedOnceOnly) {
     EXPECT_FALSE(UploadTokenRepository::usable(*found, NOW + 11));
 }
 
-TEST_F(UploadTokenRepositoryTest, UnknownTokenIsNotConsumed) {
+TEST_P(UploadTokenRepositoryTest, UnknownTokenIsNotConsumed) {
     EXPECT_FALSE(UploadTokenRepository(*db_).consume("nope", NOW).value());
 }
 
-TEST_F(UploadTokenRepositoryTest, ExpiredTokenIsRefusedFromItsExpirySecond) {
+TEST_P(UploadTokenRepositoryTest, ExpiredTokenIsRefusedFromItsExpirySecond) {
     UploadTokenRepository tokens(*db_);
     ASSERT_TRUE(tokens.insert(make_token("t1")));
     const auto token = tokens.find("t1").value().value();
@@ -90,7 +92,7 @@ TEST_F(UploadTokenRepositoryTest, ExpiredTokenIsRefusedFromItsExpirySecond) {
     EXPECT_TRUE(tokens.consume("t1", NOW + 899).value());
 }
 
-TEST_F(UploadTokenRepositoryTest, ReleasedTokenCanBeConsumedAgainUntilItExpires) {
+TEST_P(UploadTokenRepositoryTest, ReleasedTokenCanBeConsumedAgainUntilItExpires) {
     UploadTokenRepository tokens(*db_);
     ASSERT_TRUE(tokens.insert(make_token("t1")));
     ASSERT_TRUE(tokens.consume("t1", NOW + 5).value());
@@ -103,7 +105,7 @@ TEST_F(UploadTokenRepositoryTest, ReleasedTokenCanBeConsumedAgainUntilItExpires)
     EXPECT_TRUE(tokens.consume("t1", NOW + 7).value());
 }
 
-TEST_F(UploadTokenRepositoryTest, ConcurrentConsumersHaveExactlyOneWinner) {
+TEST_P(UploadTokenRepositoryTest, ConcurrentConsumersHaveExactlyOneWinner) {
     UploadTokenRepository(*db_).insert(make_token("t1")).value();
     std::atomic<int> wins{0};
     std::atomic<int> failures{0};
@@ -125,7 +127,7 @@ TEST_F(UploadTokenRepositoryTest, ConcurrentConsumersHaveExactlyOneWinner) {
     EXPECT_EQ(wins.load(), 1);
 }
 
-TEST_F(UploadTokenRepositoryTest, RemoveExpiredKeepsLiveTokens) {
+TEST_P(UploadTokenRepositoryTest, RemoveExpiredKeepsLiveTokens) {
     UploadTokenRepository tokens(*db_);
     auto old = make_token("old");
     old.expires_at = NOW - 10;

@@ -9,6 +9,8 @@ namespace {
 
 using testing::MigratedTest;
 
+// MigratedTest runs on every engine (instantiated in database_contract_test.cpp).
+
 constexpr std::int64_t H0 = 1'700'000'000 - 1'700'000'000 % 3600;
 constexpr std::int64_t HOUR = 3600;
 
@@ -19,7 +21,7 @@ TEST(HourStart, FloorsToTheHour) {
     EXPECT_EQ(hour_start(-1), -3600);
 }
 
-TEST_F(MigratedTest, AddHourlyAddsToExistingCounters) {
+TEST_P(MigratedTest, AddHourlyAddsToExistingCounters) {
     UsageRepository usage(*db_);
     ASSERT_TRUE(usage.add_hourly({{"c1", H0, 1, 100, 1, 0, 0}, {"c1", H0 + 10, 2, 50, 0, 2, 1}}));
     ASSERT_TRUE(usage.add_hourly({{"c1", H0 + 3599, 3, 25, 1, 1, 0}}));
@@ -37,7 +39,7 @@ TEST_F(MigratedTest, AddHourlyAddsToExistingCounters) {
     EXPECT_EQ(row.integer(5), 1);
 }
 
-TEST_F(MigratedTest, SumBytesOutCoversAHalfOpenRangeOfOneCustomer) {
+TEST_P(MigratedTest, SumBytesOutCoversAHalfOpenRangeOfOneCustomer) {
     UsageRepository usage(*db_);
     ASSERT_TRUE(usage.add_hourly({{"c1", H0, 0, 1, 0, 0, 0},
                                   {"c1", H0 + HOUR, 0, 10, 0, 0, 0},
@@ -49,7 +51,7 @@ TEST_F(MigratedTest, SumBytesOutCoversAHalfOpenRangeOfOneCustomer) {
     EXPECT_EQ(usage.sum_bytes_out("nobody", H0, H0 + 3 * HOUR).value(), 0);
 }
 
-TEST_F(MigratedTest, AFailedBatchAddsNothing) {
+TEST_P(MigratedTest, AFailedBatchAddsNothing) {
     // A NULL customer id violates NOT NULL half-way through: the first delta must not stay.
     auto added = db_->transaction([](Database& tx) -> core::Result<void> {
         CDN_TRY_VOID(UsageRepository(tx).add_hourly({{"c1", H0, 1, 1, 0, 0, 0}}));
@@ -88,7 +90,9 @@ protected:
     }
 };
 
-TEST_F(UsageSeriesTest, HourlySeriesListsTheHoursWithRowsInOrder) {
+CDN_ON_EVERY_ENGINE(UsageSeriesTest);
+
+TEST_P(UsageSeriesTest, HourlySeriesListsTheHoursWithRowsInOrder) {
     auto series = UsageRepository(*db_).series("c1", D0, D0 + 4 * DAY, UsageGranularity::Hour);
     ASSERT_TRUE(series) << series.error().detail;
     ASSERT_EQ(series->size(), 4u);
@@ -98,7 +102,7 @@ TEST_F(UsageSeriesTest, HourlySeriesListsTheHoursWithRowsInOrder) {
     EXPECT_EQ((*series)[3], (UsageBucket{D0 + 3 * DAY + 2 * HOUR, 8, 80, 0, 8, 2}));
 }
 
-TEST_F(UsageSeriesTest, DailySeriesSumsEachUtcDay) {
+TEST_P(UsageSeriesTest, DailySeriesSumsEachUtcDay) {
     auto series = UsageRepository(*db_).series("c1", D0, D0 + 4 * DAY, UsageGranularity::Day);
     ASSERT_TRUE(series) << series.error().detail;
     ASSERT_EQ(series->size(), 3u);
@@ -107,7 +111,7 @@ TEST_F(UsageSeriesTest, DailySeriesSumsEachUtcDay) {
     EXPECT_EQ((*series)[2], (UsageBucket{D0 + 3 * DAY, 8, 80, 0, 8, 2}));
 }
 
-TEST_F(UsageSeriesTest, SeriesIsHalfOpenAndPerCustomer) {
+TEST_P(UsageSeriesTest, SeriesIsHalfOpenAndPerCustomer) {
     UsageRepository usage(*db_);
     // [D0 + 2h, D0 + DAY): only the 23rd hour of day 0.
     auto series = usage.series("c1", D0 + 2 * HOUR, D0 + DAY, UsageGranularity::Day);
@@ -121,7 +125,7 @@ TEST_F(UsageSeriesTest, SeriesIsHalfOpenAndPerCustomer) {
     EXPECT_EQ(other->front().requests, 100);
 }
 
-TEST_F(UsageSeriesTest, TotalsSumARangeAndAreZeroWithoutRows) {
+TEST_P(UsageSeriesTest, TotalsSumARangeAndAreZeroWithoutRows) {
     UsageRepository usage(*db_);
     auto all = usage.totals("c1", D0, D0 + 4 * DAY);
     ASSERT_TRUE(all) << all.error().detail;
@@ -134,7 +138,7 @@ TEST_F(UsageSeriesTest, TotalsSumARangeAndAreZeroWithoutRows) {
     EXPECT_EQ(*none, (UsageBucket{D0, 0, 0, 0, 0, 0}));
 }
 
-TEST_F(MigratedTest, StorageBytesSumsTheCustomersOriginals) {
+TEST_P(MigratedTest, StorageBytesSumsTheCustomersOriginals) {
     CustomerRepository customers(*db_);
     ASSERT_TRUE(customers.insert(testing::make_customer("c1")));
     ASSERT_TRUE(customers.insert(testing::make_customer("c2")));

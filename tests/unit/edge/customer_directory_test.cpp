@@ -26,10 +26,10 @@ constexpr auto TTL = 60s;
 constexpr auto NEGATIVE_TTL = 5s;
 constexpr std::uint32_t MAX_DIMENSION = 4096;
 
-class CustomerDirectoryTest : public db::testing::MigratedTest {
+class CustomerDirectoryTest : public db::testing::SqliteMigratedTest {
 protected:
     void SetUp() override {
-        MigratedTest::SetUp();
+        SqliteMigratedTest::SetUp();
         directory_ = std::make_unique<CustomerDirectory>(*db_, pool_, clock_, TTL, NEGATIVE_TTL,
                                                          MAX_DIMENSION);
     }

@@ -111,10 +111,10 @@ std::string header(const http::Response& res, std::string_view name) {
 
 std::string body(const http::Response& res) { return res.body ? *res.body : std::string(); }
 
-class DeliveryHandlerTest : public db::testing::MigratedTest {
+class DeliveryHandlerTest : public db::testing::SqliteMigratedTest {
 protected:
     void SetUp() override {
-        MigratedTest::SetUp();
+        SqliteMigratedTest::SetUp();
         auto customer = db::testing::make_customer("c1");
         customer.public_key = PK;
         ASSERT_TRUE(db::CustomerRepository(*db_).insert(customer));

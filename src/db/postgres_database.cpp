@@ -1,0 +1,150 @@
+#include "db/postgres_database.h"
+
+#include <libpq-fe.h>
+
+#include <algorithm>
+#include <chrono>
+#include <random>
+#include <thread>
+#include <utility>
+
+#include "db/connection_pool.h"
+#include "db/transaction_support.h"
+
+namespace cdn::db {
+namespace {
+
+using Pool = ConnectionPool<PostgresConnection>;
+using PostgresTransaction = TransactionHandle<PostgresConnection>;
+
+std::size_t default_pool_size() {
+    return 2 * std::max(1u, std::thread::hardware_concurrency());
+}
+
+/** Before attempt `attempt` + 1: random up to 2^attempt ms, at most 100 ms, so the
+ *  transactions that collided do not collide again in lockstep. */
+void back_off(int attempt) {
+    thread_local std::minstd_rand random(std::random_device{}());
+    const int ceiling = std::min(100, 1 << std::min(attempt, 7));
+    std::this_thread::sleep_for(std::chrono::milliseconds(1 + random() % ceiling));
+}
+
+/** Runs `once` until it succeeds, fails for a reason a retry cannot fix, or MAX_ATTEMPTS. */
+template <class Once>
+auto with_retries(Once once) -> decltype(once(std::declval<bool&>())) {
+    for (int attempt = 1;; ++attempt) {
+        bool retryable = false;
+        auto result = once(retryable);
+        if (result || !retryable || attempt == PostgresDatabase::MAX_ATTEMPTS) {
+            return result;
+        }
+        back_off(attempt);
+    }
+}
+
+} // namespace
+
+struct PostgresDatabase::Impl {
+    Impl(const PostgresOptions& options, std::unique_ptr<PostgresConnection> first)
+        : pool("postgres", options.pool_size, options.pool_wait,
+               [options] { return PostgresConnection::open(options); }, std::move(first)) {}
+
+    core::Result<StatementOutcome> run(std::string_view sql, const std::vector<Value>& params) {
+        CDN_TRY_VOID(usable_outside_body(this));
+        return with_retries([&](bool& retryable) -> core::Result<StatementOutcome> {
+            CDN_TRY(lease, pool.acquire());
+            auto outcome = lease->run(sql, params);
+            retryable = !outcome && is_retryable_sqlstate(lease->last_sqlstate());
+            return outcome;
+        });
+    }
+
+    core::Result<void> transaction_once(const TransactionBody& body, bool& retryable) {
+        CDN_TRY(lease, pool.acquire());
+        CDN_TRY_VOID(lease->run("BEGIN ISOLATION LEVEL SERIALIZABLE", {}));
+        PostgresTransaction tx(*lease, "postgres");
+        auto done = [&]() -> core::Result<void> {
+            BodyScope scope(this);
+            CDN_TRY_VOID(run_body(tx, body, [&lease] { lease->rollback(); }));
+            CDN_TRY_VOID(lease->run("COMMIT", {}));
+            return {};
+        }();
+        // The body's own failure or COMMIT's: either way the last statement tells.
+        retryable = !done && is_retryable_sqlstate(lease->last_sqlstate());
+        return done;
+    }
+
+    Pool pool;
+};
+
+core::Result<void> PostgresDatabase::check_url(const std::string& url) {
+    if (!url.starts_with("postgres://") && !url.starts_with("postgresql://")) {
+        return core::make_error(core::Errc::InvalidRequest, "expected postgres://...");
+    }
+    char* error = nullptr;
+    PQconninfoOption* parsed = PQconninfoParse(url.c_str(), &error);
+    if (parsed == nullptr) {
+        std::string reason = error != nullptr ? error : "out of memory";
+        PQfreemem(error);
+        while (!reason.empty() && reason.back() == '\n') {
+            reason.pop_back();
+        }
+        // libpq quotes the whole URI, password included: the message goes to the terminal.
+        if (const auto at = reason.find(url); at != std::string::npos) {
+            reason.replace(at, url.size(), "...");
+        }
+        return core::make_error(core::Errc::InvalidRequest, reason);
+    }
+    PQconninfoFree(parsed);
+    return {};
+}
+
+core::Result<DatabasePtr> PostgresDatabase::open(PostgresOptions options) {
+    if (options.pool_size == 0) {
+        options.pool_size = default_pool_size();
+    }
+    CDN_TRY(first, PostgresConnection::open(options));
+    auto impl = std::make_unique<Impl>(options, std::move(first));
+    return DatabasePtr(new PostgresDatabase(std::move(impl)));
+}
+
+PostgresDatabase::PostgresDatabase(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
+
+PostgresDatabase::~PostgresDatabase() = default;
+
+core::Result<Rows> PostgresDatabase::query(std::string_view sql, std::vector<Value> params) {
+    CDN_TRY(outcome, impl_->run(sql, params));
+    return std::move(outcome.rows);
+}
+
+core::Result<std::int64_t> PostgresDatabase::execute(std::string_view sql,
+                                                     std::vector<Value> params) {
+    CDN_TRY(outcome, impl_->run(sql, params));
+    return outcome.changes;
+}
+
+core::Result<void> PostgresDatabase::transaction(const TransactionBody& body) {
+    CDN_TRY_VOID(usable_outside_body(impl_.get()));
+    return with_retries(
+        [&](bool& retryable) { return impl_->transaction_once(body, retryable); });
+}
+
+core::Result<void> PostgresDatabase::check() {
+    auto answered = impl_->run("SELECT 1", {});
+    if (!answered) {
+        // Whatever the cause, the probe's answer is "not ready".
+        return database_error(core::Errc::Unavailable, answered.error().detail);
+    }
+    return {};
+}
+
+core::Result<void> PostgresDatabase::backup_to(const std::string& file) {
+    return core::make_error(core::Errc::InvalidRequest,
+                            "backup is for the embedded SQLite database: back up PostgreSQL "
+                            "with pg_dump (docs/operations.md)",
+                            "backup_to " + file + " refused on postgres");
+}
+
+std::string_view PostgresDatabase::dialect() const { return "postgres"; }
+
+} // namespace cdn::db

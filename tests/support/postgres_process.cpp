@@ -1,0 +1,299 @@
+#include "postgres_process.h"
+
+#include <arpa/inet.h>
+#include <fcntl.h>
+#include <libpq-fe.h>
+#include <netinet/in.h>
+#include <pwd.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <gtest/gtest.h>
+
+#include <atomic>
+#include <csignal>
+#include <cstdlib>
+#include <fstream>
+#include <memory>
+#include <mutex>
+#include <random>
+#include <sstream>
+#include <stdexcept>
+#include <system_error>
+
+#include "poll_until.h"
+
+namespace cdn::test {
+namespace {
+
+const std::string PG_BIN = "/usr/lib/postgresql/15/bin/";
+constexpr auto READY_TIMEOUT = std::chrono::seconds(30);
+constexpr auto STOP_TIMEOUT = std::chrono::seconds(15);
+constexpr int START_ATTEMPTS = 3;
+
+bool running_as_root() { return ::geteuid() == 0; }
+
+/** A port that was free a moment ago (the kernel's pick); a race is retried by the caller. */
+int free_loopback_port() {
+    const int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    sockaddr_in addr{};
+    addr.sin_family = AF_INET;
+    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    socklen_t len = sizeof addr;
+    const bool bound = fd >= 0 && ::bind(fd, reinterpret_cast<sockaddr*>(&addr), len) == 0 &&
+                       ::getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len) == 0;
+    if (fd >= 0) {
+        ::close(fd);
+    }
+    if (!bound) {
+        throw std::runtime_error("no free loopback port");
+    }
+    return ntohs(addr.sin_port);
+}
+
+/** fork + exec, output appended to `log`; the exit code (128+signal if killed). */
+int run(const std::vector<std::string>& args, const std::filesystem::path& log) {
+    std::vector<char*> argv;
+    for (const auto& arg : args) {
+        argv.push_back(const_cast<char*>(arg.c_str()));
+    }
+    argv.push_back(nullptr);
+    const std::string log_path = log.string();
+    const pid_t child = ::fork();
+    if (child == 0) {
+        const int fd = ::open(log_path.c_str(), O_WRONLY | O_CREAT | O_APPEND, 0644);
+        ::dup2(fd, STDOUT_FILENO);
+        ::dup2(fd, STDERR_FILENO);
+        ::execvp(argv[0], argv.data());
+        ::_exit(127);
+    }
+    int status = 0;
+    if (child < 0 || ::waitpid(child, &status, 0) != child) {
+        return -1;
+    }
+    return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+}
+
+/** Alive and not a zombie waiting for init to reap it. */
+bool process_alive(pid_t pid) {
+    if (pid <= 0 || ::kill(pid, 0) != 0) {
+        return false;
+    }
+    std::ifstream stat("/proc/" + std::to_string(pid) + "/stat");
+    std::string line;
+    std::getline(stat, line);
+    const auto paren = line.rfind(')');
+    return paren == std::string::npos || paren + 2 >= line.size() || line[paren + 2] != 'Z';
+}
+
+std::string read_file(const std::filesystem::path& path) {
+    std::ifstream in(path);
+    std::stringstream text;
+    text << in.rdbuf();
+    return text.str();
+}
+
+/** The server could not listen on its port (another process took it since we picked it). Not
+ *  any FATAL line: "the database system is starting up" is one, logged for our own pings. */
+bool port_taken(const std::string& log) {
+    return log.find("could not create any TCP/IP sockets") != std::string::npos ||
+           log.find("Address already in use") != std::string::npos;
+}
+
+std::filesystem::path make_root() {
+    const char* base = std::getenv("TMPDIR");
+    std::string pattern = std::string(base != nullptr ? base : "/tmp") + "/cdn-pg-XXXXXX";
+    if (::mkdtemp(pattern.data()) == nullptr) {
+        throw std::runtime_error("mkdtemp failed for the postgres folder");
+    }
+    if (running_as_root()) {
+        const passwd* owner = ::getpwnam("postgres");
+        if (owner == nullptr || ::chown(pattern.c_str(), owner->pw_uid, owner->pw_gid) != 0) {
+            throw std::runtime_error("cannot give " + pattern + " to the postgres user");
+        }
+    }
+    return pattern;
+}
+
+std::unique_ptr<PostgresProcess>& shared_instance() {
+    static std::unique_ptr<PostgresProcess> instance;
+    return instance;
+}
+
+std::mutex& shared_mutex() {
+    static std::mutex mutex;
+    return mutex;
+}
+
+/** Stops the shared server when the tests end, before static destruction. */
+class StopSharedServer : public ::testing::Environment {
+public:
+    void TearDown() override {
+        std::lock_guard lock(shared_mutex());
+        shared_instance().reset();
+    }
+};
+
+[[maybe_unused]] const auto* const REGISTERED =
+    ::testing::AddGlobalTestEnvironment(new StopSharedServer);
+
+/**
+ * A shell that waits for EOF on a pipe only this process writes, which comes when this process
+ * ends however it ends (a crash, ctest killing it at its timeout): then it stops the server
+ * (immediate shutdown, then SIGKILL) and removes the folder, so no server outlives its tests.
+ * exec'd at once after fork: nothing unsafe runs in the child of a threaded process.
+ * @return the pipe's write end (close-on-exec: no other child holds it).
+ */
+int start_watchdog(const std::filesystem::path& root, pid_t& watchdog) {
+    int fds[2];
+    if (::pipe2(fds, O_CLOEXEC) != 0) {
+        throw std::runtime_error("pipe for the postgres watchdog");
+    }
+    static const char* const SCRIPT =
+        "cat >/dev/null; pid=$(head -n1 \"$1/data/postmaster.pid\" 2>/dev/null); "
+        "if [ -n \"$pid\" ]; then kill -QUIT \"$pid\"; "
+        "for i in $(seq 50); do kill -0 \"$pid\" 2>/dev/null || break; sleep 0.1; done; "
+        "kill -KILL \"$pid\" 2>/dev/null; fi; rm -rf \"$1\"";
+    const std::string folder = root.string();
+    watchdog = ::fork();
+    if (watchdog == 0) {
+        ::dup2(fds[0], STDIN_FILENO);
+        const int null = ::open("/dev/null", O_WRONLY);
+        ::dup2(null, STDOUT_FILENO);
+        ::dup2(null, STDERR_FILENO);
+        ::execl("/bin/sh", "sh", "-c", SCRIPT, "watchdog", folder.c_str(), nullptr);
+        ::_exit(127);
+    }
+    ::close(fds[0]);
+    return fds[1];
+}
+
+} // namespace
+
+PostgresProcess::PostgresProcess() : root_(make_root()) {
+    try {
+        watchdog_fd_ = start_watchdog(root_, watchdog_pid_);
+        run_as_owner("initdb", {PG_BIN + "initdb", "-D", (root_ / "data").string(), "-U",
+                                "postgres", "-A", "trust", "-E", "UTF8", "--locale=C", "-N"});
+        // Made by the owner: the server creates its socket in it.
+        run_as_owner("mkdir", {"mkdir", "-m", "700", (root_ / "sock").string()});
+        start();
+    } catch (...) {
+        stop();
+        throw;
+    }
+}
+
+PostgresProcess::~PostgresProcess() { stop(); }
+
+PostgresProcess& PostgresProcess::shared() {
+    std::lock_guard lock(shared_mutex());
+    auto& instance = shared_instance();
+    if (!instance) {
+        instance = std::make_unique<PostgresProcess>();
+    }
+    return *instance;
+}
+
+void PostgresProcess::run_as_owner(const std::string& what,
+                                   const std::vector<std::string>& args) const {
+    std::vector<std::string> argv;
+    if (running_as_root()) {
+        argv = {"runuser", "-u", "postgres", "--"};
+    }
+    argv.insert(argv.end(), args.begin(), args.end());
+    if (run(argv, root_ / "commands.log") != 0) {
+        throw std::runtime_error(what + " failed: " + read_file(root_ / "commands.log"));
+    }
+}
+
+void PostgresProcess::start() {
+    const auto log = root_ / "server.log";
+    for (int attempt = 1; attempt <= START_ATTEMPTS; ++attempt) {
+        port_ = free_loopback_port();
+        const std::string options = "-c listen_addresses=127.0.0.1 -p " + std::to_string(port_) +
+                                    " -k " + (root_ / "sock").string() +
+                                    " -c fsync=off -c full_page_writes=off";
+        // -W: pg_ctl returns at once; readiness is polled below through our own socket, which
+        // no other server can answer.
+        run_as_owner("pg_ctl start", {PG_BIN + "pg_ctl", "start", "-W", "-D",
+                                      (root_ / "data").string(), "-l", log.string(), "-o",
+                                      options});
+        const std::string ping = "host=" + (root_ / "sock").string() + " port=" +
+                                 std::to_string(port_) + " user=postgres dbname=postgres";
+        bool failed = false;
+        const bool ready = poll_until(
+            [&] {
+                failed = port_taken(read_file(log));
+                return failed || PQping(ping.c_str()) == PQPING_OK;
+            },
+            READY_TIMEOUT, std::chrono::milliseconds(20));
+        if (ready && !failed) {
+            pid_ = std::stoi(read_file(root_ / "data" / "postmaster.pid"));
+            return;
+        }
+        stop(); // a half-started server, if any
+        if (!failed) {
+            break;
+        }
+        std::filesystem::remove(log); // the port was taken meanwhile: another one
+    }
+    throw std::runtime_error("postgres did not start: " + read_file(log));
+}
+
+void PostgresProcess::stop() {
+    if (root_.empty()) {
+        return;
+    }
+    const auto pid_file = root_ / "data" / "postmaster.pid";
+    if (pid_ == 0 && std::filesystem::exists(pid_file)) {
+        pid_ = std::atoi(read_file(pid_file).c_str());
+    }
+    if (pid_ > 0) {
+        try {
+            run_as_owner("pg_ctl stop", {PG_BIN + "pg_ctl", "stop", "-D",
+                                         (root_ / "data").string(), "-m", "fast", "-w", "-t",
+                                         std::to_string(STOP_TIMEOUT.count())});
+        } catch (const std::exception&) {
+            // Killed below by its pid.
+        }
+        if (!poll_until([&] { return !process_alive(pid_); }, STOP_TIMEOUT)) {
+            ::kill(pid_, SIGKILL);
+            poll_until([&] { return !process_alive(pid_); }, STOP_TIMEOUT);
+        }
+        pid_ = 0;
+    }
+    std::error_code ignored;
+    std::filesystem::remove_all(root_, ignored);
+    root_.clear();
+    if (watchdog_fd_ >= 0) {
+        ::close(watchdog_fd_); // the watchdog finds nothing left to do and exits
+        ::waitpid(watchdog_pid_, nullptr, 0);
+        watchdog_fd_ = -1;
+    }
+}
+
+std::string PostgresProcess::create_database() {
+    static std::atomic<unsigned> counter{0};
+    std::random_device random;
+    const std::string name = "t_" + std::to_string(random()) + "_" + std::to_string(++counter);
+    const std::string conninfo =
+        "host=127.0.0.1 port=" + std::to_string(port_) + " user=postgres dbname=postgres";
+    std::unique_ptr<PGconn, decltype(&PQfinish)> conn(PQconnectdb(conninfo.c_str()), PQfinish);
+    if (PQstatus(conn.get()) != CONNECTION_OK) {
+        throw std::runtime_error(std::string("connect: ") + PQerrorMessage(conn.get()));
+    }
+    std::unique_ptr<PGresult, decltype(&PQclear)> created(
+        PQexec(conn.get(), ("CREATE DATABASE " + name).c_str()), PQclear);
+    if (PQresultStatus(created.get()) != PGRES_COMMAND_OK) {
+        throw std::runtime_error(std::string("CREATE DATABASE: ") + PQerrorMessage(conn.get()));
+    }
+    return name;
+}
+
+std::string PostgresProcess::url(const std::string& database) const {
+    return "postgres://postgres@127.0.0.1:" + std::to_string(port_) + "/" + database;
+}
+
+} // namespace cdn::test

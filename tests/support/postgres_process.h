@@ -1,0 +1,54 @@
+#pragma once
+
+#include <sys/types.h>
+
+#include <filesystem>
+#include <string>
+#include <vector>
+
+namespace cdn::test {
+
+/**
+ * A private PostgreSQL 15 server for tests (Debian's postgresql-15): `initdb` into a fresh temp
+ * folder, `pg_ctl start` on a free 127.0.0.1 port with its socket in that folder, stopped by its
+ * pid and the folder removed on destruction. Never the system service, never a fixed port.
+ * As root every command runs as the `postgres` user (initdb refuses root). The superuser is
+ * `postgres` with trust authentication on loopback only. A watchdog child stops the server and
+ * removes the folder if this process dies without running the destructor.
+ */
+class PostgresProcess {
+public:
+    /** Starts the server and waits (polling, with a deadline) until it accepts connections;
+     *  throws std::runtime_error naming the failed step otherwise. */
+    PostgresProcess();
+    ~PostgresProcess();
+    PostgresProcess(const PostgresProcess&) = delete;
+    PostgresProcess& operator=(const PostgresProcess&) = delete;
+
+    /** The one server of this test binary, started on first use and stopped by the GoogleTest
+     *  environment registered in postgres_process.cpp when the tests end. */
+    static PostgresProcess& shared();
+
+    /** Creates an empty database `t_<random>` and returns its name. */
+    std::string create_database();
+    /** `postgres://postgres@127.0.0.1:<port>/<database>`. */
+    std::string url(const std::string& database) const;
+
+    int port() const { return port_; }
+    /** The postmaster's pid. */
+    pid_t pid() const { return pid_; }
+    /** Stops the server (pg_ctl stop -m fast, then SIGKILL if it lingers); idempotent. */
+    void stop();
+
+private:
+    void start();
+    void run_as_owner(const std::string& what, const std::vector<std::string>& args) const;
+
+    std::filesystem::path root_;
+    int port_ = 0;
+    pid_t pid_ = 0;
+    int watchdog_fd_ = -1;
+    pid_t watchdog_pid_ = 0;
+};
+
+} // namespace cdn::test
