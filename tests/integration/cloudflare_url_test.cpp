@@ -31,9 +31,7 @@ protected:
     }
 
     CommandResult cli(std::vector<std::string> args) {
-        args.push_back("--data-dir");
-        args.push_back(dir_.path());
-        return run_imagecdn(args);
+        return run_imagecdn_on(dir_.path(), std::move(args));
     }
 
     RawResponse get(const std::string& target, const Headers& headers = {}) {

@@ -151,4 +151,10 @@ int ServerProcess::stop(std::chrono::milliseconds timeout) {
 
 std::string ServerProcess::stderr_text() const { return read_file(log_prefix_ + ".err"); }
 
+CommandResult run_imagecdn_on(const std::string& data_dir, std::vector<std::string> args) {
+    args.push_back("--data-dir");
+    args.push_back(data_dir);
+    return run_imagecdn(args);
+}
+
 } // namespace cdn::test

@@ -25,6 +25,9 @@ struct CommandResult {
 CommandResult run_imagecdn(const std::vector<std::string>& args,
                            const std::map<std::string, std::string>& env = {});
 
+/** `run_imagecdn` with `--data-dir data_dir` appended: an operator command on one install. */
+CommandResult run_imagecdn_on(const std::string& data_dir, std::vector<std::string> args);
+
 /** The exit code of child process `pid` (128+signal if killed) once it exits, polled until
  *  `timeout`; nullopt if it still runs then. Reaps the child when it returns a code. */
 std::optional<int> wait_for_exit(pid_t pid, std::chrono::milliseconds timeout);
