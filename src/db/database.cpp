@@ -37,6 +37,10 @@ std::optional<double> Row::real(std::size_t i) const {
     return std::nullopt;
 }
 
+core::Result<void> Database::exclusively(std::int64_t /*key*/, const LockedBody& body) {
+    return body();
+}
+
 core::Error database_error(core::Errc code, std::string detail) {
     return core::make_error(code, "database error", std::move(detail));
 }

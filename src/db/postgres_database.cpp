@@ -46,7 +46,8 @@ auto with_retries(Once once) -> decltype(once(std::declval<bool&>())) {
 
 struct PostgresDatabase::Impl {
     Impl(const PostgresOptions& options, std::unique_ptr<PostgresConnection> first)
-        : pool("postgres", options.pool_size, options.pool_wait,
+        : options(options),
+          pool("postgres", options.pool_size, options.pool_wait,
                [options] { return PostgresConnection::open(options); }, std::move(first)) {}
 
     core::Result<StatementOutcome> run(std::string_view sql, const std::vector<Value>& params) {
@@ -74,6 +75,7 @@ struct PostgresDatabase::Impl {
         return done;
     }
 
+    PostgresOptions options;
     Pool pool;
 };
 
@@ -127,6 +129,24 @@ core::Result<void> PostgresDatabase::transaction(const TransactionBody& body) {
     CDN_TRY_VOID(usable_outside_body(impl_.get()));
     return with_retries(
         [&](bool& retryable) { return impl_->transaction_once(body, retryable); });
+}
+
+core::Result<void> PostgresDatabase::exclusively(std::int64_t key, const LockedBody& body) {
+    CDN_TRY_VOID(usable_outside_body(impl_.get()));
+    // A session lock, not pg_advisory_xact_lock in a transaction: a SERIALIZABLE transaction's
+    // snapshot is taken by its first statement, before the lock is granted, so a body run
+    // inside it would not see what the previous holder committed. The session belongs to a
+    // connection of its own, outside the pool: `body` needs the pool (all of it if pool_size
+    // is 1), and the lock must be released on the connection that took it.
+    CDN_TRY(holder, PostgresConnection::open(impl_->options));
+    // Waiting is not bounded by statement_timeout: the holder's own statements are, and a
+    // holder that dies releases the lock with its session.
+    CDN_TRY_VOID(holder->run("SET statement_timeout = 0", {}));
+    CDN_TRY_VOID(holder->run("SELECT pg_advisory_lock($1)", {key}));
+    auto done = body();
+    // Closing the connection would release it too; unlocking says so explicitly.
+    (void)holder->run("SELECT pg_advisory_unlock($1)", {key});
+    return done;
 }
 
 core::Result<void> PostgresDatabase::check() {
