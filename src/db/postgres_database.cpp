@@ -42,12 +42,27 @@ auto with_retries(Once once) -> decltype(once(std::declval<bool&>())) {
     }
 }
 
+/**
+ * Takes session advisory lock `key` on `connection`, waiting for it as long as another session
+ * holds it. Polled with pg_try_advisory_lock rather than waited for in pg_advisory_lock: one
+ * statement waiting longer than the statement timeout would be cancelled, and the holder (a
+ * node migrating, say) may well take longer. A holder that dies releases it with its session.
+ */
+core::Result<void> take_advisory_lock(PostgresConnection& connection, std::int64_t key) {
+    for (int attempt = 1;; ++attempt) {
+        CDN_TRY(taken, connection.run("SELECT pg_try_advisory_lock($1)", {key}));
+        if (!taken.rows.empty() && taken.rows.front().integer(0) == 1) {
+            return {};
+        }
+        back_off(attempt);
+    }
+}
+
 } // namespace
 
 struct PostgresDatabase::Impl {
     Impl(const PostgresOptions& options, std::unique_ptr<PostgresConnection> first)
-        : options(options),
-          pool("postgres", options.pool_size, options.pool_wait,
+        : pool("postgres", options.pool_size, options.pool_wait,
                [options] { return PostgresConnection::open(options); }, std::move(first)) {}
 
     core::Result<StatementOutcome> run(std::string_view sql, const std::vector<Value>& params) {
@@ -75,8 +90,9 @@ struct PostgresDatabase::Impl {
         return done;
     }
 
-    PostgresOptions options;
     Pool pool;
+    /** For a connection outside the pool (exclusively()'s lock session). */
+    PostgresOptions options;
 };
 
 core::Result<void> PostgresDatabase::check_url(const std::string& url) {
@@ -107,6 +123,7 @@ core::Result<DatabasePtr> PostgresDatabase::open(PostgresOptions options) {
     }
     CDN_TRY(first, PostgresConnection::open(options));
     auto impl = std::make_unique<Impl>(options, std::move(first));
+    impl->options = options;
     return DatabasePtr(new PostgresDatabase(std::move(impl)));
 }
 
@@ -139,10 +156,7 @@ core::Result<void> PostgresDatabase::exclusively(std::int64_t key, const LockedB
     // connection of its own, outside the pool: `body` needs the pool (all of it if pool_size
     // is 1), and the lock must be released on the connection that took it.
     CDN_TRY(holder, PostgresConnection::open(impl_->options));
-    // Waiting is not bounded by statement_timeout: the holder's own statements are, and a
-    // holder that dies releases the lock with its session.
-    CDN_TRY_VOID(holder->run("SET statement_timeout = 0", {}));
-    CDN_TRY_VOID(holder->run("SELECT pg_advisory_lock($1)", {key}));
+    CDN_TRY_VOID(take_advisory_lock(*holder, key));
     auto done = body();
     // Closing the connection would release it too; unlocking says so explicitly.
     (void)holder->run("SELECT pg_advisory_unlock($1)", {key});

@@ -6,6 +6,7 @@
 
 #include <map>
 #include <memory>
+#include <set>
 #include <sstream>
 #include <string>
 #include <thread>
@@ -61,6 +62,14 @@ TEST(DatabaseStartup, ThreeNodesStartingAtOnceOnAnEmptyPostgresMigrateOnce) {
     for (int i = 0; i < NODES; ++i) {
         dirs.push_back(std::make_unique<TempDir>());
         nodes.push_back(std::make_unique<ServerProcess>(dirs.back()->path(), env));
+    }
+    // Ports picked here, one after another and all different, not by the racing threads.
+    std::set<int> ports;
+    while (ports.size() < NODES) {
+        ports.insert(free_port());
+    }
+    for (auto port = ports.begin(); const auto& node : nodes) {
+        node->use_port(*port++);
     }
     // Launched together; each start() returns when its node answers /healthz (or exited).
     std::vector<char> healthy(NODES, 0);
