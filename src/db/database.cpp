@@ -4,6 +4,10 @@
 
 namespace cdn::db {
 
+core::Result<void> Database::exclusively(std::int64_t /*key*/, const LockedBody& body) {
+    return body();
+}
+
 std::optional<std::string> Row::text(std::size_t i) const {
     if (i >= values.size()) {
         return std::nullopt;
@@ -35,10 +39,6 @@ std::optional<double> Row::real(std::size_t i) const {
         return static_cast<double>(*n);
     }
     return std::nullopt;
-}
-
-core::Result<void> Database::exclusively(std::int64_t /*key*/, const LockedBody& body) {
-    return body();
 }
 
 core::Error database_error(core::Errc code, std::string detail) {
