@@ -12,20 +12,24 @@ namespace cdn::app {
 namespace {
 
 core::Result<db::DatabasePtr> open_postgres(const DatabaseConfig& config) {
-    using std::chrono::milliseconds;
-    // Nodes often start with (or before) their database: waited for up to connect_timeout_ms.
-    CDN_TRY(database, db::open_postgres_within(
-                          {.url = config.url,
-                           .pool_size = config.pool_size,
-                           .pool_wait = milliseconds(config.statement_timeout_ms),
-                           .connect_timeout = milliseconds(config.connect_timeout_ms),
-                           .statement_timeout = milliseconds(config.statement_timeout_ms)},
-                          milliseconds(config.connect_timeout_ms)));
+    CDN_TRY(database, connect_postgres(config));
     CDN_TRY_VOID(db::migrate(*database));
     return database;
 }
 
 } // namespace
+
+core::Result<db::DatabasePtr> connect_postgres(const DatabaseConfig& config) {
+    using std::chrono::milliseconds;
+    // Nodes often start with (or before) their database: waited for up to connect_timeout_ms.
+    return db::open_postgres_within(
+        {.url = config.url,
+         .pool_size = config.pool_size,
+         .pool_wait = milliseconds(config.statement_timeout_ms),
+         .connect_timeout = milliseconds(config.connect_timeout_ms),
+         .statement_timeout = milliseconds(config.statement_timeout_ms)},
+        milliseconds(config.connect_timeout_ms));
+}
 
 core::Result<db::DatabasePtr> open_database(const Config& config) {
     const std::string_view url = config.database.url;
