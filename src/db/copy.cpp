@@ -175,7 +175,8 @@ core::Result<std::int64_t> count_rows(Database& db, const Table& table) {
 
 /** One multi-row INSERT of `rows`, whose first value (the source rowid) is left out. */
 core::Result<void> insert_batch(Database& target, const Table& table, const Rows& rows) {
-    std::string sql = "INSERT INTO " + identifier(table.name) + " (" + column_list(table) + ") VALUES ";
+    std::string sql =
+        "INSERT INTO " + identifier(table.name) + " (" + column_list(table) + ") VALUES ";
     std::vector<Value> params;
     params.reserve(rows.size() * table.columns.size());
     for (const auto& row : rows) {

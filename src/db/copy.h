@@ -25,7 +25,8 @@ struct CopiedTable {
  *  - every table is read in one source transaction (one snapshot) and written in one target
  *    transaction, in foreign-key order, in batched multi-row INSERTs;
  *  - each table's row count in the target is checked against the source's before committing.
- * `schema_migrations` is not copied: both sides are at the same version by then.
+ * `schema_migrations` is not copied: both sides are at the same version by then. No table has a
+ * generated key (ids are made by the service), so there is no sequence to move on.
  *
  * @return the copied tables in the order written, with their row counts.
  * Errc::Conflict when `target` is not empty (nothing is written); Errc::InvalidRequest when

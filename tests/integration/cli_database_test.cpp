@@ -178,7 +178,7 @@ TEST(DbCopy, AServerOnPostgresServesTheCopiedInstall) {
     EXPECT_NE(again.err.find("not empty"), std::string::npos) << again.err;
 }
 
-TEST(DbCopy, ABadUrlIsExit2AndAnUnreachableTargetExit1) {
+TEST(DbCopy, ABadUrlOrSourceIsExit2AndAnUnreachableTargetExit1) {
     TempDir dir;
     auto r = run_imagecdn_on(dir.path(), {"db", "copy", "--to", "mysql://root@127.0.0.1/x"});
     EXPECT_EQ(r.exit_code, 2);
@@ -190,6 +190,13 @@ TEST(DbCopy, ABadUrlIsExit2AndAnUnreachableTargetExit1) {
                      {{"IMAGECDN_DATABASE_CONNECT_TIMEOUT_MS", "1000"}});
     EXPECT_EQ(r.exit_code, 1);
     EXPECT_NE(r.err.find("--to database"), std::string::npos) << r.err;
+
+    // The source must be the embedded database.
+    r = run_imagecdn({"db", "copy", "--to", "postgres://postgres@127.0.0.1:1/imagecdn",
+                      "--data-dir", dir.path()},
+                     {{"IMAGECDN_DATABASE_URL", "postgres://postgres@127.0.0.1:1/other"}});
+    EXPECT_EQ(r.exit_code, 2);
+    EXPECT_NE(r.err.find("embedded SQLite"), std::string::npos) << r.err;
 }
 
 TEST(Backup, AConsistentCopyWhileTheServerTakesWrites) {
