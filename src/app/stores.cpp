@@ -12,18 +12,22 @@ namespace cdn::app {
 namespace {
 
 core::Result<db::DatabasePtr> open_postgres(const DatabaseConfig& config) {
-    using std::chrono::milliseconds;
-    CDN_TRY(database, db::PostgresDatabase::open(
-                          {.url = config.url,
-                           .pool_size = config.pool_size,
-                           .pool_wait = milliseconds(config.statement_timeout_ms),
-                           .connect_timeout = milliseconds(config.connect_timeout_ms),
-                           .statement_timeout = milliseconds(config.statement_timeout_ms)}));
+    CDN_TRY(database, connect_postgres(config));
     CDN_TRY_VOID(db::migrate(*database));
     return database;
 }
 
 } // namespace
+
+core::Result<db::DatabasePtr> connect_postgres(const DatabaseConfig& config) {
+    using std::chrono::milliseconds;
+    return db::PostgresDatabase::open(
+        {.url = config.url,
+         .pool_size = config.pool_size,
+         .pool_wait = milliseconds(config.statement_timeout_ms),
+         .connect_timeout = milliseconds(config.connect_timeout_ms),
+         .statement_timeout = milliseconds(config.statement_timeout_ms)});
+}
 
 core::Result<db::DatabasePtr> open_database(const Config& config) {
     const std::string_view url = config.database.url;

@@ -19,4 +19,7 @@ core::Result<Stores> open_stores(const Config& config);
 /** Opens and migrates the database only (for `migrate` and `customer create`). */
 core::Result<db::DatabasePtr> open_database(const Config& config);
 
+/** Connects to the PostgreSQL database `config.url` names, without migrating it. */
+core::Result<db::DatabasePtr> connect_postgres(const DatabaseConfig& config);
+
 } // namespace cdn::app
