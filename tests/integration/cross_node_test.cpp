@@ -162,5 +162,30 @@ TEST_F(CrossNodeTest, OneUploadUrlRacedOnTwoNodesStoresOnce) {
     EXPECT_EQ(stored_bytes(), png.size());
 }
 
+TEST_F(CrossNodeTest, WritesOfOnePathOnTwoNodesTakeTurns) {
+    ASSERT_NO_FATAL_FAILURE(start({}));
+    const auto& png = sample_png();
+    const auto& jpeg = sample_jpeg();
+    const auto statuses = race([&](int racer) {
+        return http_request(port(racer), "PUT", "/api/v1/images/same",
+                            {{"X-API-Key", api_key_}, {"Content-Type", "image/png"}},
+                            racer % 3 == 0 ? jpeg : png);
+    });
+    // Every write went through, one after the other: one created the path, the rest replaced.
+    EXPECT_EQ(std::count(statuses.begin(), statuses.end(), 201), 1);
+    EXPECT_EQ(std::count(statuses.begin(), statuses.end(), 200), RACERS - 1);
+    // The row describes the version the store holds, on both nodes.
+    const auto stored = read_file(store_.path() + "/" + public_key_ + "/same");
+    for (int node = 0; node < NODES; ++node) {
+        const auto meta = api_call(port(node), "GET", "/api/v1/images/same", api_key_);
+        ASSERT_EQ(meta.status, 200) << meta.body;
+        EXPECT_EQ(json_string(meta.body, "content_type"),
+                  stored == jpeg ? "image/jpeg" : "image/png");
+        EXPECT_NE(meta.body.find("\"size\":" + std::to_string(stored.size()) + ","),
+                  std::string::npos)
+            << meta.body;
+    }
+}
+
 } // namespace
 } // namespace cdn::test

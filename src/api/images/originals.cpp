@@ -201,6 +201,7 @@ core::Result<db::StorageReservation> Originals::try_reserve(const db::CustomerRe
     // One transaction: the token, the path and the quota are decided together for every node
     // (a body the database may run again: it sets `busy`, never accumulates).
     CDN_TRY_VOID(deps_.db.transaction([&](db::Database& tx) -> core::Result<void> {
+        busy = false;
         db::UploadTokenRepository tokens(tx);
         CDN_TRY_VOID(consume_token(tokens, claim.token, now));
         CDN_TRY(held, db::StorageReservationRepository(tx).try_hold(wanted, now));
@@ -298,16 +299,7 @@ core::Result<StoredOriginal> Originals::write(const db::CustomerRecord& customer
                            .created_at = now,
                            .updated_at = now,
                        }};
-    auto saved = deps_.db.transaction([&](db::Database& tx) -> core::Result<void> {
-        db::OriginalRepository repo(tx);
-        CDN_TRY(existing, repo.find(customer.id, path));
-        out.created = !existing;
-        out.record.created_at = existing ? existing->created_at : now;
-        CDN_TRY_VOID(repo.upsert(customer.id, out.record));
-        CDN_TRY_VOID(db::StorageReservationRepository(tx).release(reservation));
-        return {};
-    });
-    if (!saved) {
+    if (auto saved = save_row(reservation, out); !saved) {
         // The store already holds the new version; the row still describes the old one until
         // the next successful put or delete of this path.
         spdlog::error("original {} stored but its row not written: {}", path,
@@ -318,6 +310,20 @@ core::Result<StoredOriginal> Originals::write(const db::CustomerRecord& customer
     // Always, not only on a replace: a 404 for this path may be cached at the edge.
     purge_variants(deps_.kv, customer.public_key, path);
     return out;
+}
+
+core::Result<void> Originals::save_row(const db::StorageReservation& reservation,
+                                       StoredOriginal& out) {
+    // The row and the end of the reservation together: the bytes are counted once throughout.
+    return deps_.db.transaction([&](db::Database& tx) -> core::Result<void> {
+        db::OriginalRepository repo(tx);
+        CDN_TRY(existing, repo.find(reservation.customer_id, reservation.path));
+        out.created = !existing;
+        out.record.created_at = existing ? existing->created_at : out.record.updated_at;
+        CDN_TRY_VOID(repo.upsert(reservation.customer_id, out.record));
+        CDN_TRY_VOID(db::StorageReservationRepository(tx).release(reservation));
+        return {};
+    });
 }
 
 core::Result<db::OriginalRecord> Originals::find(std::string_view customer_id,

@@ -104,6 +104,8 @@ private:
         const db::UploadTokenRecord* token = nullptr;
     };
 
+    /** storage_quota_exceeded unless `size` bytes at `path` fit the plan's quota beside what
+     *  the customer's other paths hold at most (their originals and writes in progress). */
     core::Result<void> check_quota(db::Database& db, const db::CustomerRecord& customer,
                                    std::string_view path, std::uint64_t size, std::int64_t now);
     /** Reserves `path` for a write starting at `now` (try_reserve, waiting while another write
@@ -111,11 +113,17 @@ private:
     core::Result<db::StorageReservation> reserve(const db::CustomerRecord& customer,
                                                  std::string_view path, Claim claim,
                                                  std::int64_t now);
+    /** One attempt of reserve(): `busy` when another write holds the path. The token, the
+     *  path and the quota are decided in one transaction. */
     core::Result<db::StorageReservation> try_reserve(const db::CustomerRecord& customer,
                                                      std::string_view path, Claim claim,
                                                      std::int64_t now, bool& busy);
+    /** Gives a reservation back after a failed write, and the token it used up, if any. */
     void give_back(const db::StorageReservation& reservation, const db::UploadTokenRecord* token,
                    std::int64_t used_at);
+    /** Writes `out.record` as the reserved path's row and ends the reservation, in one
+     *  transaction; sets `out.created` and the record's `created_at`. */
+    core::Result<void> save_row(const db::StorageReservation& reservation, StoredOriginal& out);
     core::Result<StoredOriginal> write(const db::CustomerRecord& customer, std::string_view path,
                                        std::string_view bytes, const CheckedImage& image,
                                        const db::UploadTokenRecord* token);
