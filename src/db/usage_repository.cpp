@@ -138,10 +138,11 @@ std::int64_t day_start(std::int64_t unix_seconds) {
 
 core::Result<void> UsageRepository::add_hourly(const std::vector<UsageDelta>& deltas) {
     const auto chunks = usage_upsert_chunks(deltas);
-    if (chunks.size() <= 1) {
-        // One statement is atomic by itself: no transaction to hold, nothing to retry but it.
-        return chunks.empty() ? core::Result<void>{} : upsert_chunk(db_, chunks.front());
+    if (chunks.empty()) {
+        return {};
     }
+    // A transaction even for one statement: a flush is one unit for the caller, which keeps its
+    // counts when the transaction fails (and on PostgreSQL it is retried as a whole).
     return db_.transaction([&](Database& tx) -> core::Result<void> {
         for (const auto& chunk : chunks) {
             CDN_TRY_VOID(upsert_chunk(tx, chunk));

@@ -62,8 +62,8 @@ public:
     /**
      * Adds every delta to its hour's counters (creating the row) with multi-row
      * `INSERT ... ON CONFLICT DO UPDATE SET x = x + excluded.x` statements, each row once (the
-     * deltas of one hour summed first), as usage_upsert_chunks cuts them; several statements
-     * run in one transaction, so a flush is counted entirely or not at all. Nodes flushing the same
+     * deltas of one hour summed first), as usage_upsert_chunks cuts them, all in one
+     * transaction, so a flush is counted entirely or not at all. Nodes flushing the same
      * customer-hour at once all count: the database does the adding.
      */
     core::Result<void> add_hourly(const std::vector<UsageDelta>& deltas);
