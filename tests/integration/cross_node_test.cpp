@@ -1,6 +1,7 @@
 // Issue 16: several API nodes (separate `imagecdn serve --role api` processes) on one PostgreSQL
-// and one object store, with requests racing across them: the storage quota holds and an upload
-// token is used once, decided by the database, not by a lock inside one process.
+// and one object store, with requests racing across them: the storage quota holds, an upload
+// token is used once, a refresh token rotates once and writes of one path take turns, decided
+// by the database, not by a lock inside one process.
 #include <gtest/gtest.h>
 
 #include <algorithm>
@@ -60,6 +61,7 @@ protected:
         ASSERT_TRUE(signup);
         ASSERT_EQ(signup->status, 201) << signup->body;
         public_key_ = json_string(signup->body, "public_key");
+        refresh_token_ = json_string(signup->body, "refresh_token");
         const auto key =
             http_request(port(1), "POST", "/api/v1/keys",
                          {{"Content-Type", "application/json"},
@@ -113,6 +115,7 @@ protected:
     std::vector<std::unique_ptr<ServerProcess>> nodes_;
     std::string public_key_;
     std::string api_key_;
+    std::string refresh_token_;
 };
 
 TEST_F(CrossNodeTest, UploadsRacedOnTwoNodesStayWithinTheStorageQuota) {
@@ -160,6 +163,18 @@ TEST_F(CrossNodeTest, OneUploadUrlRacedOnTwoNodesStoresOnce) {
     EXPECT_EQ(std::count(statuses.begin(), statuses.end(), 201), 1);
     EXPECT_EQ(std::count(statuses.begin(), statuses.end(), 403), RACERS - 1);
     EXPECT_EQ(stored_bytes(), png.size());
+}
+
+TEST_F(CrossNodeTest, OneRefreshTokenPresentedToTwoNodesRotatesOnce) {
+    ASSERT_NO_FATAL_FAILURE(start({}));
+    ASSERT_FALSE(refresh_token_.empty());
+    const auto statuses = race([&](int racer) {
+        return http_request(port(racer), "POST", "/api/v1/auth/refresh",
+                            {{"Content-Type", "application/json"}},
+                            R"({"refresh_token":")" + refresh_token_ + R"("})");
+    });
+    EXPECT_EQ(std::count(statuses.begin(), statuses.end(), 200), 1);
+    EXPECT_EQ(std::count(statuses.begin(), statuses.end(), 401), RACERS - 1);
 }
 
 TEST_F(CrossNodeTest, WritesOfOnePathOnTwoNodesTakeTurns) {
