@@ -57,7 +57,7 @@ public:
 
     /** Rows of one upsert statement (a power of two): 7 parameters each keeps a statement far
      *  below SQLite's 32,766 and PostgreSQL's 65,535 bound parameters. */
-    static constexpr std::size_t MAX_ROWS_PER_STATEMENT = 512;
+    static constexpr std::size_t MAX_ROWS_PER_STATEMENT = 256;
 
     /**
      * Adds every delta to its hour's counters (creating the row) with multi-row

@@ -89,8 +89,8 @@ TEST(UsageUpsertChunks, SumEachHourOnceInKeyOrderInPowerOfTwoChunks) {
             EXPECT_EQ(row.bytes_out, 15);
         }
     }
-    // 1,300 = 512 + 512 + 256 + 16 + 4.
-    EXPECT_EQ(sizes, (std::vector<std::size_t>{512, 512, 256, 16, 4}));
+    // 1,300 = 5 × 256 + 16 + 4.
+    EXPECT_EQ(sizes, (std::vector<std::size_t>{256, 256, 256, 256, 256, 16, 4}));
     EXPECT_TRUE(std::is_sorted(keys.begin(), keys.end()));
     EXPECT_EQ(std::adjacent_find(keys.begin(), keys.end()), keys.end());
     EXPECT_TRUE(usage_upsert_chunks({}).empty());
