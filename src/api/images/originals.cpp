@@ -326,6 +326,18 @@ core::Result<void> Originals::save_row(const db::StorageReservation& reservation
     });
 }
 
+core::Result<bool> Originals::drop_row(const db::StorageReservation& reservation) {
+    bool had_row = false;
+    CDN_TRY_VOID(deps_.db.transaction([&](db::Database& tx) -> core::Result<void> {
+        CDN_TRY(removed, db::OriginalRepository(tx).remove(reservation.customer_id,
+                                                           reservation.path));
+        had_row = removed;
+        CDN_TRY_VOID(db::StorageReservationRepository(tx).release(reservation));
+        return {};
+    }));
+    return had_row;
+}
+
 core::Result<db::OriginalRecord> Originals::find(std::string_view customer_id,
                                                  std::string_view path) {
     CDN_TRY_VOID(validate_path(path, deps_.config.max_path_segments));
@@ -351,14 +363,12 @@ core::Result<void> Originals::remove(std::string_view customer_id, std::string_v
         }
         existed = false;
     }
-    bool had_row = false;
-    CDN_TRY_VOID(deps_.db.transaction([&](db::Database& tx) -> core::Result<void> {
-        CDN_TRY(removed_row, db::OriginalRepository(tx).remove(customer.id, path));
-        had_row = removed_row;
-        CDN_TRY_VOID(db::StorageReservationRepository(tx).release(reservation));
-        return {};
-    }));
-    if (!existed && !had_row) {
+    auto had_row = drop_row(reservation);
+    if (!had_row) {
+        give_back(reservation, nullptr, 0);
+        return had_row.error();
+    }
+    if (!existed && !*had_row) {
         return core::make_error(core::Errc::NotFound, "no image at this path");
     }
     purge_variants(deps_.kv, customer.public_key, path);

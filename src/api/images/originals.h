@@ -124,6 +124,9 @@ private:
     /** Writes `out.record` as the reserved path's row and ends the reservation, in one
      *  transaction; sets `out.created` and the record's `created_at`. */
     core::Result<void> save_row(const db::StorageReservation& reservation, StoredOriginal& out);
+    /** Deletes the reserved path's row and ends the reservation, in one transaction; whether
+     *  there was a row. */
+    core::Result<bool> drop_row(const db::StorageReservation& reservation);
     core::Result<StoredOriginal> write(const db::CustomerRecord& customer, std::string_view path,
                                        std::string_view bytes, const CheckedImage& image,
                                        const db::UploadTokenRecord* token);
