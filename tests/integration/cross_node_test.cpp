@@ -1,7 +1,7 @@
 // Issue 16: several API nodes (separate `imagecdn serve --role api` processes) on one PostgreSQL
 // and one object store, with requests racing across them: the storage quota holds, an upload
-// token is used once, a refresh token rotates once and writes of one path take turns, decided
-// by the database, not by a lock inside one process.
+// token is used once, a refresh token rotates once, usage flushes all count and writes of one
+// path take turns, decided by the database, not by a lock inside one process.
 #include <gtest/gtest.h>
 
 #include <algorithm>
@@ -14,6 +14,8 @@
 #include <string>
 #include <thread>
 #include <vector>
+
+#include "db/postgres_database.h"
 
 #include "fixtures.h"
 #include "postgres_process.h"
@@ -42,7 +44,8 @@ protected:
      *  added, then signs a customer up through the first. */
     void start(Headers env) {
         auto& postgres = PostgresProcess::shared();
-        env["IMAGECDN_DATABASE_URL"] = postgres.url(postgres.create_database());
+        database_url_ = postgres.url(postgres.create_database());
+        env["IMAGECDN_DATABASE_URL"] = database_url_;
         env["IMAGECDN_STORAGE_ROOT"] = store_.path();
         // What every node of one deployment shares, so a login on one is good on the others.
         env["IMAGECDN_AUTH_JWT_SECRET"] = "cross-node-jwt-secret-0123456789abcdef";
@@ -110,6 +113,7 @@ protected:
         return total;
     }
 
+    std::string database_url_;
     TempDir store_;
     std::vector<std::unique_ptr<TempDir>> data_dirs_;
     std::vector<std::unique_ptr<ServerProcess>> nodes_;
@@ -175,6 +179,39 @@ TEST_F(CrossNodeTest, OneRefreshTokenPresentedToTwoNodesRotatesOnce) {
     });
     EXPECT_EQ(std::count(statuses.begin(), statuses.end(), 200), 1);
     EXPECT_EQ(std::count(statuses.begin(), statuses.end(), 401), RACERS - 1);
+}
+
+TEST_F(CrossNodeTest, UsageFlushesToTwoNodesForTheSameHoursAllCount) {
+    ASSERT_NO_FATAL_FAILURE(start({}));
+    // As edge nodes flush: the same two customer-hours from every racer, one of them twice.
+    constexpr std::int64_t HOUR = 1'710'028'800;
+    const auto item = [](std::int64_t hour, int requests, int bytes) {
+        return R"({"customer_id":"c-race","hour":)" + std::to_string(hour) +
+               R"(,"requests":)" + std::to_string(requests) + R"(,"bytes_out":)" +
+               std::to_string(bytes) + "}";
+    };
+    const auto body = R"({"items":[)" + item(HOUR, 1, 100) + "," + item(HOUR + 59, 2, 10) + "," +
+                      item(HOUR + 3600, 1, 1) + "]}";
+    const auto statuses = race([&](int racer) {
+        return http_request(port(racer), "POST", "/internal/v1/usage",
+                            {{"Authorization",
+                              std::string("Bearer ") + ServerProcess::INTERNAL_SECRET},
+                             {"Content-Type", "application/json"}},
+                            body);
+    });
+    EXPECT_EQ(std::count(statuses.begin(), statuses.end(), 202), RACERS);
+
+    auto database = db::PostgresDatabase::open({.url = database_url_});
+    ASSERT_TRUE(database) << database.error().detail;
+    auto rows = (*database)->query("SELECT hour, requests, bytes_out FROM usage_hourly "
+                                   "WHERE customer_id = 'c-race' ORDER BY hour");
+    ASSERT_TRUE(rows) << rows.error().detail;
+    ASSERT_EQ(rows->size(), 2U);
+    EXPECT_EQ((*rows)[0].integer(0), HOUR);
+    EXPECT_EQ((*rows)[0].integer(1), 3 * RACERS);
+    EXPECT_EQ((*rows)[0].integer(2), 110 * RACERS);
+    EXPECT_EQ((*rows)[1].integer(1), RACERS);
+    EXPECT_EQ((*rows)[1].integer(2), RACERS);
 }
 
 TEST_F(CrossNodeTest, WritesOfOnePathOnTwoNodesTakeTurns) {
