@@ -8,13 +8,15 @@
 #   - one usage flush of 10,000 customer-hours: ms (bench/db/usage_flush.sh, its own 3 rounds)
 # PostgreSQL is a private server (bench/db/postgres.sh), a fresh database per measurement.
 # Usage: bench/db/engines.sh [rounds=3] [seconds=10]
-# Needs a built tree (scripts/setup.sh): build/imagecdn, the module libraries, wrk, node.
+# Needs a built tree (scripts/setup.sh): build/imagecdn, the module libraries, node, npm ci in
+# tests/fake_stripe; wrk, nginx-light and postgresql-15 are installed when missing.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 ROUNDS=${1:-3}
 SECONDS_EACH=${2:-10}
 source bench/load/common.sh
 source bench/db/postgres.sh
+need_packages wrk nginx-light
 start_postgres
 
 ms() { # a wrk latency (850.00us, 12.34ms, 1.02s) in ms
