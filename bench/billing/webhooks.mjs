@@ -11,7 +11,8 @@
 // unknown type, 10% a replay of an event already sent. Each is signed with the `stripe`
 // package's generateTestHeaderString. Prints latency p50/p90/p99/max and the database rows
 // (webhook_events must equal the distinct handled event ids sent: each applied once).
-// Needs: build/imagecdn, npm ci in tests/fake_stripe, python3 (reads the SQLite file).
+// On the PostgreSQL database of IMAGECDN_DATABASE_URL when set (bench/db/engines.sh).
+// Needs: build/imagecdn, npm ci in tests/fake_stripe, python3 (reads the SQLite file) or psql.
 import { spawn, execFileSync } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { createRequire } from 'node:module';
@@ -89,11 +90,19 @@ async function waitHealthy(port) {
   throw new Error('server did not start');
 }
 
-function sql(query) {
-  return execFileSync('python3', ['-c',
-    'import sqlite3,sys; print(sqlite3.connect(sys.argv[1]).execute(sys.argv[2]).fetchone()[0])',
-    path.join(work, 'data/imagecdn.db'), query]).toString().trim();
+/** The rows of `query` (arrays of text) from the server's database: the SQLite file, or the
+ *  PostgreSQL database of IMAGECDN_DATABASE_URL when set (through psql). */
+function sqlRows(query) {
+  const url = process.env.IMAGECDN_DATABASE_URL;
+  const out = url
+    ? execFileSync('psql', ['-At', '-F', '\t', url, '-c', query]).toString()
+    : execFileSync('python3', ['-c',
+      'import sqlite3,sys\nfor r in sqlite3.connect(sys.argv[1]).execute(sys.argv[2]): print("\\t".join(map(str, r)))',
+      path.join(work, 'data/imagecdn.db'), query]).toString();
+  return out.split('\n').filter((line) => line !== '').map((line) => line.split('\t'));
 }
+
+const sql = (query) => sqlRows(query)[0][0];
 
 function percentile(sorted, p) {
   return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))];
@@ -131,10 +140,9 @@ async function main() {
   const linked = [];
   for (let i = 0; i < CUSTOMERS; i++) await linkCustomer(cdnPort, stripePort, i);
   const customers = sql('SELECT COUNT(*) FROM customers WHERE stripe_subscription_id IS NOT NULL');
-  const subs = execFileSync('python3', ['-c',
-    'import sqlite3,sys,json; print(json.dumps(sqlite3.connect(sys.argv[1]).execute("SELECT stripe_customer_id, stripe_subscription_id FROM customers WHERE stripe_subscription_id IS NOT NULL").fetchall()))',
-    path.join(work, 'data/imagecdn.db')]).toString();
-  for (const [cus, sub] of JSON.parse(subs)) linked.push({ cus, sub });
+  const subs = sqlRows('SELECT stripe_customer_id, stripe_subscription_id FROM customers ' +
+    'WHERE stripe_subscription_id IS NOT NULL');
+  for (const [cus, sub] of subs) linked.push({ cus, sub });
   const eventsBefore = Number(sql('SELECT COUNT(*) FROM webhook_events'));
 
   const total = RATE * SECONDS;

@@ -10,6 +10,7 @@
 #include "api/auth/accounts.h"
 #include "app/config.h"
 #include "app/customer_admin.h"
+#include "app/database_commands.h"
 #include "app/fd_limit.h"
 #include "app/pid_file.h"
 #include "app/secrets.h"
@@ -345,6 +346,46 @@ struct BillingCommands {
     }
 };
 
+/** `imagecdn db copy --to URL` and `imagecdn backup --to FILE`: moving and saving the embedded
+ *  database; each prints what it wrote. */
+struct DatabaseCommands {
+    CommonOptions common;
+    std::string to;
+    CLI::App* copy_command = nullptr;
+    CLI::App* backup_command = nullptr;
+
+    void add(CLI::App& cli) {
+        auto* database = cli.add_subcommand("db", "move the embedded database");
+        database->require_subcommand(1);
+        copy_command = database->add_subcommand(
+            "copy", "copy the embedded database into an empty PostgreSQL database");
+        add_common_options(*copy_command, common);
+        copy_command->add_option("--to", to, "postgres://user:password@host:port/dbname")
+            ->required();
+        backup_command =
+            cli.add_subcommand("backup", "consistent online backup of the embedded database");
+        add_common_options(*backup_command, common);
+        backup_command->add_option("--to", to, "the backup file to write")->required();
+    }
+
+    bool parsed() const { return copy_command->parsed() || backup_command->parsed(); }
+
+    int run() const {
+        const auto config = load_or_exit(common);
+        auto done = copy_command->parsed() ? app::copy_database_to(config, to)
+                                           : app::backup_database(config, to);
+        if (!done) {
+            // A database's own reason is only in `detail`; the operator needs it.
+            if (!done.error().detail.empty()) {
+                std::cerr << "imagecdn: " << done.error().detail << "\n";
+            }
+            return report_failure(done.error());
+        }
+        std::cout << *done << "\n";
+        return 0;
+    }
+};
+
 /** `imagecdn serve`: the service, in the role and on the address the options give. */
 struct ServeCommand {
     CommonOptions common;
@@ -460,6 +501,7 @@ struct Commands {
     AdminCommands admin;
     SignUrlCommand sign_url;
     BillingCommands billing;
+    DatabaseCommands database;
     CLI::App* version = nullptr;
 
     void add(CLI::App& cli) {
@@ -471,6 +513,7 @@ struct Commands {
         admin.add(*customer, cli);
         sign_url.add(cli);
         billing.add(cli);
+        database.add(cli);
         version = cli.add_subcommand("version", "print the version");
     }
 
@@ -494,6 +537,9 @@ struct Commands {
         }
         if (billing.parsed()) {
             return billing.run();
+        }
+        if (database.parsed()) {
+            return database.run();
         }
         // `serve` is the one subcommand left.
         return serve.run();

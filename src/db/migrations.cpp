@@ -133,6 +133,20 @@ std::vector<Migration> all_migrations() {
                  PRIMARY KEY (customer_id, day)
              ))",
          }},
+        {4,
+         {
+             // Uploads and deletes in progress on any API node (issue 16): each holds its path
+             // (one writer per path across nodes) and the bytes it may add, counted by the
+             // storage quota until the write is finished or the reservation expires.
+             R"(CREATE TABLE storage_reservations (
+                 customer_id TEXT NOT NULL REFERENCES customers(id) ON DELETE CASCADE,
+                 path TEXT NOT NULL,
+                 id TEXT NOT NULL,
+                 bytes BIGINT NOT NULL,
+                 expires_at BIGINT NOT NULL,
+                 PRIMARY KEY (customer_id, path)
+             ))",
+         }},
     };
 }
 

@@ -85,23 +85,31 @@ int bind_value(sqlite3_stmt* stmt, int index, const Value& value) {
                       value);
 }
 
+/** Where SQLite binds each `$N` of `stmt`, N from 1 to its parameter count (0: not in the SQL). */
+std::vector<int> parameter_indexes(sqlite3_stmt* stmt) {
+    std::vector<int> index_of(static_cast<std::size_t>(sqlite3_bind_parameter_count(stmt)));
+    for (std::size_t i = 0; i < index_of.size(); ++i) {
+        const std::string name = "$" + std::to_string(i + 1);
+        index_of[i] = sqlite3_bind_parameter_index(stmt, name.c_str());
+    }
+    return index_of;
+}
+
 // Binds by name so `$1` means params[0] however often and in whatever order the SQL uses it,
-// exactly as PostgreSQL reads the same text.
-core::Result<void> bind_all(sqlite3_stmt* stmt, const std::vector<Value>& params,
-                            std::string_view sql) {
-    const auto placeholders = static_cast<std::size_t>(sqlite3_bind_parameter_count(stmt));
-    if (placeholders != params.size()) {
-        return misuse("statement has " + std::to_string(placeholders) + " placeholders but " +
+// exactly as PostgreSQL reads the same text. `index_of` is parameter_indexes(stmt).
+core::Result<void> bind_all(sqlite3_stmt* stmt, const std::vector<int>& index_of,
+                            const std::vector<Value>& params, std::string_view sql) {
+    if (index_of.size() != params.size()) {
+        return misuse("statement has " + std::to_string(index_of.size()) + " placeholders but " +
                           std::to_string(params.size()) + " values were given",
                       sql);
     }
     for (std::size_t i = 0; i < params.size(); ++i) {
-        const std::string name = "$" + std::to_string(i + 1);
-        const int index = sqlite3_bind_parameter_index(stmt, name.c_str());
-        if (index == 0) {
-            return misuse("placeholder " + name + " is missing (use $1..$N)", sql);
+        if (index_of[i] == 0) {
+            return misuse("placeholder $" + std::to_string(i + 1) + " is missing (use $1..$N)",
+                          sql);
         }
-        if (const int rc = bind_value(stmt, index, params[i]); rc != SQLITE_OK) {
+        if (const int rc = bind_value(stmt, index_of[i], params[i]); rc != SQLITE_OK) {
             return sqlite_error(rc, sqlite3_db_handle(stmt), sql);
         }
     }
@@ -167,31 +175,38 @@ core::Result<StatementOutcome> step_all(sqlite3_stmt* stmt, std::string_view sql
 /** A statement borrowed from the cache (reset on return) or owned (finalized on return). */
 class SqliteConnection::Statement {
 public:
-    Statement(sqlite3_stmt* stmt, bool owned) : stmt_(stmt), owned_(owned) {}
+    explicit Statement(const Prepared& cached) : prepared_(&cached), owned_(false) {}
+    explicit Statement(Prepared&& owned)
+        : own_(std::move(owned)), prepared_(&own_), owned_(true) {}
     Statement(Statement&& other) noexcept
-        : stmt_(std::exchange(other.stmt_, nullptr)), owned_(other.owned_) {}
+        : own_(std::move(other.own_)), prepared_(other.owned_ ? &own_ : other.prepared_),
+          owned_(other.owned_) {
+        other.prepared_ = nullptr;
+    }
     Statement(const Statement&) = delete;
     Statement& operator=(const Statement&) = delete;
     Statement& operator=(Statement&&) = delete;
 
     ~Statement() {
-        if (stmt_ == nullptr) {
+        if (prepared_ == nullptr) {
             return;
         }
         if (owned_) {
-            sqlite3_finalize(stmt_);
+            sqlite3_finalize(prepared_->stmt);
             return;
         }
         // Reset ends the statement's read snapshot (a COMMIT would fail while one is active);
         // clearing drops the pointers into the caller's params.
-        sqlite3_reset(stmt_);
-        sqlite3_clear_bindings(stmt_);
+        sqlite3_reset(prepared_->stmt);
+        sqlite3_clear_bindings(prepared_->stmt);
     }
 
-    sqlite3_stmt* get() const { return stmt_; }
+    sqlite3_stmt* get() const { return prepared_->stmt; }
+    const std::vector<int>& index_of() const { return prepared_->index_of; }
 
 private:
-    sqlite3_stmt* stmt_;
+    Prepared own_;
+    const Prepared* prepared_;
     bool owned_;
 };
 
@@ -212,8 +227,8 @@ core::Result<std::unique_ptr<SqliteConnection>> SqliteConnection::open(const std
 }
 
 SqliteConnection::~SqliteConnection() {
-    for (auto& [sql, stmt] : statements_) {
-        sqlite3_finalize(stmt);
+    for (auto& [sql, prepared] : statements_) {
+        sqlite3_finalize(prepared.stmt);
     }
     sqlite3_close_v2(handle_);
 }
@@ -235,7 +250,7 @@ core::Result<void> SqliteConnection::configure(bool enable_wal) {
 
 core::Result<SqliteConnection::Statement> SqliteConnection::prepare(std::string_view sql) {
     if (auto it = statements_.find(sql); it != statements_.end()) {
-        return Statement(it->second, false);
+        return Statement(it->second);
     }
     const bool cache = statements_.size() < MAX_CACHED_STATEMENTS;
     sqlite3_stmt* stmt = nullptr;
@@ -254,10 +269,12 @@ core::Result<SqliteConnection::Statement> SqliteConnection::prepare(std::string_
         sqlite3_finalize(stmt);
         return misuse("one statement per call", sql);
     }
+    Prepared prepared{.stmt = stmt, .index_of = parameter_indexes(stmt)};
     if (cache) {
-        statements_.emplace(std::string(sql), stmt);
+        const auto [cached, inserted] = statements_.emplace(std::string(sql), std::move(prepared));
+        return Statement(cached->second);
     }
-    return Statement(stmt, !cache);
+    return Statement(std::move(prepared));
 }
 
 core::Result<StatementOutcome> SqliteConnection::run(std::string_view sql,
@@ -266,7 +283,7 @@ core::Result<StatementOutcome> SqliteConnection::run(std::string_view sql,
     // Declared before the statement so the statement is reset while the lock is still held.
     std::unique_lock<std::mutex> write_lock;
     CDN_TRY(statement, prepare(sql));
-    CDN_TRY_VOID(bind_all(statement.get(), params, sql));
+    CDN_TRY_VOID(bind_all(statement.get(), statement.index_of(), params, sql));
     if (write_mutex != nullptr && sqlite3_stmt_readonly(statement.get()) == 0) {
         write_lock = std::unique_lock<std::mutex>(*write_mutex);
     }

@@ -55,6 +55,13 @@ private:
             return std::hash<std::string_view>{}(s);
         }
     };
+    /** A prepared statement and the index SQLite gave each `$N` (index_of[N - 1], 0 when the
+     *  SQL lacks it), looked up once: SQLite finds a parameter by name with a linear search,
+     *  which made binding a statement of many parameters (a multi-row upsert) quadratic. */
+    struct Prepared {
+        sqlite3_stmt* stmt = nullptr;
+        std::vector<int> index_of;
+    };
     class Statement;
 
     explicit SqliteConnection(sqlite3* handle) : handle_(handle) {}
@@ -62,7 +69,7 @@ private:
     core::Result<Statement> prepare(std::string_view sql);
 
     sqlite3* handle_;
-    std::unordered_map<std::string, sqlite3_stmt*, StringHash, std::equal_to<>> statements_;
+    std::unordered_map<std::string, Prepared, StringHash, std::equal_to<>> statements_;
 };
 
 } // namespace cdn::db

@@ -2,6 +2,11 @@
 
 #include "db/values.h"
 
+#include <algorithm>
+#include <bit>
+#include <map>
+#include <utility>
+
 namespace cdn::db {
 namespace {
 
@@ -38,19 +43,87 @@ void read_counters(const Row& row, std::size_t first, UsageBucket& bucket) {
     bucket.errors = row.integer(first + 4).value_or(0);
 }
 
-// Adds rather than overwrites, so concurrent flushes from several nodes all count. The
+// Adds rather than overwrites, so concurrent flushes from several nodes all count: the
+// database adds each node's counts to the row it finds (or creates) under the row's lock. The
 // ON CONFLICT ... excluded form is valid in SQLite >= 3.24 and PostgreSQL alike.
-constexpr std::string_view UPSERT =
+constexpr std::string_view UPSERT_HEAD =
     "INSERT INTO usage_hourly (customer_id, hour, requests, bytes_out, transforms, cache_hits, "
-    "errors) VALUES ($1, $2, $3, $4, $5, $6, $7) "
-    "ON CONFLICT (customer_id, hour) DO UPDATE SET "
+    "errors) VALUES ";
+constexpr std::string_view UPSERT_TAIL =
+    " ON CONFLICT (customer_id, hour) DO UPDATE SET "
     "requests = usage_hourly.requests + excluded.requests, "
     "bytes_out = usage_hourly.bytes_out + excluded.bytes_out, "
     "transforms = usage_hourly.transforms + excluded.transforms, "
     "cache_hits = usage_hourly.cache_hits + excluded.cache_hits, "
     "errors = usage_hourly.errors + excluded.errors";
+constexpr std::size_t COLUMNS_PER_ROW = 7;
+
+using HourKey = std::pair<std::string, std::int64_t>;
+
+/** The deltas summed per (customer, hour start), in key order: one statement may not update
+ *  a row twice (PostgreSQL refuses it), and every node locking rows in the same order cannot
+ *  deadlock another. */
+std::map<HourKey, UsageDelta> merge_by_hour(const std::vector<UsageDelta>& deltas) {
+    std::map<HourKey, UsageDelta> merged;
+    for (const auto& d : deltas) {
+        auto [it, fresh] = merged.try_emplace(HourKey{d.customer_id, hour_start(d.hour)});
+        auto& sum = it->second;
+        if (fresh) {
+            sum.customer_id = d.customer_id;
+            sum.hour = hour_start(d.hour);
+        }
+        sum.requests += d.requests;
+        sum.bytes_out += d.bytes_out;
+        sum.transforms += d.transforms;
+        sum.cache_hits += d.cache_hits;
+        sum.errors += d.errors;
+    }
+    return merged;
+}
+
+/** One multi-row upsert of `rows`: its SQL and its parameters. */
+std::pair<std::string, std::vector<Value>> upsert_statement(const std::vector<UsageDelta>& rows) {
+    std::string sql(UPSERT_HEAD);
+    std::vector<Value> params;
+    params.reserve(rows.size() * COLUMNS_PER_ROW);
+    for (const auto& d : rows) {
+        sql += params.empty() ? "(" : ", (";
+        for (std::size_t column = 0; column < COLUMNS_PER_ROW; ++column) {
+            sql += (column == 0 ? "$" : ", $") + std::to_string(params.size() + column + 1);
+        }
+        sql += ')';
+        params.insert(params.end(), {d.customer_id, d.hour, d.requests, d.bytes_out,
+                                     d.transforms, d.cache_hits, d.errors});
+    }
+    sql += UPSERT_TAIL;
+    return {std::move(sql), std::move(params)};
+}
+
+core::Result<void> upsert_chunk(Database& db, const std::vector<UsageDelta>& rows) {
+    auto [sql, params] = upsert_statement(rows);
+    CDN_TRY_VOID(db.execute(sql, std::move(params)));
+    return {};
+}
 
 } // namespace
+
+std::vector<std::vector<UsageDelta>> usage_upsert_chunks(const std::vector<UsageDelta>& deltas) {
+    auto merged = merge_by_hour(deltas);
+    std::vector<std::vector<UsageDelta>> chunks;
+    auto next = merged.begin();
+    for (auto left = merged.size(); left > 0;) {
+        // A power of two: a handful of statement texts, each prepared once per connection, not
+        // one per flush size filling the connections' statement caches.
+        const auto size = std::bit_floor(std::min(left, UsageRepository::MAX_ROWS_PER_STATEMENT));
+        auto& chunk = chunks.emplace_back();
+        chunk.reserve(size);
+        for (std::size_t i = 0; i < size; ++i, ++next) {
+            chunk.push_back(std::move(next->second));
+        }
+        left -= size;
+    }
+    return chunks;
+}
 
 std::int64_t hour_start(std::int64_t unix_seconds) {
     // Floor, not truncation toward zero, so that times before 1970 land in their own hour.
@@ -64,13 +137,15 @@ std::int64_t day_start(std::int64_t unix_seconds) {
 }
 
 core::Result<void> UsageRepository::add_hourly(const std::vector<UsageDelta>& deltas) {
-    if (deltas.empty()) {
+    const auto chunks = usage_upsert_chunks(deltas);
+    if (chunks.empty()) {
         return {};
     }
+    // A transaction even for one statement: a flush is one unit for the caller, which keeps its
+    // counts when the transaction fails (and on PostgreSQL it is retried as a whole).
     return db_.transaction([&](Database& tx) -> core::Result<void> {
-        for (const auto& d : deltas) {
-            CDN_TRY_VOID(tx.execute(UPSERT, {d.customer_id, hour_start(d.hour), d.requests,
-                                             d.bytes_out, d.transforms, d.cache_hits, d.errors}));
+        for (const auto& chunk : chunks) {
+            CDN_TRY_VOID(upsert_chunk(tx, chunk));
         }
         return {};
     });

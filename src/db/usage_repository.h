@@ -1,5 +1,6 @@
 #pragma once
 
+#include <cstddef>
 #include <cstdint>
 #include <string>
 #include <string_view>
@@ -28,6 +29,11 @@ std::int64_t hour_start(std::int64_t unix_seconds);
 /** The first second (UTC) of the day containing `unix_seconds`. */
 std::int64_t day_start(std::int64_t unix_seconds);
 
+/** The rows `UsageRepository::add_hourly` writes, one statement's worth per element: `deltas`
+ *  summed per customer and hour start, ordered by both, cut into chunks whose sizes are powers
+ *  of two, largest first, at most UsageRepository::MAX_ROWS_PER_STATEMENT. */
+std::vector<std::vector<UsageDelta>> usage_upsert_chunks(const std::vector<UsageDelta>& deltas);
+
 /** Counters of one bucket of a usage series (an hour or a UTC day), or of a whole range. */
 struct UsageBucket {
     /** Unix seconds: the bucket's first second (for totals, the range's start). */
@@ -49,8 +55,17 @@ class UsageRepository {
 public:
     explicit UsageRepository(Database& db) : db_(db) {}
 
-    /** Adds every delta to its hour's counters (creating the row), all in one transaction, so
-     *  a flush is counted entirely or not at all. */
+    /** Rows of one upsert statement (a power of two): 7 parameters each keeps a statement far
+     *  below SQLite's 32,766 and PostgreSQL's 65,535 bound parameters. */
+    static constexpr std::size_t MAX_ROWS_PER_STATEMENT = 256;
+
+    /**
+     * Adds every delta to its hour's counters (creating the row) with multi-row
+     * `INSERT ... ON CONFLICT DO UPDATE SET x = x + excluded.x` statements, each row once (the
+     * deltas of one hour summed first), as usage_upsert_chunks cuts them, all in one
+     * transaction, so a flush is counted entirely or not at all. Nodes flushing the same
+     * customer-hour at once all count: the database does the adding.
+     */
     core::Result<void> add_hourly(const std::vector<UsageDelta>& deltas);
 
     /** Bytes served to the customer in hours `from_hour <= hour < to_hour` (unix seconds). */

@@ -3,12 +3,15 @@
 // the original and its variant gone. On the embedded SQLite and on PostgreSQL.
 #include <gtest/gtest.h>
 
+#include <filesystem>
+
 #include "db/postgres_database.h"
 
 #include "fixtures.h"
 #include "postgres_process.h"
 #include "raw_http.h"
 #include "server_process.h"
+#include "sql_file.h"
 
 namespace cdn::test {
 namespace {
@@ -92,6 +95,23 @@ TEST(ApiFlow, SignupToDeliveryToDeleteOnPostgres) {
     ASSERT_TRUE(accounts) << accounts.error().detail;
     ASSERT_EQ(accounts->size(), 1u);
     EXPECT_EQ(accounts->front().text(0), "flow@example.com");
+}
+
+// CI runs these suites on both engines (tests/integration/CMakeLists.txt): with
+// CDN_TEST_DATABASE=postgres the commands and servers of a data dir share one PostgreSQL
+// database and leave no SQLite file; otherwise they use the data dir's file.
+TEST(ApiFlow, CommandsAndServerUseTheEngineTheTestEnvironmentChose) {
+    TempDir dir;
+    const auto account = create_account(dir.path(), "engine@example.com");
+    ServerProcess server(dir.path());
+    ASSERT_TRUE(server.start()) << server.stderr_text();
+    EXPECT_EQ(api_call(server.port(), "GET", "/api/v1/keys", account.api_key).status, 200);
+
+    const bool on_postgres = !test_database_url(dir.path()).empty();
+    EXPECT_EQ(std::filesystem::exists(dir.path() + "/imagecdn.db"), !on_postgres);
+    EXPECT_EQ(sql_text(dir.path(), "SELECT email FROM customers WHERE id = '" +
+                                       account.customer_id + "'"),
+              "engine@example.com");
 }
 
 } // namespace

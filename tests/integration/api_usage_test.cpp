@@ -3,7 +3,6 @@
 // the edge cache, the internal node-to-node routes behind the internal secret, and the
 // published OpenAPI document.
 #include <gtest/gtest.h>
-#include <sqlite3.h>
 
 #include <chrono>
 #include <cstdint>
@@ -20,6 +19,7 @@
 #include "poll_until.h"
 #include "raw_http.h"
 #include "server_process.h"
+#include "sql_file.h"
 
 namespace cdn::test {
 namespace {
@@ -376,20 +376,10 @@ protected:
     /** Inserts an originals row (what an upload records) straight into the database. */
     void add_original_row(const std::string& customer_id, const std::string& path,
                           std::int64_t bytes) {
-        sqlite3* db = nullptr;
-        const auto file = dir_.path() + "/imagecdn.db";
-        ASSERT_EQ(sqlite3_open(file.c_str(), &db), SQLITE_OK);
-        sqlite3_busy_timeout(db, 5000);
-        sqlite3_stmt* stmt = nullptr;
-        const char* sql = "INSERT INTO originals (customer_id, path, bytes, content_type, etag, "
-                          "created_at, updated_at) VALUES (?, ?, ?, 'image/jpeg', 'etag', 0, 0)";
-        ASSERT_EQ(sqlite3_prepare_v2(db, sql, -1, &stmt, nullptr), SQLITE_OK) << sqlite3_errmsg(db);
-        sqlite3_bind_text(stmt, 1, customer_id.c_str(), -1, SQLITE_TRANSIENT);
-        sqlite3_bind_text(stmt, 2, path.c_str(), -1, SQLITE_TRANSIENT);
-        sqlite3_bind_int64(stmt, 3, bytes);
-        EXPECT_EQ(sqlite3_step(stmt), SQLITE_DONE) << sqlite3_errmsg(db);
-        sqlite3_finalize(stmt);
-        sqlite3_close(db);
+        sql_exec(dir_.path(),
+                 "INSERT INTO originals (customer_id, path, bytes, content_type, etag, "
+                 "created_at, updated_at) VALUES ($1, $2, $3, 'image/jpeg', 'etag', 0, 0)",
+                 {customer_id, path, bytes});
     }
 
     TempDir dir_;

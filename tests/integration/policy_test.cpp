@@ -2,7 +2,6 @@
 // rate limits, domain allowlists, signed URLs, plan gates, quota, custom domains, presets,
 // usage metering and config changes.
 #include <gtest/gtest.h>
-#include <sqlite3.h>
 
 #include <chrono>
 
@@ -10,6 +9,7 @@
 #include "poll_until.h"
 #include "raw_http.h"
 #include "server_process.h"
+#include "sql_file.h"
 
 namespace cdn::test {
 namespace {
@@ -69,39 +69,25 @@ protected:
                    : std::stod(res.body.substr(at + name_and_labels.size() + 2));
     }
 
-    /** Rows of usage_hourly summed for one customer, read with SQLite directly. */
+    /** Rows of usage_hourly summed for one customer, read straight from its database. */
     struct UsageRow {
         std::int64_t requests = -1, bytes_out = -1, transforms = -1, cache_hits = -1, errors = -1;
     };
     UsageRow usage_of(const std::string& public_key) {
-        UsageRow row;
-        sqlite3* db = nullptr;
-        const auto path = dir_.path() + "/imagecdn.db";
-        if (sqlite3_open_v2(path.c_str(), &db, SQLITE_OPEN_READONLY, nullptr) != SQLITE_OK) {
-            ADD_FAILURE() << "cannot open " << path;
-            sqlite3_close(db);
-            return row;
+        const auto rows = sql_query(
+            dir_.path(),
+            "SELECT CAST(COALESCE(SUM(u.requests),0) AS BIGINT), "
+            "CAST(COALESCE(SUM(u.bytes_out),0) AS BIGINT), "
+            "CAST(COALESCE(SUM(u.transforms),0) AS BIGINT), "
+            "CAST(COALESCE(SUM(u.cache_hits),0) AS BIGINT), "
+            "CAST(COALESCE(SUM(u.errors),0) AS BIGINT) FROM usage_hourly u JOIN customers c "
+            "ON c.id = u.customer_id WHERE c.public_key = $1",
+            {public_key});
+        if (rows.empty()) {
+            return {};
         }
-        sqlite3_busy_timeout(db, 5000);
-        const char* sql =
-            "SELECT COALESCE(SUM(u.requests),0), COALESCE(SUM(u.bytes_out),0), "
-            "COALESCE(SUM(u.transforms),0), COALESCE(SUM(u.cache_hits),0), "
-            "COALESCE(SUM(u.errors),0) FROM usage_hourly u JOIN customers c "
-            "ON c.id = u.customer_id WHERE c.public_key = ?";
-        sqlite3_stmt* stmt = nullptr;
-        if (sqlite3_prepare_v2(db, sql, -1, &stmt, nullptr) == SQLITE_OK) {
-            sqlite3_bind_text(stmt, 1, public_key.c_str(), -1, SQLITE_TRANSIENT);
-            if (sqlite3_step(stmt) == SQLITE_ROW) {
-                row = {sqlite3_column_int64(stmt, 0), sqlite3_column_int64(stmt, 1),
-                       sqlite3_column_int64(stmt, 2), sqlite3_column_int64(stmt, 3),
-                       sqlite3_column_int64(stmt, 4)};
-            }
-        } else {
-            ADD_FAILURE() << sqlite3_errmsg(db);
-        }
-        sqlite3_finalize(stmt);
-        sqlite3_close(db);
-        return row;
+        const auto column = [&](std::size_t i) { return rows.front().integer(i).value_or(-1); };
+        return {column(0), column(1), column(2), column(3), column(4)};
     }
 
     TempDir dir_;

@@ -8,9 +8,12 @@
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
+#include <mutex>
+#include <string_view>
 #include <sstream>
 
 #include "poll_until.h"
+#include "postgres_process.h"
 #include "raw_http.h"
 
 namespace cdn::test {
@@ -46,6 +49,28 @@ pid_t spawn(const std::vector<std::string>& args, const std::map<std::string, st
     ::_exit(127);
 }
 
+/** `env` with IMAGECDN_DATABASE_URL set to the test database of `data_dir`, unless it names
+ *  one already or the tests run on the embedded database. */
+std::map<std::string, std::string> with_test_database(std::map<std::string, std::string> env,
+                                                      const std::string& data_dir) {
+    if (env.count("IMAGECDN_DATABASE_URL") == 0) {
+        if (auto url = test_database_url(data_dir); !url.empty()) {
+            env.emplace("IMAGECDN_DATABASE_URL", std::move(url));
+        }
+    }
+    return env;
+}
+
+/** The value following `--data-dir` in `args`; empty when there is none. */
+std::string data_dir_argument(const std::vector<std::string>& args) {
+    for (std::size_t i = 0; i + 1 < args.size(); ++i) {
+        if (args[i] == "--data-dir") {
+            return args[i + 1];
+        }
+    }
+    return {};
+}
+
 int exit_code_of(int status) {
     if (WIFEXITED(status)) {
         return WEXITSTATUS(status);
@@ -63,6 +88,22 @@ std::optional<int> wait_for_exit(pid_t pid, std::chrono::milliseconds timeout) {
     return exit_code_of(status);
 }
 
+std::string test_database_url(const std::string& data_dir) {
+    const char* engine = std::getenv("CDN_TEST_DATABASE");
+    if (engine == nullptr || std::string_view(engine) != "postgres" || data_dir.empty()) {
+        return {};
+    }
+    static std::mutex mutex;
+    static std::map<std::string, std::string> url_by_data_dir;
+    const std::lock_guard lock(mutex);
+    auto& url = url_by_data_dir[std::filesystem::weakly_canonical(data_dir).string()];
+    if (url.empty()) {
+        auto& postgres = PostgresProcess::shared();
+        url = postgres.url(postgres.create_database());
+    }
+    return url;
+}
+
 std::string imagecdn_binary() {
     const char* bin = std::getenv("CDN_BIN");
     return bin != nullptr ? bin : IMAGECDN_TEST_BINARY;
@@ -75,7 +116,7 @@ CommandResult run_imagecdn(const std::vector<std::string>& args,
     argv.insert(argv.end(), args.begin(), args.end());
     const auto out = logs.path() + "/out";
     const auto err = logs.path() + "/err";
-    const pid_t pid = spawn(argv, env, out, err);
+    const pid_t pid = spawn(argv, with_test_database(env, data_dir_argument(args)), out, err);
     int status = 0;
     ::waitpid(pid, &status, 0);
     return CommandResult{exit_code_of(status), read_file(out), read_file(err)};
@@ -83,7 +124,8 @@ CommandResult run_imagecdn(const std::vector<std::string>& args,
 
 ServerProcess::ServerProcess(std::string data_dir, std::map<std::string, std::string> env,
                              std::vector<std::string> extra_args)
-    : data_dir_(std::move(data_dir)), env_(std::move(env)), extra_args_(std::move(extra_args)) {
+    : data_dir_(std::move(data_dir)), env_(with_test_database(std::move(env), data_dir_)),
+      extra_args_(std::move(extra_args)) {
     env_.emplace("IMAGECDN_AUTH_INTERNAL_SECRET", INTERNAL_SECRET);
     env_.emplace("IMAGECDN_LOG_LEVEL", "info");
     log_prefix_ = data_dir_ + ".server";

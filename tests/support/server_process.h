@@ -15,13 +15,23 @@ namespace cdn::test {
 /** The imagecdn binary under test (set by CMake). */
 std::string imagecdn_binary();
 
+/**
+ * The database the servers and commands on `data_dir` use, chosen by the test environment:
+ * empty (the embedded SQLite file in `data_dir`) unless `CDN_TEST_DATABASE=postgres`, then the
+ * URL of a fresh database on the test binary's private PostgreSQL, made on the first call for
+ * that data dir. ServerProcess and run_imagecdn pass it as IMAGECDN_DATABASE_URL unless their
+ * env sets one, so one test body runs on either engine.
+ */
+std::string test_database_url(const std::string& data_dir);
+
 struct CommandResult {
     int exit_code = -1;
     std::string out;
     std::string err;
 };
 
-/** Runs the imagecdn binary to completion with these arguments and extra environment. */
+/** Runs the imagecdn binary to completion with these arguments and extra environment (plus
+ *  the test_database_url of the `--data-dir` among `args`, if any). */
 CommandResult run_imagecdn(const std::vector<std::string>& args,
                            const std::map<std::string, std::string>& env = {});
 

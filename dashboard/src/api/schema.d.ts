@@ -933,7 +933,7 @@ export interface components {
                 "application/json": components["schemas"]["Error"];
             };
         };
-        /** @description `conflict`: the path crosses an existing image (an image cannot also be a folder, nor a folder an image). */
+        /** @description `conflict`: the path crosses an existing image (an image cannot also be a folder, nor a folder an image), or another upload or delete of the same path was still in progress after a wait (retry). */
         PathConflict: {
             headers: {
                 [name: string]: unknown;
@@ -1720,6 +1720,7 @@ export interface operations {
             };
             401: components["responses"]["Unauthorized"];
             404: components["responses"]["NotFound"];
+            409: components["responses"]["PathConflict"];
             500: components["responses"]["Internal"];
         };
     };

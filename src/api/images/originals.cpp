@@ -4,11 +4,13 @@
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
+#include <chrono>
+#include <thread>
 #include <utility>
 
 #include "api/common/announce.h"
 #include "api/common/customer_json.h"
-#include "core/hash.h"
+#include "core/random.h"
 #include "core/strings.h"
 #include "storage/key.h"
 #include "transform/engine.h"
@@ -31,6 +33,14 @@ constexpr std::array<std::pair<std::string_view, std::string_view>, 5> TYPE_ALIA
     {"image/x-png", "image/png"},
     {"image/svg", "image/svg+xml"},
 }};
+
+/** How long a write holds its path and bytes: far longer than any store write, so that only a
+ *  node that died mid-write leaves a reservation to expire. */
+constexpr std::int64_t RESERVATION_SECONDS = 5 * 60;
+/** A write of a path another write holds waits for it this many times this long, then is a
+ *  conflict (409) the client may retry. */
+constexpr int PATH_BUSY_ATTEMPTS = 60;
+constexpr std::chrono::milliseconds PATH_BUSY_PAUSE{250};
 
 std::string mb(std::uint64_t bytes) {
     return fmt::format("{:.1f} MB", static_cast<double>(bytes) / 1'000'000.0);
@@ -163,19 +173,12 @@ std::uint64_t max_original_bytes(const account::Plan& plan, const transform::Lim
     return std::min(plan.max_original_bytes, limits.max_original_bytes);
 }
 
-std::mutex& Originals::lock_for(std::string_view customer_id) {
-    return locks_[core::hash64(customer_id) % locks_.size()];
-}
-
-core::Result<void> Originals::check_quota(const db::CustomerRecord& customer,
-                                          const account::Plan& plan, std::string_view path,
-                                          std::uint64_t size) {
-    db::OriginalRepository repo(deps_.db);
-    CDN_TRY(used, repo.total_bytes(customer.id));
-    CDN_TRY(existing, repo.find(customer.id, path));
-    const auto replaced = existing ? existing->bytes : 0;
-    const auto kept = static_cast<std::uint64_t>(std::max<std::int64_t>(0, used - replaced));
-    const auto after = kept + size;
+core::Result<void> Originals::check_quota(db::Database& db, const db::CustomerRecord& customer,
+                                          std::string_view path, std::uint64_t size,
+                                          std::int64_t now) {
+    const auto& plan = deps_.plan_of(customer);
+    CDN_TRY(others, db::StorageReservationRepository(db).held_bytes_except(customer.id, path, now));
+    const auto after = static_cast<std::uint64_t>(std::max<std::int64_t>(0, others)) + size;
     if (after > plan.storage_quota_bytes) {
         return core::make_error(
             core::Errc::StorageQuotaExceeded,
@@ -183,6 +186,59 @@ core::Result<void> Originals::check_quota(const db::CustomerRecord& customer,
                         mb(after), plan.name, mb(plan.storage_quota_bytes)));
     }
     return {};
+}
+
+core::Result<db::StorageReservation> Originals::try_reserve(const db::CustomerRecord& customer,
+                                                            std::string_view path, Claim claim,
+                                                            std::int64_t now, bool& busy) {
+    const db::StorageReservation wanted{
+        .customer_id = customer.id,
+        .path = std::string(path),
+        .id = core::random_hex(16),
+        .bytes = static_cast<std::int64_t>(claim.bytes.value_or(0)),
+        .expires_at = now + RESERVATION_SECONDS,
+    };
+    // One transaction: the token, the path and the quota are decided together for every node
+    // (a body the database may run again: it sets `busy`, never accumulates).
+    CDN_TRY_VOID(deps_.db.transaction([&](db::Database& tx) -> core::Result<void> {
+        busy = false;
+        db::UploadTokenRepository tokens(tx);
+        CDN_TRY_VOID(consume_token(tokens, claim.token, now));
+        CDN_TRY(held, db::StorageReservationRepository(tx).try_hold(wanted, now));
+        busy = !held;
+        if (busy) {
+            return core::make_error(core::Errc::Conflict,
+                                    "another upload or delete of this path is in progress");
+        }
+        return claim.bytes ? check_quota(tx, customer, path, *claim.bytes, now)
+                           : core::Result<void>{};
+    }));
+    return wanted;
+}
+
+core::Result<db::StorageReservation> Originals::reserve(const db::CustomerRecord& customer,
+                                                        std::string_view path, Claim claim,
+                                                        std::int64_t now) {
+    for (int attempt = 1;; ++attempt) {
+        bool busy = false;
+        auto reserved = try_reserve(customer, path, claim, now, busy);
+        if (reserved || !busy || attempt == PATH_BUSY_ATTEMPTS) {
+            return reserved;
+        }
+        // Another node's (or request's) write of this path: it ends within a store write.
+        std::this_thread::sleep_for(PATH_BUSY_PAUSE);
+    }
+}
+
+void Originals::give_back(const db::StorageReservation& reservation,
+                          const db::UploadTokenRecord* token, std::int64_t used_at) {
+    if (auto released = db::StorageReservationRepository(deps_.db).release(reservation);
+        !released) {
+        spdlog::warn("storage reservation of {} not released (it expires): {}", reservation.path,
+                     released.error().detail);
+    }
+    db::UploadTokenRepository tokens(deps_.db);
+    release_token(tokens, token, used_at);
 }
 
 core::Result<void> Originals::check_declared(const db::CustomerRecord& customer,
@@ -195,7 +251,8 @@ core::Result<void> Originals::check_declared(const db::CustomerRecord& customer,
                                 fmt::format("the {} plan accepts originals up to {} bytes",
                                             plan.name, max));
     }
-    return check_quota(customer, plan, path, size);
+    // Advisory: the upload itself is checked again, and then reserves its bytes.
+    return check_quota(deps_.db, customer, path, size, deps_.clock.unix_seconds());
 }
 
 core::Result<StoredOriginal> Originals::put(std::string_view customer_id, std::string_view path,
@@ -224,41 +281,61 @@ core::Result<StoredOriginal> Originals::write(const db::CustomerRecord& customer
                                               std::string_view path, std::string_view bytes,
                                               const CheckedImage& image,
                                               const db::UploadTokenRecord* token) {
-    const auto& plan = deps_.plan_of(customer);
-    const std::lock_guard lock(lock_for(customer.id));
-    CDN_TRY_VOID(check_quota(customer, plan, path, bytes.size()));
-    db::OriginalRepository repo(deps_.db);
-    CDN_TRY(existing, repo.find(customer.id, path));
     const auto now = deps_.clock.unix_seconds();
-    db::UploadTokenRepository tokens(deps_.db);
-    CDN_TRY_VOID(consume_token(tokens, token, now));
-    // A failure from here on gives the token back.
+    CDN_TRY(reservation, reserve(customer, path, {.bytes = bytes.size(), .token = token}, now));
+    // From here on a failure gives the reservation and the token back.
     auto stored = deps_.store.put(store_key(customer.public_key, path), bytes);
     if (!stored) {
-        release_token(tokens, token, now);
+        give_back(reservation, token, now);
         return store_error(stored.error(), "write");
     }
-    db::OriginalRecord record{
-        .path = std::string(path),
-        .bytes = static_cast<std::int64_t>(bytes.size()),
-        .content_type = std::string(transform::mime_type(image.format)),
-        .width = image.width,
-        .height = image.height,
-        .etag = stored->etag,
-        .created_at = existing ? existing->created_at : now,
-        .updated_at = now,
-    };
-    if (auto saved = repo.upsert(customer.id, record); !saved) {
+    StoredOriginal out{.record = {
+                           .path = std::string(path),
+                           .bytes = static_cast<std::int64_t>(bytes.size()),
+                           .content_type = std::string(transform::mime_type(image.format)),
+                           .width = image.width,
+                           .height = image.height,
+                           .etag = stored->etag,
+                           .created_at = now,
+                           .updated_at = now,
+                       }};
+    if (auto saved = save_row(reservation, out); !saved) {
         // The store already holds the new version; the row still describes the old one until
         // the next successful put or delete of this path.
         spdlog::error("original {} stored but its row not written: {}", path,
                       saved.error().detail);
-        release_token(tokens, token, now);
+        give_back(reservation, token, now);
         return saved.error();
     }
     // Always, not only on a replace: a 404 for this path may be cached at the edge.
     purge_variants(deps_.kv, customer.public_key, path);
-    return StoredOriginal{.record = std::move(record), .created = !existing};
+    return out;
+}
+
+core::Result<void> Originals::save_row(const db::StorageReservation& reservation,
+                                       StoredOriginal& out) {
+    // The row and the end of the reservation together: the bytes are counted once throughout.
+    return deps_.db.transaction([&](db::Database& tx) -> core::Result<void> {
+        db::OriginalRepository repo(tx);
+        CDN_TRY(existing, repo.find(reservation.customer_id, reservation.path));
+        out.created = !existing;
+        out.record.created_at = existing ? existing->created_at : out.record.updated_at;
+        CDN_TRY_VOID(repo.upsert(reservation.customer_id, out.record));
+        CDN_TRY_VOID(db::StorageReservationRepository(tx).release(reservation));
+        return {};
+    });
+}
+
+core::Result<bool> Originals::drop_row(const db::StorageReservation& reservation) {
+    bool had_row = false;
+    CDN_TRY_VOID(deps_.db.transaction([&](db::Database& tx) -> core::Result<void> {
+        CDN_TRY(removed, db::OriginalRepository(tx).remove(reservation.customer_id,
+                                                           reservation.path));
+        had_row = removed;
+        CDN_TRY_VOID(db::StorageReservationRepository(tx).release(reservation));
+        return {};
+    }));
+    return had_row;
 }
 
 core::Result<db::OriginalRecord> Originals::find(std::string_view customer_id,
@@ -275,18 +352,23 @@ core::Result<void> Originals::remove(std::string_view customer_id, std::string_v
     CDN_TRY_VOID(validate_path(path, deps_.config.max_path_segments));
     CDN_TRY(customer, load_customer(deps_.db, customer_id));
     CDN_TRY_VOID(storage::validate_key(store_key(customer.public_key, path)));
-    const std::lock_guard lock(lock_for(customer.id));
+    CDN_TRY(reservation, reserve(customer, path, {}, deps_.clock.unix_seconds()));
     // The object first: once it is gone nothing serves it, whatever happens to the row. An
     // object without a row (put there by the operator) is removed too.
     bool existed = true;
     if (auto removed = deps_.store.remove(store_key(customer.public_key, path)); !removed) {
         if (removed.error().code != core::Errc::NotFound) {
+            give_back(reservation, nullptr, 0);
             return store_error(removed.error(), "delete");
         }
         existed = false;
     }
-    CDN_TRY(had_row, db::OriginalRepository(deps_.db).remove(customer.id, path));
-    if (!existed && !had_row) {
+    auto had_row = drop_row(reservation);
+    if (!had_row) {
+        give_back(reservation, nullptr, 0);
+        return had_row.error();
+    }
+    if (!existed && !*had_row) {
         return core::make_error(core::Errc::NotFound, "no image at this path");
     }
     purge_variants(deps_.kv, customer.public_key, path);

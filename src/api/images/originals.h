@@ -1,8 +1,6 @@
 #pragma once
 
-#include <array>
 #include <cstdint>
-#include <mutex>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -12,6 +10,7 @@
 #include "core/result.h"
 #include "db/customer_repository.h"
 #include "db/original_repository.h"
+#include "db/storage_reservation_repository.h"
 #include "db/upload_token_repository.h"
 #include "transform/media_type.h"
 
@@ -60,12 +59,15 @@ struct StoredOriginal {
  * `originals` table what the API lists. Every method blocks (database, store, libvips): call on
  * the blocking pool.
  *
- * Writes of one customer are serialised on this node (quota check, store write and row update
- * happen as one step), so that two concurrent uploads cannot both pass the storage quota nor
- * leave the row describing a version the store no longer holds. The store write comes first and
- * is atomic (temporary object, then rename): a failed or interrupted upload leaves the previous
- * version, and its row, intact. A replaced or deleted original has its cached variants purged
- * on every edge node.
+ * Writes are coordinated through the database, so that they stay correct with several API
+ * nodes (db::StorageReservationRepository): a write first reserves its path and its bytes in
+ * one transaction that also checks the storage quota (counting every write in progress on any
+ * node) and uses up a presigned upload's token, so two uploads cannot both pass the quota nor
+ * both use one token, and two writes of one path never overlap (the row always describes the
+ * version the store holds). The store write comes next and is atomic (temporary object, then
+ * rename): a failed or interrupted upload leaves the previous version, and its row, intact.
+ * Then one transaction writes the row and ends the reservation. A replaced or deleted original
+ * has its cached variants purged on every edge node.
  */
 class Originals {
 public:
@@ -73,10 +75,11 @@ public:
 
     /**
      * Checks and stores `bytes` at `path` for the customer. `token`, for a presigned upload: it
-     * must match the content (content type) and is consumed atomically just before the store
-     * write, and given back if that write fails. Errors: invalid_path, payload_too_large,
-     * unsupported_media_type, storage_quota_exceeded, forbidden (token already used or
-     * expired), conflict (the path crosses an existing object, `a` vs `a/b`), unavailable.
+     * must match the content (content type) and is consumed atomically with the reservation,
+     * just before the store write, and given back if that write fails. Errors: invalid_path,
+     * payload_too_large, unsupported_media_type, storage_quota_exceeded, forbidden (token
+     * already used or expired), conflict (the path crosses an existing object, `a` vs `a/b`, or
+     * another write of the path is still in progress after a wait), unavailable.
      */
     core::Result<StoredOriginal> put(std::string_view customer_id, std::string_view path,
                                      std::string_view bytes,
@@ -94,16 +97,41 @@ public:
                                       std::uint64_t size);
 
 private:
-    std::mutex& lock_for(std::string_view customer_id);
-    core::Result<void> check_quota(const db::CustomerRecord& customer, const account::Plan& plan,
-                                   std::string_view path, std::uint64_t size);
+    /** What a write reserves: the bytes it may add (checked against the quota), or none for a
+     *  delete; the presigned upload's token to use up, if any. */
+    struct Claim {
+        std::optional<std::uint64_t> bytes;
+        const db::UploadTokenRecord* token = nullptr;
+    };
+
+    /** storage_quota_exceeded unless `size` bytes at `path` fit the plan's quota beside what
+     *  the customer's other paths hold at most (their originals and writes in progress). */
+    core::Result<void> check_quota(db::Database& db, const db::CustomerRecord& customer,
+                                   std::string_view path, std::uint64_t size, std::int64_t now);
+    /** Reserves `path` for a write starting at `now` (try_reserve, waiting while another write
+     *  holds the path); the token is used up at `now`. */
+    core::Result<db::StorageReservation> reserve(const db::CustomerRecord& customer,
+                                                 std::string_view path, Claim claim,
+                                                 std::int64_t now);
+    /** One attempt of reserve(): `busy` when another write holds the path. The token, the
+     *  path and the quota are decided in one transaction. */
+    core::Result<db::StorageReservation> try_reserve(const db::CustomerRecord& customer,
+                                                     std::string_view path, Claim claim,
+                                                     std::int64_t now, bool& busy);
+    /** Gives a reservation back after a failed write, and the token it used up, if any. */
+    void give_back(const db::StorageReservation& reservation, const db::UploadTokenRecord* token,
+                   std::int64_t used_at);
+    /** Writes `out.record` as the reserved path's row and ends the reservation, in one
+     *  transaction; sets `out.created` and the record's `created_at`. */
+    core::Result<void> save_row(const db::StorageReservation& reservation, StoredOriginal& out);
+    /** Deletes the reserved path's row and ends the reservation, in one transaction; whether
+     *  there was a row. */
+    core::Result<bool> drop_row(const db::StorageReservation& reservation);
     core::Result<StoredOriginal> write(const db::CustomerRecord& customer, std::string_view path,
                                        std::string_view bytes, const CheckedImage& image,
                                        const db::UploadTokenRecord* token);
 
     ApiDeps& deps_;
-    /** Striped by customer id: bounded, and one customer's writes always take the same one. */
-    std::array<std::mutex, 64> locks_;
 };
 
 /** The store key of a customer's original. */

@@ -13,6 +13,9 @@
 //   of the bound type → 415 unsupported_media_type; a body over the bound size → 413
 //   payload_too_large. Then the same checks as a direct PUT (the plan and quota again, since
 //   they may have changed).
+// - Writes of one path (upload or delete, on any API node) take turns: a second one waits for the
+//   first, up to 15 s, then is answered 409 conflict (retry). See docs/architecture.md "Several
+//   API nodes on one database".
 // - Bad query parameters of the listing (limit outside 1..1000, a cursor not issued by us) →
 //   400 invalid_parameter naming the parameter in `error.field`.
 // - Image objects: {path, size, width, height, format, content_type, etag, created_at,

@@ -2,6 +2,11 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
+#include <string>
+#include <utility>
+#include <vector>
+
 #include "db_test_support.h"
 
 namespace cdn::db {
@@ -62,6 +67,53 @@ TEST_P(MigratedTest, AFailedBatchAddsNothing) {
     ASSERT_FALSE(added);
     EXPECT_EQ(UsageRepository(*db_).sum_bytes_out("c1", H0, H0 + HOUR).value(), 0);
     EXPECT_TRUE(UsageRepository(*db_).add_hourly({}));
+}
+
+TEST(UsageUpsertChunks, SumEachHourOnceInKeyOrderInPowerOfTwoChunks) {
+    std::vector<UsageDelta> deltas;
+    // 1,300 customer-hours, each delta twice (the second in the same hour, later).
+    for (int i = 1299; i >= 0; --i) {
+        const auto customer = "c" + std::to_string(i % 7);
+        deltas.push_back({customer, H0 + (i / 7) * HOUR, 1, 10, 0, 0, 0});
+        deltas.push_back({customer, H0 + (i / 7) * HOUR + 59, 2, 5, 0, 0, 0});
+    }
+    const auto chunks = usage_upsert_chunks(deltas);
+    std::vector<std::size_t> sizes;
+    std::vector<std::pair<std::string, std::int64_t>> keys;
+    for (const auto& chunk : chunks) {
+        sizes.push_back(chunk.size());
+        for (const auto& row : chunk) {
+            keys.emplace_back(row.customer_id, row.hour);
+            EXPECT_EQ(row.hour, hour_start(row.hour));
+            EXPECT_EQ(row.requests, 3);
+            EXPECT_EQ(row.bytes_out, 15);
+        }
+    }
+    // 1,300 = 5 × 256 + 16 + 4.
+    EXPECT_EQ(sizes, (std::vector<std::size_t>{256, 256, 256, 256, 256, 16, 4}));
+    EXPECT_TRUE(std::is_sorted(keys.begin(), keys.end()));
+    EXPECT_EQ(std::adjacent_find(keys.begin(), keys.end()), keys.end());
+    EXPECT_TRUE(usage_upsert_chunks({}).empty());
+}
+
+TEST_P(MigratedTest, AFlushOfManyCustomerHoursCountsEveryOne) {
+    std::vector<UsageDelta> deltas;
+    for (int i = 0; i < 1100; ++i) {
+        deltas.push_back({"c" + std::to_string(i % 3), H0 + (i / 3) * HOUR, 1, i, 0, 0, 0});
+    }
+    UsageRepository usage(*db_);
+    ASSERT_TRUE(usage.add_hourly(deltas));
+    ASSERT_TRUE(usage.add_hourly(deltas));
+    std::int64_t expected_bytes = 0;
+    for (int i = 0; i < 1100; i += 3) {
+        expected_bytes += 2 * i;
+    }
+    const auto total = usage.totals("c0", H0, H0 + 400 * HOUR).value();
+    EXPECT_EQ(total.requests, 2 * 367);
+    EXPECT_EQ(total.bytes_out, expected_bytes);
+    auto rows = db_->query("SELECT COUNT(*) FROM usage_hourly");
+    ASSERT_TRUE(rows) << rows.error().detail;
+    EXPECT_EQ(rows->front().integer(0), 1100);
 }
 
 TEST(DayStart, FloorsToTheUtcDay) {
