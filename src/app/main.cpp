@@ -75,15 +75,23 @@ app::Config load_or_exit(CommonOptions options) {
     return std::move(*config);
 }
 
+/** Exit 1 with the error's message and detail (start-up failures: the operator needs both). */
+int report_startup_failure(const core::Error& error) {
+    std::cerr << "imagecdn: " << error.message << " (" << error.detail << ")\n";
+    return 1;
+}
+
 int run_migrate(const app::Config& config) {
     auto database = app::open_database(config);
     if (!database) {
-        std::cerr << "imagecdn: " << database.error().message << " " << database.error().detail
-                  << "\n";
-        return 1;
+        return report_startup_failure(database.error());
     }
+    // open_database migrated it: this reads the version (a no-op migration).
     auto version = db::migrate(**database);
-    std::cout << "schema version " << version.value() << "\n";
+    if (!version) {
+        return report_startup_failure(version.error());
+    }
+    std::cout << "schema version " << *version << "\n";
     return 0;
 }
 

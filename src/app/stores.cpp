@@ -4,7 +4,7 @@
 #include <filesystem>
 
 #include "db/migrations.h"
-#include "db/postgres_database.h"
+#include "db/postgres_start.h"
 #include "db/sqlite_database.h"
 #include "storage/local_blob_store.h"
 
@@ -21,12 +21,14 @@ core::Result<db::DatabasePtr> open_postgres(const DatabaseConfig& config) {
 
 core::Result<db::DatabasePtr> connect_postgres(const DatabaseConfig& config) {
     using std::chrono::milliseconds;
-    return db::PostgresDatabase::open(
+    // Nodes often start with (or before) their database: waited for up to connect_timeout_ms.
+    return db::open_postgres_within(
         {.url = config.url,
          .pool_size = config.pool_size,
          .pool_wait = milliseconds(config.statement_timeout_ms),
          .connect_timeout = milliseconds(config.connect_timeout_ms),
-         .statement_timeout = milliseconds(config.statement_timeout_ms)});
+         .statement_timeout = milliseconds(config.statement_timeout_ms)},
+        milliseconds(config.connect_timeout_ms));
 }
 
 core::Result<db::DatabasePtr> open_database(const Config& config) {

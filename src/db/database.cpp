@@ -4,6 +4,10 @@
 
 namespace cdn::db {
 
+core::Result<void> Database::exclusively(std::int64_t /*key*/, const LockedBody& body) {
+    return body();
+}
+
 std::optional<std::string> Row::text(std::size_t i) const {
     if (i >= values.size()) {
         return std::nullopt;

@@ -76,6 +76,18 @@ public:
      */
     virtual core::Result<void> transaction(const TransactionBody& body) = 0;
 
+    /** What exclusively() runs while it holds its lock. */
+    using LockedBody = std::function<core::Result<void>()>;
+
+    /**
+     * Runs `body` while holding the database-wide lock `key`: every other process calling
+     * exclusively() with the same key on the same database waits until `body` returns. `body`
+     * uses this Database as usual. On PostgreSQL a session advisory lock on a connection of its
+     * own; on SQLite (one file, whose writers BEGIN IMMEDIATE already serializes) it just runs
+     * `body`. Not available on a transaction handle.
+     */
+    virtual core::Result<void> exclusively(std::int64_t key, const LockedBody& body);
+
     /** Readiness probe (`SELECT 1`): Errc::Unavailable when the database cannot answer. */
     virtual core::Result<void> check() = 0;
 

@@ -5,6 +5,9 @@
 namespace cdn::db {
 namespace {
 
+// exclusively()'s key for migrating: any constant no other part of imagecdn locks ("cdnmigr").
+constexpr std::int64_t MIGRATION_LOCK = 0x63646e6d69677200;
+
 constexpr std::string_view CREATE_SCHEMA_MIGRATIONS =
     "CREATE TABLE IF NOT EXISTS schema_migrations ("
     "version INTEGER PRIMARY KEY, applied_at BIGINT NOT NULL)";
@@ -171,6 +174,30 @@ core::Result<void> apply(Database& db, const Migration& migration, std::int64_t 
     });
 }
 
+core::Error newer_schema(int version, int newest) {
+    return core::make_error(core::Errc::Internal,
+                            "database schema version " + std::to_string(version) +
+                                " is newer than this binary (" + std::to_string(newest) +
+                                "): upgrade imagecdn",
+                            "schema_migrations holds version " + std::to_string(version));
+}
+
+/** Everything migrate() does, run while holding MIGRATION_LOCK. */
+core::Result<int> migrate_locked(Database& db, const core::Clock& clock) {
+    CDN_TRY_VOID(db.execute(CREATE_SCHEMA_MIGRATIONS));
+    CDN_TRY(version, current_version(db));
+    const int newest = migrations().back().version;
+    if (version > newest) {
+        return newer_schema(version, newest);
+    }
+    for (const auto& migration : migrations()) {
+        if (migration.version > version) {
+            CDN_TRY_VOID(apply(db, migration, clock.unix_seconds()));
+        }
+    }
+    return current_version(db);
+}
+
 } // namespace
 
 const std::vector<Migration>& migrations() {
@@ -179,20 +206,15 @@ const std::vector<Migration>& migrations() {
 }
 
 core::Result<int> migrate(Database& db, const core::Clock& clock) {
-    CDN_TRY_VOID(db.execute(CREATE_SCHEMA_MIGRATIONS));
-    CDN_TRY(version, current_version(db));
-    const int newest = migrations().back().version;
-    if (version > newest) {
-        return database_error(core::Errc::Internal, "schema version " + std::to_string(version) +
-                                                        " is newer than this binary's " +
-                                                        std::to_string(newest));
-    }
-    for (const auto& migration : migrations()) {
-        if (migration.version > version) {
-            CDN_TRY_VOID(apply(db, migration, clock.unix_seconds()));
-        }
-    }
-    return current_version(db);
+    // Under one lock: several nodes starting at once on PostgreSQL would otherwise race DDL
+    // (CREATE TABLE IF NOT EXISTS itself fails there on a concurrent create).
+    int version = 0;
+    CDN_TRY_VOID(db.exclusively(MIGRATION_LOCK, [&]() -> core::Result<void> {
+        CDN_TRY(reached, migrate_locked(db, clock));
+        version = reached;
+        return {};
+    }));
+    return version;
 }
 
 core::Result<int> migrate(Database& db) {

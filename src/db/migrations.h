@@ -20,9 +20,10 @@ const std::vector<Migration>& migrations();
 
 /**
  * Brings the schema up to the newest migration, each in its own transaction, recording it in
- * `schema_migrations`. Safe to run again (a no-op) and from several processes at once.
+ * `schema_migrations`. Safe to run again (a no-op) and from several processes at once: it all
+ * runs under Database::exclusively(), so one process migrates and the others then find it done.
  * @return the schema version now in place.
- * Errc::Internal if the database is newer than this binary knows.
+ * Errc::Internal, its message naming both versions, if the database is newer than this binary.
  */
 core::Result<int> migrate(Database& db, const core::Clock& clock);
 

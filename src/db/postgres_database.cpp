@@ -42,6 +42,22 @@ auto with_retries(Once once) -> decltype(once(std::declval<bool&>())) {
     }
 }
 
+/**
+ * Takes session advisory lock `key` on `connection`, waiting for it as long as another session
+ * holds it. Polled with pg_try_advisory_lock rather than waited for in pg_advisory_lock: one
+ * statement waiting longer than the statement timeout would be cancelled, and the holder (a
+ * node migrating, say) may well take longer. A holder that dies releases it with its session.
+ */
+core::Result<void> take_advisory_lock(PostgresConnection& connection, std::int64_t key) {
+    for (int attempt = 1;; ++attempt) {
+        CDN_TRY(taken, connection.run("SELECT pg_try_advisory_lock($1)", {key}));
+        if (!taken.rows.empty() && taken.rows.front().integer(0) == 1) {
+            return {};
+        }
+        back_off(attempt);
+    }
+}
+
 } // namespace
 
 struct PostgresDatabase::Impl {
@@ -75,6 +91,8 @@ struct PostgresDatabase::Impl {
     }
 
     Pool pool;
+    /** For a connection outside the pool (exclusively()'s lock session). */
+    PostgresOptions options;
 };
 
 core::Result<void> PostgresDatabase::check_url(const std::string& url) {
@@ -105,6 +123,7 @@ core::Result<DatabasePtr> PostgresDatabase::open(PostgresOptions options) {
     }
     CDN_TRY(first, PostgresConnection::open(options));
     auto impl = std::make_unique<Impl>(options, std::move(first));
+    impl->options = options;
     return DatabasePtr(new PostgresDatabase(std::move(impl)));
 }
 
@@ -127,6 +146,21 @@ core::Result<void> PostgresDatabase::transaction(const TransactionBody& body) {
     CDN_TRY_VOID(usable_outside_body(impl_.get()));
     return with_retries(
         [&](bool& retryable) { return impl_->transaction_once(body, retryable); });
+}
+
+core::Result<void> PostgresDatabase::exclusively(std::int64_t key, const LockedBody& body) {
+    CDN_TRY_VOID(usable_outside_body(impl_.get()));
+    // A session lock, not pg_advisory_xact_lock in a transaction: a SERIALIZABLE transaction's
+    // snapshot is taken by its first statement, before the lock is granted, so a body run
+    // inside it would not see what the previous holder committed. The session belongs to a
+    // connection of its own, outside the pool: `body` needs the pool (all of it if pool_size
+    // is 1), and the lock must be released on the connection that took it.
+    CDN_TRY(holder, PostgresConnection::open(impl_->options));
+    CDN_TRY_VOID(take_advisory_lock(*holder, key));
+    auto done = body();
+    // Closing the connection would release it too; unlocking says so explicitly.
+    (void)holder->run("SELECT pg_advisory_unlock($1)", {key});
+    return done;
 }
 
 core::Result<void> PostgresDatabase::check() {

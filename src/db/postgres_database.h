@@ -40,6 +40,8 @@ public:
     core::Result<std::int64_t> execute(std::string_view sql,
                                        std::vector<Value> params = {}) override;
     core::Result<void> transaction(const TransactionBody& body) override;
+    /** Holds `pg_advisory_lock(key)` on a connection opened for it while `body` runs. */
+    core::Result<void> exclusively(std::int64_t key, const LockedBody& body) override;
     core::Result<void> check() override;
     /** Always an error: PostgreSQL is backed up with its own tools (pg_dump). */
     core::Result<void> backup_to(const std::string& file) override;

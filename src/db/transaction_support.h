@@ -98,6 +98,10 @@ public:
         return {};
     }
 
+    core::Result<void> exclusively(std::int64_t /*key*/, const LockedBody& /*body*/) override {
+        return database_error(core::Errc::Internal, "exclusively called inside a transaction");
+    }
+
     core::Result<void> backup_to(const std::string& /*file*/) override {
         return database_error(core::Errc::Internal, "backup_to called inside a transaction");
     }

@@ -171,7 +171,8 @@ int start_watchdog(const std::filesystem::path& root, pid_t& watchdog) {
 
 } // namespace
 
-PostgresProcess::PostgresProcess() : root_(make_root()) {
+PostgresProcess::PostgresProcess(int port)
+    : root_(make_root()), port_(port), port_given_(port != 0) {
     try {
         watchdog_fd_ = start_watchdog(root_, watchdog_pid_);
         run_as_owner("initdb", {PG_BIN + "initdb", "-D", (root_ / "data").string(), "-U",
@@ -211,7 +212,7 @@ void PostgresProcess::run_as_owner(const std::string& what,
 void PostgresProcess::start() {
     const auto log = root_ / "server.log";
     for (int attempt = 1; attempt <= START_ATTEMPTS; ++attempt) {
-        port_ = free_loopback_port();
+        port_ = port_given_ ? port_ : free_loopback_port();
         const std::string options = "-c listen_addresses=127.0.0.1 -p " + std::to_string(port_) +
                                     " -k " + (root_ / "sock").string() +
                                     " -c fsync=off -c full_page_writes=off";
@@ -234,7 +235,7 @@ void PostgresProcess::start() {
             return;
         }
         stop(); // a half-started server, if any
-        if (!failed) {
+        if (!failed || port_given_) {
             break;
         }
         std::filesystem::remove(log); // the port was taken meanwhile: another one

@@ -19,8 +19,9 @@ namespace cdn::test {
 class PostgresProcess {
 public:
     /** Starts the server and waits (polling, with a deadline) until it accepts connections;
-     *  throws std::runtime_error naming the failed step otherwise. */
-    PostgresProcess();
+     *  throws std::runtime_error naming the failed step otherwise. It listens on `port`, or on
+     *  a free port if 0 (a given port is tried once: if it is taken, that throws). */
+    explicit PostgresProcess(int port = 0);
     ~PostgresProcess();
     PostgresProcess(const PostgresProcess&) = delete;
     PostgresProcess& operator=(const PostgresProcess&) = delete;
@@ -46,6 +47,7 @@ private:
 
     std::filesystem::path root_;
     int port_ = 0;
+    bool port_given_ = false;
     pid_t pid_ = 0;
     int watchdog_fd_ = -1;
     pid_t watchdog_pid_ = 0;

@@ -2,15 +2,21 @@
 
 #include <gtest/gtest.h>
 
+#include <atomic>
+#include <functional>
 #include <string>
+#include <thread>
+#include <vector>
 
 #include "db_test_support.h"
+#include "poll_until.h"
 
 namespace cdn::db {
 namespace {
 
 using test::FakeClock;
 using testing::EngineTest;
+using testing::PostgresTest;
 
 // EngineTest runs on every engine (instantiated in database_contract_test.cpp).
 
@@ -57,6 +63,105 @@ TEST_P(EngineTest, RefusesASchemaNewerThanTheBinary) {
     ASSERT_FALSE(version);
     EXPECT_EQ(version.error().code, core::Errc::Internal);
     EXPECT_NE(version.error().detail.find("999"), std::string::npos);
+    const auto newest = std::to_string(migrations().back().version);
+    EXPECT_EQ(version.error().message, "database schema version 999 is newer than this binary (" +
+                                           newest + "): upgrade imagecdn");
+}
+
+/** One empty database of the instantiated engine, opened as often as a test likes, as
+ *  separate processes (nodes) would open it. */
+class SeveralNodesTest : public ::testing::TestWithParam<testing::Engine> {
+protected:
+    void SetUp() override {
+        if (GetParam() == testing::Engine::Postgres) {
+            postgres_ = testing::fresh_postgres(2);
+        }
+    }
+
+    DatabasePtr open_node() {
+        return GetParam() == testing::Engine::Sqlite
+                   ? testing::open_or_fail(dir_.file("test.db"))
+                   : testing::open_postgres_or_fail(postgres_);
+    }
+
+    testing::TempDir dir_;
+    PostgresOptions postgres_;
+};
+
+CDN_ON_EVERY_ENGINE(SeveralNodesTest);
+
+TEST_P(SeveralNodesTest, NodesMigratingAtOnceApplyEachVersionOnce) {
+    constexpr int NODES = 3;
+    std::vector<DatabasePtr> nodes;
+    for (int i = 0; i < NODES; ++i) {
+        nodes.push_back(open_node());
+        ASSERT_NE(nodes.back(), nullptr);
+    }
+    std::atomic<int> ready{0};
+    std::vector<core::Result<int>> results(NODES, 0);
+    std::vector<std::thread> threads;
+    for (int i = 0; i < NODES; ++i) {
+        threads.emplace_back([&, i] {
+            // Released together, so the migrations really overlap.
+            ++ready;
+            while (ready.load() < NODES) {
+                std::this_thread::yield();
+            }
+            results[static_cast<std::size_t>(i)] = migrate(*nodes[static_cast<std::size_t>(i)]);
+        });
+    }
+    for (auto& thread : threads) {
+        thread.join();
+    }
+    for (const auto& result : results) {
+        ASSERT_TRUE(result) << result.error().detail;
+        EXPECT_EQ(*result, migrations().back().version);
+    }
+    auto applied = nodes.front()->query(
+        "SELECT COUNT(*), COUNT(DISTINCT version), MAX(version) FROM schema_migrations");
+    ASSERT_TRUE(applied) << applied.error().detail;
+    EXPECT_EQ(applied->front().integer(0), static_cast<std::int64_t>(migrations().size()));
+    EXPECT_EQ(applied->front().integer(1), static_cast<std::int64_t>(migrations().size()));
+}
+
+/** Sessions of this database whose last statement tried to take an advisory lock. */
+std::int64_t sessions_that_tried_the_lock(Database& db) {
+    auto rows = db.query(
+        "SELECT COUNT(*) FROM pg_stat_activity WHERE datname = current_database() AND "
+        "query LIKE 'SELECT pg_try_advisory_lock%'");
+    return rows ? rows->front().integer(0).value_or(-1) : -1;
+}
+
+TEST_F(PostgresTest, ExclusivelyMakesAnotherNodeWaitForTheLock) {
+    auto other = testing::open_postgres_or_fail(options_);
+    ASSERT_NE(other, nullptr);
+    std::atomic<bool> first_done{false};
+    std::atomic<bool> second_ran_early{false};
+    std::thread second;
+    auto first = db_->exclusively(42, [&]() -> core::Result<void> {
+        second = std::thread([&] {
+            auto held = other->exclusively(42, [&]() -> core::Result<void> {
+                second_ran_early = !first_done.load();
+                return {};
+            });
+            EXPECT_TRUE(held) << held.error().detail;
+        });
+        // This node's lock session and the second node's, which found the lock taken.
+        EXPECT_TRUE(test::poll_until([&] { return sessions_that_tried_the_lock(*db_) == 2; },
+                                     std::chrono::seconds(20)));
+        first_done = true;
+        return {};
+    });
+    second.join();
+    ASSERT_TRUE(first) << first.error().detail;
+    EXPECT_FALSE(second_ran_early);
+}
+
+TEST_F(PostgresTest, ExclusivelyReturnsTheBodysError) {
+    auto failed = db_->exclusively(
+        7, [] { return core::Result<void>(core::make_error(core::Errc::Conflict, "no")); });
+    ASSERT_FALSE(failed);
+    EXPECT_EQ(failed.error().code, core::Errc::Conflict);
 }
 
 } // namespace
