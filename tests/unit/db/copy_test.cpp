@@ -47,6 +47,8 @@ const std::vector<std::string>& one_row_per_table() {
         "expires_at, used_at) VALUES ('u1', 'c2', 'x.jpg', 'image/jpeg', 100, 1, 2, NULL)",
         "INSERT INTO meter_reports (customer_id, day, identifier, bytes, created_at, "
         "reported_at, attempts, last_error) VALUES ('c1', 19000, 'id-1', 5, 1, NULL, 2, 'boom')",
+        "INSERT INTO storage_reservations (customer_id, path, id, bytes, expires_at) VALUES "
+        "('c2', 'y.jpg', 'res-1', 4096, 1700000300)",
     };
     return inserts;
 }
