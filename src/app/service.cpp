@@ -82,11 +82,10 @@ std::vector<std::string> failing_parts(const Stores& stores) {
     return failing;
 }
 
-/** The /readyz answer (operations.md): an edge node serves from its caches without the
- *  database or the store, so it is 200 degraded and stays in the load balancer; an api node
- *  cannot do its role without them, 503. An all-in-one node still serves images from its
- *  caches, and its database is the one every node shares, so dropping it would drop every
- *  node at once: degraded as well. */
+/** The /readyz answer (operations.md): an edge node serves from its caches without the database or
+ *  the store, so it is 200 degraded and stays in the load balancer; an api node cannot do its role
+ *  without them, 503. An all-in-one node still serves images from its caches, and its database is
+ *  the one every node shares, so dropping it would drop every node at once: degraded as well. */
 http::Response readiness(Role role, const std::vector<std::string>& failing) {
     if (failing.empty()) {
         return http::Response::json(200, R"({"status":"ready"})");

@@ -68,8 +68,7 @@ public:
 
     core::Result<Lease> acquire() { return acquire(Clock::now() + wait_); }
 
-    /** A connection by `deadline`: an idle one that is still healthy, else a new
-     * one. */
+    /** A connection by `deadline`: an idle one that is still healthy, else a new one. */
     core::Result<Lease> acquire(Clock::time_point deadline) {
         std::unique_lock lock(mutex_);
         const auto until = std::min(deadline, Clock::now() + wait_);
@@ -92,8 +91,8 @@ public:
         if (connection && healthy(*connection)) {
             return Lease(*this, std::move(connection));
         }
-        // Opening touches the file system or the network, so it happens outside the
-        // lock; a broken idle connection's slot goes to its replacement.
+        // Opening touches the file system or the network, so it happens outside the lock; a broken
+        // idle connection's slot goes to its replacement.
         connection.reset();
         auto opened = open_connection_(deadline);
         if (!opened) {

@@ -206,9 +206,8 @@ std::string with_context(std::string message, std::string_view sql) {
     return message;
 }
 
-/** Waits until the socket is ready for `events`: the events that came, 0 when
- * `deadline` passed first. An error is reported as ready, for libpq to find and
- * describe. */
+/** Waits until the socket is ready for `events`: the events that came, 0 when `deadline` passed
+ *  first. An error is reported as ready, for libpq to find and describe. */
 short wait_for_socket(int fd, short events, Deadline deadline) {
     for (;;) {
         const auto left = std::chrono::ceil<std::chrono::milliseconds>(
@@ -243,8 +242,7 @@ bool is_retryable_sqlstate(std::string_view sqlstate) {
 
 core::Result<std::unique_ptr<PostgresConnection>>
 PostgresConnection::open(const PostgresOptions& options, Deadline deadline) {
-    // Per connection: statements cancelled past the timeout; every session in
-    // UTC.
+    // Per connection: statements cancelled past the timeout; every session in UTC.
     const std::string settings =
         "-c statement_timeout=" + std::to_string(options.statement_timeout.count()) +
         " -c TimeZone=UTC";
@@ -267,8 +265,8 @@ PostgresConnection::open(const PostgresOptions& options) {
 }
 
 core::Result<void> PostgresConnection::finish_connecting(Deadline deadline) {
-    // libpq's own connect_timeout would do for the handshake, but in whole
-    // seconds (at least two) and only through the blocking PQconnectdb.
+    // libpq's own connect_timeout would do for the handshake, but in whole seconds (at least two)
+    // and only through the blocking PQconnectdb.
     auto polling = PGRES_POLLING_WRITING;
     while (PQstatus(handle_) != CONNECTION_BAD && polling != PGRES_POLLING_FAILED &&
            polling != PGRES_POLLING_OK) {
@@ -308,8 +306,7 @@ core::Error PostgresConnection::error_from(const void* raw, std::string_view sql
 core::Result<std::string> PostgresConnection::prepare(std::string_view sql,
                                                       const std::vector<unsigned>& types,
                                                       Deadline deadline) {
-    // The same text with other parameter types (a NULL, say) is another prepared
-    // statement.
+    // The same text with other parameter types (a NULL, say) is another prepared statement.
     std::string key(sql);
     key.push_back('\0');
     for (const auto type : types) {
@@ -385,8 +382,7 @@ core::Result<void> PostgresConnection::flush(std::string_view sql, Deadline dead
         if (pending < 0) {
             return error_from(nullptr, sql);
         }
-        // libpq's rule: the server may be waiting for us to read before it reads
-        // more.
+        // libpq's rule: the server may be waiting for us to read before it reads more.
         const short ready = wait_for_socket(PQsocket(handle_), POLLIN | POLLOUT, deadline);
         if (ready == 0) {
             return too_late(sql);
@@ -432,9 +428,8 @@ bool PostgresConnection::healthy() noexcept {
     if (broken_ || PQstatus(handle_) != CONNECTION_OK) {
         return false;
     }
-    // An idle session has nothing to read unless the server is closing it (a
-    // restart, a terminated backend: a FATAL message, then end of file), which
-    // PQconsumeInput notices.
+    // An idle session has nothing to read unless the server is closing it (a restart, a terminated
+    // backend: a FATAL message, then end of file), which PQconsumeInput notices.
     pollfd idle{.fd = PQsocket(handle_), .events = POLLIN, .revents = 0};
     if (::poll(&idle, 1, 0) > 0 && PQconsumeInput(handle_) == 0) {
         return false;

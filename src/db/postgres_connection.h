@@ -29,9 +29,8 @@ struct PostgresOptions {
     std::chrono::milliseconds pool_wait{5000};
     /** How long opening one connection may take, handshake included. */
     std::chrono::milliseconds connect_timeout{10000};
-    /** The server cancels a statement running longer (SET per connection), and a
-     * caller waits no longer than this for a connection and its statement's
-     * answer (Errc::Unavailable). */
+    /** The server cancels a statement running longer (SET per connection), and a caller waits no
+     *  longer than this for a connection and its statement's answer (Errc::Unavailable). */
     std::chrono::milliseconds statement_timeout{5000};
 };
 
@@ -54,9 +53,8 @@ using Deadline = std::chrono::steady_clock::time_point;
  */
 class PostgresConnection {
 public:
-    /** How long past statement_timeout a caller waits, so that the server's own
-     * cancellation (which keeps the connection) normally comes before ours (which
-     * drops it). */
+    /** How long past statement_timeout a caller waits, so that the server's own cancellation (which
+     *  keeps the connection) normally comes before ours (which drops it). */
     static constexpr std::chrono::milliseconds ANSWER_GRACE{250};
 
     /** Connects, handshake and session settings included, by `deadline`. */
@@ -69,20 +67,18 @@ public:
     PostgresConnection& operator=(const PostgresConnection&) = delete;
     ~PostgresConnection();
 
-    /** Prepares (once per SQL text and parameter types), binds and runs one
-     * statement; its answer is awaited until `deadline`. */
+    /** Prepares (once per SQL text and parameter types), binds and runs one statement; its answer
+     *  is awaited until `deadline`. */
     core::Result<StatementOutcome> run(std::string_view sql, const std::vector<Value>& params,
                                        Deadline deadline);
-    /** run() with options.statement_timeout from now (a transaction's
-     * statements). */
+    /** run() with options.statement_timeout from now (a transaction's statements). */
     core::Result<StatementOutcome> run(std::string_view sql, const std::vector<Value>& params);
 
     /** Rolls back an open transaction, if any; true when the connection is usable again. */
     bool rollback() noexcept;
 
-    /** False once the server closed the session (a restart, a terminated backend)
-     * or an answer came too late; checked without waiting, before the pool hands
-     * the connection out. */
+    /** False once the server closed the session (a restart, a terminated backend) or an answer came
+     *  too late; checked without waiting, before the pool hands the connection out. */
     bool healthy() noexcept;
 
     /** The SQLSTATE of the last statement if it failed, "" if it succeeded. */
@@ -102,8 +98,8 @@ private:
     core::Result<std::string> prepare(std::string_view sql, const std::vector<unsigned>& types,
                                       Deadline deadline);
     using Answer = std::unique_ptr<pg_result, void (*)(pg_result*)>;
-    /** After a PQsend* call (`queued`: it succeeded): flushes it and waits for
-     * the answer by `deadline`; an error answer from the server is an error. */
+    /** After a PQsend* call (`queued`: it succeeded): flushes it and waits for the answer by
+     *  `deadline`; an error answer from the server is an error. */
     core::Result<Answer> exchange(bool queued, std::string_view sql, Deadline deadline);
     core::Result<void> flush(std::string_view sql, Deadline deadline);
     core::Result<void> await_answer(std::string_view sql, Deadline deadline);
@@ -112,8 +108,7 @@ private:
 
     pg_conn* handle_;
     std::chrono::milliseconds statement_timeout_;
-    /** An answer came too late: the session's state is unknown, so it is never
-     * reused. */
+    /** An answer came too late: the session's state is unknown, so it is never reused. */
     bool broken_ = false;
     std::unordered_map<std::string, std::string, StringHash, std::equal_to<>> statements_;
     std::string last_sqlstate_;

@@ -18,12 +18,11 @@ namespace {
 using Pool = ConnectionPool<PostgresConnection>;
 using Clock = std::chrono::steady_clock;
 
-// A readiness probe answers quickly or not at all: a load balancer's probe
-// gives up after a second or two, and a healthy server answers SELECT 1 in well
-// under a millisecond.
+// A readiness probe answers quickly or not at all: a load balancer's probe gives up after a second
+// or two, and a healthy server answers SELECT 1 in well under a millisecond.
 constexpr auto CHECK_TIMEOUT = std::chrono::milliseconds(1000);
-// How long after a timeout calls fail fast: a hung server costs one wait a
-// second, not one per caller.
+// How long after a timeout calls fail fast: a hung server costs one wait a second, not one per
+// caller.
 constexpr auto HUNG_PAUSE = std::chrono::milliseconds(1000);
 using PostgresTransaction = TransactionHandle<PostgresConnection>;
 
@@ -65,9 +64,8 @@ struct PostgresDatabase::Impl {
               },
               std::move(first)) {}
 
-    /** One statement: getting a connection (opening one if need be) and its
-     * answer share one deadline, so a caller waits at most `timeout` whatever
-     * state the server is in. */
+    /** One statement: getting a connection (opening one if need be) and its answer share one
+     *  deadline, so a caller waits at most `timeout` whatever state the server is in. */
     core::Result<StatementOutcome> run(std::string_view sql, const std::vector<Value>& params,
                                        std::chrono::milliseconds timeout) {
         CDN_TRY_VOID(usable_outside_body(this));
@@ -85,10 +83,9 @@ struct PostgresDatabase::Impl {
         });
     }
 
-    /** A call that failed at its deadline found the server hung (or swamped): for
-     * HUNG_PAUSE every call fails at once instead of each waiting its whole
-     * timeout, so that paths that can do without the database (the edge's caches,
-     * its quota figures) degrade quickly. */
+    /** A call that failed at its deadline found the server hung (or swamped): for HUNG_PAUSE every
+     *  call fails at once instead of each waiting its whole timeout, so that paths that can do
+     *  without the database (the edge's caches, its quota figures) degrade quickly. */
     template <class T>
     void note_timeout(const core::Result<T>& outcome, Deadline deadline) {
         if (!outcome && Clock::now() >= deadline) {
@@ -131,8 +128,7 @@ struct PostgresDatabase::Impl {
     }
 
     std::chrono::milliseconds statement_timeout;
-    /** Steady-clock ticks until which the server counts as hung (note_timeout).
-     */
+    /** Steady-clock ticks until which the server counts as hung (note_timeout). */
     std::atomic<Clock::rep> hung_until{0};
     Pool pool;
 };

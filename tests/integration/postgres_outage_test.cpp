@@ -12,10 +12,10 @@
 #include "server_process.h"
 #include "temp_dir.h"
 
-// PostgreSQL stopped while an api node and an edge node serve (issue 16, faults): cached images
-// are still served, past the customer-config TTL too; the API answers 503
-// database_unavailable; /readyz is 503 on the api node and 200 degraded on the edge node. Then
-// PostgreSQL comes back on the same port and everything recovers without a restart.
+// PostgreSQL stopped while an api node and an edge node serve (issue 16, faults): cached images are
+// still served, past the customer-config TTL too; the API answers 503 database_unavailable; /readyz
+// is 503 on the api node and 200 degraded on the edge node. Then PostgreSQL comes back on the same
+// port and everything recovers without a restart.
 
 namespace cdn::test {
 namespace {
@@ -67,16 +67,15 @@ protected:
         EXPECT_EQ(issued.status, 200) << issued.body;
         auto url = json_string(issued.body, "url");
         url = url.substr(url.find("/api/v1/"));
-        EXPECT_EQ(call(api_->port(), "PUT", url, {{"Content-Type", "image/png"}}, png).status,
-                  201);
+        EXPECT_EQ(call(api_->port(), "PUT", url, {{"Content-Type", "image/png"}}, png).status, 201);
         return api_key;
     }
 
     /** A metric's value on `server`, -1 when it has none. */
     double metric(ServerProcess& server, const std::string& name) {
-        const auto res = call(server.port(), "GET", "/metrics",
-                              {{"Authorization",
-                                std::string("Bearer ") + ServerProcess::INTERNAL_SECRET}});
+        const auto res =
+            call(server.port(), "GET", "/metrics",
+                 {{"Authorization", std::string("Bearer ") + ServerProcess::INTERNAL_SECRET}});
         const auto at = res.body.find("\n" + name + " ");
         return at == std::string::npos ? -1.0 : std::stod(res.body.substr(at + name.size() + 2));
     }
@@ -135,8 +134,8 @@ TEST_F(PostgresOutage, HitsServedApi503ReadyzByRoleThenRecoversWithoutRestart) {
 
     postgres_.start_again();
     EXPECT_TRUE(poll_until(
-        [&] { return call(api_->port(), "GET", "/api/v1/images", with_key).status == 200; },
-        10s, 100ms));
+        [&] { return call(api_->port(), "GET", "/api/v1/images", with_key).status == 200; }, 10s,
+        100ms));
     EXPECT_TRUE(poll_until([&] { return ready_status(*api_) == 200; }, 10s, 100ms));
     EXPECT_TRUE(poll_until(
         [&] {
@@ -145,6 +144,39 @@ TEST_F(PostgresOutage, HitsServedApi503ReadyzByRoleThenRecoversWithoutRestart) {
         },
         10s, 100ms));
     EXPECT_EQ(call(edge_->port(), "GET", image).status, 200);
+}
+
+TEST_F(PostgresOutage, AHungDatabaseIsAnsweredWithinTheStatementTimeout) {
+    std::string public_key;
+    const auto api_key = upload(public_key);
+    ASSERT_FALSE(public_key.empty());
+    const auto image = "/" + public_key + "/logo.png?w=20";
+    ASSERT_EQ(call(edge_->port(), "GET", image).status, 200);
+    const Headers with_key{{"X-API-Key", api_key}};
+    ASSERT_EQ(call(api_->port(), "GET", "/api/v1/images", with_key).status, 200);
+
+    // Connections are accepted (by the kernel) and never answered: libpq alone would wait
+    // forever. Every answer comes within the 2 s statement timeout (bound: 5 s).
+    postgres_.freeze();
+    const auto within_bound = [&](auto answer) {
+        const auto started = std::chrono::steady_clock::now();
+        const auto res = answer();
+        EXPECT_LT(std::chrono::steady_clock::now() - started, 5s);
+        return res;
+    };
+    const auto hung =
+        within_bound([&] { return call(api_->port(), "GET", "/api/v1/images", with_key); });
+    EXPECT_EQ(hung.status, 503) << hung.body;
+    EXPECT_EQ(error_code(hung), "database_unavailable") << hung.body;
+    EXPECT_EQ(within_bound([&] { return ready_status(*api_); }), 503);
+    EXPECT_EQ(within_bound([&] { return ready_status(*edge_); }), 200);
+    EXPECT_EQ(within_bound([&] { return call(edge_->port(), "GET", image); }).status, 200);
+
+    postgres_.thaw();
+    EXPECT_TRUE(poll_until(
+        [&] { return call(api_->port(), "GET", "/api/v1/images", with_key).status == 200; }, 10s,
+        100ms));
+    EXPECT_TRUE(poll_until([&] { return ready_status(*api_) == 200; }, 10s, 100ms));
 }
 
 } // namespace

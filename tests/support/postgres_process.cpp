@@ -226,8 +226,8 @@ bool PostgresProcess::launch() {
     const std::string options = "-c listen_addresses=127.0.0.1 -p " + std::to_string(port_) +
                                 " -k " + (root_ / "sock").string() +
                                 " -c fsync=off -c full_page_writes=off";
-    // -W: pg_ctl returns at once; readiness is polled below through our own
-    // socket, which no other server can answer.
+    // -W: pg_ctl returns at once; readiness is polled below through our own socket, which no other
+    // server can answer.
     run_as_owner("pg_ctl start", {PG_BIN + "pg_ctl", "start", "-W", "-D", (root_ / "data").string(),
                                   "-l", log.string(), "-o", options});
     const std::string ping = "host=" + (root_ / "sock").string() +

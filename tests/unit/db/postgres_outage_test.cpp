@@ -13,17 +13,16 @@
 #include "poll_until.h"
 #include "postgres_process.h"
 
-// PostgreSQL going away and coming back while a PostgresDatabase is open: every
-// call ends by its deadline, and the pool reconnects by itself. Each test has a
-// server of its own (it stops or freezes it), never the binary's shared one.
+// PostgreSQL going away and coming back while a PostgresDatabase is open: every call ends by its
+// deadline, and the pool reconnects by itself. Each test has a server of its own (it stops or
+// freezes it), never the binary's shared one.
 
 namespace cdn::db {
 namespace {
 
 using namespace std::chrono_literals;
 
-// Generous against a loaded machine, far below "forever": the timeouts under
-// test are 300 ms.
+// Generous against a loaded machine, far below "forever": the timeouts under test are 300 ms.
 constexpr auto BOUND = 5s;
 
 class PostgresOutageTest : public ::testing::Test {
@@ -38,9 +37,8 @@ protected:
     db_ = std::move(*opened);
   }
 
-  /** `call` run on another thread: its result, or a failure if it is still
-   * waiting after BOUND (then the server is thawed so that the call, and the
-   * test, can end). */
+  /** `call` run on another thread: its result, or a failure if it is still waiting after BOUND
+   *  (then the server is thawed so that the call, and the test, can end). */
   template <class Call> auto within_bound(Call call) {
     const auto started = std::chrono::steady_clock::now();
     auto future = std::async(std::launch::async, call);
@@ -73,8 +71,8 @@ TEST_F(PostgresOutageTest, ThePoolReconnectsAfterTheServerRestarts) {
   EXPECT_FALSE(db_->check());
 
   server_.start_again();
-  // The idle connections the restart closed are dropped at once, not handed out
-  // broken: the first call after the restart already succeeds.
+  // The idle connections the restart closed are dropped at once, not handed out broken: the first
+  // call after the restart already succeeds.
   EXPECT_TRUE(answers(*db_));
   EXPECT_TRUE(db_->check());
   auto written = db_->execute("CREATE TABLE after_restart (id BIGINT)");
@@ -87,8 +85,7 @@ TEST_F(PostgresOutageTest, AStatementOnAHungServerEndsByItsDeadline) {
   auto hung = within_bound([this] { return db_->query("SELECT 1"); });
   ASSERT_FALSE(hung);
   EXPECT_EQ(hung.error().code, core::Errc::Unavailable);
-  // The connection that timed out is dropped; a new one cannot be opened
-  // either, in time.
+  // The connection that timed out is dropped; a new one cannot be opened either, in time.
   auto reconnect = within_bound([this] { return db_->query("SELECT 1"); });
   ASSERT_FALSE(reconnect);
   EXPECT_EQ(reconnect.error().code, core::Errc::Unavailable);
@@ -116,8 +113,7 @@ TEST_F(PostgresOutageTest, OpeningOnAHungServerEndsByTheConnectTimeout) {
 }
 
 TEST(PostgresSilentListener, OpeningEndsByTheConnectTimeout) {
-  // A listener that never accepts: the kernel completes the handshake, nothing
-  // ever answers.
+  // A listener that never accepts: the kernel completes the handshake, nothing ever answers.
   const int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
   sockaddr_in addr{};
   addr.sin_family = AF_INET;
