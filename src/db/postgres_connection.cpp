@@ -266,7 +266,8 @@ PostgresConnection::open(const PostgresOptions& options) {
 
 core::Result<void> PostgresConnection::finish_connecting(Deadline deadline) {
     // libpq's own connect_timeout would do for the handshake, but in whole seconds (at least two)
-    // and only through the blocking PQconnectdb.
+    // and only through the blocking PQconnectdb. Not bounded here: resolving a host name, which
+    // PQconnectStartParams does synchronously (an IP address or a local resolver avoids it).
     auto polling = PGRES_POLLING_WRITING;
     while (PQstatus(handle_) != CONNECTION_BAD && polling != PGRES_POLLING_FAILED &&
            polling != PGRES_POLLING_OK) {

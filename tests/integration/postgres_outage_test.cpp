@@ -71,6 +71,19 @@ protected:
         return api_key;
     }
 
+    /** Everything working: an image uploaded through the api node is a cache hit on the edge
+     *  node, and the API answers the customer's key. */
+    void serve_one_image() {
+        std::string public_key;
+        const auto api_key = upload(public_key);
+        ASSERT_FALSE(public_key.empty());
+        image_ = "/" + public_key + "/logo.png?w=20";
+        ASSERT_EQ(call(edge_->port(), "GET", image_).status, 200);
+        ASSERT_EQ(call(edge_->port(), "GET", image_).header("x-cache"), "HIT");
+        with_key_ = {{"X-API-Key", api_key}};
+        ASSERT_EQ(call(api_->port(), "GET", "/api/v1/images", with_key_).status, 200);
+    }
+
     /** A metric's value on `server`, -1 when it has none. */
     double metric(ServerProcess& server, const std::string& name) {
         const auto res =
@@ -94,17 +107,15 @@ protected:
     TempDir edge_dir_;
     std::optional<ServerProcess> api_;
     std::optional<ServerProcess> edge_;
+    /** Set by serve_one_image(). */
+    std::string image_;
+    Headers with_key_;
 };
 
 TEST_F(PostgresOutage, HitsServedApi503ReadyzByRoleThenRecoversWithoutRestart) {
-    std::string public_key;
-    const auto api_key = upload(public_key);
-    ASSERT_FALSE(public_key.empty());
-    const auto image = "/" + public_key + "/logo.png?w=20";
-    ASSERT_EQ(call(edge_->port(), "GET", image).status, 200);
-    ASSERT_EQ(call(edge_->port(), "GET", image).header("x-cache"), "HIT");
-    const Headers with_key{{"X-API-Key", api_key}};
-    ASSERT_EQ(call(api_->port(), "GET", "/api/v1/images", with_key).status, 200);
+    ASSERT_NO_FATAL_FAILURE(serve_one_image());
+    const auto& image = image_;
+    const auto& with_key = with_key_;
 
     postgres_.shut_down();
     const auto started = std::chrono::steady_clock::now();
@@ -147,13 +158,9 @@ TEST_F(PostgresOutage, HitsServedApi503ReadyzByRoleThenRecoversWithoutRestart) {
 }
 
 TEST_F(PostgresOutage, AHungDatabaseIsAnsweredWithinTheStatementTimeout) {
-    std::string public_key;
-    const auto api_key = upload(public_key);
-    ASSERT_FALSE(public_key.empty());
-    const auto image = "/" + public_key + "/logo.png?w=20";
-    ASSERT_EQ(call(edge_->port(), "GET", image).status, 200);
-    const Headers with_key{{"X-API-Key", api_key}};
-    ASSERT_EQ(call(api_->port(), "GET", "/api/v1/images", with_key).status, 200);
+    ASSERT_NO_FATAL_FAILURE(serve_one_image());
+    const auto& image = image_;
+    const auto& with_key = with_key_;
 
     // Connections are accepted (by the kernel) and never answered: libpq alone would wait
     // forever. Every answer comes within the 2 s statement timeout (bound: 5 s).
