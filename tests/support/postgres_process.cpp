@@ -141,7 +141,8 @@ public:
 /**
  * A shell that waits for EOF on a pipe only this process writes, which comes when this process
  * ends however it ends (a crash, ctest killing it at its timeout): then it stops the server
- * (immediate shutdown, then SIGKILL) and removes the folder, so no server outlives its tests.
+ * (resumed if a test froze it, immediate shutdown, then SIGKILL) and removes the folder, so no
+ * server outlives its tests.
  * exec'd at once after fork: nothing unsafe runs in the child of a threaded process.
  * @return the pipe's write end (close-on-exec: no other child holds it).
  */
@@ -152,9 +153,10 @@ int start_watchdog(const std::filesystem::path& root, pid_t& watchdog) {
     }
     static const char* const SCRIPT =
         "cat >/dev/null; pid=$(head -n1 \"$1/data/postmaster.pid\" 2>/dev/null); "
-        "if [ -n \"$pid\" ]; then kill -QUIT \"$pid\"; "
-        "for i in $(seq 50); do kill -0 \"$pid\" 2>/dev/null || break; sleep "
-        "0.1; done; "
+        "if [ -n \"$pid\" ]; then "
+        "for p in \"$pid\" $(ps -o pid= --ppid \"$pid\"); do kill -CONT \"$p\"; done; "
+        "kill -QUIT \"$pid\"; "
+        "for i in $(seq 50); do kill -0 \"$pid\" 2>/dev/null || break; sleep 0.1; done; "
         "kill -KILL \"$pid\" 2>/dev/null; fi; rm -rf \"$1\"";
     const std::string folder = root.string();
     watchdog = ::fork();
