@@ -236,6 +236,13 @@ std::string trimmed(std::string message) {
 
 } // namespace
 
+Deadline deadline_in(std::chrono::milliseconds timeout, std::chrono::milliseconds grace) {
+    if (timeout.count() == 0) {
+        return Deadline::max();
+    }
+    return std::chrono::steady_clock::now() + timeout + grace;
+}
+
 bool is_retryable_sqlstate(std::string_view sqlstate) {
     return sqlstate == "40001" || sqlstate == "40P01";
 }
@@ -261,7 +268,7 @@ PostgresConnection::open(const PostgresOptions& options, Deadline deadline) {
 
 core::Result<std::unique_ptr<PostgresConnection>>
 PostgresConnection::open(const PostgresOptions& options) {
-    return open(options, std::chrono::steady_clock::now() + options.connect_timeout);
+    return open(options, deadline_in(options.connect_timeout));
 }
 
 core::Result<void> PostgresConnection::finish_connecting(Deadline deadline) {
@@ -347,7 +354,7 @@ PostgresConnection::run(std::string_view sql, const std::vector<Value>& params, 
 
 core::Result<StatementOutcome> PostgresConnection::run(std::string_view sql,
                                                        const std::vector<Value>& params) {
-    return run(sql, params, std::chrono::steady_clock::now() + statement_timeout_ + ANSWER_GRACE);
+    return run(sql, params, deadline_in(statement_timeout_, ANSWER_GRACE));
 }
 
 core::Result<PostgresConnection::Answer>
@@ -419,7 +426,7 @@ bool PostgresConnection::rollback() noexcept {
     }
     const auto state = PQtransactionStatus(handle_);
     if (state == PQTRANS_INTRANS || state == PQTRANS_INERROR) {
-        const auto deadline = std::chrono::steady_clock::now() + statement_timeout_;
+        const auto deadline = deadline_in(statement_timeout_, ANSWER_GRACE);
         (void)exchange(PQsendQuery(handle_, "ROLLBACK") == 1, "ROLLBACK", deadline);
     }
     return !broken_ && PQtransactionStatus(handle_) == PQTRANS_IDLE;

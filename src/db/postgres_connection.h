@@ -37,6 +37,10 @@ struct PostgresOptions {
 /** When a caller stops waiting for the database. */
 using Deadline = std::chrono::steady_clock::time_point;
 
+/** `timeout` plus `grace` from now; a `timeout` of 0 is none (as for libpq and PostgreSQL). */
+Deadline deadline_in(std::chrono::milliseconds timeout,
+                     std::chrono::milliseconds grace = std::chrono::milliseconds(0));
+
 /**
  * One libpq connection with its prepared-statement cache. Internal to db/: used
  * by one thread at a time (the pool or a transaction guarantees that), so it

@@ -59,7 +59,7 @@ struct PostgresDatabase::Impl {
           pool(
               "postgres", options.pool_size, options.pool_wait,
               [options](Deadline deadline) {
-                  const auto connect_by = Clock::now() + options.connect_timeout;
+                  const auto connect_by = deadline_in(options.connect_timeout);
                   return PostgresConnection::open(options, std::min(deadline, connect_by));
               },
               std::move(first)) {}
@@ -71,7 +71,7 @@ struct PostgresDatabase::Impl {
         CDN_TRY_VOID(usable_outside_body(this));
         CDN_TRY_VOID(not_known_hung());
         return with_retries([&](bool& retryable) -> core::Result<StatementOutcome> {
-            const auto deadline = Clock::now() + timeout + PostgresConnection::ANSWER_GRACE;
+            const auto deadline = deadline_in(timeout, PostgresConnection::ANSWER_GRACE);
             auto outcome = [&]() -> core::Result<StatementOutcome> {
                 CDN_TRY(lease, pool.acquire(deadline));
                 auto ran = lease->run(sql, params, deadline);
@@ -108,7 +108,7 @@ struct PostgresDatabase::Impl {
     core::Result<void> transaction_once(const TransactionBody& body, bool& retryable) {
         CDN_TRY_VOID(not_known_hung());
         // Then each statement of the body has the statement timeout of its own.
-        const auto deadline = Clock::now() + statement_timeout + PostgresConnection::ANSWER_GRACE;
+        const auto deadline = deadline_in(statement_timeout, PostgresConnection::ANSWER_GRACE);
         auto leased = pool.acquire(deadline);
         note_timeout(leased, deadline);
         CDN_TRY(lease, std::move(leased));
@@ -186,7 +186,10 @@ core::Result<void> PostgresDatabase::transaction(const TransactionBody& body) {
 }
 
 core::Result<void> PostgresDatabase::check() {
-    auto answered = impl_->run("SELECT 1", {}, std::min(CHECK_TIMEOUT, impl_->statement_timeout));
+    const auto timeout = impl_->statement_timeout.count() == 0
+                             ? CHECK_TIMEOUT
+                             : std::min(CHECK_TIMEOUT, impl_->statement_timeout);
+    auto answered = impl_->run("SELECT 1", {}, timeout);
     if (!answered) {
         // Whatever the cause, the probe's answer is "not ready".
         return database_error(core::Errc::Unavailable, answered.error().detail);

@@ -10,6 +10,7 @@
 #include <string>
 
 #include "db/postgres_database.h"
+#include "db_test_support.h"
 #include "poll_until.h"
 #include "postgres_process.h"
 
@@ -21,6 +22,7 @@ namespace cdn::db {
 namespace {
 
 using namespace std::chrono_literals;
+using testing::PostgresTest;
 
 // Generous against a loaded machine, far below "forever": the timeouts under test are 300 ms.
 constexpr auto BOUND = 5s;
@@ -138,6 +140,16 @@ TEST(PostgresSilentListener, OpeningEndsByTheConnectTimeout) {
   ASSERT_FALSE(opened);
   EXPECT_EQ(opened.error().code, core::Errc::Unavailable);
   EXPECT_LT(std::chrono::steady_clock::now() - started, BOUND);
+}
+
+TEST_F(PostgresTest, AZeroStatementTimeoutIsNoDeadline) {
+    // 0 is "no timeout" for PostgreSQL's statement_timeout; the client does not invent one.
+    options_.statement_timeout = 0ms;
+    auto opened = PostgresDatabase::open(options_);
+    ASSERT_TRUE(opened) << opened.error().detail;
+    auto slow = (*opened)->query("SELECT pg_sleep(0.5)");
+    EXPECT_TRUE(slow) << slow.error().detail;
+    EXPECT_TRUE((*opened)->check());
 }
 
 } // namespace
