@@ -82,25 +82,38 @@ std::vector<std::string> failing_parts(const Stores& stores) {
     return failing;
 }
 
+/** The /readyz answer (operations.md): an edge node serves from its caches without the database or
+ *  the store, so it is 200 degraded and stays in the load balancer; an api node cannot do its role
+ *  without them, 503. An all-in-one node still serves images from its caches, and its database is
+ *  the one every node shares, so dropping it would drop every node at once: degraded as well. */
+http::Response readiness(Role role, const std::vector<std::string>& failing) {
+    if (failing.empty()) {
+        return http::Response::json(200, R"({"status":"ready"})");
+    }
+    const auto parts = fmt::format("[\"{}\"]", fmt::join(failing, "\",\""));
+    auto res = role == Role::Api
+                   ? http::Response::json(
+                         503, fmt::format(R"({{"status":"unavailable","failing":{}}})", parts))
+                   : http::Response::json(
+                         200, fmt::format(R"({{"status":"degraded","degraded":{}}})", parts));
+    res.set_header("Cache-Control", "no-store");
+    return res;
+}
+
 /** /healthz, /readyz and /metrics. */
-void add_observability_routes(http::Router& router, const core::MetricsRegistry& metrics,
-                              const Stores& stores, net::thread_pool& blocking_pool,
-                              const std::string& internal_secret, bool metrics_on_main_listener) {
+void add_observability_routes(http::Router& router, Role role,
+                              const core::MetricsRegistry& metrics, const Stores& stores,
+                              net::thread_pool& blocking_pool, const std::string& internal_secret,
+                              bool metrics_on_main_listener) {
     router.exact("/healthz", [](const http::Request&) -> net::awaitable<http::Response> {
         co_return http::Response::json(200, R"({"status":"ok"})");
     });
-    router.exact("/readyz", [&stores, &blocking_pool](
+    router.exact("/readyz", [role, &stores, &blocking_pool](
                                 const http::Request&) -> net::awaitable<http::Response> {
+        // Bounded: the database's check() gives up after a second (PostgresDatabase::check).
         auto check = [&stores] { return failing_parts(stores); };
         const auto failing = co_await http::run_blocking(blocking_pool, std::move(check));
-        if (failing.empty()) {
-            co_return http::Response::json(200, R"({"status":"ready"})");
-        }
-        auto res = http::Response::json(
-            503, fmt::format(R"({{"status":"unavailable","failing":["{}"]}})",
-                             fmt::join(failing, "\",\"")));
-        res.set_header("Cache-Control", "no-store");
-        co_return res;
+        co_return readiness(role, failing);
     });
     if (!metrics_on_main_listener) {
         return;
@@ -395,7 +408,7 @@ http::Router node_routes(const Config& config, Role role, const Stores& stores, 
         api::add_routes(api.router, api.deps);
         api.router.mount(router);
     }
-    add_observability_routes(router, shared.metrics, stores, shared.blocking_pool,
+    add_observability_routes(router, role, shared.metrics, stores, shared.blocking_pool,
                              secrets.internal, config.metrics.listen.empty());
     if (role != Role::Edge) {
         http::StaticSite::mount(router, load_dashboard(config));

@@ -57,6 +57,7 @@ constexpr std::array ERRC_TABLE{
     ErrcInfo{Errc::BillingUnavailable, "billing_unavailable", 502},
     ErrcInfo{Errc::AlreadyOnPlan, "already_on_plan", 409},
     ErrcInfo{Errc::Unavailable, "unavailable", 503},
+    ErrcInfo{Errc::DatabaseUnavailable, "database_unavailable", 503},
     ErrcInfo{Errc::Internal, "internal_error", 500},
 };
 

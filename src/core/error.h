@@ -60,6 +60,9 @@ enum class Errc {
     /** Checkout for the plan the customer already has. */
     AlreadyOnPlan,
     Unavailable,
+    /** The database cannot answer (down, hung, or every connection busy) on a path that cannot do
+     *  without it: 503 with Retry-After (the API; the edge serves from its caches). */
+    DatabaseUnavailable,
     Internal,
 };
 

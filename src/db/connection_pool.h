@@ -1,5 +1,6 @@
 #pragma once
 
+#include <algorithm>
 #include <chrono>
 #include <condition_variable>
 #include <cstddef>
@@ -16,15 +17,20 @@
 namespace cdn::db {
 
 /**
- * Up to `max` connections of one backend (internal to db/), opened lazily as concurrency grows.
- * A caller finding all busy waits up to `wait`, then gets Errc::Unavailable. A connection comes
- * back through Connection::rollback() (true: usable again); one that cannot be reset is closed,
- * so the pool reconnects with the next caller instead of handing out a broken session.
+ * Up to `max` connections of one backend (internal to db/), opened lazily as
+ * concurrency grows. A caller finding all busy waits up to `wait` (or its own
+ * deadline, if sooner), then gets Errc::Unavailable. A connection comes back
+ * through Connection::rollback() (true: usable again); one that cannot be reset
+ * is closed, and so is an idle one whose server went away meanwhile
+ * (Connection::healthy(), when it has one), so the pool reconnects by itself,
+ * with the next caller, instead of handing out a broken session.
  */
 template <class Connection>
 class ConnectionPool {
 public:
-    using Opener = std::function<core::Result<std::unique_ptr<Connection>>()>;
+    using Clock = std::chrono::steady_clock;
+    /** Opens a connection, giving up at the deadline. */
+    using Opener = std::function<core::Result<std::unique_ptr<Connection>>(Clock::time_point)>;
 
     /** A pooled connection, handed back to the pool on destruction. */
     class Lease {
@@ -60,25 +66,35 @@ public:
         }
     }
 
-    core::Result<Lease> acquire() {
+    core::Result<Lease> acquire() { return acquire(Clock::now() + wait_); }
+
+    /** A connection by `deadline`: an idle one that is still healthy, else a new one. */
+    core::Result<Lease> acquire(Clock::time_point deadline) {
         std::unique_lock lock(mutex_);
+        const auto until = std::min(deadline, Clock::now() + wait_);
         const bool ready =
-            available_.wait_for(lock, wait_, [this] { return !idle_.empty() || open_ < max_; });
+            available_.wait_until(lock, until, [this] { return !idle_.empty() || open_ < max_; });
         if (!ready) {
             return database_error(core::Errc::Unavailable,
                                   "all " + std::to_string(max_) + " " + engine_ +
                                       " connections stayed busy for " +
                                       std::to_string(wait_.count()) + " ms");
         }
+        std::unique_ptr<Connection> connection;
         if (!idle_.empty()) {
-            auto connection = std::move(idle_.back());
+            connection = std::move(idle_.back());
             idle_.pop_back();
+        } else {
+            ++open_;
+        }
+        lock.unlock();
+        if (connection && healthy(*connection)) {
             return Lease(*this, std::move(connection));
         }
-        ++open_;
-        lock.unlock();
-        // Opening touches the file system or the network, so it happens outside the lock.
-        auto opened = open_connection_();
+        // Opening touches the file system or the network, so it happens outside the lock; a broken
+        // idle connection's slot goes to its replacement.
+        connection.reset();
+        auto opened = open_connection_(deadline);
         if (!opened) {
             forget_one();
             return opened.error();
@@ -100,6 +116,14 @@ private:
             idle_.push_back(std::move(connection));
         }
         available_.notify_one();
+    }
+
+    static bool healthy(Connection& connection) {
+        if constexpr (requires { connection.healthy(); }) {
+            return connection.healthy();
+        } else {
+            return true;
+        }
     }
 
     void forget_one() noexcept {

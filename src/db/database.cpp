@@ -41,8 +41,24 @@ std::optional<double> Row::real(std::size_t i) const {
     return std::nullopt;
 }
 
+namespace {
+constexpr std::string_view PUBLIC_MESSAGE = "database error";
+} // namespace
+
 core::Error database_error(core::Errc code, std::string detail) {
-    return core::make_error(code, "database error", std::move(detail));
+    return core::make_error(code, std::string(PUBLIC_MESSAGE), std::move(detail));
+}
+
+bool is_database_unavailable(const core::Error& error) {
+    return error.code == core::Errc::Unavailable && error.message == PUBLIC_MESSAGE;
+}
+
+core::Error for_client(core::Error error) {
+    if (is_database_unavailable(error)) {
+        error.code = core::Errc::DatabaseUnavailable;
+        error.message = "the database is unavailable; retry later";
+    }
+    return error;
 }
 
 } // namespace cdn::db

@@ -106,4 +106,12 @@ using DatabasePtr = std::unique_ptr<Database>;
 /** The error every backend reports: public message generic, backend message in `detail`. */
 core::Error database_error(core::Errc code, std::string detail);
 
+/** True for a backend's Errc::Unavailable: the database cannot answer now (down, hung, busy), as
+ *  opposed to another dependency that is unavailable. */
+bool is_database_unavailable(const core::Error& error);
+
+/** `error` as a caller that cannot do without the database answers it: a database that cannot
+ *  answer is Errc::DatabaseUnavailable (503 `database_unavailable`); anything else unchanged. */
+core::Error for_client(core::Error error);
+
 } // namespace cdn::db

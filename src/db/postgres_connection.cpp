@@ -2,9 +2,13 @@
 
 #include <libpq-fe.h>
 
+#include <poll.h>
+
+#include <algorithm>
 #include <array>
 #include <bit>
 #include <cerrno>
+#include <climits>
 #include <cstdlib>
 #include <cstring>
 #include <utility>
@@ -31,8 +35,6 @@ constexpr Oid FLOAT8_OID = 701;
 constexpr Oid NUMERIC_OID = 1700;
 constexpr Oid TEXT_OID = 25;
 constexpr int BINARY = 1;
-
-using Result = std::unique_ptr<PGresult, decltype(&PQclear)>;
 
 template <class... Fs>
 struct Overloaded : Fs... {
@@ -204,38 +206,90 @@ std::string with_context(std::string message, std::string_view sql) {
     return message;
 }
 
-std::string seconds_at_least_two(std::chrono::milliseconds timeout) {
-    const auto seconds = (timeout.count() + 999) / 1000;
-    return std::to_string(seconds < 2 ? 2 : seconds);
+/** Waits until the socket is ready for `events`: the events that came, 0 when `deadline` passed
+ *  first. An error is reported as ready, for libpq to find and describe. */
+short wait_for_socket(int fd, short events, Deadline deadline) {
+    for (;;) {
+        const auto left = std::chrono::ceil<std::chrono::milliseconds>(
+            deadline - std::chrono::steady_clock::now());
+        pollfd watched{.fd = fd, .events = events, .revents = 0};
+        const auto timeout = std::clamp<std::int64_t>(left.count(), 0, INT_MAX);
+        const int ready = ::poll(&watched, 1, static_cast<int>(timeout));
+        if (ready > 0) {
+            return watched.revents;
+        }
+        if (ready == 0) {
+            return 0;
+        }
+        if (errno != EINTR) {
+            return events;
+        }
+    }
+}
+
+std::string trimmed(std::string message) {
+    while (!message.empty() && message.back() == '\n') {
+        message.pop_back();
+    }
+    return message;
 }
 
 } // namespace
+
+Deadline deadline_in(std::chrono::milliseconds timeout, std::chrono::milliseconds grace) {
+    if (timeout.count() == 0) {
+        return Deadline::max();
+    }
+    return std::chrono::steady_clock::now() + timeout + grace;
+}
 
 bool is_retryable_sqlstate(std::string_view sqlstate) {
     return sqlstate == "40001" || sqlstate == "40P01";
 }
 
-core::Result<std::unique_ptr<PostgresConnection>> PostgresConnection::open(
-    const PostgresOptions& options) {
-    const std::string timeout = seconds_at_least_two(options.connect_timeout);
+core::Result<std::unique_ptr<PostgresConnection>>
+PostgresConnection::open(const PostgresOptions& options, Deadline deadline) {
     // Per connection: statements cancelled past the timeout; every session in UTC.
-    const std::string settings = "-c statement_timeout=" +
-                                 std::to_string(options.statement_timeout.count()) +
-                                 " -c TimeZone=UTC";
-    const std::array<const char*, 5> keywords{"dbname", "connect_timeout", "options",
-                                              "application_name", nullptr};
-    const std::array<const char*, 5> values{options.url.c_str(), timeout.c_str(),
-                                            settings.c_str(), "imagecdn", nullptr};
+    const std::string settings =
+        "-c statement_timeout=" + std::to_string(options.statement_timeout.count()) +
+        " -c TimeZone=UTC";
+    const std::array<const char*, 4> keywords{"dbname", "options", "application_name", nullptr};
+    const std::array<const char*, 4> values{options.url.c_str(), settings.c_str(), "imagecdn",
+                                            nullptr};
     // expand_dbname: the URL's own parts first, our settings after it win.
-    std::unique_ptr<PostgresConnection> connection(
-        new PostgresConnection(PQconnectdbParams(keywords.data(), values.data(), 1)));
-    if (connection->handle_ == nullptr || PQstatus(connection->handle_) != CONNECTION_OK) {
-        const std::string message = connection->handle_ != nullptr
-                                        ? PQerrorMessage(connection->handle_)
-                                        : "out of memory";
-        return database_error(core::Errc::Unavailable, "postgres connect: " + message);
+    std::unique_ptr<PostgresConnection> connection(new PostgresConnection(
+        PQconnectStartParams(keywords.data(), values.data(), 1), options.statement_timeout));
+    if (connection->handle_ == nullptr) {
+        return database_error(core::Errc::Unavailable, "postgres connect: out of memory");
     }
+    CDN_TRY_VOID(connection->finish_connecting(deadline));
     return connection;
+}
+
+core::Result<std::unique_ptr<PostgresConnection>>
+PostgresConnection::open(const PostgresOptions& options) {
+    return open(options, deadline_in(options.connect_timeout));
+}
+
+core::Result<void> PostgresConnection::finish_connecting(Deadline deadline) {
+    // libpq's own connect_timeout would do for the handshake, but in whole seconds (at least two)
+    // and only through the blocking PQconnectdb. Not bounded here: resolving a host name, which
+    // PQconnectStartParams does synchronously (an IP address or a local resolver avoids it).
+    auto polling = PGRES_POLLING_WRITING;
+    while (PQstatus(handle_) != CONNECTION_BAD && polling != PGRES_POLLING_FAILED &&
+           polling != PGRES_POLLING_OK) {
+        const short events = polling == PGRES_POLLING_READING ? POLLIN : POLLOUT;
+        if (wait_for_socket(PQsocket(handle_), events, deadline) == 0) {
+            return database_error(core::Errc::Unavailable,
+                                  "postgres connect: no answer within the timeout");
+        }
+        polling = PQconnectPoll(handle_);
+    }
+    if (polling != PGRES_POLLING_OK || PQsetnonblocking(handle_, 1) != 0) {
+        return database_error(core::Errc::Unavailable,
+                              "postgres connect: " + trimmed(PQerrorMessage(handle_)));
+    }
+    return {};
 }
 
 PostgresConnection::~PostgresConnection() { PQfinish(handle_); }
@@ -245,10 +299,7 @@ core::Error PostgresConnection::error_from(const void* raw, std::string_view sql
     last_sqlstate_ = result != nullptr ? field(result, PG_DIAG_SQLSTATE) : "";
     std::string message = result != nullptr ? field(result, PG_DIAG_MESSAGE_PRIMARY) : "";
     if (message.empty()) {
-        message = PQerrorMessage(handle_);
-        while (!message.empty() && message.back() == '\n') {
-            message.pop_back();
-        }
+        message = trimmed(PQerrorMessage(handle_));
     }
     if (last_sqlstate_ == "23505") {
         message += violated_key(result);
@@ -261,7 +312,8 @@ core::Error PostgresConnection::error_from(const void* raw, std::string_view sql
 }
 
 core::Result<std::string> PostgresConnection::prepare(std::string_view sql,
-                                                      const std::vector<unsigned>& types) {
+                                                      const std::vector<unsigned>& types,
+                                                      Deadline deadline) {
     // The same text with other parameter types (a NULL, say) is another prepared statement.
     std::string key(sql);
     key.push_back('\0');
@@ -275,42 +327,122 @@ core::Result<std::string> PostgresConnection::prepare(std::string_view sql,
     const bool cache = statements_.size() < MAX_CACHED_STATEMENTS;
     std::string name = cache ? "cdn_" + std::to_string(statements_.size()) : "";
     const std::string text(sql);
-    Result prepared(PQprepare(handle_, name.c_str(), text.c_str(),
-                              static_cast<int>(types.size()), types.data()),
-                    PQclear);
-    if (prepared == nullptr || !succeeded(prepared.get())) {
-        return error_from(prepared.get(), sql);
-    }
+    const bool queued = PQsendPrepare(handle_, name.c_str(), text.c_str(),
+                                      static_cast<int>(types.size()), types.data()) == 1;
+    CDN_TRY_VOID(exchange(queued, sql, deadline));
     if (cache) {
         statements_.emplace(std::move(key), name);
     }
     return name;
 }
 
-core::Result<StatementOutcome> PostgresConnection::run(std::string_view sql,
-                                                       const std::vector<Value>& params) {
+core::Result<StatementOutcome>
+PostgresConnection::run(std::string_view sql, const std::vector<Value>& params, Deadline deadline) {
     last_sqlstate_.clear();
+    if (broken_) {
+        return database_error(core::Errc::Unavailable,
+                              with_context("postgres connection dropped after a timeout", sql));
+    }
     CDN_TRY_VOID(check_placeholders(sql, params.size()));
     const BoundParams bound(params);
-    CDN_TRY(name, prepare(sql, bound.types()));
-    Result result(PQexecPrepared(handle_, name.c_str(), bound.count(), bound.values(),
-                                 bound.lengths(), bound.formats(), 0),
-                  PQclear);
-    if (result == nullptr || !succeeded(result.get())) {
-        return error_from(result.get(), sql);
+    CDN_TRY(name, prepare(sql, bound.types(), deadline));
+    const bool queued = PQsendQueryPrepared(handle_, name.c_str(), bound.count(), bound.values(),
+                                            bound.lengths(), bound.formats(), 0) == 1;
+    CDN_TRY(answer, exchange(queued, sql, deadline));
+    return read_outcome(answer.get());
+}
+
+core::Result<StatementOutcome> PostgresConnection::run(std::string_view sql,
+                                                       const std::vector<Value>& params) {
+    return run(sql, params, deadline_in(statement_timeout_, ANSWER_GRACE));
+}
+
+core::Result<PostgresConnection::Answer>
+PostgresConnection::exchange(bool queued, std::string_view sql, Deadline deadline) {
+    if (!queued) {
+        return error_from(nullptr, sql);
     }
-    return read_outcome(result.get());
+    CDN_TRY_VOID(flush(sql, deadline));
+    // One statement, one result; the first failure wins should there be more.
+    Answer answer(nullptr, PQclear);
+    for (;;) {
+        CDN_TRY_VOID(await_answer(sql, deadline));
+        Answer next(PQgetResult(handle_), PQclear);
+        if (next == nullptr) {
+            break;
+        }
+        if (answer == nullptr || succeeded(answer.get())) {
+            answer = std::move(next);
+        }
+    }
+    if (answer == nullptr || !succeeded(answer.get())) {
+        return error_from(answer.get(), sql);
+    }
+    return answer;
+}
+
+core::Result<void> PostgresConnection::flush(std::string_view sql, Deadline deadline) {
+    for (;;) {
+        const int pending = PQflush(handle_);
+        if (pending == 0) {
+            return {};
+        }
+        if (pending < 0) {
+            return error_from(nullptr, sql);
+        }
+        // libpq's rule: the server may be waiting for us to read before it reads more.
+        const short ready = wait_for_socket(PQsocket(handle_), POLLIN | POLLOUT, deadline);
+        if (ready == 0) {
+            return too_late(sql);
+        }
+        if ((ready & POLLIN) != 0 && PQconsumeInput(handle_) == 0) {
+            return error_from(nullptr, sql);
+        }
+    }
+}
+
+core::Result<void> PostgresConnection::await_answer(std::string_view sql, Deadline deadline) {
+    while (PQisBusy(handle_) != 0) {
+        if (wait_for_socket(PQsocket(handle_), POLLIN, deadline) == 0) {
+            return too_late(sql);
+        }
+        if (PQconsumeInput(handle_) == 0) {
+            return error_from(nullptr, sql);
+        }
+    }
+    return {};
+}
+
+core::Error PostgresConnection::too_late(std::string_view sql) {
+    broken_ = true;
+    last_sqlstate_.clear();
+    return database_error(core::Errc::Unavailable,
+                          with_context("postgres did not answer within the timeout", sql));
 }
 
 bool PostgresConnection::rollback() noexcept {
-    if (PQstatus(handle_) != CONNECTION_OK) {
+    if (broken_ || PQstatus(handle_) != CONNECTION_OK) {
         return false;
     }
     const auto state = PQtransactionStatus(handle_);
     if (state == PQTRANS_INTRANS || state == PQTRANS_INERROR) {
-        PQclear(PQexec(handle_, "ROLLBACK"));
+        const auto deadline = deadline_in(statement_timeout_, ANSWER_GRACE);
+        (void)exchange(PQsendQuery(handle_, "ROLLBACK") == 1, "ROLLBACK", deadline);
     }
-    return PQtransactionStatus(handle_) == PQTRANS_IDLE;
+    return !broken_ && PQtransactionStatus(handle_) == PQTRANS_IDLE;
+}
+
+bool PostgresConnection::healthy() noexcept {
+    if (broken_ || PQstatus(handle_) != CONNECTION_OK) {
+        return false;
+    }
+    // An idle session has nothing to read unless the server is closing it (a restart, a terminated
+    // backend: a FATAL message, then end of file), which PQconsumeInput notices.
+    pollfd idle{.fd = PQsocket(handle_), .events = POLLIN, .revents = 0};
+    if (::poll(&idle, 1, 0) > 0 && PQconsumeInput(handle_) == 0) {
+        return false;
+    }
+    return PQstatus(handle_) == CONNECTION_OK;
 }
 
 } // namespace cdn::db

@@ -3,6 +3,7 @@
 #include <libpq-fe.h>
 
 #include <algorithm>
+#include <atomic>
 #include <chrono>
 #include <random>
 #include <thread>
@@ -15,6 +16,14 @@ namespace cdn::db {
 namespace {
 
 using Pool = ConnectionPool<PostgresConnection>;
+using Clock = std::chrono::steady_clock;
+
+// A readiness probe answers quickly or not at all: a load balancer's probe gives up after a second
+// or two, and a healthy server answers SELECT 1 in well under a millisecond.
+constexpr auto CHECK_TIMEOUT = std::chrono::milliseconds(1000);
+// How long after a timeout calls fail fast: a hung server costs one wait a second, not one per
+// caller.
+constexpr auto HUNG_PAUSE = std::chrono::milliseconds(1000);
 using PostgresTransaction = TransactionHandle<PostgresConnection>;
 
 std::size_t default_pool_size() {
@@ -62,22 +71,66 @@ core::Result<void> take_advisory_lock(PostgresConnection& connection, std::int64
 
 struct PostgresDatabase::Impl {
     Impl(const PostgresOptions& options, std::unique_ptr<PostgresConnection> first)
-        : pool("postgres", options.pool_size, options.pool_wait,
-               [options] { return PostgresConnection::open(options); }, std::move(first)) {}
+        : statement_timeout(options.statement_timeout),
+          pool(
+              "postgres", options.pool_size, options.pool_wait,
+              [options](Deadline deadline) {
+                  const auto connect_by = deadline_in(options.connect_timeout);
+                  return PostgresConnection::open(options, std::min(deadline, connect_by));
+              },
+              std::move(first)) {}
 
-    core::Result<StatementOutcome> run(std::string_view sql, const std::vector<Value>& params) {
+    /** One statement: getting a connection (opening one if need be) and its answer share one
+     *  deadline, so a caller waits at most `timeout` whatever state the server is in. */
+    core::Result<StatementOutcome> run(std::string_view sql, const std::vector<Value>& params,
+                                       std::chrono::milliseconds timeout) {
         CDN_TRY_VOID(usable_outside_body(this));
+        CDN_TRY_VOID(not_known_hung());
         return with_retries([&](bool& retryable) -> core::Result<StatementOutcome> {
-            CDN_TRY(lease, pool.acquire());
-            auto outcome = lease->run(sql, params);
-            retryable = !outcome && is_retryable_sqlstate(lease->last_sqlstate());
+            const auto deadline = deadline_in(timeout, PostgresConnection::ANSWER_GRACE);
+            auto outcome = [&]() -> core::Result<StatementOutcome> {
+                CDN_TRY(lease, pool.acquire(deadline));
+                auto ran = lease->run(sql, params, deadline);
+                retryable = !ran && is_retryable_sqlstate(lease->last_sqlstate());
+                return ran;
+            }();
+            note_timeout(outcome, deadline);
             return outcome;
         });
     }
 
+    /** A call that failed at its deadline found the server hung (or swamped): for HUNG_PAUSE every
+     *  call fails at once instead of each waiting its whole timeout, so that paths that can do
+     *  without the database (the edge's caches, its quota figures) degrade quickly. */
+    template <class T>
+    void note_timeout(const core::Result<T>& outcome, Deadline deadline) {
+        if (!outcome && Clock::now() >= deadline) {
+            hung_until.store((Clock::now() + HUNG_PAUSE).time_since_epoch().count());
+        }
+    }
+
+    core::Result<void> not_known_hung() const {
+        if (Clock::now().time_since_epoch().count() < hung_until.load()) {
+            return database_error(core::Errc::Unavailable,
+                                  "postgres timed out moments ago; not asked again yet");
+        }
+        return {};
+    }
+
+    core::Result<StatementOutcome> run(std::string_view sql, const std::vector<Value>& params) {
+        return run(sql, params, statement_timeout);
+    }
+
     core::Result<void> transaction_once(const TransactionBody& body, bool& retryable) {
-        CDN_TRY(lease, pool.acquire());
-        CDN_TRY_VOID(lease->run("BEGIN ISOLATION LEVEL SERIALIZABLE", {}));
+        CDN_TRY_VOID(not_known_hung());
+        // Then each statement of the body has the statement timeout of its own.
+        const auto deadline = deadline_in(statement_timeout, PostgresConnection::ANSWER_GRACE);
+        auto leased = pool.acquire(deadline);
+        note_timeout(leased, deadline);
+        CDN_TRY(lease, std::move(leased));
+        auto begun = lease->run("BEGIN ISOLATION LEVEL SERIALIZABLE", {}, deadline);
+        note_timeout(begun, deadline);
+        CDN_TRY_VOID(std::move(begun));
         PostgresTransaction tx(*lease, "postgres");
         auto done = [&]() -> core::Result<void> {
             BodyScope scope(this);
@@ -90,6 +143,9 @@ struct PostgresDatabase::Impl {
         return done;
     }
 
+    std::chrono::milliseconds statement_timeout;
+    /** Steady-clock ticks until which the server counts as hung (note_timeout). */
+    std::atomic<Clock::rep> hung_until{0};
     Pool pool;
     /** For a connection outside the pool (exclusively()'s lock session). */
     PostgresOptions options;
@@ -164,7 +220,10 @@ core::Result<void> PostgresDatabase::exclusively(std::int64_t key, const LockedB
 }
 
 core::Result<void> PostgresDatabase::check() {
-    auto answered = impl_->run("SELECT 1", {});
+    const auto timeout = impl_->statement_timeout.count() == 0
+                             ? CHECK_TIMEOUT
+                             : std::min(CHECK_TIMEOUT, impl_->statement_timeout);
+    auto answered = impl_->run("SELECT 1", {}, timeout);
     if (!answered) {
         // Whatever the cause, the probe's answer is "not ready".
         return database_error(core::Errc::Unavailable, answered.error().detail);

@@ -59,9 +59,12 @@ core::Result<void> publish(const std::string& partial, const std::string& file) 
 
 struct SqliteDatabase::Impl {
     Impl(std::string path, std::unique_ptr<SqliteConnection> first)
-        : pool("sqlite", MAX_CONNECTIONS, POOL_WAIT,
-               [path = std::move(path)] { return SqliteConnection::open(path, false); },
-               std::move(first)) {}
+        : pool(
+              "sqlite", MAX_CONNECTIONS, POOL_WAIT,
+              [path = std::move(path)](auto /*deadline*/) {
+                  return SqliteConnection::open(path, false);
+              },
+              std::move(first)) {}
 
     core::Result<void> usable_here() const { return usable_outside_body(this); }
 

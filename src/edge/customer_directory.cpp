@@ -53,6 +53,9 @@ std::optional<CustomerPtr> CustomerDirectory::cached(const Entries& entries,
     if (it == entries.end() || it->second.expires_at <= clock_.steady_now()) {
         return std::nullopt;
     }
+    if (it->second.stale) {
+        stale_served_.fetch_add(1, std::memory_order_relaxed);
+    }
     return it->second.customer;
 }
 
@@ -73,6 +76,31 @@ core::Result<CustomerPtr> CustomerDirectory::load_by_host(std::string_view host)
 }
 
 core::Result<CustomerPtr> CustomerDirectory::load(Index& index, std::string_view key) {
+    auto loaded = read(index, key);
+    const bool unreachable = !loaded && db::is_database_unavailable(loaded.error());
+    database_up_.store(!unreachable, std::memory_order_relaxed);
+    if (unreachable) {
+        if (auto stale = keep_stale(index.entries, key)) {
+            spdlog::warn("customer config {} served stale: {}", key, loaded.error().detail);
+            return *stale;
+        }
+    }
+    return loaded;
+}
+
+std::optional<CustomerPtr> CustomerDirectory::keep_stale(Entries& entries, std::string_view key) {
+    std::lock_guard lock(mutex_);
+    const auto it = entries.find(key);
+    if (it == entries.end()) {
+        return std::nullopt;
+    }
+    it->second.stale = true;
+    it->second.expires_at = clock_.steady_now() + STALE_RETRY;
+    stale_served_.fetch_add(1, std::memory_order_relaxed);
+    return it->second.customer;
+}
+
+core::Result<CustomerPtr> CustomerDirectory::read(Index& index, std::string_view key) {
     loads_.fetch_add(1, std::memory_order_relaxed);
     const auto generation = current_generation();
     db::CustomerRepository customers(db_);
@@ -156,6 +184,13 @@ void CustomerDirectory::write_metrics(core::MetricWriter& writer) const {
     writer.single("imagecdn_customer_config_loads_total", "counter",
                   "Customer config reads from the database (cache misses).",
                   static_cast<double>(loads()));
+    writer.single("imagecdn_config_stale_served_total", "counter",
+                  "Requests served with a customer config past its TTL because the database "
+                  "could not answer.",
+                  static_cast<double>(stale_served()));
+    writer.single("imagecdn_config_database_up", "gauge",
+                  "0 while customer config reads fail for the database being unavailable.",
+                  database_up() ? 1.0 : 0.0);
 }
 
 } // namespace cdn::edge

@@ -43,6 +43,10 @@ using CustomerPtr = std::shared_ptr<const CustomerConfig>;
  * never block; load_*() read the database and must run off the I/O threads. A change made
  * anywhere is announced with invalidate() (wired to the KV config channel, and to SIGHUP for
  * the operator CLI): the next request reads it afresh.
+ *
+ * While the database cannot answer (db::is_database_unavailable), an expired entry is served
+ * stale rather than failing the request, and is not asked for again for STALE_RETRY: an outage
+ * of the shared database must not stop every edge from serving what it knows.
  */
 class CustomerDirectory {
 public:
@@ -70,15 +74,24 @@ public:
     void invalidate(std::string_view public_key);
     void invalidate_all();
 
+    /** How long a stale entry is served before the database is asked again. */
+    static constexpr std::chrono::seconds STALE_RETRY{5};
+
     /** Database reads since start, for /metrics: a flood of unknown keys must not raise it
      *  once per request. */
     std::uint64_t loads() const { return loads_.load(std::memory_order_relaxed); }
+    /** Requests answered from an expired entry because the database could not answer. */
+    std::uint64_t stale_served() const { return stale_served_.load(std::memory_order_relaxed); }
+    /** False since the last read failed for the database being unavailable, until one works. */
+    bool database_up() const { return database_up_.load(std::memory_order_relaxed); }
     void write_metrics(core::MetricWriter& writer) const;
 
 private:
     struct Entry {
         CustomerPtr customer;
         std::chrono::steady_clock::time_point expires_at;
+        /** Kept past its TTL because the database could not answer. */
+        bool stale = false;
     };
     struct StringHash {
         using is_transparent = void;
@@ -103,6 +116,9 @@ private:
                                                                    std::string_view name);
     std::optional<CustomerPtr> cached(const Entries& entries, std::string_view key) const;
     core::Result<CustomerPtr> load(Index& index, std::string_view key);
+    core::Result<CustomerPtr> read(Index& index, std::string_view key);
+    /** The expired entry for `key`, kept for STALE_RETRY more; nullopt when there is none. */
+    std::optional<CustomerPtr> keep_stale(Entries& entries, std::string_view key);
     core::Result<CustomerPtr> config_of(std::optional<db::CustomerRecord> record);
     std::uint64_t current_generation() const;
     /** Caches the answer unless an invalidation came since `generation` was read. */
@@ -116,6 +132,8 @@ private:
     std::chrono::seconds negative_ttl_;
     std::uint32_t max_dimension_;
     std::atomic<std::uint64_t> loads_{0};
+    mutable std::atomic<std::uint64_t> stale_served_{0};
+    std::atomic<bool> database_up_{true};
     mutable std::mutex mutex_;
     /** Bumped by every invalidation (guarded by mutex_). */
     std::uint64_t generation_ = 0;

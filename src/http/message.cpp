@@ -40,6 +40,10 @@ Response Response::error(const core::Error& error) {
                                 core::code_name(error.code), core::json_escape(error.message),
                                 field));
     res.set_header("Cache-Control", "no-store");
+    if (error.code == core::Errc::DatabaseUnavailable) {
+        // An outage, not the request's fault: worth retrying, not at once.
+        res.set_header("Retry-After", "5");
+    }
     return res;
 }
 

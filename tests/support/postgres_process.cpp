@@ -141,7 +141,8 @@ public:
 /**
  * A shell that waits for EOF on a pipe only this process writes, which comes when this process
  * ends however it ends (a crash, ctest killing it at its timeout): then it stops the server
- * (immediate shutdown, then SIGKILL) and removes the folder, so no server outlives its tests.
+ * (resumed if a test froze it, immediate shutdown, then SIGKILL) and removes the folder, so no
+ * server outlives its tests.
  * exec'd at once after fork: nothing unsafe runs in the child of a threaded process.
  * @return the pipe's write end (close-on-exec: no other child holds it).
  */
@@ -152,7 +153,9 @@ int start_watchdog(const std::filesystem::path& root, pid_t& watchdog) {
     }
     static const char* const SCRIPT =
         "cat >/dev/null; pid=$(head -n1 \"$1/data/postmaster.pid\" 2>/dev/null); "
-        "if [ -n \"$pid\" ]; then kill -QUIT \"$pid\"; "
+        "if [ -n \"$pid\" ]; then "
+        "for p in \"$pid\" $(ps -o pid= --ppid \"$pid\"); do kill -CONT \"$p\"; done; "
+        "kill -QUIT \"$pid\"; "
         "for i in $(seq 50); do kill -0 \"$pid\" 2>/dev/null || break; sleep 0.1; done; "
         "kill -KILL \"$pid\" 2>/dev/null; fi; rm -rf \"$1\"";
     const std::string folder = root.string();
@@ -210,61 +213,84 @@ void PostgresProcess::run_as_owner(const std::string& what,
 }
 
 void PostgresProcess::start() {
-    const auto log = root_ / "server.log";
     for (int attempt = 1; attempt <= START_ATTEMPTS; ++attempt) {
         port_ = port_given_ ? port_ : free_loopback_port();
-        const std::string options = "-c listen_addresses=127.0.0.1 -p " + std::to_string(port_) +
-                                    " -k " + (root_ / "sock").string() +
-                                    " -c fsync=off -c full_page_writes=off";
-        // -W: pg_ctl returns at once; readiness is polled below through our own socket, which
-        // no other server can answer.
-        run_as_owner("pg_ctl start", {PG_BIN + "pg_ctl", "start", "-W", "-D",
-                                      (root_ / "data").string(), "-l", log.string(), "-o",
-                                      options});
-        const std::string ping = "host=" + (root_ / "sock").string() + " port=" +
-                                 std::to_string(port_) + " user=postgres dbname=postgres";
-        bool failed = false;
-        const bool ready = poll_until(
-            [&] {
-                failed = port_taken(read_file(log));
-                return failed || PQping(ping.c_str()) == PQPING_OK;
-            },
-            READY_TIMEOUT, std::chrono::milliseconds(20));
-        if (ready && !failed) {
-            pid_ = std::stoi(read_file(root_ / "data" / "postmaster.pid"));
+        if (launch()) {
             return;
         }
-        stop(); // a half-started server, if any
-        if (!failed || port_given_) {
-            break;
+        if (port_given_) {
+            break; // the caller's port is taken: no other port will do
         }
-        std::filesystem::remove(log); // the port was taken meanwhile: another one
+        std::filesystem::remove(root_ / "server.log"); // the port was taken meanwhile
     }
-    throw std::runtime_error("postgres did not start: " + read_file(log));
+    throw std::runtime_error("postgres did not start: no free port after " +
+                             std::to_string(START_ATTEMPTS) + " attempts");
+}
+
+bool PostgresProcess::launch() {
+    const auto log = root_ / "server.log";
+    const std::string options = "-c listen_addresses=127.0.0.1 -p " + std::to_string(port_) +
+                                " -k " + (root_ / "sock").string() +
+                                " -c fsync=off -c full_page_writes=off";
+    // -W: pg_ctl returns at once; readiness is polled below through our own socket, which no other
+    // server can answer.
+    run_as_owner("pg_ctl start", {PG_BIN + "pg_ctl", "start", "-W", "-D", (root_ / "data").string(),
+                                  "-l", log.string(), "-o", options});
+    const std::string ping = "host=" + (root_ / "sock").string() +
+                             " port=" + std::to_string(port_) + " user=postgres dbname=postgres";
+    bool failed = false;
+    const bool ready = poll_until(
+        [&] {
+            failed = port_taken(read_file(log));
+            return failed || PQping(ping.c_str()) == PQPING_OK;
+        },
+        READY_TIMEOUT, std::chrono::milliseconds(20));
+    if (ready && !failed) {
+        pid_ = std::stoi(read_file(root_ / "data" / "postmaster.pid"));
+        return true;
+    }
+    shut_down(); // a half-started server, if any
+    if (!failed) {
+        throw std::runtime_error("postgres did not start: " + read_file(log));
+    }
+    return false;
+}
+
+void PostgresProcess::start_again() {
+    if (!launch()) {
+        throw std::runtime_error("postgres could not listen on its port again: " +
+                                 std::to_string(port_));
+    }
+}
+
+void PostgresProcess::shut_down() {
+    const auto pid_file = root_ / "data" / "postmaster.pid";
+    if (pid_ == 0 && std::filesystem::exists(pid_file)) {
+        pid_ = std::atoi(read_file(pid_file).c_str());
+    }
+    if (pid_ <= 0) {
+        return;
+    }
+    thaw(); // a stopped server cannot shut down
+    try {
+        run_as_owner("pg_ctl stop",
+                     {PG_BIN + "pg_ctl", "stop", "-D", (root_ / "data").string(), "-m", "fast",
+                      "-w", "-t", std::to_string(STOP_TIMEOUT.count())});
+    } catch (const std::exception&) {
+        // Killed below by its pid.
+    }
+    if (!poll_until([&] { return !process_alive(pid_); }, STOP_TIMEOUT)) {
+        ::kill(pid_, SIGKILL);
+        poll_until([&] { return !process_alive(pid_); }, STOP_TIMEOUT);
+    }
+    pid_ = 0;
 }
 
 void PostgresProcess::stop() {
     if (root_.empty()) {
         return;
     }
-    const auto pid_file = root_ / "data" / "postmaster.pid";
-    if (pid_ == 0 && std::filesystem::exists(pid_file)) {
-        pid_ = std::atoi(read_file(pid_file).c_str());
-    }
-    if (pid_ > 0) {
-        try {
-            run_as_owner("pg_ctl stop", {PG_BIN + "pg_ctl", "stop", "-D",
-                                         (root_ / "data").string(), "-m", "fast", "-w", "-t",
-                                         std::to_string(STOP_TIMEOUT.count())});
-        } catch (const std::exception&) {
-            // Killed below by its pid.
-        }
-        if (!poll_until([&] { return !process_alive(pid_); }, STOP_TIMEOUT)) {
-            ::kill(pid_, SIGKILL);
-            poll_until([&] { return !process_alive(pid_); }, STOP_TIMEOUT);
-        }
-        pid_ = 0;
-    }
+    shut_down();
     std::error_code ignored;
     std::filesystem::remove_all(root_, ignored);
     root_.clear();
@@ -272,6 +298,46 @@ void PostgresProcess::stop() {
         ::close(watchdog_fd_); // the watchdog finds nothing left to do and exits
         ::waitpid(watchdog_pid_, nullptr, 0);
         watchdog_fd_ = -1;
+    }
+}
+
+std::vector<pid_t> PostgresProcess::server_processes() const {
+    std::vector<pid_t> pids;
+    if (pid_ <= 0) {
+        return pids;
+    }
+    pids.push_back(pid_);
+    for (const auto& entry : std::filesystem::directory_iterator("/proc")) {
+        const auto name = entry.path().filename().string();
+        if (name.find_first_not_of("0123456789") != std::string::npos) {
+            continue;
+        }
+        // "pid (comm) state ppid ...": comm may hold spaces, so read after its ')'.
+        const auto stat = read_file(entry.path() / "stat");
+        const auto paren = stat.rfind(')');
+        if (paren == std::string::npos) {
+            continue;
+        }
+        std::istringstream fields(stat.substr(paren + 1));
+        std::string state;
+        pid_t parent = 0;
+        fields >> state >> parent;
+        if (parent == pid_) {
+            pids.push_back(std::stoi(name));
+        }
+    }
+    return pids;
+}
+
+void PostgresProcess::freeze() {
+    for (const auto pid : server_processes()) {
+        ::kill(pid, SIGSTOP);
+    }
+}
+
+void PostgresProcess::thaw() {
+    for (const auto pid : server_processes()) {
+        ::kill(pid, SIGCONT);
     }
 }
 

@@ -41,8 +41,23 @@ public:
     /** Stops the server (pg_ctl stop -m fast, then SIGKILL if it lingers); idempotent. */
     void stop();
 
+    /** Stops the server but keeps its data and port, for start_again(): a database outage. */
+    void shut_down();
+    /** Starts the server shut_down() stopped, on the same data directory and port; waits until it
+     *  accepts connections (throws std::runtime_error if it does not). */
+    void start_again();
+    /** SIGSTOP to the postmaster and every server process: connections are accepted by the kernel
+     *  but nothing answers, like a hung host. thaw() (or the destructor) resumes them. */
+    void freeze();
+    void thaw();
+
 private:
     void start();
+    /** pg_ctl start on port_, then waits until it accepts connections: false when the port was
+     *  taken meanwhile, throws when it does not start for another reason. */
+    bool launch();
+    /** The postmaster and its children. */
+    std::vector<pid_t> server_processes() const;
     void run_as_owner(const std::string& what, const std::vector<std::string>& args) const;
 
     std::filesystem::path root_;

@@ -8,6 +8,7 @@
 
 #include "api/common/authenticator.h"
 #include "core/strings.h"
+#include "db/database.h"
 #include "http/blocking.h"
 #include "security/keys.h"
 
@@ -132,7 +133,7 @@ http::Response ApiRouter::dispatch(const http::Request& request) {
         ApiRequest api_request{.http = request, .params = std::move(found.params), .principal = {}};
         // Every error of a route, its handler's included, is answered here, once.
         auto res = run(*found.route, api_request);
-        return res ? std::move(*res) : http::Response::error(res.error());
+        return res ? std::move(*res) : http::Response::error(db::for_client(res.error()));
     }
     if (!found.allowed.empty()) {
         auto res = http::Response::error(core::make_error(
@@ -147,8 +148,14 @@ core::Result<std::uint64_t>
 ApiRouter::body_limit(const Route& route, const http::Request& head,
                       std::vector<std::pair<std::string, std::string>> params) {
     ApiRequest api_request{.http = head, .params = std::move(params), .principal = {}};
-    CDN_TRY_VOID(authorize(route, api_request));
-    return route.body_limit(api_request);
+    auto limit = [&]() -> core::Result<std::uint64_t> {
+        CDN_TRY_VOID(authorize(route, api_request));
+        return route.body_limit(api_request);
+    }();
+    if (!limit) {
+        return db::for_client(limit.error());
+    }
+    return limit;
 }
 
 core::Result<void> ApiRouter::authorize(const Route& route, ApiRequest& request) {

@@ -349,8 +349,8 @@ TEST_F(CustomerDirectoryTest, InvalidateDuringALoadIsNotLost) {
     InterleavingDatabase db(*db_);
     CustomerDirectory directory(db, pool_, clock_, TTL, NEGATIVE_TTL, MAX_DIMENSION);
     db.after_first_query = [&] {
-        ASSERT_TRUE(db::CustomerRepository(*db_).update_settings(
-            "c1", R"({"default_quality":40})", 1'700'000'100));
+        ASSERT_TRUE(db::CustomerRepository(*db_).update_settings("c1", R"({"default_quality":40})",
+                                                                 1'700'000'100));
         directory.invalidate("pk_c1");
     };
     ASSERT_TRUE(directory.load_by_key("pk_c1"));
@@ -361,6 +361,89 @@ TEST_F(CustomerDirectoryTest, InvalidateDuringALoadIsNotLost) {
         EXPECT_EQ((*cached)->settings.default_quality, 40u)
             << "the settings read before the change stay cached after invalidate()";
     }
+}
+
+/** The test's database, or one that cannot answer (Errc::Unavailable, as a backend reports an
+ *  unreachable server) while `down`. */
+class OutageDatabase final : public db::Database {
+public:
+    explicit OutageDatabase(db::Database& real) : real_(real) {}
+
+    bool down = false;
+
+    core::Result<db::Rows> query(std::string_view sql, std::vector<db::Value> params) override {
+        CDN_TRY_VOID(reachable());
+        return real_.query(sql, std::move(params));
+    }
+    core::Result<std::int64_t> execute(std::string_view sql,
+                                       std::vector<db::Value> params) override {
+        CDN_TRY_VOID(reachable());
+        return real_.execute(sql, std::move(params));
+    }
+    core::Result<void> transaction(const TransactionBody& body) override {
+        CDN_TRY_VOID(reachable());
+        return real_.transaction(body);
+    }
+    core::Result<void> check() override { return reachable(); }
+    core::Result<void> backup_to(const std::string& file) override { return real_.backup_to(file); }
+    std::string_view dialect() const override { return real_.dialect(); }
+
+private:
+    core::Result<void> reachable() const {
+        if (down) {
+            return db::database_error(Errc::Unavailable, "connection refused");
+        }
+        return {};
+    }
+
+    db::Database& real_;
+};
+
+TEST_F(CustomerDirectoryTest, AnExpiredConfigIsServedStaleWhileTheDatabaseCannotAnswer) {
+    add_customer("c1", R"({"default_quality":70})");
+    OutageDatabase database(*db_);
+    CustomerDirectory directory(database, pool_, clock_, TTL, NEGATIVE_TTL, MAX_DIMENSION);
+    const auto fresh = directory.load_by_key("pk_c1");
+    ASSERT_TRUE(fresh && *fresh);
+    EXPECT_TRUE(directory.database_up());
+
+    database.down = true;
+    clock_.advance(TTL + 1s);
+    EXPECT_FALSE(directory.cached_by_key("pk_c1")) << "expired";
+    const auto stale = directory.load_by_key("pk_c1");
+    ASSERT_TRUE(stale) << stale.error().detail;
+    EXPECT_EQ(*stale, *fresh);
+    EXPECT_FALSE(directory.database_up());
+    EXPECT_EQ(directory.stale_served(), 1u);
+    // Not asked again for STALE_RETRY: the next requests are hits, counted as stale.
+    const auto loads = directory.loads();
+    EXPECT_EQ(directory.cached_by_key("pk_c1"), *fresh);
+    EXPECT_EQ(directory.loads(), loads);
+    EXPECT_EQ(directory.stale_served(), 2u);
+    // Nothing known about a key: nothing to serve.
+    const auto unknown = directory.load_by_key("pk_c2");
+    ASSERT_FALSE(unknown);
+    EXPECT_EQ(unknown.error().code, Errc::Unavailable);
+
+    database.down = false;
+    clock_.advance(CustomerDirectory::STALE_RETRY);
+    const auto again = directory.load_by_key("pk_c1");
+    ASSERT_TRUE(again && *again);
+    EXPECT_NE(*again, *fresh) << "read afresh";
+    EXPECT_TRUE(directory.database_up());
+    EXPECT_EQ(directory.cached_by_key("pk_c1"), *again);
+    EXPECT_EQ(directory.stale_served(), 2u);
+}
+
+TEST_F(CustomerDirectoryTest, AnInvalidatedConfigIsNotServedStale) {
+    add_customer("c1");
+    OutageDatabase database(*db_);
+    CustomerDirectory directory(database, pool_, clock_, TTL, NEGATIVE_TTL, MAX_DIMENSION);
+    ASSERT_TRUE(directory.load_by_key("pk_c1"));
+    database.down = true;
+    directory.invalidate("pk_c1"); // it changed: the cached copy is known to be wrong
+    EXPECT_FALSE(directory.load_by_key("pk_c1"));
+    EXPECT_EQ(directory.stale_served(), 0u);
 }
 
 } // namespace
