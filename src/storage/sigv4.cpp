@@ -8,22 +8,12 @@
 #include <map>
 
 #include "core/hash.h"
+#include "core/strings.h"
 
 namespace cdn::storage::sigv4 {
 namespace {
 
 constexpr std::string_view kAlgorithm = "AWS4-HMAC-SHA256";
-
-std::string hex(const unsigned char* bytes, std::size_t size) {
-    static constexpr char digits[] = "0123456789abcdef";
-    std::string out;
-    out.reserve(size * 2);
-    for (std::size_t i = 0; i < size; ++i) {
-        out += digits[bytes[i] >> 4];
-        out += digits[bytes[i] & 0xF];
-    }
-    return out;
-}
 
 std::array<unsigned char, 32> hmac(std::string_view key, std::string_view message) {
     std::array<unsigned char, 32> out{};
@@ -35,16 +25,6 @@ std::array<unsigned char, 32> hmac(std::string_view key, std::string_view messag
 
 std::string_view as_view(const std::array<unsigned char, 32>& bytes) {
     return {reinterpret_cast<const char*>(bytes.data()), bytes.size()};
-}
-
-std::string lowercase(std::string_view text) {
-    std::string out(text);
-    for (char& c : out) {
-        if (c >= 'A' && c <= 'Z') {
-            c = static_cast<char>(c - 'A' + 'a');
-        }
-    }
-    return out;
 }
 
 /** Trims the value and collapses runs of spaces into one, as the canonical form asks. */
@@ -69,7 +49,7 @@ std::string canonical_value(std::string_view value) {
 std::map<std::string, std::string> canonical_headers(const Request& request) {
     std::map<std::string, std::string> headers;
     for (const auto& [name, value] : request.headers) {
-        auto [it, fresh] = headers.try_emplace(lowercase(name), canonical_value(value));
+        auto [it, fresh] = headers.try_emplace(core::to_lower(name), canonical_value(value));
         if (!fresh) {
             it->second += ',' + canonical_value(value);
         }
@@ -170,7 +150,7 @@ std::string signature(const Credentials& credentials, std::string_view amz_date,
                       std::string_view string_to_sign) {
     const auto key = signing_key(credentials, amz_date.substr(0, 8));
     const auto mac = hmac(as_view(key), string_to_sign);
-    return hex(mac.data(), mac.size());
+    return core::to_hex(as_view(mac));
 }
 
 std::string authorization(const Credentials& credentials, const Request& request,
