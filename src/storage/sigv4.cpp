@@ -65,20 +65,20 @@ std::string signed_header_names(const std::map<std::string, std::string>& header
     return names;
 }
 
-std::string canonical_query(const Request& request) {
+} // namespace
+
+std::string canonical_query(const std::vector<std::pair<std::string, std::string>>& query) {
     std::vector<std::pair<std::string, std::string>> encoded;
-    for (const auto& [name, value] : request.query) {
+    for (const auto& [name, value] : query) {
         encoded.emplace_back(uri_encode(name, false), uri_encode(value, false));
     }
     std::sort(encoded.begin(), encoded.end());
-    std::string query;
+    std::string out;
     for (const auto& [name, value] : encoded) {
-        query += (query.empty() ? "" : "&") + name + '=' + value;
+        out += (out.empty() ? "" : "&") + name + '=' + value;
     }
-    return query;
+    return out;
 }
-
-} // namespace
 
 std::string uri_encode(std::string_view text, bool keep_slash) {
     static constexpr char digits[] = "0123456789ABCDEF";
@@ -112,7 +112,7 @@ std::string canonical_request(const Request& request) {
     const auto headers = canonical_headers(request);
     std::string out = request.method + '\n';
     out += (request.path.empty() ? "/" : uri_encode(request.path, true)) + '\n';
-    out += canonical_query(request) + '\n';
+    out += canonical_query(request.query) + '\n';
     for (const auto& [name, value] : headers) {
         out += name + ':' + value + '\n';
     }
@@ -173,7 +173,7 @@ std::string presigned_query(const Credentials& credentials, Request request,
     request.query.emplace_back("X-Amz-SignedHeaders",
                                signed_header_names(canonical_headers(request)));
     const std::string to_sign = string_to_sign(amz_date, scope, canonical_request(request));
-    return canonical_query(request) +
+    return canonical_query(request.query) +
            "&X-Amz-Signature=" + signature(credentials, amz_date, to_sign);
 }
 

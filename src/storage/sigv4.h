@@ -39,6 +39,10 @@ struct Request {
  *  stays when `keep_slash` (paths). A space is %20, never '+'. */
 std::string uri_encode(std::string_view text, bool keep_slash);
 
+/** Query parameters encoded and sorted as the canonical request has them (and as a URL may
+ *  carry them): `a=1&b=x%20y`. */
+std::string canonical_query(const std::vector<std::pair<std::string, std::string>>& query);
+
 /** `YYYYMMDDTHHMMSSZ` for a Unix time (UTC). */
 std::string amz_date(std::int64_t unix_seconds);
 

@@ -1,0 +1,104 @@
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+#include "core/result.h"
+#include "storage/sigv4.h"
+
+namespace cdn::storage {
+
+/** Where an S3-compatible store is and how to talk to it ([storage] of operations.md). */
+struct S3Options {
+    /** "http://127.0.0.1:9000", "https://s3.eu-west-3.amazonaws.com", an R2 account URL… */
+    std::string endpoint;
+    std::string bucket;
+    /** Any string the store accepts ("us-east-1", "auto" for R2…): it is only signed. */
+    std::string region = "us-east-1";
+    std::string access_key;
+    std::string secret_key;
+    /** True: `{endpoint}/{bucket}/{key}` (MinIO, s3rver); false: `{bucket}.{host}/{key}`. */
+    bool path_style = true;
+    std::chrono::milliseconds connect_timeout{2000};
+    std::chrono::milliseconds timeout{30000};
+    /** Attempts of an idempotent request on 5xx, 429, SlowDown or a transport failure. */
+    int max_attempts = 3;
+    /** The first retry waits up to this (full jitter), doubling with each further one. */
+    std::chrono::milliseconds backoff_base{100};
+    /** get() refuses a larger object while reading it (source_too_large); 0: no cap. */
+    std::uint64_t max_object_bytes = 0;
+};
+
+/** One request to the bucket; the path is the key (unencoded), empty for the bucket itself. */
+struct S3Call {
+    std::string method;
+    std::string key;
+    std::vector<std::pair<std::string, std::string>> query;
+    std::string_view body;
+    /** The answer's body is refused past this (0: no cap). */
+    std::uint64_t max_body = 0;
+};
+
+/** A store's answer: status, headers (lowercase names) and body. */
+struct S3Answer {
+    long status = 0;
+    std::map<std::string, std::string> headers;
+    std::string body;
+};
+
+/**
+ * Signed HTTP requests to one bucket over libcurl. Easy handles are pooled and reused, so their
+ * connections (TCP and TLS) stay open between requests instead of one per request. Every
+ * request is idempotent (GET, HEAD, single PUT, DELETE) and is retried with jittered backoff.
+ */
+class S3Client {
+public:
+    explicit S3Client(S3Options options);
+    ~S3Client();
+    S3Client(const S3Client&) = delete;
+    S3Client& operator=(const S3Client&) = delete;
+
+    /** The answer, whatever its status; errors only when no answer came (origin_unavailable)
+     *  or the body passed max_body (source_too_large). */
+    core::Result<S3Answer> perform(const S3Call& call);
+
+    /** A presigned URL for `method` on `key`, valid `expires` seconds from `now` (Unix). */
+    std::string presigned_url(std::string_view method, std::string_view key,
+                              std::int64_t expires, std::int64_t now) const;
+
+    const S3Options& options() const { return options_; }
+
+private:
+    struct Handle;
+    struct Target {
+        std::string host;
+        std::string path;
+        std::string url_prefix;
+    };
+
+    Target target(std::string_view key) const;
+    core::Result<S3Answer> attempt_once(const S3Call& call);
+    core::Result<S3Answer> transfer(const S3Call& call, const std::string& url,
+                                    const std::vector<std::pair<std::string, std::string>>& headers);
+    std::unique_ptr<Handle> take();
+    void give_back(std::unique_ptr<Handle> handle);
+
+    S3Options options_;
+    sigv4::Credentials credentials_;
+    std::string scheme_;
+    std::string host_;
+    std::mutex mutex_;
+    std::vector<std::unique_ptr<Handle>> idle_;
+};
+
+/** Whether an answer is worth another attempt: 5xx, 429, or SlowDown. */
+bool is_retryable(const S3Answer& answer);
+
+} // namespace cdn::storage
