@@ -1,0 +1,119 @@
+// What only the S3 store does: its signatures are checked (by the verifying proxy in front of
+// s3rver, tests/s3/server.mjs), its presigned URLs work, and its size cap holds while reading.
+#include "storage/s3_blob_store.h"
+
+#include <curl/curl.h>
+#include <gtest/gtest.h>
+
+#include "s3rver_process.h"
+
+namespace cdn::storage {
+namespace {
+
+test::S3rverProcess& server() {
+    static test::S3rverProcess process("s3-only");
+    return process;
+}
+
+S3Options options() {
+    S3Options options;
+    options.endpoint = server().endpoint();
+    options.bucket = server().bucket();
+    options.access_key = test::S3rverProcess::kAccessKey;
+    options.secret_key = test::S3rverProcess::kSecretKey;
+    return options;
+}
+
+std::unique_ptr<S3BlobStore> store(S3Options with) {
+    auto created = S3BlobStore::create(std::move(with));
+    EXPECT_TRUE(created);
+    return std::move(*created);
+}
+
+std::size_t append(char* data, std::size_t size, std::size_t count, void* out) {
+    static_cast<std::string*>(out)->append(data, size * count);
+    return size * count;
+}
+
+/** A plain GET of `url` (no signing of ours): status and body. */
+std::pair<long, std::string> fetch(const std::string& url) {
+    std::unique_ptr<CURL, decltype(&curl_easy_cleanup)> curl(curl_easy_init(), &curl_easy_cleanup);
+    std::string body;
+    long status = 0;
+    curl_easy_setopt(curl.get(), CURLOPT_URL, url.c_str());
+    curl_easy_setopt(curl.get(), CURLOPT_WRITEFUNCTION, &append);
+    curl_easy_setopt(curl.get(), CURLOPT_WRITEDATA, &body);
+    curl_easy_setopt(curl.get(), CURLOPT_TIMEOUT_MS, 10000L);
+    if (curl_easy_perform(curl.get()) == CURLE_OK) {
+        curl_easy_getinfo(curl.get(), CURLINFO_RESPONSE_CODE, &status);
+    }
+    return {status, body};
+}
+
+TEST(S3BlobStore, AWrongSecretIsRefusedBecauseTheSignatureIsChecked) {
+    ASSERT_TRUE(store(options())->put("pk_1/signed.jpg", "x"));
+    S3Options wrong = options();
+    wrong.secret_key = "not-the-secret";
+    auto bad = store(wrong);
+    for (const auto& failed : {bad->get("pk_1/signed.jpg").error(),
+                               bad->put("pk_1/other.jpg", "y").error(), bad->check().error()}) {
+        EXPECT_EQ(failed.code, core::Errc::OriginUnavailable);
+        EXPECT_NE(failed.detail.find("403"), std::string::npos) << failed.detail;
+    }
+    EXPECT_NE(bad->get("pk_1/signed.jpg").error().detail.find("SignatureDoesNotMatch"),
+              std::string::npos);
+    EXPECT_EQ(store(options())->head("pk_1/other.jpg").error().code, core::Errc::NotFound);
+}
+
+TEST(S3BlobStore, PresignedGetUrlsAreAcceptedAndBoundToTheirKey) {
+    auto s3 = store(options());
+    ASSERT_TRUE(s3->put("pk_1/a b+c é.jpg", "presigned bytes"));
+    const std::string url = s3->presigned_url("GET", "pk_1/a b+c é.jpg", 900);
+    EXPECT_EQ(fetch(url), std::make_pair(200L, std::string("presigned bytes")));
+
+    ASSERT_TRUE(s3->put("pk_1/other.jpg", "other"));
+    std::string moved = url;
+    moved.replace(moved.find("a%20b%2Bc%20%C3%A9.jpg"), 22, "other.jpg");
+    EXPECT_EQ(fetch(moved).first, 403);
+    std::string tampered = url;
+    tampered.back() = tampered.back() == '0' ? '1' : '0';
+    EXPECT_EQ(fetch(tampered).first, 403);
+}
+
+TEST(S3BlobStore, GetRefusesAnObjectOverTheCapWhileReading) {
+    S3Options capped = options();
+    capped.max_object_bytes = 1000;
+    auto s3 = store(capped);
+    ASSERT_TRUE(s3->put("pk_1/big.jpg", std::string(5000, 'b')));
+    ASSERT_TRUE(s3->put("pk_1/small.jpg", std::string(1000, 's')));
+    const auto big = s3->get("pk_1/big.jpg");
+    ASSERT_FALSE(big);
+    EXPECT_EQ(big.error().code, core::Errc::SourceTooLarge);
+    EXPECT_EQ(s3->get("pk_1/small.jpg")->bytes.size(), 1000u);
+    EXPECT_EQ(s3->head("pk_1/big.jpg")->size, 5000u) << "head is not capped";
+}
+
+TEST(S3BlobStore, AStoppedStoreIsUnavailableAfterBoundedRetries) {
+    test::S3rverProcess gone("gone");
+    S3Options to_gone = options();
+    to_gone.endpoint = gone.endpoint();
+    to_gone.bucket = gone.bucket();
+    to_gone.backoff_base = std::chrono::milliseconds(1);
+    gone.stop();
+    auto s3 = store(to_gone);
+    const auto got = s3->get("pk_1/x.jpg");
+    ASSERT_FALSE(got);
+    EXPECT_EQ(got.error().code, core::Errc::OriginUnavailable);
+    EXPECT_EQ(s3->check().error().code, core::Errc::OriginUnavailable);
+}
+
+TEST(S3BlobStore, VirtualHostAddressingSignsTheBucketHost) {
+    S3Options virtual_host = options();
+    virtual_host.path_style = false;
+    const std::string url = store(virtual_host)->presigned_url("GET", "pk_1/x.jpg", 60);
+    EXPECT_EQ(url.rfind("http://s3-only.127.0.0.1:", 0), 0u) << url;
+    EXPECT_NE(url.find("/pk_1/x.jpg?X-Amz-Algorithm=AWS4-HMAC-SHA256"), std::string::npos) << url;
+}
+
+} // namespace
+} // namespace cdn::storage
