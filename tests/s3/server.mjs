@@ -111,7 +111,9 @@ async function verify(req, body, target, res) {
 
 const bucket = process.argv[2] ?? 'originals';
 const directory = fs.mkdtempSync(path.join(os.tmpdir(), 's3rver-'));
+// serviceEndpoint "localhost": `{bucket}.s3.localhost:<port>` is a virtual-host request.
 const s3rver = new S3rver({ address: '127.0.0.1', port: 0, silent: true, directory,
+  serviceEndpoint: 'localhost',
   configureBuckets: [{ name: bucket }] });
 const { port: s3Port } = await s3rver.run();
 const proxy = http.createServer((req, res) => {
