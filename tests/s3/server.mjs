@@ -95,9 +95,32 @@ function forward(req, res, body, target) {
   upstream.end(body);
 }
 
+// Test controls, under /_proxy/ (no bucket can be named so): `POST /_proxy/fail?count=N&status=S`
+// answers the next N requests with S (503 is S3's SlowDown); `GET /_proxy/stats` counts the
+// connections accepted and the requests verified so far (connection reuse shows there).
+const stats = { connections: 0, requests: 0 };
+const failures = { count: 0, status: 503 };
+
+function control(req, res, query) {
+  if (req.url.startsWith('/_proxy/fail')) {
+    failures.count = Number(query.count ?? 1);
+    failures.status = Number(query.status ?? 503);
+    res.writeHead(204);
+    return res.end();
+  }
+  res.writeHead(200, { 'content-type': 'application/json' });
+  res.end(JSON.stringify(stats));
+}
+
 async function verify(req, body, target, res) {
   const [, rawQuery] = req.url.split('?');
   const query = parseQuery(rawQuery);
+  if (req.url.startsWith('/_proxy/')) return control(req, res, query);
+  stats.requests += 1;
+  if (failures.count > 0) {
+    failures.count -= 1;
+    return refuse(res, failures.status === 503 ? 'SlowDown' : 'InternalError', failures.status);
+  }
   const claim = claims(req, query);
   if (!claim) return refuse(res, 'AccessDenied');
   const expected = await expectedSignature(req, body, claim, query);
@@ -124,6 +147,7 @@ const proxy = http.createServer((req, res) => {
     refuse(res, 'InternalError', 500);
   }));
 });
+proxy.on('connection', () => { stats.connections += 1; });
 proxy.keepAliveTimeout = 60000;
 proxy.listen(0, '127.0.0.1', () => {
   process.stdout.write(`READY ${proxy.address().port} ${s3Port}\n`);

@@ -35,12 +35,13 @@ std::size_t append(char* data, std::size_t size, std::size_t count, void* out) {
     return size * count;
 }
 
-/** A plain GET of `url` (no signing of ours): status and body. */
-std::pair<long, std::string> fetch(const std::string& url) {
+/** A plain request to `url` (no signing of ours): status and body. */
+std::pair<long, std::string> fetch(const std::string& url, const char* method = "GET") {
     std::unique_ptr<CURL, decltype(&curl_easy_cleanup)> curl(curl_easy_init(), &curl_easy_cleanup);
     std::string body;
     long status = 0;
     curl_easy_setopt(curl.get(), CURLOPT_URL, url.c_str());
+    curl_easy_setopt(curl.get(), CURLOPT_CUSTOMREQUEST, method);
     curl_easy_setopt(curl.get(), CURLOPT_WRITEFUNCTION, &append);
     curl_easy_setopt(curl.get(), CURLOPT_WRITEDATA, &body);
     curl_easy_setopt(curl.get(), CURLOPT_TIMEOUT_MS, 10000L);
@@ -121,6 +122,54 @@ TEST(S3BlobStore, VirtualHostAddressingWorksThroughTheVerifyingProxy) {
     const std::string url = s3->presigned_url("GET", "pk_vhost/virtual host.jpg", 60);
     EXPECT_EQ(url.rfind("http://s3-only.s3.localhost:", 0), 0u) << url;
     EXPECT_EQ(fetch(url), std::make_pair(200L, std::string("vhost")));
+}
+
+/** The verifying proxy's counter `name` (tests/s3/server.mjs, /_proxy/stats). */
+int proxy_count(const std::string& name) {
+    const std::string stats = fetch(server().endpoint() + "/_proxy/stats").second;
+    const auto at = stats.find("\"" + name + "\":");
+    return at == std::string::npos ? -1 : std::stoi(stats.substr(at + name.size() + 3));
+}
+
+void fail_next_requests(int count, int status) {
+    fetch(server().endpoint() + "/_proxy/fail?count=" + std::to_string(count) +
+              "&status=" + std::to_string(status),
+          "POST");
+}
+
+TEST(S3BlobStore, RequestsReuseTheirConnections) {
+    auto s3 = store(options());
+    ASSERT_TRUE(s3->put("pk_reuse/x.jpg", "x"));
+    const int connections = proxy_count("connections");
+    const int requests = proxy_count("requests");
+    for (int i = 0; i < 50; ++i) {
+        ASSERT_TRUE(s3->get("pk_reuse/x.jpg"));
+        ASSERT_TRUE(s3->head("pk_reuse/x.jpg"));
+    }
+    EXPECT_EQ(proxy_count("requests") - requests, 100);
+    // The three stats requests after the first open one connection each: 100 requests of the
+    // store opened none (without reuse, this would be 103).
+    EXPECT_LE(proxy_count("connections") - connections, 3);
+}
+
+TEST(S3BlobStore, ServerErrorsAndSlowDownAreRetriedAFewTimes) {
+    S3Options quick = options();
+    quick.backoff_base = std::chrono::milliseconds(1);
+    quick.max_attempts = 3;
+    auto s3 = store(quick);
+    fail_next_requests(2, 503);
+    const auto stored = s3->put("pk_retry/x.jpg", "retried");
+    ASSERT_TRUE(stored) << stored.error().detail;
+    fail_next_requests(2, 500);
+    EXPECT_EQ(s3->get("pk_retry/x.jpg")->bytes, "retried");
+
+    fail_next_requests(3, 503);
+    const auto requests = proxy_count("requests");
+    const auto failed = s3->get("pk_retry/x.jpg");
+    ASSERT_FALSE(failed);
+    EXPECT_EQ(failed.error().code, core::Errc::OriginUnavailable);
+    EXPECT_NE(failed.error().detail.find("SlowDown"), std::string::npos) << failed.error().detail;
+    EXPECT_EQ(proxy_count("requests") - requests, 3) << "bounded: max_attempts";
 }
 
 } // namespace
