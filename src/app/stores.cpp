@@ -29,6 +29,7 @@ core::Result<storage::BlobStorePtr> open_s3_store(const Config& config) {
                         .path_style = s3.path_style,
                         .connect_timeout = std::chrono::milliseconds(s3.connect_timeout_ms),
                         .timeout = std::chrono::milliseconds(s3.timeout_ms),
+                        .multipart_threshold_bytes = s3.multipart_threshold_bytes,
                         .max_object_bytes = config.limits.max_original_bytes}));
     return storage::BlobStorePtr(std::move(store));
 }

@@ -10,6 +10,8 @@ namespace {
 
 /** S3 answers at most this many keys a page. */
 constexpr std::size_t kMaxKeysPerPage = 1000;
+/** S3's smallest part (but the last) of a multipart upload. */
+constexpr std::uint64_t kMinPartBytes = 5 * 1024 * 1024;
 
 std::int64_t unix_now() {
     return std::chrono::duration_cast<std::chrono::seconds>(
@@ -86,6 +88,9 @@ core::Result<ObjectInfo> S3BlobStore::head(std::string_view key) {
 
 core::Result<ObjectInfo> S3BlobStore::put(std::string_view key, std::string_view bytes) {
     CDN_TRY_VOID(validate_key(key));
+    if (bytes.size() > client_.options().multipart_threshold_bytes) {
+        return put_multipart(key, bytes);
+    }
     const S3Call call{"PUT", std::string(key), {}, bytes, 0};
     CDN_TRY(answer, client_.perform(call));
     if (answer.status != 200) {
@@ -93,6 +98,55 @@ core::Result<ObjectInfo> S3BlobStore::put(std::string_view key, std::string_view
     }
     return ObjectInfo{std::string(key), bytes.size(), unix_now(),
                       unquote_etag(header(answer, "etag"))};
+}
+
+core::Result<ObjectInfo> S3BlobStore::put_multipart(std::string_view key,
+                                                    std::string_view bytes) {
+    const S3Call create{"POST", std::string(key), {{"uploads", ""}}, {}, 0, false};
+    CDN_TRY(created, client_.perform(create));
+    const std::string upload_id = parse_upload_id(created.body);
+    if (created.status != 200 || upload_id.empty()) {
+        return answer_error(create, created);
+    }
+    auto completed = upload_parts(create.key, upload_id, bytes);
+    if (!completed) {
+        // Nothing half-written stays: the parts go, and the old object was never touched.
+        const S3Call abort{"DELETE", create.key, {{"uploadId", upload_id}}, {}, 0};
+        static_cast<void>(client_.perform(abort));
+        return completed.error();
+    }
+    return ObjectInfo{create.key, bytes.size(), unix_now(),
+                      unquote_etag(header(*completed, "etag"))};
+}
+
+core::Result<S3Answer> S3BlobStore::upload_parts(const std::string& key,
+                                                 const std::string& upload_id,
+                                                 std::string_view bytes) {
+    const std::size_t part_bytes =
+        std::max(client_.options().multipart_threshold_bytes, kMinPartBytes);
+    std::vector<std::string> etags;
+    for (std::size_t at = 0; at < bytes.size(); at += part_bytes) {
+        const S3Call part{"PUT", key,
+                          {{"partNumber", std::to_string(etags.size() + 1)},
+                           {"uploadId", upload_id}},
+                          bytes.substr(at, part_bytes), 0};
+        CDN_TRY(answer, client_.perform(part));
+        if (answer.status != 200) {
+            return answer_error(part, answer);
+        }
+        etags.push_back(header(answer, "etag"));
+    }
+    const std::string document = complete_multipart_xml(etags);
+    const S3Call complete{"POST", key, {{"uploadId", upload_id}}, document, 0, false};
+    CDN_TRY(answer, client_.perform(complete));
+    // S3 may answer 200 with an <Error> document when completing fails late.
+    if (answer.status != 200 || !parse_error_summary(answer.body).empty()) {
+        return answer_error(complete, answer);
+    }
+    if (!answer.headers.contains("etag")) {
+        answer.headers["etag"] = parse_complete_etag(answer.body);
+    }
+    return answer;
 }
 
 core::Result<void> S3BlobStore::remove(std::string_view key) {

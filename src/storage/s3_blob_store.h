@@ -11,8 +11,10 @@ namespace cdn::storage {
  *
  * - get() refuses an object over `max_object_bytes` while reading it (source_too_large): from
  *   its Content-Length before the body, or as the body passes the cap.
- * - put() is one PUT: S3 makes it atomic (readers see the old or the new object). Unlike the
- *   local store, a key may both be an object and a "folder" of others (`a` and `a/b`).
+ * - put() is one PUT, or above `multipart_threshold_bytes` a multipart upload aborted if any
+ *   step fails: either way S3 makes it atomic (readers see the old or the new object, and a
+ *   failed upload leaves the old one). Unlike the local store, a key may both be an object and
+ *   a "folder" of others (`a` and `a/b`).
  * - remove() answers not_found for a missing object (S3's DELETE does not say): it asks HEAD
  *   first, so a concurrent put between the two may be deleted, as if it came first.
  * - list() is ListObjectsV2 with `start-after` = `after`: the continuation is the last key.
@@ -37,6 +39,11 @@ public:
 
 private:
     explicit S3BlobStore(S3Options options) : client_(std::move(options)) {}
+
+    core::Result<ObjectInfo> put_multipart(std::string_view key, std::string_view bytes);
+    /** PUTs the parts and completes the upload; the caller aborts it on an error. */
+    core::Result<S3Answer> upload_parts(const std::string& key, const std::string& upload_id,
+                                        std::string_view bytes);
 
     S3Client client_;
 };

@@ -76,6 +76,11 @@ void set_method(CURL* curl, const S3Call& call, Transfer& state) {
         curl_easy_setopt(curl, CURLOPT_READDATA, &state);
         curl_easy_setopt(curl, CURLOPT_INFILESIZE_LARGE,
                          static_cast<curl_off_t>(call.body.size()));
+    } else if (call.method == "POST") {
+        curl_easy_setopt(curl, CURLOPT_POST, 1L);
+        curl_easy_setopt(curl, CURLOPT_POSTFIELDS, call.body.data());
+        curl_easy_setopt(curl, CURLOPT_POSTFIELDSIZE_LARGE,
+                         static_cast<curl_off_t>(call.body.size()));
     } else if (call.method != "GET") {
         curl_easy_setopt(curl, CURLOPT_CUSTOMREQUEST, call.method.c_str());
     }
@@ -159,7 +164,7 @@ core::Result<S3Answer> S3Client::perform(const S3Call& call) {
         auto answer = attempt_once(call);
         const bool retry = answer ? is_retryable(*answer)
                                   : answer.error().code == core::Errc::OriginUnavailable;
-        if (!retry || attempt >= options_.max_attempts) {
+        if (!retry || !call.idempotent || attempt >= options_.max_attempts) {
             return answer;
         }
         const auto cap = options_.backoff_base.count() << (attempt - 1);

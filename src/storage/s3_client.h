@@ -32,6 +32,9 @@ struct S3Options {
     int max_attempts = 3;
     /** The first retry waits up to this (full jitter), doubling with each further one. */
     std::chrono::milliseconds backoff_base{100};
+    /** put() sends a larger object in parts of this size (S3's minimum part is 5 MiB, which
+     *  this is raised to), and aborts the upload if any step fails. */
+    std::uint64_t multipart_threshold_bytes = 16'000'000;
     /** get() refuses a larger object while reading it (source_too_large); 0: no cap. */
     std::uint64_t max_object_bytes = 0;
 };
@@ -44,6 +47,9 @@ struct S3Call {
     std::string_view body;
     /** The answer's body is refused past this (0: no cap). */
     std::uint64_t max_body = 0;
+    /** False for the steps of a multipart upload that a repeat could confuse (create,
+     *  complete): those are tried once. */
+    bool idempotent = true;
 };
 
 /** A store's answer: status, headers (lowercase names) and body. */
@@ -55,8 +61,8 @@ struct S3Answer {
 
 /**
  * Signed HTTP requests to one bucket over libcurl. Easy handles are pooled and reused, so their
- * connections (TCP and TLS) stay open between requests instead of one per request. Every
- * request is idempotent (GET, HEAD, single PUT, DELETE) and is retried with jittered backoff.
+ * connections (TCP and TLS) stay open between requests instead of one per request. Idempotent
+ * requests (GET, HEAD, PUT of an object or a part, DELETE) are retried with jittered backoff.
  */
 class S3Client {
 public:

@@ -68,6 +68,31 @@ std::string parse_error_summary(std::string_view xml) {
     return error->get<std::string>("Code", "") + ": " + error->get<std::string>("Message", "");
 }
 
+std::string parse_upload_id(std::string_view xml) {
+    const auto tree = read_xml(xml);
+    return tree ? tree->get<std::string>("InitiateMultipartUploadResult.UploadId", "") : "";
+}
+
+std::string parse_complete_etag(std::string_view xml) {
+    const auto tree = read_xml(xml);
+    return tree ? tree->get<std::string>("CompleteMultipartUploadResult.ETag", "") : "";
+}
+
+std::string complete_multipart_xml(const std::vector<std::string>& part_etags) {
+    pt::ptree parts;
+    for (std::size_t i = 0; i < part_etags.size(); ++i) {
+        pt::ptree part;
+        part.put("PartNumber", i + 1);
+        part.put("ETag", part_etags[i]);
+        parts.add_child("Part", part);
+    }
+    pt::ptree document;
+    document.add_child("CompleteMultipartUpload", parts);
+    std::ostringstream out;
+    pt::write_xml(out, document);
+    return out.str();
+}
+
 std::int64_t parse_iso8601(std::string_view text) {
     return parse_time(text, "%Y-%m-%dT%H:%M:%S");
 }

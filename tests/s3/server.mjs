@@ -95,16 +95,17 @@ function forward(req, res, body, target) {
   upstream.end(body);
 }
 
-// Test controls, under /_proxy/ (no bucket can be named so): `POST /_proxy/fail?count=N&status=S`
-// answers the next N requests with S (503 is S3's SlowDown); `GET /_proxy/stats` counts the
+// Test controls, under /_proxy/ (no bucket can be named so): `POST /_proxy/fail?count=N&status=S
+// &skip=K` lets K requests through, then answers the next N with S (503 is S3's SlowDown); `GET /_proxy/stats` counts the
 // connections accepted and the requests verified so far (connection reuse shows there).
 const stats = { connections: 0, requests: 0 };
-const failures = { count: 0, status: 503 };
+const failures = { count: 0, status: 503, skip: 0 };
 
 function control(req, res, query) {
   if (req.url.startsWith('/_proxy/fail')) {
     failures.count = Number(query.count ?? 1);
     failures.status = Number(query.status ?? 503);
+    failures.skip = Number(query.skip ?? 0);
     res.writeHead(204);
     return res.end();
   }
@@ -117,7 +118,9 @@ async function verify(req, body, target, res) {
   const query = parseQuery(rawQuery);
   if (req.url.startsWith('/_proxy/')) return control(req, res, query);
   stats.requests += 1;
-  if (failures.count > 0) {
+  if (failures.count > 0 && failures.skip > 0) {
+    failures.skip -= 1;
+  } else if (failures.count > 0) {
     failures.count -= 1;
     return refuse(res, failures.status === 503 ? 'SlowDown' : 'InternalError', failures.status);
   }

@@ -131,9 +131,10 @@ int proxy_count(const std::string& name) {
     return at == std::string::npos ? -1 : std::stoi(stats.substr(at + name.size() + 3));
 }
 
-void fail_next_requests(int count, int status) {
+/** The proxy lets `skip` requests through, then answers the next `count` with `status`. */
+void fail_next_requests(int count, int status, int skip = 0) {
     fetch(server().endpoint() + "/_proxy/fail?count=" + std::to_string(count) +
-              "&status=" + std::to_string(status),
+              "&status=" + std::to_string(status) + "&skip=" + std::to_string(skip),
           "POST");
 }
 
@@ -170,6 +171,48 @@ TEST(S3BlobStore, ServerErrorsAndSlowDownAreRetriedAFewTimes) {
     EXPECT_EQ(failed.error().code, core::Errc::OriginUnavailable);
     EXPECT_NE(failed.error().detail.find("SlowDown"), std::string::npos) << failed.error().detail;
     EXPECT_EQ(proxy_count("requests") - requests, 3) << "bounded: max_attempts";
+}
+
+/** Parts of 5 MiB, S3's smallest: an object of 11 MiB goes in three. */
+S3Options multipart_options() {
+    S3Options multipart = options();
+    multipart.multipart_threshold_bytes = 5 * 1024 * 1024;
+    multipart.backoff_base = std::chrono::milliseconds(1);
+    return multipart;
+}
+
+std::string patterned_bytes(std::size_t size) {
+    std::string bytes(size, '\0');
+    for (std::size_t i = 0; i < size; ++i) {
+        bytes[i] = static_cast<char>(i * 131 % 251);
+    }
+    return bytes;
+}
+
+TEST(S3BlobStore, LargeObjectsGoInPartsAndRoundTrip) {
+    auto s3 = store(multipart_options());
+    const std::string bytes = patterned_bytes(11 * 1024 * 1024);
+    const auto requests = proxy_count("requests");
+    const auto stored = s3->put("pk_multi/big.jpg", bytes);
+    ASSERT_TRUE(stored) << stored.error().detail;
+    EXPECT_EQ(proxy_count("requests") - requests, 5) << "create, three parts, complete";
+    EXPECT_EQ(stored->size, bytes.size());
+    const auto object = s3->get("pk_multi/big.jpg");
+    ASSERT_TRUE(object) << object.error().detail;
+    EXPECT_TRUE(object->bytes == bytes);
+    EXPECT_EQ(s3->head("pk_multi/big.jpg")->size, bytes.size());
+}
+
+TEST(S3BlobStore, AFailedMultipartUploadIsAbortedAndLeavesTheOldObject) {
+    auto s3 = store(multipart_options());
+    ASSERT_TRUE(s3->put("pk_multi/kept.jpg", "old"));
+    fail_next_requests(1, 400, 2); // create and part 1 pass, part 2 is refused
+    const auto requests = proxy_count("requests");
+    const auto failed = s3->put("pk_multi/kept.jpg", patterned_bytes(11 * 1024 * 1024));
+    ASSERT_FALSE(failed);
+    EXPECT_EQ(failed.error().code, core::Errc::OriginUnavailable);
+    EXPECT_EQ(proxy_count("requests") - requests, 4) << "create, part 1, part 2, abort";
+    EXPECT_EQ(s3->get("pk_multi/kept.jpg")->bytes, "old");
 }
 
 } // namespace
