@@ -72,8 +72,21 @@ S3rverProcess::S3rverProcess(std::string bucket) : bucket_(std::move(bucket)) {
 
 S3rverProcess::~S3rverProcess() { stop(); }
 
+void S3rverProcess::freeze() {
+    if (pid_ > 0) {
+        ::kill(pid_, SIGSTOP);
+    }
+}
+
+void S3rverProcess::thaw() {
+    if (pid_ > 0) {
+        ::kill(pid_, SIGCONT);
+    }
+}
+
 void S3rverProcess::stop() {
     if (pid_ > 0) {
+        thaw();
         ::kill(pid_, SIGTERM);
         ::waitpid(pid_, nullptr, 0);
         pid_ = 0;

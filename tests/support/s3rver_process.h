@@ -33,6 +33,10 @@ public:
     pid_t pid() const { return pid_; }
     /** SIGTERM, then waits for it; idempotent. */
     void stop();
+    /** SIGSTOP: connections are accepted by the kernel but nothing answers, like a hung store.
+     *  thaw() (or stop()) resumes it. */
+    void freeze();
+    void thaw();
 
 private:
     TempDir logs_;

@@ -110,6 +110,27 @@ TEST(S3BlobStore, AStoppedStoreIsUnavailableAfterBoundedRetries) {
 
 // `{bucket}.s3.localhost`: curl resolves *.localhost to loopback, s3rver reads the bucket from
 // the Host, and the proxy checks that the Host signed is the bucket's.
+TEST(S3BlobStore, AHungStoreTimesOutAndRecovers) {
+    test::S3rverProcess hung("hung");
+    S3Options to_hung = options();
+    to_hung.endpoint = hung.endpoint();
+    to_hung.bucket = hung.bucket();
+    to_hung.timeout = std::chrono::milliseconds(300);
+    to_hung.max_attempts = 2;
+    to_hung.backoff_base = std::chrono::milliseconds(1);
+    auto s3 = store(to_hung);
+    ASSERT_TRUE(s3->put("pk_1/x.jpg", "x"));
+    hung.freeze();
+    const auto got = s3->get("pk_1/x.jpg");
+    hung.thaw();
+    ASSERT_FALSE(got);
+    EXPECT_EQ(got.error().code, core::Errc::OriginUnavailable);
+    EXPECT_NE(got.error().detail.find("timed out"), std::string::npos) << got.error().detail;
+    const auto again = s3->get("pk_1/x.jpg");
+    ASSERT_TRUE(again) << again.error().detail;
+    EXPECT_EQ(again->bytes, "x");
+}
+
 TEST(S3BlobStore, VirtualHostAddressingWorksThroughTheVerifyingProxy) {
     S3Options virtual_host = options();
     virtual_host.path_style = false;
