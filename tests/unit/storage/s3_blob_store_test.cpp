@@ -15,12 +15,14 @@ test::S3rverProcess& server() {
     return process;
 }
 
-S3Options options() {
+/** A store on `on` (the binary's shared server by default), retrying without delay. */
+S3Options options(const test::S3rverProcess& on = server()) {
     S3Options options;
-    options.endpoint = server().endpoint();
-    options.bucket = server().bucket();
+    options.endpoint = on.endpoint();
+    options.bucket = on.bucket();
     options.access_key = test::S3rverProcess::kAccessKey;
     options.secret_key = test::S3rverProcess::kSecretKey;
+    options.backoff_base = std::chrono::milliseconds(1);
     return options;
 }
 
@@ -96,28 +98,19 @@ TEST(S3BlobStore, GetRefusesAnObjectOverTheCapWhileReading) {
 
 TEST(S3BlobStore, AStoppedStoreIsUnavailableAfterBoundedRetries) {
     test::S3rverProcess gone("gone");
-    S3Options to_gone = options();
-    to_gone.endpoint = gone.endpoint();
-    to_gone.bucket = gone.bucket();
-    to_gone.backoff_base = std::chrono::milliseconds(1);
+    auto s3 = store(options(gone));
     gone.stop();
-    auto s3 = store(to_gone);
     const auto got = s3->get("pk_1/x.jpg");
     ASSERT_FALSE(got);
     EXPECT_EQ(got.error().code, core::Errc::OriginUnavailable);
     EXPECT_EQ(s3->check().error().code, core::Errc::OriginUnavailable);
 }
 
-// `{bucket}.s3.localhost`: curl resolves *.localhost to loopback, s3rver reads the bucket from
-// the Host, and the proxy checks that the Host signed is the bucket's.
 TEST(S3BlobStore, AHungStoreTimesOutAndRecovers) {
     test::S3rverProcess hung("hung");
-    S3Options to_hung = options();
-    to_hung.endpoint = hung.endpoint();
-    to_hung.bucket = hung.bucket();
+    S3Options to_hung = options(hung);
     to_hung.timeout = std::chrono::milliseconds(300);
     to_hung.max_attempts = 2;
-    to_hung.backoff_base = std::chrono::milliseconds(1);
     auto s3 = store(to_hung);
     ASSERT_TRUE(s3->put("pk_1/x.jpg", "x"));
     hung.freeze();
@@ -131,6 +124,8 @@ TEST(S3BlobStore, AHungStoreTimesOutAndRecovers) {
     EXPECT_EQ(again->bytes, "x");
 }
 
+// `{bucket}.s3.localhost`: curl resolves *.localhost to loopback, s3rver reads the bucket from
+// the Host, and the proxy checks that the Host signed is the bucket's.
 TEST(S3BlobStore, VirtualHostAddressingWorksThroughTheVerifyingProxy) {
     S3Options virtual_host = options();
     virtual_host.path_style = false;
@@ -175,10 +170,9 @@ TEST(S3BlobStore, RequestsReuseTheirConnections) {
 }
 
 TEST(S3BlobStore, ServerErrorsAndSlowDownAreRetriedAFewTimes) {
-    S3Options quick = options();
-    quick.backoff_base = std::chrono::milliseconds(1);
-    quick.max_attempts = 3;
-    auto s3 = store(quick);
+    S3Options three = options();
+    three.max_attempts = 3;
+    auto s3 = store(three);
     fail_next_requests(2, 503);
     const auto stored = s3->put("pk_retry/x.jpg", "retried");
     ASSERT_TRUE(stored) << stored.error().detail;
@@ -198,7 +192,6 @@ TEST(S3BlobStore, ServerErrorsAndSlowDownAreRetriedAFewTimes) {
 S3Options multipart_options() {
     S3Options multipart = options();
     multipart.multipart_threshold_bytes = 5 * 1024 * 1024;
-    multipart.backoff_base = std::chrono::milliseconds(1);
     return multipart;
 }
 
