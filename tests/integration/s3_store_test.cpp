@@ -7,6 +7,7 @@
 #include <map>
 #include <memory>
 
+#include "core/strings.h"
 #include "fixtures.h"
 #include "raw_http.h"
 #include "s3rver_process.h"
@@ -75,6 +76,10 @@ TEST_F(S3StoreServerTest, UploadedOriginalsAreStoredInTheBucketServedResizedAndD
     const auto original = request("GET", "/" + customer_.public_key + "/" + encoded);
     ASSERT_EQ(original.status, 200) << original.body;
     EXPECT_EQ(original.body, png);
+    // The bucket's Last-Modified is the original's, carried to the edge's answer.
+    const auto head = bucket()->head(customer_.public_key + "/" + path);
+    ASSERT_TRUE(head);
+    EXPECT_EQ(original.header("last-modified"), core::http_date(head->last_modified));
     const auto variant = request("GET", "/" + customer_.public_key + "/" + encoded + "?w=40");
     ASSERT_EQ(variant.status, 200) << variant.body;
     const auto info = transform::probe_source(variant.body, transform::Limits{});
