@@ -373,6 +373,29 @@ void validate_own_secrets(const AuthConfig& auth, std::vector<std::string>& erro
     }
 }
 
+/** kind = "s3" needs where and who; `root` belongs to the local store only. */
+void validate_storage(const StorageConfig& s, std::vector<std::string>& errors) {
+    if (s.kind != "s3") {
+        return;
+    }
+    if (!s.endpoint.starts_with("http://") && !s.endpoint.starts_with("https://")) {
+        errors.push_back("storage.endpoint: expected http(s)://host[:port] with kind = \"s3\"");
+    }
+    for (const auto& [key, value] : {std::pair{"bucket", &s.bucket},
+                                     std::pair{"access_key", &s.access_key},
+                                     std::pair{"secret_key", &s.secret_key}}) {
+        if (value->empty()) {
+            errors.push_back(fmt::format("storage.{}: required with kind = \"s3\"", key));
+        }
+    }
+    if (s.root != StorageConfig{}.root) {
+        errors.push_back("storage.root: only for kind = \"local\"");
+    }
+    if (s.timeout_ms == 0 || s.connect_timeout_ms == 0) {
+        errors.push_back("storage.timeout_ms: timeouts must be positive");
+    }
+}
+
 void validate(const Config& c, std::vector<std::string>& errors) {
     if (c.server.listen.rfind(':') == std::string::npos) {
         errors.push_back("server.listen: expected host:port");
@@ -393,6 +416,7 @@ void validate(const Config& c, std::vector<std::string>& errors) {
         errors.push_back("server.max_header_bytes: must be at least server.max_url_bytes");
     }
     validate_own_secrets(c.auth, errors);
+    validate_storage(c.storage, errors);
 }
 
 } // namespace
