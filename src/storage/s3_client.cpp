@@ -102,6 +102,12 @@ std::int64_t unix_now() {
         .count();
 }
 
+std::int64_t steady_ms() {
+    return std::chrono::duration_cast<std::chrono::milliseconds>(
+               std::chrono::steady_clock::now().time_since_epoch())
+        .count();
+}
+
 core::Error transport_error(const S3Call& call, CURLcode rc, const char* text) {
     return core::make_error(core::Errc::OriginUnavailable, "the image store is unavailable",
                             "s3: " + call.method + ' ' + call.key + ": " +
@@ -159,6 +165,33 @@ void S3Client::give_back(std::unique_ptr<Handle> handle) {
 }
 
 core::Result<S3Answer> S3Client::perform(const S3Call& call) {
+    if (!breaker_allows()) {
+        return core::make_error(core::Errc::OriginUnavailable, "the image store is unavailable",
+                                "s3: " + call.method + ' ' + call.key + ": circuit open after " +
+                                    std::to_string(options_.breaker_failures) +
+                                    " failures in a row");
+    }
+    auto answer = perform_with_retries(call);
+    breaker_record(answer ? is_retryable(*answer)
+                          : answer.error().code == core::Errc::OriginUnavailable);
+    return answer;
+}
+
+bool S3Client::breaker_allows() {
+    const std::int64_t until = open_until_ms_.load();
+    return until == 0 || steady_ms() >= until;
+}
+
+void S3Client::breaker_record(bool store_down) {
+    if (!store_down) {
+        failures_in_a_row_ = 0;
+        open_until_ms_ = 0;
+    } else if (++failures_in_a_row_ >= options_.breaker_failures) {
+        open_until_ms_ = steady_ms() + options_.breaker_cooldown.count();
+    }
+}
+
+core::Result<S3Answer> S3Client::perform_with_retries(const S3Call& call) {
     thread_local std::mt19937_64 random(std::random_device{}());
     for (int attempt = 1;; ++attempt) {
         auto answer = attempt_once(call);

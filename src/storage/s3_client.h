@@ -1,5 +1,6 @@
 #pragma once
 
+#include <atomic>
 #include <chrono>
 #include <cstdint>
 #include <map>
@@ -32,6 +33,11 @@ struct S3Options {
     int max_attempts = 3;
     /** The first retry waits up to this (full jitter), doubling with each further one. */
     std::chrono::milliseconds backoff_base{100};
+    /** After this many requests in a row found the store down (no answer, 5xx, 429, after
+     *  their retries), requests fail at once for `breaker_cooldown`, instead of each holding a
+     *  blocking thread for the timeout; then one is let through to see if it is back. */
+    int breaker_failures = 5;
+    std::chrono::milliseconds breaker_cooldown{5000};
     /** put() sends a larger object in parts of this size (S3's minimum part is 5 MiB, which
      *  this is raised to), and aborts the upload if any step fails. */
     std::uint64_t multipart_threshold_bytes = 16'000'000;
@@ -90,7 +96,11 @@ private:
     };
 
     Target target(std::string_view key) const;
+    core::Result<S3Answer> perform_with_retries(const S3Call& call);
     core::Result<S3Answer> attempt_once(const S3Call& call);
+    /** The circuit breaker: whether requests may go, and what the last one found. */
+    bool breaker_allows();
+    void breaker_record(bool store_down);
     core::Result<S3Answer> transfer(const S3Call& call, const std::string& url,
                                     const std::vector<std::pair<std::string, std::string>>& headers);
     std::unique_ptr<Handle> take();
@@ -102,6 +112,9 @@ private:
     std::string host_;
     std::mutex mutex_;
     std::vector<std::unique_ptr<Handle>> idle_;
+    std::atomic<int> failures_in_a_row_{0};
+    /** steady_clock milliseconds until which the breaker is open; 0 when closed. */
+    std::atomic<std::int64_t> open_until_ms_{0};
 };
 
 /** Whether an answer is worth another attempt: 5xx, 429, or SlowDown. */

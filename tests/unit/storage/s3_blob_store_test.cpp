@@ -5,6 +5,7 @@
 #include <curl/curl.h>
 #include <gtest/gtest.h>
 
+#include "poll_until.h"
 #include "s3rver_process.h"
 
 namespace cdn::storage {
@@ -122,6 +123,28 @@ TEST(S3BlobStore, AHungStoreTimesOutAndRecovers) {
     const auto again = s3->get("pk_1/x.jpg");
     ASSERT_TRUE(again) << again.error().detail;
     EXPECT_EQ(again->bytes, "x");
+}
+
+TEST(S3BlobStore, ABreakerFailsFastWhileTheStoreIsDownAndClosesWhenItIsBack) {
+    test::S3rverProcess hung("breaker");
+    S3Options to_hung = options(hung);
+    to_hung.timeout = std::chrono::milliseconds(300);
+    to_hung.max_attempts = 1;
+    to_hung.breaker_failures = 2;
+    to_hung.breaker_cooldown = std::chrono::milliseconds(200);
+    auto s3 = store(to_hung);
+    ASSERT_TRUE(s3->put("pk_1/x.jpg", "x"));
+    hung.freeze();
+    for (int i = 0; i < 2; ++i) {
+        EXPECT_NE(s3->get("pk_1/x.jpg").error().detail.find("timed out"), std::string::npos);
+    }
+    const auto fast = s3->get("pk_1/x.jpg");
+    ASSERT_FALSE(fast);
+    EXPECT_EQ(fast.error().code, core::Errc::OriginUnavailable);
+    EXPECT_NE(fast.error().detail.find("circuit open"), std::string::npos) << fast.error().detail;
+    hung.thaw();
+    EXPECT_TRUE(test::poll_until([&] { return s3->get("pk_1/x.jpg").has_value(); },
+                                 std::chrono::seconds(10), std::chrono::milliseconds(50)));
 }
 
 // `{bucket}.s3.localhost`: curl resolves *.localhost to loopback, s3rver reads the bucket from
