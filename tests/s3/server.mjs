@@ -88,7 +88,9 @@ function refuse(res, code, status = 403) {
 function forward(req, res, body, target) {
   const upstream = http.request({ host: '127.0.0.1', port: target, method: req.method, path: req.url,
     headers: req.headers }, (answer) => {
-    res.writeHead(answer.statusCode, answer.headers);
+    const headers = { ...answer.headers };
+    if (chunked) delete headers['content-length'];
+    res.writeHead(answer.statusCode, headers);
     answer.pipe(res);
   });
   upstream.on('error', () => refuse(res, 'ProxyUpstreamError', 502));
@@ -97,11 +99,18 @@ function forward(req, res, body, target) {
 
 // Test controls, under /_proxy/ (no bucket can be named so): `POST /_proxy/fail?count=N&status=S
 // &skip=K` lets K requests through, then answers the next N with S (503 is S3's SlowDown); `GET /_proxy/stats` counts the
-// connections accepted and the requests verified so far (connection reuse shows there).
+// connections accepted and the requests verified so far (connection reuse shows there);
+// `POST /_proxy/chunked?on=1` forwards answers without their Content-Length (chunked).
 const stats = { connections: 0, requests: 0 };
+let chunked = false;
 const failures = { count: 0, status: 503, skip: 0 };
 
 function control(req, res, query) {
+  if (req.url.startsWith('/_proxy/chunked')) {
+    chunked = query.on === '1';
+    res.writeHead(204);
+    return res.end();
+  }
   if (req.url.startsWith('/_proxy/fail')) {
     failures.count = Number(query.count ?? 1);
     failures.status = Number(query.status ?? 503);

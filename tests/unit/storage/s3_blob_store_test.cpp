@@ -95,6 +95,16 @@ TEST(S3BlobStore, GetRefusesAnObjectOverTheCapWhileReading) {
     EXPECT_EQ(big.error().code, core::Errc::SourceTooLarge);
     EXPECT_EQ(s3->get("pk_1/small.jpg")->bytes.size(), 1000u);
     EXPECT_EQ(s3->head("pk_1/big.jpg")->size, 5000u) << "head is not capped";
+
+    // Without a Content-Length to refuse up front, the body is refused as it passes the cap.
+    fetch(server().endpoint() + "/_proxy/chunked?on=1", "POST");
+    const auto streamed = s3->get("pk_1/big.jpg");
+    const auto small = s3->get("pk_1/small.jpg");
+    fetch(server().endpoint() + "/_proxy/chunked?on=0", "POST");
+    ASSERT_FALSE(streamed);
+    EXPECT_EQ(streamed.error().code, core::Errc::SourceTooLarge);
+    ASSERT_TRUE(small) << small.error().detail;
+    EXPECT_EQ(small->bytes.size(), 1000u);
 }
 
 TEST(S3BlobStore, AStoppedStoreIsUnavailableAfterBoundedRetries) {
