@@ -1,0 +1,154 @@
+// Issue 17: two `imagecdn serve` nodes on one Redis and one database and store (node A's data
+// directory; node B points its [database] and [storage] there): a settings change and a purge
+// made through A reach B by Redis pub/sub; with Redis gone both serve and say degraded; once it
+// is back they subscribe again and changes arrive again.
+#include <gtest/gtest.h>
+
+#include <chrono>
+#include <map>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "fixtures.h"
+#include "poll_until.h"
+#include "raw_http.h"
+#include "redis_process.h"
+#include "server_process.h"
+#include "temp_dir.h"
+
+namespace cdn::test {
+namespace {
+
+using namespace std::chrono_literals;
+using Headers = std::map<std::string, std::string>;
+
+constexpr auto DEGRADED = R"({"status":"degraded","degraded":["kv"]})";
+constexpr auto READY = R"({"status":"ready"})";
+/** Far longer than any test: a change seen before it comes from pub/sub, not from expiry. */
+constexpr auto CONFIG_TTL = "3600";
+
+class RedisFleetTest : public ::testing::Test {
+protected:
+    void SetUp() override {
+        account_ = create_account_with_images(shared_.path(), "fleet@example.com");
+        const Headers env{{"IMAGECDN_KV_URL", redis_.url()},
+                          {"IMAGECDN_CACHE_CONFIG_TTL_SECONDS", CONFIG_TTL},
+                          {"IMAGECDN_DATABASE_URL", "sqlite://" + shared_.path() + "/imagecdn.db"},
+                          {"IMAGECDN_STORAGE_ROOT", shared_.path() + "/originals"}};
+        a_ = std::make_unique<ServerProcess>(shared_.path(), env);
+        b_ = std::make_unique<ServerProcess>(own_.path(), env);
+        ASSERT_TRUE(a_->start()) << a_->stderr_text();
+        ASSERT_TRUE(b_->start()) << b_->stderr_text();
+    }
+
+    RawResponse get(const ServerProcess& node, const std::string& target,
+                    const Headers& headers = {}) {
+        auto res = http_request(node.port(), "GET", target, headers);
+        return res ? *res : RawResponse{};
+    }
+
+    /** The photo as a page of another site asks for it. */
+    int photo_from_elsewhere(const ServerProcess& node) {
+        return get(node, photo_, {{"Referer", "https://elsewhere.test/page"}}).status;
+    }
+
+    void allow_only(const std::string& domains_json) {
+        const auto res = api_call(a_->port(), "PATCH", "/api/v1/customer/settings",
+                                  account_.api_key, R"({"allowed_domains":)" + domains_json + "}");
+        ASSERT_EQ(res.status, 200) << res.body;
+    }
+
+    static bool readyz_is(const ServerProcess& node, const std::string& body) {
+        auto res = http_request(node.port(), "GET", "/readyz", {});
+        return res && res->status == 200 && res->body == body;
+    }
+
+    RedisProcess redis_;
+    TempDir shared_;
+    TempDir own_;
+    Account account_;
+    std::string photo_; // set by each test once the public key is known
+    std::unique_ptr<ServerProcess> a_;
+    std::unique_ptr<ServerProcess> b_;
+};
+
+TEST_F(RedisFleetTest, ASettingsChangeThroughOneNodeReachesTheOther) {
+    photo_ = "/" + account_.public_key + "/photo.jpg?w=40";
+    ASSERT_EQ(photo_from_elsewhere(*b_), 200) << "B caches the config that allows every site";
+    allow_only(R"(["example.com"])");
+    const auto changed = std::chrono::steady_clock::now();
+    EXPECT_TRUE(poll_until([&] { return photo_from_elsewhere(*b_) == 403; }, 5s, 10ms))
+        << "the config TTL is an hour: only the invalidation can do it";
+    const auto took = std::chrono::steady_clock::now() - changed;
+    RecordProperty("settings_change_to_node_b_ms",
+                   std::to_string(std::chrono::duration_cast<std::chrono::milliseconds>(took)
+                                      .count()));
+    EXPECT_EQ(photo_from_elsewhere(*a_), 403);
+}
+
+TEST_F(RedisFleetTest, APurgeThroughOneNodeReachesTheOther) {
+    photo_ = "/" + account_.public_key + "/photo.jpg?w=50";
+    EXPECT_EQ(get(*b_, photo_).header("x-cache"), "MISS");
+    EXPECT_EQ(get(*b_, photo_).header("x-cache"), "HIT");
+    const auto res = api_call(a_->port(), "POST", "/api/v1/purge", account_.api_key,
+                              R"({"paths":["photo.jpg"]})");
+    ASSERT_EQ(res.status, 202) << res.body;
+    EXPECT_TRUE(poll_until([&] { return get(*b_, photo_).header("x-cache") == "MISS"; }, 5s, 10ms))
+        << "B dropped its cached variant";
+}
+
+TEST_F(RedisFleetTest, WithRedisGoneBothServeDegradedAndOnceBackChangesArriveAgain) {
+    photo_ = "/" + account_.public_key + "/photo.jpg?w=60";
+    ASSERT_TRUE(readyz_is(*a_, READY));
+    ASSERT_TRUE(readyz_is(*b_, READY));
+
+    redis_.kill();
+    EXPECT_TRUE(poll_until([&] { return readyz_is(*a_, DEGRADED) && readyz_is(*b_, DEGRADED); }))
+        << "200 degraded, so a load balancer keeps both";
+    for (const auto* node : {a_.get(), b_.get()}) {
+        EXPECT_EQ(get(*node, photo_).status, 200) << "a miss is served";
+        EXPECT_EQ(get(*node, photo_).status, 200) << "and a hit";
+    }
+
+    redis_.start_again();
+    EXPECT_TRUE(poll_until([&] { return readyz_is(*a_, READY) && readyz_is(*b_, READY); }, 10s))
+        << "both reconnected and subscribed again";
+    ASSERT_EQ(photo_from_elsewhere(*b_), 200);
+    allow_only(R"(["example.com"])");
+    EXPECT_TRUE(poll_until([&] { return photo_from_elsewhere(*b_) == 403; }, 5s, 10ms))
+        << "a change after the restart reaches B by pub/sub again";
+}
+
+TEST(RedisStartup, AMalformedOrTlsKvUrlIsExit2NamingIt) {
+    TempDir dir;
+    for (const char* url : {"redis://h:notaport", "rediss://:secret@h:6379"}) {
+        const auto result = run_imagecdn({"serve", "--data-dir", dir.path()},
+                                         {{"IMAGECDN_KV_URL", url}});
+        EXPECT_EQ(result.exit_code, 2) << url;
+        EXPECT_NE(result.err.find("kv.url"), std::string::npos) << result.err;
+        EXPECT_EQ(result.err.find("secret"), std::string::npos) << result.err;
+    }
+}
+
+TEST(RedisStartup, AnUnreachableRedisIsExit1NamingItWithoutThePassword) {
+    TempDir dir;
+    int port = 0;
+    {
+        RedisProcess gone;
+        port = gone.port();
+    } // nothing listens there now
+    const Headers env{{"IMAGECDN_KV_URL", "redis://:hunter2@127.0.0.1:" + std::to_string(port)},
+                      {"IMAGECDN_DATABASE_CONNECT_TIMEOUT_MS", "500"}};
+    ServerProcess server(dir.path(), env);
+    EXPECT_FALSE(server.start(20s));
+    EXPECT_EQ(server.stop(), 1);
+    const auto err = server.stderr_text();
+    EXPECT_NE(err.find("kv.url: redis redis://127.0.0.1:" + std::to_string(port)),
+              std::string::npos)
+        << err;
+    EXPECT_EQ(err.find("hunter2"), std::string::npos) << err;
+}
+
+} // namespace
+} // namespace cdn::test
