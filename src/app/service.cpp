@@ -287,6 +287,9 @@ void follow_kv_availability(kv::KvStore& kv, edge::CustomerDirectory& customers,
             customers.cap_ttl(degraded_ttl);
         }
     });
+    if (!kv.available()) { // lost before the listener was there
+        customers.cap_ttl(degraded_ttl);
+    }
 }
 
 /** Start-up refusals that need nothing opened yet: the exit code, or nullopt to go on. */
