@@ -4,6 +4,7 @@
 // is back they subscribe again and changes arrive again.
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <chrono>
 #include <map>
 #include <memory>
@@ -77,15 +78,24 @@ protected:
 TEST_F(RedisFleetTest, ASettingsChangeThroughOneNodeReachesTheOther) {
     photo_ = "/" + account_.public_key + "/photo.jpg?w=40";
     ASSERT_EQ(photo_from_elsewhere(*b_), 200) << "B caches the config that allows every site";
-    allow_only(R"(["example.com"])");
-    const auto changed = std::chrono::steady_clock::now();
-    EXPECT_TRUE(poll_until([&] { return photo_from_elsewhere(*b_) == 403; }, 5s, 10ms))
-        << "the config TTL is an hour: only the invalidation can do it";
-    const auto took = std::chrono::steady_clock::now() - changed;
-    RecordProperty("settings_change_to_node_b_ms",
-                   std::to_string(std::chrono::duration_cast<std::chrono::milliseconds>(took)
-                                      .count()));
-    EXPECT_EQ(photo_from_elsewhere(*a_), 403);
+    // Several changes back and forth; each must show on B (the config TTL is an hour: only the
+    // invalidation can do it). How long each took is recorded, not asserted (bench/ owns speed).
+    std::vector<std::int64_t> took_ms;
+    for (int change = 0; change < 10; ++change) {
+        const bool restrict = change % 2 == 0;
+        allow_only(restrict ? R"(["example.com"])" : "[]");
+        const auto changed = std::chrono::steady_clock::now();
+        const int expected = restrict ? 403 : 200;
+        ASSERT_TRUE(poll_until([&] { return photo_from_elsewhere(*b_) == expected; }, 5s, 1ms))
+            << "change " << change;
+        took_ms.push_back(std::chrono::duration_cast<std::chrono::milliseconds>(
+                              std::chrono::steady_clock::now() - changed)
+                              .count());
+    }
+    std::ranges::sort(took_ms);
+    RecordProperty("change_to_node_b_p50_ms", std::to_string(took_ms[took_ms.size() / 2]));
+    RecordProperty("change_to_node_b_max_ms", std::to_string(took_ms.back()));
+    EXPECT_EQ(photo_from_elsewhere(*a_), 200);
 }
 
 TEST_F(RedisFleetTest, APurgeThroughOneNodeReachesTheOther) {
