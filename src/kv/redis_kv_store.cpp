@@ -86,7 +86,12 @@ RedisKvStore::RedisKvStore(RedisKvConfig config, std::string script_sha)
       pool_(config_.endpoint, config_.timeout, config_.pool_size),
       channels_(LocalChannels::create([this] { subscriber_->wake(); })),
       subscriber_(std::make_unique<RedisSubscriber>(config_.endpoint, config_.prefix,
-                                                    config_.timeout, health_, channels_)) {}
+                                                    config_.timeout, health_, channels_)) {
+    // Idle connections opened before a loss lead to the old server (or a dead socket): were
+    // they used after the reconnection, the first command on each would fail and mark Redis
+    // lost again. Lent ones come back broken and are dropped then.
+    health_.add_listener([this](bool) { pool_.close_idle(); });
+}
 
 RedisKvStore::~RedisKvStore() {
     channels_->forget_on_change();

@@ -139,6 +139,7 @@ TEST(RedisKvStore, ARestartedServerIsReconnectedAndSubscribedAgain) {
     ASSERT_NE(store, nullptr);
     log.watch(*store);
     auto subscription = store->subscribe("config", inbox.handler());
+    ASSERT_TRUE(store->increment("k", 1, 10s)); // leaves a pooled connection to this server
 
     server.kill();
     ASSERT_TRUE(poll_until([&] { return !store->available(); }))
@@ -155,7 +156,8 @@ TEST(RedisKvStore, ARestartedServerIsReconnectedAndSubscribedAgain) {
         << "subscribed again before reporting itself available";
     ASSERT_TRUE(inbox.wait_for(1));
     EXPECT_EQ(inbox.messages(), std::vector<std::string>{"after"});
-    EXPECT_TRUE(store->increment("k", 1, 10s));
+    EXPECT_TRUE(store->increment("k", 1, 10s)) << "no pooled connection to the old server is used";
+    EXPECT_EQ(log.changes(), (std::vector<bool>{false, true}));
 }
 
 TEST(RedisKvStore, MetricsCountCommandsAndErrors) {
