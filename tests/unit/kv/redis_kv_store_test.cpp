@@ -41,16 +41,17 @@ std::int64_t number(const std::string& text) { return std::stoll(text); }
 
 TEST(RedisKvStore, EveryKeyAndChannelCarriesThePrefix) {
     auto& server = RedisProcess::shared();
-    auto store = open_redis(server, "deploy-a:");
+    const auto prefix = "deploy-a:" + unique_prefix(); // unique: the server is shared
+    auto store = open_redis(server, prefix);
     ASSERT_NE(store, nullptr);
     ASSERT_TRUE(store->increment("counter", 7, 10s));
-    EXPECT_EQ(server.command({"GET", "deploy-a:counter"}), "7");
+    EXPECT_EQ(server.command({"GET", prefix + "counter"}), "7");
     EXPECT_EQ(server.command({"EXISTS", "counter"}), "0");
 
     Inbox inbox;
     auto subscription = store->subscribe("news", inbox.handler());
-    EXPECT_EQ(server.command({"PUBSUB", "NUMSUB", "deploy-a:news"}), "(array of 2)");
-    ASSERT_EQ(number(server.command({"PUBLISH", "deploy-a:news", "from outside"})), 1)
+    EXPECT_EQ(server.command({"PUBSUB", "NUMSUB", prefix + "news"}), "(array of 2)");
+    ASSERT_EQ(number(server.command({"PUBLISH", prefix + "news", "from outside"})), 1)
         << "the store is subscribed under the prefixed name";
     ASSERT_TRUE(inbox.wait_for(1));
     EXPECT_EQ(inbox.messages(), std::vector<std::string>{"from outside"});
