@@ -162,8 +162,8 @@ void CustomerDirectory::remember(Entries& entries, std::string_view key,
         entries.clear();
     }
     const auto now = clock_.steady_now();
-    entries.insert_or_assign(std::string(key),
-                             Entry{.customer = customer, .expires_at = now + ttl, .stored_at = now});
+    entries.insert_or_assign(
+        std::string(key), Entry{.customer = customer, .expires_at = now + ttl, .stored_at = now});
 }
 
 void CustomerDirectory::invalidate(std::string_view public_key) {

@@ -111,7 +111,8 @@ core::Result<ReplyPtr> RedisConnection::run(const Command& command) {
     return read_reply();
 }
 
-core::Result<std::vector<ReplyPtr>> RedisConnection::pipeline(const std::vector<Command>& commands) {
+core::Result<std::vector<ReplyPtr>>
+RedisConnection::pipeline(const std::vector<Command>& commands) {
     for (const auto& command : commands) {
         CDN_TRY_VOID(append(command));
     }

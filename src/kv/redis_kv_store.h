@@ -43,10 +43,10 @@ struct RedisKvConfig {
 class RedisKvStore final : public KvStore {
 public:
     /** Connects, retrying with a jittered back-off until `connect_timeout` has passed (nodes
-     *  often start with their Redis; 0 waits for ever), loads the script and starts the subscriber. Errors:
-     *  Errc::Unavailable naming the server (never the password). */
-    static core::Result<std::unique_ptr<RedisKvStore>> open(RedisKvConfig config,
-                                                            std::chrono::milliseconds connect_timeout);
+     *  often start with their Redis; 0 waits for ever), loads the script and starts the
+     *  subscriber. Errors: Errc::Unavailable naming the server (never the password). */
+    static core::Result<std::unique_ptr<RedisKvStore>>
+    open(RedisKvConfig config, std::chrono::milliseconds connect_timeout);
     ~RedisKvStore() override;
     RedisKvStore(const RedisKvStore&) = delete;
     RedisKvStore& operator=(const RedisKvStore&) = delete;

@@ -92,7 +92,9 @@ TEST_P(KvStoreTest, PublishReachesEverySubscriberOfTheChannel) {
     EXPECT_TRUE(other.messages().empty());
 }
 
-TEST_P(KvStoreTest, PublishWithoutSubscribersSucceeds) { EXPECT_TRUE(store_->publish("none", "x")); }
+TEST_P(KvStoreTest, PublishWithoutSubscribersSucceeds) {
+    EXPECT_TRUE(store_->publish("none", "x"));
+}
 
 TEST_P(KvStoreTest, DestroyingTheSubscriptionUnsubscribes) {
     Inbox inbox;
