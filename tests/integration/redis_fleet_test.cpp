@@ -98,6 +98,13 @@ TEST_F(RedisFleetTest, ASettingsChangeThroughOneNodeReachesTheOther) {
     EXPECT_EQ(photo_from_elsewhere(*a_), 200);
 }
 
+// operations.md names the channels: with the default prefix, every node listens on these.
+TEST_F(RedisFleetTest, EveryNodeListensOnTheChannelsOperationsNames) {
+    for (const char* channel : {"imagecdn:config", "imagecdn:purge"}) {
+        EXPECT_EQ(redis_.command({"PUBLISH", channel, "pk_nobody"}), "2") << channel;
+    }
+}
+
 TEST_F(RedisFleetTest, APurgeThroughOneNodeReachesTheOther) {
     photo_ = "/" + account_.public_key + "/photo.jpg?w=50";
     EXPECT_EQ(get(*b_, photo_).header("x-cache"), "MISS");
