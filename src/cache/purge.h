@@ -11,8 +11,9 @@
 namespace cdn::cache {
 
 /** The pub/sub channel on which a management node publishes encode_purge() messages, so that
- *  every edge node applies them to its own cache. */
-inline constexpr std::string_view PURGE_CHANNEL = "imagecdn:purge";
+ *  every edge node applies them to its own cache. The store adds `[kv] prefix`: on Redis, by
+ *  default, `imagecdn:purge`. */
+inline constexpr std::string_view PURGE_CHANNEL = "purge";
 
 /** One purge of one customer's variants (api.md `POST /purge`, or a replaced or deleted
  *  original). */

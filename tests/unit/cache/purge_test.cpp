@@ -135,7 +135,7 @@ TEST(PurgeMessageTest, EncodesCompactJson) {
     EXPECT_EQ(encode_purge(prefix("pk_abc", "products/")),
               R"({"public_key":"pk_abc","scope":"prefix","prefix":"products/"})");
     EXPECT_EQ(encode_purge(all("pk_abc")), R"({"public_key":"pk_abc","scope":"all"})");
-    EXPECT_EQ(PURGE_CHANNEL, "imagecdn:purge");
+    EXPECT_EQ(PURGE_CHANNEL, "purge"); // "imagecdn:purge" on Redis, with the default prefix
 }
 
 TEST(PurgeMessageTest, DecodesWhatItEncodes) {
