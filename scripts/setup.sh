@@ -45,6 +45,11 @@ fi
 if [ ! -d tests/compat/node_modules/@imgix/js-core ]; then
   npm ci --prefix tests/compat --no-audit --no-fund
 fi
+# The S3 tests (tests/s3): s3rver, @smithy/signature-v4 for the verifying proxy and the AWS
+# SDK's presigner to compare signatures with, pinned.
+if [ ! -d tests/s3/node_modules/s3rver ]; then
+  npm ci --prefix tests/s3 --no-audit --no-fund
+fi
 # The OpenAPI tools the build and the CTest openapi_lint run (scripts/openapi): yaml and
 # @redocly/cli, pinned.
 if [ ! -d scripts/openapi/node_modules/@redocly/cli ]; then

@@ -54,6 +54,9 @@ std::vector<Field> config_fields(Config& c) {
         {"storage", "secret_key", &c.storage.secret_key},
         {"storage", "path_style", &c.storage.path_style},
         {"storage", "max_path_segments", &c.storage.max_path_segments},
+        {"storage", "connect_timeout_ms", &c.storage.connect_timeout_ms},
+        {"storage", "timeout_ms", &c.storage.timeout_ms},
+        {"storage", "multipart_threshold_bytes", &c.storage.multipart_threshold_bytes},
         {"database", "url", &c.database.url},
         {"database", "pool_size", &c.database.pool_size},
         {"database", "connect_timeout_ms", &c.database.connect_timeout_ms},
@@ -375,6 +378,29 @@ void validate_own_secrets(const AuthConfig& auth, std::vector<std::string>& erro
     }
 }
 
+/** kind = "s3" needs where and who; `root` belongs to the local store only. */
+void validate_storage(const StorageConfig& s, std::vector<std::string>& errors) {
+    if (s.kind != "s3") {
+        return;
+    }
+    if (!s.endpoint.starts_with("http://") && !s.endpoint.starts_with("https://")) {
+        errors.push_back("storage.endpoint: expected http(s)://host[:port] with kind = \"s3\"");
+    }
+    for (const auto& [key, value] : {std::pair{"bucket", &s.bucket},
+                                     std::pair{"access_key", &s.access_key},
+                                     std::pair{"secret_key", &s.secret_key}}) {
+        if (value->empty()) {
+            errors.push_back(fmt::format("storage.{}: required with kind = \"s3\"", key));
+        }
+    }
+    if (s.root != StorageConfig{}.root) {
+        errors.push_back("storage.root: only for kind = \"local\"");
+    }
+    if (s.timeout_ms == 0 || s.connect_timeout_ms == 0) {
+        errors.push_back("storage.timeout_ms: timeouts must be positive");
+    }
+}
+
 void validate_kv(const KvConfig& kv, std::vector<std::string>& errors) {
     if (!kv.url.empty()) {
         if (auto parsed = kv::parse_redis_url(kv.url); !parsed) {
@@ -407,6 +433,7 @@ void validate(const Config& c, std::vector<std::string>& errors) {
         errors.push_back("server.max_header_bytes: must be at least server.max_url_bytes");
     }
     validate_own_secrets(c.auth, errors);
+    validate_storage(c.storage, errors);
 }
 
 } // namespace

@@ -26,6 +26,11 @@ struct StorageConfig {
     std::string access_key;
     std::string secret_key;
     bool path_style = true;
+    /** s3: connect and whole-request timeouts of one attempt. */
+    std::uint64_t connect_timeout_ms = 2000;
+    std::uint64_t timeout_ms = 30000;
+    /** s3: larger puts go in parts of this size (at least 5 MiB), aborted on failure. */
+    std::uint64_t multipart_threshold_bytes = 16'000'000;
     /** Most path segments of an original's key inside the customer's namespace (the public
      *  key does not count): deeper is 400 invalid_path at upload, 404 at delivery. */
     std::uint64_t max_path_segments = 32;

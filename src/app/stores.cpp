@@ -9,6 +9,7 @@
 #include "kv/memory_kv_store.h"
 #include "kv/redis_kv_store.h"
 #include "storage/local_blob_store.h"
+#include "storage/s3_blob_store.h"
 
 namespace cdn::app {
 namespace {
@@ -17,6 +18,31 @@ core::Result<db::DatabasePtr> open_postgres(const DatabaseConfig& config) {
     CDN_TRY(database, connect_postgres(config));
     CDN_TRY_VOID(db::migrate(*database));
     return database;
+}
+
+core::Result<storage::BlobStorePtr> open_s3_store(const Config& config) {
+    const StorageConfig& s3 = config.storage;
+    CDN_TRY(store, storage::S3BlobStore::create(
+                       {.endpoint = s3.endpoint,
+                        .bucket = s3.bucket,
+                        .region = s3.region.empty() ? "us-east-1" : s3.region,
+                        .access_key = s3.access_key,
+                        .secret_key = s3.secret_key,
+                        .path_style = s3.path_style,
+                        .connect_timeout = std::chrono::milliseconds(s3.connect_timeout_ms),
+                        .timeout = std::chrono::milliseconds(s3.timeout_ms),
+                        .multipart_threshold_bytes = s3.multipart_threshold_bytes,
+                        .max_object_bytes = config.limits.max_original_bytes}));
+    return storage::BlobStorePtr(std::move(store));
+}
+
+core::Result<storage::BlobStorePtr> open_blob_store(const Config& config) {
+    if (config.storage.kind == "s3") {
+        return open_s3_store(config);
+    }
+    return storage::LocalBlobStore::create(
+        config.storage.root,
+        {.max_path_segments = static_cast<std::size_t>(config.storage.max_path_segments)});
 }
 
 } // namespace
@@ -67,14 +93,7 @@ core::Result<kv::KvStorePtr> open_kv_store(const Config& config) {
 
 core::Result<Stores> open_stores(const Config& config) {
     CDN_TRY(database, open_database(config));
-    if (config.storage.kind != "local") {
-        return core::make_error(core::Errc::Unavailable,
-                                "only the local object store is supported by this build yet");
-    }
-    CDN_TRY(blobs, storage::LocalBlobStore::create(
-                       config.storage.root,
-                       {.max_path_segments = static_cast<std::size_t>(
-                            config.storage.max_path_segments)}));
+    CDN_TRY(blobs, open_blob_store(config));
     return Stores{std::move(database), std::move(blobs)};
 }
 

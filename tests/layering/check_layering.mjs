@@ -38,7 +38,7 @@ const ENGINES = [
 ];
 
 /** Concrete backends: wired by app/ only (and used inside their own module). */
-const BACKENDS = ['storage/local_blob_store.h', 'db/sqlite_database.h', 'db/sqlite_connection.h', 'db/postgres_database.h', 'db/postgres_connection.h', 'kv/memory_kv_store.h'];
+const BACKENDS = ['storage/local_blob_store.h', 'storage/s3_blob_store.h', 'db/sqlite_database.h', 'db/sqlite_connection.h', 'db/postgres_database.h', 'db/postgres_connection.h', 'kv/memory_kv_store.h'];
 
 /** The modules that src/<module>/CMakeLists.txt links in its `cdn_module(... DEPS ...)` call,
  *  core and itself left out; null when the module has no CMakeLists.txt (not built yet). */

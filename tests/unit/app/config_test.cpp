@@ -124,6 +124,29 @@ TEST(Config, EveryBadKeyIsNamed) {
     }
 }
 
+TEST(Config, S3StorageNeedsItsSettingsAndNoRoot) {
+    const std::vector<std::string> s3 = {
+        "IMAGECDN_STORAGE_KIND=s3", "IMAGECDN_STORAGE_ENDPOINT=http://127.0.0.1:9000",
+        "IMAGECDN_STORAGE_BUCKET=originals", "IMAGECDN_STORAGE_ACCESS_KEY=k",
+        "IMAGECDN_STORAGE_SECRET_KEY=s", "IMAGECDN_STORAGE_TIMEOUT_MS=5000"};
+    const auto config = load_config("", "d", s3);
+    ASSERT_TRUE(config) << config.error().message;
+    EXPECT_EQ(config->storage.timeout_ms, 5000u);
+    EXPECT_EQ(config->storage.connect_timeout_ms, 2000u);
+    EXPECT_EQ(config->storage.multipart_threshold_bytes, 16000000u);
+    for (const auto& [setting, key] :
+         {std::pair{"IMAGECDN_STORAGE_ENDPOINT=127.0.0.1:9000", "storage.endpoint"},
+          std::pair{"IMAGECDN_STORAGE_BUCKET=", "storage.bucket"},
+          std::pair{"IMAGECDN_STORAGE_SECRET_KEY=", "storage.secret_key"},
+          std::pair{"IMAGECDN_STORAGE_ROOT=/srv/originals", "storage.root"}}) {
+        auto changed = s3;
+        changed.emplace_back(setting);
+        const auto refused = load_config("", "d", changed);
+        ASSERT_FALSE(refused) << setting;
+        EXPECT_NE(refused.error().message.find(key), std::string::npos) << refused.error().message;
+    }
+}
+
 TEST(Config, MalformedTomlIsAnError) {
     const auto file = write_toml("[server\nlisten=");
     auto config = load_config(file, "d", {});

@@ -1,0 +1,100 @@
+#include "s3rver_process.h"
+
+#include <fcntl.h>
+#include <signal.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <fstream>
+#include <sstream>
+#include <stdexcept>
+
+#include "poll_until.h"
+
+namespace cdn::test {
+namespace {
+
+/** `node server.mjs bucket`, stdin from `stdin_fd`, stdout and stderr to files. Everything is
+ *  built before fork: nothing unsafe runs in the child of a threaded process. */
+pid_t spawn_server(const std::string& bucket, int stdin_fd, const std::string& out_path,
+                   const std::string& err_path) {
+    std::string node = "node";
+    // s3rver's ListObjectsV2 continuation tokens use DES, in OpenSSL 3's legacy provider.
+    std::string legacy = "--openssl-legacy-provider";
+    std::string script = IMAGECDN_SOURCE_DIR "/tests/s3/server.mjs";
+    std::string bucket_arg = bucket;
+    char* argv[] = {node.data(), legacy.data(), script.data(), bucket_arg.data(), nullptr};
+    const pid_t child = ::fork();
+    if (child == 0) {
+        const int out = ::open(out_path.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
+        const int err = ::open(err_path.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
+        ::dup2(stdin_fd, STDIN_FILENO);
+        ::dup2(out, STDOUT_FILENO);
+        ::dup2(err, STDERR_FILENO);
+        ::execvp(argv[0], argv);
+        ::_exit(127);
+    }
+    return child;
+}
+
+std::string read_all(const std::string& path) {
+    std::ifstream in(path);
+    std::stringstream text;
+    text << in.rdbuf();
+    return text.str();
+}
+
+} // namespace
+
+S3rverProcess::S3rverProcess(std::string bucket) : bucket_(std::move(bucket)) {
+    int pipe_fds[2];
+    if (::pipe2(pipe_fds, O_CLOEXEC) != 0) {
+        throw std::runtime_error("pipe for s3rver");
+    }
+    const std::string out = logs_.path() + "/out";
+    const std::string err = logs_.path() + "/err";
+    pid_ = spawn_server(bucket_, pipe_fds[0], out, err);
+    ::close(pipe_fds[0]);
+    stdin_fd_ = pipe_fds[1];
+    const bool ready = poll_until(
+        [&] {
+            std::istringstream line(read_all(out));
+            std::string word;
+            return (line >> word >> proxy_port_) && word == "READY";
+        },
+        std::chrono::seconds(30), std::chrono::milliseconds(50));
+    if (!ready) {
+        const std::string why = read_all(err);
+        stop();
+        throw std::runtime_error("s3rver did not start (npm ci --prefix tests/s3?): " + why);
+    }
+}
+
+S3rverProcess::~S3rverProcess() { stop(); }
+
+void S3rverProcess::freeze() {
+    if (pid_ > 0) {
+        ::kill(pid_, SIGSTOP);
+    }
+}
+
+void S3rverProcess::thaw() {
+    if (pid_ > 0) {
+        ::kill(pid_, SIGCONT);
+    }
+}
+
+void S3rverProcess::stop() {
+    if (pid_ > 0) {
+        thaw();
+        ::kill(pid_, SIGTERM);
+        ::waitpid(pid_, nullptr, 0);
+        pid_ = 0;
+    }
+    if (stdin_fd_ >= 0) {
+        ::close(stdin_fd_);
+        stdin_fd_ = -1;
+    }
+}
+
+} // namespace cdn::test

@@ -1,0 +1,49 @@
+#pragma once
+
+#include <sys/types.h>
+
+#include <string>
+
+#include "temp_dir.h"
+
+namespace cdn::test {
+
+/**
+ * s3rver (npm, pinned in tests/s3) behind the SigV4-verifying proxy of tests/s3/server.mjs, run
+ * with Node as a child on free 127.0.0.1 ports, its objects in a temp folder. Clients talk to the
+ * proxy (endpoint()): a request whose signature the AWS SDK's signer does not reproduce gets
+ * 403 SignatureDoesNotMatch. The child reads a pipe held by this process and exits when it
+ * closes, so it never outlives the test binary however that ends; it is stopped by its pid.
+ */
+class S3rverProcess {
+public:
+    static constexpr const char* kAccessKey = "S3RVER";
+    static constexpr const char* kSecretKey = "S3RVER";
+
+    /** Starts it with one empty bucket and waits (polling) until both ports listen; throws
+     *  std::runtime_error otherwise. */
+    explicit S3rverProcess(std::string bucket = "originals");
+    ~S3rverProcess();
+    S3rverProcess(const S3rverProcess&) = delete;
+    S3rverProcess& operator=(const S3rverProcess&) = delete;
+
+    /** `http://127.0.0.1:<proxy port>`. */
+    std::string endpoint() const { return "http://127.0.0.1:" + std::to_string(proxy_port_); }
+    const std::string& bucket() const { return bucket_; }
+    pid_t pid() const { return pid_; }
+    /** SIGTERM, then waits for it; idempotent. */
+    void stop();
+    /** SIGSTOP: connections are accepted by the kernel but nothing answers, like a hung store.
+     *  thaw() (or stop()) resumes it. */
+    void freeze();
+    void thaw();
+
+private:
+    TempDir logs_;
+    std::string bucket_;
+    pid_t pid_ = 0;
+    int stdin_fd_ = -1;
+    int proxy_port_ = 0;
+};
+
+} // namespace cdn::test
