@@ -319,6 +319,8 @@ struct Shared {
           kv_store(clock),
           subscriptions(subscribe_invalidations(kv_store, customers, variant_cache)),
           rate_limiter(kv_store, clock),
+          rate_reconciler(kv::RateLimiter::RECONCILE_INTERVAL,
+                          [this] { (void)rate_limiter.reconcile(); }),
           usage(*stores.database, clock, std::chrono::milliseconds(config.usage.flush_interval_ms)),
           usage_repository(*stores.database),
           quota(usage_repository, usage, clock,
@@ -336,6 +338,8 @@ struct Shared {
     kv::MemoryKvStore kv_store;
     std::vector<kv::Subscription> subscriptions;
     kv::RateLimiter rate_limiter;
+    /** Off the request path: the limiter logs its own changes of state (degraded or not). */
+    PeriodicTask rate_reconciler;
     usage::UsageRecorder usage;
     db::UsageRepository usage_repository;
     billing::BandwidthQuota quota;

@@ -7,51 +7,15 @@
 #include <vector>
 
 #include "fake_clock.h"
-#include "kv/memory_kv_store.h"
 #include "kv/rate_limiter.h"
+#include "switchable_kv_store.h"
 
 namespace cdn::kv {
 namespace {
 
 using namespace std::chrono_literals;
 using cdn::test::FakeClock;
-
-/** The in-process store, which can be made to fail as an unreachable Redis does. */
-class SwitchableStore final : public KvStore {
-public:
-    explicit SwitchableStore(const core::Clock& clock) : store_(clock) {}
-
-    core::Result<std::int64_t> increment(std::string_view key, std::int64_t delta,
-                                         std::chrono::milliseconds ttl) override {
-        ++operations;
-        if (down) {
-            return unavailable();
-        }
-        return store_.increment(key, delta, ttl);
-    }
-    core::Result<std::optional<std::int64_t>> get_counter(std::string_view key) override {
-        ++operations;
-        if (down) {
-            return unavailable();
-        }
-        return store_.get_counter(key);
-    }
-    core::Result<void> publish(std::string_view channel, std::string_view message) override {
-        return store_.publish(channel, message);
-    }
-    Subscription subscribe(std::string channel, MessageHandler handler) override {
-        return store_.subscribe(std::move(channel), std::move(handler));
-    }
-
-    bool down = false;
-    std::int64_t operations = 0;
-
-private:
-    static core::Error unavailable() {
-        return core::make_error(core::Errc::Unavailable, "kv down");
-    }
-    MemoryKvStore store_;
-};
+using cdn::test::SwitchableKvStore;
 
 /** A client sending evenly spaced requests to one node. */
 struct Sender {
@@ -124,7 +88,7 @@ protected:
     }
 
     FakeClock clock_;
-    SwitchableStore store_{clock_};
+    SwitchableKvStore store_{clock_};
     std::vector<std::unique_ptr<RateLimiter>> nodes_;
 };
 

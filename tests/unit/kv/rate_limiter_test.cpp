@@ -6,6 +6,7 @@
 
 #include "fake_clock.h"
 #include "kv/memory_kv_store.h"
+#include "switchable_kv_store.h"
 
 namespace cdn::kv {
 namespace {
@@ -283,28 +284,12 @@ TEST(ClientSharesBounds, TablesPerCustomerAreCappedAndIdleOnesMakeRoom) {
     EXPECT_LE(tables.size(), 128U);
 }
 
-/** A store whose every call fails, as an unreachable Redis would. */
-class DownStore final : public KvStore {
-public:
-    core::Result<std::int64_t> increment(std::string_view, std::int64_t,
-                                         std::chrono::milliseconds) override {
-        return down();
-    }
-    core::Result<std::optional<std::int64_t>> get_counter(std::string_view) override {
-        return down();
-    }
-    core::Result<void> publish(std::string_view, std::string_view) override { return down(); }
-    Subscription subscribe(std::string, MessageHandler) override { return {}; }
-
-private:
-    static core::Error down() { return core::make_error(core::Errc::Unavailable, "kv down"); }
-};
-
 TEST(RateLimiterErrors, StoreErrorsDegradeToTheNodesPartOfTheLimit) {
     // The hit path no longer asks the store (issue 17): its errors surface in reconcile(), and
     // until a pass succeeds each node allows limit / expected_nodes on its own counts.
     FakeClock clock;
-    DownStore store;
+    test::SwitchableKvStore store(clock);
+    store.down = true;
     RateLimiter limiter(store, clock, RateLimiter::MAX_TRACKED_CUSTOMERS, /*expected_nodes=*/2);
     ASSERT_TRUE(limiter.check("pk_a", 10)); // a pass needs a customer to reconcile
     auto pass = limiter.reconcile();
