@@ -10,6 +10,7 @@
 #include "core/strings.h"
 #include "db/postgres_database.h"
 #include "http/client_address.h"
+#include "kv/redis_url.h"
 
 namespace cdn::app {
 namespace {
@@ -58,6 +59,10 @@ std::vector<Field> config_fields(Config& c) {
         {"database", "connect_timeout_ms", &c.database.connect_timeout_ms},
         {"database", "statement_timeout_ms", &c.database.statement_timeout_ms},
         {"kv", "url", &c.kv.url},
+        {"kv", "prefix", &c.kv.prefix},
+        {"kv", "timeout_ms", &c.kv.timeout_ms},
+        {"kv", "expected_nodes", &c.kv.expected_nodes},
+        {"kv", "degraded_config_ttl_seconds", &c.kv.degraded_config_ttl_seconds},
         {"cache", "memory_bytes", &c.cache.memory_bytes},
         {"cache", "disk_path", &c.cache.disk_path},
         {"cache", "disk_bytes", &c.cache.disk_bytes},
@@ -370,6 +375,20 @@ void validate_own_secrets(const AuthConfig& auth, std::vector<std::string>& erro
     }
 }
 
+void validate_kv(const KvConfig& kv, std::vector<std::string>& errors) {
+    if (!kv.url.empty()) {
+        if (auto parsed = kv::parse_redis_url(kv.url); !parsed) {
+            errors.push_back("kv.url: " + parsed.error().message);
+        }
+    }
+    if (kv.timeout_ms == 0) {
+        errors.push_back("kv.timeout_ms: must be at least 1");
+    }
+    if (kv.expected_nodes == 0) {
+        errors.push_back("kv.expected_nodes: must be at least 1");
+    }
+}
+
 void validate(const Config& c, std::vector<std::string>& errors) {
     if (c.server.listen.rfind(':') == std::string::npos) {
         errors.push_back("server.listen: expected host:port");
@@ -380,9 +399,7 @@ void validate(const Config& c, std::vector<std::string>& errors) {
                              parsed.error().message);
         }
     }
-    if (!c.kv.url.empty() && !c.kv.url.starts_with("redis://")) {
-        errors.push_back("kv.url: expected empty or redis://host:port");
-    }
+    validate_kv(c.kv, errors);
     if (auto proxies = http::TrustedProxies::parse(c.server.trusted_proxies); !proxies) {
         errors.push_back("server.trusted_proxies: " + proxies.error().detail);
     }

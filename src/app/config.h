@@ -40,9 +40,17 @@ struct DatabaseConfig {
     std::uint64_t statement_timeout_ms = 5000;
 };
 
-/** [kv]: "" for in-process, or "redis://host:port". */
+/** [kv]: "" for in-process, or "redis://[:password@]host:port[/db]" (docs/config.md). */
 struct KvConfig {
     std::string url;
+    /** Starts every Redis key and channel name: one Redis may serve several deployments. */
+    std::string prefix = "imagecdn:";
+    /** Bounds every wait of a Redis command (a connection, a write, a read). */
+    std::uint64_t timeout_ms = 200;
+    /** Nodes sharing the global limits: while Redis is unreachable each allows limit / N. */
+    std::uint64_t expected_nodes = 1;
+    /** The customer-config cache TTL while Redis is unreachable (no invalidations arrive). */
+    std::uint64_t degraded_config_ttl_seconds = 5;
 };
 
 /** [cache]: the variant cache tiers and the customer config cache. */

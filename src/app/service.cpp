@@ -37,7 +37,6 @@
 #include "http/server.h"
 #include "http/static_site.h"
 #include "kv/channels.h"
-#include "kv/memory_kv_store.h"
 #include "kv/rate_limiter.h"
 #include "security/keys.h"
 #include "transform/vips_runtime.h"
@@ -82,38 +81,50 @@ std::vector<std::string> failing_parts(const Stores& stores) {
     return failing;
 }
 
+/** `{"status":"...","<key>":["part",...]}` with Cache-Control: no-store. */
+http::Response readiness_answer(int status, std::string_view word, std::string_view key,
+                                const std::vector<std::string>& parts) {
+    auto res = http::Response::json(
+        status, fmt::format(R"({{"status":"{}","{}":["{}"]}})", word, key,
+                            fmt::join(parts, "\",\"")));
+    res.set_header("Cache-Control", "no-store");
+    return res;
+}
+
 /** The /readyz answer (operations.md): an edge node serves from its caches without the database or
  *  the store, so it is 200 degraded and stays in the load balancer; an api node cannot do its role
  *  without them, 503. An all-in-one node still serves images from its caches, and its database is
- *  the one every node shares, so dropping it would drop every node at once: degraded as well. */
-http::Response readiness(Role role, const std::vector<std::string>& failing) {
-    if (failing.empty()) {
+ *  the one every node shares, so dropping it would drop every node at once: degraded as well.
+ *  Without the KV store (Redis) every role still serves, with per-node limits and a short config
+ *  TTL: only ever degraded, or a Redis outage would empty the load balancer. */
+http::Response readiness(Role role, const std::vector<std::string>& failing, bool kv_available) {
+    if (role == Role::Api && !failing.empty()) {
+        return readiness_answer(503, "unavailable", "failing", failing);
+    }
+    auto degraded = failing;
+    if (!kv_available) {
+        degraded.emplace_back("kv");
+    }
+    if (degraded.empty()) {
         return http::Response::json(200, R"({"status":"ready"})");
     }
-    const auto parts = fmt::format("[\"{}\"]", fmt::join(failing, "\",\""));
-    auto res = role == Role::Api
-                   ? http::Response::json(
-                         503, fmt::format(R"({{"status":"unavailable","failing":{}}})", parts))
-                   : http::Response::json(
-                         200, fmt::format(R"({{"status":"degraded","degraded":{}}})", parts));
-    res.set_header("Cache-Control", "no-store");
-    return res;
+    return readiness_answer(200, "degraded", "degraded", degraded);
 }
 
 /** /healthz, /readyz and /metrics. */
 void add_observability_routes(http::Router& router, Role role,
                               const core::MetricsRegistry& metrics, const Stores& stores,
-                              net::thread_pool& blocking_pool, const std::string& internal_secret,
-                              bool metrics_on_main_listener) {
+                              const kv::KvStore& kv, net::thread_pool& blocking_pool,
+                              const std::string& internal_secret, bool metrics_on_main_listener) {
     router.exact("/healthz", [](const http::Request&) -> net::awaitable<http::Response> {
         co_return http::Response::json(200, R"({"status":"ok"})");
     });
-    router.exact("/readyz", [role, &stores, &blocking_pool](
+    router.exact("/readyz", [role, &stores, &kv, &blocking_pool](
                                 const http::Request&) -> net::awaitable<http::Response> {
         // Bounded: the database's check() gives up after a second (PostgresDatabase::check).
         auto check = [&stores] { return failing_parts(stores); };
         const auto failing = co_await http::run_blocking(blocking_pool, std::move(check));
-        co_return readiness(role, failing);
+        co_return readiness(role, failing, kv.available());
     });
     if (!metrics_on_main_listener) {
         return;
@@ -263,6 +274,24 @@ std::vector<kv::Subscription> subscribe_invalidations(kv::KvStore& kv,
     return subscriptions;
 }
 
+/** While the KV store is unreachable no invalidation arrives: cached configs are kept at most
+ *  `degraded_ttl`, so changes still show. Once it is back, what was announced meanwhile is lost:
+ *  every cached config and unknown key or host is dropped (operations.md, docs/config.md). */
+void follow_kv_availability(kv::KvStore& kv, edge::CustomerDirectory& customers,
+                            std::chrono::seconds degraded_ttl) {
+    kv.on_availability_change([&customers, degraded_ttl](bool available) {
+        if (available) {
+            customers.cap_ttl(std::nullopt);
+            customers.invalidate_all();
+        } else {
+            customers.cap_ttl(degraded_ttl);
+        }
+    });
+    if (!kv.available()) { // lost before the listener was there
+        customers.cap_ttl(degraded_ttl);
+    }
+}
+
 /** Start-up refusals that need nothing opened yet: the exit code, or nullopt to go on. */
 std::optional<int> refuse_to_start(const Config& config, Role role) {
     if (role != Role::All && config.auth.internal_secret.empty()) {
@@ -272,12 +301,6 @@ std::optional<int> refuse_to_start(const Config& config, Role role) {
     }
     if (auto ok = transform::init_vips("imagecdn"); !ok) {
         spdlog::critical("{}", ok.error().message);
-        return 1;
-    }
-    if (!config.kv.url.empty()) {
-        // Redis (shared counters, pub/sub across nodes) is not in this build yet: refusing is
-        // better than silently enforcing per-node limits on a fleet.
-        spdlog::critical("kv.url is set, but this build supports only the in-process KV store");
         return 1;
     }
     return std::nullopt;
@@ -308,7 +331,7 @@ core::Result<Secrets> load_secrets(const Config& config) {
 
 /** What the edge and the API share: time, metrics, caches, customers, KV, usage and quota. */
 struct Shared {
-    Shared(const Config& config, const Stores& stores)
+    Shared(const Config& config, const Stores& stores, kv::KvStorePtr kv)
         : memory_cache(config.cache.memory_bytes, clock), disk_cache(open_disk_tier(config.cache)),
           variant_cache(memory_cache, disk_cache.get()),
           blocking_pool(std::max(4u, std::thread::hardware_concurrency())),
@@ -316,15 +339,19 @@ struct Shared {
                     std::chrono::seconds(config.cache.config_ttl_seconds),
                     std::chrono::seconds(config.cache.negative_ttl_seconds),
                     static_cast<std::uint32_t>(config.limits.max_output_dimension)),
-          kv_store(clock),
-          subscriptions(subscribe_invalidations(kv_store, customers, variant_cache)),
-          rate_limiter(kv_store, clock),
+          kv_store(std::move(kv)),
+          subscriptions(subscribe_invalidations(*kv_store, customers, variant_cache)),
+          rate_limiter(*kv_store, clock, kv::RateLimiter::MAX_TRACKED_CUSTOMERS,
+                       static_cast<std::uint32_t>(std::min<std::uint64_t>(
+                           config.kv.expected_nodes, UINT32_MAX))),
           rate_reconciler(kv::RateLimiter::RECONCILE_INTERVAL,
                           [this] { (void)rate_limiter.reconcile(); }),
           usage(*stores.database, clock, std::chrono::milliseconds(config.usage.flush_interval_ms)),
           usage_repository(*stores.database),
           quota(usage_repository, usage, clock,
                 std::chrono::seconds(config.usage.quota_refresh_seconds)) {
+        follow_kv_availability(*kv_store, customers,
+                               std::chrono::seconds(config.kv.degraded_config_ttl_seconds));
         usage.start();
     }
 
@@ -335,7 +362,7 @@ struct Shared {
     cache::TieredCache variant_cache;
     net::thread_pool blocking_pool;
     edge::CustomerDirectory customers;
-    kv::MemoryKvStore kv_store;
+    kv::KvStorePtr kv_store; // after customers: its threads call into them
     std::vector<kv::Subscription> subscriptions;
     kv::RateLimiter rate_limiter;
     /** Off the request path: the limiter logs its own changes of state (degraded or not). */
@@ -380,7 +407,7 @@ struct Api {
           deps{
               .db = *stores.database,
               .store = *stores.blobs,
-              .kv = shared.kv_store,
+              .kv = *shared.kv_store,
               .plans = config.plans,
               .clock = shared.clock,
               .limits = config.limits,
@@ -412,8 +439,9 @@ http::Router node_routes(const Config& config, Role role, const Stores& stores, 
         api::add_routes(api.router, api.deps);
         api.router.mount(router);
     }
-    add_observability_routes(router, role, shared.metrics, stores, shared.blocking_pool,
-                             secrets.internal, config.metrics.listen.empty());
+    add_observability_routes(router, role, shared.metrics, stores, *shared.kv_store,
+                             shared.blocking_pool, secrets.internal,
+                             config.metrics.listen.empty());
     if (role != Role::Edge) {
         http::StaticSite::mount(router, load_dashboard(config));
     }
@@ -476,8 +504,9 @@ private:
  *  routes for its role, then the listeners. */
 class Service {
 public:
-    Service(const Config& config, Role role, Stores& stores, const Secrets& secrets)
-        : config_(config), stores_(stores), shared_(config, stores),
+    Service(const Config& config, Role role, Stores& stores, kv::KvStorePtr kv,
+            const Secrets& secrets)
+        : config_(config), stores_(stores), shared_(config, stores, std::move(kv)),
           edge_(config, stores, shared_), api_(config, role, stores, shared_, secrets),
           router_(node_routes(config, role, stores, shared_, edge_, api_, secrets)),
           server_(config.server, router_, access_log_),
@@ -485,7 +514,7 @@ public:
         // Each module writes its own families.
         shared_.metrics.add_sources(server_, shared_.variant_cache, shared_.customers,
                                     shared_.rate_limiter, shared_.usage, edge_.transform_pool,
-                                    edge_.delivery);
+                                    edge_.delivery, *shared_.kv_store);
     }
 
     /** Binds the main listener and `[metrics] listen`: the exit code when one cannot bind. */
@@ -564,13 +593,18 @@ int run_service(const Config& config, bool with_demo, Role role) {
         spdlog::critical("{} ({})", stores.error().message, stores.error().detail);
         return 1;
     }
+    auto kv = open_kv_store(config);
+    if (!kv) {
+        spdlog::critical("{} ({})", kv.error().message, kv.error().detail);
+        return 1;
+    }
     auto secrets = load_secrets(config);
     if (!secrets) {
         // A secret file others may read is the operator's to fix (exit 2, like bad config).
         spdlog::critical("{}", secrets.error().message);
         return secrets.error().code == core::Errc::Forbidden ? 2 : 1;
     }
-    Service service(config, role, *stores, *secrets);
+    Service service(config, role, *stores, std::move(*kv), *secrets);
     if (const auto failed = service.listen()) {
         return *failed;
     }

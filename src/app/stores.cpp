@@ -6,6 +6,8 @@
 #include "db/migrations.h"
 #include "db/postgres_start.h"
 #include "db/sqlite_database.h"
+#include "kv/memory_kv_store.h"
+#include "kv/redis_kv_store.h"
 #include "storage/local_blob_store.h"
 
 namespace cdn::app {
@@ -45,6 +47,22 @@ core::Result<db::DatabasePtr> open_database(const Config& config) {
     CDN_TRY(database, db::SqliteDatabase::open(path.string()));
     CDN_TRY_VOID(db::migrate(*database));
     return database;
+}
+
+core::Result<kv::KvStorePtr> open_kv_store(const Config& config) {
+    using std::chrono::milliseconds;
+    if (config.kv.url.empty()) {
+        // Stateless: one clock for every in-process store of the process.
+        static const core::SystemClock clock;
+        return kv::KvStorePtr(std::make_unique<kv::MemoryKvStore>(clock));
+    }
+    CDN_TRY(endpoint, kv::parse_redis_url(config.kv.url)); // validated with the config
+    // One start-up budget for both shared dependencies: nodes often start with them.
+    CDN_TRY(store, kv::RedisKvStore::open({.endpoint = std::move(endpoint),
+                                           .prefix = config.kv.prefix,
+                                           .timeout = milliseconds(config.kv.timeout_ms)},
+                                          milliseconds(config.database.connect_timeout_ms)));
+    return kv::KvStorePtr(std::move(store));
 }
 
 core::Result<Stores> open_stores(const Config& config) {

@@ -41,6 +41,23 @@ std::optional<QuotaDecision> BandwidthQuota::check(std::string_view customer_id,
     return decide(e.base + e.added - e.base_mark, plan);
 }
 
+QuotaLookup BandwidthQuota::look_up(std::string_view customer_id, const account::Plan& plan) {
+    const std::int64_t month = month_start(clock_.unix_seconds());
+    const auto now = clock_.steady_now();
+    const std::lock_guard lock(mutex_);
+    const auto it = entries_.find(customer_id);
+    if (it == entries_.end() || it->second.month != month || !it->second.has_figure) {
+        return {.decision = std::nullopt, .refresh = true};
+    }
+    Entry& e = it->second;
+    const QuotaDecision decision = decide(e.base + e.added - e.base_mark, plan);
+    if (fresh(e, now) || now - e.background_since < refresh_interval_) {
+        return {.decision = decision, .refresh = false};
+    }
+    e.background_since = now;
+    return {.decision = decision, .refresh = true};
+}
+
 core::Result<QuotaDecision> BandwidthQuota::refresh(std::string_view customer_id,
                                                     const account::Plan& plan) {
     const std::int64_t month = month_start(clock_.unix_seconds());

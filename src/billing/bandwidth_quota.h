@@ -26,6 +26,15 @@ struct QuotaDecision {
     std::int64_t used_bytes = 0;
 };
 
+/** What BandwidthQuota::look_up() knows without the database. */
+struct QuotaLookup {
+    /** The fresh decision; when stale (same month), the last one; nullopt when there is none. */
+    std::optional<QuotaDecision> decision;
+    /** The caller is to run refresh(): before deciding when `decision` is empty, else in the
+     *  background (granted to one caller per customer per refresh interval). */
+    bool refresh = false;
+};
+
 /** The first second (UTC) of the calendar month containing `unix_seconds`. */
 std::int64_t month_start(std::int64_t unix_seconds);
 
@@ -57,6 +66,11 @@ public:
     std::optional<QuotaDecision> check(std::string_view customer_id,
                                        const account::Plan& plan) const;
 
+    /** Non-blocking, for the hit path: a stale figure still decides while one caller
+     *  refreshes it in the background, so a slow or unreachable database never holds a
+     *  request of a customer this node has a figure for (stale-while-revalidate). */
+    QuotaLookup look_up(std::string_view customer_id, const account::Plan& plan);
+
     /** Blocking (database): reads the month-to-date figure, caches it and decides. On a
      *  database error the cache is left as it was (it goes stale). */
     core::Result<QuotaDecision> refresh(std::string_view customer_id, const account::Plan& plan);
@@ -81,6 +95,8 @@ private:
         std::int64_t added = 0;
         std::int64_t base_mark = 0;
         std::chrono::steady_clock::time_point refreshed_at;
+        /** When look_up() last handed out a background refresh of a stale figure. */
+        std::chrono::steady_clock::time_point background_since;
     };
     using Entries = std::map<std::string, Entry, std::less<>>;
     /** Where a refresh started: the entry's incarnation and its `added` then. */

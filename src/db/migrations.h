@@ -13,6 +13,9 @@ namespace cdn::db {
 struct Migration {
     int version;
     std::vector<std::string_view> statements;
+    /** A dialect ("postgres") when the statements fix what only that engine needs; the other
+     *  engines record the version without running them, so one number means one schema. */
+    std::string_view only_on = {};
 };
 
 /** Every migration, in version order. Released migrations are never edited, only appended. */

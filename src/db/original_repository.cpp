@@ -77,23 +77,21 @@ core::Result<std::vector<OriginalRecord>> OriginalRepository::list(std::string_v
                                                                    std::string_view prefix,
                                                                    std::string_view after,
                                                                    std::size_t limit) {
-    // Byte order on both backends: PostgreSQL would otherwise compare by the database's
-    // collation, and a cursor compared in one order over rows sorted in another skips rows.
-    const std::string path =
-        db_.dialect() == "postgres" ? std::string("path COLLATE \"C\"") : std::string("path");
+    // Byte order on both backends (migration 5 gives PostgreSQL's column the "C" collation), so
+    // the primary key's index serves the order and a cursor compares as the rows are sorted.
     std::string sql = std::string("SELECT ").append(COLUMNS).append(" FROM originals WHERE ");
-    sql += "customer_id = $1 AND " + path + " > $2";
+    sql += "customer_id = $1 AND path > $2";
     std::vector<Value> params{text_value(customer_id), text_value(after),
                               static_cast<std::int64_t>(limit)};
     if (!prefix.empty()) {
         params.push_back(text_value(prefix));
-        sql += " AND " + path + " >= $4 AND substr(path, 1, length($4)) = $4";
+        sql += " AND path >= $4 AND substr(path, 1, length($4)) = $4";
         if (auto bound = prefix_upper_bound(prefix)) {
             params.push_back(std::move(*bound));
-            sql += " AND " + path + " < $5";
+            sql += " AND path < $5";
         }
     }
-    sql += " ORDER BY " + path + " LIMIT $3";
+    sql += " ORDER BY path LIMIT $3";
     CDN_TRY(rows, db_.query(sql, std::move(params)));
     std::vector<OriginalRecord> originals;
     originals.reserve(rows.size());

@@ -30,8 +30,8 @@ struct OriginalRecord {
 };
 
 /**
- * A customer's originals, ordered and paged by path in byte order on every backend (PostgreSQL
- * compares with COLLATE "C", SQLite's default is already byte order). Works on a Database or on
+ * A customer's originals, ordered and paged by path in byte order on every backend (PostgreSQL's
+ * column has the "C" collation, SQLite's default is already byte order). Works on a Database or on
  * a transaction handle. Every call is scoped to one customer.
  */
 class OriginalRepository {

@@ -249,10 +249,12 @@ bool is_retryable_sqlstate(std::string_view sqlstate) {
 
 core::Result<std::unique_ptr<PostgresConnection>>
 PostgresConnection::open(const PostgresOptions& options, Deadline deadline) {
-    // Per connection: statements cancelled past the timeout; every session in UTC.
+    // Per connection: statements cancelled past the timeout; every session in UTC; no NOTICE
+    // (libpq prints those to stderr, outside the service's log format: "already exists,
+    // skipping" on every node's start). Warnings and errors still come back.
     const std::string settings =
         "-c statement_timeout=" + std::to_string(options.statement_timeout.count()) +
-        " -c TimeZone=UTC";
+        " -c TimeZone=UTC -c client_min_messages=warning";
     const std::array<const char*, 4> keywords{"dbname", "options", "application_name", nullptr};
     const std::array<const char*, 4> values{options.url.c_str(), settings.c_str(), "imagecdn",
                                             nullptr};

@@ -50,7 +50,10 @@ std::optional<CustomerPtr> CustomerDirectory::cached(const Entries& entries,
                                                      std::string_view key) const {
     std::lock_guard lock(mutex_);
     const auto it = entries.find(key);
-    if (it == entries.end() || it->second.expires_at <= clock_.steady_now()) {
+    const auto now = clock_.steady_now();
+    const std::chrono::milliseconds cap(ttl_cap_ms_.load(std::memory_order_relaxed));
+    if (it == entries.end() || it->second.expires_at <= now ||
+        (cap.count() > 0 && it->second.stored_at + cap <= now)) {
         return std::nullopt;
     }
     if (it->second.stale) {
@@ -95,7 +98,8 @@ std::optional<CustomerPtr> CustomerDirectory::keep_stale(Entries& entries, std::
         return std::nullopt;
     }
     it->second.stale = true;
-    it->second.expires_at = clock_.steady_now() + STALE_RETRY;
+    it->second.stored_at = clock_.steady_now();
+    it->second.expires_at = it->second.stored_at + STALE_RETRY;
     stale_served_.fetch_add(1, std::memory_order_relaxed);
     return it->second.customer;
 }
@@ -157,7 +161,9 @@ void CustomerDirectory::remember(Entries& entries, std::string_view key,
     if (entries.size() >= MAX_ENTRIES) {
         entries.clear();
     }
-    entries.insert_or_assign(std::string(key), Entry{customer, clock_.steady_now() + ttl});
+    const auto now = clock_.steady_now();
+    entries.insert_or_assign(
+        std::string(key), Entry{.customer = customer, .expires_at = now + ttl, .stored_at = now});
 }
 
 void CustomerDirectory::invalidate(std::string_view public_key) {
@@ -171,6 +177,11 @@ void CustomerDirectory::invalidate(std::string_view public_key) {
     std::erase_if(by_host_.entries, [public_key](const auto& entry) {
         return !entry.second.customer || entry.second.customer->record.public_key == public_key;
     });
+}
+
+void CustomerDirectory::cap_ttl(std::optional<std::chrono::seconds> cap) {
+    const auto ms = cap ? std::chrono::duration_cast<std::chrono::milliseconds>(*cap).count() : 0;
+    ttl_cap_ms_.store(cap ? std::max<std::int64_t>(ms, 1) : 0, std::memory_order_relaxed);
 }
 
 void CustomerDirectory::invalidate_all() {

@@ -74,6 +74,11 @@ public:
     void invalidate(std::string_view public_key);
     void invalidate_all();
 
+    /** While set, no cached answer older than `cap` is used, whatever TTL it was cached with:
+     *  set while invalidations cannot arrive (the KV store is unreachable), so a change made
+     *  elsewhere is seen within `cap`. nullopt restores the configured TTLs. */
+    void cap_ttl(std::optional<std::chrono::seconds> cap);
+
     /** How long a stale entry is served before the database is asked again. */
     static constexpr std::chrono::seconds STALE_RETRY{5};
 
@@ -90,6 +95,8 @@ private:
     struct Entry {
         CustomerPtr customer;
         std::chrono::steady_clock::time_point expires_at;
+        /** When it was read (or last kept stale), for cap_ttl(). */
+        std::chrono::steady_clock::time_point stored_at;
         /** Kept past its TTL because the database could not answer. */
         bool stale = false;
     };
@@ -134,6 +141,8 @@ private:
     std::atomic<std::uint64_t> loads_{0};
     mutable std::atomic<std::uint64_t> stale_served_{0};
     std::atomic<bool> database_up_{true};
+    /** cap_ttl() in milliseconds; 0 when not capped. */
+    std::atomic<std::int64_t> ttl_cap_ms_{0};
     mutable std::mutex mutex_;
     /** Bumped by every invalidation (guarded by mutex_). */
     std::uint64_t generation_ = 0;

@@ -347,7 +347,10 @@ DeliveryHandler::Step DeliveryHandler::negotiate(Delivery& d) const {
 net::awaitable<DeliveryHandler::Step> DeliveryHandler::check_quota(Delivery& d) {
     const auto& plan = *d.plan;
     const auto& customer_id = d.customer->record.id;
-    auto quota = deps_.quota.check(customer_id, plan);
+    auto [quota, refresh_due] = deps_.quota.look_up(customer_id, plan);
+    if (quota && refresh_due) {
+        refresh_quota_in_background(customer_id, plan);
+    }
     if (!quota) {
         auto refresh = [this, id = customer_id, &plan] { return deps_.quota.refresh(id, plan); };
         auto refreshed = co_await http::run_blocking(deps_.blocking_pool, std::move(refresh));
@@ -364,6 +367,18 @@ net::awaitable<DeliveryHandler::Step> DeliveryHandler::check_quota(Delivery& d) 
                                    "this account has used its monthly bandwidth");
     }
     co_return Step{};
+}
+
+void DeliveryHandler::refresh_quota_in_background(const std::string& customer_id,
+                                                  const account::Plan& plan) {
+    // Copies: the request may be answered long before the database is. The pool is joined
+    // before the quota goes (Service::stop_workers).
+    net::post(deps_.blocking_pool, [this, id = customer_id, plan] {
+        if (auto refreshed = deps_.quota.refresh(id, plan); !refreshed) {
+            spdlog::warn("bandwidth quota refresh failed (the last figure stays in use): {}",
+                         refreshed.error().message);
+        }
+    });
 }
 
 net::awaitable<void> DeliveryHandler::look_up_cache(Delivery& d) {

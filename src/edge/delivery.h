@@ -129,6 +129,7 @@ private:
     /** The spec to run (plan gates, Accept, client hints) and the cache key it gives. */
     Step negotiate(Delivery& d) const;
     boost::asio::awaitable<Step> check_quota(Delivery& d);
+    void refresh_quota_in_background(const std::string& customer_id, const account::Plan& plan);
     /** Memory, then disk (on the blocking pool); sets d.variant on a hit. */
     boost::asio::awaitable<void> look_up_cache(Delivery& d);
     /** After a miss: one fetch → transform → store per key (single-flight). */

@@ -6,6 +6,23 @@ namespace cdn::kv {
 
 KvStore::~KvStore() = default;
 
+core::Result<std::vector<std::int64_t>> KvStore::increment_all(
+    const std::vector<CounterDelta>& deltas) {
+    std::vector<std::int64_t> values;
+    values.reserve(deltas.size());
+    for (const auto& change : deltas) {
+        CDN_TRY(value, increment(change.key, change.delta, change.ttl));
+        values.push_back(value);
+    }
+    return values;
+}
+
+void KvStore::write_metrics(core::MetricWriter& writer) const {
+    writer.single("imagecdn_kv_up", "gauge",
+                  "1 while the KV store (Redis, or the in-process store) answers, 0 while not.",
+                  available() ? 1.0 : 0.0);
+}
+
 Subscription::Subscription(Subscription&& other) noexcept
     : cancel_(std::exchange(other.cancel_, nullptr)) {}
 

@@ -7,7 +7,9 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <vector>
 
+#include "core/metrics.h"
 #include "core/result.h"
 
 namespace cdn::kv {
@@ -34,6 +36,14 @@ public:
 
 private:
     std::function<void()> cancel_;
+};
+
+/** One counter change of KvStore::increment_all(). */
+struct CounterDelta {
+    std::string key;
+    std::int64_t delta = 0;
+    /** How long the counter lives if this creates it; must be positive. */
+    std::chrono::milliseconds ttl{0};
 };
 
 /** Receives one pub/sub message. Runs on a thread of the store's choosing: keep it short. */
@@ -69,6 +79,29 @@ public:
     /** Calls `handler` with every message later published on `channel`, until the returned
      *  Subscription is destroyed. */
     virtual Subscription subscribe(std::string channel, MessageHandler handler) = 0;
+
+    /** increment() of each delta, in order, as one batch (Redis: one pipelined round trip);
+     *  the new values in the same order. The first error stops the batch and is returned:
+     *  deltas before it may have been applied. */
+    virtual core::Result<std::vector<std::int64_t>> increment_all(
+        const std::vector<CounterDelta>& deltas);
+
+    /** Whether the backend answers, as far as this node knows. Redis: false from a failed
+     *  command or a lost subscriber connection until the store has reconnected and subscribed
+     *  again. The in-process store is always available. */
+    virtual bool available() const { return true; }
+
+    /** Adds `listener`, called with false once when the backend is lost and with true once it
+     *  is back with every subscription live again: messages published in between were lost,
+     *  so whatever they would have invalidated must be dropped. Runs on a thread of the
+     *  store's choosing; the in-process store never calls it. Listeners live as long as the
+     *  store: register only what outlives it. */
+    virtual void on_availability_change(std::function<void(bool available)> listener) {
+        (void)listener;
+    }
+
+    /** The store's own metric families (imagecdn_kv_up and the backend's counters). */
+    virtual void write_metrics(core::MetricWriter& writer) const;
 };
 
 using KvStorePtr = std::unique_ptr<KvStore>;

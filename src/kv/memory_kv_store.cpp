@@ -8,46 +8,8 @@ namespace cdn::kv {
 
 namespace {
 
-// One subscriber. `running` is held while its handler runs, so unsubscribing waits for a call
-// in progress on another thread; it is recursive so a handler may drop its own subscription.
-struct Subscriber {
-    MessageHandler handler;
-    std::recursive_mutex running;
-    bool active = true; // guarded by `running`
-};
-
-} // namespace
-
-struct MemoryKvStore::Channels {
-    std::mutex mutex;
-    std::unordered_map<std::string, std::vector<std::shared_ptr<Subscriber>>, StringHash,
-                       std::equal_to<>>
-        subscribers;
-
-    void remove(std::string_view channel, const Subscriber* subscriber) {
-        const std::lock_guard lock(mutex);
-        auto it = subscribers.find(channel);
-        if (it == subscribers.end()) {
-            return;
-        }
-        std::erase_if(it->second, [&](const auto& s) { return s.get() == subscriber; });
-        if (it->second.empty()) {
-            subscribers.erase(it);
-        }
-    }
-};
-
-namespace {
-
 core::Error invalid_argument(std::string detail) {
     return core::make_error(core::Errc::Internal, "kv error", std::move(detail));
-}
-
-void deliver(Subscriber& subscriber, std::string_view message) {
-    const std::lock_guard lock(subscriber.running);
-    if (subscriber.active) {
-        subscriber.handler(message);
-    }
 }
 
 } // namespace
@@ -56,7 +18,7 @@ MemoryKvStore::MemoryKvStore(const core::Clock& clock, MemoryKvConfig config)
     : clock_(clock), shard_count_(std::clamp<std::size_t>(
                          config.shards, 1, std::max<std::size_t>(config.max_keys, 1))),
       shard_capacity_(std::max<std::size_t>(config.max_keys / shard_count_, 1)),
-      shards_(std::make_unique<Shard[]>(shard_count_)), channels_(std::make_shared<Channels>()) {}
+      shards_(std::make_unique<Shard[]>(shard_count_)), channels_(LocalChannels::create()) {}
 
 MemoryKvStore::~MemoryKvStore() = default;
 
@@ -99,39 +61,12 @@ core::Result<std::optional<std::int64_t>> MemoryKvStore::get_counter(std::string
 }
 
 core::Result<void> MemoryKvStore::publish(std::string_view channel, std::string_view message) {
-    std::vector<std::shared_ptr<Subscriber>> targets;
-    {
-        const std::lock_guard lock(channels_->mutex);
-        auto it = channels_->subscribers.find(channel);
-        if (it != channels_->subscribers.end()) {
-            targets = it->second;
-        }
-    }
-    // Handlers run without the channel lock, so they may publish or (un)subscribe themselves.
-    for (const auto& subscriber : targets) {
-        deliver(*subscriber, message);
-    }
+    channels_->deliver(channel, message);
     return {};
 }
 
 Subscription MemoryKvStore::subscribe(std::string channel, MessageHandler handler) {
-    auto subscriber = std::make_shared<Subscriber>();
-    subscriber->handler = std::move(handler);
-    {
-        const std::lock_guard lock(channels_->mutex);
-        channels_->subscribers[channel].push_back(subscriber);
-    }
-    // A weak reference: the Subscription may outlive the store.
-    std::weak_ptr<Channels> channels = channels_;
-    return Subscription([channels, channel = std::move(channel), subscriber] {
-        {
-            const std::lock_guard lock(subscriber->running);
-            subscriber->active = false;
-        }
-        if (auto live = channels.lock()) {
-            live->remove(channel, subscriber.get());
-        }
-    });
+    return channels_->add(std::move(channel), std::move(handler));
 }
 
 std::size_t MemoryKvStore::entries() const {

@@ -15,6 +15,7 @@
 
 #include "core/clock.h"
 #include "kv/kv_store.h"
+#include "kv/local_channels.h"
 
 namespace cdn::kv {
 
@@ -78,8 +79,6 @@ private:
         Expiries expiries;
     };
 
-    struct Channels; // pub/sub state, shared with live Subscriptions
-
     Shard& shard_for(std::string_view key);
     void amortised_sweep(TimePoint now);
     static void sweep(Shard& shard, TimePoint now, std::size_t limit);
@@ -93,7 +92,7 @@ private:
     std::size_t shard_capacity_;
     std::unique_ptr<Shard[]> shards_;
     std::atomic<std::uint64_t> accesses_{0};
-    std::shared_ptr<Channels> channels_;
+    std::shared_ptr<LocalChannels> channels_;
 };
 
 } // namespace cdn::kv

@@ -143,62 +143,78 @@ RateDecision RateLimiter::reject(double limit, SlidingCount count,
     return RateDecision{false, std::chrono::milliseconds(wait)};
 }
 
+/** One customer's part of a reconciliation pass. */
+struct RateLimiter::PassEntry {
+    std::shared_ptr<CustomerWindow> window;
+    Unflushed taken;
+    bool read_previous = false;
+};
+
 core::Result<void> RateLimiter::reconcile() {
     const std::lock_guard pass(reconcile_mutex_);
     const std::int64_t now_ms = clock_.unix_millis();
-    for (const auto& [public_key, window] : windows_.snapshot()) {
-        if (auto synced = reconcile_one(public_key, *window, now_ms); !synced) {
-            set_degraded(true, synced.error().message);
-            return synced.error();
-        }
+    std::vector<PassEntry> entries;
+    std::vector<CounterDelta> deltas;
+    for (auto& [public_key, window] : windows_.snapshot()) {
+        entries.push_back(take_for_pass(public_key, std::move(window), now_ms, deltas));
     }
+    if (deltas.empty()) {
+        return {};
+    }
+    // One batch for every customer: with Redis, one pipelined round trip per pass.
+    store_operations_.fetch_add(deltas.size(), std::memory_order_relaxed);
+    const auto totals = store_.increment_all(deltas);
+    if (!totals) {
+        // Not counted by the store: flushed again by the next pass (a batch cut short may have
+        // counted some already: the window is then stricter, never looser, until it ends).
+        for (auto& entry : entries) {
+            const std::lock_guard lock(entry.window->mutex);
+            entry.window->restore(entry.taken, true, true);
+        }
+        set_degraded(true, totals.error().message);
+        return totals.error();
+    }
+    apply_pass(entries, *totals, now_ms);
     windows_.sweep(now_ms / MILLIS_PER_SECOND);
     set_degraded(false, {});
     return {};
 }
 
-core::Result<void> RateLimiter::reconcile_one(std::string_view public_key,
-                                              CustomerWindow& window, std::int64_t now_ms) {
-    Unflushed taken;
-    bool read_previous = false;
+RateLimiter::PassEntry RateLimiter::take_for_pass(std::string_view public_key,
+                                                  std::shared_ptr<CustomerWindow> window,
+                                                  std::int64_t now_ms,
+                                                  std::vector<CounterDelta>& deltas) {
+    PassEntry entry{.window = std::move(window)};
     {
-        const std::lock_guard lock(window.mutex);
-        window.advance(now_ms / MILLIS_PER_SECOND);
-        taken = window.take_unflushed();
+        const std::lock_guard lock(entry.window->mutex);
+        entry.window->advance(now_ms / MILLIS_PER_SECOND);
+        entry.taken = entry.window->take_unflushed();
         // The previous window still grows while the other nodes flush its last moments (up to
         // an interval after it ended); a node new to the customer has not read it yet.
-        read_previous = taken.previous > 0 || window.synced_at_ms == 0 ||
-                        now_ms % MILLIS_PER_SECOND < 2 * RECONCILE_INTERVAL.count();
+        entry.read_previous = entry.taken.previous > 0 || entry.window->synced_at_ms == 0 ||
+                              now_ms % MILLIS_PER_SECOND < 2 * RECONCILE_INTERVAL.count();
     }
-    GlobalTotals totals{.second = taken.second};
-    auto current = sync_counter(public_key, taken.second, taken.current);
-    auto previous = core::Result<std::int64_t>(0);
-    if (current) {
-        totals.current = *current;
-        if (read_previous) {
-            previous = sync_counter(public_key, taken.second - 1, taken.previous);
-            totals.previous = previous ? std::optional(*previous) : std::nullopt;
-        }
+    // An increment by 0 reads the counter (creating it, empty, with its TTL) in the same batch.
+    deltas.push_back({rate_limit_key(public_key, entry.taken.second), entry.taken.current,
+                      COUNTER_TTL});
+    if (entry.read_previous) {
+        deltas.push_back({rate_limit_key(public_key, entry.taken.second - 1),
+                          entry.taken.previous, COUNTER_TTL});
     }
-    const std::lock_guard lock(window.mutex);
-    if (!current || !previous) {
-        // Not counted by the store: flushed again by the next pass that reaches it.
-        window.restore(taken, !current, !current || !previous);
-        return !current ? current.error() : previous.error();
-    }
-    window.apply(totals, now_ms);
-    return {};
+    return entry;
 }
 
-core::Result<std::int64_t> RateLimiter::sync_counter(std::string_view public_key,
-                                                     std::int64_t second, std::int64_t delta) {
-    store_operations_.fetch_add(1, std::memory_order_relaxed);
-    const CounterKey key(public_key, second);
-    if (delta > 0) {
-        return store_.increment(key.view(), delta, COUNTER_TTL);
+void RateLimiter::apply_pass(const std::vector<PassEntry>& entries,
+                             const std::vector<std::int64_t>& totals, std::int64_t now_ms) {
+    std::size_t next = 0;
+    for (const auto& entry : entries) {
+        GlobalTotals global{.second = entry.taken.second, .current = totals.at(next++)};
+        if (entry.read_previous) {
+            global.previous = totals.at(next++);
+        }
+        const std::lock_guard lock(entry.window->mutex);
+        entry.window->apply(global, now_ms);
     }
-    CDN_TRY(counted, store_.get_counter(key.view()));
-    return counted.value_or(0);
 }
 
 void RateLimiter::set_degraded(bool degraded, std::string_view why) {

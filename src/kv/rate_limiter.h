@@ -5,9 +5,11 @@
 #include <chrono>
 #include <cmath>
 #include <cstdint>
+#include <memory>
 #include <mutex>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "core/clock.h"
 #include "core/metrics.h"
@@ -31,21 +33,21 @@ struct RateDecision {
  * second) < limit_rps`, where the counts are the customer's admitted requests on every node.
  * Wall time (unix seconds) names the windows, because every node must agree on them.
  *
- * Global without a store round trip per request (issue 17): the hit path decides on this
- * node's memory alone and never waits on the store. Each node counts its own admissions
- * exactly, and reconcile() (every RECONCILE_INTERVAL, on the service's timer thread) adds what
- * it admitted since the last pass to the shared counters `ratelimit:{public_key}:{unix_second}`
- * with one increment per customer, whose answer (the global total) tells it the other nodes'
- * count. Between passes it adds what they admit meanwhile at their rate of the last whole
- * second (over the time since the pass, plus an interval: how old their part of the answer may
- * already have been). Why this and not leasing tokens in blocks: a lease must be handed out
- * before it is used, so either the hit path waits for it or a node refuses while its next
- * block is in flight, and blocks sized for a busy node strand capacity on idle ones. Counting
- * after the fact keeps the one-node behaviour exact (the others' count is 0, so every decision
- * and Retry-After is the plain window's), costs one store operation per active customer per
- * pass whatever the request rate, and at steady load errs only by the projection: measured
- * within ±4% of the limit for 2 to 4 nodes (GlobalRateLimitTest). Without the projection the
- * nodes see new room late and all rush into it: 5 to 15% over with 3 or 4 nodes.
+ * Global without a store round trip per request (issue 17): the hit path decides on this node's
+ * memory alone and never waits on the store. Each node counts its own admissions exactly, and
+ * reconcile() (every RECONCILE_INTERVAL, on the service's timer thread) adds what it admitted since
+ * the last pass to the shared counters `ratelimit:{public_key}:{unix_second}` with one increment
+ * per customer (all in one batch), whose answer (the global total) tells it the other nodes' count.
+ * Between passes it adds what they admit meanwhile at their rate of the last whole second (over the
+ * time since the pass, plus an interval: how old their part of the answer may already have been).
+ * Why this and not leasing tokens in blocks: a lease must be handed out before it is used, so
+ * either the hit path waits for it or a node refuses while its next block is in flight, and blocks
+ * sized for a busy node strand capacity on idle ones. Counting after the fact keeps the one-node
+ * behaviour exact (the others' count is 0, so every decision and Retry-After is the plain
+ * window's), costs one round trip per pass and one counter operation per active customer whatever
+ * the request rate, and at steady load errs only by the projection: measured within ±4% of the
+ * limit for 2 to 4 nodes (GlobalRateLimitTest). Without the projection the nodes see new room late
+ * and all rush into it: 5 to 15% over with 3 or 4 nodes.
  *
  * When the store fails, reconcile() reports it and the limiter is degraded: each node then
  * allows `limit_rps / expected_nodes` on its own counts, until a pass succeeds again.
@@ -64,7 +66,8 @@ public:
     /** Counters outlive their second by one more, the longest they are read as `previous`. */
     static constexpr std::chrono::milliseconds COUNTER_TTL{2000};
     /** How often the service calls reconcile(): the staleness of the others' count, and the
-     *  store's load (one operation per active customer per pass, two early in a second). */
+     *  store's load (one round trip per pass, carrying one increment per active customer, two
+     *  early in a second). */
     static constexpr std::chrono::milliseconds RECONCILE_INTERVAL{50};
     /** Customers whose clients are tracked at once on this node (about 1 KB each at most);
      *  beyond that, a customer is limited by its total alone until tables fall idle. */
@@ -91,11 +94,11 @@ public:
 
     /**
      * One reconciliation pass: flushes this node's admissions to the store and reads the other
-     * nodes' counts, for every customer seen in the last two seconds. Blocking (a store
-     * operation per customer): call it off the request path, every RECONCILE_INTERVAL. Passes
-     * are serialised. The first store error ends the pass (an unreachable store costs one
-     * timeout per pass, not one per customer), is returned, and makes the limiter degraded
-     * until a pass succeeds.
+     * nodes' counts, for every customer seen in the last two seconds, as one batch
+     * (KvStore::increment_all: with Redis one pipelined round trip, so an unreachable store
+     * costs one timeout per pass, not one per customer). Blocking: call it off the request
+     * path, every RECONCILE_INTERVAL. Passes are serialised. A store error is returned and
+     * makes the limiter degraded until a pass succeeds.
      */
     core::Result<void> reconcile();
 
@@ -109,7 +112,7 @@ public:
 
     /** Requests rejected since start, for /metrics. */
     std::uint64_t rejected() const { return rejected_.load(std::memory_order_relaxed); }
-    /** Store operations issued since start (all by reconcile()), for /metrics. */
+    /** Counter operations issued since start (all by reconcile(), in batches), for /metrics. */
     std::uint64_t store_operations() const {
         return store_operations_.load(std::memory_order_relaxed);
     }
@@ -117,10 +120,11 @@ public:
 
 private:
     RateDecision reject(double limit, SlidingCount count, std::int64_t millis_into_second);
-    core::Result<void> reconcile_one(std::string_view public_key, CustomerWindow& window,
-                                     std::int64_t now_ms);
-    core::Result<std::int64_t> sync_counter(std::string_view public_key, std::int64_t second,
-                                            std::int64_t delta);
+    struct PassEntry;
+    PassEntry take_for_pass(std::string_view public_key, std::shared_ptr<CustomerWindow> window,
+                            std::int64_t now_ms, std::vector<CounterDelta>& deltas);
+    void apply_pass(const std::vector<PassEntry>& entries, const std::vector<std::int64_t>& totals,
+                    std::int64_t now_ms);
     void set_degraded(bool degraded, std::string_view why);
 
     KvStore& store_;

@@ -214,7 +214,7 @@ TEST_F(CrossNodeTest, UsageFlushesToTwoNodesForTheSameHoursAllCount) {
     EXPECT_EQ((*rows)[1].integer(2), RACERS);
 }
 
-TEST_F(CrossNodeTest, WritesOfOnePathOnTwoNodesTakeTurns) {
+TEST_F(CrossNodeTest, WritesOfOnePathOnTwoNodesNeverInterleave) {
     ASSERT_NO_FATAL_FAILURE(start({}));
     const auto& png = sample_png();
     const auto& jpeg = sample_jpeg();
@@ -223,9 +223,12 @@ TEST_F(CrossNodeTest, WritesOfOnePathOnTwoNodesTakeTurns) {
                             {{"X-API-Key", api_key_}, {"Content-Type", "image/png"}},
                             racer % 3 == 0 ? jpeg : png);
     });
-    // Every write went through, one after the other: one created the path, the rest replaced.
+    // One write created the path; the others replaced it, or found it being written (409, to
+    // retry), never both at once.
     EXPECT_EQ(std::count(statuses.begin(), statuses.end(), 201), 1);
-    EXPECT_EQ(std::count(statuses.begin(), statuses.end(), 200), RACERS - 1);
+    for (const int status : statuses) {
+        EXPECT_TRUE(status == 200 || status == 201 || status == 409) << status;
+    }
     // The row describes the version the store holds, on both nodes.
     const auto stored = read_file(store_.path() + "/" + public_key_ + "/same");
     for (int node = 0; node < NODES; ++node) {

@@ -84,6 +84,9 @@ TEST(DatabaseStartup, ThreeNodesStartingAtOnceOnAnEmptyPostgresMigrateOnce) {
         EXPECT_TRUE(healthy[i]) << "node " << i << ": " << nodes[i]->stderr_text();
         EXPECT_EQ(error_lines(nodes[i]->stderr_text()), std::vector<std::string>{})
             << "node " << i;
+        // Every line is the service's own: no libpq NOTICE printed around the log format.
+        EXPECT_EQ(nodes[i]->stderr_text().find("NOTICE"), std::string::npos)
+            << "node " << i << ": " << nodes[i]->stderr_text();
     }
 
     auto database = open_postgres_or_fail(url);

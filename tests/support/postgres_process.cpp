@@ -22,6 +22,7 @@
 #include <stdexcept>
 #include <system_error>
 
+#include "child_process.h"
 #include "poll_until.h"
 
 namespace cdn::test {
@@ -33,24 +34,6 @@ constexpr auto STOP_TIMEOUT = std::chrono::seconds(15);
 constexpr int START_ATTEMPTS = 3;
 
 bool running_as_root() { return ::geteuid() == 0; }
-
-/** A port that was free a moment ago (the kernel's pick); a race is retried by the caller. */
-int free_loopback_port() {
-    const int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-    sockaddr_in addr{};
-    addr.sin_family = AF_INET;
-    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    socklen_t len = sizeof addr;
-    const bool bound = fd >= 0 && ::bind(fd, reinterpret_cast<sockaddr*>(&addr), len) == 0 &&
-                       ::getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len) == 0;
-    if (fd >= 0) {
-        ::close(fd);
-    }
-    if (!bound) {
-        throw std::runtime_error("no free loopback port");
-    }
-    return ntohs(addr.sin_port);
-}
 
 /** fork + exec, output appended to `log`; the exit code (128+signal if killed). */
 int run(const std::vector<std::string>& args, const std::filesystem::path& log) {
@@ -102,11 +85,7 @@ bool port_taken(const std::string& log) {
 }
 
 std::filesystem::path make_root() {
-    const char* base = std::getenv("TMPDIR");
-    std::string pattern = std::string(base != nullptr ? base : "/tmp") + "/cdn-pg-XXXXXX";
-    if (::mkdtemp(pattern.data()) == nullptr) {
-        throw std::runtime_error("mkdtemp failed for the postgres folder");
-    }
+    const auto pattern = make_temp_folder("cdn-pg").string();
     if (running_as_root()) {
         const passwd* owner = ::getpwnam("postgres");
         if (owner == nullptr || ::chown(pattern.c_str(), owner->pw_uid, owner->pw_gid) != 0) {
@@ -116,68 +95,22 @@ std::filesystem::path make_root() {
     return pattern;
 }
 
-std::unique_ptr<PostgresProcess>& shared_instance() {
-    static std::unique_ptr<PostgresProcess> instance;
-    return instance;
-}
-
-std::mutex& shared_mutex() {
-    static std::mutex mutex;
-    return mutex;
-}
-
-/** Stops the shared server when the tests end, before static destruction. */
-class StopSharedServer : public ::testing::Environment {
-public:
-    void TearDown() override {
-        std::lock_guard lock(shared_mutex());
-        shared_instance().reset();
-    }
-};
-
-[[maybe_unused]] const auto* const REGISTERED =
-    ::testing::AddGlobalTestEnvironment(new StopSharedServer);
-
-/**
- * A shell that waits for EOF on a pipe only this process writes, which comes when this process
- * ends however it ends (a crash, ctest killing it at its timeout): then it stops the server
- * (resumed if a test froze it, immediate shutdown, then SIGKILL) and removes the folder, so no
- * server outlives its tests.
- * exec'd at once after fork: nothing unsafe runs in the child of a threaded process.
- * @return the pipe's write end (close-on-exec: no other child holds it).
- */
-int start_watchdog(const std::filesystem::path& root, pid_t& watchdog) {
-    int fds[2];
-    if (::pipe2(fds, O_CLOEXEC) != 0) {
-        throw std::runtime_error("pipe for the postgres watchdog");
-    }
-    static const char* const SCRIPT =
-        "cat >/dev/null; pid=$(head -n1 \"$1/data/postmaster.pid\" 2>/dev/null); "
-        "if [ -n \"$pid\" ]; then "
-        "for p in \"$pid\" $(ps -o pid= --ppid \"$pid\"); do kill -CONT \"$p\"; done; "
-        "kill -QUIT \"$pid\"; "
-        "for i in $(seq 50); do kill -0 \"$pid\" 2>/dev/null || break; sleep 0.1; done; "
-        "kill -KILL \"$pid\" 2>/dev/null; fi; rm -rf \"$1\"";
-    const std::string folder = root.string();
-    watchdog = ::fork();
-    if (watchdog == 0) {
-        ::dup2(fds[0], STDIN_FILENO);
-        const int null = ::open("/dev/null", O_WRONLY);
-        ::dup2(null, STDOUT_FILENO);
-        ::dup2(null, STDERR_FILENO);
-        ::execl("/bin/sh", "sh", "-c", SCRIPT, "watchdog", folder.c_str(), nullptr);
-        ::_exit(127);
-    }
-    ::close(fds[0]);
-    return fds[1];
-}
+/** Stops the server (resumed if a test froze it, immediate shutdown, then SIGKILL) and removes
+ *  the folder, when this process ends without doing it. */
+constexpr const char* WATCHDOG_SCRIPT =
+    "cat >/dev/null; pid=$(head -n1 \"$1/data/postmaster.pid\" 2>/dev/null); "
+    "if [ -n \"$pid\" ]; then "
+    "for p in \"$pid\" $(ps -o pid= --ppid \"$pid\"); do kill -CONT \"$p\"; done; "
+    "kill -QUIT \"$pid\"; "
+    "for i in $(seq 50); do kill -0 \"$pid\" 2>/dev/null || break; sleep 0.1; done; "
+    "kill -KILL \"$pid\" 2>/dev/null; fi; rm -rf \"$1\"";
 
 } // namespace
 
 PostgresProcess::PostgresProcess(int port)
     : root_(make_root()), port_(port), port_given_(port != 0) {
     try {
-        watchdog_fd_ = start_watchdog(root_, watchdog_pid_);
+        watchdog_ = std::make_unique<Watchdog>(WATCHDOG_SCRIPT, root_);
         run_as_owner("initdb", {PG_BIN + "initdb", "-D", (root_ / "data").string(), "-U",
                                 "postgres", "-A", "trust", "-E", "UTF8", "--locale=C", "-N"});
         // Made by the owner: the server creates its socket in it.
@@ -191,14 +124,7 @@ PostgresProcess::PostgresProcess(int port)
 
 PostgresProcess::~PostgresProcess() { stop(); }
 
-PostgresProcess& PostgresProcess::shared() {
-    std::lock_guard lock(shared_mutex());
-    auto& instance = shared_instance();
-    if (!instance) {
-        instance = std::make_unique<PostgresProcess>();
-    }
-    return *instance;
-}
+PostgresProcess& PostgresProcess::shared() { return SharedServer<PostgresProcess>::get(); }
 
 void PostgresProcess::run_as_owner(const std::string& what,
                                    const std::vector<std::string>& args) const {
@@ -294,10 +220,8 @@ void PostgresProcess::stop() {
     std::error_code ignored;
     std::filesystem::remove_all(root_, ignored);
     root_.clear();
-    if (watchdog_fd_ >= 0) {
-        ::close(watchdog_fd_); // the watchdog finds nothing left to do and exits
-        ::waitpid(watchdog_pid_, nullptr, 0);
-        watchdog_fd_ = -1;
+    if (watchdog_) {
+        watchdog_->close();
     }
 }
 

@@ -3,10 +3,13 @@
 #include <sys/types.h>
 
 #include <filesystem>
+#include <memory>
 #include <string>
 #include <vector>
 
 namespace cdn::test {
+
+class Watchdog;
 
 /**
  * A private PostgreSQL 15 server for tests (Debian's postgresql-15): `initdb` into a fresh temp
@@ -64,8 +67,7 @@ private:
     int port_ = 0;
     bool port_given_ = false;
     pid_t pid_ = 0;
-    int watchdog_fd_ = -1;
-    pid_t watchdog_pid_ = 0;
+    std::unique_ptr<Watchdog> watchdog_;
 };
 
 } // namespace cdn::test

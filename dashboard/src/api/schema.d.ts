@@ -933,7 +933,7 @@ export interface components {
                 "application/json": components["schemas"]["Error"];
             };
         };
-        /** @description `conflict`: the path crosses an existing image (an image cannot also be a folder, nor a folder an image), or another upload or delete of the same path was still in progress after a wait (retry). */
+        /** @description `conflict`: the path crosses an existing image (an image cannot also be a folder, nor a folder an image), or another upload or delete of the same path is in progress (retry when it has finished). */
         PathConflict: {
             headers: {
                 [name: string]: unknown;

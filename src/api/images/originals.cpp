@@ -4,8 +4,6 @@
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
-#include <chrono>
-#include <thread>
 #include <utility>
 
 #include "api/common/announce.h"
@@ -37,10 +35,6 @@ constexpr std::array<std::pair<std::string_view, std::string_view>, 5> TYPE_ALIA
 /** How long a write holds its path and bytes: far longer than any store write, so that only a
  *  node that died mid-write leaves a reservation to expire. */
 constexpr std::int64_t RESERVATION_SECONDS = 5 * 60;
-/** A write of a path another write holds waits for it this many times this long, then is a
- *  conflict (409) the client may retry. */
-constexpr int PATH_BUSY_ATTEMPTS = 60;
-constexpr std::chrono::milliseconds PATH_BUSY_PAUSE{250};
 
 std::string mb(std::uint64_t bytes) {
     return fmt::format("{:.1f} MB", static_cast<double>(bytes) / 1'000'000.0);
@@ -188,9 +182,9 @@ core::Result<void> Originals::check_quota(db::Database& db, const db::CustomerRe
     return {};
 }
 
-core::Result<db::StorageReservation> Originals::try_reserve(const db::CustomerRecord& customer,
-                                                            std::string_view path, Claim claim,
-                                                            std::int64_t now, bool& busy) {
+core::Result<db::StorageReservation> Originals::reserve(const db::CustomerRecord& customer,
+                                                        std::string_view path, Claim claim,
+                                                        std::int64_t now) {
     const db::StorageReservation wanted{
         .customer_id = customer.id,
         .path = std::string(path),
@@ -199,35 +193,20 @@ core::Result<db::StorageReservation> Originals::try_reserve(const db::CustomerRe
         .expires_at = now + RESERVATION_SECONDS,
     };
     // One transaction: the token, the path and the quota are decided together for every node
-    // (a body the database may run again: it sets `busy`, never accumulates).
+    // (a body the database may run again: it only reads and sets).
     CDN_TRY_VOID(deps_.db.transaction([&](db::Database& tx) -> core::Result<void> {
-        busy = false;
         db::UploadTokenRepository tokens(tx);
         CDN_TRY_VOID(consume_token(tokens, claim.token, now));
         CDN_TRY(held, db::StorageReservationRepository(tx).try_hold(wanted, now));
-        busy = !held;
-        if (busy) {
+        if (!held) {
             return core::make_error(core::Errc::Conflict,
-                                    "another upload or delete of this path is in progress");
+                                    "another upload or delete of this path is in progress; "
+                                    "retry when it has finished");
         }
         return claim.bytes ? check_quota(tx, customer, path, *claim.bytes, now)
                            : core::Result<void>{};
     }));
     return wanted;
-}
-
-core::Result<db::StorageReservation> Originals::reserve(const db::CustomerRecord& customer,
-                                                        std::string_view path, Claim claim,
-                                                        std::int64_t now) {
-    for (int attempt = 1;; ++attempt) {
-        bool busy = false;
-        auto reserved = try_reserve(customer, path, claim, now, busy);
-        if (reserved || !busy || attempt == PATH_BUSY_ATTEMPTS) {
-            return reserved;
-        }
-        // Another node's (or request's) write of this path: it ends within a store write.
-        std::this_thread::sleep_for(PATH_BUSY_PAUSE);
-    }
 }
 
 void Originals::give_back(const db::StorageReservation& reservation,

@@ -108,16 +108,12 @@ private:
      *  the customer's other paths hold at most (their originals and writes in progress). */
     core::Result<void> check_quota(db::Database& db, const db::CustomerRecord& customer,
                                    std::string_view path, std::uint64_t size, std::int64_t now);
-    /** Reserves `path` for a write starting at `now` (try_reserve, waiting while another write
-     *  holds the path); the token is used up at `now`. */
+    /** Reserves `path` for a write starting at `now`, using up the token: the token, the path
+     *  and the quota are decided in one transaction. A path another write holds is a conflict
+     *  at once, not a wait: a wait would hold a thread every tenant's requests share. */
     core::Result<db::StorageReservation> reserve(const db::CustomerRecord& customer,
                                                  std::string_view path, Claim claim,
                                                  std::int64_t now);
-    /** One attempt of reserve(): `busy` when another write holds the path. The token, the
-     *  path and the quota are decided in one transaction. */
-    core::Result<db::StorageReservation> try_reserve(const db::CustomerRecord& customer,
-                                                     std::string_view path, Claim claim,
-                                                     std::int64_t now, bool& busy);
     /** Gives a reservation back after a failed write, and the token it used up, if any. */
     void give_back(const db::StorageReservation& reservation, const db::UploadTokenRecord* token,
                    std::int64_t used_at);

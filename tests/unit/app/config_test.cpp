@@ -138,6 +138,38 @@ TEST(Config, SemanticChecks) {
     EXPECT_TRUE(load_config("", "d", {"IMAGECDN_KV_URL=redis://127.0.0.1:6379"}));
 }
 
+TEST(Config, KvSectionDefaultsAndOverrides) {
+    auto defaults = load_config("", "d", {});
+    ASSERT_TRUE(defaults);
+    EXPECT_EQ(defaults->kv.url, "");
+    EXPECT_EQ(defaults->kv.prefix, "imagecdn:");
+    EXPECT_EQ(defaults->kv.timeout_ms, 200U);
+    EXPECT_EQ(defaults->kv.expected_nodes, 1U);
+    EXPECT_EQ(defaults->kv.degraded_config_ttl_seconds, 5U);
+    auto set = load_config("", "d",
+                           {"IMAGECDN_KV_URL=redis://:pw@cache.internal:6380/2",
+                            "IMAGECDN_KV_PREFIX=staging:", "IMAGECDN_KV_TIMEOUT_MS=50",
+                            "IMAGECDN_KV_EXPECTED_NODES=4",
+                            "IMAGECDN_KV_DEGRADED_CONFIG_TTL_SECONDS=2"});
+    ASSERT_TRUE(set) << set.error().message;
+    EXPECT_EQ(set->kv.prefix, "staging:");
+    EXPECT_EQ(set->kv.timeout_ms, 50U);
+    EXPECT_EQ(set->kv.expected_nodes, 4U);
+    EXPECT_EQ(set->kv.degraded_config_ttl_seconds, 2U);
+}
+
+TEST(Config, AMalformedOrUnsupportedKvUrlNamesTheKeyWithoutThePassword) {
+    for (const char* url : {"rediss://:hunter2@h:6379", "redis://:hunter2@h:99999",
+                            "redis://:hunter2@h:6379/x", "redis://:hunter2@", "redis//h:6379"}) {
+        auto config = load_config("", "d", {std::string("IMAGECDN_KV_URL=") + url});
+        ASSERT_FALSE(config) << url;
+        EXPECT_NE(config.error().message.find("kv.url"), std::string::npos) << url;
+        EXPECT_EQ(config.error().message.find("hunter2"), std::string::npos) << url;
+    }
+    EXPECT_FALSE(load_config("", "d", {"IMAGECDN_KV_TIMEOUT_MS=0"}));
+    EXPECT_FALSE(load_config("", "d", {"IMAGECDN_KV_EXPECTED_NODES=0"}));
+}
+
 TEST(Config, APostgresUrlIsCheckedWithoutConnecting) {
     for (const char* url : {"postgres://u:hunter2@[::1/db",
                             "postgres://u:hunter2@h/db?no_such_option=1", "postgresql//h/db"}) {

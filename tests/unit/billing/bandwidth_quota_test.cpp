@@ -263,6 +263,43 @@ TEST_F(BandwidthQuotaTest, AFailedRefreshLeavesTheOldFigureToGoStale) {
     EXPECT_EQ(refresh("c1").used_bytes, 70);
 }
 
+TEST_F(BandwidthQuotaTest, LookUpAsksToRefreshFirstWhenThereIsNoFigure) {
+    const auto lookup = quota_->look_up("c1", free_plan());
+    EXPECT_FALSE(lookup.decision);
+    EXPECT_TRUE(lookup.refresh);
+}
+
+TEST_F(BandwidthQuotaTest, LookUpDecidesOnAStaleFigureAndHandsOutOneBackgroundRefresh) {
+    store("c1", 1200);
+    refresh("c1");
+    auto fresh = quota_->look_up("c1", free_plan());
+    ASSERT_TRUE(fresh.decision);
+    EXPECT_FALSE(fresh.refresh);
+
+    clock_.advance(31s);
+    hooked_->failing = true; // the database is gone: hits must still be decided
+    auto first = quota_->look_up("c1", free_plan());
+    ASSERT_TRUE(first.decision);
+    EXPECT_EQ(first.decision->used_bytes, 1200);
+    EXPECT_FALSE(first.decision->allowed) << "a stale figure still blocks an over-quota account";
+    EXPECT_TRUE(first.refresh);
+    ASSERT_FALSE(quota_->refresh("c1", free_plan())); // that refresh fails
+
+    auto second = quota_->look_up("c1", free_plan());
+    ASSERT_TRUE(second.decision);
+    EXPECT_FALSE(second.refresh) << "one background refresh per interval, not one per request";
+    clock_.advance(30s);
+    EXPECT_TRUE(quota_->look_up("c1", free_plan()).refresh) << "the next interval tries again";
+
+    hooked_->failing = false;
+    store("c1", 100); // another node's flush meanwhile
+    ASSERT_TRUE(quota_->refresh("c1", free_plan()));
+    auto after = quota_->look_up("c1", free_plan());
+    ASSERT_TRUE(after.decision);
+    EXPECT_EQ(after.decision->used_bytes, 1300);
+    EXPECT_FALSE(after.refresh);
+}
+
 TEST_F(BandwidthQuotaTest, MemoryIsBoundedStaleEntriesFirst) {
     BandwidthQuota quota(*repository_, *recorder_, clock_, 30s, 4);
     const auto cached = [&](std::string_view c) { return quota.check(c, free_plan()).has_value(); };

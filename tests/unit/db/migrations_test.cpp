@@ -8,6 +8,7 @@
 #include <thread>
 #include <vector>
 
+#include "db/original_repository.h"
 #include "db_test_support.h"
 #include "poll_until.h"
 
@@ -66,6 +67,83 @@ TEST_P(EngineTest, RefusesASchemaNewerThanTheBinary) {
     const auto newest = std::to_string(migrations().back().version);
     EXPECT_EQ(version.error().message, "database schema version 999 is newer than this binary (" +
                                            newest + "): upgrade imagecdn");
+}
+
+TEST_P(EngineTest, AMigrationForOneDialectIsRecordedOnEveryEngine) {
+    ASSERT_TRUE(migrate(*db_));
+    for (const auto& migration : migrations()) {
+        auto applied = db_->query("SELECT 1 FROM schema_migrations WHERE version = $1",
+                                  {std::int64_t{migration.version}});
+        ASSERT_TRUE(applied) << applied.error().detail;
+        EXPECT_EQ(applied->size(), 1u) << "version " << migration.version;
+    }
+}
+
+// The test cluster's own locale is C, so without the column's own collation this would pass
+// by accident: what is checked is the column's declared collation, which holds under any
+// database locale.
+TEST_F(PostgresTest, OriginalPathsHaveTheByteOrderCollation) {
+    ASSERT_TRUE(migrate(*db_));
+    auto collation = db_->query(
+        "SELECT collation_name FROM information_schema.columns "
+        "WHERE table_name = 'originals' AND column_name = 'path'");
+    ASSERT_TRUE(collation) << collation.error().detail;
+    ASSERT_EQ(collation->size(), 1u);
+    EXPECT_EQ(collation->front().text(0), "C");
+}
+
+TEST_F(PostgresTest, ListingOriginalsIsServedByThePrimaryKeyIndex) {
+    ASSERT_TRUE(migrate(*db_));
+    std::string plan;
+    ASSERT_TRUE(db_->transaction([&](Database& tx) -> core::Result<void> {
+        // On an empty table the planner would rightly prefer a scan: ask whether it can use
+        // the index at all.
+        CDN_TRY_VOID(tx.execute("SET LOCAL enable_seqscan = off"));
+        CDN_TRY_VOID(tx.execute("SET LOCAL enable_sort = off"));
+        CDN_TRY(rows, tx.query("EXPLAIN SELECT path FROM originals WHERE customer_id = $1 "
+                               "AND path > $2 ORDER BY path LIMIT 100",
+                               {std::string("c1"), std::string("")}));
+        for (const auto& row : rows) {
+            plan += row.text(0).value_or("") + "\n";
+        }
+        return {};
+    }));
+    EXPECT_NE(plan.find("originals_pkey"), std::string::npos) << plan;
+    EXPECT_EQ(plan.find("Sort"), std::string::npos) << plan;
+}
+
+// A database whose default collation is a language's (ICU en-US: "_x" < "a" < "B") still lists
+// and pages originals in byte order ("B" < "_x" < "a"), as SQLite does.
+TEST_F(PostgresTest, OriginalsAreListedInByteOrderUnderALanguageCollation) {
+    const auto name = "icu_" + std::to_string(::testing::UnitTest::GetInstance()->random_seed()) +
+                      "_" + std::to_string(reinterpret_cast<std::uintptr_t>(this) % 100000);
+    ASSERT_TRUE(db_->execute("CREATE DATABASE " + name +
+                             " TEMPLATE template0 LOCALE_PROVIDER icu ICU_LOCALE 'en-US' "
+                             "LOCALE 'C.utf8'"));
+    auto options = options_;
+    options.url = options.url.substr(0, options.url.rfind('/') + 1) + name;
+    auto icu = testing::open_postgres_or_fail(options);
+    ASSERT_NE(icu, nullptr);
+    ASSERT_TRUE(migrate(*icu));
+    ASSERT_TRUE(icu->execute(
+        "INSERT INTO customers (id, public_key, email, plan, signing_secret, created_at, "
+        "updated_at) VALUES ('c1', 'pk_1', 'one@example.com', 'free', 's', 1, 1)"));
+    for (const char* path : {"a.jpg", "B.jpg", "_x.jpg"}) {
+        ASSERT_TRUE(icu->execute("INSERT INTO originals (customer_id, path, bytes, content_type, "
+                                 "etag, created_at, updated_at) "
+                                 "VALUES ('c1', $1, 1, 'image/jpeg', 'e', 1, 1)",
+                                 {std::string(path)}));
+    }
+    OriginalRepository originals(*icu);
+    auto first = originals.list("c1", "", "", 2);
+    ASSERT_TRUE(first) << first.error().detail;
+    ASSERT_EQ(first->size(), 2u);
+    EXPECT_EQ((*first)[0].path, "B.jpg");
+    EXPECT_EQ((*first)[1].path, "_x.jpg");
+    auto rest = originals.list("c1", "", (*first)[1].path, 2);
+    ASSERT_TRUE(rest) << rest.error().detail;
+    ASSERT_EQ(rest->size(), 1u);
+    EXPECT_EQ(rest->front().path, "a.jpg");
 }
 
 /** One empty database of the instantiated engine, opened as often as a test likes, as

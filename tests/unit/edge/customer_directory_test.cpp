@@ -184,6 +184,27 @@ TEST_F(CustomerDirectoryTest, KnownCustomerExpiresAfterTheTtl) {
     EXPECT_FALSE(directory_->cached_by_key("pk_c1"));
 }
 
+TEST_F(CustomerDirectoryTest, ACappedTtlShortensWhatWasCachedBeforeAndAfter) {
+    add_customer("c1");
+    ASSERT_TRUE(directory_->load_by_key("pk_c1"));
+    ASSERT_TRUE(directory_->load_by_key("pk_nobody"));
+    clock_.advance(2s);
+    directory_->cap_ttl(3s); // the KV store became unreachable: no invalidation will come
+    EXPECT_TRUE(directory_->cached_by_key("pk_c1"));
+    clock_.advance(1s);
+    EXPECT_FALSE(directory_->cached_by_key("pk_c1")) << "cached 3 s ago, before the cap";
+    ASSERT_TRUE(directory_->load_by_key("pk_c1"));
+    clock_.advance(3s - 1ms);
+    EXPECT_TRUE(directory_->cached_by_key("pk_c1"));
+    clock_.advance(1ms);
+    EXPECT_FALSE(directory_->cached_by_key("pk_c1"));
+
+    directory_->cap_ttl(std::nullopt);
+    ASSERT_TRUE(directory_->load_by_key("pk_c1"));
+    clock_.advance(TTL - 1ms);
+    EXPECT_TRUE(directory_->cached_by_key("pk_c1")) << "the configured TTL again";
+}
+
 TEST_F(CustomerDirectoryTest, LoadsCountsDatabaseReadsNotCacheHits) {
     add_customer("c1", "{}", {"img.example.com"});
     EXPECT_EQ(directory_->loads(), 0u);

@@ -2,8 +2,10 @@
 
 #include <gtest/gtest.h>
 
+// What only the in-process store does: exact expiry on its injected clock, the key cap and the
+// sweeps. What every backend does is the contract suite (kv_store_contract_test.cpp).
+
 #include <string>
-#include <thread>
 #include <vector>
 
 #include "fake_clock.h"
@@ -26,17 +28,6 @@ protected:
     MemoryKvStore store_{clock_};
 };
 
-TEST_F(MemoryKvStoreTest, IncrementCreatesThenAdds) {
-    EXPECT_EQ(store_.increment("k", 3, 1s).value(), 3);
-    EXPECT_EQ(store_.increment("k", 4, 1s).value(), 7);
-    EXPECT_EQ(store_.increment("k", -2, 1s).value(), 5);
-    EXPECT_EQ(counter(store_, "k"), 5);
-}
-
-TEST_F(MemoryKvStoreTest, MissingCounterIsNullopt) {
-    EXPECT_EQ(counter(store_, "absent"), std::nullopt);
-}
-
 TEST_F(MemoryKvStoreTest, CounterExpiresAfterItsTtl) {
     ASSERT_TRUE(store_.increment("k", 1, 2000ms));
     clock_.advance(1999ms);
@@ -44,26 +35,6 @@ TEST_F(MemoryKvStoreTest, CounterExpiresAfterItsTtl) {
     clock_.advance(1ms);
     EXPECT_EQ(counter(store_, "k"), std::nullopt);
     EXPECT_EQ(store_.increment("k", 5, 1s).value(), 5) << "an expired counter starts afresh";
-}
-
-TEST_F(MemoryKvStoreTest, IncrementDoesNotExtendTheTtl) {
-    ASSERT_TRUE(store_.increment("k", 1, 1000ms));
-    clock_.advance(900ms);
-    ASSERT_TRUE(store_.increment("k", 1, 1000ms));
-    clock_.advance(100ms);
-    EXPECT_EQ(counter(store_, "k"), std::nullopt);
-}
-
-TEST_F(MemoryKvStoreTest, RejectsNonPositiveTtl) {
-    EXPECT_FALSE(store_.increment("k", 1, 0ms));
-    EXPECT_FALSE(store_.increment("k", 1, -5ms));
-    EXPECT_EQ(counter(store_, "k"), std::nullopt);
-}
-
-TEST_F(MemoryKvStoreTest, OverflowIsAnErrorAndKeepsTheValue) {
-    ASSERT_TRUE(store_.increment("k", INT64_MAX, 1s));
-    EXPECT_FALSE(store_.increment("k", 1, 1s));
-    EXPECT_EQ(counter(store_, "k"), INT64_MAX);
 }
 
 TEST(MemoryKvStoreCap, FullStoreEvictsTheSoonestExpiring) {
@@ -114,89 +85,6 @@ TEST(MemoryKvStoreSweep, PeriodicSweepReachesShardsNobodyTouches) {
         ASSERT_TRUE(store.get_counter("hot"));
     }
     EXPECT_EQ(store.entries(), 1U);
-}
-
-TEST_F(MemoryKvStoreTest, ConcurrentIncrementsLoseNoCounts) {
-    constexpr int THREADS = 8;
-    constexpr int PER_THREAD = 20'000;
-    std::vector<std::thread> threads;
-    for (int t = 0; t < THREADS; ++t) {
-        threads.emplace_back([this] {
-            for (int i = 0; i < PER_THREAD; ++i) {
-                ASSERT_TRUE(store_.increment("shared", 1, 60s));
-                ASSERT_TRUE(store_.increment("own-" + std::to_string(i % 100), 1, 60s));
-            }
-        });
-    }
-    for (auto& t : threads) {
-        t.join();
-    }
-    EXPECT_EQ(counter(store_, "shared"), THREADS * PER_THREAD);
-}
-
-TEST_F(MemoryKvStoreTest, PublishReachesEverySubscriberOfTheChannel) {
-    std::vector<std::string> first;
-    std::vector<std::string> second;
-    std::vector<std::string> other;
-    auto a = store_.subscribe("purge", [&](std::string_view m) { first.emplace_back(m); });
-    auto b = store_.subscribe("purge", [&](std::string_view m) { second.emplace_back(m); });
-    auto c = store_.subscribe("config", [&](std::string_view m) { other.emplace_back(m); });
-    ASSERT_TRUE(store_.publish("purge", "pk_1:/a.png"));
-    EXPECT_EQ(first, std::vector<std::string>{"pk_1:/a.png"});
-    EXPECT_EQ(second, std::vector<std::string>{"pk_1:/a.png"});
-    EXPECT_TRUE(other.empty());
-}
-
-TEST_F(MemoryKvStoreTest, PublishWithoutSubscribersSucceeds) {
-    EXPECT_TRUE(store_.publish("none", "x"));
-}
-
-TEST_F(MemoryKvStoreTest, DestroyingTheSubscriptionUnsubscribes) {
-    int received = 0;
-    {
-        auto subscription = store_.subscribe("ch", [&](std::string_view) { ++received; });
-        ASSERT_TRUE(store_.publish("ch", "one"));
-        EXPECT_TRUE(subscription.active());
-    }
-    ASSERT_TRUE(store_.publish("ch", "two"));
-    EXPECT_EQ(received, 1);
-}
-
-TEST_F(MemoryKvStoreTest, MovedSubscriptionStaysSubscribedUntilReset) {
-    int received = 0;
-    Subscription kept;
-    {
-        auto subscription = store_.subscribe("ch", [&](std::string_view) { ++received; });
-        kept = std::move(subscription);
-    }
-    ASSERT_TRUE(store_.publish("ch", "one"));
-    kept.reset();
-    EXPECT_FALSE(kept.active());
-    ASSERT_TRUE(store_.publish("ch", "two"));
-    EXPECT_EQ(received, 1);
-}
-
-TEST_F(MemoryKvStoreTest, HandlerMayUnsubscribeItself) {
-    int received = 0;
-    Subscription subscription;
-    subscription = store_.subscribe("ch", [&](std::string_view) {
-        ++received;
-        subscription.reset();
-    });
-    ASSERT_TRUE(store_.publish("ch", "one"));
-    ASSERT_TRUE(store_.publish("ch", "two"));
-    EXPECT_EQ(received, 1);
-}
-
-TEST(MemoryKvStoreLifetime, SubscriptionMayOutliveTheStore) {
-    FakeClock clock;
-    Subscription subscription;
-    {
-        MemoryKvStore store(clock);
-        subscription = store.subscribe("ch", [](std::string_view) {});
-    }
-    subscription.reset(); // must not touch the destroyed store
-    EXPECT_FALSE(subscription.active());
 }
 
 } // namespace

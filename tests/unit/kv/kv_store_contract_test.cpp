@@ -1,0 +1,161 @@
+// The KvStore contract: every backend passes the same tests (CDN_ON_EVERY_KV_BACKEND).
+
+#include <gtest/gtest.h>
+
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "kv_test_support.h"
+
+namespace cdn::kv::testing {
+namespace {
+
+using namespace std::chrono_literals;
+
+TEST_P(KvStoreTest, IncrementCreatesThenAdds) {
+    EXPECT_EQ(store_->increment("k", 3, 1s).value(), 3);
+    EXPECT_EQ(store_->increment("k", 4, 1s).value(), 7);
+    EXPECT_EQ(store_->increment("k", -2, 1s).value(), 5);
+    EXPECT_EQ(counter("k"), 5);
+}
+
+TEST_P(KvStoreTest, MissingCounterIsNullopt) { EXPECT_EQ(counter("absent"), std::nullopt); }
+
+TEST_P(KvStoreTest, CounterExpiresAfterItsTtl) {
+    ASSERT_TRUE(store_->increment("k", 1, 1000ms));
+    EXPECT_EQ(counter("k"), 1);
+    let_pass(1000ms);
+    EXPECT_EQ(counter("k"), std::nullopt);
+    EXPECT_EQ(store_->increment("k", 5, 1s).value(), 5) << "an expired counter starts afresh";
+}
+
+TEST_P(KvStoreTest, IncrementDoesNotExtendTheTtl) {
+    ASSERT_TRUE(store_->increment("k", 1, 1000ms));
+    let_pass(600ms);
+    ASSERT_TRUE(store_->increment("k", 1, 1000ms));
+    let_pass(400ms);
+    EXPECT_EQ(counter("k"), std::nullopt);
+}
+
+TEST_P(KvStoreTest, RejectsNonPositiveTtl) {
+    EXPECT_FALSE(store_->increment("k", 1, 0ms));
+    EXPECT_FALSE(store_->increment("k", 1, -5ms));
+    EXPECT_EQ(counter("k"), std::nullopt);
+}
+
+TEST_P(KvStoreTest, OverflowIsAnErrorAndKeepsTheValue) {
+    ASSERT_TRUE(store_->increment("k", INT64_MAX, 1s));
+    EXPECT_FALSE(store_->increment("k", 1, 1s));
+    EXPECT_EQ(counter("k"), INT64_MAX);
+}
+
+TEST_P(KvStoreTest, IncrementAllAppliesEachDeltaInOrder) {
+    ASSERT_TRUE(store_->increment("a", 10, 5s));
+    const auto values = store_->increment_all({{"a", 1, 5s}, {"b", 2, 5s}, {"a", 3, 5s}});
+    ASSERT_TRUE(values);
+    EXPECT_EQ(*values, (std::vector<std::int64_t>{11, 2, 14}));
+    EXPECT_EQ(counter("b"), 2);
+    EXPECT_FALSE(store_->increment_all({{"c", 1, 0ms}}));
+}
+
+TEST_P(KvStoreTest, ConcurrentIncrementsLoseNoCounts) {
+    // A round trip per call on Redis: fewer calls there, the same interleaving of threads.
+    const int threads = 8;
+    const int per_thread = GetParam() == Backend::Memory ? 20'000 : 300;
+    std::vector<std::thread> workers;
+    for (int t = 0; t < threads; ++t) {
+        workers.emplace_back([this, per_thread] {
+            for (int i = 0; i < per_thread; ++i) {
+                ASSERT_TRUE(store_->increment("shared", 1, 60s));
+                ASSERT_TRUE(store_->increment("own-" + std::to_string(i % 100), 1, 60s));
+            }
+        });
+    }
+    for (auto& worker : workers) {
+        worker.join();
+    }
+    EXPECT_EQ(counter("shared"), threads * per_thread);
+}
+
+TEST_P(KvStoreTest, PublishReachesEverySubscriberOfTheChannel) {
+    Inbox first;
+    Inbox second;
+    Inbox other;
+    auto a = store_->subscribe("purge", first.handler());
+    auto b = store_->subscribe("purge", second.handler());
+    auto c = store_->subscribe("config", other.handler());
+    ASSERT_TRUE(store_->publish("purge", "pk_1:/a.png"));
+    settle();
+    EXPECT_EQ(first.messages(), std::vector<std::string>{"pk_1:/a.png"});
+    EXPECT_EQ(second.messages(), std::vector<std::string>{"pk_1:/a.png"});
+    EXPECT_TRUE(other.messages().empty());
+}
+
+TEST_P(KvStoreTest, PublishWithoutSubscribersSucceeds) {
+    EXPECT_TRUE(store_->publish("none", "x"));
+}
+
+TEST_P(KvStoreTest, DestroyingTheSubscriptionUnsubscribes) {
+    Inbox inbox;
+    {
+        auto subscription = store_->subscribe("ch", inbox.handler());
+        ASSERT_TRUE(store_->publish("ch", "one"));
+        ASSERT_TRUE(inbox.wait_for(1));
+        EXPECT_TRUE(subscription.active());
+    }
+    ASSERT_TRUE(store_->publish("ch", "two"));
+    settle();
+    EXPECT_EQ(inbox.messages(), std::vector<std::string>{"one"});
+}
+
+TEST_P(KvStoreTest, MovedSubscriptionStaysSubscribedUntilReset) {
+    Inbox inbox;
+    Subscription kept;
+    {
+        auto subscription = store_->subscribe("ch", inbox.handler());
+        kept = std::move(subscription);
+    }
+    ASSERT_TRUE(store_->publish("ch", "one"));
+    ASSERT_TRUE(inbox.wait_for(1));
+    kept.reset();
+    EXPECT_FALSE(kept.active());
+    ASSERT_TRUE(store_->publish("ch", "two"));
+    settle();
+    EXPECT_EQ(inbox.messages(), std::vector<std::string>{"one"});
+}
+
+TEST_P(KvStoreTest, HandlerMayUnsubscribeItself) {
+    std::atomic<int> received{0};
+    Subscription subscription;
+    subscription = store_->subscribe("ch", [&](std::string_view) {
+        ++received;
+        subscription.reset();
+    });
+    ASSERT_TRUE(store_->publish("ch", "one"));
+    ASSERT_TRUE(store_->publish("ch", "two"));
+    settle();
+    EXPECT_EQ(received.load(), 1);
+}
+
+TEST_P(KvStoreTest, SubscriptionMayOutliveTheStore) {
+    Subscription subscription;
+    {
+        auto store = make_store();
+        ASSERT_NE(store, nullptr);
+        subscription = store->subscribe("ch", [](std::string_view) {});
+    }
+    subscription.reset(); // must not touch the destroyed store
+    EXPECT_FALSE(subscription.active());
+}
+
+TEST_P(KvStoreTest, IsAvailableWhileItsBackendAnswers) {
+    EXPECT_TRUE(store_->available());
+    ASSERT_TRUE(store_->increment("k", 1, 1s));
+    EXPECT_TRUE(store_->available());
+}
+
+CDN_ON_EVERY_KV_BACKEND(KvStoreTest);
+
+} // namespace
+} // namespace cdn::kv::testing
