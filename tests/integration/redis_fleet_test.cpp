@@ -185,8 +185,6 @@ TEST_F(RedisFleetTest, AFreeCustomersBurstSplitOverBothNodesIsHeldToTheGlobalRat
     RecordProperty("admitted_per_second", std::to_string((a + b) / 5.0));
     EXPECT_NEAR(a + b, 50 * 5, 0.05 * 50 * 5) << "A " << a << ", B " << b << " of "
                                               << answers[0].at.size() + answers[1].at.size();
-    EXPECT_GT(a, 0);
-    EXPECT_GT(b, 0);
 }
 
 TEST_F(RedisFleetTest, FailedLoginsSpreadOverBothNodesHitTheLimitAtTheConfiguredTotal) {
