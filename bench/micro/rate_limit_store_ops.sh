@@ -15,7 +15,7 @@ for f in $(git ls-tree --name-only "$BASE" src/kv/); do
 done
 FLAGS=(-std=c++20 -O3 -DNDEBUG)
 g++ "${FLAGS[@]}" -DBEFORE_RECONCILE -I"$TMP/before" -Isrc bench/micro/rate_limit_store_ops.cpp \
-  "$TMP"/before/kv/{kv_store,memory_kv_store,client_shares,rate_limiter}.cpp \
+  $(ls "$TMP"/before/kv/*.cpp | grep -v /redis_) \
   build/src/core/libcdn_core.a -lpthread -lspdlog -lfmt -o "$TMP/before.bin"
 g++ "${FLAGS[@]}" -Isrc bench/micro/rate_limit_store_ops.cpp build/src/kv/libcdn_kv.a \
   build/src/core/libcdn_core.a -lpthread -lspdlog -lfmt -o "$TMP/after.bin"
