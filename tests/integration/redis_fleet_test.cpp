@@ -38,6 +38,7 @@ protected:
         const Headers env{{"IMAGECDN_KV_URL", redis_.url()},
                           {"IMAGECDN_CACHE_CONFIG_TTL_SECONDS", CONFIG_TTL},
                           {"IMAGECDN_KV_DEGRADED_CONFIG_TTL_SECONDS", "1"},
+                          {"IMAGECDN_KV_EXPECTED_NODES", "2"},
                           {"IMAGECDN_DATABASE_URL", "sqlite://" + shared_.path() + "/imagecdn.db"},
                           {"IMAGECDN_STORAGE_ROOT", shared_.path() + "/originals"}};
         a_ = std::make_unique<ServerProcess>(shared_.path(), env);
@@ -185,6 +186,25 @@ TEST_F(RedisFleetTest, AFreeCustomersBurstSplitOverBothNodesIsHeldToTheGlobalRat
     RecordProperty("admitted_per_second", std::to_string((a + b) / 5.0));
     EXPECT_NEAR(a + b, 50 * 5, 0.05 * 50 * 5) << "A " << a << ", B " << b << " of "
                                               << answers[0].at.size() + answers[1].at.size();
+}
+
+TEST_F(RedisFleetTest, WithRedisGoneEachNodeAllowsItsPartOfTheRate) {
+    // [kv] expected_nodes = 2: each node alone allows 50 / 2 = 25 requests a second.
+    photo_ = "/" + account_.public_key + "/photo.jpg?w=80";
+    ASSERT_EQ(get(*a_, photo_).status, 200);
+    redis_.kill();
+    ASSERT_TRUE(poll_until([&] { return readyz_is(*a_, DEGRADED); }));
+    constexpr auto WARM_UP = 2s;
+    constexpr auto MEASURED = 3s;
+    const auto start = std::chrono::steady_clock::now();
+    Answers answers;
+    while (std::chrono::steady_clock::now() < start + WARM_UP + MEASURED) {
+        const int status = get(*a_, photo_).status;
+        answers.at.emplace_back(std::chrono::steady_clock::now(), status);
+    }
+    const int allowed = answers.allowed_between(start + WARM_UP, start + WARM_UP + MEASURED);
+    // One node's own counts are exact; the slack is the sliding window's phase.
+    EXPECT_NEAR(allowed, 25 * 3, 4) << "of " << answers.at.size();
 }
 
 TEST_F(RedisFleetTest, FailedLoginsSpreadOverBothNodesHitTheLimitAtTheConfiguredTotal) {
