@@ -63,6 +63,8 @@ struct CustomerWindow {
     WindowTotals others;
     /** When `others` was read (unix ms); 0 before the first read. */
     std::int64_t synced_at_ms = 0;
+    /** The last second a request of the customer reached this node. */
+    std::int64_t requested_second = 0;
 
     /** Moves the windows on to `now_second` (a no-op within the same second). */
     void advance(std::int64_t now_second);
@@ -80,8 +82,9 @@ struct CustomerWindow {
     void restore(const Unflushed& taken, bool current, bool previous);
     /** Records what the store said (`totals` include this node's flushed admissions). */
     void apply(const GlobalTotals& totals, std::int64_t now_ms);
-    /** Two seconds on, neither window is read any more, by this node or any other. */
-    bool idle(std::int64_t now_second) const { return second + 2 <= now_second; }
+    /** No request for two seconds: neither window of this node's is read any more, by this
+     *  node or any other, and the customer costs the store nothing until it comes back. */
+    bool idle(std::int64_t now_second) const { return requested_second + 2 <= now_second; }
 };
 
 /**

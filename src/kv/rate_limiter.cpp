@@ -115,6 +115,7 @@ core::Result<RateDecision> RateLimiter::check(std::string_view public_key,
     {
         const std::lock_guard lock(window->mutex);
         window->advance(second);
+        window->requested_second = second;
         const auto others = alone ? SlidingCount{} : window->others_at(now_ms, PROJECTION_LAG_MS);
         const auto own = window->own_count();
         count = {own.current + others.current, own.previous + others.previous};
@@ -164,6 +165,7 @@ core::Result<void> RateLimiter::reconcile() {
     // One batch for every customer: with Redis, one pipelined round trip per pass.
     store_operations_.fetch_add(deltas.size(), std::memory_order_relaxed);
     const auto totals = store_.increment_all(deltas);
+    windows_.sweep(now_ms / MILLIS_PER_SECOND); // also while degraded: bounded either way
     if (!totals) {
         // Not counted by the store: flushed again by the next pass (a batch cut short may have
         // counted some already: the window is then stricter, never looser, until it ends).
@@ -175,7 +177,6 @@ core::Result<void> RateLimiter::reconcile() {
         return totals.error();
     }
     apply_pass(entries, *totals, now_ms);
-    windows_.sweep(now_ms / MILLIS_PER_SECOND);
     set_degraded(false, {});
     return {};
 }

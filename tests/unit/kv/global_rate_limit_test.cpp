@@ -144,6 +144,14 @@ TEST_F(GlobalRateLimitTest, ReconciliationCostsOneOperationPerCustomerAndPass) {
     // two passes of a second): 5 s × 22, where counting in the store took 100,000.
     EXPECT_LE(store_.operations, 5 * 22 + 2);
     EXPECT_EQ(nodes_[0]->store_operations(), store_.operations);
+
+    // Once the customer has been quiet for two seconds it costs the store nothing.
+    clock_.advance(2s);
+    (void)nodes_[0]->reconcile(); // the last pass that flushes and drops it
+    const auto before = store_.operations.load();
+    clock_.advance(RateLimiter::RECONCILE_INTERVAL);
+    ASSERT_TRUE(nodes_[0]->reconcile());
+    EXPECT_EQ(store_.operations, before);
 }
 
 TEST_F(GlobalRateLimitTest, AnUnreachableStoreLeavesEachNodeItsPartOfTheLimit) {
