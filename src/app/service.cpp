@@ -341,7 +341,11 @@ struct Shared {
                     static_cast<std::uint32_t>(config.limits.max_output_dimension)),
           kv_store(std::move(kv)),
           subscriptions(subscribe_invalidations(*kv_store, customers, variant_cache)),
-          rate_limiter(*kv_store, clock),
+          rate_limiter(*kv_store, clock, kv::RateLimiter::MAX_TRACKED_CUSTOMERS,
+                       static_cast<std::uint32_t>(std::min<std::uint64_t>(
+                           config.kv.expected_nodes, UINT32_MAX))),
+          rate_reconciler(kv::RateLimiter::RECONCILE_INTERVAL,
+                          [this] { (void)rate_limiter.reconcile(); }),
           usage(*stores.database, clock, std::chrono::milliseconds(config.usage.flush_interval_ms)),
           usage_repository(*stores.database),
           quota(usage_repository, usage, clock,
@@ -361,6 +365,8 @@ struct Shared {
     kv::KvStorePtr kv_store; // after customers: its threads call into them
     std::vector<kv::Subscription> subscriptions;
     kv::RateLimiter rate_limiter;
+    /** Off the request path: the limiter logs its own changes of state (degraded or not). */
+    PeriodicTask rate_reconciler;
     usage::UsageRecorder usage;
     db::UsageRepository usage_repository;
     billing::BandwidthQuota quota;

@@ -11,6 +11,8 @@
 #include <unordered_map>
 #include <vector>
 
+#include "kv/string_hash.h"
+
 namespace cdn::kv {
 
 /** One client of a customer, as an opaque integer (the edge passes http::client_group). */
@@ -120,12 +122,6 @@ public:
     std::size_t size() const;
 
 private:
-    struct StringHash {
-        using is_transparent = void;
-        std::size_t operator()(std::string_view s) const {
-            return std::hash<std::string_view>{}(s);
-        }
-    };
     struct alignas(64) Stripe {
         mutable std::mutex mutex;
         std::unordered_map<std::string, TablePtr, StringHash, std::equal_to<>> tables;

@@ -6,6 +6,7 @@
 
 #include "fake_clock.h"
 #include "kv/memory_kv_store.h"
+#include "switchable_kv_store.h"
 
 namespace cdn::kv {
 namespace {
@@ -40,6 +41,7 @@ protected:
 TEST_F(RateLimiterTest, KeyNamesTheCustomerAndTheSecond) {
     EXPECT_EQ(rate_limit_key("pk_a", 1'700'000'000), "ratelimit:pk_a:1700000000");
     ASSERT_TRUE(check("pk_a", 5).allowed);
+    ASSERT_TRUE(limiter_.reconcile()); // the store learns of admissions at the next pass
     EXPECT_EQ(store_.get_counter("ratelimit:pk_a:1700000000").value(), 1);
 }
 
@@ -50,6 +52,7 @@ TEST_F(RateLimiterTest, AllowsExactlyTheLimitWithinOneSecond) {
 
 TEST_F(RateLimiterTest, RejectedRequestsAreNotCounted) {
     EXPECT_EQ(allowed_of(50, 10), 10);
+    ASSERT_TRUE(limiter_.reconcile());
     EXPECT_EQ(store_.get_counter("ratelimit:pk_a:1700000000").value(), 10);
 }
 
@@ -118,6 +121,8 @@ TEST_F(RateLimiterTest, CustomersAreLimitedSeparately) {
 
 TEST_F(RateLimiterTest, CountersExpireAfterTwoSeconds) {
     ASSERT_TRUE(check("pk_a", 10).allowed);
+    ASSERT_TRUE(limiter_.reconcile());
+    ASSERT_EQ(store_.get_counter("ratelimit:pk_a:1700000000").value(), 1);
     clock_.advance(RateLimiter::COUNTER_TTL);
     EXPECT_EQ(store_.get_counter("ratelimit:pk_a:1700000000").value(), std::nullopt);
 }
@@ -279,31 +284,26 @@ TEST(ClientSharesBounds, TablesPerCustomerAreCappedAndIdleOnesMakeRoom) {
     EXPECT_LE(tables.size(), 128U);
 }
 
-/** A store whose every call fails, as an unreachable Redis would. */
-class DownStore final : public KvStore {
-public:
-    core::Result<std::int64_t> increment(std::string_view, std::int64_t,
-                                         std::chrono::milliseconds) override {
-        return down();
-    }
-    core::Result<std::optional<std::int64_t>> get_counter(std::string_view) override {
-        return down();
-    }
-    core::Result<void> publish(std::string_view, std::string_view) override { return down(); }
-    Subscription subscribe(std::string, MessageHandler) override { return {}; }
-
-private:
-    static core::Error down() { return core::make_error(core::Errc::Unavailable, "kv down"); }
-};
-
-TEST(RateLimiterErrors, StoreErrorsReachTheCaller) {
+TEST(RateLimiterErrors, StoreErrorsDegradeToTheNodesPartOfTheLimit) {
+    // The hit path no longer asks the store (issue 17): its errors surface in reconcile(), and
+    // until a pass succeeds each node allows limit / expected_nodes on its own counts.
     FakeClock clock;
-    DownStore store;
-    RateLimiter limiter(store, clock);
-    auto decision = limiter.check("pk_a", 10);
-    ASSERT_FALSE(decision);
-    EXPECT_EQ(decision.error().code, core::Errc::Unavailable);
-    EXPECT_EQ(limiter.rejected(), 0U);
+    test::SwitchableKvStore store(clock);
+    store.down = true;
+    RateLimiter limiter(store, clock, RateLimiter::MAX_TRACKED_CUSTOMERS, /*expected_nodes=*/2);
+    ASSERT_TRUE(limiter.check("pk_a", 10)); // a pass needs a customer to reconcile
+    auto pass = limiter.reconcile();
+    ASSERT_FALSE(pass);
+    EXPECT_EQ(pass.error().code, core::Errc::Unavailable);
+    EXPECT_TRUE(limiter.degraded());
+    int allowed = 1;
+    for (int i = 0; i < 20; ++i) {
+        auto decision = limiter.check("pk_a", 10);
+        ASSERT_TRUE(decision);
+        allowed += decision->allowed ? 1 : 0;
+    }
+    EXPECT_EQ(allowed, 5);
+    EXPECT_EQ(limiter.rejected(), 16U);
 }
 
 } // namespace

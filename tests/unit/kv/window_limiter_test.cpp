@@ -4,6 +4,7 @@
 
 #include "fake_clock.h"
 #include "kv/memory_kv_store.h"
+#include "switchable_kv_store.h"
 
 namespace cdn::kv {
 namespace {
@@ -50,6 +51,26 @@ TEST_F(WindowLimiterTest, CountsEachKeyAndEachNameApart) {
 
 TEST_F(WindowLimiterTest, ALimitOfZeroRefusesEverything) {
     EXPECT_FALSE(admit("cus_a", 0).allowed);
+}
+
+TEST_F(WindowLimiterTest, NodesSharingAStoreShareTheLimit) {
+    // Two nodes' limiters over one store (Redis in a fleet): the keys name no node, so the
+    // limit is the total wherever the events land.
+    WindowLimiter other_node(store_, clock_, "purge");
+    EXPECT_TRUE(admit("cus_a").allowed);
+    EXPECT_TRUE(other_node.admit("cus_a", 3)->allowed);
+    EXPECT_TRUE(admit("cus_a").allowed);
+    EXPECT_FALSE(other_node.admit("cus_a", 3)->allowed);
+    EXPECT_FALSE(admit("cus_a").allowed);
+}
+
+TEST(WindowLimiterErrors, AnUnreachableStoreIsTheCallersError) {
+    FakeClock clock;
+    test::SwitchableKvStore store(clock);
+    store.down = true;
+    const auto decision = WindowLimiter(store, clock, "purge").admit("cus_a", 3);
+    ASSERT_FALSE(decision);
+    EXPECT_EQ(decision.error().code, core::Errc::Unavailable);
 }
 
 } // namespace

@@ -1,0 +1,57 @@
+#pragma once
+
+#include <atomic>
+#include <chrono>
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+
+#include "core/clock.h"
+#include "kv/memory_kv_store.h"
+
+namespace cdn::test {
+
+/** The in-process KvStore, which can be made to fail (Errc::Unavailable) as an unreachable
+ *  Redis does, and counts the counter operations asked of it. Several limiters sharing one
+ *  stand for nodes sharing Redis. */
+class SwitchableKvStore final : public kv::KvStore {
+public:
+    explicit SwitchableKvStore(const core::Clock& clock) : store_(clock) {}
+
+    core::Result<std::int64_t> increment(std::string_view key, std::int64_t delta,
+                                         std::chrono::milliseconds ttl) override {
+        ++operations;
+        if (down) {
+            return unavailable();
+        }
+        return store_.increment(key, delta, ttl);
+    }
+    core::Result<std::optional<std::int64_t>> get_counter(std::string_view key) override {
+        ++operations;
+        if (down) {
+            return unavailable();
+        }
+        return store_.get_counter(key);
+    }
+    core::Result<void> publish(std::string_view channel, std::string_view message) override {
+        if (down) {
+            return unavailable();
+        }
+        return store_.publish(channel, message);
+    }
+    kv::Subscription subscribe(std::string channel, kv::MessageHandler handler) override {
+        return store_.subscribe(std::move(channel), std::move(handler));
+    }
+
+    std::atomic<bool> down{false};
+    std::atomic<std::int64_t> operations{0};
+
+private:
+    static core::Error unavailable() {
+        return core::make_error(core::Errc::Unavailable, "kv down");
+    }
+    kv::MemoryKvStore store_;
+};
+
+} // namespace cdn::test
