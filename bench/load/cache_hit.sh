@@ -17,19 +17,10 @@ nginx_rss_mib() { # master + workers, each process's peak
     total=$((total + $(awk '/VmHWM/ {print $2}' /proc/$p/status))); done
   awk -v t="$total" 'BEGIN {printf "%.1f", t/1024}'; }
 
-# The object: a ~30 KB WebP made by the binary's own demo set-up.
+# The object: a ~30 KB PNG of noise.
 DATA="$WORK/data"
 PK=$("$BIN" customer create --data-dir "$DATA" --email bench@example.com --plan pro | sed -E 's/.*"public_key":"([^"]+)".*/\1/')
-python3 - "$DATA/originals/$PK" <<'PY'
-import os, random, struct, sys, zlib
-# A 30 KB PNG of noise (incompressible, so its size is what we ask for).
-root = sys.argv[1]; os.makedirs(root, exist_ok=True)
-w, h = 100, 100
-raw = b"".join(b"\x00" + bytes(random.getrandbits(8) for _ in range(w * 3)) for _ in range(h))
-def chunk(t, d): return struct.pack(">I", len(d)) + t + d + struct.pack(">I", zlib.crc32(t + d) & 0xffffffff)
-png = b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", struct.pack(">IIBBBBB", w, h, 8, 2, 0, 0, 0)) + chunk(b"IDAT", zlib.compress(raw, 0)) + chunk(b"IEND", b"")
-open(os.path.join(root, "hit.png"), "wb").write(png)
-PY
+noise_png "$DATA/originals/$PK/hit.png"
 SIZE=$(stat -c %s "$DATA/originals/$PK/hit.png")
 
 CDN_PORT=$(free_port)

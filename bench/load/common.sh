@@ -16,3 +16,15 @@ trap cleanup EXIT
 
 free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
 public_key() { sed -E 's/.*"public_key":"([^"]+)".*/\1/'; } # of `imagecdn customer create`
+
+noise_png() { # PATH: a ~30 KB PNG of noise (incompressible, so its size is what we ask for)
+  python3 - "$1" <<'PY'
+import os, random, struct, sys, zlib
+path = sys.argv[1]; os.makedirs(os.path.dirname(path), exist_ok=True)
+w, h = 100, 100
+raw = b"".join(b"\x00" + bytes(random.getrandbits(8) for _ in range(w * 3)) for _ in range(h))
+def chunk(t, d): return struct.pack(">I", len(d)) + t + d + struct.pack(">I", zlib.crc32(t + d) & 0xffffffff)
+png = b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", struct.pack(">IIBBBBB", w, h, 8, 2, 0, 0, 0)) + chunk(b"IDAT", zlib.compress(raw, 0)) + chunk(b"IEND", b"")
+open(path, "wb").write(png)
+PY
+}

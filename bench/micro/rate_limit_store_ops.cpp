@@ -62,6 +62,17 @@ public:
     cdn::kv::Subscription subscribe(std::string channel, cdn::kv::MessageHandler handler) override {
         return store_.subscribe(std::move(channel), std::move(handler));
     }
+#ifndef BEFORE_RECONCILE // the store's logs came after the reconciliation
+    cdn::core::Result<std::int64_t> append_log(std::string_view key, std::string_view message,
+                                               std::size_t max_entries,
+                                               std::chrono::milliseconds ttl) override {
+        return store_.append_log(key, message, max_entries, ttl);
+    }
+    cdn::core::Result<cdn::kv::LogTail> read_log(std::string_view key,
+                                                 std::int64_t after) override {
+        return store_.read_log(key, after);
+    }
+#endif
     std::int64_t operations = 0;
     std::int64_t batches = 0;
     std::int64_t batched = 0;

@@ -17,6 +17,7 @@
 #include "app/metrics_listener.h"
 #include "app/periodic_task.h"
 #include "app/pid_file.h"
+#include "app/purge_replay.h"
 #include "app/secrets.h"
 #include "app/stores.h"
 #include "cache/disk_cache.h"
@@ -275,8 +276,9 @@ std::vector<kv::Subscription> subscribe_invalidations(kv::KvStore& kv,
 }
 
 /** While the KV store is unreachable no invalidation arrives: cached configs are kept at most
- *  `degraded_ttl`, so changes still show. Once it is back, what was announced meanwhile is lost:
- *  every cached config and unknown key or host is dropped (operations.md, docs/config.md). */
+ *  `degraded_ttl`, so changes still show. Once it is back, config changes announced meanwhile
+ *  are lost: every cached config and unknown key or host is dropped (operations.md,
+ *  docs/config.md); missed purges are PurgeReplay's. */
 void follow_kv_availability(kv::KvStore& kv, edge::CustomerDirectory& customers,
                             std::chrono::seconds degraded_ttl) {
     kv.on_availability_change([&customers, degraded_ttl](bool available) {
@@ -329,6 +331,9 @@ core::Result<Secrets> load_secrets(const Config& config) {
 // The parts below hold references to one another: members are declared in dependency order,
 // so each is built after, and destroyed before, everything it refers to.
 
+/** How soon after a reconnection the purges missed meanwhile are applied (at most). */
+constexpr std::chrono::milliseconds PURGE_CATCH_UP_INTERVAL{100};
+
 /** What the edge and the API share: time, metrics, caches, customers, KV, usage and quota. */
 struct Shared {
     Shared(const Config& config, const Stores& stores, kv::KvStorePtr kv)
@@ -340,6 +345,8 @@ struct Shared {
                     std::chrono::seconds(config.cache.negative_ttl_seconds),
                     static_cast<std::uint32_t>(config.limits.max_output_dimension)),
           kv_store(std::move(kv)),
+          purge_replay(*kv_store, variant_cache),
+          purge_catch_up(PURGE_CATCH_UP_INTERVAL, [this] { (void)purge_replay.catch_up(); }),
           subscriptions(subscribe_invalidations(*kv_store, customers, variant_cache)),
           rate_limiter(*kv_store, clock, kv::RateLimiter::MAX_TRACKED_CUSTOMERS,
                        static_cast<std::uint32_t>(std::min<std::uint64_t>(
@@ -352,6 +359,7 @@ struct Shared {
                 std::chrono::seconds(config.usage.quota_refresh_seconds)) {
         follow_kv_availability(*kv_store, customers,
                                std::chrono::seconds(config.kv.degraded_config_ttl_seconds));
+        kv_store->on_availability_change(purge_replay.listener());
         usage.start();
     }
 
@@ -363,6 +371,9 @@ struct Shared {
     net::thread_pool blocking_pool;
     edge::CustomerDirectory customers;
     kv::KvStorePtr kv_store; // after customers: its threads call into them
+    /** Purges announced while the store was unreachable, applied once it is back. */
+    PurgeReplay purge_replay;
+    PeriodicTask purge_catch_up;
     std::vector<kv::Subscription> subscriptions;
     kv::RateLimiter rate_limiter;
     /** Off the request path: the limiter logs its own changes of state (degraded or not). */

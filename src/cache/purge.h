@@ -1,5 +1,6 @@
 #pragma once
 
+#include <chrono>
 #include <cstddef>
 #include <string>
 #include <string_view>
@@ -14,6 +15,14 @@ namespace cdn::cache {
  *  every edge node applies them to its own cache. The store adds `[kv] prefix`: on Redis, by
  *  default, `imagecdn:purge`. */
 inline constexpr std::string_view PURGE_CHANNEL = "purge";
+
+/** Every announced purge is also appended to this KV log (on Redis `imagecdn:purge-log`, a
+ *  list, and `imagecdn:purge-log:seq`), so that a node that lost Redis and the messages sent
+ *  meanwhile replays them once reconnected. Bounded by both the entry count and the TTL; a node
+ *  away longer than that clears its whole variant cache instead. */
+inline constexpr std::string_view PURGE_LOG = "purge-log";
+inline constexpr std::size_t PURGE_LOG_MAX_ENTRIES = 10'000;
+inline constexpr std::chrono::minutes PURGE_LOG_TTL{15};
 
 /** One purge of one customer's variants (api.md `POST /purge`, or a replaced or deleted
  *  original). */

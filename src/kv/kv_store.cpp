@@ -17,6 +17,22 @@ core::Result<std::vector<std::int64_t>> KvStore::increment_all(
     return values;
 }
 
+LogTail tail_after(std::vector<LogEntry> kept, std::int64_t last_sequence,
+                   std::int64_t after_sequence) {
+    LogTail tail{.last_sequence = last_sequence};
+    // The log restarted below what the caller saw, or its oldest kept entry is past the next
+    // one the caller needs: something in between is gone.
+    tail.complete = after_sequence <= last_sequence &&
+                    (after_sequence == last_sequence ||
+                     (!kept.empty() && kept.front().sequence <= after_sequence + 1));
+    for (auto& entry : kept) {
+        if (entry.sequence > after_sequence || after_sequence > last_sequence) {
+            tail.entries.push_back(std::move(entry));
+        }
+    }
+    return tail;
+}
+
 void KvStore::write_metrics(core::MetricWriter& writer) const {
     writer.single("imagecdn_kv_up", "gauge",
                   "1 while the KV store (Redis, or the in-process store) answers, 0 while not.",

@@ -46,6 +46,26 @@ struct CounterDelta {
     std::chrono::milliseconds ttl{0};
 };
 
+/** How many times a log's TTL its sequence counter lives (KvStore::append_log). */
+inline constexpr int LOG_SEQUENCE_LIFETIME = 100;
+
+/** One entry of a KvStore log: its sequence number (1, 2, ... per log) and its message. */
+struct LogEntry {
+    std::int64_t sequence = 0;
+    std::string message;
+};
+
+/** What KvStore::read_log() found after a given sequence number. */
+struct LogTail {
+    /** The entries still kept after that number, oldest first. */
+    std::vector<LogEntry> entries;
+    /** The newest sequence number the log has handed out (0 when it does not exist). */
+    std::int64_t last_sequence = 0;
+    /** False when entries after that number were trimmed or expired (or the log was lost and
+     *  restarted): the caller cannot know what it missed. */
+    bool complete = true;
+};
+
 /** Receives one pub/sub message. Runs on a thread of the store's choosing: keep it short. */
 using MessageHandler = std::function<void(std::string_view)>;
 
@@ -86,6 +106,21 @@ public:
     virtual core::Result<std::vector<std::int64_t>> increment_all(
         const std::vector<CounterDelta>& deltas);
 
+    /**
+     * Appends `message` to the log `key`, a short record of recent messages for nodes that
+     * missed them on pub/sub; returns its sequence number. The log keeps the newest
+     * `max_entries` and expires `ttl` after the last append; its sequence counter lives
+     * LOG_SEQUENCE_LIFETIME times longer, so that a reader can still tell an expired log from
+     * one that had nothing new (and numbers do not restart under a reader's feet).
+     */
+    virtual core::Result<std::int64_t> append_log(std::string_view key, std::string_view message,
+                                                  std::size_t max_entries,
+                                                  std::chrono::milliseconds ttl) = 0;
+
+    /** The entries of the log `key` with a sequence number above `after_sequence`. */
+    virtual core::Result<LogTail> read_log(std::string_view key,
+                                           std::int64_t after_sequence) = 0;
+
     /** Whether the backend answers, as far as this node knows. Redis: false from a failed
      *  command or a lost subscriber connection until the store has reconnected and subscribed
      *  again. The in-process store is always available. */
@@ -103,6 +138,11 @@ public:
     /** The store's own metric families (imagecdn_kv_up and the backend's counters). */
     virtual void write_metrics(core::MetricWriter& writer) const;
 };
+
+/** The LogTail of a log holding `kept` (oldest first) whose newest number is `last_sequence`,
+ *  as seen by a reader that has everything up to `after_sequence`: what backends return. */
+LogTail tail_after(std::vector<LogEntry> kept, std::int64_t last_sequence,
+                   std::int64_t after_sequence);
 
 using KvStorePtr = std::unique_ptr<KvStore>;
 

@@ -130,4 +130,45 @@ void MemoryKvStore::make_room(Shard& shard, TimePoint now) const {
     }
 }
 
+core::Result<std::int64_t> MemoryKvStore::append_log(std::string_view key,
+                                                     std::string_view message,
+                                                     std::size_t max_entries,
+                                                     std::chrono::milliseconds ttl) {
+    if (ttl <= std::chrono::milliseconds::zero() || max_entries == 0) {
+        return core::make_error(core::Errc::Internal, "kv error",
+                                "append_log: ttl and max_entries must be positive");
+    }
+    const auto now = clock_.steady_now();
+    const std::lock_guard lock(logs_mutex_);
+    drop_expired_logs(now);
+    auto& log = logs_[std::string(key)];
+    log.entries.push_back({++log.last_sequence, std::string(message)});
+    while (log.entries.size() > max_entries) {
+        log.entries.pop_front();
+    }
+    log.entries_expiry = now + ttl;
+    log.expiry = now + ttl * LOG_SEQUENCE_LIFETIME;
+    return log.last_sequence;
+}
+
+core::Result<LogTail> MemoryKvStore::read_log(std::string_view key, std::int64_t after_sequence) {
+    const std::lock_guard lock(logs_mutex_);
+    drop_expired_logs(clock_.steady_now());
+    const auto it = logs_.find(key);
+    if (it == logs_.end()) {
+        return tail_after({}, 0, after_sequence);
+    }
+    return tail_after({it->second.entries.begin(), it->second.entries.end()},
+                      it->second.last_sequence, after_sequence);
+}
+
+void MemoryKvStore::drop_expired_logs(TimePoint now) {
+    std::erase_if(logs_, [now](const auto& log) { return log.second.expiry <= now; });
+    for (auto& [key, log] : logs_) {
+        if (log.entries_expiry <= now) {
+            log.entries.clear();
+        }
+    }
+}
+
 } // namespace cdn::kv

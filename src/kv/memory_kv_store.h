@@ -1,6 +1,7 @@
 #pragma once
 
 #include <atomic>
+#include <deque>
 #include <chrono>
 #include <cstddef>
 #include <cstdint>
@@ -52,6 +53,10 @@ public:
     core::Result<std::optional<std::int64_t>> get_counter(std::string_view key) override;
     core::Result<void> publish(std::string_view channel, std::string_view message) override;
     Subscription subscribe(std::string channel, MessageHandler handler) override;
+    core::Result<std::int64_t> append_log(std::string_view key, std::string_view message,
+                                          std::size_t max_entries,
+                                          std::chrono::milliseconds ttl) override;
+    core::Result<LogTail> read_log(std::string_view key, std::int64_t after_sequence) override;
 
     /** Counters held, including expired ones not swept yet; never above max_keys. */
     std::size_t entries() const;
@@ -87,7 +92,18 @@ private:
     static Counters::iterator find_live(Shard& shard, std::string_view key, TimePoint now);
     void make_room(Shard& shard, TimePoint now) const;
 
+    struct Log {
+        std::deque<LogEntry> entries;
+        std::int64_t last_sequence = 0;
+        TimePoint entries_expiry;
+        TimePoint expiry; // of the sequence counter, later
+    };
+    /** Drops the expired logs (there are a few: one per purpose, not per customer). */
+    void drop_expired_logs(TimePoint now);
+
     const core::Clock& clock_;
+    std::mutex logs_mutex_;
+    std::map<std::string, Log, std::less<>> logs_; // guarded by logs_mutex_
     std::size_t shard_count_;
     std::size_t shard_capacity_;
     std::unique_ptr<Shard[]> shards_;

@@ -17,6 +17,17 @@ constexpr std::string_view INCREMENT_SCRIPT =
     "if redis.call('PTTL', KEYS[1]) < 0 then redis.call('PEXPIRE', KEYS[1], ARGV[2]) end "
     "return redis.call('GET', KEYS[1])";
 
+/** A log is a list of "<sequence>:<message>" plus its sequence counter (`<key>:seq`), both
+ *  trimmed and given their TTLs in one atomic step. EVAL, not EVALSHA: logs are written rarely
+ *  (purges), so the script's few hundred bytes do not matter. */
+constexpr std::string_view APPEND_LOG_SCRIPT =
+    "local seq = redis.call('INCR', KEYS[2]) "
+    "redis.call('RPUSH', KEYS[1], seq .. ':' .. ARGV[1]) "
+    "redis.call('LTRIM', KEYS[1], -tonumber(ARGV[2]), -1) "
+    "redis.call('PEXPIRE', KEYS[1], ARGV[3]) "
+    "redis.call('PEXPIRE', KEYS[2], ARGV[4]) "
+    "return seq";
+
 core::Error kv_error(std::string detail) {
     return core::make_error(core::Errc::Internal, "kv error", std::move(detail));
 }
@@ -196,6 +207,49 @@ Subscription RedisKvStore::subscribe(std::string channel, MessageHandler handler
     // "Every message later published": back once Redis has confirmed the SUBSCRIBE.
     subscriber_->wait_subscribed(channel, config_.timeout);
     return subscription;
+}
+
+core::Result<std::int64_t> RedisKvStore::append_log(std::string_view key,
+                                                    std::string_view message,
+                                                    std::size_t max_entries,
+                                                    std::chrono::milliseconds ttl) {
+    if (ttl <= std::chrono::milliseconds::zero() || max_entries == 0) {
+        return kv_error("append_log: ttl and max_entries must be positive");
+    }
+    const auto list = config_.prefix + std::string(key);
+    CDN_TRY(replies, execute({{"EVAL", std::string(APPEND_LOG_SCRIPT), "2", list, list + ":seq",
+                               std::string(message), std::to_string(max_entries),
+                               std::to_string(ttl.count()),
+                               std::to_string(ttl.count() * LOG_SEQUENCE_LIFETIME)}}));
+    return counter_value(*replies.front());
+}
+
+core::Result<LogTail> RedisKvStore::read_log(std::string_view key, std::int64_t after_sequence) {
+    const auto list = config_.prefix + std::string(key);
+    CDN_TRY(replies, execute({{"LRANGE", list, "0", "-1"}, {"GET", list + ":seq"}}));
+    const auto& items = *replies[0];
+    if (items.type != REDIS_REPLY_ARRAY) {
+        return kv_error("LRANGE: " + error_text(items));
+    }
+    std::int64_t last = 0;
+    if (replies[1]->type != REDIS_REPLY_NIL) {
+        CDN_TRY(value, counter_value(*replies[1]));
+        last = value;
+    }
+    std::vector<LogEntry> kept;
+    for (std::size_t i = 0; i < items.elements; ++i) {
+        const std::string_view item(items.element[i]->str, items.element[i]->len);
+        const auto colon = item.find(':');
+        LogEntry entry;
+        if (colon == std::string_view::npos ||
+            std::from_chars(item.data(), item.data() + colon, entry.sequence).ptr !=
+                item.data() + colon) {
+            return kv_error("malformed log entry in " + list);
+        }
+        entry.message = std::string(item.substr(colon + 1));
+        kept.push_back(std::move(entry));
+    }
+    return tail_after(std::move(kept), last, after_sequence);
 }
 
 void RedisKvStore::on_availability_change(std::function<void(bool)> listener) {

@@ -58,6 +58,10 @@ public:
     core::Result<std::optional<std::int64_t>> get_counter(std::string_view key) override;
     core::Result<void> publish(std::string_view channel, std::string_view message) override;
     Subscription subscribe(std::string channel, MessageHandler handler) override;
+    core::Result<std::int64_t> append_log(std::string_view key, std::string_view message,
+                                          std::size_t max_entries,
+                                          std::chrono::milliseconds ttl) override;
+    core::Result<LogTail> read_log(std::string_view key, std::int64_t after_sequence) override;
     bool available() const override { return health_.up(); }
     void on_availability_change(std::function<void(bool available)> listener) override;
     void write_metrics(core::MetricWriter& writer) const override;

@@ -43,6 +43,20 @@ public:
     kv::Subscription subscribe(std::string channel, kv::MessageHandler handler) override {
         return store_.subscribe(std::move(channel), std::move(handler));
     }
+    core::Result<std::int64_t> append_log(std::string_view key, std::string_view message,
+                                          std::size_t max_entries,
+                                          std::chrono::milliseconds ttl) override {
+        if (down) {
+            return unavailable();
+        }
+        return store_.append_log(key, message, max_entries, ttl);
+    }
+    core::Result<kv::LogTail> read_log(std::string_view key, std::int64_t after) override {
+        if (down) {
+            return unavailable();
+        }
+        return store_.read_log(key, after);
+    }
 
     std::atomic<bool> down{false};
     std::atomic<std::int64_t> operations{0};

@@ -11,7 +11,8 @@ namespace cdn::api {
  *  the next request reads it afresh. A failure is logged: the config TTL still bounds it. */
 void announce_config_change(kv::KvStore& kv, std::string_view public_key);
 
-/** Asks every edge node to drop the matching variants (the KV purge channel). */
+/** Asks every edge node to drop the matching variants (the KV purge channel), and appends the
+ *  purge to the KV purge log for nodes that are cut off from the channel right now. */
 void announce_purge(kv::KvStore& kv, const cache::PurgeRequest& request);
 
 } // namespace cdn::api

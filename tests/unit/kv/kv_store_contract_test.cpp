@@ -155,6 +155,56 @@ TEST_P(KvStoreTest, IsAvailableWhileItsBackendAnswers) {
     EXPECT_TRUE(store_->available());
 }
 
+std::vector<std::string> messages_of(const LogTail& tail) {
+    std::vector<std::string> messages;
+    for (const auto& entry : tail.entries) {
+        messages.push_back(entry.message);
+    }
+    return messages;
+}
+
+TEST_P(KvStoreTest, LogHandsOutSequenceNumbersAndReadsAfterOne) {
+    EXPECT_EQ(store_->append_log("log", "a", 10, 5s).value(), 1);
+    EXPECT_EQ(store_->append_log("log", "b:c", 10, 5s).value(), 2);
+    EXPECT_EQ(store_->append_log("log", "d", 10, 5s).value(), 3);
+    const auto tail = store_->read_log("log", 1).value();
+    EXPECT_EQ(messages_of(tail), (std::vector<std::string>{"b:c", "d"}));
+    EXPECT_EQ(tail.entries.front().sequence, 2);
+    EXPECT_EQ(tail.last_sequence, 3);
+    EXPECT_TRUE(tail.complete);
+    const auto none = store_->read_log("log", 3).value();
+    EXPECT_TRUE(none.entries.empty());
+    EXPECT_TRUE(none.complete);
+}
+
+TEST_P(KvStoreTest, LogKeepsItsNewestEntriesAndSaysWhatWasTrimmed) {
+    for (int i = 1; i <= 5; ++i) {
+        ASSERT_TRUE(store_->append_log("log", std::to_string(i), 2, 5s));
+    }
+    const auto recent = store_->read_log("log", 3).value();
+    EXPECT_EQ(messages_of(recent), (std::vector<std::string>{"4", "5"}));
+    EXPECT_TRUE(recent.complete);
+    const auto behind = store_->read_log("log", 1).value();
+    EXPECT_EQ(messages_of(behind), (std::vector<std::string>{"4", "5"}));
+    EXPECT_FALSE(behind.complete) << "entries 2 and 3 were trimmed";
+}
+
+TEST_P(KvStoreTest, ExpiredEntriesAreMissedButTheNumbersGoOn) {
+    ASSERT_TRUE(store_->append_log("log", "a", 10, 1000ms));
+    let_pass(1000ms);
+    const auto tail = store_->read_log("log", 0).value();
+    EXPECT_TRUE(tail.entries.empty());
+    EXPECT_EQ(tail.last_sequence, 1);
+    EXPECT_FALSE(tail.complete) << "entry 1 expired unread";
+    EXPECT_TRUE(store_->read_log("log", 1).value().complete);
+    EXPECT_EQ(store_->append_log("log", "b", 10, 1s).value(), 2);
+}
+
+TEST_P(KvStoreTest, LogRejectsNonPositiveBounds) {
+    EXPECT_FALSE(store_->append_log("log", "a", 10, 0ms));
+    EXPECT_FALSE(store_->append_log("log", "a", 0, 1s));
+}
+
 CDN_ON_EVERY_KV_BACKEND(KvStoreTest);
 
 } // namespace
