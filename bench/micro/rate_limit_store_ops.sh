@@ -2,11 +2,12 @@
 # KvStore operations per second issued by one node's rate limiter at 20,000 requests a second
 # (with Redis: its command rate), before issue 17 (a store round trip per request) and after
 # (node memory on the hit path, reconciliation every 50 ms): bench/micro/rate_limit_store_ops.cpp
-# built against src/kv of the merge base with main (before) and of this tree (after).
+# built against src/kv before issue 17's reconciliation (e6367d4, main just before it was merged)
+# and of this tree (after).
 # Needs a built tree (scripts/setup.sh). Usage: bench/micro/rate_limit_store_ops.sh [base]
 set -euo pipefail
 cd "$(dirname "$0")/../.."
-BASE=${1:-$(git merge-base HEAD main)}
+BASE=${1:-e6367d4abe63000adb7480c9be22d81a02797c16}
 TMP=$(mktemp -d /tmp/imagecdn-storeops-XXXXXX)
 trap 'rm -rf "$TMP"' EXIT
 mkdir -p "$TMP/before/kv"
