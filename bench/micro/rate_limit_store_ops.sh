@@ -15,10 +15,10 @@ for f in $(git ls-tree --name-only "$BASE" src/kv/); do
   git show "$BASE:$f" >"$TMP/before/kv/$(basename "$f")"
 done
 FLAGS=(-std=c++20 -O3 -DNDEBUG)
-g++ "${FLAGS[@]}" -DBEFORE_RECONCILE -I"$TMP/before" -Isrc bench/micro/rate_limit_store_ops.cpp \
+g++ "${FLAGS[@]}" -DBEFORE_RECONCILE -I"$TMP/before" -Isrc -Itests/support bench/micro/rate_limit_store_ops.cpp \
   $(ls "$TMP"/before/kv/*.cpp | grep -v /redis_) \
   build/src/core/libcdn_core.a -lpthread -lspdlog -lfmt -o "$TMP/before.bin"
-g++ "${FLAGS[@]}" -Isrc bench/micro/rate_limit_store_ops.cpp build/src/kv/libcdn_kv.a \
+g++ "${FLAGS[@]}" -Isrc -Itests/support bench/micro/rate_limit_store_ops.cpp build/src/kv/libcdn_kv.a \
   build/src/core/libcdn_core.a -lpthread -lspdlog -lfmt -o "$TMP/after.bin"
 "$TMP/before.bin"
 "$TMP/after.bin"

@@ -5,10 +5,10 @@
 #include <algorithm>
 #include <atomic>
 #include <chrono>
-#include <random>
 #include <thread>
 #include <utility>
 
+#include "core/backoff.h"
 #include "db/connection_pool.h"
 #include "db/transaction_support.h"
 
@@ -30,24 +30,23 @@ std::size_t default_pool_size() {
     return 2 * std::max(1u, std::thread::hardware_concurrency());
 }
 
-/** Before attempt `attempt` + 1: random up to 2^attempt ms, at most 100 ms, so the
- *  transactions that collided do not collide again in lockstep. */
-void back_off(int attempt) {
-    thread_local std::minstd_rand random(std::random_device{}());
-    const int ceiling = std::min(100, 1 << std::min(attempt, 7));
-    std::this_thread::sleep_for(std::chrono::milliseconds(1 + random() % ceiling));
+/** Between attempts of a transaction that collided, or of a lock another session holds: 2 ms
+ *  doubling to 100 ms, jittered so that colliding transactions do not collide again in lockstep. */
+core::Backoff retry_backoff() {
+    return core::Backoff(std::chrono::milliseconds(2), std::chrono::milliseconds(100));
 }
 
 /** Runs `once` until it succeeds, fails for a reason a retry cannot fix, or MAX_ATTEMPTS. */
 template <class Once>
 auto with_retries(Once once) -> decltype(once(std::declval<bool&>())) {
+    auto backoff = retry_backoff();
     for (int attempt = 1;; ++attempt) {
         bool retryable = false;
         auto result = once(retryable);
         if (result || !retryable || attempt == PostgresDatabase::MAX_ATTEMPTS) {
             return result;
         }
-        back_off(attempt);
+        std::this_thread::sleep_for(backoff.next());
     }
 }
 
@@ -58,12 +57,13 @@ auto with_retries(Once once) -> decltype(once(std::declval<bool&>())) {
  * node migrating, say) may well take longer. A holder that dies releases it with its session.
  */
 core::Result<void> take_advisory_lock(PostgresConnection& connection, std::int64_t key) {
-    for (int attempt = 1;; ++attempt) {
+    auto backoff = retry_backoff();
+    for (;;) {
         CDN_TRY(taken, connection.run("SELECT pg_try_advisory_lock($1)", {key}));
         if (!taken.rows.empty() && taken.rows.front().integer(0) == 1) {
             return {};
         }
-        back_off(attempt);
+        std::this_thread::sleep_for(backoff.next());
     }
 }
 

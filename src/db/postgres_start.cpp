@@ -2,10 +2,10 @@
 
 #include <algorithm>
 #include <cctype>
-#include <random>
 #include <thread>
 #include <utility>
 
+#include "core/backoff.h"
 #include "db/postgres_database.h"
 
 namespace cdn::db {
@@ -16,14 +16,6 @@ using std::chrono::milliseconds;
 
 constexpr milliseconds FIRST_PAUSE{100};
 constexpr milliseconds LONGEST_PAUSE{1000};
-
-/** `pause` give or take a quarter, so nodes restarted together do not retry in lockstep. */
-milliseconds jittered(milliseconds pause) {
-    thread_local std::minstd_rand random(std::random_device{}());
-    const auto quarter = std::max<long long>(1, pause.count() / 4);
-    const auto offset = static_cast<long long>(random() % (2 * quarter + 1)) - quarter;
-    return milliseconds(pause.count() + offset);
-}
 
 /** The query string without its `password=` parameters. */
 std::string query_without_password(std::string_view query) {
@@ -68,7 +60,9 @@ std::string url_without_password(std::string_view url) {
 
 core::Result<DatabasePtr> open_postgres_within(PostgresOptions options, milliseconds within) {
     const auto deadline = Clock::now() + within;
-    for (auto pause = FIRST_PAUSE;; pause = std::min(2 * pause, LONGEST_PAUSE)) {
+    // Jittered, so nodes restarted together do not retry in lockstep.
+    core::Backoff backoff(FIRST_PAUSE, LONGEST_PAUSE);
+    for (;;) {
         // Each attempt keeps the configured connect_timeout: the pool reopens connections with
         // these options later. A refused connection fails at once; only a host that drops
         // packets makes one attempt last that long.
@@ -89,7 +83,7 @@ core::Result<DatabasePtr> open_postgres_within(PostgresOptions options, millisec
                                     std::move(reason));
         }
         // The last attempt is made at the deadline.
-        std::this_thread::sleep_for(std::min<Clock::duration>(jittered(pause), deadline - now));
+        std::this_thread::sleep_for(std::min<Clock::duration>(backoff.next(), deadline - now));
     }
 }
 

@@ -38,13 +38,4 @@ void RedisHealth::add_listener(std::function<void(bool)> listener) {
     listeners_.push_back(std::move(listener));
 }
 
-std::chrono::milliseconds Backoff::next() {
-    constexpr std::int64_t BASE_MS = 50;
-    constexpr std::int64_t CAP_MS = 2000;
-    const auto ceiling = std::min(CAP_MS, BASE_MS << std::min(attempt_, 10));
-    ++attempt_;
-    std::uniform_int_distribution<std::int64_t> draw(ceiling / 2, ceiling);
-    return std::chrono::milliseconds(draw(random_));
-}
-
 } // namespace cdn::kv

@@ -4,7 +4,6 @@
 #include <chrono>
 #include <functional>
 #include <mutex>
-#include <random>
 #include <string>
 #include <vector>
 
@@ -37,16 +36,9 @@ private:
     std::vector<std::function<void(bool)>> listeners_; // guarded by mutex_
 };
 
-/** Delays between reconnection attempts: 50 ms doubling to 2 s, each drawn from [½, 1] of
- *  that ("equal jitter"), so nodes that lost Redis together do not all come back at once. */
-class Backoff {
-public:
-    std::chrono::milliseconds next();
-    void reset() { attempt_ = 0; }
-
-private:
-    int attempt_ = 0;
-    std::minstd_rand random_{std::random_device{}()};
-};
+/** Reconnection attempts wait 50 ms doubling to 2 s (core::Backoff): quick after a blip,
+ *  gentle on a Redis that is down for a while. */
+inline constexpr std::chrono::milliseconds RECONNECT_FIRST{50};
+inline constexpr std::chrono::milliseconds RECONNECT_CAP{2000};
 
 } // namespace cdn::kv

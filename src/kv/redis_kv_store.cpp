@@ -72,7 +72,7 @@ core::Result<std::string> load_script(const RedisKvConfig& config) {
 core::Result<std::unique_ptr<RedisKvStore>>
 RedisKvStore::open(RedisKvConfig config, std::chrono::milliseconds connect_timeout) {
     const auto deadline = std::chrono::steady_clock::now() + connect_timeout;
-    Backoff backoff;
+    core::Backoff backoff(RECONNECT_FIRST, RECONNECT_CAP);
     for (;;) {
         auto sha = load_script(config);
         if (sha) {

@@ -12,6 +12,7 @@
 
 #include "kv/local_channels.h"
 #include "kv/redis_connection.h"
+#include "core/backoff.h"
 #include "kv/redis_health.h"
 
 namespace cdn::kv {
@@ -71,7 +72,7 @@ private:
 
     // The thread's own state.
     std::unique_ptr<RedisConnection> connection_;
-    Backoff backoff_;
+    core::Backoff backoff_{RECONNECT_FIRST, RECONNECT_CAP};
     std::set<std::string> requested_;
     std::map<std::string, int> in_flight_;
     bool awaiting_pong_ = false;

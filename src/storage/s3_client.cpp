@@ -4,9 +4,9 @@
 
 #include <algorithm>
 #include <cstdlib>
-#include <random>
 #include <thread>
 
+#include "core/backoff.h"
 #include "core/hash.h"
 #include "core/strings.h"
 
@@ -194,7 +194,8 @@ void S3Client::breaker_record(bool store_down) {
 }
 
 core::Result<S3Answer> S3Client::perform_with_retries(const S3Call& call) {
-    thread_local std::mt19937_64 random(std::random_device{}());
+    // Capped where max_attempts would hardly reach: the cap only guards a large setting.
+    core::Backoff backoff(options_.backoff_base, options_.backoff_base * 64);
     for (int attempt = 1;; ++attempt) {
         auto answer = attempt_once(call);
         const bool retry = answer ? is_retryable(*answer)
@@ -202,9 +203,7 @@ core::Result<S3Answer> S3Client::perform_with_retries(const S3Call& call) {
         if (!retry || !call.idempotent || attempt >= options_.max_attempts) {
             return answer;
         }
-        const auto cap = options_.backoff_base.count() << (attempt - 1);
-        std::this_thread::sleep_for(std::chrono::milliseconds(
-            std::uniform_int_distribution<std::int64_t>(0, cap)(random)));
+        std::this_thread::sleep_for(backoff.next());
     }
 }
 

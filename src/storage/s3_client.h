@@ -31,7 +31,7 @@ struct S3Options {
     std::chrono::milliseconds timeout{30000};
     /** Attempts of an idempotent request on 5xx, 429, SlowDown or a transport failure. */
     int max_attempts = 3;
-    /** The first retry waits up to this (full jitter), doubling with each further one. */
+    /** The first retry waits about this (core::Backoff), doubling with each further one. */
     std::chrono::milliseconds backoff_base{100};
     /** After this many requests in a row found the store down (no answer, 5xx, 429, after
      *  their retries), requests fail at once for `breaker_cooldown`, instead of each holding a

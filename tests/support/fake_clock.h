@@ -23,10 +23,11 @@ public:
         return std::chrono::steady_clock::time_point(
             std::chrono::duration_cast<std::chrono::steady_clock::duration>(elapsed_.load()));
     }
-    void advance(std::chrono::milliseconds by) { elapsed_ = elapsed_.load() + by; }
+    /** Milliseconds convert implicitly; microseconds for simulations of many requests a second. */
+    void advance(std::chrono::microseconds by) { elapsed_ = elapsed_.load() + by; }
 
 private:
-    std::atomic<std::chrono::milliseconds> elapsed_;
+    std::atomic<std::chrono::microseconds> elapsed_;
 };
 
 } // namespace cdn::test

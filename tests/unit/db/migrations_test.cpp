@@ -92,26 +92,6 @@ TEST_F(PostgresTest, OriginalPathsHaveTheByteOrderCollation) {
     EXPECT_EQ(collation->front().text(0), "C");
 }
 
-TEST_F(PostgresTest, ListingOriginalsIsServedByThePrimaryKeyIndex) {
-    ASSERT_TRUE(migrate(*db_));
-    std::string plan;
-    ASSERT_TRUE(db_->transaction([&](Database& tx) -> core::Result<void> {
-        // On an empty table the planner would rightly prefer a scan: ask whether it can use
-        // the index at all.
-        CDN_TRY_VOID(tx.execute("SET LOCAL enable_seqscan = off"));
-        CDN_TRY_VOID(tx.execute("SET LOCAL enable_sort = off"));
-        CDN_TRY(rows, tx.query("EXPLAIN SELECT path FROM originals WHERE customer_id = $1 "
-                               "AND path > $2 ORDER BY path LIMIT 100",
-                               {std::string("c1"), std::string("")}));
-        for (const auto& row : rows) {
-            plan += row.text(0).value_or("") + "\n";
-        }
-        return {};
-    }));
-    EXPECT_NE(plan.find("originals_pkey"), std::string::npos) << plan;
-    EXPECT_EQ(plan.find("Sort"), std::string::npos) << plan;
-}
-
 // A database whose default collation is a language's (ICU en-US: "_x" < "a" < "B") still lists
 // and pages originals in byte order ("B" < "_x" < "a"), as SQLite does.
 TEST_F(PostgresTest, OriginalsAreListedInByteOrderUnderALanguageCollation) {
