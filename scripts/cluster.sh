@@ -74,7 +74,9 @@ stop_one() {
 }
 
 stop_all() {
-  trap - INT TERM EXIT
+  # A second Ctrl-C (or a supervisor's repeated SIGTERM) must not cut the stopping short.
+  trap '' INT TERM
+  trap - EXIT
   for name in "${PROCESSES[@]}"; do
     stop_one "$name"
   done
@@ -87,7 +89,9 @@ wait_for_port() {
     if (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; then
       return 0
     fi
-    live_pid "$name" >/dev/null || { log "$name exited; see $DIR/$name.log"; tail -5 "$DIR/$name.log" >&2; return 1; }
+    # Not live_pid: right after the fork the child's command line is still this script's.
+    kill -0 "$(cat "$DIR/$name.pid")" 2>/dev/null ||
+      { log "$name exited; see $DIR/$name.log"; tail -5 "$DIR/$name.log" >&2; return 1; }
     sleep 0.1
   done
   log "$name is not listening on $port after 30 s; see $DIR/$name.log"
@@ -217,9 +221,10 @@ print_demo() {
   sed -n '/ImageCDN is running/,/demo account:/p' "$DIR/api.log"
   echo
   echo "Through nginx on http://127.0.0.1:$PORT, answered by:"
-  grep -Eo 'http://[^ ]+' "$DIR/api.log" | sort -u | while read -r url; do
-    served_by=$(curl -s -o /dev/null -D - "$url" | tr -d '\r' | awk -F': ' 'tolower($1) == "x-served-by" {print $2}')
-    echo "  ${served_by:-?}	$url"
+  grep -Eo 'http://[^ ]+' "$DIR/api.log" | awk '!seen[$0]++' | while read -r url; do
+    curl -s -o /dev/null -D - "$url" | tr -d '\r' |
+      awk -v url="$url" '/^HTTP/ {status = $2} tolower($1) == "x-served-by:" {node = $2}
+        END {printf "  %-7s %s  %s\n", node, status, url}'
   done
   echo
   echo "Logs and pid files in $DIR/. Ctrl-C (or scripts/cluster.sh stop) stops everything."
@@ -228,7 +233,7 @@ print_demo() {
 start() {
   scripts/setup.sh
   mkdir -p "$DIR"
-  for name in "${PROCESSES[@]}"; do
+  for name in cluster "${PROCESSES[@]}"; do
     if live_pid "$name" >/dev/null; then
       log "$name already runs (pid $(live_pid "$name")): scripts/cluster.sh stop first"
       exit 1
@@ -237,7 +242,8 @@ start() {
   for secret in internal_secret jwt_secret; do
     [ -s "$DIR/$secret" ] || (umask 077 && od -An -tx1 -N32 /dev/urandom | tr -d ' \n' >"$DIR/$secret")
   done
-  trap stop_all INT TERM EXIT
+  trap finish INT TERM EXIT
+  remember cluster $$ cluster.sh
   start_postgres
   start_redis
   start_s3rver
@@ -249,12 +255,32 @@ start() {
   print_demo
   # Until Ctrl-C, or until `scripts/cluster.sh stop` (or a crash) ends a process.
   wait -n || true
+  finish
+}
+
+# The foreground script's end, however it comes: every process, then its own pid file.
+finish() {
+  stop_all
+  rm -f "$DIR/cluster.pid" "$DIR/cluster.pid.expect"
+}
+
+# `stop` from another terminal: the foreground script stops its processes itself (it is the
+# first pid file); whatever is left (it was killed) is stopped here.
+stop() {
+  local pid
+  if pid=$(live_pid cluster); then
+    kill -s TERM "$pid"
+    for _ in $(seq 600); do
+      kill -0 "$pid" 2>/dev/null || break
+      sleep 0.1
+    done
+  fi
   stop_all
 }
 
 case "${1:-start}" in
   start) start ;;
-  stop) stop_all ;;
+  stop) stop ;;
   *)
     echo "usage: scripts/cluster.sh [start|stop]" >&2
     exit 2
