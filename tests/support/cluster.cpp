@@ -14,6 +14,13 @@ using namespace std::chrono_literals;
 /** Nodes start slower on a loaded machine with PostgreSQL migrations to run. */
 constexpr auto NODE_START_TIMEOUT = 60s;
 
+/** `serve --role ROLE` with the example config of deploy/config/ (the environment overrides
+ *  its addresses): the examples are checked by every run. */
+std::vector<std::string> serve_args(const std::string& role) {
+    return {"--role", role, "--config",
+            std::string(IMAGECDN_SOURCE_DIR) + "/deploy/config/" + role + ".toml"};
+}
+
 } // namespace
 
 Cluster::Cluster(ClusterOptions options) : options_(std::move(options)), s3_(BUCKET) {
@@ -42,6 +49,7 @@ Env Cluster::node_env(const std::string& name, const Env& role_env) const {
             {"IMAGECDN_STORAGE_REGION", REGION},
             {"IMAGECDN_STORAGE_ACCESS_KEY", S3rverProcess::kAccessKey},
             {"IMAGECDN_STORAGE_SECRET_KEY", S3rverProcess::kSecretKey},
+            {"IMAGECDN_STORAGE_PATH_STYLE", "true"},
             {"IMAGECDN_STRIPE_API_BASE", stripe_.base_url()},
             {"IMAGECDN_STRIPE_SECRET_KEY", FakeStripe::SECRET_KEY},
             {"IMAGECDN_STRIPE_WEBHOOK_SECRET", WEBHOOK_SECRET}};
@@ -69,7 +77,7 @@ bool Cluster::start() {
         return false;
     }
     api_ = std::make_unique<ServerProcess>(api_dir_.path(), node_env("api", options_.api_env),
-                                           std::vector<std::string>{"--role", "api"});
+                                           serve_args("api"));
     api_->use_port(api_port);
     if (!start_node(*api_, "api")) {
         return false;
@@ -79,7 +87,7 @@ bool Cluster::start() {
         edge_dirs_.push_back(std::make_unique<TempDir>());
         edges_.push_back(std::make_unique<ServerProcess>(
             edge_dirs_.back()->path(), node_env(edge_name(i), options_.edge_env),
-            std::vector<std::string>{"--role", "edge"}));
+            serve_args("edge")));
         edges_.back()->use_port(free_port());
         edge_ports.push_back(edges_.back()->port());
         if (!start_node(*edges_.back(), edge_name(i))) {
