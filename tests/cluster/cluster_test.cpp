@@ -130,6 +130,10 @@ TEST_F(ClusterTest, EveryNodeNamesItselfInXServedByAndNginxSpreadsOverBothEdges)
     }
     EXPECT_EQ(names, (std::set<std::string>{"edge-1", "edge-2"}));
     EXPECT_EQ(served_by(get(cluster().api().port(), "/healthz")), "api");
+    EXPECT_EQ(Cluster::metric(cluster().api(), "imagecdn_kv_up"), 1.0) << "on the shared Redis";
+    for (std::size_t i = 0; i < cluster().edge_count(); ++i) {
+        EXPECT_EQ(Cluster::metric(cluster().edge(i), "imagecdn_kv_up"), 1.0) << i;
+    }
     const auto api_through_nginx = get(cluster().nginx_port(), "/api/v1/billing/plans");
     EXPECT_EQ(api_through_nginx.status, 200) << api_through_nginx.body;
     EXPECT_EQ(served_by(api_through_nginx), "api");
@@ -346,6 +350,21 @@ TEST_F(ClusterTest, AnEdgeKilledUnderLoadCostsOnlyItsRequestsInFlightAndRejoinsO
         << "nginx sends edge-1 requests again";
 }
 
+TEST_F(ClusterTest, ANewEdgeInPlaceOfAnotherServesAtOnceThroughNginx) {
+    const auto account = cluster().create_account("replaced@example.com", "pro");
+    upload(account, "photo.jpg", sample_jpeg());
+    const auto target = "/" + account.public_key + "/photo.jpg?w=24";
+    ASSERT_EQ(get(cluster().edge(1).port(), target).status, 200);
+    // A new machine under the old name and address: empty caches, nothing but its config.
+    ASSERT_TRUE(cluster().replace_edge(1)) << cluster().error();
+    const auto res = get(cluster().edge(1).port(), target);
+    EXPECT_EQ(res.status, 200);
+    EXPECT_EQ(dimensions_of(res.body).width, 24);
+    EXPECT_EQ(Cluster::metric(cluster().edge(1), "imagecdn_kv_up"), 1.0);
+    EXPECT_TRUE(poll_until(
+        [&] { return served_by(get(cluster().nginx_port(), target)) == "edge-2"; }, 20s, 50ms));
+}
+
 /** The paths of every listed image of `account` with their sizes. */
 std::map<std::string, std::uint64_t> listed_images(int api_port, const Account& account) {
     std::map<std::string, std::uint64_t> listed;
@@ -372,6 +391,7 @@ TEST_F(ClusterTest, TheApiNodeRestartedWhileUploadsRunLosesNoOriginalAndShowsNon
     const auto account = cluster().create_account("restart@example.com", "pro");
     // Two uploaders, each writing its own paths in turn, while the api node restarts.
     std::atomic<bool> stop{false};
+    std::atomic<int> not_accepted{0};
     std::vector<std::vector<std::string>> accepted(2);
     std::vector<std::thread> uploaders;
     for (int n = 0; n < 2; ++n) {
@@ -384,6 +404,9 @@ TEST_F(ClusterTest, TheApiNodeRestartedWhileUploadsRunLosesNoOriginalAndShowsNon
                                               sample_jpeg());
                 if (res && res->status == 201) {
                     accepted[n].push_back(path);
+                } else {
+                    ++not_accepted; // refused while the node was down, or 503 while draining
+                    std::this_thread::sleep_for(1ms); // pacing: no need to spin on a closed port
                 }
             }
         });
@@ -396,6 +419,8 @@ TEST_F(ClusterTest, TheApiNodeRestartedWhileUploadsRunLosesNoOriginalAndShowsNon
         uploader.join();
     }
     ASSERT_TRUE(restarted) << cluster().error();
+    RecordProperty("accepted", std::to_string(accepted[0].size() + accepted[1].size()));
+    RecordProperty("not_accepted", std::to_string(not_accepted.load()));
 
     const auto listed = listed_images(cluster().api().port(), account);
     for (const auto& paths : accepted) {

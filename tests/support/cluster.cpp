@@ -84,10 +84,8 @@ bool Cluster::start() {
     }
     std::vector<int> edge_ports;
     for (std::size_t i = 0; i < options_.edges; ++i) {
-        edge_dirs_.push_back(std::make_unique<TempDir>());
-        edges_.push_back(std::make_unique<ServerProcess>(
-            edge_dirs_.back()->path(), node_env(edge_name(i), options_.edge_env),
-            serve_args("edge")));
+        edge_dirs_.push_back(nullptr);
+        edges_.push_back(make_edge(i, {}));
         edges_.back()->use_port(free_port());
         edge_ports.push_back(edges_.back()->port());
         if (!start_node(*edges_.back(), edge_name(i))) {
@@ -124,6 +122,35 @@ void Cluster::kill_edge(std::size_t i) {
 }
 
 bool Cluster::start_edge(std::size_t i) { return start_node(edge(i), edge_name(i)); }
+
+std::unique_ptr<ServerProcess> Cluster::make_edge(std::size_t i, const Env& extra_env) {
+    auto env = options_.edge_env;
+    for (const auto& [key, value] : extra_env) {
+        env[key] = value;
+    }
+    edge_dirs_.at(i) = std::make_unique<TempDir>();
+    return std::make_unique<ServerProcess>(edge_dirs_.at(i)->path(), node_env(edge_name(i), env),
+                                           serve_args("edge"));
+}
+
+bool Cluster::replace_edge(std::size_t i, const Env& extra_env) {
+    const int port = edge(i).port();
+    edge(i).stop();
+    edges_.at(i).reset(); // before its data directory goes
+    edges_.at(i) = make_edge(i, extra_env);
+    edges_.at(i)->use_port(port);
+    return start_edge(i);
+}
+
+double Cluster::metric(ServerProcess& node, const std::string& name_and_labels) {
+    const auto res = get(node.port(), "/metrics",
+                         {{"Authorization", std::string("Bearer ") + ServerProcess::INTERNAL_SECRET}});
+    EXPECT_EQ(res.status, 200) << res.body;
+    const auto at = res.body.find("\n" + name_and_labels + " ");
+    return at == std::string::npos
+               ? 0.0
+               : std::stod(res.body.substr(at + name_and_labels.size() + 2));
+}
 
 bool Cluster::restart_api() {
     if (api_->stop() != 0) {

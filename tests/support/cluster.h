@@ -78,9 +78,18 @@ public:
     bool start_edge(std::size_t i);
     /** SIGTERM (drain), then start again on the same port; false (error() set) on failure. */
     bool restart_api();
+    /** Stops edge `i` (if it runs) and starts a new node in its place: same name and port, a
+     *  fresh data directory (empty caches, as a new machine) and `extra_env` over the cluster's
+     *  environment. False (error() set) if it does not start. */
+    bool replace_edge(std::size_t i, const Env& extra_env = {});
+
+    /** The value of one sample of `node`'s /metrics, e.g. `imagecdn_transforms_total` or
+     *  `name{label="x"}`; 0 when absent. */
+    static double metric(ServerProcess& node, const std::string& name_and_labels);
 
 private:
     Env node_env(const std::string& name, const Env& role_env) const;
+    std::unique_ptr<ServerProcess> make_edge(std::size_t i, const Env& extra_env);
     bool start_node(ServerProcess& node, const std::string& name);
 
     ClusterOptions options_;
