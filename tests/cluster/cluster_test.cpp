@@ -102,13 +102,18 @@ protected:
         ASSERT_TRUE(res.status == 201 || res.status == 200) << res.body; // created, replaced
     }
 
-    /** Polls every port in `ports` until `expected` holds for the answer to `target` there. */
+    /** Polls every port in `ports` until `expected` holds for the answer to `target` there,
+     *  all within `within` from now. */
     template <class Expected>
     static bool everywhere_within(const std::vector<int>& ports, const std::string& target,
-                                  Expected expected, std::chrono::milliseconds deadline = WITHIN,
+                                  Expected expected, std::chrono::milliseconds within = WITHIN,
                                   const Env& headers = {}) {
+        const auto deadline = Clock::now() + within;
         return std::ranges::all_of(ports, [&](int port) {
-            return poll_until([&] { return expected(get(port, target, headers)); }, deadline, 5ms);
+            const auto left = std::max(std::chrono::milliseconds(0),
+                                       std::chrono::duration_cast<std::chrono::milliseconds>(
+                                           deadline - Clock::now()));
+            return poll_until([&] { return expected(get(port, target, headers)); }, left, 5ms);
         });
     }
 
