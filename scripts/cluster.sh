@@ -44,7 +44,8 @@ live_pid() {
   [ -f "$file" ] || return 1
   pid=$(cat "$file")
   [ -n "$pid" ] && [ -r "/proc/$pid/cmdline" ] || return 1
-  tr '\0' ' ' <"/proc/$pid/cmdline" | grep -q -- "$(cat "$file.expect" 2>/dev/null || echo .)" || return 1
+  tr '\0' ' ' <"/proc/$pid/cmdline" | grep -q -- "$(cat "$file.expect" 2>/dev/null || echo .)" ||
+    return 1
   echo "$pid"
 }
 
@@ -102,7 +103,8 @@ start_postgres() {
   mkdir -p "$DIR/pg"
   [ "$(id -u)" -eq 0 ] && chown postgres: "$DIR/pg"
   if [ ! -f "$DIR/pg/data/PG_VERSION" ]; then
-    as_pg_owner "$PG_BIN/initdb" -D "$DIR/pg/data" -U postgres -A trust -E UTF8 --locale=C -N >"$DIR/postgres.log"
+    as_pg_owner "$PG_BIN/initdb" -D "$DIR/pg/data" -U postgres -A trust -E UTF8 --locale=C -N \
+      >"$DIR/postgres.log"
   fi
   as_pg_owner "$PG_BIN/pg_ctl" start -W -D "$DIR/pg/data" -l "$DIR/pg/server.log" \
     -o "-c listen_addresses=127.0.0.1 -p $PG_PORT -k $DIR/pg" >>"$DIR/postgres.log"
@@ -205,7 +207,8 @@ start_nginx() {
   render_nginx_template "127.0.0.1:$PORT" "$edges" "127.0.0.1:$API_PORT" \
     <deploy/nginx/imagecdn.conf.template >"$DIR/nginx/imagecdn.conf"
   sed "s|@DIR@|$DIR/nginx|g" deploy/nginx/standalone.conf.template >"$DIR/nginx/nginx.conf"
-  /usr/sbin/nginx -p "$DIR/nginx" -c "$DIR/nginx/nginx.conf" -g 'daemon off;' >"$DIR/nginx.log" 2>&1 &
+  /usr/sbin/nginx -p "$DIR/nginx" -c "$DIR/nginx/nginx.conf" -g 'daemon off;' \
+    >"$DIR/nginx.log" 2>&1 &
   remember nginx $! nginx
   wait_for_port nginx "$PORT"
   log "nginx on 127.0.0.1:$PORT (edges ${EDGE_PORTS[*]}, api $API_PORT)"
@@ -240,7 +243,8 @@ start() {
     fi
   done
   for secret in internal_secret jwt_secret; do
-    [ -s "$DIR/$secret" ] || (umask 077 && od -An -tx1 -N32 /dev/urandom | tr -d ' \n' >"$DIR/$secret")
+    [ -s "$DIR/$secret" ] ||
+      (umask 077 && od -An -tx1 -N32 /dev/urandom | tr -d ' \n' >"$DIR/$secret")
   done
   trap finish INT TERM EXIT
   remember cluster $$ cluster.sh

@@ -419,7 +419,8 @@ void validate_kv(const KvConfig& kv, std::vector<std::string>& errors) {
 
 /** A header value as is: no control character, space or byte beyond ASCII can slip in. */
 bool valid_node_name(std::string_view name) {
-    return name.size() <= 128 && std::ranges::all_of(name, [](char c) { return c > ' ' && c < 127; });
+    return name.size() <= 128 &&
+           std::ranges::all_of(name, [](char c) { return c > ' ' && c < 127; });
 }
 
 void validate(const Config& c, std::vector<std::string>& errors) {

@@ -358,7 +358,8 @@ core::Result<void> Server::listen() {
                                 fmt::format("cannot listen on {}: {}", listen, ec.message()));
     }
     if (impl_->config.node_name.empty()) {
-        impl_->config.node_name = fmt::format("{}:{}", boost::asio::ip::host_name(ec), this->port());
+        impl_->config.node_name =
+            fmt::format("{}:{}", boost::asio::ip::host_name(ec), this->port());
     }
     return {};
 }
