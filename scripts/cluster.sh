@@ -285,8 +285,11 @@ stop() {
 case "${1:-start}" in
   start) start ;;
   stop) stop ;;
+  # The nginx config for LISTEN, EDGES and APIS (space-separated HOST:PORT lists) on stdout, as
+  # start renders it: the cluster tests compare it with their own rendering.
+  render-nginx) render_nginx_template "$2" "$3" "$4" <deploy/nginx/imagecdn.conf.template ;;
   *)
-    echo "usage: scripts/cluster.sh [start|stop]" >&2
+    echo "usage: scripts/cluster.sh [start|stop|render-nginx LISTEN EDGES APIS]" >&2
     exit 2
     ;;
 esac

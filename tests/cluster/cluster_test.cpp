@@ -6,6 +6,8 @@
 #include <signal.h>
 
 #include <algorithm>
+#include <array>
+#include <cstdio>
 #include <atomic>
 #include <chrono>
 #include <cmath>
@@ -50,6 +52,28 @@ Dimensions dimensions_of(const std::string& bytes) {
 long long scaled_height(const std::string& original, long long width) {
     const auto source = dimensions_of(original);
     return std::lround(static_cast<double>(source.height) * width / source.width);
+}
+
+// scripts/cluster.sh and the tests fill deploy/nginx/imagecdn.conf.template each in its own
+// language (awk, C++): both give the same config.
+TEST(NginxTemplate, ClusterShRendersItAsTheTestsDo) {
+    const std::string source = IMAGECDN_SOURCE_DIR;
+    const std::string command = source + "/scripts/cluster.sh render-nginx 127.0.0.1:8080 " +
+                                "'127.0.0.1:8091 127.0.0.1:8092' 127.0.0.1:8090";
+    FILE* pipe = ::popen(command.c_str(), "r");
+    ASSERT_NE(pipe, nullptr);
+    std::string rendered;
+    std::array<char, 4096> chunk{};
+    for (std::size_t n; (n = std::fread(chunk.data(), 1, chunk.size(), pipe)) > 0;) {
+        rendered.append(chunk.data(), n);
+    }
+    ASSERT_EQ(::pclose(pipe), 0);
+    const auto expected = render_nginx_template(
+        read_file(source + "/deploy/nginx/imagecdn.conf.template"), "127.0.0.1:8080",
+        {"127.0.0.1:8091", "127.0.0.1:8092"}, {"127.0.0.1:8090"});
+    EXPECT_EQ(rendered, expected);
+    EXPECT_NE(expected.find("server 127.0.0.1:8092 max_fails="), std::string::npos) << expected;
+    EXPECT_NE(expected.find("listen 127.0.0.1:8080;"), std::string::npos);
 }
 
 class ClusterTest : public ::testing::Test {
