@@ -1,6 +1,8 @@
 // Issue 19: the cluster of scripts/cluster.sh (PostgreSQL, Redis, s3rver, one api node, two edge
 // nodes, nginx in front; tests/support/cluster.h) behaves as one system. One cluster serves the
 // whole suite; the tests that stop or restart a piece put it back before they end, and run last.
+// A test that needs other node settings replaces an edge (Cluster::replace_edge(i, env): same
+// name and port, fresh caches) or lives in a suite of its own with its ClusterOptions.
 #include <gtest/gtest.h>
 
 #include <signal.h>
