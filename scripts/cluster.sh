@@ -11,7 +11,7 @@
 #
 # Every process is stopped by the pid in ./cluster/<name>.pid, never by name. Ports: nginx on
 # CLUSTER_PORT (8080); the api node on +10, the edges on +11 and +12, PostgreSQL +20, Redis +21,
-# s3rver +22. State (database, bucket, Redis is not persisted) stays in ./cluster/ between runs;
+# s3rver +22. The database and the bucket (Redis keeps nothing) stay in ./cluster/ between runs;
 # `rm -rf cluster` starts afresh.
 set -euo pipefail
 cd "$(dirname "$0")/.."
