@@ -112,6 +112,8 @@ describe('a first-time customer (issue 22)', { concurrency: false }, () => {
   });
 
   it('8. "Choose files" shows a focus ring when tabbed to', async () => {
+    await page.goto(`${base}/dashboard/images`);
+    await page.locator('input[type=file]').waitFor({ state: 'attached' });
     await page.locator('body').focus();
     const onFileInput = () => page.evaluate(() => document.activeElement?.matches('input[type=file]'));
     for (let i = 0; i < 40 && !(await onFileInput()); i++) await page.keyboard.press('Tab');
@@ -353,8 +355,8 @@ describe('a first-time customer (issue 22)', { concurrency: false }, () => {
     const error = form.locator('.field-error');
     await error.waitFor();
     const text = await error.textContent();
-    assert.match(text, /Width \(w\) must be at most 2048 px/);
-    assert.match(text, /Height \(h\) must be/);
+    assert.match(text, /Width must be at most 2048 px on your plan \(w=5000\)\./);
+    assert.match(text, /Height must be a whole number of pixels, at least 1 \(h=abc\)\./);
     assert.match(text, /Fit must be one of/);
     assert.doesNotMatch(text, /8192/);
     await checkPage('settings-errors');

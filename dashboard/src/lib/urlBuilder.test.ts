@@ -74,7 +74,8 @@ describe('URL builder with a preset', () => {
   it('lists every problem of a preset’s options with the plan’s limit', () => {
     const problems = presetOptionProblems('w=5000&h=abc&fit=bogus', limits);
     expect(problems).toHaveLength(3);
-    expect(problems[0]).toMatch(/2048/);
+    expect(problems[0]).toBe('Width must be at most 2048 px on your plan (w=5000).');
+    expect(problems[2]).toMatch(/^Fit must be one of scale-down, .* \(fit=bogus\)\.$/);
     expect(problems.join(' ')).not.toMatch(/8192/);
   });
 });

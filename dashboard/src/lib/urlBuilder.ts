@@ -102,7 +102,7 @@ export function choosePreset(f: BuilderFields, name: string, preset: BuilderFiel
 }
 
 const FIELD_NAMES: Partial<Record<keyof BuilderFields, string>> = {
-  w: 'Width (w)', h: 'Height (h)', fit: 'Fit', gravity: 'Gravity', format: 'Format', q: 'Quality (q)', dpr: 'dpr',
+  w: 'Width', h: 'Height', fit: 'Fit', gravity: 'Gravity', format: 'Format', q: 'Quality', dpr: 'Device pixel ratio',
 };
 
 const CHOICES: Partial<Record<keyof BuilderFields, readonly string[]>> = { fit: FITS, gravity: GRAVITIES, format: FORMATS };
@@ -116,9 +116,9 @@ export function presetOptionProblems(options: string, limits: BuilderLimits): st
     const name = FIELD_NAMES[k] ?? k;
     const choices = CHOICES[k];
     if (k === 'format' && fields.format === 'avif' && choices?.includes('avif')) return errors.format as string;
-    if (choices) return `${name} must be one of ${choices.join(', ')} (not “${fields[k]}”).`;
-    const message = errors[k] as string;
-    return `${name} must be ${message.charAt(0).toLowerCase()}${message.slice(1)}`;
+    if (choices) return `${name} must be one of ${choices.join(', ')} (${k}=${fields[k]}).`;
+    const message = (errors[k] as string).replace(/\.$/, '');
+    return `${name} must be ${message.charAt(0).toLowerCase()}${message.slice(1)} (${k}=${fields[k]}).`;
   });
 }
 
