@@ -40,6 +40,7 @@
 #include "kv/channels.h"
 #include "kv/rate_limiter.h"
 #include "security/keys.h"
+#include "security/preview_pass.h"
 #include "transform/vips_runtime.h"
 #include "transform/worker_pool.h"
 #include "usage/usage_recorder.h"
@@ -385,7 +386,7 @@ struct Shared {
 
 /** Image delivery: the transform workers and the handler behind every image URL. */
 struct Edge {
-    Edge(const Config& config, const Stores& stores, Shared& shared)
+    Edge(const Config& config, const Stores& stores, Shared& shared, const Secrets& secrets)
         : transform_pool(transform_workers(config.limits), config.limits.transform_queue,
                          config.limits.transform_queue_per_customer),
           delivery({
@@ -402,6 +403,7 @@ struct Edge {
               .usage = shared.usage,
               .clock = shared.clock,
               .own_hosts = own_hosts(config.server),
+              .preview_key = security::preview_pass_key(secrets.internal),
           }) {}
 
     transform::WorkerPool transform_pool;
@@ -518,7 +520,7 @@ public:
     Service(const Config& config, Role role, Stores& stores, kv::KvStorePtr kv,
             const Secrets& secrets)
         : config_(config), stores_(stores), shared_(config, stores, std::move(kv)),
-          edge_(config, stores, shared_), api_(config, role, stores, shared_, secrets),
+          edge_(config, stores, shared_, secrets), api_(config, role, stores, shared_, secrets),
           router_(node_routes(config, role, stores, shared_, edge_, api_, secrets)),
           server_(config.server, router_, access_log_),
           metrics_listener_(shared_.metrics, access_log_) {

@@ -55,6 +55,7 @@ constexpr std::array ERRC_TABLE{
     ErrcInfo{Errc::TooManyConnections, "too_many_connections", 503},
     ErrcInfo{Errc::OriginUnavailable, "origin_unavailable", 502},
     ErrcInfo{Errc::BillingUnavailable, "billing_unavailable", 502},
+    ErrcInfo{Errc::BillingNotConfigured, "billing_not_configured", 501},
     ErrcInfo{Errc::AlreadyOnPlan, "already_on_plan", 409},
     ErrcInfo{Errc::Unavailable, "unavailable", 503},
     ErrcInfo{Errc::DatabaseUnavailable, "database_unavailable", 503},

@@ -57,6 +57,8 @@ enum class Errc {
     OriginUnavailable,
     /** Stripe unreachable, timing out or failing. */
     BillingUnavailable,
+    /** No Stripe secret key in the config: checkout and portal can never work here (501). */
+    BillingNotConfigured,
     /** Checkout for the plan the customer already has. */
     AlreadyOnPlan,
     Unavailable,

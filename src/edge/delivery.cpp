@@ -15,6 +15,7 @@
 #include "http/blocking.h"
 #include "http/client_address.h"
 #include "security/domain_allowlist.h"
+#include "security/preview_pass.h"
 #include "security/url_signing.h"
 #include "transform/cloudflare_options.h"
 #include "transform/deadline.h"
@@ -475,9 +476,25 @@ http::Response DeliveryHandler::fail(const Delivery& d, const core::Error& error
     return res;
 }
 
+bool DeliveryHandler::own_preview(const Delivery& d) const {
+    // Only a request carrying the cookie pays for the HMAC; image requests from anywhere else
+    // have no Cookie header at all (or, SameSite=Strict, not this one).
+    const auto cookies = d.request.header("cookie");
+    if (!cookies || deps_.preview_key.empty()) {
+        return false;
+    }
+    const auto pass = security::cookie_value(*cookies, security::PREVIEW_COOKIE);
+    return pass && security::preview_pass_valid(deps_.preview_key, *pass, d.customer->record.id,
+                                                deps_.clock.unix_seconds());
+}
+
 void DeliveryHandler::record_usage(const Delivery& d, const http::Response& res) {
     if (!d.customer) {
         return; // nobody to bill: unknown key, or refused before the customer was known
+    }
+    if (own_preview(d)) {
+        previews_unmetered_.fetch_add(1, std::memory_order_relaxed);
+        return; // the customer's own dashboard showing them their images (docs/previews.md)
     }
     const bool has_body = res.body && !d.request.is_head() && res.status != 304;
     const auto bytes = has_body ? res.body->size() : 0;
@@ -679,6 +696,9 @@ void DeliveryHandler::write_metrics(core::MetricWriter& writer) const {
     writer.single("imagecdn_overage_bytes_total", "counter",
                   "Bytes served beyond a plan's monthly quota, seen by this node.",
                   static_cast<double>(overage_bytes_.load(std::memory_order_relaxed)));
+    writer.single("imagecdn_previews_unmetered_total", "counter",
+                  "Image requests of a customer's own dashboard (valid preview pass), not metered.",
+                  static_cast<double>(previews_unmetered_.load(std::memory_order_relaxed)));
 }
 
 } // namespace cdn::edge

@@ -46,6 +46,8 @@ struct DeliveryDeps {
     /** Host names of the service itself (lowercase, no port): never looked up as custom
      *  domains. IP literals and localhost never are either. */
     std::vector<std::string> own_hosts;
+    /** Checks the dashboard's preview pass (security/preview_pass.h); empty: none is valid. */
+    std::string preview_key = {};
 };
 
 /**
@@ -139,6 +141,8 @@ private:
     std::string cache_control(const Delivery& d) const;
     http::Response fail(const Delivery& d, const core::Error& error);
     void record_usage(const Delivery& d, const http::Response& res);
+    /** A request of the customer's own dashboard: a valid preview pass for this customer. */
+    bool own_preview(const Delivery& d) const;
 
     boost::asio::awaitable<ProducedResult> produce(const ImageUrl& url, std::string key,
                                                    const transform::TransformSpec* spec,
@@ -178,6 +182,7 @@ private:
     core::Histogram transform_seconds_{{0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30}};
     std::array<std::atomic<std::uint64_t>, POLICY_ERRORS.size()> refused_{};
     std::atomic<std::uint64_t> overage_bytes_{0};
+    std::atomic<std::uint64_t> previews_unmetered_{0};
 };
 
 } // namespace cdn::edge

@@ -2049,6 +2049,8 @@ export interface operations {
                 };
                 content: {
                     "application/json": {
+                        /** @description False when no Stripe secret key is configured; checkout and portal then answer 501 billing_not_configured. */
+                        billing_enabled: boolean;
                         items: {
                             name: string;
                             price_usd: number;
@@ -2114,6 +2116,15 @@ export interface operations {
             415: components["responses"]["UnsupportedMediaType"];
             422: components["responses"]["InvalidRequest"];
             500: components["responses"]["Internal"];
+            /** @description `billing_not_configured`: no Stripe secret key is configured on this server; retrying cannot help. */
+            501: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
             /** @description `billing_unavailable`: Stripe unreachable, timing out ([stripe] timeout_ms) or failing. */
             502: {
                 headers: {
@@ -2149,6 +2160,15 @@ export interface operations {
             };
             401: components["responses"]["Unauthorized"];
             500: components["responses"]["Internal"];
+            /** @description `billing_not_configured`: no Stripe secret key is configured on this server; retrying cannot help. */
+            501: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
             /** @description `billing_unavailable`: Stripe unreachable, timing out ([stripe] timeout_ms) or failing. */
             502: {
                 headers: {
