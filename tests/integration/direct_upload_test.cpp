@@ -9,6 +9,7 @@
 #include <map>
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "fixtures.h"
 #include "raw_http.h"
@@ -259,7 +260,11 @@ TEST_P(S3DirectUploadTest, AnUploadIsNeitherListedNorDeliveredBeforeItsCompletio
     EXPECT_EQ(bucket()->head(customer_.public_key + "/hidden.png").error().code,
               core::Errc::NotFound);
 
-    EXPECT_EQ(complete(json_string(issued.body, "upload_id")).status, 201);
+    // Nor under its staging key: `_uploads` is no customer's public key.
+    const auto upload_id = json_string(issued.body, "upload_id");
+    EXPECT_EQ(http_request(server_->port(), "GET", "/_uploads/" + upload_id)->status, 404);
+
+    EXPECT_EQ(complete(upload_id).status, 201);
     EXPECT_NE(images("GET").body.find("hidden.png"), std::string::npos);
     EXPECT_EQ(edge("hidden.png").body, png);
 }
@@ -292,6 +297,31 @@ TEST_P(S3DirectUploadTest, AnObjectOtherThanDeclaredIsRefusedAndRemoved) {
         EXPECT_EQ(bucket()->head("_uploads/" + upload_id).error().code, core::Errc::NotFound);
     }
     EXPECT_EQ(images("GET", "declared.png").status, 404);
+}
+
+// The quota is checked when the URL is issued (advisory) and again at the completion, which
+// reserves the bytes: uploads issued together cannot all squeeze under it.
+TEST_P(S3DirectUploadTest, AnUploadOverTheStorageQuotaIsRefusedAtCompletionAndRemoved) {
+    const auto& png = sample_png();
+    server_->stop();
+    auto quota = env();
+    quota["IMAGECDN_PLANS_FREE_STORAGE_QUOTA_BYTES"] = std::to_string(png.size() * 2 + 10);
+    server_ = std::make_unique<ServerProcess>(dir_.path(), quota);
+    ASSERT_TRUE(server_->start()) << server_->stderr_text();
+    std::vector<std::string> ids;
+    for (const auto* path : {"q1.png", "q2.png", "q3.png"}) {
+        const auto issued = issue(path, "image/png", png.size());
+        ASSERT_EQ(issued.status, 200) << issued.body;
+        ASSERT_EQ(send(issued, png).status, 200);
+        ids.push_back(json_string(issued.body, "upload_id"));
+    }
+    EXPECT_EQ(complete(ids[0]).status, 201);
+    EXPECT_EQ(complete(ids[1]).status, 201);
+    const auto over = complete(ids[2]);
+    EXPECT_EQ(over.status, 402) << over.body;
+    EXPECT_EQ(error_code(over), "storage_quota_exceeded");
+    EXPECT_EQ(bucket()->head("_uploads/" + ids[2]).error().code, core::Errc::NotFound);
+    EXPECT_EQ(images("GET", "q3.png").status, 404);
 }
 
 INSTANTIATE_TEST_SUITE_P(Stores, S3DirectUploadTest, ::testing::Values(Store::S3), store_name);
