@@ -61,16 +61,21 @@ core::Result<void> UploadTokenRepository::set_completion(std::string_view id,
     return {};
 }
 
-core::Result<std::vector<std::string>> UploadTokenRepository::abandoned_uploads(std::int64_t before,
-                                                                                std::size_t limit) {
-    CDN_TRY(rows, db_.query("SELECT upload_id FROM upload_tokens WHERE expires_at < $1 AND "
-                            "completion IS NULL AND upload_id IS NOT NULL LIMIT $2",
+core::Result<std::vector<UploadTokenRecord>>
+UploadTokenRepository::expired_uploads(std::int64_t before, std::size_t limit) {
+    CDN_TRY(rows, db_.query(std::string(SELECT_TOKEN) +
+                                "WHERE expires_at < $1 AND upload_id IS NOT NULL LIMIT $2",
                             {before, static_cast<std::int64_t>(limit)}));
-    std::vector<std::string> ids;
+    std::vector<UploadTokenRecord> tokens;
     for (const auto& row : rows) {
-        ids.push_back(row.text(0).value_or(""));
+        tokens.push_back(to_token(row));
     }
-    return ids;
+    return tokens;
+}
+
+core::Result<void> UploadTokenRepository::remove(std::string_view id) {
+    CDN_TRY_VOID(db_.execute("DELETE FROM upload_tokens WHERE id = $1", {text_value(id)}));
+    return {};
 }
 
 bool UploadTokenRepository::usable(const UploadTokenRecord& token, std::int64_t now) {

@@ -53,10 +53,14 @@ public:
     /** Records the completed upload's answer (in the transaction that stored its row). */
     core::Result<void> set_completion(std::string_view id, std::string_view completion);
 
-    /** Up to `limit` upload ids of tokens that expired before `before` without completing:
-     *  uploads whose staged object, if any, nobody will complete. */
-    core::Result<std::vector<std::string>> abandoned_uploads(std::int64_t before,
-                                                             std::size_t limit);
+    /** Up to `limit` tokens with an upload id that expired before `before`, completed or not:
+     *  whatever is staged for them now will never be completed (a completed upload's URL may
+     *  have been used again before it expired). */
+    core::Result<std::vector<UploadTokenRecord>> expired_uploads(std::int64_t before,
+                                                                 std::size_t limit);
+
+    /** Deletes one token. */
+    core::Result<void> remove(std::string_view id);
 
     /** True when the token is known, unused and unexpired at `now`. */
     static bool usable(const UploadTokenRecord& token, std::int64_t now);

@@ -15,6 +15,7 @@
 #include "raw_http.h"
 #include "s3rver_process.h"
 #include "server_process.h"
+#include "sql_file.h"
 #include "storage/s3_blob_store.h"
 #include "temp_dir.h"
 #include "transform/engine.h"
@@ -322,6 +323,24 @@ TEST_P(S3DirectUploadTest, AnUploadOverTheStorageQuotaIsRefusedAtCompletionAndRe
     EXPECT_EQ(error_code(over), "storage_quota_exceeded");
     EXPECT_EQ(bucket()->head("_uploads/" + ids[2]).error().code, core::Errc::NotFound);
     EXPECT_EQ(images("GET", "q3.png").status, 404);
+}
+
+// What is staged for an upload never completed is deleted when its token is swept (by an
+// upload-url request, 24 h after the URL expired); an upload completed is left alone until then.
+TEST_P(S3DirectUploadTest, StagedObjectsOfExpiredUploadsAreSwept) {
+    const auto& png = sample_png();
+    const auto left = issue("left.png", "image/png", png.size());
+    ASSERT_EQ(send(left, png).status, 200);
+    const std::string staged = "_uploads/" + json_string(left.body, "upload_id");
+    ASSERT_TRUE(bucket()->head(staged));
+    EXPECT_EQ(issue("other.png", "image/png", png.size()).status, 200);
+    EXPECT_TRUE(bucket()->head(staged)) << "not expired yet";
+
+    sql_exec(dir_.path(), "UPDATE upload_tokens SET expires_at = expires_at - $1 WHERE upload_id = $2",
+             {std::int64_t{25 * 3600}, json_string(left.body, "upload_id")});
+    EXPECT_EQ(issue("next.png", "image/png", png.size()).status, 200);
+    EXPECT_EQ(bucket()->head(staged).error().code, core::Errc::NotFound);
+    EXPECT_EQ(sql_integer(dir_.path(), "SELECT COUNT(*) FROM upload_tokens"), 2);
 }
 
 INSTANTIATE_TEST_SUITE_P(Stores, S3DirectUploadTest, ::testing::Values(Store::S3), store_name);

@@ -320,6 +320,10 @@ core::Result<std::string> Originals::read_staged(const db::UploadTokenRecord& up
                         info->size, info->content_type, upload.max_bytes, upload.content_type));
     }
     auto object = deps_.store.get(key);
+    if (!object && object.error().code == core::Errc::SourceTooLarge) {
+        // Replaced by a larger object since the HEAD: over the server's limit, refused as such.
+        return core::make_error(core::Errc::PayloadTooLarge, object.error().message);
+    }
     if (!object) {
         return store_error(object.error(), "read");
     }

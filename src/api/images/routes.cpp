@@ -17,8 +17,9 @@
 //   runs → 409 conflict; more than 15 minutes after the URL expired → 403 forbidden; an
 //   unknown upload_id (or another customer's) → 404. Once completed (also with the local
 //   store, whose PUT completes it), `complete` answers 201 with the image as recorded then.
-//   Staged objects of uploads never completed are deleted by upload-url requests once their
-//   token is swept (24 h after it expired), a few per request.
+//   Whatever is staged for an upload (never completed, or PUT again after completing) is
+//   deleted by upload-url requests when its token is swept, 24 h after it expired, a few per
+//   request.
 // - `PUT /api/v1/uploads/{token}` (public: the token is the credential): an unknown, expired or
 //   used token → 403 forbidden; a Content-Type other than the bound one, or content that is not
 //   of the bound type → 415 unsupported_media_type; a body over the bound size → 413
@@ -158,21 +159,26 @@ core::Result<UploadUrlRequest> read_upload_url_request(const http::Request& requ
     return UploadUrlRequest{.path = std::move(path), .content_type = *content_type, .size = size};
 }
 
-/** Housekeeping on the way: tokens long expired are of no use to anyone, nor are the objects
- *  staged for them and never completed (a few at a time, so that this stays cheap; the
- *  operations guide adds a bucket lifecycle rule as a backstop). */
+/** Housekeeping on the way: tokens long expired are of no use to anyone, nor is what was
+ *  staged for them (a few at a time, so that this stays cheap; a token whose staged object
+ *  cannot be deleted now stays for a later sweep; the operations guide adds a bucket lifecycle
+ *  rule as a backstop). */
 void sweep_expired_uploads(ApiDeps& deps, std::int64_t now) {
     db::UploadTokenRepository tokens(deps.db);
     const auto before = now - EXPIRED_TOKEN_RETENTION_SECONDS;
-    const auto abandoned = tokens.abandoned_uploads(before, SWEEP_BATCH);
-    if (!abandoned) {
+    const auto expired = tokens.expired_uploads(before, SWEEP_BATCH);
+    if (!expired) {
         return;
     }
-    for (const auto& upload_id : *abandoned) {
-        static_cast<void>(deps.store.remove(images::staging_key(upload_id)));
+    for (const auto& token : *expired) {
+        const auto removed = deps.store.remove(images::staging_key(token.upload_id));
+        if (!removed && removed.error().code != core::Errc::NotFound) {
+            return;
+        }
+        static_cast<void>(tokens.remove(token.id));
     }
-    if (abandoned->size() < SWEEP_BATCH) {
-        static_cast<void>(tokens.remove_expired(before));
+    if (expired->size() < SWEEP_BATCH) {
+        static_cast<void>(tokens.remove_expired(before)); // tokens from before upload ids
     }
 }
 

@@ -171,19 +171,25 @@ TEST_P(UploadTokenRepositoryTest, ACompletionMayConsumeWithinItsGraceAfterExpiry
     EXPECT_FALSE(tokens.consume_within("t1", NOW + 1000, 900).value()) << "used up";
 }
 
-TEST_P(UploadTokenRepositoryTest, AbandonedUploadsAreTheExpiredOnesNeverCompleted) {
+TEST_P(UploadTokenRepositoryTest, ExpiredUploadsAreListedAndRemovedOneByOne) {
     UploadTokenRepository tokens(*db_);
-    for (const auto* id : {"done", "left", "live", "left2"}) {
+    for (const auto* id : {"done", "left", "live", "no-upload-id"}) {
         auto token = make_token(id);
-        token.upload_id = std::string("up_") + id;
+        token.upload_id = std::string(id) == "no-upload-id" ? "" : std::string("up_") + id;
         token.expires_at = std::string(id) == "live" ? NOW + 900 : NOW - 10;
         ASSERT_TRUE(tokens.insert(token));
     }
     ASSERT_TRUE(tokens.set_completion("done", "{}"));
-    auto abandoned = tokens.abandoned_uploads(NOW, 10).value();
-    std::sort(abandoned.begin(), abandoned.end());
-    EXPECT_EQ(abandoned, (std::vector<std::string>{"up_left", "up_left2"}));
-    EXPECT_EQ(tokens.abandoned_uploads(NOW, 1).value().size(), 1U);
+    std::vector<std::string> ids;
+    for (const auto& token : tokens.expired_uploads(NOW, 10).value()) {
+        ids.push_back(token.upload_id);
+    }
+    std::sort(ids.begin(), ids.end());
+    EXPECT_EQ(ids, (std::vector<std::string>{"up_done", "up_left"}));
+    EXPECT_EQ(tokens.expired_uploads(NOW, 1).value().size(), 1U);
+    ASSERT_TRUE(tokens.remove("left"));
+    EXPECT_FALSE(tokens.find("left").value());
+    EXPECT_EQ(tokens.expired_uploads(NOW, 10).value().size(), 1U);
 }
 
 } // namespace
