@@ -9,6 +9,7 @@
 #include <map>
 #include <memory>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "fixtures.h"
@@ -323,6 +324,33 @@ TEST_P(S3DirectUploadTest, AnUploadOverTheStorageQuotaIsRefusedAtCompletionAndRe
     EXPECT_EQ(error_code(over), "storage_quota_exceeded");
     EXPECT_EQ(bucket()->head("_uploads/" + ids[2]).error().code, core::Errc::NotFound);
     EXPECT_EQ(images("GET", "q3.png").status, 404);
+}
+
+// Completions of one upload racing each other: one stores it, the others answer 409 (retry) or
+// the same 201; afterwards every completion answers what was stored.
+TEST_P(S3DirectUploadTest, ConcurrentCompletionsStoreOnceAndAgreeAfterwards) {
+    const auto& png = sample_png();
+    const auto issued = issue("race.png", "image/png", png.size());
+    ASSERT_EQ(send(issued, png).status, 200);
+    const auto upload_id = json_string(issued.body, "upload_id");
+    std::vector<RawResponse> answers(4);
+    std::vector<std::thread> racers;
+    for (auto& answer : answers) {
+        racers.emplace_back([&] { answer = complete(upload_id); });
+    }
+    for (auto& racer : racers) {
+        racer.join();
+    }
+    const auto final = complete(upload_id);
+    ASSERT_EQ(final.status, 201) << final.body;
+    for (const auto& answer : answers) {
+        EXPECT_TRUE(answer.status == 201 || answer.status == 409) << answer.body;
+        if (answer.status == 201) {
+            EXPECT_EQ(answer.body, final.body);
+        }
+    }
+    EXPECT_EQ(edge("race.png").body, png);
+    EXPECT_EQ(bucket()->list("", "", 10)->items.size(), 1U) << "the original only";
 }
 
 // What is staged for an upload never completed is deleted when its token is swept (by an

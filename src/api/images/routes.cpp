@@ -236,33 +236,56 @@ core::Result<http::Response> create_upload_url(ApiDeps& deps, Originals& origina
                               });
 }
 
-/** POST /uploads/{upload_id}/complete: the answer recorded when the upload completed (with
- *  the local store, when its PUT stored it), or the staged object checked and stored now. */
-core::Result<http::Response> complete_upload(ApiDeps& deps, Originals& originals,
-                                             ApiRequest& req) {
+/** The caller's upload that the request names; not_found for an unknown one. */
+core::Result<db::UploadTokenRecord> caller_upload(ApiDeps& deps, ApiRequest& req) {
     CDN_TRY(found, db::UploadTokenRepository(deps.db).find_upload(req.caller().customer_id,
                                                                   req.param("upload_id")));
     if (!found) {
         return core::make_error(core::Errc::NotFound, "no upload with this id");
     }
-    if (found->completion) {
-        boost::system::error_code ec;
-        auto answer = json::parse(*found->completion, ec);
-        if (ec) {
-            return core::make_error(core::Errc::Internal, "an upload's completion is unreadable",
-                                    found->upload_id + ": " + ec.message());
-        }
-        return json_response(201, answer);
-    }
-    if (found->used_at) {
+    return std::move(*found);
+}
+
+/** The answer of an upload whose token is used: what its completion recorded, or a conflict
+ *  while a completion (or, with the local store, its PUT) is still storing it. */
+core::Result<http::Response> recorded_completion(const db::UploadTokenRecord& upload) {
+    if (!upload.completion) {
         return core::make_error(core::Errc::Conflict,
                                 "this upload is being completed; retry in a moment");
     }
-    if (deps.clock.unix_seconds() >= found->expires_at + images::COMPLETION_GRACE_SECONDS) {
+    boost::system::error_code ec;
+    auto answer = json::parse(*upload.completion, ec);
+    if (ec) {
+        return core::make_error(core::Errc::Internal, "an upload's completion is unreadable",
+                                upload.upload_id + ": " + ec.message());
+    }
+    return json_response(201, answer);
+}
+
+/** POST /uploads/{upload_id}/complete: the answer recorded when the upload completed (with
+ *  the local store, when its PUT stored it), or the staged object checked and stored now. */
+core::Result<http::Response> complete_upload(ApiDeps& deps, Originals& originals,
+                                             ApiRequest& req) {
+    CDN_TRY(upload, caller_upload(deps, req));
+    if (upload.used_at) {
+        return recorded_completion(upload);
+    }
+    if (deps.clock.unix_seconds() >= upload.expires_at + images::COMPLETION_GRACE_SECONDS) {
         return core::make_error(core::Errc::Forbidden, "this upload has expired");
     }
-    CDN_TRY(stored, originals.complete(*found));
-    return json_response(201, image_json(stored.record));
+    auto stored = originals.complete(upload);
+    if (stored) {
+        return json_response(201, image_json(stored->record));
+    }
+    const auto code = stored.error().code;
+    if (code == core::Errc::Conflict || code == core::Errc::Forbidden) {
+        // Another completion of this upload may have used its token since it was read.
+        CDN_TRY(again, caller_upload(deps, req));
+        if (again.used_at) {
+            return recorded_completion(again);
+        }
+    }
+    return stored.error();
 }
 
 /** The usable upload token the request names; forbidden for an unknown, used or expired one. */
