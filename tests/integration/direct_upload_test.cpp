@@ -264,7 +264,7 @@ TEST_P(S3DirectUploadTest, AnUploadIsNeitherListedNorDeliveredBeforeItsCompletio
 
     // Nor under its staging key: `_uploads` is no customer's public key.
     const auto upload_id = json_string(issued.body, "upload_id");
-    EXPECT_EQ(http_request(server_->port(), "GET", "/_uploads/" + upload_id)->status, 404);
+    EXPECT_EQ(http_request(server_->port(), "GET", "/_uploads/" + upload_id).value().status, 404);
 
     EXPECT_EQ(complete(upload_id).status, 201);
     EXPECT_NE(images("GET").body.find("hidden.png"), std::string::npos);
