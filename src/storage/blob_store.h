@@ -72,8 +72,8 @@ public:
 
     /** Moves the object at `from` to `to`, replacing `to` atomically as put() does; `from` is
      *  gone afterwards. Errors as put(), and not_found when `from` does not exist. This one
-     *  passes the bytes through (the local store's: nothing stages uploads there, so it is no
-     *  hot path); S3 copies inside the store. */
+     *  passes the bytes through (for stores that have nothing better); the local store
+     *  renames, S3 copies inside the store. */
     virtual core::Result<ObjectInfo> move(std::string_view from, std::string_view to) {
         CDN_TRY(object, get(from));
         CDN_TRY(moved, put(to, object.bytes));
