@@ -47,8 +47,8 @@ std::size_t collect_body(char* data, std::size_t size, std::size_t count, void* 
 std::size_t collect_header(char* data, std::size_t size, std::size_t count, void* user) {
     auto& transfer = *static_cast<Transfer*>(user);
     std::string_view line(data, size * count);
-    while (!line.empty() && (line.back() == '\n' || line.back() == '\r')) {
-        line.remove_suffix(1); // curl hands each header line with its CRLF
+    while (line.ends_with('\r') || line.ends_with('\n')) {
+        line.remove_suffix(1); // curl hands over each header line with its CRLF
     }
     const auto colon = line.find(':');
     if (line.starts_with("HTTP/")) {
@@ -219,7 +219,6 @@ core::Result<S3Answer> S3Client::attempt_once(const S3Call& call) {
                             {"x-amz-content-sha256", body_hash},
                             {"x-amz-date", date}},
                            body_hash};
-    request.headers.insert(request.headers.end(), call.headers.begin(), call.headers.end());
     std::vector<std::pair<std::string, std::string>> headers(request.headers.begin() + 1,
                                                              request.headers.end());
     headers.emplace_back("Authorization", sigv4::authorization(credentials_, request, date));
@@ -262,12 +261,10 @@ core::Result<S3Answer> S3Client::transfer(
     return std::move(state.answer);
 }
 
-std::string S3Client::presigned_url(
-    std::string_view method, std::string_view key, std::int64_t expires, std::int64_t now,
-    const std::vector<std::pair<std::string, std::string>>& signed_headers) const {
+std::string S3Client::presigned_url(std::string_view method, std::string_view key,
+                                    std::int64_t expires, std::int64_t now) const {
     const Target where = target(key);
-    sigv4::Request request{std::string(method), where.path, {}, {{"host", where.host}}, ""};
-    request.headers.insert(request.headers.end(), signed_headers.begin(), signed_headers.end());
+    const sigv4::Request request{std::string(method), where.path, {}, {{"host", where.host}}, ""};
     return where.url_prefix + '?' +
            sigv4::presigned_query(credentials_, request, sigv4::amz_date(now), expires);
 }
