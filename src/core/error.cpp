@@ -49,6 +49,7 @@ constexpr std::array ERRC_TABLE{
     ErrcInfo{Errc::StorageQuotaExceeded, "storage_quota_exceeded", 402},
     ErrcInfo{Errc::SourceTooLarge, "source_too_large", 413},
     ErrcInfo{Errc::UnprocessableImage, "unprocessable_image", 422},
+    ErrcInfo{Errc::UploadMismatch, "upload_mismatch", 422},
     ErrcInfo{Errc::TransformTimeout, "transform_timeout", 503},
     ErrcInfo{Errc::Busy, "busy", 503},
     ErrcInfo{Errc::RequestTimeout, "request_timeout", 408},

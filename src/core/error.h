@@ -48,6 +48,9 @@ enum class Errc {
     StorageQuotaExceeded,
     SourceTooLarge,
     UnprocessableImage,
+    /** A direct upload whose stored object is not what its upload URL was made for (size,
+     *  content type): 422. */
+    UploadMismatch,
     TransformTimeout,
     Busy,
     /** A request whose head or body did not arrive in time or arrived too slowly: 408. */

@@ -228,7 +228,10 @@ export interface paths {
         };
         get?: never;
         put?: never;
-        /** Get a presigned upload URL */
+        /**
+         * Get a presigned upload URL
+         * @description The first step of an upload that does not pass through this request: PUT the file to `url` with `headers` (and a `Content-Length` of exactly `size` with an S3 store), then `POST /uploads/{upload_id}/complete`. With an S3 store the URL is a SigV4 presigned URL on the bucket itself, signing `Content-Type` and `Content-Length`, so the bytes never pass through the API, and the object is neither listed nor delivered until completed (the bucket needs a CORS rule for browsers: docs/operations.md). With the local store it is a one-time URL on this server (`PUT /uploads/{token}`), which checks and stores as the PUT arrives.
+         */
         post: operations["createUploadUrl"];
         delete?: never;
         options?: never;
@@ -246,10 +249,30 @@ export interface paths {
         get?: never;
         /**
          * Upload to a presigned URL
-         * @description The local store's presigned upload: the URL and headers come from `POST /images/upload-url`; the token is the credential.
+         * @description The local store's presigned upload: the URL and headers come from `POST /images/upload-url`; the token is the credential. It checks and stores the image at once; `POST /uploads/{upload_id}/complete` then answers the same.
          */
         put: operations["uploadWithToken"];
         post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/uploads/{upload_id}/complete": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Complete a presigned upload
+         * @description Checks the uploaded object exactly as a direct upload (magic bytes, header decode, pixel and frame limits, plan size, storage quota) and makes it the image at the upload's path: listed, delivered, and the path's cached variants (and cached 404) purged. An object that fails a check is deleted. With the local store the PUT already did this, and this answers what it stored. Idempotent: once completed, every call answers the same. Allowed until 15 minutes after the URL expired.
+         */
+        post: operations["completeUpload"];
         delete?: never;
         options?: never;
         head?: never;
@@ -706,6 +729,8 @@ export interface components {
             };
             /** Format: date-time */
             expires_at: string;
+            /** @description Names the upload to `POST /uploads/{upload_id}/complete`. */
+            upload_id: string;
         };
         UsageBucket: {
             /**
@@ -1598,6 +1623,104 @@ export interface operations {
             };
             /** @description `unsupported_media_type`: a `Content-Type` other than the one the URL was made for, or content that is not a supported image. */
             415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            500: components["responses"]["Internal"];
+            503: components["responses"]["DatabaseUnavailable"];
+        };
+    };
+    completeUpload: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The `upload_id` from `POST /images/upload-url`. */
+                upload_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Completed (now or by an earlier call): the image as stored. */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Image"];
+                };
+            };
+            /** @description `invalid_path`. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            401: components["responses"]["Unauthorized"];
+            /** @description `storage_quota_exceeded` (the object is deleted). */
+            402: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description `forbidden`: the upload expired more than 15 minutes ago. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description `not_found`: no upload of this account has this id. */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description `conflict`: nothing has been uploaded to the URL yet, another completion of this upload is running, or another upload or delete of the path is in progress (retry). */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description `payload_too_large`: over the plan's largest original, or over the pixel or frame limits (the object is deleted). */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description `unsupported_media_type`: not an image, a format not supported, or not the declared type, by content (the object is deleted). */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description `upload_mismatch`: the stored object's size or content type is not what the URL was made for (the object is deleted). */
+            422: {
                 headers: {
                     [name: string]: unknown;
                 };
