@@ -17,6 +17,7 @@
 #include "core/metrics.h"
 #include "edge/customer_directory.h"
 #include "edge/image_url.h"
+#include "edge/shared_tier.h"
 #include "http/message.h"
 #include "kv/rate_limiter.h"
 #include "storage/blob_store.h"
@@ -46,6 +47,8 @@ struct DeliveryDeps {
     /** Host names of the service itself (lowercase, no port): never looked up as custom
      *  domains. IP literals and localhost never are either. */
     std::vector<std::string> own_hosts;
+    /** The cluster's shared variant tier (`[cache] shared_tier`), or nullptr without one. */
+    SharedTier* shared_tier = nullptr;
 };
 
 /**
@@ -134,6 +137,16 @@ private:
     boost::asio::awaitable<void> look_up_cache(Delivery& d);
     /** After a miss: one fetch → transform → store per key (single-flight). */
     boost::asio::awaitable<Step> produce_once(Delivery& d);
+    /** The cache step's last tier, for transforms: the cluster's shared tier (waiting for the
+     *  node that holds the variant's lease, if one does). A hit fills this node's tiers. */
+    boost::asio::awaitable<SharedTier::Found> look_up_shared(const ImageUrl& url,
+                                                             const std::string& key,
+                                                             const transform::TransformSpec* spec,
+                                                             std::uint64_t purge_generation);
+    /** Step 12's last part: the variant to the shared tier, after the answer. */
+    void share(const ImageUrl& url, const std::string& original_version,
+               const cache::VariantPtr& variant, std::uint64_t purge_generation,
+               SharedTier::LeasePtr lease);
     http::Response respond(const Delivery& d) const;
     /** The customer's Cache-Control, its max-age cut to what is left of a signed URL's exp. */
     std::string cache_control(const Delivery& d) const;
@@ -178,6 +191,7 @@ private:
     core::Histogram transform_seconds_{{0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30}};
     std::array<std::atomic<std::uint64_t>, POLICY_ERRORS.size()> refused_{};
     std::atomic<std::uint64_t> overage_bytes_{0};
+    std::atomic<std::uint64_t> transforms_{0};
 };
 
 } // namespace cdn::edge

@@ -46,7 +46,12 @@ std::size_t collect_body(char* data, std::size_t size, std::size_t count, void* 
 
 std::size_t collect_header(char* data, std::size_t size, std::size_t count, void* user) {
     auto& transfer = *static_cast<Transfer*>(user);
-    const std::string_view line(data, size * count);
+    std::string_view line(data, size * count);
+    // curl hands over each header line with its CRLF: not part of the value (an ETag kept it,
+    // so it never compared equal nor was unquoted).
+    while (line.ends_with('\r') || line.ends_with('\n')) {
+        line.remove_suffix(1);
+    }
     const auto colon = line.find(':');
     if (line.starts_with("HTTP/")) {
         transfer.answer.headers.clear(); // a new response (after 100 Continue or a retry)
