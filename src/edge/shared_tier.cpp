@@ -149,32 +149,29 @@ net::awaitable<SharedTier::Found> SharedTier::join_cluster_flight(Found found,
                                                                   const std::string& cache_key,
                                                                   net::thread_pool& pool) {
     const auto give_up_at = clock_.steady_now() + config_.wait;
-    bool waited = false;
-    for (;;) {
+    auto reread = [this, &found, &cache_key] { return read(found.object_key, cache_key); };
+    for (bool waited = false;; waited = true) {
+        // Watched before the lease is tried: a holder done in between is not missed.
+        const Watch watch(*this, found.object_key);
         auto take = [this, &found] { return try_lease(found.object_key); };
-        found.lease = co_await http::run_blocking(pool, std::move(take));
-        if (found.lease) {
+        if ((found.lease = co_await http::run_blocking(pool, std::move(take)))) {
             if (waited) { // a holder that finished after our first read wrote it meanwhile
-                auto reread = [this, &found, &cache_key] {
-                    return read(found.object_key, cache_key);
-                };
-                found.variant = co_await http::run_blocking(pool, std::move(reread));
+                found.variant = co_await http::run_blocking(pool, reread);
             }
             co_return found;
         }
         if (!waited) {
             counters_.lease_waits.fetch_add(1, std::memory_order_relaxed);
-            waited = true;
         }
-        const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
-            give_up_at - clock_.steady_now());
+        const auto left = std::chrono::ceil<std::chrono::milliseconds>(give_up_at -
+                                                                       clock_.steady_now());
         if (left <= std::chrono::milliseconds::zero()) {
             counters_.waited_out.fetch_add(1, std::memory_order_relaxed);
             co_return found; // the holder is slow or stuck: transform without the lease
         }
-        if (co_await wait_for_done(found.object_key, std::min(left, WAIT_SLICE))) {
-            auto reread = [this, &found, &cache_key] { return read(found.object_key, cache_key); };
-            if ((found.variant = co_await http::run_blocking(pool, std::move(reread)))) {
+        // Ifs, not &&: GCC 12 mis-sequenced co_await inside conditional expressions.
+        if (co_await watch.wait(std::min(left, WAIT_SLICE))) {
+            if ((found.variant = co_await http::run_blocking(pool, reread))) {
                 co_return found;
             }
         }
@@ -212,22 +209,33 @@ void SharedTier::release(const std::string& object_key) {
     });
 }
 
-net::awaitable<bool> SharedTier::wait_for_done(const std::string& object_key,
-                                               std::chrono::milliseconds at_most) {
-    auto wake = std::make_shared<Wake>();
-    {
-        const std::lock_guard lock(waiters_mutex_);
-        waiters_.emplace(object_key, wake);
+SharedTier::Watch::Watch(SharedTier& tier, std::string object_key)
+    : tier_(tier), object_key_(std::move(object_key)), wake_(std::make_shared<Wake>()) {
+    const std::lock_guard lock(tier_.waiters_mutex_);
+    tier_.waiters_.emplace(object_key_, wake_);
+}
+
+SharedTier::Watch::~Watch() {
+    const std::lock_guard lock(tier_.waiters_mutex_);
+    auto [first, last] = tier_.waiters_.equal_range(object_key_);
+    for (auto it = first; it != last; ++it) {
+        if (it->second == wake_) {
+            tier_.waiters_.erase(it);
+            return;
+        }
     }
+}
+
+net::awaitable<bool> SharedTier::Watch::wait(std::chrono::milliseconds at_most) const {
     net::steady_timer timer(co_await net::this_coro::executor, at_most);
     // Raw pointers only: GCC 12 may destroy a by-value initiation twice (single_flight.h).
-    auto initiation = [raw = wake.get(), &timer](auto handler) {
+    auto initiation = [raw = wake_.get(), &timer](auto handler) {
         auto shared = std::make_shared<decltype(handler)>(std::move(handler));
         auto executor = net::get_associated_executor(*shared);
         bool early = false;
         {
             const std::lock_guard lock(raw->mutex);
-            early = raw->early;
+            early = std::exchange(raw->early, false);
             raw->complete = [shared, executor](bool notified) {
                 net::post(executor, [shared, notified]() mutable { (*shared)(notified); });
             };
@@ -241,16 +249,6 @@ net::awaitable<bool> SharedTier::wait_for_done(const std::string& object_key,
     const bool notified = co_await net::async_initiate<decltype(net::use_awaitable), void(bool)>(
         initiation, net::use_awaitable);
     timer.cancel();
-    {
-        const std::lock_guard lock(waiters_mutex_);
-        auto [first, last] = waiters_.equal_range(object_key);
-        for (auto it = first; it != last; ++it) {
-            if (it->second == wake) {
-                waiters_.erase(it);
-                break;
-            }
-        }
-    }
     co_return notified;
 }
 

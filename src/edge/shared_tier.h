@@ -102,6 +102,22 @@ public:
 
 private:
     struct Wake;
+    /** Listens for VARIANT_DONE_CHANNEL naming one object while it lives; a message that comes
+     *  before wait() is kept for it. */
+    class Watch {
+    public:
+        Watch(SharedTier& tier, std::string object_key);
+        ~Watch();
+        Watch(const Watch&) = delete;
+        Watch& operator=(const Watch&) = delete;
+        /** True when the message came (or had come) before `at_most` had passed. */
+        boost::asio::awaitable<bool> wait(std::chrono::milliseconds at_most) const;
+
+    private:
+        SharedTier& tier_;
+        std::string object_key_;
+        std::shared_ptr<Wake> wake_;
+    };
     struct Counters {
         std::atomic<std::uint64_t> hits{0};
         std::atomic<std::uint64_t> misses{0};
@@ -120,9 +136,6 @@ private:
                                                       boost::asio::thread_pool& pool);
     LeasePtr try_lease(const std::string& object_key);
     void release(const std::string& object_key);
-    /** True when VARIANT_DONE_CHANNEL named `object_key` before `at_most` had passed. */
-    boost::asio::awaitable<bool> wait_for_done(const std::string& object_key,
-                                               std::chrono::milliseconds at_most);
     void on_done(std::string_view object_key);
     void renew_held_leases();
     void write(const std::string& object_key, const cache::CachedVariant& variant,
