@@ -18,7 +18,7 @@ namespace cdn::app {
 
 /**
  * A hash (16 hex characters of SHA-256) of the settings that must be equal on every node of a
- * cluster, so that a node configured apart shows in `GET /internal/v1/nodes` (docs/deploy.md
+ * cluster, so that a node configured apart shows in `GET /internal/v1/nodes` (docs/operations.md
  * lists them and why): the secrets (hashed: only their equality matters), where the originals
  * and the database are (without credentials), the shared tier, the limits that decide what a
  * variant is, the per-customer API limit, the plans, the grace period and expected_nodes.

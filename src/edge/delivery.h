@@ -55,8 +55,9 @@ struct DeliveryDeps {
  * `GET|HEAD /{public_key}/{path}?{options}` (or `/{path}` on a custom domain, and both under
  * Cloudflare's `/cdn-cgi/image/<options>` prefix): the edge's
  * request path as the ordered steps of delivery.md — parse, customer, rate limit, policy
- * (allowlist, signature, presets), negotiate, quota, cache (memory, then disk), then one
- * fetch → transform → store per key however many requests miss at once, respond, record usage.
+ * (allowlist, signature, presets), negotiate, quota, cache (memory, then disk, then the
+ * cluster's shared tier), then one fetch → transform → store per key however many requests miss
+ * at once (on this node, and with Redis in the whole cluster), respond, record usage.
  */
 class DeliveryHandler {
 public:
@@ -70,7 +71,8 @@ public:
     /** A variant as produced on a miss, with the timings for Server-Timing. */
     struct Produced {
         cache::VariantPtr variant;
-        /** Miss, or Hit when a flight that ended meanwhile had stored it. */
+        /** Miss, Hit when a flight that ended meanwhile had stored it, or HitShared from the
+         *  cluster's shared tier (also after waiting for another node's transform). */
         cache::Status cache_status = cache::Status::Miss;
         bool transformed = false;
         double fetch_ms = 0;

@@ -28,7 +28,7 @@ struct NodeAnnouncement {
     /** `[server] listen` and the host name, to find the node. */
     std::string listen;
     std::string host;
-    /** A hash of the settings every node must share (docs/deploy.md). */
+    /** A hash of the settings every node must share (docs/operations.md). */
     std::string config_fingerprint;
 
     bool operator==(const NodeAnnouncement&) const = default;
