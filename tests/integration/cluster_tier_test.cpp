@@ -6,6 +6,7 @@
 // itself; every node announces itself and the internal API flags a node configured apart.
 #include <gtest/gtest.h>
 
+#include <signal.h>
 #include <sys/wait.h>
 
 #include <algorithm>
@@ -257,6 +258,31 @@ TEST_F(LeaseTest, AWaiterTakesOverTheLeaseOfAHolderThatDied) {
     EXPECT_EQ(transforms(*b_), 1);
     EXPECT_EQ(metric(*b_, "imagecdn_cluster_flight_waits_total"), 1);
     EXPECT_EQ(metric(*b_, "imagecdn_cluster_flight_waited_out_total"), 0);
+}
+
+// The real thing: edge A is SIGKILLed mid-transform, holding the lease. B waits for the lease to
+// expire (nobody renews it), takes it over and transforms itself.
+TEST_F(ClusterTierTest, AnEdgeKilledMidTransformLeavesTheVariantToTheOther) {
+    // Seconds of work on a worker: the kill lands long before it ends.
+    const auto slow = url("photo.jpg?w=1500&h=1500&fit=fill&blur=40&format=png");
+    std::thread client([&] { (void)get(*a_, slow); });
+    const bool leased = poll_until(
+        [&] { return redis_.command({"KEYS", "imagecdn:lease:*"}) != "(array of 0)"; },
+        10s, 1ms);
+    ::kill(a_->pid(), SIGKILL);
+    client.join();
+    ASSERT_TRUE(leased) << "A took the variant's lease";
+    ASSERT_TRUE(shared_objects("photo.jpg").empty()) << "A died before its shared write";
+    const auto started = std::chrono::steady_clock::now();
+    const auto res = get(*b_, slow);
+    ASSERT_EQ(res.status, 200) << res.body;
+    EXPECT_EQ(res.header("x-cache"), "MISS");
+    EXPECT_EQ(transforms(*b_), 1);
+    EXPECT_EQ(metric(*b_, "imagecdn_cluster_flight_waits_total"), 1) << "B waited for A first";
+    RecordProperty("killed_holder_to_answer_ms",
+                   std::to_string(std::chrono::duration_cast<std::chrono::milliseconds>(
+                                      std::chrono::steady_clock::now() - started)
+                                      .count()));
 }
 
 // A holder that keeps its lease but never finishes (hung): B gives up after shared_wait_ms.
