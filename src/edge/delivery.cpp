@@ -546,7 +546,7 @@ DeliveryHandler::produce(const ImageUrl& url, std::string key, const transform::
     produced->fetch_ms = fetch_ms;
     // 12. Store in the cache tiers.
     store(produced->variant, purge_generation);
-    share(url, version, produced->variant, purge_generation, std::move(shared.lease));
+    share(url, std::move(shared), version, produced->variant, purge_generation);
     co_return produced;
 }
 
@@ -662,9 +662,9 @@ void DeliveryHandler::store(const cache::VariantPtr& variant, std::uint64_t purg
     });
 }
 
-void DeliveryHandler::share(const ImageUrl& url, const std::string& original_version,
-                            const cache::VariantPtr& variant, std::uint64_t purge_generation,
-                            SharedTier::LeasePtr lease) {
+void DeliveryHandler::share(const ImageUrl& url, SharedTier::Found shared,
+                            const std::string& original_version, const cache::VariantPtr& variant,
+                            std::uint64_t purge_generation) {
     if (deps_.shared_tier == nullptr) {
         return;
     }
@@ -672,8 +672,8 @@ void DeliveryHandler::share(const ImageUrl& url, const std::string& original_ver
     auto purged = [&cache = deps_.cache, key = variant->key, purge_generation] {
         return cache.purged_since(key, purge_generation);
     };
-    deps_.shared_tier->write_later(url, original_version, variant, std::move(purged),
-                                   std::move(lease));
+    deps_.shared_tier->write_later(url, std::move(shared), original_version, variant,
+                                   std::move(purged));
 }
 
 cache::VariantPtr DeliveryHandler::make_variant(std::string key, std::string content_type,

@@ -146,9 +146,8 @@ private:
                                                              const transform::TransformSpec* spec,
                                                              std::uint64_t purge_generation);
     /** Step 12's last part: the variant to the shared tier, after the answer. */
-    void share(const ImageUrl& url, const std::string& original_version,
-               const cache::VariantPtr& variant, std::uint64_t purge_generation,
-               SharedTier::LeasePtr lease);
+    void share(const ImageUrl& url, SharedTier::Found shared, const std::string& original_version,
+               const cache::VariantPtr& variant, std::uint64_t purge_generation);
     http::Response respond(const Delivery& d) const;
     /** The customer's Cache-Control, its max-age cut to what is left of a signed URL's exp. */
     std::string cache_control(const Delivery& d) const;

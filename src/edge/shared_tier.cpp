@@ -281,12 +281,16 @@ void SharedTier::renew_held_leases() {
     }
 }
 
-void SharedTier::write_later(const ImageUrl& url, const std::string& version,
-                             cache::VariantPtr variant, std::function<bool()> purged,
-                             LeasePtr lease) {
+void SharedTier::write_later(const ImageUrl& url, Found found, const std::string& version,
+                             cache::VariantPtr variant, std::function<bool()> purged) {
+    if (found.object_key.empty() || variant->status != 200) {
+        return; // not shared; the lease, if any, goes with this call and waiters take over
+    }
+    // Keyed by the original it was made of, which a replacement since look_up() may have
+    // changed (its own object, then; the lease's waiters take over theirs).
     auto object_key = object_key_of(url, version, variant->key);
-    if (object_key.empty() || variant->status != 200) {
-        return; // the lease, if any, goes with this call: waiters take over
+    if (object_key.empty()) {
+        return;
     }
     if (queued_.fetch_add(1, std::memory_order_relaxed) >= config_.write_queue) {
         queued_.fetch_sub(1, std::memory_order_relaxed);
@@ -294,7 +298,7 @@ void SharedTier::write_later(const ImageUrl& url, const std::string& version,
         return;
     }
     net::post(writer_, [this, object_key = std::move(object_key), variant = std::move(variant),
-                        purged = std::move(purged), lease = std::move(lease)]() mutable {
+                        purged = std::move(purged), lease = std::move(found.lease)]() mutable {
         write(object_key, *variant, purged);
         lease.reset(); // released after the write, so its waiters find the object
         queued_.fetch_sub(1, std::memory_order_relaxed);

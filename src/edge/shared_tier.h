@@ -92,11 +92,12 @@ public:
     boost::asio::awaitable<Found> look_up(const ImageUrl& url, const std::string& cache_key,
                                           boost::asio::thread_pool& pool);
 
-    /** After the answer, on the tier's thread: stores `variant` made of the original of ETag
-     *  `version`, unless `purged()` (then, or if it becomes true during the write, the object is
-     *  removed again), then lets `lease` go. Dropped when write_queue writes wait already. */
-    void write_later(const ImageUrl& url, const std::string& version, cache::VariantPtr variant,
-                     std::function<bool()> purged, LeasePtr lease);
+    /** After the answer, on the tier's thread: stores `variant`, made of the original of ETag
+     *  `version`, when look_up() `found` the tier applies, unless `purged()` (then, or if it
+     *  becomes true during the write, the object is removed again); then lets the lease go.
+     *  Dropped when write_queue writes wait already. */
+    void write_later(const ImageUrl& url, Found found, const std::string& version,
+                     cache::VariantPtr variant, std::function<bool()> purged);
 
     void write_metrics(core::MetricWriter& writer) const;
 

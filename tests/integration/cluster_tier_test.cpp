@@ -137,6 +137,7 @@ protected:
 };
 
 TEST_F(ClusterTierTest, AVariantMadeOnOneEdgeIsAHitSharedOnTheOther) {
+    ASSERT_EQ(get(*a_, url("photo.jpg")).status, 200) << "an original is not copied to the tier";
     const auto made = get(*a_, url("photo.jpg?w=41"));
     ASSERT_EQ(made.status, 200) << made.body;
     EXPECT_EQ(made.header("x-cache"), "MISS");

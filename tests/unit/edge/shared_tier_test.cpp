@@ -80,8 +80,7 @@ TEST_F(SharedTierTest, AVariantWrittenByOneNodeIsFoundByAnotherForThatVersionOnl
     auto first = look_up(*a_);
     ASSERT_FALSE(first.variant);
     ASSERT_TRUE(first.lease) << "A misses first: it transforms for the cluster";
-    a_->write_later(url_, version(), made("variant of v1"), never_purged(),
-                    std::move(first.lease));
+    a_->write_later(url_, std::move(first), version(), made("variant of v1"), never_purged());
     const auto hit = look_up(*b_);
     ASSERT_TRUE(hit.variant) << "B waited for A's lease to end with the write";
     EXPECT_EQ(hit.variant->body, "variant of v1");
@@ -96,10 +95,11 @@ TEST_F(SharedTierTest, AVariantWrittenByOneNodeIsFoundByAnotherForThatVersionOnl
 
 TEST_F(SharedTierTest, AVariantPurgedDuringItsProductionIsNotShared) {
     auto found = look_up(*a_);
-    a_->write_later(url_, version(), made("purged meanwhile"), [] { return true; },
-                    std::move(found.lease));
+    const auto object_key = found.object_key;
+    a_->write_later(url_, std::move(found), version(), made("purged meanwhile"),
+                    [] { return true; });
     a_.reset(); // finishes its writes
-    EXPECT_FALSE(store_->head(found.object_key));
+    EXPECT_FALSE(store_->head(object_key));
 }
 
 TEST_F(SharedTierTest, AWaiterTakesOverWhenTheHolderGoesWithoutWriting) {
