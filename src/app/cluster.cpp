@@ -152,13 +152,19 @@ void SharedTierSweeper::write_metrics(core::MetricWriter& writer) const {
 }
 
 NodeAnnouncer::NodeAnnouncer(kv::KvStore& kv, std::string node_id, std::string value)
-    : kv_(kv), key_(std::string(kv::NODE_KEY_PREFIX) + node_id), value_(std::move(value)),
-      task_(kv::NODE_ANNOUNCE_INTERVAL, [this] { announce(); }) {
-    announce();
+    : kv_(kv), key_(std::string(kv::NODE_KEY_PREFIX) + node_id), value_(std::move(value)) {
+    announce(kv::NODE_ANNOUNCE_TTL);
+    task_.emplace(kv::NODE_ANNOUNCE_INTERVAL, [this] { announce(kv::NODE_ANNOUNCE_TTL); });
 }
 
-void NodeAnnouncer::announce() const {
-    if (auto put = kv_.put_value(key_, value_, kv::NODE_ANNOUNCE_TTL); !put) {
+NodeAnnouncer::~NodeAnnouncer() {
+    task_.reset(); // no announcement after the withdrawal
+    // A stopped node leaves the list at once: its value is made to expire now.
+    announce(std::chrono::milliseconds(1));
+}
+
+void NodeAnnouncer::announce(std::chrono::milliseconds ttl) const {
+    if (auto put = kv_.put_value(key_, value_, ttl); !put) {
         spdlog::debug("node announcement not written: {}", put.error().message);
     }
 }

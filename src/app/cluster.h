@@ -4,6 +4,7 @@
 
 #include <atomic>
 #include <memory>
+#include <optional>
 #include <string>
 
 #include "app/config.h"
@@ -73,18 +74,22 @@ private:
 };
 
 /** Announces this node in the KV store (kv::NodeAnnouncement) at once and every
- *  kv::NODE_ANNOUNCE_INTERVAL while it lives; its value expires by itself afterwards. */
+ *  kv::NODE_ANNOUNCE_INTERVAL while it lives, and withdraws it when destroyed (a node that
+ *  dies drops out when its value expires). */
 class NodeAnnouncer {
 public:
     NodeAnnouncer(kv::KvStore& kv, std::string node_id, std::string value);
+    ~NodeAnnouncer();
+    NodeAnnouncer(const NodeAnnouncer&) = delete;
+    NodeAnnouncer& operator=(const NodeAnnouncer&) = delete;
 
 private:
-    void announce() const;
+    void announce(std::chrono::milliseconds ttl) const;
 
     kv::KvStore& kv_;
     std::string key_;
     std::string value_;
-    PeriodicTask task_; // last
+    std::optional<PeriodicTask> task_;
 };
 
 } // namespace cdn::app

@@ -329,6 +329,11 @@ TEST_F(ClusterTierTest, EveryNodeIsListedAndANodeConfiguredApartIsFlagged) {
     EXPECT_NE(listed.body.find(R"("mismatched":1)"), std::string::npos) << listed.body;
     EXPECT_NE(listed.body.find(":" + std::to_string(c->port()) + "\""), std::string::npos)
         << "the odd node is named by its address";
+    EXPECT_EQ(c->stop(), 0);
+    listed = nodes();
+    EXPECT_NE(listed.body.find(R"("mismatched":0)"), std::string::npos)
+        << "a stopped node leaves the list at once: " << listed.body;
+    EXPECT_EQ(count(listed.body, R"("config_matches":true)"), 3u) << listed.body;
 }
 
 } // namespace
