@@ -101,15 +101,20 @@ SharedTier::~SharedTier() {
 net::awaitable<SharedTier::Found> SharedTier::look_up(const ImageUrl& url,
                                                       const std::string& cache_key,
                                                       net::thread_pool& pool) {
-    auto read_now = [this, &url, &cache_key] { return read_current(url, cache_key); };
-    auto found = co_await http::run_blocking(pool, std::move(read_now));
-    if (found.variant || found.object_key.empty() || cluster_ == nullptr) {
+    auto locate = [this, &url, &cache_key] { return locate_object(url, cache_key); };
+    auto found = co_await http::run_blocking(pool, std::move(locate));
+    if (found.object_key.empty()) {
+        co_return found;
+    }
+    if (cluster_ == nullptr) {
+        auto read_now = [this, &found, &cache_key] { return read(found.object_key, cache_key); };
+        found.variant = co_await http::run_blocking(pool, std::move(read_now));
         co_return found;
     }
     co_return co_await join_cluster_flight(std::move(found), cache_key, pool);
 }
 
-SharedTier::Found SharedTier::read_current(const ImageUrl& url, const std::string& cache_key) {
+SharedTier::Found SharedTier::locate_object(const ImageUrl& url, const std::string& cache_key) {
     // The original's version decides which object answers: a HEAD, far cheaper than the
     // original's bytes and a transform.
     auto original = store_.head(url.store_key());
@@ -119,11 +124,7 @@ SharedTier::Found SharedTier::read_current(const ImageUrl& url, const std::strin
         }
         return {}; // the fetch step answers the 404 or the outage
     }
-    Found found{.object_key = object_key_of(url, original->etag, cache_key)};
-    if (!found.object_key.empty()) {
-        found.variant = read(found.object_key, cache_key);
-    }
-    return found;
+    return Found{.object_key = object_key_of(url, original->etag, cache_key)};
 }
 
 cache::VariantPtr SharedTier::read(const std::string& object_key, const std::string& cache_key) {
@@ -149,15 +150,21 @@ net::awaitable<SharedTier::Found> SharedTier::join_cluster_flight(Found found,
                                                                   const std::string& cache_key,
                                                                   net::thread_pool& pool) {
     const auto give_up_at = clock_.steady_now() + config_.wait;
-    auto reread = [this, &found, &cache_key] { return read(found.object_key, cache_key); };
+    // The lease first, then the object: a holder writes before it releases, so whoever gets
+    // the lease after it sees its write (read first, a whole flight could fit in between).
+    auto lease_then_read = [this, &found, &cache_key] {
+        found.lease = try_lease(found.object_key);
+        found.variant = read(found.object_key, cache_key);
+    };
     for (bool waited = false;; waited = true) {
         // Watched before the lease is tried: a holder done in between is not missed.
         const Watch watch(*this, found.object_key);
-        auto take = [this, &found] { return try_lease(found.object_key); };
-        if ((found.lease = co_await http::run_blocking(pool, std::move(take)))) {
-            if (waited) { // a holder that finished after our first read wrote it meanwhile
-                found.variant = co_await http::run_blocking(pool, reread);
-            }
+        co_await http::run_blocking(pool, lease_then_read);
+        if (found.variant) {
+            found.lease.reset(); // nothing to make: let the next one have it
+            co_return found;
+        }
+        if (found.lease) {
             co_return found;
         }
         if (!waited) {
@@ -169,12 +176,7 @@ net::awaitable<SharedTier::Found> SharedTier::join_cluster_flight(Found found,
             counters_.waited_out.fetch_add(1, std::memory_order_relaxed);
             co_return found; // the holder is slow or stuck: transform without the lease
         }
-        // Ifs, not &&: GCC 12 mis-sequenced co_await inside conditional expressions.
-        if (co_await watch.wait(std::min(left, WAIT_SLICE))) {
-            if ((found.variant = co_await http::run_blocking(pool, reread))) {
-                co_return found;
-            }
-        }
+        (void)co_await watch.wait(std::min(left, WAIT_SLICE));
     }
 }
 

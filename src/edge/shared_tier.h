@@ -129,8 +129,8 @@ private:
         std::atomic<std::uint64_t> waited_out{0};
     };
 
-    /** HEAD of the original, then the object: blocking. */
-    Found read_current(const ImageUrl& url, const std::string& cache_key);
+    /** The object's key, from a HEAD of the original: blocking. */
+    Found locate_object(const ImageUrl& url, const std::string& cache_key);
     cache::VariantPtr read(const std::string& object_key, const std::string& cache_key);
     /** Lease, or wait for its holder, until a hit, the lease, or `wait` has passed. */
     boost::asio::awaitable<Found> join_cluster_flight(Found found, const std::string& cache_key,
