@@ -522,6 +522,8 @@ DeliveryHandler::produce(const ImageUrl& url, std::string key, const transform::
     if (auto landed = deps_.cache.get_from_memory(key)) {
         co_return Produced{.variant = std::move(landed), .cache_status = cache::Status::Hit};
     }
+    // 7–8 (end). The cluster's shared tier: one transform per variant in the whole cluster (the
+    // holder of its lease makes it; the other nodes wait for its write and read it).
     auto shared = co_await look_up_shared(url, key, spec, purge_generation);
     if (shared.variant) {
         co_return Produced{.variant = std::move(shared.variant),
@@ -544,7 +546,7 @@ DeliveryHandler::produce(const ImageUrl& url, std::string key, const transform::
         co_return produced;
     }
     produced->fetch_ms = fetch_ms;
-    // 12. Store in the cache tiers.
+    // 12. Store in the cache tiers (the shared one after the answer).
     store(produced->variant, purge_generation);
     share(url, std::move(shared), version, produced->variant, purge_generation);
     co_return produced;
