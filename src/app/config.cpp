@@ -3,6 +3,7 @@
 #include <toml++/toml.h>
 #include <fmt/format.h>
 
+#include <algorithm>
 #include <charconv>
 #include <set>
 #include <variant>
@@ -45,6 +46,7 @@ std::vector<Field> config_fields(Config& c) {
         {"server", "min_bytes_per_second", &s.min_bytes_per_second},
         {"server", "max_connections_per_client", &s.max_connections_per_client},
         {"server", "trusted_proxies", &s.trusted_proxies},
+        {"server", "node_name", &s.node_name},
         {"storage", "kind", &c.storage.kind, {"local", "s3"}},
         {"storage", "root", &c.storage.root},
         {"storage", "endpoint", &c.storage.endpoint},
@@ -417,6 +419,12 @@ void validate_kv(const KvConfig& kv, std::vector<std::string>& errors) {
     }
 }
 
+/** A header value as is: no control character, space or byte beyond ASCII can slip in. */
+bool valid_node_name(std::string_view name) {
+    return name.size() <= 128 &&
+           std::ranges::all_of(name, [](char c) { return c > ' ' && c < 127; });
+}
+
 void validate(const Config& c, std::vector<std::string>& errors) {
     if (c.server.listen.rfind(':') == std::string::npos) {
         errors.push_back("server.listen: expected host:port");
@@ -430,6 +438,10 @@ void validate(const Config& c, std::vector<std::string>& errors) {
     validate_kv(c.kv, errors);
     if (auto proxies = http::TrustedProxies::parse(c.server.trusted_proxies); !proxies) {
         errors.push_back("server.trusted_proxies: " + proxies.error().detail);
+    }
+    if (!valid_node_name(c.server.node_name)) {
+        errors.push_back("server.node_name: at most 128 visible ASCII characters (it is sent as "
+                         "the X-Served-By header)");
     }
     if (c.server.max_url_bytes == 0 || c.server.max_header_bytes < c.server.max_url_bytes) {
         errors.push_back("server.max_header_bytes: must be at least server.max_url_bytes");

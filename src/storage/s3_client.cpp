@@ -47,10 +47,8 @@ std::size_t collect_body(char* data, std::size_t size, std::size_t count, void* 
 std::size_t collect_header(char* data, std::size_t size, std::size_t count, void* user) {
     auto& transfer = *static_cast<Transfer*>(user);
     std::string_view line(data, size * count);
-    // curl hands over each header line with its CRLF: not part of the value (an ETag kept it,
-    // so it never compared equal nor was unquoted).
     while (line.ends_with('\r') || line.ends_with('\n')) {
-        line.remove_suffix(1);
+        line.remove_suffix(1); // curl hands over each header line with its CRLF
     }
     const auto colon = line.find(':');
     if (line.starts_with("HTTP/")) {

@@ -34,6 +34,24 @@ TEST(Config, DefaultsNeedNoFile) {
     EXPECT_FALSE(config->plans.at("free").avif);
 }
 
+// [server] node_name goes out as the X-Served-By header value as it is: nothing that could end
+// the header line or split the value is accepted.
+TEST(Config, NodeNameIsEmptyByDefaultAndOnlyVisibleAscii) {
+    auto config = load_config("", "/srv/data", {});
+    ASSERT_TRUE(config) << config.error().message;
+    EXPECT_EQ(config->server.node_name, "") << "the server names itself {hostname}:{port}";
+    config = load_config("", "/srv/data", {"IMAGECDN_SERVER_NODE_NAME=edge-fra-1"});
+    ASSERT_TRUE(config) << config.error().message;
+    EXPECT_EQ(config->server.node_name, "edge-fra-1");
+    for (const auto* bad : {"edge 1", "edge\r\nX-Evil: 1", "n\xc3\xa9ud", "\t"}) {
+        config = load_config("", "/srv/data", {std::string("IMAGECDN_SERVER_NODE_NAME=") + bad});
+        ASSERT_FALSE(config) << bad;
+        EXPECT_NE(config.error().message.find("server.node_name"), std::string::npos);
+    }
+    config = load_config("", "/srv/data", {"IMAGECDN_SERVER_NODE_NAME=" + std::string(129, 'n')});
+    EXPECT_FALSE(config) << "at most 128 characters";
+}
+
 TEST(Config, DashboardDirDefaultsToTheBuildTreeAndCanBeSet) {
     auto config = load_config("", "/srv/data", {});
     ASSERT_TRUE(config) << config.error().message;

@@ -5,6 +5,7 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <cctype>
 #include <chrono>
 #include <fstream>
 #include <memory>
@@ -91,6 +92,10 @@ TEST_P(BlobStoreContract, PutThenGetReturnsTheBytesAndMetadata) {
     EXPECT_EQ(stored->key, "pk_1/a/b/cat.png");
     EXPECT_EQ(stored->size, bytes.size());
     EXPECT_FALSE(stored->etag.empty());
+    // Unquoted and nothing but the hash: it goes into the edge's ETag header as it is.
+    EXPECT_TRUE(std::all_of(stored->etag.begin(), stored->etag.end(),
+                            [](unsigned char c) { return std::isalnum(c) || c == '-'; }))
+        << "etag: [" << stored->etag << "]";
     EXPECT_NEAR(static_cast<double>(stored->last_modified), static_cast<double>(unix_now()), 5);
 
     const auto object = store_->get("pk_1/a/b/cat.png");
