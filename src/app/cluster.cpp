@@ -60,21 +60,17 @@ std::vector<std::string> shared_prefixes(const cache::PurgeRequest& request) {
 
 } // namespace
 
-std::string config_fingerprint(const Config& c, const std::string& internal_secret,
-                               const std::string& jwt_secret) {
+std::string config_fingerprint(const Config& c, const std::string& internal_secret) {
     const auto& l = c.limits;
     std::vector<std::string> lines{
         "internal_secret " + core::sha256_hex(internal_secret),
-        "jwt_secret " + core::sha256_hex(jwt_secret),
         "storage " + store_location(c.storage),
         fmt::format("max_path_segments {}", c.storage.max_path_segments),
         "database " + without_credentials(c.database.url),
         fmt::format("shared_tier {}", c.cache.shared_tier),
-        fmt::format("expected_nodes {}", c.kv.expected_nodes),
         fmt::format("limits {} {} {} {} {} {} {}", l.max_original_bytes, l.max_original_pixels,
                     l.max_output_dimension, l.max_output_pixels, l.max_frames,
                     l.progressive_max_pixels, l.transform_timeout_ms),
-        fmt::format("purge_requests_per_minute {}", c.tenant_limits.purge_requests_per_minute),
         fmt::format("grace_days {}", c.billing.grace_days),
     };
     add_plans(lines, c.plans);

@@ -19,13 +19,13 @@ namespace cdn::app {
 
 /**
  * A hash (16 hex characters of SHA-256) of the settings that must be equal on every node of a
- * cluster, so that a node configured apart shows in `GET /internal/v1/nodes` (docs/operations.md
- * lists them and why): the secrets (hashed: only their equality matters), where the originals
- * and the database are (without credentials), the shared tier, the limits that decide what a
- * variant is, the per-customer API limit, the plans, the grace period and expected_nodes.
+ * cluster, whatever its role, so that a node configured apart shows in `GET /internal/v1/nodes`
+ * (docs/operations.md lists them and why): the internal secret (hashed: only its equality
+ * matters), where the originals and the database are (without credentials), the shared tier,
+ * the limits that decide what a variant is, the plans and the grace period. Settings only one
+ * role reads (the JWT secret, expected_nodes) are left out: they would flag every other role.
  */
-std::string config_fingerprint(const Config& config, const std::string& internal_secret,
-                               const std::string& jwt_secret);
+std::string config_fingerprint(const Config& config, const std::string& internal_secret);
 
 /** An edge's shared tier per `[cache] shared_tier`, or nullptr when it is off. Leases are taken
  *  on `kv` only when it is Redis (`[kv] url` set): in one process, the local single-flight

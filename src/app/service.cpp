@@ -234,7 +234,7 @@ api::ApiConfig api_config(const Config& config, const std::string& jwt_secret,
         .stripe_webhook_secret = config.stripe.webhook_secret,
         .max_path_segments = static_cast<std::size_t>(config.storage.max_path_segments),
         .purge_requests_per_minute = config.tenant_limits.purge_requests_per_minute,
-        .config_fingerprint = config_fingerprint(config, internal_secret, jwt_secret),
+        .config_fingerprint = config_fingerprint(config, internal_secret),
     };
 }
 
@@ -346,7 +346,7 @@ std::string announcement(const Config& config, Role role, const std::string& nod
         .started_at = core::SystemClock().unix_seconds(),
         .listen = config.server.listen,
         .host = host,
-        .config_fingerprint = config_fingerprint(config, secrets.internal, secrets.jwt),
+        .config_fingerprint = config_fingerprint(config, secrets.internal),
     });
 }
 
