@@ -179,7 +179,9 @@ TEST_F(ClusterTierTest, TwentyConcurrentMissesOverBothEdgesRunOneTransformInTheC
     EXPECT_EQ(transforms(*a_) + transforms(*b_), 1) << "one transform in the whole cluster";
     const auto shared = std::ranges::count_if(
         answers, [](const RawResponse& r) { return r.header("x-cache") == "HIT-SHARED"; });
-    EXPECT_GE(shared, REQUESTS / 2) << "the edge without the lease waited for it";
+    // The edge without the lease answered its first flight from the holder's write (later
+    // requests of either edge may be memory hits of their node's flight).
+    EXPECT_GE(shared, 1) << "the edge without the lease waited for it";
 }
 
 TEST_F(ClusterTierTest, ANodeStartedLaterAnswersFromTheSharedTierWithoutTransforming) {
