@@ -9,6 +9,7 @@
 #include <chrono>
 #include <optional>
 #include <string>
+#include <thread>
 
 #include "core/clock.h"
 #include "core/hash.h"
@@ -120,6 +121,17 @@ TEST_F(SharedTierTest, AWaiterTransformsItselfOnceTheBoundedWaitIsOver) {
     EXPECT_FALSE(next.lease) << "A still holds it: B transforms without it";
     EXPECT_FALSE(next.object_key.empty()) << "and shares what it makes";
     EXPECT_GE(std::chrono::steady_clock::now() - started, 400ms) << "after [cache] shared_wait_ms";
+}
+
+TEST_F(SharedTierTest, AHolderWorkingPastTheLeaseTtlKeepsItsLease) {
+    const auto holder = look_up(*a_);
+    ASSERT_TRUE(holder.lease);
+    const auto lease = "lease:" + holder.object_key;
+    // Lets real time pass beyond the TTL, as the KV tests let counters expire: only renewals
+    // (every TTL / 3) can keep the lease.
+    std::this_thread::sleep_for(SharedTier::LEASE_TTL + 500ms);
+    EXPECT_FALSE(kv_.acquire_lease(lease, "node-b", 1s).value()) << "A renewed it";
+    EXPECT_FALSE(kv_.release_lease(lease, "node-b").value());
 }
 
 TEST_F(SharedTierTest, WithoutAClusterStoreNoLeaseIsTaken) {
