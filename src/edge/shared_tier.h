@@ -47,10 +47,11 @@ struct SharedTierConfig {
  * a replaced original is never answered with an old variant). An edge that misses its own tiers
  * looks here before fetching the original.
  *
- * With a cluster KV store (Redis), one transform per variant runs in the whole cluster: the
- * first edge to miss takes a lease on the variant's object key (renewed every LEASE_TTL / 3 while
- * it works, released compare-and-delete after its shared write) and the others wait for the
- * holder's message on VARIANT_DONE_CHANNEL, then read the tier. A waiter re-tries the lease every
+ * With a cluster KV store (Redis), one transform per variant runs in the whole cluster: an edge
+ * tries the lease on the variant's object key, then reads the object (a holder writes before it
+ * releases, so the lease's next holder sees the last one's write). The holder renews it every
+ * LEASE_TTL / 3 while it works and releases it compare-and-delete after its shared write; the
+ * others wait for its message on VARIANT_DONE_CHANNEL, then try again. A waiter re-tries the lease every
  * WAIT_SLICE: a holder that died loses it after LEASE_TTL and a waiter takes over; after `wait`
  * in all a waiter transforms without it. Without a cluster store the local single-flight is the
  * whole story.
