@@ -73,6 +73,8 @@ std::vector<Field> config_fields(Config& c) {
         {"cache", "disk_bytes", &c.cache.disk_bytes},
         {"cache", "config_ttl_seconds", &c.cache.config_ttl_seconds},
         {"cache", "negative_ttl_seconds", &c.cache.negative_ttl_seconds},
+        {"cache", "shared_tier", &c.cache.shared_tier},
+        {"cache", "shared_wait_ms", &c.cache.shared_wait_ms},
         {"limits", "max_original_bytes", &l.max_original_bytes},
         {"limits", "max_original_pixels", &l.max_original_pixels},
         {"limits", "max_output_dimension", &l.max_output_dimension},
@@ -470,6 +472,9 @@ core::Result<Config> load_config(const std::string& file, const std::string& dat
     validate(config, errors);
     if (!errors.empty()) {
         return core::make_error(core::Errc::BadRequest, fmt::format("{}", fmt::join(errors, "; ")));
+    }
+    if (!config.configured.contains("cache.shared_tier")) {
+        config.cache.shared_tier = config.storage.kind == "s3";
     }
     config.storage.root = with_data_dir(config.storage.root, data_dir);
     config.database.url = with_data_dir(config.database.url, data_dir);

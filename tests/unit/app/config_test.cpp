@@ -165,6 +165,22 @@ TEST(Config, S3StorageNeedsItsSettingsAndNoRoot) {
     }
 }
 
+// operations.md: [cache] shared_tier is on by default exactly with the S3 store.
+TEST(Config, TheSharedTierIsOnByDefaultWithS3AndAsConfiguredOtherwise) {
+    const std::vector<std::string> s3 = {
+        "IMAGECDN_STORAGE_KIND=s3", "IMAGECDN_STORAGE_ENDPOINT=http://127.0.0.1:9000",
+        "IMAGECDN_STORAGE_BUCKET=originals", "IMAGECDN_STORAGE_ACCESS_KEY=k",
+        "IMAGECDN_STORAGE_SECRET_KEY=s"};
+    EXPECT_TRUE(load_config("", "d", s3)->cache.shared_tier);
+    EXPECT_FALSE(load_config("", "d", {})->cache.shared_tier);
+    auto off = s3;
+    off.emplace_back("IMAGECDN_CACHE_SHARED_TIER=false");
+    EXPECT_FALSE(load_config("", "d", off)->cache.shared_tier);
+    const auto on = load_config("", "d", {"IMAGECDN_CACHE_SHARED_TIER=true"});
+    EXPECT_TRUE(on->cache.shared_tier) << "a shared local root (NFS) may be shared too";
+    EXPECT_EQ(on->cache.shared_wait_ms, 10000u);
+}
+
 TEST(Config, MalformedTomlIsAnError) {
     const auto file = write_toml("[server\nlisten=");
     auto config = load_config(file, "d", {});
