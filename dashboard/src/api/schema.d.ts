@@ -569,6 +569,26 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/internal/v1/nodes": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * List the live nodes of the cluster
+         * @description Every node announces itself in the KV store (Redis in a cluster) at start and every 5 s, for 15 s. A node whose config fingerprint (a hash of the settings every node must share, docs/operations.md) differs from this node's has `config_matches` false.
+         */
+        get: operations["internalNodes"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/internal/v1/purge": {
         parameters: {
             query?: never;
@@ -2548,6 +2568,57 @@ export interface operations {
             };
             500: components["responses"]["Internal"];
             503: components["responses"]["DatabaseUnavailable"];
+        };
+    };
+    internalNodes: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The live nodes, oldest first. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @description This node's. */
+                        config_fingerprint: string;
+                        /** @description Nodes whose fingerprint differs from this node's. */
+                        mismatched: number;
+                        nodes: {
+                            id: string;
+                            /** @enum {string} */
+                            role: "all" | "edge" | "api";
+                            version: string;
+                            /**
+                             * Format: int64
+                             * @description Unix seconds.
+                             */
+                            started_at: number;
+                            listen: string;
+                            host: string;
+                            config_fingerprint: string;
+                            config_matches: boolean;
+                        }[];
+                    };
+                };
+            };
+            401: components["responses"]["Unauthorized"];
+            500: components["responses"]["Internal"];
+            /** @description `unavailable`: the KV store (Redis) cannot be reached. */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
         };
     };
     internalPurge: {

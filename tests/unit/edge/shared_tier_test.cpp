@@ -51,16 +51,15 @@ protected:
     /** `tier.look_up()` run to its end on an I/O context of its own. */
     SharedTier::Found look_up(SharedTier& tier) {
         std::optional<SharedTier::Found> found;
-        net::io_context io;
-        net::co_spawn(net::make_strand(io), tier.look_up(url_, KEY, pool_),
+        net::co_spawn(net::make_strand(io_), tier.look_up(url_, KEY, pool_),
                       [&found](std::exception_ptr error, SharedTier::Found result) {
                           EXPECT_FALSE(error);
                           found = std::move(result);
                       });
         // The context runs out of work while a call is on the pool: poll it.
         while (!found) {
-            io.restart();
-            io.run_for(5ms);
+            io_.restart();
+            io_.run_for(5ms);
         }
         return std::move(*found);
     }
@@ -71,6 +70,8 @@ protected:
     storage::BlobStorePtr store_ = storage::LocalBlobStore::create(dir_.path()).value();
     core::SystemClock clock_;
     kv::MemoryKvStore kv_{clock_};
+    // Outlives the pool: a pool thread still lets go of the strand after the answer arrived.
+    net::io_context io_;
     net::thread_pool pool_{2};
     ImageUrl url_{.public_key = "pk_a", .path = "cat.png"};
     std::optional<SharedTier> a_;
