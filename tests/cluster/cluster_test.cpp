@@ -336,6 +336,36 @@ TEST_F(ClusterTest, AFreeCustomersBurstThroughNginxIsHeldToThePlansGlobalRate) {
     EXPECT_GT(admitted["edge-2"], 0);
 }
 
+TEST_F(ClusterTest, TwentyConcurrentMissesThroughNginxRunOneTransformInTheCluster) {
+    const auto account = cluster().create_account("stampede@example.com", "business");
+    upload(account, "photo.jpg", sample_jpeg());
+    const auto target = "/" + account.public_key + "/photo.jpg?w=130&format=webp";
+    const auto cluster_transforms = [] {
+        double total = 0;
+        for (std::size_t i = 0; i < cluster().edge_count(); ++i) {
+            total += Cluster::metric(cluster().edge(i), "imagecdn_transforms_total");
+        }
+        return total;
+    };
+    const double before = cluster_transforms();
+    std::vector<RawResponse> answers(20);
+    std::vector<std::thread> clients;
+    for (auto& answer : answers) {
+        clients.emplace_back([&] { answer = get(cluster().nginx_port(), target); });
+    }
+    for (auto& client : clients) {
+        client.join();
+    }
+    std::set<std::string> nodes;
+    for (const auto& answer : answers) {
+        EXPECT_EQ(answer.status, 200) << answer.body;
+        EXPECT_EQ(dimensions_of(answer.body).width, 130);
+        nodes.insert(served_by(answer));
+    }
+    EXPECT_EQ(nodes.size(), 2U) << "nginx spread them over both edges";
+    EXPECT_EQ(cluster_transforms() - before, 1.0);
+}
+
 TEST_F(ClusterTest, AnEdgeKilledUnderLoadCostsOnlyItsRequestsInFlightAndRejoinsOnRestart) {
     const auto account = cluster().create_account("failover@example.com", "business");
     upload(account, "photo.jpg", sample_jpeg());
@@ -381,16 +411,22 @@ TEST_F(ClusterTest, AnEdgeKilledUnderLoadCostsOnlyItsRequestsInFlightAndRejoinsO
         << "nginx sends edge-1 requests again";
 }
 
-TEST_F(ClusterTest, ANewEdgeInPlaceOfAnotherServesAtOnceThroughNginx) {
+TEST_F(ClusterTest, ANewEdgeInPlaceOfAnotherStartsWarmAndServesAtOnceThroughNginx) {
     const auto account = cluster().create_account("replaced@example.com", "pro");
     upload(account, "photo.jpg", sample_jpeg());
     const auto target = "/" + account.public_key + "/photo.jpg?w=24";
     ASSERT_EQ(get(cluster().edge(1).port(), target).status, 200);
+    const auto written = [] {
+        return Cluster::metric(cluster().edge(1), "imagecdn_shared_tier_writes_total") >= 1;
+    };
+    ASSERT_TRUE(poll_until(written, 10s, 10ms)) << "the variant reached the shared tier";
     // A new machine under the old name and address: empty caches, nothing but its config.
     ASSERT_TRUE(cluster().replace_edge(1)) << cluster().error();
     const auto res = get(cluster().edge(1).port(), target);
     EXPECT_EQ(res.status, 200);
     EXPECT_EQ(dimensions_of(res.body).width, 24);
+    EXPECT_EQ(res.header("x-cache"), "HIT-SHARED") << "warm from the bucket";
+    EXPECT_EQ(Cluster::metric(cluster().edge(1), "imagecdn_transforms_total"), 0.0);
     EXPECT_EQ(Cluster::metric(cluster().edge(1), "imagecdn_kv_up"), 1.0);
     EXPECT_TRUE(poll_until(
         [&] { return served_by(get(cluster().nginx_port(), target)) == "edge-2"; }, 20s, 50ms));
