@@ -329,7 +329,7 @@ TEST_F(EngineTest, MetadataPolicy) {
 // Found by tests/fuzz/image_probe_fuzz.cpp: a HEIC whose primary item is a grid that names no
 // size probed as 0×0 and was accepted; every later step divides by the source's size.
 TEST_F(EngineTest, ProbeRefusesAHeaderWithoutPixels) {
-    std::ifstream file(std::string(CDN_SOURCE_DIR) +
+    std::ifstream file(std::string(IMAGECDN_SOURCE_DIR) +
                            "/tests/fuzz/corpus/image_probe/crash-heic-zero-size",
                        std::ios::binary);
     const std::string heic{std::istreambuf_iterator<char>(file), {}};
