@@ -4,7 +4,7 @@
 #   scripts/fuzz.sh TARGET SECONDS   one target for a local campaign: new inputs are kept in
 #                                    build-fuzz/corpus/TARGET (copy the useful ones to
 #                                    tests/fuzz/corpus/TARGET), a crash in build-fuzz/crashes/
-#   scripts/fuzz.sh --smoke [SECONDS]  every target SECONDS each (default 20; 9 targets fit in
+#   scripts/fuzz.sh --smoke [SECONDS]  every target SECONDS each (default 20; 11 targets fit in
 #                                    CI's 5 minutes) on the checked-in corpus; a crash fails
 #                                    with its reproducer printed
 #   scripts/fuzz.sh --list           the targets
