@@ -17,6 +17,7 @@ PACKAGES=(
   curl  # scripts/cluster.sh asks each demo URL which node answered
   mate-backgrounds  # real photographs for the transform tests
   chromium  # the dashboard's browser tests (playwright-core drives it; no browser download)
+  clang libclang-rt-14-dev  # the fuzz build (scripts/fuzz.sh): clang, libFuzzer, ASan, UBSan
   "$@"
 )
 if ! command -v node >/dev/null || ! command -v npm >/dev/null; then

@@ -247,8 +247,10 @@ void apply_plan_table(Config& config, const std::string& name, const toml::table
     auto fields = plan_fields(plan_named(config, name));
     for (const auto& [key, node] : table) {
         const auto full = fmt::format("plans.{}.{}", name, key.str());
+        // A named copy: clang 14 cannot capture a structured binding (the fuzz build).
+        const std::string_view key_name = key.str();
         auto it = std::find_if(fields.begin(), fields.end(),
-                               [&](const Field& f) { return f.key == key.str(); });
+                               [&](const Field& f) { return f.key == key_name; });
         if (it == fields.end()) {
             errors.push_back(fmt::format("{}: unknown key", full));
         } else if (auto e = Assigner(*it, full).from_toml(node)) {
@@ -284,8 +286,10 @@ void apply_file(Config& config, const std::string& file, std::vector<std::string
         }
         for (const auto& [key, value] : *table) {
             const auto full = fmt::format("{}.{}", section.str(), key.str());
+            const std::string_view section_name = section.str();
+            const std::string_view key_name = key.str();
             auto it = std::find_if(fields.begin(), fields.end(), [&](const Field& f) {
-                return f.section == section.str() && f.key == key.str();
+                return f.section == section_name && f.key == key_name;
             });
             if (it == fields.end()) {
                 errors.push_back(fmt::format("{}: unknown key", full));

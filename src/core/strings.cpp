@@ -150,6 +150,25 @@ int hex_value(char c) {
 
 } // namespace
 
+std::string percent_encode(std::string_view text, bool keep_slash) {
+    static constexpr char digits[] = "0123456789ABCDEF";
+    std::string out;
+    out.reserve(text.size());
+    for (const char c : text) {
+        const auto byte = static_cast<unsigned char>(c);
+        const bool alnum = (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9');
+        if (alnum || c == '-' || c == '.' || c == '_' || c == '~' ||
+            (keep_slash && c == '/')) {
+            out += c;
+        } else {
+            out += '%';
+            out += digits[byte >> 4];
+            out += digits[byte & 0xF];
+        }
+    }
+    return out;
+}
+
 std::optional<std::string> percent_decode(std::string_view in, bool plus_is_space) {
     if (in.find_first_of(plus_is_space ? "%+" : "%") == std::string_view::npos) {
         return std::string(in);

@@ -28,6 +28,10 @@ std::string rfc3339(std::int64_t unix_seconds);
 /** Escapes a string for a JSON string literal (without the quotes). */
 std::string json_escape(std::string_view s);
 
+/** RFC 3986 encoding: every byte but A-Z a-z 0-9 - . _ ~ becomes %XX (uppercase hex); '/'
+ *  stays when `keep_slash` (paths). A space is %20, never '+'. */
+std::string percent_encode(std::string_view text, bool keep_slash = false);
+
 /** Decodes %XX escapes (and '+' as space when `plus_is_space`); nullopt on a bad escape. */
 std::optional<std::string> percent_decode(std::string_view in, bool plus_is_space);
 

@@ -81,22 +81,7 @@ std::string canonical_query(const std::vector<std::pair<std::string, std::string
 }
 
 std::string uri_encode(std::string_view text, bool keep_slash) {
-    static constexpr char digits[] = "0123456789ABCDEF";
-    std::string out;
-    out.reserve(text.size());
-    for (const char c : text) {
-        const auto byte = static_cast<unsigned char>(c);
-        const bool alnum = (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9');
-        if (alnum || c == '-' || c == '.' || c == '_' || c == '~' ||
-            (keep_slash && c == '/')) {
-            out += c;
-        } else {
-            out += '%';
-            out += digits[byte >> 4];
-            out += digits[byte & 0xF];
-        }
-    }
-    return out;
+    return core::percent_encode(text, keep_slash);
 }
 
 std::string amz_date(std::int64_t unix_seconds) {

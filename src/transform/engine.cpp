@@ -68,6 +68,11 @@ bool decoded_outside_vips(ImageFormat format) {
 }
 
 core::Result<void> check_limits(const SourceInfo& info, const Limits& limits) {
+    // A header can name no pixels (a HEIC grid without a size): nothing to transform, and
+    // every later step divides by the source's size.
+    if (info.width == 0 || info.height == 0) {
+        return core::make_error(core::Errc::UnprocessableImage, "the original has no pixels");
+    }
     const std::uint64_t pixels = std::uint64_t{info.width} * info.height;
     if (pixels > limits.max_original_pixels) {
         return too_large("the original has more pixels than allowed");

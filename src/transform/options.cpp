@@ -650,7 +650,9 @@ core::Result<void> resolve_deferred(State& s) {
 std::string to_text(std::uint32_t n) { return std::to_string(n); }
 std::string to_text(double n) { return format_number(n); }
 std::string to_text(bool b) { return b ? "true" : "false"; }
-std::string to_text(const std::string& s) { return s; }
+// Free text (`v`) percent-encoded, so that the canonical string parses back to the same
+// options ('&', '=', '+' and '%' included).
+std::string to_text(const std::string& s) { return core::percent_encode(s); }
 std::string to_text(Fit f) { return std::string(keyword_name(FITS, f)); }
 std::string to_text(RequestedFormat f) { return std::string(keyword_name(FORMATS, f)); }
 std::string to_text(Flip f) { return std::string(keyword_name(FLIPS, f)); }
@@ -778,8 +780,8 @@ core::Result<DeliveryOptions> parse_preset_options(std::string_view query,
 }
 
 std::string canonical_string(const DeliveryOptions& o) {
-    // Fixed order; `v` goes last because it is the only free-form value: every earlier value
-    // is from a closed alphabet without '&', so the string stays unambiguous.
+    // Fixed order; `v` goes last because it is the only free-form value (percent-encoded by
+    // to_text): every earlier value is from a closed alphabet without '&'.
     using Field = std::pair<std::string_view, std::optional<std::string>>;
     const auto fields = std::to_array<Field>({
         {"width", text_of(o.width)},

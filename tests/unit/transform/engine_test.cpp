@@ -3,6 +3,8 @@
 #include <gtest/gtest.h>
 #include <vips/vips8>
 
+#include <fstream>
+#include <iterator>
 #include <tuple>
 
 #include "transform/vips_runtime.h"
@@ -322,6 +324,19 @@ TEST_F(EngineTest, MetadataPolicy) {
     EXPECT_NE(std::string(copyright.get_string("exif-ifd0-Copyright")).find("Example Photographer"),
               std::string::npos);
     EXPECT_EQ(copyright.get_typeof("exif-ifd0-Make"), 0u);
+}
+
+// Found by tests/fuzz/image_probe_fuzz.cpp: a HEIC whose primary item is a grid that names no
+// size probed as 0×0 and was accepted; every later step divides by the source's size.
+TEST_F(EngineTest, ProbeRefusesAHeaderWithoutPixels) {
+    std::ifstream file(std::string(IMAGECDN_SOURCE_DIR) +
+                           "/tests/fuzz/corpus/image_probe/crash-heic-zero-size",
+                       std::ios::binary);
+    const std::string heic{std::istreambuf_iterator<char>(file), {}};
+    ASSERT_EQ(sniff_format(heic), ImageFormat::Heic);
+    const auto probed = probe_source(heic, Limits{});
+    ASSERT_FALSE(probed) << probed->width << "x" << probed->height;
+    EXPECT_EQ(probed.error().code, core::Errc::UnprocessableImage);
 }
 
 TEST_F(EngineTest, HostileInputs) {
