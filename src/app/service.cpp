@@ -525,7 +525,7 @@ public:
         // Each module writes its own families.
         shared_.metrics.add_sources(server_, shared_.variant_cache, shared_.customers,
                                     shared_.rate_limiter, shared_.usage, edge_.transform_pool,
-                                    edge_.delivery, *shared_.kv_store);
+                                    edge_.delivery, *shared_.kv_store, *stores_.blobs);
     }
 
     /** Binds the main listener and `[metrics] listen`: the exit code when one cannot bind. */

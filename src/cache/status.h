@@ -12,11 +12,15 @@ enum class Status {
     HitDisk,
     /** Produced for this request, or for a request it waited for (single-flight). */
     Miss,
+    /** A variant past its freshness, served because the store failed (delivery.md step 9). */
+    Stale,
 };
 
 constexpr bool is_hit(Status status) { return status != Status::Miss; }
 
 /** The X-Cache value (delivery.md): a hit is a hit whichever tier answered it. */
-constexpr std::string_view header_value(Status status) { return is_hit(status) ? "HIT" : "MISS"; }
+constexpr std::string_view header_value(Status status) {
+    return status == Status::Stale ? "STALE" : is_hit(status) ? "HIT" : "MISS";
+}
 
 } // namespace cdn::cache

@@ -7,6 +7,7 @@
 #include <string_view>
 #include <vector>
 
+#include "core/metrics.h"
 #include "core/result.h"
 
 namespace cdn::storage {
@@ -69,6 +70,9 @@ public:
 
     /** Readiness: the store can be reached and written. Errors: origin_unavailable. */
     virtual core::Result<void> check() = 0;
+
+    /** The store's own /metrics families, if it has any. */
+    virtual void write_metrics(core::MetricWriter& /*writer*/) const {}
 };
 
 using BlobStorePtr = std::unique_ptr<BlobStore>;

@@ -116,6 +116,19 @@ core::Error transport_error(const S3Call& call, CURLcode rc, const char* text) {
                                 (*text != '\0' ? text : curl_easy_strerror(rc)));
 }
 
+using Counter = std::atomic<std::uint64_t>;
+
+/** Adds one finished transfer to the client's totals (S3Client::Stats). */
+void count_transfer(CURL* curl, Counter& attempts, Counter& connections, Counter& bytes) {
+    long opened = 0;
+    curl_off_t received = 0;
+    curl_easy_getinfo(curl, CURLINFO_NUM_CONNECTS, &opened);
+    curl_easy_getinfo(curl, CURLINFO_SIZE_DOWNLOAD_T, &received);
+    attempts.fetch_add(1, std::memory_order_relaxed);
+    connections.fetch_add(static_cast<std::uint64_t>(opened), std::memory_order_relaxed);
+    bytes.fetch_add(static_cast<std::uint64_t>(received), std::memory_order_relaxed);
+}
+
 } // namespace
 
 struct S3Client::Handle {
@@ -168,6 +181,7 @@ void S3Client::give_back(std::unique_ptr<Handle> handle) {
 
 core::Result<S3Answer> S3Client::perform(const S3Call& call) {
     if (!breaker_allows()) {
+        refused_by_breaker_.fetch_add(1, std::memory_order_relaxed);
         return core::make_error(core::Errc::OriginUnavailable, "the image store is unavailable",
                                 "s3: " + call.method + ' ' + call.key + ": circuit open after " +
                                     std::to_string(options_.breaker_failures) +
@@ -180,8 +194,15 @@ core::Result<S3Answer> S3Client::perform(const S3Call& call) {
 }
 
 bool S3Client::breaker_allows() {
-    const std::int64_t until = open_until_ms_.load();
-    return until == 0 || steady_ms() >= until;
+    std::int64_t until = open_until_ms_.load();
+    if (until == 0) {
+        return true;
+    }
+    const std::int64_t now = steady_ms();
+    // Half open: the one caller that moves the deadline on is the probe; the others keep
+    // failing fast until it has found the store back (or not).
+    return now >= until &&
+           open_until_ms_.compare_exchange_strong(until, now + options_.breaker_cooldown.count());
 }
 
 void S3Client::breaker_record(bool store_down) {
@@ -246,6 +267,7 @@ core::Result<S3Answer> S3Client::transfer(
     set_method(curl, call, state);
     const CURLcode rc = curl_easy_perform(curl);
     curl_easy_getinfo(curl, CURLINFO_RESPONSE_CODE, &state.answer.status);
+    count_transfer(curl, attempts_, connections_opened_, bytes_received_);
     give_back(std::move(handle));
     if (state.too_large) {
         return core::make_error(core::Errc::SourceTooLarge, "the original is too large",
@@ -264,6 +286,16 @@ std::string S3Client::presigned_url(std::string_view method, std::string_view ke
     const sigv4::Request request{std::string(method), where.path, {}, {{"host", where.host}}, ""};
     return where.url_prefix + '?' +
            sigv4::presigned_query(credentials_, request, sigv4::amz_date(now), expires);
+}
+
+S3Client::Stats S3Client::stats() const {
+    return Stats{
+        .attempts = attempts_.load(std::memory_order_relaxed),
+        .refused_by_breaker = refused_by_breaker_.load(std::memory_order_relaxed),
+        .connections_opened = connections_opened_.load(std::memory_order_relaxed),
+        .bytes_received = bytes_received_.load(std::memory_order_relaxed),
+        .breaker_open = open_until_ms_.load() != 0,
+    };
 }
 
 bool is_retryable(const S3Answer& answer) {
