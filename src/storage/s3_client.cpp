@@ -138,7 +138,8 @@ struct S3Client::Handle {
 
 S3Client::S3Client(S3Options options)
     : options_(std::move(options)),
-      credentials_{options_.access_key, options_.secret_key, options_.region} {
+      credentials_{options_.access_key, options_.secret_key, options_.region},
+      breaker_(options_.breaker_failures, options_.breaker_cooldown) {
     init_curl_once();
     const auto scheme_end = options_.endpoint.find("://");
     scheme_ = options_.endpoint.substr(0, scheme_end);
@@ -180,7 +181,7 @@ void S3Client::give_back(std::unique_ptr<Handle> handle) {
 }
 
 core::Result<S3Answer> S3Client::perform(const S3Call& call) {
-    if (!breaker_allows()) {
+    if (!breaker_.allow(steady_ms())) {
         refused_by_breaker_.fetch_add(1, std::memory_order_relaxed);
         return core::make_error(core::Errc::OriginUnavailable, "the image store is unavailable",
                                 "s3: " + call.method + ' ' + call.key + ": circuit open after " +
@@ -188,30 +189,10 @@ core::Result<S3Answer> S3Client::perform(const S3Call& call) {
                                     " failures in a row");
     }
     auto answer = perform_with_retries(call);
-    breaker_record(answer ? is_retryable(*answer)
-                          : answer.error().code == core::Errc::OriginUnavailable);
+    breaker_.record(answer ? is_retryable(*answer)
+                           : answer.error().code == core::Errc::OriginUnavailable,
+                    steady_ms());
     return answer;
-}
-
-bool S3Client::breaker_allows() {
-    std::int64_t until = open_until_ms_.load();
-    if (until == 0) {
-        return true;
-    }
-    const std::int64_t now = steady_ms();
-    // Half open: the one caller that moves the deadline on is the probe; the others keep
-    // failing fast until it has found the store back (or not).
-    return now >= until &&
-           open_until_ms_.compare_exchange_strong(until, now + options_.breaker_cooldown.count());
-}
-
-void S3Client::breaker_record(bool store_down) {
-    if (!store_down) {
-        failures_in_a_row_ = 0;
-        open_until_ms_ = 0;
-    } else if (++failures_in_a_row_ >= options_.breaker_failures) {
-        open_until_ms_ = steady_ms() + options_.breaker_cooldown.count();
-    }
 }
 
 core::Result<S3Answer> S3Client::perform_with_retries(const S3Call& call) {
@@ -294,7 +275,7 @@ S3Client::Stats S3Client::stats() const {
         .refused_by_breaker = refused_by_breaker_.load(std::memory_order_relaxed),
         .connections_opened = connections_opened_.load(std::memory_order_relaxed),
         .bytes_received = bytes_received_.load(std::memory_order_relaxed),
-        .breaker_open = open_until_ms_.load() != 0,
+        .breaker_open = breaker_.open(),
     };
 }
 

@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "core/result.h"
+#include "storage/circuit_breaker.h"
 #include "storage/sigv4.h"
 
 namespace cdn::storage {
@@ -113,9 +114,6 @@ private:
     Target target(std::string_view key) const;
     core::Result<S3Answer> perform_with_retries(const S3Call& call);
     core::Result<S3Answer> attempt_once(const S3Call& call);
-    /** The circuit breaker: whether requests may go, and what the last one found. */
-    bool breaker_allows();
-    void breaker_record(bool store_down);
     core::Result<S3Answer> transfer(const S3Call& call, const std::string& url,
                                     const std::vector<std::pair<std::string, std::string>>& headers);
     std::unique_ptr<Handle> take();
@@ -127,9 +125,7 @@ private:
     std::string host_;
     std::mutex mutex_;
     std::vector<std::unique_ptr<Handle>> idle_;
-    std::atomic<int> failures_in_a_row_{0};
-    /** steady_clock milliseconds until which the breaker is open; 0 when closed. */
-    std::atomic<std::int64_t> open_until_ms_{0};
+    CircuitBreaker breaker_;
     std::atomic<std::uint64_t> attempts_{0};
     std::atomic<std::uint64_t> refused_by_breaker_{0};
     std::atomic<std::uint64_t> connections_opened_{0};
