@@ -67,7 +67,8 @@ public:
     /** A variant as produced on a miss, with the timings for Server-Timing. */
     struct Produced {
         cache::VariantPtr variant;
-        /** Miss, or Hit when a flight that ended meanwhile had stored it. */
+        /** Miss, or Hit when a flight that ended meanwhile had stored it, or Stale when the
+         *  store failed and the cache still had the variant past its freshness. */
         cache::Status cache_status = cache::Status::Miss;
         bool transformed = false;
         double fetch_ms = 0;
