@@ -208,15 +208,20 @@ TEST_F(S3OutageTest, AHugeOriginalIsRefusedWhileReadingWithoutBufferingItWhole) 
                       ->status,
                   204);
         const double before = metric("imagecdn_store_bytes_received_total");
+        ASSERT_GE(before, 0.0) << "no imagecdn_store_bytes_received_total in /metrics";
         const auto refused = get("/" + key + (chunked ? "?w=100" : "?w=101"));
         EXPECT_EQ(refused.status, 413) << refused.body;
         EXPECT_EQ(error_code(refused), "source_too_large");
         // At most the cap and one read past it (curl hands the body over in 16 KiB pieces).
         const double received = metric("imagecdn_store_bytes_received_total") - before;
         EXPECT_LE(received, static_cast<double>(kOriginalCap + (1 << 20))) << received;
+        RecordProperty(chunked ? "received_chunked" : "received_with_length",
+                       std::to_string(static_cast<std::uint64_t>(received)));
     }
     // Had the server held the object whole, its resident peak would be past 200 MB.
-    EXPECT_LT(peak_rss(server_->pid()), kHugeBytes) << peak_rss(server_->pid());
+    const auto peak = peak_rss(server_->pid());
+    EXPECT_LT(peak, kHugeBytes) << peak;
+    RecordProperty("server_peak_rss", std::to_string(peak));
 }
 
 // operations.md: a store that cannot be used stops start-up with exit 1 and a message naming it.
