@@ -13,6 +13,8 @@ PACKAGES=(
   libgtest-dev libgmock-dev libvalijson-dev zlib1g-dev libheif-examples libjxl-tools
   postgresql-15  # the tests' private PostgreSQL server (initdb, pg_ctl; never the system service)
   redis-server  # the tests' private Redis (a child on a free port; never the system service)
+  nginx  # the load balancer of scripts/cluster.sh and the cluster tests (a child, not the service)
+  curl  # scripts/cluster.sh asks each demo URL which node answered
   mate-backgrounds  # real photographs for the transform tests
   chromium  # the dashboard's browser tests (playwright-core drives it; no browser download)
   "$@"

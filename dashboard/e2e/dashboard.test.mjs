@@ -12,12 +12,10 @@ import { after, before, describe, it } from 'node:test';
 import { chromium } from 'playwright-core';
 import { freePort, startImagecdn } from '../scripts/lib/imagecdn.mjs';
 import {
-  CHROMIUM, SCREENSHOTS, axeViolations, ensureDir, eventually, formatViolations, scrollWidth, settled, solidPng,
-  startFakeStripe,
+  CHROMIUM, PHONE, SCREENSHOTS, WIDE, checkPage as checkPageAt, ensureDir, eventually, solidPng, startFakeStripe,
+  usageWritten as usageWrittenBy,
 } from './lib.mjs';
 
-const WIDE = { width: 1280, height: 900 };
-const PHONE = { width: 390, height: 844 };
 const EMAIL = `e2e-${Date.now()}@example.com`;
 const PASSWORD = 'correct horse battery staple';
 const WEBHOOK_SECRET = 'whsec_test';
@@ -96,31 +94,9 @@ describe('dashboard in Chromium', { concurrency: false }, () => {
     console.log(`# screenshots: ${SCREENSHOTS}`);
   });
 
-  /** axe (no serious or critical violations), no horizontal scroll at 390 px, screenshots at both widths. */
-  async function checkPage(name, { ready } = {}) {
-    for (const viewport of [WIDE, PHONE]) {
-      await page.setViewportSize(viewport);
-      if (ready) await ready();
-      await settled(page);
-      const violations = await axeViolations(page);
-      assert.equal(violations.length, 0, `${name} at ${viewport.width} px:\n${formatViolations(violations)}`);
-      if (viewport === PHONE) {
-        const width = await scrollWidth(page);
-        assert.ok(width <= PHONE.width, `${name}: document is ${width} px wide at 390 px`);
-      }
-      await page.screenshot({ path: join(SCREENSHOTS, `${name}-${viewport.width}.png`), fullPage: true });
-    }
-    await page.setViewportSize(WIDE);
-  }
+  const checkPage = (name, options) => checkPageAt(page, name, options);
 
-  /** Resolves once the server holds no usage counts it has not written (its /metrics gauge). */
-  async function usageWritten() {
-    const secret = readFileSync(join(server.dataDir, 'internal_secret'), 'utf8').trim();
-    await eventually(async () => {
-      const res = await fetch(`${base}/metrics`, { headers: { Authorization: `Bearer ${secret}` } });
-      return /^imagecdn_usage_pending_events 0$/m.test(await res.text());
-    }, { message: 'every usage count written' });
-  }
+  const usageWritten = () => usageWrittenBy(server);
 
   const heading = (name) => page.getByRole('heading', { level: 1, name, exact: true });
   const nav = (name) => page.getByRole('navigation', { name: 'Main' }).getByRole('link', { name, exact: true });

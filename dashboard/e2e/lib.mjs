@@ -1,4 +1,5 @@
 // Helpers for the browser tests: the fake Stripe, axe-core, screenshots, layout checks.
+import assert from 'node:assert/strict';
 import { spawn, spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
@@ -10,6 +11,8 @@ const require = createRequire(import.meta.url);
 export const CHROMIUM = process.env.CHROMIUM_PATH || '/usr/bin/chromium';
 export const SCREENSHOTS = process.env.DASHBOARD_SCREENSHOTS || join(REPO, 'build', 'dashboard', 'screenshots');
 export const FAKE_STRIPE_DIR = join(REPO, 'tests', 'fake_stripe');
+export const WIDE = { width: 1280, height: 900 };
+export const PHONE = { width: 390, height: 844 };
 
 /**
  * Starts tests/fake_stripe/server.mjs (its dependencies installed with npm ci when missing);
@@ -134,6 +137,38 @@ export async function eventually(fn, { timeoutMs = 15000, intervalMs = 200, mess
     await new Promise((r) => setTimeout(r, intervalMs));
   }
   throw new Error(`timed out waiting for ${message} (last: ${last instanceof Error ? last.message : JSON.stringify(last)})`);
+}
+
+/**
+ * At 1280 and 390 px: axe (no serious or critical violations), no horizontal scroll at 390 px,
+ * and a screenshot `${name}-${width}.png`. `ready` runs after each resize; `axeCounts` (if
+ * given) gets the number of violations per page and width.
+ */
+export async function checkPage(page, name, { ready, axeCounts } = {}) {
+  for (const viewport of [WIDE, PHONE]) {
+    await page.setViewportSize(viewport);
+    if (ready) await ready();
+    await settled(page);
+    const violations = await axeViolations(page);
+    if (axeCounts) axeCounts[`${name}-${viewport.width}`] = violations.length;
+    assert.equal(violations.length, 0, `${name} at ${viewport.width} px:\n${formatViolations(violations)}`);
+    if (viewport === PHONE) {
+      const width = await scrollWidth(page);
+      assert.ok(width <= PHONE.width, `${name}: document is ${width} px wide at 390 px`);
+    }
+    await page.screenshot({ path: join(SCREENSHOTS, `${name}-${viewport.width}.png`), fullPage: true });
+  }
+  await page.setViewportSize(WIDE);
+}
+
+/** Resolves once `server` (startImagecdn's) holds no usage counts it has not written (its
+ *  /metrics gauge). */
+export async function usageWritten(server) {
+  const secret = readFileSync(join(server.dataDir, 'internal_secret'), 'utf8').trim();
+  await eventually(async () => {
+    const res = await fetch(`${server.origin}/metrics`, { headers: { Authorization: `Bearer ${secret}` } });
+    return /^imagecdn_usage_pending_events 0$/m.test(await res.text());
+  }, { message: 'every usage count written' });
 }
 
 /** A PNG made in memory (solid colour, w×h), for uploads that need no file on disk. */

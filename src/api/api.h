@@ -33,6 +33,9 @@ struct ApiConfig {
     std::size_t max_path_segments = 32;
     /** [limits] purge_requests_per_minute: purges, and settings writes alike, per customer. */
     std::uint64_t purge_requests_per_minute = 60;
+    /** A hash of the settings every node must share (app::config_fingerprint): nodes that
+     *  announce another one are flagged by `GET /internal/v1/nodes`. */
+    std::string config_fingerprint;
 
     /** `public_base_url` + `path` (which starts with '/'), for URLs handed to clients. */
     std::string url_for(std::string_view path) const;

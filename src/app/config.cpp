@@ -3,6 +3,7 @@
 #include <toml++/toml.h>
 #include <fmt/format.h>
 
+#include <algorithm>
 #include <charconv>
 #include <set>
 #include <variant>
@@ -45,6 +46,7 @@ std::vector<Field> config_fields(Config& c) {
         {"server", "min_bytes_per_second", &s.min_bytes_per_second},
         {"server", "max_connections_per_client", &s.max_connections_per_client},
         {"server", "trusted_proxies", &s.trusted_proxies},
+        {"server", "node_name", &s.node_name},
         {"storage", "kind", &c.storage.kind, {"local", "s3"}},
         {"storage", "root", &c.storage.root},
         {"storage", "endpoint", &c.storage.endpoint},
@@ -74,6 +76,8 @@ std::vector<Field> config_fields(Config& c) {
         {"cache", "disk_bytes", &c.cache.disk_bytes},
         {"cache", "config_ttl_seconds", &c.cache.config_ttl_seconds},
         {"cache", "negative_ttl_seconds", &c.cache.negative_ttl_seconds},
+        {"cache", "shared_tier", &c.cache.shared_tier},
+        {"cache", "shared_wait_ms", &c.cache.shared_wait_ms},
         {"limits", "max_original_bytes", &l.max_original_bytes},
         {"limits", "max_original_pixels", &l.max_original_pixels},
         {"limits", "max_output_dimension", &l.max_output_dimension},
@@ -422,6 +426,12 @@ void validate_kv(const KvConfig& kv, std::vector<std::string>& errors) {
     }
 }
 
+/** A header value as is: no control character, space or byte beyond ASCII can slip in. */
+bool valid_node_name(std::string_view name) {
+    return name.size() <= 128 &&
+           std::ranges::all_of(name, [](char c) { return c > ' ' && c < 127; });
+}
+
 void validate(const Config& c, std::vector<std::string>& errors) {
     if (c.server.listen.rfind(':') == std::string::npos) {
         errors.push_back("server.listen: expected host:port");
@@ -435,6 +445,10 @@ void validate(const Config& c, std::vector<std::string>& errors) {
     validate_kv(c.kv, errors);
     if (auto proxies = http::TrustedProxies::parse(c.server.trusted_proxies); !proxies) {
         errors.push_back("server.trusted_proxies: " + proxies.error().detail);
+    }
+    if (!valid_node_name(c.server.node_name)) {
+        errors.push_back("server.node_name: at most 128 visible ASCII characters (it is sent as "
+                         "the X-Served-By header)");
     }
     if (c.server.max_url_bytes == 0 || c.server.max_header_bytes < c.server.max_url_bytes) {
         errors.push_back("server.max_header_bytes: must be at least server.max_url_bytes");
@@ -465,6 +479,9 @@ core::Result<Config> load_config(const std::string& file, const std::string& dat
     validate(config, errors);
     if (!errors.empty()) {
         return core::make_error(core::Errc::BadRequest, fmt::format("{}", fmt::join(errors, "; ")));
+    }
+    if (!config.configured.contains("cache.shared_tier")) {
+        config.cache.shared_tier = config.storage.kind == "s3";
     }
     config.storage.root = with_data_dir(config.storage.root, data_dir);
     config.database.url = with_data_dir(config.database.url, data_dir);

@@ -73,6 +73,12 @@ struct CacheConfig {
     std::uint64_t config_ttl_seconds = 300;
     /** How long an unknown public key or host is remembered as unknown. */
     std::uint64_t negative_ttl_seconds = 10;
+    /** Variants also kept in the object store under `_variants/`, shared by every edge; when
+     *  not configured, on exactly when `[storage] kind = "s3"`. */
+    bool shared_tier = false;
+    /** With Redis: how long an edge that lost a variant's lease waits for the holder's shared
+     *  write before transforming itself. */
+    std::uint64_t shared_wait_ms = 10'000;
 };
 
 /** [limits] that bound what one customer may ask of the management API. */

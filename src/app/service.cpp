@@ -11,8 +11,11 @@
 #include <optional>
 #include <thread>
 
+#include <unistd.h>
+
 #include "api/api.h"
 #include "api/common/authenticator.h"
+#include "app/cluster.h"
 #include "app/demo.h"
 #include "app/metrics_listener.h"
 #include "app/periodic_task.h"
@@ -25,6 +28,7 @@
 #include "cache/tiered_cache.h"
 #include "core/clock.h"
 #include "core/metrics.h"
+#include "core/random.h"
 #include "billing/bandwidth_quota.h"
 #include "billing/overage_reporter.h"
 #include "cache/purge.h"
@@ -38,8 +42,10 @@
 #include "http/server.h"
 #include "http/static_site.h"
 #include "kv/channels.h"
+#include "kv/node_announcement.h"
 #include "kv/rate_limiter.h"
 #include "security/keys.h"
+#include "security/preview_pass.h"
 #include "transform/vips_runtime.h"
 #include "transform/worker_pool.h"
 #include "usage/usage_recorder.h"
@@ -229,6 +235,7 @@ api::ApiConfig api_config(const Config& config, const std::string& jwt_secret,
         .stripe_webhook_secret = config.stripe.webhook_secret,
         .max_path_segments = static_cast<std::size_t>(config.storage.max_path_segments),
         .purge_requests_per_minute = config.tenant_limits.purge_requests_per_minute,
+        .config_fingerprint = config_fingerprint(config, internal_secret),
     };
 }
 
@@ -328,6 +335,22 @@ core::Result<Secrets> load_secrets(const Config& config) {
     return Secrets{.internal = std::move(*internal), .jwt = std::move(*jwt)};
 }
 
+/** This node as the KV store lists it (kv::NodeAnnouncement). */
+std::string announcement(const Config& config, Role role, const std::string& node_id,
+                         const Secrets& secrets) {
+    char host[256] = {};
+    (void)gethostname(host, sizeof(host) - 1);
+    return kv::encode_announcement({
+        .id = node_id,
+        .role = role == Role::Edge ? "edge" : role == Role::Api ? "api" : "all",
+        .version = IMAGECDN_VERSION,
+        .started_at = core::SystemClock().unix_seconds(),
+        .listen = config.server.listen,
+        .host = host,
+        .config_fingerprint = config_fingerprint(config, secrets.internal),
+    });
+}
+
 // The parts below hold references to one another: members are declared in dependency order,
 // so each is built after, and destroyed before, everything it refers to.
 
@@ -363,6 +386,8 @@ struct Shared {
         usage.start();
     }
 
+    /** This process in the cluster: lease holder and announcement id. */
+    const std::string node_id = core::random_hex(8);
     core::SystemClock clock;
     core::MetricsRegistry metrics;
     cache::MemoryCache memory_cache;
@@ -385,9 +410,13 @@ struct Shared {
 
 /** Image delivery: the transform workers and the handler behind every image URL. */
 struct Edge {
-    Edge(const Config& config, const Stores& stores, Shared& shared)
+    Edge(const Config& config, Role role, const Stores& stores, Shared& shared,
+         const Secrets& secrets)
         : transform_pool(transform_workers(config.limits), config.limits.transform_queue,
                          config.limits.transform_queue_per_customer),
+          shared_tier(role == Role::Api ? nullptr
+                                        : make_shared_tier(config, *stores.blobs, *shared.kv_store,
+                                                           shared.clock, shared.node_id)),
           delivery({
               .customers = shared.customers,
               .store = *stores.blobs,
@@ -402,9 +431,12 @@ struct Edge {
               .usage = shared.usage,
               .clock = shared.clock,
               .own_hosts = own_hosts(config.server),
+              .preview_key = security::preview_pass_key(secrets.internal),
+              .shared_tier = shared_tier.get(),
           }) {}
 
     transform::WorkerPool transform_pool;
+    std::unique_ptr<edge::SharedTier> shared_tier;
     edge::DeliveryHandler delivery;
 };
 
@@ -431,7 +463,12 @@ struct Api {
           overage_reporter(*stores.database, stripe, config.plans, shared.clock,
                            config.billing.meter_event_name,
                            static_cast<std::int64_t>(config.billing.settle_seconds)),
-          overage_reports(start_overage_reports(config, role, stripe, overage_reporter)) {}
+          overage_reports(start_overage_reports(config, role, stripe, overage_reporter)) {
+        if (role != Role::Edge && config.cache.shared_tier) {
+            sweeper = std::make_unique<SharedTierSweeper>(*stores.blobs, *shared.kv_store,
+                                                          shared.node_id);
+        }
+    }
 
     billing::StripeClient stripe;
     api::Authenticator authenticator;
@@ -439,6 +476,8 @@ struct Api {
     api::ApiDeps deps;
     billing::OverageReporter overage_reporter;
     std::unique_ptr<PeriodicTask> overage_reports;
+    /** Purges' shared-tier objects, deleted by one API node per purge. */
+    std::unique_ptr<SharedTierSweeper> sweeper;
 };
 
 /** The routes of a node in its role: the API and the dashboard unless edge-only, health and
@@ -518,10 +557,13 @@ public:
     Service(const Config& config, Role role, Stores& stores, kv::KvStorePtr kv,
             const Secrets& secrets)
         : config_(config), stores_(stores), shared_(config, stores, std::move(kv)),
-          edge_(config, stores, shared_), api_(config, role, stores, shared_, secrets),
+          edge_(config, role, stores, shared_, secrets),
+          api_(config, role, stores, shared_, secrets),
           router_(node_routes(config, role, stores, shared_, edge_, api_, secrets)),
           server_(config.server, router_, access_log_),
-          metrics_listener_(shared_.metrics, access_log_) {
+          metrics_listener_(shared_.metrics, access_log_),
+          announcer_(*shared_.kv_store, shared_.node_id,
+                     announcement(config, role, shared_.node_id, secrets)) {
         // Each module writes its own families.
         shared_.metrics.add_sources(server_, shared_.variant_cache, shared_.customers,
                                     shared_.rate_limiter, shared_.usage, edge_.transform_pool,
@@ -591,6 +633,7 @@ private:
     http::AccessLog access_log_;
     http::Server server_;
     MetricsListener metrics_listener_;
+    NodeAnnouncer announcer_;
 };
 
 } // namespace

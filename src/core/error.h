@@ -48,6 +48,9 @@ enum class Errc {
     StorageQuotaExceeded,
     SourceTooLarge,
     UnprocessableImage,
+    /** A direct upload whose stored object is not what its upload URL was made for (size,
+     *  content type): 422. */
+    UploadMismatch,
     TransformTimeout,
     Busy,
     /** A request whose head or body did not arrive in time or arrived too slowly: 408. */
@@ -57,6 +60,8 @@ enum class Errc {
     OriginUnavailable,
     /** Stripe unreachable, timing out or failing. */
     BillingUnavailable,
+    /** No Stripe secret key in the config: checkout and portal can never work here (501). */
+    BillingNotConfigured,
     /** Checkout for the plan the customer already has. */
     AlreadyOnPlan,
     Unavailable,

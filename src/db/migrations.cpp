@@ -156,6 +156,15 @@ std::vector<Migration> all_migrations() {
              R"(ALTER TABLE originals ALTER COLUMN path TYPE TEXT COLLATE "C")",
          },
          "postgres"},
+        // Uploads straight to the bucket (issue 18): `upload_id` names the upload to its
+        // customer (the token stays a secret of the URL); `completion` holds the answer of the
+        // upload's completion, so that completing it again answers the same.
+        {6,
+         {
+             "ALTER TABLE upload_tokens ADD COLUMN upload_id TEXT",
+             "ALTER TABLE upload_tokens ADD COLUMN completion TEXT",
+             "CREATE UNIQUE INDEX upload_tokens_upload_id ON upload_tokens(upload_id)",
+         }},
     };
 }
 

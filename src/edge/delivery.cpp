@@ -15,6 +15,7 @@
 #include "http/blocking.h"
 #include "http/client_address.h"
 #include "security/domain_allowlist.h"
+#include "security/preview_pass.h"
 #include "security/url_signing.h"
 #include "transform/cloudflare_options.h"
 #include "transform/deadline.h"
@@ -400,6 +401,21 @@ net::awaitable<void> DeliveryHandler::look_up_cache(Delivery& d) {
     }
 }
 
+net::awaitable<SharedTier::Found>
+DeliveryHandler::look_up_shared(const ImageUrl& url, const std::string& key,
+                                const transform::TransformSpec* spec,
+                                std::uint64_t purge_generation) {
+    // An original without options is served from the store as it is: nothing to share.
+    if (deps_.shared_tier == nullptr || spec == nullptr) {
+        co_return SharedTier::Found{};
+    }
+    auto found = co_await deps_.shared_tier->look_up(url, key, deps_.blocking_pool);
+    if (found.variant) {
+        store(found.variant, purge_generation);
+    }
+    co_return found;
+}
+
 net::awaitable<DeliveryHandler::Step> DeliveryHandler::produce_once(Delivery& d) {
     const auto* spec = d.negotiated ? &d.negotiated->spec : nullptr;
     // The flight's first requester owns the transform: keys are per customer, so the customer
@@ -475,9 +491,25 @@ http::Response DeliveryHandler::fail(const Delivery& d, const core::Error& error
     return res;
 }
 
+bool DeliveryHandler::own_preview(const Delivery& d) const {
+    // Only a request carrying the cookie pays for the HMAC; image requests from anywhere else
+    // have no Cookie header at all (or, SameSite=Strict, not this one).
+    const auto cookies = d.request.header("cookie");
+    if (!cookies || deps_.preview_key.empty()) {
+        return false;
+    }
+    const auto pass = security::cookie_value(*cookies, security::PREVIEW_COOKIE);
+    return pass && security::preview_pass_valid(deps_.preview_key, *pass, d.customer->record.id,
+                                                deps_.clock.unix_seconds());
+}
+
 void DeliveryHandler::record_usage(const Delivery& d, const http::Response& res) {
     if (!d.customer) {
         return; // nobody to bill: unknown key, or refused before the customer was known
+    }
+    if (own_preview(d)) {
+        previews_unmetered_.fetch_add(1, std::memory_order_relaxed);
+        return; // the customer's own dashboard showing them their images (docs/previews.md)
     }
     const bool has_body = res.body && !d.request.is_head() && res.status != 304;
     const auto bytes = has_body ? res.body->size() : 0;
@@ -518,6 +550,13 @@ DeliveryHandler::produce(const ImageUrl& url, std::string key, std::int64_t fres
     if (auto landed = deps_.cache.get_from_memory(key)) {
         co_return Produced{.variant = std::move(landed), .cache_status = cache::Status::Hit};
     }
+    // 7–8 (end). The cluster's shared tier: one transform per variant in the whole cluster (the
+    // holder of its lease makes it; the other nodes wait for its write and read it).
+    auto shared = co_await look_up_shared(url, key, spec, purge_generation);
+    if (shared.variant) {
+        co_return Produced{.variant = std::move(shared.variant),
+                           .cache_status = cache::Status::HitShared};
+    }
     const auto started = deps_.clock.steady_now();
     // 9. Fetch: only a transform needs a worker (an original without options is served as it
     // is), and one the queue would refuse is refused before its original is read.
@@ -528,6 +567,7 @@ DeliveryHandler::produce(const ImageUrl& url, std::string key, std::int64_t fres
         co_return co_await stale_on_failure(key, std::move(original.error()));
     }
     const double fetch_ms = ms_since(started);
+    const auto version = *original ? (*original)->info.etag : std::string();
     // 10–11. Check and transform it (or, without options, keep it as it is).
     auto produced =
         co_await transform(std::move(*original), std::move(key), fresh_until, spec, owner);
@@ -535,8 +575,9 @@ DeliveryHandler::produce(const ImageUrl& url, std::string key, std::int64_t fres
         co_return produced;
     }
     produced->fetch_ms = fetch_ms;
-    // 12. Store in the cache tiers.
+    // 12. Store in the cache tiers (the shared one after the answer).
     store(produced->variant, purge_generation);
+    share(url, std::move(shared), version, produced->variant, purge_generation);
     co_return produced;
 }
 
@@ -618,6 +659,7 @@ DeliveryHandler::keep_original(storage::Object original, std::string key,
         co_return png.error();
     }
     produced.encode_ms = ms_since(started);
+    transforms_.fetch_add(1, std::memory_order_relaxed);
     produced.variant = make_variant(std::move(key), fresh_until, "image/png", std::move(*png),
                                     original.info.last_modified);
     co_return produced;
@@ -638,6 +680,7 @@ DeliveryHandler::transform_original(storage::Object original, std::string key,
         co_return encoded.error();
     }
     transform_seconds_.observe((encoded->transform_ms + encoded->encode_ms) / 1000.0);
+    transforms_.fetch_add(1, std::memory_order_relaxed);
     Produced produced;
     produced.transformed = true;
     produced.transform_ms = encoded->transform_ms;
@@ -668,6 +711,20 @@ void DeliveryHandler::store(const cache::VariantPtr& variant, std::uint64_t purg
     boost::asio::post(deps_.blocking_pool, [&cache, variant, purge_generation] {
         cache.put_on_disk_unless_purged(variant, purge_generation);
     });
+}
+
+void DeliveryHandler::share(const ImageUrl& url, SharedTier::Found shared,
+                            const std::string& original_version, const cache::VariantPtr& variant,
+                            std::uint64_t purge_generation) {
+    if (deps_.shared_tier == nullptr) {
+        return;
+    }
+    // The purge check runs on the tier's thread, before and after the write.
+    auto purged = [&cache = deps_.cache, key = variant->key, purge_generation] {
+        return cache.purged_since(key, purge_generation);
+    };
+    deps_.shared_tier->write_later(url, std::move(shared), original_version, variant,
+                                   std::move(purged));
 }
 
 cache::VariantPtr DeliveryHandler::make_variant(std::string key, std::int64_t fresh_until,
@@ -709,9 +766,15 @@ void DeliveryHandler::write_metrics(core::MetricWriter& writer) const {
                       fmt::format(R"(code="{}")", core::code_name(POLICY_ERRORS[i])),
                       static_cast<double>(refused_[i].load(std::memory_order_relaxed)));
     }
+    writer.single("imagecdn_transforms_total", "counter",
+                  "Transforms (and SVG rasterisations) this node ran to the end.",
+                  static_cast<double>(transforms_.load(std::memory_order_relaxed)));
     writer.single("imagecdn_overage_bytes_total", "counter",
                   "Bytes served beyond a plan's monthly quota, seen by this node.",
                   static_cast<double>(overage_bytes_.load(std::memory_order_relaxed)));
+    writer.single("imagecdn_previews_unmetered_total", "counter",
+                  "Image requests of a customer's own dashboard (valid preview pass), not metered.",
+                  static_cast<double>(previews_unmetered_.load(std::memory_order_relaxed)));
 }
 
 } // namespace cdn::edge

@@ -17,6 +17,7 @@
 #include "core/metrics.h"
 #include "edge/customer_directory.h"
 #include "edge/image_url.h"
+#include "edge/shared_tier.h"
 #include "http/message.h"
 #include "kv/rate_limiter.h"
 #include "storage/blob_store.h"
@@ -46,14 +47,19 @@ struct DeliveryDeps {
     /** Host names of the service itself (lowercase, no port): never looked up as custom
      *  domains. IP literals and localhost never are either. */
     std::vector<std::string> own_hosts;
+    /** Checks the dashboard's preview pass (security/preview_pass.h); empty: none is valid. */
+    std::string preview_key = {};
+    /** The cluster's shared variant tier (`[cache] shared_tier`), or nullptr without one. */
+    SharedTier* shared_tier = nullptr;
 };
 
 /**
  * `GET|HEAD /{public_key}/{path}?{options}` (or `/{path}` on a custom domain, and both under
  * Cloudflare's `/cdn-cgi/image/<options>` prefix): the edge's
  * request path as the ordered steps of delivery.md — parse, customer, rate limit, policy
- * (allowlist, signature, presets), negotiate, quota, cache (memory, then disk), then one
- * fetch → transform → store per key however many requests miss at once, respond, record usage.
+ * (allowlist, signature, presets), negotiate, quota, cache (memory, then disk, then the
+ * cluster's shared tier), then one fetch → transform → store per key however many requests miss
+ * at once (on this node, and with Redis in the whole cluster), respond, record usage.
  */
 class DeliveryHandler {
 public:
@@ -67,8 +73,9 @@ public:
     /** A variant as produced on a miss, with the timings for Server-Timing. */
     struct Produced {
         cache::VariantPtr variant;
-        /** Miss, or Hit when a flight that ended meanwhile had stored it, or Stale when the
-         *  store failed and the cache still had the variant past its freshness. */
+        /** Miss, Hit when a flight that ended meanwhile had stored it, HitShared from the
+         *  cluster's shared tier (also after waiting for another node's transform), or Stale
+         *  when the store failed and the cache still had the variant past its freshness. */
         cache::Status cache_status = cache::Status::Miss;
         bool transformed = false;
         double fetch_ms = 0;
@@ -135,11 +142,22 @@ private:
     boost::asio::awaitable<void> look_up_cache(Delivery& d);
     /** After a miss: one fetch → transform → store per key (single-flight). */
     boost::asio::awaitable<Step> produce_once(Delivery& d);
+    /** The cache step's last tier, for transforms: the cluster's shared tier (waiting for the
+     *  node that holds the variant's lease, if one does). A hit fills this node's tiers. */
+    boost::asio::awaitable<SharedTier::Found> look_up_shared(const ImageUrl& url,
+                                                             const std::string& key,
+                                                             const transform::TransformSpec* spec,
+                                                             std::uint64_t purge_generation);
+    /** Step 12's last part: the variant to the shared tier, after the answer. */
+    void share(const ImageUrl& url, SharedTier::Found shared, const std::string& original_version,
+               const cache::VariantPtr& variant, std::uint64_t purge_generation);
     http::Response respond(const Delivery& d) const;
     /** The customer's Cache-Control, its max-age cut to what is left of a signed URL's exp. */
     std::string cache_control(const Delivery& d) const;
     http::Response fail(const Delivery& d, const core::Error& error);
     void record_usage(const Delivery& d, const http::Response& res);
+    /** A request of the customer's own dashboard: a valid preview pass for this customer. */
+    bool own_preview(const Delivery& d) const;
 
     /** Unix seconds when a variant made now for `d` goes stale (CachedVariant::fresh_until). */
     std::int64_t fresh_until(const Delivery& d) const;
@@ -189,6 +207,8 @@ private:
     core::Histogram transform_seconds_{{0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30}};
     std::array<std::atomic<std::uint64_t>, POLICY_ERRORS.size()> refused_{};
     std::atomic<std::uint64_t> overage_bytes_{0};
+    std::atomic<std::uint64_t> previews_unmetered_{0};
+    std::atomic<std::uint64_t> transforms_{0};
 };
 
 } // namespace cdn::edge

@@ -150,13 +150,15 @@ const std::string& current_http_date() {
     return value;
 }
 
-std::string serialize_head(const Response& res, std::string_view request_id, bool keep_alive) {
+std::string serialize_head(const Response& res, std::string_view request_id,
+                           std::string_view node_name, bool keep_alive) {
     std::string head;
     head.reserve(256 + (res.prebuilt_headers ? res.prebuilt_headers->size() : 0));
     const auto reason = bhttp::obsolete_reason(static_cast<bhttp::status>(res.status));
-    head += fmt::format("HTTP/1.1 {} {}\r\nDate: {}\r\nContent-Length: {}\r\nX-Request-Id: {}\r\n",
+    head += fmt::format("HTTP/1.1 {} {}\r\nDate: {}\r\nContent-Length: {}\r\nX-Request-Id: {}\r\n"
+                        "X-Served-By: {}\r\n",
                         res.status, std::string_view(reason.data(), reason.size()),
-                        current_http_date(), res.body_size(), request_id);
+                        current_http_date(), res.body_size(), request_id, node_name);
     if (!keep_alive) {
         head += "Connection: close\r\n";
     }
@@ -354,6 +356,10 @@ core::Result<void> Server::listen() {
     if (ec) {
         return core::make_error(core::Errc::Unavailable,
                                 fmt::format("cannot listen on {}: {}", listen, ec.message()));
+    }
+    if (impl_->config.node_name.empty()) {
+        impl_->config.node_name =
+            fmt::format("{}:{}", boost::asio::ip::host_name(ec), this->port());
     }
     return {};
 }
@@ -731,7 +737,7 @@ net::awaitable<bool> Server::Impl::answer(Connection& conn, const Request* req, 
                                           bool keep_alive,
                                           std::chrono::steady_clock::time_point started) {
     const std::string_view request_id = req ? std::string_view(req->request_id) : "-";
-    const auto head = serialize_head(res, request_id, keep_alive);
+    const auto head = serialize_head(res, request_id, config.node_name, keep_alive);
     const bool send_body = res.body && !(req && req->is_head());
     std::array<net::const_buffer, 2> buffers{
         net::buffer(head), send_body ? net::buffer(*res.body) : net::const_buffer()};

@@ -49,6 +49,9 @@ struct ServerConfig {
     std::string public_base_url;
     /** On SIGTERM, how long in-flight requests may take to finish before the process exits. */
     std::uint64_t drain_timeout_ms = 20000;
+    /** Sent as `X-Served-By` on every answer, so that behind a load balancer one can tell which
+     *  node answered. Empty: "{hostname}:{port}", the port once bound. */
+    std::string node_name;
 };
 
 /**

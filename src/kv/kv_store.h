@@ -66,6 +66,12 @@ struct LogTail {
     bool complete = true;
 };
 
+/** One live value of KvStore::values_with_prefix(): its key (without the store's prefix). */
+struct KeyValue {
+    std::string key;
+    std::string value;
+};
+
 /** Receives one pub/sub message. Runs on a thread of the store's choosing: keep it short. */
 using MessageHandler = std::function<void(std::string_view)>;
 
@@ -120,6 +126,30 @@ public:
     /** The entries of the log `key` with a sequence number above `after_sequence`. */
     virtual core::Result<LogTail> read_log(std::string_view key,
                                            std::int64_t after_sequence) = 0;
+
+    /** Sets `key` to `value`, living `ttl` (positive); replaces any value and TTL it had. */
+    virtual core::Result<void> put_value(std::string_view key, std::string_view value,
+                                         std::chrono::milliseconds ttl) = 0;
+
+    /** The live values whose keys start with `prefix`, in no particular order. Meant for a
+     *  few hundred keys (the announcements of a cluster's nodes): Redis walks them with SCAN. */
+    virtual core::Result<std::vector<KeyValue>> values_with_prefix(std::string_view prefix) = 0;
+
+    /**
+     * Leases: a short exclusive hold on `key` (one transform of a variant in the whole cluster).
+     * acquire_lease() takes it for `holder` when nobody holds it (Redis `SET NX PX`): true when
+     * taken. The holder renews it while its work runs and releases it after; a holder that dies
+     * loses it when `ttl` (positive) has passed without a renewal.
+     */
+    virtual core::Result<bool> acquire_lease(std::string_view key, std::string_view holder,
+                                             std::chrono::milliseconds ttl) = 0;
+    /** Gives the lease `ttl` more if `holder` still holds it; false when it does not (it
+     *  expired, and perhaps another holder took it). */
+    virtual core::Result<bool> renew_lease(std::string_view key, std::string_view holder,
+                                           std::chrono::milliseconds ttl) = 0;
+    /** Deletes the lease if `holder` holds it (compare-and-delete, so a holder whose lease
+     *  expired never drops its successor's); false when it does not. */
+    virtual core::Result<bool> release_lease(std::string_view key, std::string_view holder) = 0;
 
     /** Whether the backend answers, as far as this node knows. Redis: false from a failed
      *  command or a lost subscriber connection until the store has reconnected and subscribed

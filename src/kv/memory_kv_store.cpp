@@ -12,6 +12,13 @@ core::Error invalid_argument(std::string detail) {
     return core::make_error(core::Errc::Internal, "kv error", std::move(detail));
 }
 
+core::Result<void> require_positive(std::chrono::milliseconds ttl, std::string_view operation) {
+    if (ttl <= std::chrono::milliseconds::zero()) {
+        return invalid_argument(std::string(operation) + ": ttl must be positive");
+    }
+    return {};
+}
+
 } // namespace
 
 MemoryKvStore::MemoryKvStore(const core::Clock& clock, MemoryKvConfig config)
@@ -169,6 +176,89 @@ void MemoryKvStore::drop_expired_logs(TimePoint now) {
             log.entries.clear();
         }
     }
+}
+
+core::Result<void> MemoryKvStore::put_value(std::string_view key, std::string_view value,
+                                            std::chrono::milliseconds ttl) {
+    CDN_TRY_VOID(require_positive(ttl, "put_value"));
+    const auto now = clock_.steady_now();
+    const std::lock_guard lock(values_mutex_);
+    sweep_values(now);
+    values_.insert_or_assign(std::string(key), Value{std::string(value), now + ttl});
+    return {};
+}
+
+core::Result<std::vector<KeyValue>> MemoryKvStore::values_with_prefix(std::string_view prefix) {
+    const auto now = clock_.steady_now();
+    const std::lock_guard lock(values_mutex_);
+    std::vector<KeyValue> found;
+    for (auto it = values_.lower_bound(prefix);
+         it != values_.end() && std::string_view(it->first).starts_with(prefix); ++it) {
+        if (it->second.expiry > now) {
+            found.push_back({it->first, it->second.value});
+        }
+    }
+    return found;
+}
+
+core::Result<bool> MemoryKvStore::acquire_lease(std::string_view key, std::string_view holder,
+                                                std::chrono::milliseconds ttl) {
+    CDN_TRY_VOID(require_positive(ttl, "acquire_lease"));
+    const auto now = clock_.steady_now();
+    const std::lock_guard lock(values_mutex_);
+    if (find_live_value(key, now) != values_.end()) {
+        return false;
+    }
+    sweep_values(now);
+    values_.emplace(std::string(key), Value{std::string(holder), now + ttl});
+    return true;
+}
+
+core::Result<bool> MemoryKvStore::renew_lease(std::string_view key, std::string_view holder,
+                                              std::chrono::milliseconds ttl) {
+    CDN_TRY_VOID(require_positive(ttl, "renew_lease"));
+    const auto now = clock_.steady_now();
+    const std::lock_guard lock(values_mutex_);
+    const auto it = find_held(key, holder, now);
+    if (it == values_.end()) {
+        return false;
+    }
+    it->second.expiry = now + ttl;
+    return true;
+}
+
+core::Result<bool> MemoryKvStore::release_lease(std::string_view key, std::string_view holder) {
+    const std::lock_guard lock(values_mutex_);
+    const auto it = find_held(key, holder, clock_.steady_now());
+    if (it == values_.end()) {
+        return false;
+    }
+    values_.erase(it);
+    return true;
+}
+
+MemoryKvStore::Values::iterator MemoryKvStore::find_live_value(std::string_view key,
+                                                               TimePoint now) {
+    auto it = values_.find(key);
+    if (it != values_.end() && it->second.expiry <= now) {
+        values_.erase(it);
+        return values_.end();
+    }
+    return it;
+}
+
+MemoryKvStore::Values::iterator MemoryKvStore::find_held(std::string_view key,
+                                                         std::string_view holder, TimePoint now) {
+    const auto it = find_live_value(key, now);
+    return it != values_.end() && it->second.value == holder ? it : values_.end();
+}
+
+void MemoryKvStore::sweep_values(TimePoint now) {
+    if (values_.size() < next_value_sweep_) {
+        return;
+    }
+    std::erase_if(values_, [now](const auto& entry) { return entry.second.expiry <= now; });
+    next_value_sweep_ = std::max<std::size_t>(64, values_.size() * 2);
 }
 
 } // namespace cdn::kv

@@ -57,6 +57,14 @@ public:
                                           std::size_t max_entries,
                                           std::chrono::milliseconds ttl) override;
     core::Result<LogTail> read_log(std::string_view key, std::int64_t after_sequence) override;
+    core::Result<void> put_value(std::string_view key, std::string_view value,
+                                 std::chrono::milliseconds ttl) override;
+    core::Result<std::vector<KeyValue>> values_with_prefix(std::string_view prefix) override;
+    core::Result<bool> acquire_lease(std::string_view key, std::string_view holder,
+                                     std::chrono::milliseconds ttl) override;
+    core::Result<bool> renew_lease(std::string_view key, std::string_view holder,
+                                   std::chrono::milliseconds ttl) override;
+    core::Result<bool> release_lease(std::string_view key, std::string_view holder) override;
 
     /** Counters held, including expired ones not swept yet; never above max_keys. */
     std::size_t entries() const;
@@ -101,7 +109,23 @@ private:
     /** Drops the expired logs (there are a few: one per purpose, not per customer). */
     void drop_expired_logs(TimePoint now);
 
+    /** Values and leases: few (node announcements, leases of misses in progress). */
+    struct Value {
+        std::string value;
+        TimePoint expiry;
+    };
+    using Values = std::map<std::string, Value, std::less<>>;
+    /** The live value of `key` (dropping it if expired), or end(). Caller holds values_mutex_. */
+    Values::iterator find_live_value(std::string_view key, TimePoint now);
+    /** The live lease `key` if `holder` holds it, or end(). Caller holds values_mutex_. */
+    Values::iterator find_held(std::string_view key, std::string_view holder, TimePoint now);
+    /** Drops the expired values once the map has doubled since the last sweep. */
+    void sweep_values(TimePoint now);
+
     const core::Clock& clock_;
+    std::mutex values_mutex_;
+    Values values_;                 // guarded by values_mutex_
+    std::size_t next_value_sweep_ = 64; // guarded by values_mutex_
     std::mutex logs_mutex_;
     std::map<std::string, Log, std::less<>> logs_; // guarded by logs_mutex_
     std::size_t shard_count_;

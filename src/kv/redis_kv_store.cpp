@@ -28,6 +28,27 @@ constexpr std::string_view APPEND_LOG_SCRIPT =
     "redis.call('PEXPIRE', KEYS[2], ARGV[4]) "
     "return seq";
 
+/** Compare-and-act on a lease: only its holder (ARGV[1]) renews or deletes it, so a holder whose
+ *  lease expired never touches its successor's. */
+constexpr std::string_view RENEW_LEASE_SCRIPT =
+    "if redis.call('GET', KEYS[1]) == ARGV[1] then "
+    "return redis.call('PEXPIRE', KEYS[1], ARGV[2]) end return 0";
+constexpr std::string_view RELEASE_LEASE_SCRIPT =
+    "if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end "
+    "return 0";
+
+/** SCAN's MATCH pattern for keys starting with `prefix`: its glob characters escaped. */
+std::string glob_for_prefix(std::string_view prefix) {
+    std::string pattern;
+    for (const char c : prefix) {
+        if (c == '*' || c == '?' || c == '[' || c == ']' || c == '\\') {
+            pattern += '\\';
+        }
+        pattern += c;
+    }
+    return pattern + "*";
+}
+
 core::Error kv_error(std::string detail) {
     return core::make_error(core::Errc::Internal, "kv error", std::move(detail));
 }
@@ -267,6 +288,88 @@ void RedisKvStore::write_metrics(core::MetricWriter& writer) const {
     writer.single("imagecdn_kv_connects_total", "counter",
                   "Connections of the subscriber to Redis (1 + reconnections).",
                   static_cast<double>(subscriber_->reconnects()));
+}
+
+core::Result<void> RedisKvStore::put_value(std::string_view key, std::string_view value,
+                                           std::chrono::milliseconds ttl) {
+    if (ttl <= std::chrono::milliseconds::zero()) {
+        return kv_error("put_value: ttl must be positive");
+    }
+    CDN_TRY(replies, execute({{"SET", config_.prefix + std::string(key), std::string(value), "PX",
+                               std::to_string(ttl.count())}}));
+    if (is_error(*replies.front())) {
+        return kv_error(error_text(*replies.front()));
+    }
+    return {};
+}
+
+core::Result<std::vector<KeyValue>> RedisKvStore::values_with_prefix(std::string_view prefix) {
+    const auto pattern = glob_for_prefix(config_.prefix + std::string(prefix));
+    std::vector<std::string> keys;
+    std::string cursor = "0";
+    do {
+        CDN_TRY(replies, execute({{"SCAN", cursor, "MATCH", pattern, "COUNT", "500"}}));
+        const auto& page = *replies.front();
+        if (page.type != REDIS_REPLY_ARRAY || page.elements != 2) {
+            return kv_error("SCAN: " + error_text(page));
+        }
+        cursor = std::string(page.element[0]->str, page.element[0]->len);
+        for (std::size_t i = 0; i < page.element[1]->elements; ++i) {
+            const auto* key = page.element[1]->element[i];
+            keys.emplace_back(key->str, key->len);
+        }
+    } while (cursor != "0");
+    std::vector<KeyValue> found;
+    if (keys.empty()) {
+        return found;
+    }
+    Command mget{"MGET"};
+    mget.insert(mget.end(), keys.begin(), keys.end());
+    CDN_TRY(replies, execute({mget}));
+    const auto& values = *replies.front();
+    for (std::size_t i = 0; i < values.elements && i < keys.size(); ++i) {
+        if (values.element[i]->type == REDIS_REPLY_STRING) { // nil: expired since the SCAN
+            found.push_back({keys[i].substr(config_.prefix.size()),
+                             std::string(values.element[i]->str, values.element[i]->len)});
+        }
+    }
+    return found;
+}
+
+core::Result<bool> RedisKvStore::acquire_lease(std::string_view key, std::string_view holder,
+                                               std::chrono::milliseconds ttl) {
+    if (ttl <= std::chrono::milliseconds::zero()) {
+        return kv_error("acquire_lease: ttl must be positive");
+    }
+    CDN_TRY(replies, execute({{"SET", config_.prefix + std::string(key), std::string(holder), "NX",
+                               "PX", std::to_string(ttl.count())}}));
+    const auto& reply = *replies.front();
+    if (is_error(reply)) {
+        return kv_error(error_text(reply));
+    }
+    return reply.type != REDIS_REPLY_NIL; // +OK when set, nil when someone holds it
+}
+
+core::Result<bool> RedisKvStore::renew_lease(std::string_view key, std::string_view holder,
+                                             std::chrono::milliseconds ttl) {
+    if (ttl <= std::chrono::milliseconds::zero()) {
+        return kv_error("renew_lease: ttl must be positive");
+    }
+    return run_lease_script(RENEW_LEASE_SCRIPT, key, holder, std::to_string(ttl.count()));
+}
+
+core::Result<bool> RedisKvStore::release_lease(std::string_view key, std::string_view holder) {
+    return run_lease_script(RELEASE_LEASE_SCRIPT, key, holder, "");
+}
+
+core::Result<bool> RedisKvStore::run_lease_script(std::string_view script, std::string_view key,
+                                                  std::string_view holder,
+                                                  std::string_view extra) {
+    // EVAL, not EVALSHA: one lease is taken per miss, and a miss costs a transform.
+    CDN_TRY(replies, execute({{"EVAL", std::string(script), "1", config_.prefix + std::string(key),
+                               std::string(holder), std::string(extra)}}));
+    CDN_TRY(acted, counter_value(*replies.front()));
+    return acted == 1;
 }
 
 } // namespace cdn::kv

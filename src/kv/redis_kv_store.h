@@ -62,6 +62,14 @@ public:
                                           std::size_t max_entries,
                                           std::chrono::milliseconds ttl) override;
     core::Result<LogTail> read_log(std::string_view key, std::int64_t after_sequence) override;
+    core::Result<void> put_value(std::string_view key, std::string_view value,
+                                 std::chrono::milliseconds ttl) override;
+    core::Result<std::vector<KeyValue>> values_with_prefix(std::string_view prefix) override;
+    core::Result<bool> acquire_lease(std::string_view key, std::string_view holder,
+                                     std::chrono::milliseconds ttl) override;
+    core::Result<bool> renew_lease(std::string_view key, std::string_view holder,
+                                   std::chrono::milliseconds ttl) override;
+    core::Result<bool> release_lease(std::string_view key, std::string_view holder) override;
     bool available() const override { return health_.up(); }
     void on_availability_change(std::function<void(bool available)> listener) override;
     void write_metrics(core::MetricWriter& writer) const override;
@@ -76,6 +84,9 @@ private:
     core::Result<std::vector<ReplyPtr>> execute(const std::vector<Command>& commands);
     core::Result<std::vector<ReplyPtr>> run_scripts(const std::vector<CounterDelta>& deltas);
     core::Error failed(core::Error error);
+    /** Runs a lease script (compare, then act) on `key`: whether it acted. */
+    core::Result<bool> run_lease_script(std::string_view script, std::string_view key,
+                                        std::string_view holder, std::string_view extra);
 
     RedisKvConfig config_;
     std::string script_sha_;

@@ -5,6 +5,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 #include "core/metrics.h"
@@ -22,6 +23,9 @@ struct ObjectInfo {
     std::int64_t last_modified = 0;
     /** Strong validator: a hash of the content (unquoted), equal for equal bytes. */
     std::string etag;
+    /** The Content-Type the object was stored with; empty where the store keeps none (the
+     *  local store) or in list(). */
+    std::string content_type = {};
 };
 
 /** An object with its bytes. */
@@ -35,6 +39,14 @@ struct ListPage {
     std::vector<ObjectInfo> items;
     /** Pass as `after` for the next page; nullopt on the last page. */
     std::optional<std::string> next_after;
+};
+
+/** Where and how a client uploads one object straight to the store (BlobStore::presign_put). */
+struct PresignedPut {
+    std::string url;
+    /** Headers the client must send with its PUT besides `Content-Length` (which must be the
+     *  declared size): `Content-Type`. */
+    std::vector<std::pair<std::string, std::string>> headers;
 };
 
 /**
@@ -58,6 +70,28 @@ public:
      *  the key crosses an existing object (`a` exists, `a/b` is put) or names a folder;
      *  origin_unavailable on I/O failure. */
     virtual core::Result<ObjectInfo> put(std::string_view key, std::string_view bytes) = 0;
+
+    /** Moves the object at `from` to `to`, replacing `to` atomically as put() does; `from` is
+     *  gone afterwards. Errors as put(), and not_found when `from` does not exist. This one
+     *  passes the bytes through (for stores that have nothing better); the local store
+     *  renames, S3 copies inside the store. */
+    virtual core::Result<ObjectInfo> move(std::string_view from, std::string_view to) {
+        CDN_TRY(object, get(from));
+        CDN_TRY(moved, put(to, object.bytes));
+        CDN_TRY_VOID(remove(from));
+        return moved;
+    }
+
+    /** A URL on the store itself that takes one PUT of `size` bytes of `content_type` at `key`
+     *  for `expires_seconds`, signed so that other bytes counts or types are refused; nullopt
+     *  for a store clients cannot reach directly (the local store: its uploads go through the
+     *  API), and for an invalid key. */
+    virtual std::optional<PresignedPut> presign_put(std::string_view /*key*/,
+                                                    std::string_view /*content_type*/,
+                                                    std::uint64_t /*size*/,
+                                                    std::int64_t /*expires_seconds*/) const {
+        return std::nullopt;
+    }
 
     /** Deletes the object. Errors: not_found; invalid_path; origin_unavailable. */
     virtual core::Result<void> remove(std::string_view key) = 0;

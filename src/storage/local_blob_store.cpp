@@ -274,6 +274,22 @@ bool write_all(int fd, std::string_view bytes) {
     return true;
 }
 
+/** Making a put's folders failed: a file in the way is a conflict, anything else I/O. */
+core::Error make_folders_error(std::string_view key, int err) {
+    return err == ENOTDIR || err == ELOOP
+               ? core::make_error(core::Errc::Conflict,
+                                  "a file is in the way of this path's folders")
+               : io_error("mkdir", key, err);
+}
+
+/** Renaming onto `key` failed: a folder there is a conflict, anything else I/O. */
+core::Error rename_error(std::string_view key, int err) {
+    if (err == EISDIR || err == ENOTEMPTY || err == EEXIST) {
+        return core::make_error(core::Errc::Conflict, "a folder exists at this path");
+    }
+    return io_error("rename", key, err);
+}
+
 /** A fully written and synced temporary file, or the errno that stopped it. */
 struct TempFile {
     std::string name;
@@ -464,10 +480,7 @@ core::Result<ObjectInfo> LocalBlobStore::put(std::string_view key, std::string_v
             if (err == ENOENT && folder.opened_root && !last_attempt) {
                 continue; // a folder on the way was pruned by a concurrent remove()
             }
-            return err == ENOTDIR || err == ELOOP
-                       ? core::make_error(core::Errc::Conflict,
-                                          "a file is in the way of this path's folders")
-                       : io_error("mkdir", key, err);
+            return make_folders_error(key, err);
         }
         const int parent = folder.fd.get();
         const auto temp = write_temp(parent, bytes);
@@ -482,15 +495,40 @@ core::Result<ObjectInfo> LocalBlobStore::put(std::string_view key, std::string_v
         if (::renameat(parent, temp.name.c_str(), parent, name.c_str()) != 0) {
             const int err = errno;
             ::unlinkat(parent, temp.name.c_str(), 0);
-            if (err == EISDIR || err == ENOTEMPTY || err == EEXIST) {
-                return core::make_error(core::Errc::Conflict, "a folder exists at this path");
-            }
-            return io_error("rename", key, err);
+            return rename_error(key, err);
         }
         // The rename itself is durable only once the folder is synced.
         ::fsync(parent);
         return info_from(key, temp.st, core::hash128_hex(bytes));
     }
+}
+
+core::Result<ObjectInfo> LocalBlobStore::move(std::string_view from, std::string_view to) {
+    CDN_TRY(source, existing_path(from, options_.max_path_segments));
+    CDN_TRY(target, parse_key(to));
+    CDN_TRY_VOID(validate_depth(to.substr(to.find('/') + 1), options_.max_path_segments));
+    const Tree tree(root_, options_.use_openat2);
+    CDN_TRY(file, open_file(tree, source, from));
+    CDN_TRY(bytes, read_all(file, from)); // the ETag is the content's hash
+    const auto from_folder = tree.open(source.folders, false);
+    if (from_folder.err != 0) {
+        return walk_error(from_folder, from);
+    }
+    const auto to_folder = tree.open(target.folders, true);
+    if (to_folder.err != 0) {
+        return make_folders_error(to, to_folder.err);
+    }
+    // One rename: readers of `to` see the old file or the moved one, never a part.
+    const std::string from_name(source.name);
+    const std::string to_name(target.name);
+    if (::renameat(from_folder.fd.get(), from_name.c_str(), to_folder.fd.get(),
+                   to_name.c_str()) != 0) {
+        const int err = errno;
+        return err == ENOENT ? not_found() : rename_error(to, err); // `from` went meanwhile
+    }
+    ::fsync(to_folder.fd.get());
+    tree.prune_empty(source.folders);
+    return info_from(to, file.st, core::hash128_hex(bytes));
 }
 
 core::Result<void> LocalBlobStore::remove(std::string_view key) {

@@ -21,7 +21,8 @@ namespace cdn::storage {
  *   not_found (no such object can have been stored), and list() does not descend that deep.
  * - The ETag is the XXH3-128 of the bytes, computed on put, get and head (head reads the file);
  *   list() leaves it empty rather than read every object.
- * - Folders emptied by remove() are removed, up to the root.
+ * - Folders emptied by remove() (and move()) are removed, up to the root.
+ * - move() is one renameat() (the staged file becomes the object, as a put's temporary does).
  */
 class LocalBlobStore final : public BlobStore {
 public:
@@ -39,6 +40,7 @@ public:
     core::Result<Object> get(std::string_view key) override;
     core::Result<ObjectInfo> head(std::string_view key) override;
     core::Result<ObjectInfo> put(std::string_view key, std::string_view bytes) override;
+    core::Result<ObjectInfo> move(std::string_view from, std::string_view to) override;
     core::Result<void> remove(std::string_view key) override;
     core::Result<ListPage> list(std::string_view prefix, std::string_view after,
                                 std::size_t limit) override;

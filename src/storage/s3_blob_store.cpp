@@ -42,6 +42,7 @@ ObjectInfo info_of(std::string_view key, const S3Answer& answer) {
     info.size = std::strtoull(header(answer, "content-length").c_str(), nullptr, 10);
     info.last_modified = parse_http_date(header(answer, "last-modified"));
     info.etag = unquote_etag(header(answer, "etag"));
+    info.content_type = header(answer, "content-type");
     return info;
 }
 
@@ -147,6 +148,41 @@ core::Result<S3Answer> S3BlobStore::upload_parts(const std::string& key,
         answer.headers["etag"] = parse_complete_etag(answer.body);
     }
     return answer;
+}
+
+core::Result<ObjectInfo> S3BlobStore::move(std::string_view from, std::string_view to) {
+    CDN_TRY_VOID(validate_key(from));
+    CDN_TRY_VOID(validate_key(to));
+    // The source names the bucket and the key, URL-encoded (S3 decodes it once).
+    const std::string source = sigv4::uri_encode('/' + client_.options().bucket + '/' +
+                                                     std::string(from),
+                                                 true);
+    S3Call copy{"PUT", std::string(to), {}, {}, 0};
+    copy.headers = {{"x-amz-copy-source", source}};
+    CDN_TRY(answer, client_.perform(copy));
+    // A copy may fail after its 200, with an <Error> document as the body.
+    if (answer.status != 200 || !parse_error_summary(answer.body).empty()) {
+        return answer_error(copy, answer);
+    }
+    CDN_TRY(moved, head(to));
+    // `to` holds the object now, whatever happens to `from`: a copy left behind by a failed
+    // delete is only garbage (the caller's sweep of abandoned uploads removes it).
+    static_cast<void>(remove(from));
+    return moved;
+}
+
+std::optional<PresignedPut> S3BlobStore::presign_put(std::string_view key,
+                                                     std::string_view content_type,
+                                                     std::uint64_t size,
+                                                     std::int64_t expires_seconds) const {
+    if (!validate_key(key)) {
+        return std::nullopt;
+    }
+    const std::string type(content_type);
+    const std::string url =
+        client_.presigned_url("PUT", key, expires_seconds, unix_now(),
+                              {{"content-length", std::to_string(size)}, {"content-type", type}});
+    return PresignedPut{url, {{"Content-Type", type}}};
 }
 
 core::Result<void> S3BlobStore::remove(std::string_view key) {

@@ -19,6 +19,10 @@ namespace cdn::storage {
  *   first, so a concurrent put between the two may be deleted, as if it came first.
  * - list() is ListObjectsV2 with `start-after` = `after`: the continuation is the last key.
  * - ETags are S3's (the MD5 of a single-PUT object), unquoted; list() carries them too.
+ * - move() is CopyObject (server-side: the bytes do not pass through this process; atomic for
+ *   readers of `to`), then DELETE of `from`.
+ * - presign_put() signs Host, Content-Type and Content-Length into a query-signed URL
+ *   (UNSIGNED-PAYLOAD), so S3 refuses a PUT of another type or size.
  */
 class S3BlobStore final : public BlobStore {
 public:
@@ -28,6 +32,10 @@ public:
     core::Result<Object> get(std::string_view key) override;
     core::Result<ObjectInfo> head(std::string_view key) override;
     core::Result<ObjectInfo> put(std::string_view key, std::string_view bytes) override;
+    core::Result<ObjectInfo> move(std::string_view from, std::string_view to) override;
+    std::optional<PresignedPut> presign_put(std::string_view key, std::string_view content_type,
+                                            std::uint64_t size,
+                                            std::int64_t expires_seconds) const override;
     core::Result<void> remove(std::string_view key) override;
     core::Result<ListPage> list(std::string_view prefix, std::string_view after,
                                 std::size_t limit) override;

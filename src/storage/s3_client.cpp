@@ -46,7 +46,10 @@ std::size_t collect_body(char* data, std::size_t size, std::size_t count, void* 
 
 std::size_t collect_header(char* data, std::size_t size, std::size_t count, void* user) {
     auto& transfer = *static_cast<Transfer*>(user);
-    const std::string_view line(data, size * count);
+    std::string_view line(data, size * count);
+    while (line.ends_with('\r') || line.ends_with('\n')) {
+        line.remove_suffix(1); // curl hands over each header line with its CRLF
+    }
     const auto colon = line.find(':');
     if (line.starts_with("HTTP/")) {
         transfer.answer.headers.clear(); // a new response (after 100 Continue or a retry)
@@ -218,6 +221,7 @@ core::Result<S3Answer> S3Client::attempt_once(const S3Call& call) {
                             {"x-amz-content-sha256", body_hash},
                             {"x-amz-date", date}},
                            body_hash};
+    request.headers.insert(request.headers.end(), call.headers.begin(), call.headers.end());
     std::vector<std::pair<std::string, std::string>> headers(request.headers.begin() + 1,
                                                              request.headers.end());
     headers.emplace_back("Authorization", sigv4::authorization(credentials_, request, date));
@@ -261,10 +265,12 @@ core::Result<S3Answer> S3Client::transfer(
     return std::move(state.answer);
 }
 
-std::string S3Client::presigned_url(std::string_view method, std::string_view key,
-                                    std::int64_t expires, std::int64_t now) const {
+std::string S3Client::presigned_url(
+    std::string_view method, std::string_view key, std::int64_t expires, std::int64_t now,
+    const std::vector<std::pair<std::string, std::string>>& signed_headers) const {
     const Target where = target(key);
-    const sigv4::Request request{std::string(method), where.path, {}, {{"host", where.host}}, ""};
+    sigv4::Request request{std::string(method), where.path, {}, {{"host", where.host}}, ""};
+    request.headers.insert(request.headers.end(), signed_headers.begin(), signed_headers.end());
     return where.url_prefix + '?' +
            sigv4::presigned_query(credentials_, request, sigv4::amz_date(now), expires);
 }

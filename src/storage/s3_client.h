@@ -59,6 +59,9 @@ struct S3Call {
     /** False for the steps of a multipart upload that a repeat could confuse (create,
      *  complete): those are tried once. */
     bool idempotent = true;
+    /** Headers besides those every request has (Host, x-amz-date, x-amz-content-sha256), all
+     *  signed: `x-amz-copy-source`... */
+    std::vector<std::pair<std::string, std::string>> headers = {};
 };
 
 /** A store's answer: status, headers (lowercase names) and body. */
@@ -84,9 +87,12 @@ public:
      *  or the body passed max_body (source_too_large). */
     core::Result<S3Answer> perform(const S3Call& call);
 
-    /** A presigned URL for `method` on `key`, valid `expires` seconds from `now` (Unix). */
-    std::string presigned_url(std::string_view method, std::string_view key,
-                              std::int64_t expires, std::int64_t now) const;
+    /** A presigned URL for `method` on `key`, valid `expires` seconds from `now` (Unix). The
+     *  request must carry `signed_headers` with exactly these values (besides Host, always
+     *  signed), e.g. Content-Type and Content-Length of a PUT. */
+    std::string presigned_url(
+        std::string_view method, std::string_view key, std::int64_t expires, std::int64_t now,
+        const std::vector<std::pair<std::string, std::string>>& signed_headers = {}) const;
 
     const S3Options& options() const { return options_; }
 

@@ -32,5 +32,34 @@ TEST(ApiBilling, PlansArePublicCheapestFirstAndFollowTheConfig) {
     EXPECT_NE(pro.find(R"("avif":true)"), std::string::npos);
 }
 
+/** Without a Stripe secret key, billing can never work: the plans say so, and checkout and
+ *  portal answer 501 billing_not_configured (not 502 billing_unavailable, an outage). */
+TEST(ApiBilling, WithoutAStripeKeyBillingIsNotConfigured) {
+    TempDir dir;
+    const auto account = create_account(dir.path(), "nobilling@example.com");
+    ServerProcess server(dir.path());
+    ASSERT_TRUE(server.start()) << server.stderr_text();
+    const auto plans = http_request(server.port(), "GET", "/api/v1/billing/plans");
+    ASSERT_TRUE(plans);
+    EXPECT_NE(plans->body.find(R"("billing_enabled":false)"), std::string::npos) << plans->body;
+    const auto checkout = api_call(server.port(), "POST", "/api/v1/billing/checkout",
+                                   account.api_key, R"({"plan":"pro"})");
+    EXPECT_EQ(checkout.status, 501) << checkout.body;
+    EXPECT_EQ(error_code(checkout), "billing_not_configured");
+    const auto portal =
+        api_call(server.port(), "POST", "/api/v1/billing/portal", account.api_key, "{}");
+    EXPECT_EQ(portal.status, 501) << portal.body;
+    EXPECT_EQ(error_code(portal), "billing_not_configured");
+}
+
+TEST(ApiBilling, WithAStripeKeyBillingIsEnabled) {
+    TempDir dir;
+    ServerProcess server(dir.path(), {{"IMAGECDN_STRIPE_SECRET_KEY", "sk_test_configured"}});
+    ASSERT_TRUE(server.start()) << server.stderr_text();
+    const auto plans = http_request(server.port(), "GET", "/api/v1/billing/plans");
+    ASSERT_TRUE(plans);
+    EXPECT_NE(plans->body.find(R"("billing_enabled":true)"), std::string::npos) << plans->body;
+}
+
 } // namespace
 } // namespace cdn::test

@@ -595,6 +595,60 @@ TEST_F(ApiUsageTest, QuotaShowsThisMonthsBandwidthRequestsAndStorage) {
     EXPECT_EQ(f["storage_quota"].integer(), 1'000'000'000);
 }
 
+// ---- The dashboard's previews (docs/previews.md) -----------------------------------------
+
+/** The `cdn_preview=...` pair of a response's Set-Cookie headers ("" when absent). */
+std::string preview_cookie_of(const RawResponse& res) {
+    for (const auto& [name, value] : res.headers) {
+        if (name == "set-cookie" && value.starts_with("cdn_preview=")) {
+            return value.substr(0, value.find(';'));
+        }
+    }
+    return {};
+}
+
+TEST_F(ApiUsageTest, DashboardPreviewsAreNotMeteredAndAForgedPassIs) {
+    start({{"IMAGECDN_USAGE_FLUSH_INTERVAL_MS", "100"}});
+    const Headers json{{"Content-Type", "application/json"}};
+    const auto signup = request("POST", "/api/v1/auth/signup", json,
+                                R"({"email":"previews@example.com","password":"long enough pw"})");
+    ASSERT_EQ(signup.status, 201) << signup.body;
+    const auto body = parse_json(signup.body);
+    const auto public_key = body["customer"]["public_key"].str();
+    const Headers bearer{{"Authorization", "Bearer " + body["access_token"].str()}};
+    put_original(dir_.path(), public_key, "photo.jpg", sample_jpeg());
+    const auto pass = preview_cookie_of(signup);
+    ASSERT_TRUE(pass.starts_with("cdn_preview=" + body["customer"]["id"].str() + ".")) << pass;
+    const auto image = "/" + public_key + "/photo.jpg?w=120";
+
+    // Three previews with the pass: served, not metered.
+    for (int i = 0; i < 3; ++i) {
+        EXPECT_EQ(request("GET", image, {{"Cookie", "theme=dark; " + pass}}).status, 200);
+    }
+    // Metered: a forged MAC, another customer's valid pass, and no pass at all (last, so once
+    // it is counted every request before it is too).
+    auto forged = pass;
+    forged.back() = forged.back() == 'A' ? 'B' : 'A';
+    const auto other = request("POST", "/api/v1/auth/signup", json,
+                               R"({"email":"previews2@example.com","password":"long enough pw"})");
+    std::vector<RawResponse> metered;
+    metered.push_back(request("GET", image, {{"Cookie", forged}}));
+    metered.push_back(request("GET", image, {{"Cookie", preview_cookie_of(other)}}));
+    metered.push_back(request("GET", image));
+    std::int64_t bytes = 0;
+    for (const auto& res : metered) {
+        EXPECT_EQ(res.status, 200);
+        bytes += static_cast<std::int64_t>(res.body.size());
+    }
+    Json q;
+    poll_until([&] {
+        q = parse_json(request("GET", "/api/v1/usage/quota", bearer).body);
+        return q["requests"].integer() >= 3;
+    }, std::chrono::seconds(10), std::chrono::milliseconds(100));
+    EXPECT_EQ(q["requests"].integer(), 3);
+    EXPECT_EQ(q["bandwidth_used"].integer(), bytes);
+}
+
 // ---- POST /purge ---------------------------------------------------------------------------
 
 TEST_F(ApiUsageTest, PurgeOfAPathDropsItsCachedVariantsOnly) {

@@ -1,6 +1,7 @@
 #include <fmt/format.h>
 #include <gtest/gtest.h>
 #include <signal.h>
+#include <unistd.h>
 
 #include <filesystem>
 #include <fstream>
@@ -106,6 +107,29 @@ TEST(Server, MetricsListenerServesMetricsApartFromTheMainListener) {
     ASSERT_TRUE(main);
     EXPECT_EQ(main->status, 404);
     EXPECT_EQ(server.stop(), 0);
+}
+
+// X-Served-By names the node on every answer (docs/config.md, [server] node_name): by default
+// the machine's host name and the port the node bound, else the configured name.
+TEST(Server, EveryAnswerNamesTheNodeInXServedBy) {
+    TempDir dir;
+    ServerProcess unnamed(dir.path());
+    ASSERT_TRUE(unnamed.start()) << unnamed.stderr_text();
+    char host[256] = {};
+    ASSERT_EQ(::gethostname(host, sizeof host - 1), 0);
+    const auto health = http_request(unnamed.port(), "GET", "/healthz");
+    ASSERT_TRUE(health);
+    EXPECT_EQ(health->header("x-served-by"), std::string(host) + ":" + std::to_string(unnamed.port()));
+    unnamed.stop();
+
+    TempDir other;
+    ServerProcess named(other.path(), {{"IMAGECDN_SERVER_NODE_NAME", "edge-fra-1"}});
+    ASSERT_TRUE(named.start()) << named.stderr_text();
+    for (const char* target : {"/healthz", "/api/v1/billing/plans", "/pk_nobody/x.jpg"}) {
+        const auto res = http_request(named.port(), "GET", target);
+        ASSERT_TRUE(res) << target;
+        EXPECT_EQ(res->header("x-served-by"), "edge-fra-1") << target << " " << res->status;
+    }
 }
 
 TEST(Server, OversizedBodyIs413) {

@@ -57,6 +57,39 @@ public:
         }
         return store_.read_log(key, after);
     }
+    core::Result<void> put_value(std::string_view key, std::string_view value,
+                                 std::chrono::milliseconds ttl) override {
+        if (down) {
+            return unavailable();
+        }
+        return store_.put_value(key, value, ttl);
+    }
+    core::Result<std::vector<kv::KeyValue>> values_with_prefix(std::string_view prefix) override {
+        if (down) {
+            return unavailable();
+        }
+        return store_.values_with_prefix(prefix);
+    }
+    core::Result<bool> acquire_lease(std::string_view key, std::string_view holder,
+                                     std::chrono::milliseconds ttl) override {
+        if (down) {
+            return unavailable();
+        }
+        return store_.acquire_lease(key, holder, ttl);
+    }
+    core::Result<bool> renew_lease(std::string_view key, std::string_view holder,
+                                   std::chrono::milliseconds ttl) override {
+        if (down) {
+            return unavailable();
+        }
+        return store_.renew_lease(key, holder, ttl);
+    }
+    core::Result<bool> release_lease(std::string_view key, std::string_view holder) override {
+        if (down) {
+            return unavailable();
+        }
+        return store_.release_lease(key, holder);
+    }
 
     std::atomic<bool> down{false};
     std::atomic<std::int64_t> operations{0};

@@ -46,6 +46,7 @@ const FRIENDLY: Record<string, string> = {
   invalid_path: 'This path is not allowed (no "..", leading "/", backslashes or control characters).',
   feature_not_in_plan: 'Your plan does not include this feature.',
   billing_unavailable: 'Billing is temporarily unavailable. Nothing was charged; please try again in a minute.',
+  billing_not_configured: 'Billing is not set up on this server.',
   already_on_plan: 'You are already on this plan.',
   busy: 'The server is busy. Try again in a moment.',
   internal_error: 'Something went wrong on the server. Try again; if it persists, contact support.',
@@ -72,17 +73,32 @@ export function describeError(error: unknown): string {
   return 'Something went wrong.';
 }
 
+/**
+ * The one sentence the dashboard shows for an error: our wording for a known code, else the
+ * API's message. The code and the API's own message (describeError) go to the console and to
+ * details toggles, not next to it.
+ */
+export function errorSentence(error: unknown): string {
+  const friendly = error instanceof ApiError ? FRIENDLY[error.code] : undefined;
+  if (error instanceof ApiError && friendly) {
+    if (error.status !== 0) console.info(`${error.code}: ${error.message}`);
+    return friendly;
+  }
+  return describeError(error);
+}
+
 function sameSentence(a: string, b: string): boolean {
   const norm = (s: string) => s.toLowerCase().replace(/[^a-z0-9]/g, '');
   return norm(a) === norm(b);
 }
 
-/** The upload error shown next to a file: the reason and the API's code (415, 413, 402...). */
+/** The upload error shown next to a file: one sentence, and the API's code (415, 413, 402...)
+ *  for its details toggle. */
 export function describeUploadError(error: unknown): { message: string; code?: string } {
   if (error instanceof ApiError) {
-    return { message: describeError(error), code: error.code };
+    return { message: errorSentence(error), code: error.code };
   }
-  return { message: describeError(error) };
+  return { message: errorSentence(error) };
 }
 
 /** Field errors (422 naming `error.field`) for forms: { field: message }. */

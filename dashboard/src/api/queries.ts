@@ -23,12 +23,19 @@ export function useCustomer() {
   });
 }
 
+const plansQuery = {
+  queryKey: keys.plans,
+  queryFn: ({ signal }: { signal: AbortSignal }) => call(api.GET('/api/v1/billing/plans', { signal })),
+  staleTime: 10 * 60_000,
+};
+
 export function usePlans() {
-  return useQuery({
-    queryKey: keys.plans,
-    queryFn: ({ signal }) => call(api.GET('/api/v1/billing/plans', { signal })).then((r) => r.items),
-    staleTime: 10 * 60_000,
-  });
+  return useQuery({ ...plansQuery, select: (r) => r.items });
+}
+
+/** False when the server has no Stripe key: checkout and portal answer 501 there. */
+export function useBillingEnabled() {
+  return useQuery({ ...plansQuery, select: (r) => r.billing_enabled });
 }
 
 export function useQuota() {

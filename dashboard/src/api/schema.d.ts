@@ -228,7 +228,10 @@ export interface paths {
         };
         get?: never;
         put?: never;
-        /** Get a presigned upload URL */
+        /**
+         * Get a presigned upload URL
+         * @description The first step of an upload that does not pass through this request: PUT the file to `url` with `headers` (and a `Content-Length` of exactly `size` with an S3 store), then `POST /uploads/{upload_id}/complete`. With an S3 store the URL is a SigV4 presigned URL on the bucket itself, signing `Content-Type` and `Content-Length`, so the bytes never pass through the API, and the object is neither listed nor delivered until completed (the bucket needs a CORS rule for browsers: docs/operations.md). With the local store it is a one-time URL on this server (`PUT /uploads/{token}`), which checks and stores as the PUT arrives.
+         */
         post: operations["createUploadUrl"];
         delete?: never;
         options?: never;
@@ -246,10 +249,30 @@ export interface paths {
         get?: never;
         /**
          * Upload to a presigned URL
-         * @description The local store's presigned upload: the URL and headers come from `POST /images/upload-url`; the token is the credential.
+         * @description The local store's presigned upload: the URL and headers come from `POST /images/upload-url`; the token is the credential. It checks and stores the image at once; `POST /uploads/{upload_id}/complete` then answers the same.
          */
         put: operations["uploadWithToken"];
         post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/uploads/{upload_id}/complete": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Complete a presigned upload
+         * @description Checks the uploaded object exactly as a direct upload (magic bytes, header decode, pixel and frame limits, plan size, storage quota) and makes it the image at the upload's path: listed, delivered, and the path's cached variants (and cached 404) purged. An object that fails a check is deleted. With the local store the PUT already did this, and this answers what it stored. Idempotent: once completed, every call answers the same. Allowed until 15 minutes after the URL expired.
+         */
+        post: operations["completeUpload"];
         delete?: never;
         options?: never;
         head?: never;
@@ -546,6 +569,26 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/internal/v1/nodes": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * List the live nodes of the cluster
+         * @description Every node announces itself in the KV store (Redis in a cluster) at start and every 5 s, for 15 s. A node whose config fingerprint (a hash of the settings every node must share, docs/operations.md) differs from this node's has `config_matches` false.
+         */
+        get: operations["internalNodes"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/internal/v1/purge": {
         parameters: {
             query?: never;
@@ -706,6 +749,8 @@ export interface components {
             };
             /** Format: date-time */
             expires_at: string;
+            /** @description Names the upload to `POST /uploads/{upload_id}/complete`. */
+            upload_id: string;
         };
         UsageBucket: {
             /**
@@ -1609,6 +1654,104 @@ export interface operations {
             503: components["responses"]["DatabaseUnavailable"];
         };
     };
+    completeUpload: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The `upload_id` from `POST /images/upload-url`. */
+                upload_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Completed (now or by an earlier call): the image as stored. */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Image"];
+                };
+            };
+            /** @description `invalid_path`. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            401: components["responses"]["Unauthorized"];
+            /** @description `storage_quota_exceeded` (the object is deleted). */
+            402: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description `forbidden`: the upload expired more than 15 minutes ago. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description `not_found`: no upload of this account has this id. */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description `conflict`: nothing has been uploaded to the URL yet, another completion of this upload is running, or another upload or delete of the path is in progress (retry). */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description `payload_too_large`: over the plan's largest original, or over the pixel or frame limits (the object is deleted). */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description `unsupported_media_type`: not an image, a format not supported, or not the declared type, by content (the object is deleted). */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description `upload_mismatch`: the stored object's size or content type is not what the URL was made for (the object is deleted). */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            500: components["responses"]["Internal"];
+            503: components["responses"]["DatabaseUnavailable"];
+        };
+    };
     getImage: {
         parameters: {
             query?: never;
@@ -2049,6 +2192,8 @@ export interface operations {
                 };
                 content: {
                     "application/json": {
+                        /** @description False when no Stripe secret key is configured; checkout and portal then answer 501 billing_not_configured. */
+                        billing_enabled: boolean;
                         items: {
                             name: string;
                             price_usd: number;
@@ -2114,6 +2259,15 @@ export interface operations {
             415: components["responses"]["UnsupportedMediaType"];
             422: components["responses"]["InvalidRequest"];
             500: components["responses"]["Internal"];
+            /** @description `billing_not_configured`: no Stripe secret key is configured on this server; retrying cannot help. */
+            501: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
             /** @description `billing_unavailable`: Stripe unreachable, timing out ([stripe] timeout_ms) or failing. */
             502: {
                 headers: {
@@ -2149,6 +2303,15 @@ export interface operations {
             };
             401: components["responses"]["Unauthorized"];
             500: components["responses"]["Internal"];
+            /** @description `billing_not_configured`: no Stripe secret key is configured on this server; retrying cannot help. */
+            501: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
             /** @description `billing_unavailable`: Stripe unreachable, timing out ([stripe] timeout_ms) or failing. */
             502: {
                 headers: {
@@ -2405,6 +2568,57 @@ export interface operations {
             };
             500: components["responses"]["Internal"];
             503: components["responses"]["DatabaseUnavailable"];
+        };
+    };
+    internalNodes: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The live nodes, oldest first. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @description This node's. */
+                        config_fingerprint: string;
+                        /** @description Nodes whose fingerprint differs from this node's. */
+                        mismatched: number;
+                        nodes: {
+                            id: string;
+                            /** @enum {string} */
+                            role: "all" | "edge" | "api";
+                            version: string;
+                            /**
+                             * Format: int64
+                             * @description Unix seconds.
+                             */
+                            started_at: number;
+                            listen: string;
+                            host: string;
+                            config_fingerprint: string;
+                            config_matches: boolean;
+                        }[];
+                    };
+                };
+            };
+            401: components["responses"]["Unauthorized"];
+            500: components["responses"]["Internal"];
+            /** @description `unavailable`: the KV store (Redis) cannot be reached. */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
         };
     };
     internalPurge: {

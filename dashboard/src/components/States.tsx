@@ -1,6 +1,6 @@
 // Loading, error and empty states: every request shows one of them instead of a blank screen.
 import type { ReactNode } from 'react';
-import { describeError } from '../api/errors';
+import { errorSentence } from '../api/errors';
 import { AlertIcon, RefreshIcon } from './Icons';
 
 export function Spinner({ label = 'Loading…' }: { label?: string }) {
@@ -29,7 +29,7 @@ export function ErrorState({ error, onRetry, title = 'This could not be loaded' 
     <div className="state" role="alert">
       <AlertIcon />
       <h3>{title}</h3>
-      <p>{describeError(error)}</p>
+      <p>{errorSentence(error)}</p>
       {onRetry && (
         <button type="button" className="btn" onClick={onRetry}>
           <RefreshIcon /> Try again
@@ -44,7 +44,7 @@ export function InlineError({ error }: { error: unknown }) {
   return (
     <div className="alert alert-error" role="alert">
       <AlertIcon />
-      <div>{describeError(error)}</div>
+      <div>{errorSentence(error)}</div>
     </div>
   );
 }

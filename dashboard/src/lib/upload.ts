@@ -1,5 +1,9 @@
 // One upload: a presigned URL from the API, then a PUT of the bytes with XHR (fetch has no
-// upload progress), sending exactly the headers the API returned.
+// upload progress), sending exactly the headers the API returned, then the completion. With
+// the local store the URL is on this server; with an S3 store it is on the bucket itself
+// (whose CORS must let the dashboard's origin PUT: docs/operations.md), and the object is
+// neither listed nor served until `complete` has checked it. The browser sets Content-Length
+// from the file, which is the size the URL was signed for.
 import { api, call } from '../api/client';
 import { ApiError } from '../api/errors';
 import type { Uploader } from './uploadQueue';
@@ -59,4 +63,10 @@ export const uploadToCdn: Uploader = async ({ item, file }, onProgress, signal) 
     }),
   );
   await putWithProgress(sameOriginUploadUrl(target.url, window.location.origin), file, target.headers, onProgress, signal);
+  await call(
+    api.POST('/api/v1/uploads/{upload_id}/complete', {
+      params: { path: { upload_id: target.upload_id } },
+      signal,
+    }),
+  );
 };

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import {
   EMPTY_FIELDS, deliveryPath, deliveryUrl, encodeImagePath, expectedWidth, fieldsFromQuery, optionsQuery,
-  srcsetSnippet, validateFields,
+  srcsetSnippet, validateFields, choosePreset, optionsQueryWithPreset, presetOptionProblems,
 } from './urlBuilder';
 
 const limits = { maxDimension: 2048, avif: false };
@@ -58,5 +58,24 @@ describe('URL builder', () => {
     expect(s).toContain('src="https://cdn.test/pk_x/a.jpg?w=800&format=auto"');
     expect(s).toContain('https://cdn.test/pk_x/a.jpg?w=400&format=auto 400w');
     expect(s).toContain('alt="A &quot;quote&quot; &lt;b>"');
+  });
+});
+
+describe('URL builder with a preset', () => {
+  const thumb = fieldsFromQuery('w=300&h=200&fit=cover');
+
+  it('shows the preset’s values and leaves them out of the URL until changed', () => {
+    const chosen = choosePreset(f({ w: '800', format: 'auto' }), 'thumb', thumb);
+    expect(chosen).toMatchObject({ preset: 'thumb', w: '300', h: '200', fit: 'cover', format: 'auto' });
+    expect(optionsQueryWithPreset(chosen, thumb)).toBe('preset=thumb&format=auto');
+    expect(optionsQueryWithPreset({ ...chosen, w: '400' }, thumb)).toBe('preset=thumb&w=400&format=auto');
+  });
+
+  it('lists every problem of a preset’s options with the plan’s limit', () => {
+    const problems = presetOptionProblems('w=5000&h=abc&fit=bogus', limits);
+    expect(problems).toHaveLength(3);
+    expect(problems[0]).toBe('Width must be at most 2048 px on your plan (w=5000).');
+    expect(problems[2]).toMatch(/^Fit must be one of scale-down, .* \(fit=bogus\)\.$/);
+    expect(problems.join(' ')).not.toMatch(/8192/);
   });
 });

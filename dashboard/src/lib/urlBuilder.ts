@@ -78,6 +78,50 @@ export function optionsQuery(f: BuilderFields): string {
   return parts.join('&');
 }
 
+/**
+ * The query with a preset chosen: a field the preset sets is left out while it holds the
+ * preset's value (the preset supplies it), and emitted once changed.
+ */
+export function optionsQueryWithPreset(f: BuilderFields, preset: BuilderFields | undefined): string {
+  if (!preset) return optionsQuery(f);
+  const own = { ...f };
+  for (const k of ORDER) {
+    if (k !== 'preset' && preset[k] && own[k].trim() === preset[k]) own[k] = '';
+  }
+  return optionsQuery(own);
+}
+
+/** The builder with `name` chosen: the preset's own values fill the fields it sets. */
+export function choosePreset(f: BuilderFields, name: string, preset: BuilderFields | undefined): BuilderFields {
+  const next = { ...f, preset: name };
+  if (!preset) return next;
+  for (const k of ORDER) {
+    if (k !== 'preset' && preset[k]) next[k] = preset[k];
+  }
+  return next;
+}
+
+const FIELD_NAMES: Partial<Record<keyof BuilderFields, string>> = {
+  w: 'Width', h: 'Height', fit: 'Fit', gravity: 'Gravity', format: 'Format', q: 'Quality', dpr: 'Device pixel ratio',
+};
+
+const CHOICES: Partial<Record<keyof BuilderFields, readonly string[]>> = { fit: FITS, gravity: GRAVITIES, format: FORMATS };
+
+/** Every problem of a preset's options the builder can check, each a sentence naming its option
+ *  and the plan's limits (the server checks the rest). */
+export function presetOptionProblems(options: string, limits: BuilderLimits): string[] {
+  const fields = fieldsFromQuery(options.replace(/^\?/, ''));
+  const errors = validateFields({ ...fields, preset: '' }, limits);
+  return ORDER.filter((k) => errors[k]).map((k) => {
+    const name = FIELD_NAMES[k] ?? k;
+    const choices = CHOICES[k];
+    if (k === 'format' && fields.format === 'avif' && choices?.includes('avif')) return errors.format as string;
+    if (choices) return `${name} must be one of ${choices.join(', ')} (${k}=${fields[k]}).`;
+    const message = (errors[k] as string).replace(/\.$/, '');
+    return `${name} must be ${message.charAt(0).toLowerCase()}${message.slice(1)} (${k}=${fields[k]}).`;
+  });
+}
+
 /** Fields from a query string (the inverse of optionsQuery, for deep links); unknown keys dropped. */
 export function fieldsFromQuery(query: string): BuilderFields {
   const out = { ...EMPTY_FIELDS };

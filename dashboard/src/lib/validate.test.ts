@@ -22,6 +22,12 @@ describe('form validation', () => {
     expect(validateHost('localhost', false)).toBeUndefined();
   });
 
+  it('a bare word or a bare wildcard is not a domain', () => {
+    expect(validateHost('example', true)).toBe('Enter the full domain, like example.com.');
+    expect(validateHost('*.', true)).toBe('Add the domain after "*.", like *.example.com.');
+    expect(validateHost('*', true)).toBe('Add the domain after "*.", like *.example.com.');
+  });
+
   it('image paths as the API accepts them', () => {
     expect(validateImagePath('products/shoe.jpg')).toBeUndefined();
     expect(validateImagePath('/leading.jpg')).toBeDefined();

@@ -22,11 +22,15 @@ export function validateHost(value: string, wildcard: boolean): string | undefin
   if (!v) return 'Enter a host name.';
   if (/^[a-z]+:\/\//.test(v) || v.includes('/')) return 'Enter the host name only, without https:// or a path.';
   if (v.includes(':')) return 'Enter the host name without a port.';
+  // "*." loses its dot above: a wildcard with nothing after it.
+  if (wildcard && (v === '*' || v === '*.')) return 'Add the domain after "*.", like *.example.com.';
   const host = wildcard && v.startsWith('*.') ? v.slice(2) : v;
   if (host.includes('*')) return wildcard ? 'A wildcard is only allowed as a leading "*.".' : 'Wildcards are not allowed here.';
   const labels = host.split('.');
   if (wildcard && v.startsWith('*.') && labels.length < 2) return 'A wildcard needs at least two labels after it, like *.example.com.';
   if (!labels.every((l) => /^[a-z0-9_]([a-z0-9_-]{0,61}[a-z0-9_])?$/.test(l))) return 'Not a valid host name.';
+  // A browser's Origin or Referer never names a bare word other than localhost.
+  if (labels.length < 2 && host !== 'localhost') return `Enter the full domain, like ${host}.com.`;
   return undefined;
 }
 

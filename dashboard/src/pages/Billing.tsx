@@ -3,15 +3,22 @@ import { useEffect, useState } from 'react';
 import { useSearchParams } from 'react-router';
 import { listInvoices, openPortal, startCheckout } from '../api/billing';
 import type { Plan } from '../api/client';
-import { ApiError, describeError } from '../api/errors';
-import { keys, useCustomer, usePlans } from '../api/queries';
-import { CardIcon, CheckIcon, ExternalIcon, XIcon } from '../components/Icons';
+import { ApiError, errorSentence } from '../api/errors';
+import { keys, useBillingEnabled, useCustomer, usePlans } from '../api/queries';
+import { CardIcon, CheckIcon, ExternalIcon, InfoIcon, XIcon } from '../components/Icons';
 import { PageHeader } from '../components/Page';
 import { Alert, EmptyState, ErrorState, Loading } from '../components/States';
 import { formatBytes, formatDate, formatMoney, formatNumber, formatUsd } from '../lib/format';
 import { planLabel } from '../lib/plans';
 
-function features(p: Plan): { text: string; yes: boolean }[] {
+interface Feature {
+  text: string;
+  yes: boolean;
+  /** A rule of the plan, not a feature it lacks: shown without a cross. */
+  info?: boolean;
+}
+
+function features(p: Plan): Feature[] {
   return [
     { text: `${formatBytes(p.bandwidth_quota_bytes)} bandwidth / month`, yes: true },
     { text: `${formatBytes(p.storage_quota_bytes)} storage`, yes: true },
@@ -21,7 +28,9 @@ function features(p: Plan): { text: string; yes: boolean }[] {
     { text: 'AVIF output', yes: p.avif },
     { text: 'Signed URLs', yes: p.signed_urls },
     { text: p.custom_domains > 0 ? `${p.custom_domains} custom domain${p.custom_domains > 1 ? 's' : ''}` : 'Custom domains', yes: p.custom_domains > 0 },
-    { text: p.over_quota === 'overage' ? 'Over quota: keeps serving, overage billed' : 'Over quota: images stop until next month', yes: p.over_quota === 'overage' },
+    p.over_quota === 'overage'
+      ? { text: 'Over quota: keeps serving, overage billed', yes: true }
+      : { text: 'Over quota: images pause until the next month', yes: false, info: true },
   ];
 }
 
@@ -30,6 +39,7 @@ const STATUS: Record<string, string> = { paid: 'badge-success', open: 'badge-war
 export default function Billing() {
   const customer = useCustomer();
   const plans = usePlans();
+  const billingEnabled = useBillingEnabled();
   const queryClient = useQueryClient();
   const [params, setParams] = useSearchParams();
   const checkout = params.get('checkout');
@@ -75,6 +85,8 @@ export default function Billing() {
   const currentPlan = list.find((p) => p.name === c.plan);
   const paid = (currentPlan?.price_usd ?? 0) > 0;
   const upgraded = checkout === 'success' && paid;
+  // No Stripe key on this server: checkout and portal can never work, so they are not offered.
+  const noBilling = billingEnabled.data === false;
 
   return (
     <>
@@ -83,13 +95,18 @@ export default function Billing() {
         description="Plans, payment and invoices. Payments are handled by Stripe."
         actions={
           paid ? (
-            <button type="button" className="btn" onClick={() => go('portal', openPortal)} disabled={busy !== null}>
+            <button type="button" className="btn" onClick={() => go('portal', openPortal)} disabled={busy !== null || noBilling}>
               <ExternalIcon /> {busy === 'portal' ? 'Opening…' : 'Manage subscription'}
             </button>
           ) : undefined
         }
       />
 
+      {noBilling && (
+        <Alert kind="info">
+          Billing is not set up on this server, so plans cannot be changed here. The plans below show what each one includes.
+        </Alert>
+      )}
       {checkout === 'success' && (
         upgraded ? (
           <Alert kind="success">
@@ -117,7 +134,7 @@ export default function Billing() {
         <Alert kind="error">
           {actionError instanceof ApiError && actionError.code === 'billing_unavailable'
             ? 'Our payment provider cannot be reached right now. Nothing was charged; please try again in a minute.'
-            : describeError(actionError)}
+            : errorSentence(actionError)}
         </Alert>
       )}
 
@@ -138,20 +155,20 @@ export default function Billing() {
                 </div>
                 <ul>
                   {features(p).map((f) => (
-                    <li key={f.text} className={f.yes ? 'yes' : 'no'}>
-                      {f.yes ? <CheckIcon /> : <XIcon />}
-                      <span>{f.text}{f.yes ? '' : <span className="visually-hidden"> (not included)</span>}</span>
+                    <li key={f.text} className={f.info ? 'info' : f.yes ? 'yes' : 'no'}>
+                      {f.info ? <InfoIcon /> : f.yes ? <CheckIcon /> : <XIcon />}
+                      <span>{f.text}{f.yes || f.info ? '' : <span className="visually-hidden"> (not included)</span>}</span>
                     </li>
                   ))}
                 </ul>
                 {isCurrent ? (
                   <button type="button" className="btn" disabled>Your plan</button>
                 ) : higher && p.stripe_price_id && !paid ? (
-                  <button type="button" className="btn btn-primary" onClick={() => go(p.name, () => startCheckout(p.name))} disabled={busy !== null}>
+                  <button type="button" className="btn btn-primary" onClick={() => go(p.name, () => startCheckout(p.name))} disabled={busy !== null || noBilling}>
                     {busy === p.name ? 'Opening checkout…' : `Upgrade to ${planLabel(p.name)}`}
                   </button>
                 ) : paid ? (
-                  <button type="button" className="btn" onClick={() => go('portal', openPortal)} disabled={busy !== null}>
+                  <button type="button" className="btn" onClick={() => go('portal', openPortal)} disabled={busy !== null || noBilling}>
                     {higher ? 'Upgrade' : 'Downgrade'} in the portal
                   </button>
                 ) : (

@@ -9,6 +9,7 @@ import { EmptyState, ErrorState, Loading } from '../components/States';
 import { formatBytes } from '../lib/format';
 import { useDeliveryUrl } from '../lib/useDeliveryUrl';
 import { splitListing } from '../lib/listing';
+import { TemplateUrl } from '../components/TemplateUrl';
 import { ImageDetail } from './images/ImageDetail';
 import { Uploader } from './images/Uploader';
 
@@ -20,13 +21,16 @@ function Thumb({ publicKey, path, requireSigned, presetsOnly }: {
   requireSigned: boolean;
   presetsOnly: boolean;
 }) {
-  // Thumbnails go through the edge at 240 px; with presets-only, the original is what may be served.
+  // Thumbnails go through the edge at 240 px, and 480 px for 2× screens; with presets-only, the
+  // original is what may be served.
   const { url } = useDeliveryUrl(publicKey, path, presetsOnly ? '' : 'w=240', requireSigned);
+  const { url: sharp } = useDeliveryUrl(publicKey, path, 'w=480', requireSigned, !presetsOnly);
   const [failed, setFailed] = useState(false);
   if (!url || failed) return <ImageIcon />;
   return (
     <img
       src={url}
+      srcSet={sharp && !presetsOnly ? `${url} 1x, ${sharp} 2x` : undefined}
       alt=""
       loading="lazy"
       decoding="async"
@@ -110,6 +114,7 @@ export default function Images() {
               Drop images above or use <strong>Choose files</strong>. Each one is then served at{' '}
               <code>/{c.public_key}/{prefix}name.jpg</code>.
             </EmptyState>
+            {!prefix && <TemplateUrl publicKey={c.public_key} />}
           </div>
         )}
         {listing.data && c && (folders.length > 0 || images.length > 0) && (

@@ -1,16 +1,40 @@
 import { useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
 import { useState, type FormEvent } from 'react';
 import { api, call, type ApiKeyWithSecret } from '../api/client';
-import { describeError, fieldErrors } from '../api/errors';
+import { errorSentence, fieldErrors } from '../api/errors';
 import { keys } from '../api/queries';
 import { useConfirm } from '../components/Confirm';
 import { TextField } from '../components/Field';
+import { CopyButton } from '../components/CopyButton';
 import { KeyIcon } from '../components/Icons';
 import { SecretOnce } from '../components/SecretOnce';
 import { PageHeader } from '../components/Page';
 import { EmptyState, ErrorState, InlineError, Loading } from '../components/States';
 import { useToast } from '../components/Toasts';
 import { formatDateTime } from '../lib/format';
+
+/** A ready-to-paste upload with the new key: the first thing most people do with it. */
+function uploadCommand(origin: string, secret: string): string {
+  return [
+    `curl -X PUT "${origin}/api/v1/images/your-image.jpg" \\`,
+    `  -H "X-API-Key: ${secret}" \\`,
+    `  -H "Content-Type: image/jpeg" \\`,
+    '  --data-binary @your-image.jpg',
+  ].join('\n');
+}
+
+function UploadCommand({ secret }: { secret: string }) {
+  const command = uploadCommand(window.location.origin, secret);
+  return (
+    <div className="field" style={{ marginTop: '0.8rem' }}>
+      <span className="label" id="upload-command-label">Try it: upload <code>your-image.jpg</code> with this key</span>
+      <pre aria-labelledby="upload-command-label" tabIndex={0} data-testid="upload-command">{command}</pre>
+      <div>
+        <CopyButton text={command} what="the upload command" />
+      </div>
+    </div>
+  );
+}
 
 export default function Keys() {
   const queryClient = useQueryClient();
@@ -62,7 +86,7 @@ export default function Keys() {
       setRevealed({ key, rotated: true });
       void queryClient.invalidateQueries({ queryKey: keys.keys });
     } catch (e) {
-      toast(describeError(e), 'error');
+      toast(errorSentence(e), 'error');
     }
   };
 
@@ -79,7 +103,7 @@ export default function Keys() {
       toast(`Deleted the key “${keyName}”`);
       void queryClient.invalidateQueries({ queryKey: keys.keys });
     } catch (e) {
-      toast(describeError(e), 'error');
+      toast(errorSentence(e), 'error');
     }
   };
 
@@ -95,7 +119,9 @@ export default function Keys() {
           label="API key secret"
           secret={revealed.key.secret}
           onDone={() => setRevealed(null)}
-        />
+        >
+          <UploadCommand secret={revealed.key.secret} />
+        </SecretOnce>
       )}
       <section className="card" aria-labelledby="create-key">
         <h2 id="create-key" style={{ marginBottom: '0.8rem' }}>Create a key</h2>

@@ -2,7 +2,7 @@ import { useQueryClient } from '@tanstack/react-query';
 import { useEffect, useState, type FormEvent } from 'react';
 import { Link, useLocation } from 'react-router';
 import { api, call, session } from '../api/client';
-import { describeError } from '../api/errors';
+import { errorSentence } from '../api/errors';
 import { Logo } from '../components/Icons';
 import { TextField } from '../components/Field';
 import { Alert } from '../components/States';
@@ -35,7 +35,7 @@ export default function Login() {
       // The login route then sends the user on (to where they were going, or the overview).
       session.setTokens(tokens);
     } catch (err) {
-      setFormError(describeError(err));
+      setFormError(errorSentence(err));
       setBusy(false);
     }
   };

@@ -7,6 +7,7 @@ import { CopyButton, CopyField } from '../components/CopyButton';
 import { ImageIcon } from '../components/Icons';
 import { PageHeader } from '../components/Page';
 import { Alert, EmptyState, ErrorState, Loading } from '../components/States';
+import { TemplateUrl } from '../components/TemplateUrl';
 import { formatBytes, formatDate, formatNumber, formatPercent, isoDay } from '../lib/format';
 import { planLabel } from '../lib/plans';
 import { edgeOrigin, useDeliveryUrl } from '../lib/useDeliveryUrl';
@@ -128,6 +129,7 @@ export default function Overview() {
             {firstImage.isPending && <Loading label="Looking for an image…" />}
             {firstImage.isError && <ErrorState error={firstImage.error} onRetry={() => firstImage.refetch()} />}
             {firstImage.data && !example && (
+              <>
               <EmptyState
                 icon={<ImageIcon />}
                 title="No images yet"
@@ -135,6 +137,8 @@ export default function Overview() {
               >
                 Upload an image, then use its URL with <code>?w=800&amp;format=auto</code> on your site.
               </EmptyState>
+              <TemplateUrl publicKey={c.public_key} />
+              </>
             )}
             {example && (
               <>

@@ -1,7 +1,7 @@
 import { useMutation, useQueryClient } from '@tanstack/react-query';
 import { useState, type FormEvent, type ReactNode } from 'react';
 import { api, call, type Customer, type Preset, type SettingsPatch } from '../api/client';
-import { ApiError, describeError, fieldErrors } from '../api/errors';
+import { ApiError, errorSentence, fieldErrors } from '../api/errors';
 import { LIMITS } from '../api/limits';
 import { keys, useCustomer, usePlanGates, usePresets } from '../api/queries';
 import { useConfirm } from '../components/Confirm';
@@ -13,6 +13,7 @@ import { SecretOnce } from '../components/SecretOnce';
 import { Alert, EmptyState, ErrorState, InlineError, Loading } from '../components/States';
 import { useToast } from '../components/Toasts';
 import { formatDateTime } from '../lib/format';
+import { presetOptionProblems } from '../lib/urlBuilder';
 import { validateImagePath } from '../lib/validate';
 
 /** The settings' bounds, as the API's OpenAPI document states them. */
@@ -194,7 +195,7 @@ function CustomDomains({ customer }: { customer: Customer }) {
   const allowed = gates.current?.custom_domains ?? 0;
   const gate = gates.gate({ feature: 'custom_domains' });
   const { fields, form } = errorsOf(save.error);
-  const conflict = save.error instanceof ApiError && save.error.status === 409 ? describeError(save.error) : undefined;
+  const conflict = save.error instanceof ApiError && save.error.status === 409 ? errorSentence(save.error) : undefined;
 
   return (
     <Section
@@ -234,6 +235,7 @@ function CustomDomains({ customer }: { customer: Customer }) {
 
 function Presets() {
   const presets = usePresets();
+  const gates = usePlanGates();
   const queryClient = useQueryClient();
   const confirm = useConfirm();
   const toast = useToast();
@@ -269,6 +271,14 @@ function Presets() {
     const problems: Record<string, string> = {};
     if (!/^[A-Za-z0-9_-]{1,64}$/.test(name)) problems.name = '1–64 letters, digits, "-" or "_".';
     if (!options.trim()) problems.options = 'Options as in a URL, e.g. w=400&h=300&fit=cover.';
+    else {
+      // Every problem at once, with this plan's limits (the API names the first only).
+      const found = presetOptionProblems(options.trim(), {
+        maxDimension: gates.current?.max_dimension ?? 2048,
+        avif: gates.current?.avif ?? false,
+      });
+      if (found.length) problems.options = found.join(' ');
+    }
     setLocal(problems);
     if (Object.keys(problems).length) return;
     saveMutation.mutate({ name, options: options.trim().replace(/^\?/, '') });
@@ -287,7 +297,7 @@ function Presets() {
       if (editing?.name === p.name) setEditing(null);
       void queryClient.invalidateQueries({ queryKey: keys.presets });
     } catch (e) {
-      toast(describeError(e), 'error');
+      toast(errorSentence(e), 'error');
     }
   };
 

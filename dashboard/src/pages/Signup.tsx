@@ -2,7 +2,7 @@ import { useQueryClient } from '@tanstack/react-query';
 import { useEffect, useState, type FormEvent } from 'react';
 import { Link } from 'react-router';
 import { api, call, session } from '../api/client';
-import { ApiError, describeError, fieldErrors } from '../api/errors';
+import { ApiError, errorSentence, fieldErrors } from '../api/errors';
 import { keys } from '../api/queries';
 import { Logo } from '../components/Icons';
 import { TextField } from '../components/Field';
@@ -37,11 +37,11 @@ export default function Signup() {
     } catch (err) {
       const fields = fieldErrors(err);
       if (err instanceof ApiError && err.code === 'email_taken') {
-        setErrors({ email: describeError(err) });
+        setErrors({ email: errorSentence(err) });
       } else if (fields.email || fields.password) {
         setErrors(fields);
       } else {
-        setFormError(describeError(err));
+        setFormError(errorSentence(err));
       }
       setBusy(false);
     }
@@ -72,7 +72,8 @@ export default function Signup() {
             name="new-password"
             autoComplete="new-password"
             value={password}
-            hint={`At least ${MIN_PASSWORD} characters.`}
+            // The error says the same and more (how many so far): one of the two at a time.
+            hint={errors.password ? undefined : `At least ${MIN_PASSWORD} characters.`}
             error={errors.password}
             onChange={(e) => {
               setPassword(e.target.value);

@@ -74,8 +74,14 @@ export default function Usage() {
         description="Deliveries through the edge, counted every few seconds. Times are UTC."
         actions={
           <>
-            <button type="button" className="btn" onClick={() => usage.refetch()} disabled={usage.isFetching}>
-              <RefreshIcon /> {usage.isFetching ? 'Refreshing…' : 'Refresh'}
+            <button
+              type="button"
+              className="btn"
+              // The whole page: the series and the quota card beside it.
+              onClick={() => void Promise.all([usage.refetch(), quota.refetch()])}
+              disabled={usage.isFetching || quota.isFetching}
+            >
+              <RefreshIcon /> {usage.isFetching || quota.isFetching ? 'Refreshing…' : 'Refresh'}
             </button>
             <button type="button" className="btn" onClick={exportCsv} disabled={!usage.data || series.length === 0}>
               <DownloadIcon /> Export CSV

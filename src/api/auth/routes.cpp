@@ -20,6 +20,7 @@
 #include "security/jwt.h"
 #include "security/keys.h"
 #include "security/password.h"
+#include "security/preview_pass.h"
 
 namespace cdn::api {
 namespace {
@@ -48,6 +49,8 @@ struct AuthState {
     std::atomic<std::int64_t> last_cleanup{0};
     /** Whether the refresh cookie carries `Secure` (see cookie_is_secure). */
     bool secure_cookie = true;
+    /** Signs the preview pass cookie (security/preview_pass.h). */
+    std::string preview_key = security::preview_pass_key(deps.config.internal_secret);
 };
 
 core::Error unauthorized(std::string message) {
@@ -95,6 +98,24 @@ std::string refresh_cookie(const AuthState& state, std::string_view token,
         .append(REFRESH_COOKIE_PATH)
         .append("; Max-Age=")
         .append(std::to_string(max_age_seconds));
+    return cookie;
+}
+
+/** The preview pass (security/preview_pass.h) for the whole origin, so the dashboard's own
+ *  previews are not metered; an empty one with Max-Age=0 clears it. SameSite=Strict keeps it
+ *  off image requests made from any other site. */
+std::string preview_cookie(const AuthState& state, std::string_view customer_id,
+                           std::int64_t expires, std::int64_t max_age_seconds) {
+    std::string cookie(security::PREVIEW_COOKIE);
+    cookie.append("=");
+    if (max_age_seconds > 0) {
+        cookie.append(security::make_preview_pass(state.preview_key, customer_id, expires));
+    }
+    cookie.append("; HttpOnly");
+    if (state.secure_cookie) {
+        cookie.append("; Secure");
+    }
+    cookie.append("; SameSite=Strict; Path=/; Max-Age=").append(std::to_string(max_age_seconds));
     return cookie;
 }
 
@@ -146,6 +167,7 @@ std::size_t utf8_chars(std::string_view text) {
 struct TokenPair {
     std::string access_token;
     std::string refresh_token;
+    std::string customer_id;
 };
 
 std::string access_token_for(const AuthState& state, const std::string& customer_id,
@@ -180,7 +202,7 @@ core::Result<TokenPair> start_session(const AuthState& state, const std::string&
                                       std::int64_t now) {
     const auto family_id = "rtf_" + core::random_base62(20);
     CDN_TRY(refresh, insert_refresh_token(state, state.deps.db, customer_id, family_id, now));
-    return TokenPair{access_token_for(state, customer_id, now), std::move(refresh)};
+    return TokenPair{access_token_for(state, customer_id, now), std::move(refresh), customer_id};
 }
 
 /** `{access_token, refresh_token, expires_in}` with the refresh cookie. */
@@ -192,6 +214,9 @@ http::Response token_response(const AuthState& state, unsigned status, const Tok
     auto res = json_response(status, body);
     res.set_header("Set-Cookie",
                    refresh_cookie(state, pair.refresh_token, state.deps.config.refresh_ttl.count()));
+    const auto ttl = state.deps.config.access_ttl.count();
+    const auto expires = state.deps.clock.unix_seconds() + ttl;
+    res.set_header("Set-Cookie", preview_cookie(state, pair.customer_id, expires, ttl));
     return res;
 }
 
@@ -405,7 +430,8 @@ core::Result<http::Response> refresh(AuthState& state, ApiRequest& request) {
         return revoke_family(tokens, *found, now, "concurrent use");
     }
     return token_response(state, 200,
-                          TokenPair{access_token_for(state, found->customer_id, now), *next});
+                          TokenPair{access_token_for(state, found->customer_id, now), *next,
+                                    found->customer_id});
 }
 
 // ---- POST /auth/logout ---------------------------------------------------------------------
@@ -423,6 +449,7 @@ core::Result<http::Response> logout(AuthState& state, ApiRequest& request) {
     }
     auto res = no_content();
     res.set_header("Set-Cookie", refresh_cookie(state, "", 0));
+    res.set_header("Set-Cookie", preview_cookie(state, "", 0, 0));
     return res;
 }
 

@@ -52,7 +52,18 @@ http::Response list_plans(const ApiDeps& deps) {
     for (const auto* plan : plans) {
         items.push_back(plan_json(*plan));
     }
-    return json_response(200, json::object{{"items", std::move(items)}});
+    return json_response(200, json::object{{"billing_enabled", deps.stripe.configured()},
+                                           {"items", std::move(items)}});
+}
+
+/** Checkout and portal without a Stripe secret key: 501, since retrying cannot help (unlike
+ *  502 billing_unavailable, an outage). */
+core::Result<void> require_billing(const ApiDeps& deps) {
+    if (deps.stripe.configured()) {
+        return {};
+    }
+    return core::make_error(Errc::BillingNotConfigured,
+                            "billing is not set up on this server (no Stripe secret key)");
 }
 
 /** The customer's Stripe customer id, created on first use. The idempotency key is fixed per
@@ -100,6 +111,7 @@ core::Result<std::string> read_checkout(const http::Request& request) {
 }
 
 core::Result<http::Response> checkout(ApiDeps& deps, ApiRequest& req) {
+    CDN_TRY_VOID(require_billing(deps));
     CDN_TRY(plan_name, read_checkout(req.http));
     CDN_TRY(customer, caller_customer(deps, req));
     CDN_TRY(plan, checkout_plan(deps, plan_name, customer));
@@ -118,6 +130,7 @@ core::Result<http::Response> checkout(ApiDeps& deps, ApiRequest& req) {
 }
 
 core::Result<http::Response> portal(ApiDeps& deps, ApiRequest& req) {
+    CDN_TRY_VOID(require_billing(deps));
     CDN_TRY(customer, caller_customer(deps, req));
     CDN_TRY(stripe_customer, ensure_stripe_customer(deps, customer));
     CDN_TRY(url, deps.stripe.create_portal_session(

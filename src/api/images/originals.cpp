@@ -63,11 +63,12 @@ void purge_variants(kv::KvStore& kv, std::string_view public_key, std::string_vi
 /** Uses up a presigned upload's token (none for a direct upload); forbidden when it has been
  *  used or has expired since it was checked. */
 core::Result<void> consume_token(db::UploadTokenRepository& tokens,
-                                 const db::UploadTokenRecord* token, std::int64_t now) {
+                                 const db::UploadTokenRecord* token, std::int64_t now,
+                                 std::int64_t grace) {
     if (token == nullptr) {
         return {};
     }
-    CDN_TRY(consumed, tokens.consume(token->id, now));
+    CDN_TRY(consumed, tokens.consume_within(token->id, now, grace));
     if (!consumed) {
         return core::make_error(core::Errc::Forbidden,
                                 "this upload URL has been used or has expired");
@@ -86,7 +87,32 @@ void release_token(db::UploadTokenRepository& tokens, const db::UploadTokenRecor
     }
 }
 
+/** Whether a completion's error rejects the staged object for good (it is then deleted), as
+ *  opposed to a conflict or an outage, after which the client may retry. */
+bool rejects_object(core::Errc code) {
+    return code == core::Errc::UploadMismatch || code == core::Errc::UnsupportedMediaType ||
+           code == core::Errc::PayloadTooLarge || code == core::Errc::StorageQuotaExceeded ||
+           code == core::Errc::InvalidPath;
+}
+
 } // namespace
+
+json::object image_json(const db::OriginalRecord& original) {
+    const auto number = [](const std::optional<std::int64_t>& v) {
+        return v ? json::value(*v) : json::value(nullptr);
+    };
+    return {
+        {"path", original.path},
+        {"size", original.bytes},
+        {"width", number(original.width)},
+        {"height", number(original.height)},
+        {"format", format_of_type(original.content_type)},
+        {"content_type", original.content_type},
+        {"etag", original.etag},
+        {"created_at", core::rfc3339(original.created_at)},
+        {"updated_at", core::rfc3339(original.updated_at)},
+    };
+}
 
 std::optional<std::string_view> canonical_image_type(std::string_view content_type) {
     const auto type =
@@ -131,6 +157,8 @@ std::string store_key(std::string_view public_key, std::string_view path) {
     key += path;
     return key;
 }
+
+std::string staging_key(std::string_view upload_id) { return store_key("_uploads", upload_id); }
 
 core::Result<CheckedImage> check_content(std::string_view bytes, const transform::Limits& limits) {
     const auto unsupported = [](std::string message, std::string detail = {}) {
@@ -196,7 +224,7 @@ core::Result<db::StorageReservation> Originals::reserve(const db::CustomerRecord
     // (a body the database may run again: it only reads and sets).
     CDN_TRY_VOID(deps_.db.transaction([&](db::Database& tx) -> core::Result<void> {
         db::UploadTokenRepository tokens(tx);
-        CDN_TRY_VOID(consume_token(tokens, claim.token, now));
+        CDN_TRY_VOID(consume_token(tokens, claim.token, now, claim.token_grace));
         CDN_TRY(held, db::StorageReservationRepository(tx).try_hold(wanted, now));
         if (!held) {
             return core::make_error(core::Errc::Conflict,
@@ -234,12 +262,17 @@ core::Result<void> Originals::check_declared(const db::CustomerRecord& customer,
     return check_quota(deps_.db, customer, path, size, deps_.clock.unix_seconds());
 }
 
-core::Result<StoredOriginal> Originals::put(std::string_view customer_id, std::string_view path,
-                                            std::string_view bytes,
-                                            const db::UploadTokenRecord* token) {
+core::Result<db::CustomerRecord> Originals::writer(std::string_view customer_id,
+                                                  std::string_view path) {
     CDN_TRY_VOID(validate_path(path, deps_.config.max_path_segments));
     CDN_TRY(customer, load_customer(deps_.db, customer_id));
     CDN_TRY_VOID(storage::validate_key(store_key(customer.public_key, path)));
+    return customer;
+}
+
+core::Result<CheckedImage> Originals::check_upload(const db::CustomerRecord& customer,
+                                                   std::string_view bytes,
+                                                   const db::UploadTokenRecord* token) {
     const auto& plan = deps_.plan_of(customer);
     if (const auto max = max_original_bytes(plan, deps_.limits); bytes.size() > max) {
         return core::make_error(core::Errc::PayloadTooLarge,
@@ -253,24 +286,89 @@ core::Result<StoredOriginal> Originals::put(std::string_view customer_id, std::s
             fmt::format("the file is {}, but this upload URL was issued for {}",
                         transform::mime_type(image.format), token->content_type));
     }
-    return write(customer, path, bytes, image, token);
+    return image;
+}
+
+core::Result<StoredOriginal> Originals::put(std::string_view customer_id, std::string_view path,
+                                            std::string_view bytes,
+                                            const db::UploadTokenRecord* token) {
+    CDN_TRY(customer, writer(customer_id, path));
+    CDN_TRY(image, check_upload(customer, bytes, token));
+    const auto key = store_key(customer.public_key, path);
+    return write(customer, path, bytes.size(), image, {.bytes = bytes.size(), .token = token},
+                 [&] { return deps_.store.put(key, bytes); });
+}
+
+core::Result<std::string> Originals::read_staged(const db::UploadTokenRecord& upload) {
+    const auto key = staging_key(upload.upload_id);
+    auto info = deps_.store.head(key);
+    if (!info && info.error().code == core::Errc::NotFound) {
+        return core::make_error(core::Errc::Conflict,
+                                "nothing has been uploaded to this upload's URL yet");
+    }
+    if (!info) {
+        return store_error(info.error(), "read");
+    }
+    // The URL signed both, but not every S3-compatible store checks what it signs.
+    const auto type = canonical_image_type(info->content_type);
+    if (info->size != static_cast<std::uint64_t>(upload.max_bytes) ||
+        (!info->content_type.empty() && type != upload.content_type)) {
+        return core::make_error(
+            core::Errc::UploadMismatch,
+            fmt::format("the upload ({} bytes of {}) is not what its URL was made for ({} bytes "
+                        "of {})",
+                        info->size, info->content_type, upload.max_bytes, upload.content_type));
+    }
+    auto object = deps_.store.get(key);
+    if (!object && object.error().code == core::Errc::SourceTooLarge) {
+        // Replaced by a larger object since the HEAD: over the server's limit, refused as such.
+        return core::make_error(core::Errc::PayloadTooLarge, object.error().message);
+    }
+    if (!object) {
+        return store_error(object.error(), "read");
+    }
+    return std::move(object->bytes);
+}
+
+core::Result<StoredOriginal> Originals::complete(const db::UploadTokenRecord& upload) {
+    CDN_TRY(customer, writer(upload.customer_id, upload.path));
+    auto stored = complete_staged(customer, upload);
+    if (!stored && rejects_object(stored.error().code)) {
+        if (auto removed = deps_.store.remove(staging_key(upload.upload_id));
+            !removed && removed.error().code != core::Errc::NotFound) {
+            spdlog::warn("rejected upload {} not deleted (swept later): {}", upload.upload_id,
+                         removed.error().detail);
+        }
+    }
+    return stored;
+}
+
+core::Result<StoredOriginal> Originals::complete_staged(const db::CustomerRecord& customer,
+                                                        const db::UploadTokenRecord& upload) {
+    CDN_TRY(bytes, read_staged(upload));
+    CDN_TRY(image, check_upload(customer, bytes, &upload));
+    const Claim claim{.bytes = bytes.size(), .token = &upload, .token_grace = COMPLETION_GRACE_SECONDS};
+    return write(customer, upload.path, bytes.size(), image, claim, [&] {
+        return deps_.store.move(staging_key(upload.upload_id),
+                                store_key(customer.public_key, upload.path));
+    });
 }
 
 core::Result<StoredOriginal> Originals::write(const db::CustomerRecord& customer,
-                                              std::string_view path, std::string_view bytes,
-                                              const CheckedImage& image,
-                                              const db::UploadTokenRecord* token) {
+                                              std::string_view path, std::uint64_t size,
+                                              const CheckedImage& image, Claim claim,
+                                              const StoreStep& store) {
     const auto now = deps_.clock.unix_seconds();
-    CDN_TRY(reservation, reserve(customer, path, {.bytes = bytes.size(), .token = token}, now));
+    CDN_TRY(reservation, reserve(customer, path, claim, now));
     // From here on a failure gives the reservation and the token back.
-    auto stored = deps_.store.put(store_key(customer.public_key, path), bytes);
+    auto stored = store();
     if (!stored) {
-        give_back(reservation, token, now);
+        give_back(reservation, claim.token, now);
         return store_error(stored.error(), "write");
     }
     StoredOriginal out{.record = {
                            .path = std::string(path),
-                           .bytes = static_cast<std::int64_t>(bytes.size()),
+                           .bytes = static_cast<std::int64_t>(size),
                            .content_type = std::string(transform::mime_type(image.format)),
                            .width = image.width,
                            .height = image.height,
@@ -278,12 +376,12 @@ core::Result<StoredOriginal> Originals::write(const db::CustomerRecord& customer
                            .created_at = now,
                            .updated_at = now,
                        }};
-    if (auto saved = save_row(reservation, out); !saved) {
+    if (auto saved = save_row(reservation, claim.token, out); !saved) {
         // The store already holds the new version; the row still describes the old one until
         // the next successful put or delete of this path.
         spdlog::error("original {} stored but its row not written: {}", path,
                       saved.error().detail);
-        give_back(reservation, token, now);
+        give_back(reservation, claim.token, now);
         return saved.error();
     }
     // Always, not only on a replace: a 404 for this path may be cached at the edge.
@@ -292,7 +390,7 @@ core::Result<StoredOriginal> Originals::write(const db::CustomerRecord& customer
 }
 
 core::Result<void> Originals::save_row(const db::StorageReservation& reservation,
-                                       StoredOriginal& out) {
+                                       const db::UploadTokenRecord* token, StoredOriginal& out) {
     // The row and the end of the reservation together: the bytes are counted once throughout.
     return deps_.db.transaction([&](db::Database& tx) -> core::Result<void> {
         db::OriginalRepository repo(tx);
@@ -301,7 +399,11 @@ core::Result<void> Originals::save_row(const db::StorageReservation& reservation
         out.record.created_at = existing ? existing->created_at : out.record.updated_at;
         CDN_TRY_VOID(repo.upsert(reservation.customer_id, out.record));
         CDN_TRY_VOID(db::StorageReservationRepository(tx).release(reservation));
-        return {};
+        if (token == nullptr) {
+            return {};
+        }
+        return db::UploadTokenRepository(tx).set_completion(
+            token->id, json::serialize(image_json(out.record)));
     });
 }
 
@@ -328,9 +430,7 @@ core::Result<db::OriginalRecord> Originals::find(std::string_view customer_id,
 }
 
 core::Result<void> Originals::remove(std::string_view customer_id, std::string_view path) {
-    CDN_TRY_VOID(validate_path(path, deps_.config.max_path_segments));
-    CDN_TRY(customer, load_customer(deps_.db, customer_id));
-    CDN_TRY_VOID(storage::validate_key(store_key(customer.public_key, path)));
+    CDN_TRY(customer, writer(customer_id, path));
     CDN_TRY(reservation, reserve(customer, path, {}, deps_.clock.unix_seconds()));
     // The object first: once it is gone nothing serves it, whatever happens to the row. An
     // object without a row (put there by the operator) is removed too.

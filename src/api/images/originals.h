@@ -1,12 +1,14 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
 
 #include "api/api.h"
+#include "api/common/json.h"
 #include "core/result.h"
 #include "db/customer_repository.h"
 #include "db/original_repository.h"
@@ -48,6 +50,14 @@ core::Result<CheckedImage> check_content(std::string_view bytes, const transform
 /** The largest original the plan accepts, capped by the server's hard limit. */
 std::uint64_t max_original_bytes(const account::Plan& plan, const transform::Limits& limits);
 
+/** How long after its URL expired an upload may still be completed: its PUT was in time (the
+ *  store checked the URL's expiry), the client may be slower to say so. */
+inline constexpr std::int64_t COMPLETION_GRACE_SECONDS = 15 * 60;
+
+/** An image as the API answers it: {path, size, width, height, format, content_type, etag,
+ *  created_at, updated_at}. */
+json::object image_json(const db::OriginalRecord& original);
+
 /** The outcome of a put: the row as stored and whether the path was new. */
 struct StoredOriginal {
     db::OriginalRecord record;
@@ -85,6 +95,16 @@ public:
                                      std::string_view bytes,
                                      const db::UploadTokenRecord* token = nullptr);
 
+    /**
+     * Completes an upload straight to the store (`upload` is its unused token): the object
+     * staged at staging_key() must be what the URL was made for (else upload_mismatch), then
+     * passes every check put() makes, and is moved to the customer's path under the same
+     * reservation, quota and purge as put(). A rejected object (upload_mismatch,
+     * unsupported_media_type, payload_too_large, storage_quota_exceeded) is deleted from the
+     * store; after conflict or unavailable it stays, for a retry. Nothing staged: conflict.
+     */
+    core::Result<StoredOriginal> complete(const db::UploadTokenRecord& upload);
+
     /** The original's row; not_found when the path has none. */
     core::Result<db::OriginalRecord> find(std::string_view customer_id, std::string_view path);
 
@@ -102,7 +122,23 @@ private:
     struct Claim {
         std::optional<std::uint64_t> bytes;
         const db::UploadTokenRecord* token = nullptr;
+        /** Seconds past the token's expiry it may still be used (a completion). */
+        std::int64_t token_grace = 0;
     };
+    /** The step of a write that puts the bytes in the store (a put, or a staged upload's
+     *  move). */
+    using StoreStep = std::function<core::Result<storage::ObjectInfo>()>;
+
+    /** The customer, once `path` is a valid path and store key for it. */
+    core::Result<db::CustomerRecord> writer(std::string_view customer_id, std::string_view path);
+    /** What put() checks of the bytes: the plan's size, the content, and the token's type. */
+    core::Result<CheckedImage> check_upload(const db::CustomerRecord& customer,
+                                            std::string_view bytes,
+                                            const db::UploadTokenRecord* token);
+    /** The staged object's bytes, once its HEAD shows the size and type declared. */
+    core::Result<std::string> read_staged(const db::UploadTokenRecord& upload);
+    core::Result<StoredOriginal> complete_staged(const db::CustomerRecord& customer,
+                                                 const db::UploadTokenRecord& upload);
 
     /** storage_quota_exceeded unless `size` bytes at `path` fit the plan's quota beside what
      *  the customer's other paths hold at most (their originals and writes in progress). */
@@ -118,19 +154,26 @@ private:
     void give_back(const db::StorageReservation& reservation, const db::UploadTokenRecord* token,
                    std::int64_t used_at);
     /** Writes `out.record` as the reserved path's row and ends the reservation, in one
-     *  transaction; sets `out.created` and the record's `created_at`. */
-    core::Result<void> save_row(const db::StorageReservation& reservation, StoredOriginal& out);
+     *  transaction, which also records the answer as the token's completion; sets
+     *  `out.created` and the record's `created_at`. */
+    core::Result<void> save_row(const db::StorageReservation& reservation,
+                                const db::UploadTokenRecord* token, StoredOriginal& out);
     /** Deletes the reserved path's row and ends the reservation, in one transaction; whether
      *  there was a row. */
     core::Result<bool> drop_row(const db::StorageReservation& reservation);
     core::Result<StoredOriginal> write(const db::CustomerRecord& customer, std::string_view path,
-                                       std::string_view bytes, const CheckedImage& image,
-                                       const db::UploadTokenRecord* token);
+                                       std::uint64_t size, const CheckedImage& image,
+                                       Claim claim, const StoreStep& store);
 
     ApiDeps& deps_;
 };
 
 /** The store key of a customer's original. */
 std::string store_key(std::string_view public_key, std::string_view path);
+
+/** Where an upload straight to the store is staged until it completes: `_uploads/{upload_id}`,
+ *  outside every customer's folder (public keys start with `pk_`), so that nothing delivers or
+ *  lists it. */
+std::string staging_key(std::string_view upload_id);
 
 } // namespace cdn::api::images

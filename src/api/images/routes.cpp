@@ -8,6 +8,18 @@
 //   stored only as its SHA-256, valid 15 minutes, bound to the customer, path, content type and
 //   size (the body may be smaller, never larger). A failed upload leaves it usable until it
 //   expires; a successful one uses it up.
+// - With a store that takes presigned PUTs (S3), the URL is one on the bucket itself, SigV4
+//   query-signed over Host, Content-Type and Content-Length, for the key
+//   `_uploads/{upload_id}` (images::staging_key): outside every customer's folder, so nothing
+//   lists or delivers the object until `POST /api/v1/uploads/{upload_id}/complete` has checked
+//   it as a direct PUT would and moved it to `{public_key}/{path}` (Originals::complete).
+//   Completing before anything was uploaded, or while another completion of the same upload
+//   runs → 409 conflict; more than 15 minutes after the URL expired → 403 forbidden; an
+//   unknown upload_id (or another customer's) → 404. Once completed (also with the local
+//   store, whose PUT completes it), `complete` answers 201 with the image as recorded then.
+//   Whatever is staged for an upload (never completed, or PUT again after completing) is
+//   deleted by upload-url requests when its token is swept, 24 h after it expired, a few per
+//   request.
 // - `PUT /api/v1/uploads/{token}` (public: the token is the credential): an unknown, expired or
 //   used token → 403 forbidden; a Content-Type other than the bound one, or content that is not
 //   of the bound type → 415 unsupported_media_type; a body over the bound size → 413
@@ -40,6 +52,7 @@
 namespace cdn::api {
 namespace {
 
+using images::image_json;
 using images::Originals;
 
 constexpr std::int64_t UPLOAD_URL_TTL_SECONDS = 15 * 60;
@@ -47,28 +60,13 @@ constexpr std::size_t DEFAULT_PAGE = 100;
 constexpr std::int64_t MAX_PAGE = 1000;
 /** Tokens are kept this long after they expire (a late attempt still gets "expired"). */
 constexpr std::int64_t EXPIRED_TOKEN_RETENTION_SECONDS = 24 * 3600;
+/** Abandoned staged uploads deleted, at most, by one upload-url request. */
+constexpr std::size_t SWEEP_BATCH = 20;
 /** Longer than any valid path, so that an overlong one is answered invalid_path, not 422. */
 constexpr std::size_t MAX_PATH_FIELD_BYTES = 64 * 1024;
 
 /** The stored form of an upload token: its SHA-256, so a database read cannot upload. */
 std::string token_id(std::string_view token) { return security::hash_api_key(token); }
-
-json::object image_json(const db::OriginalRecord& original) {
-    const auto number = [](const std::optional<std::int64_t>& v) {
-        return v ? json::value(*v) : json::value(nullptr);
-    };
-    return {
-        {"path", original.path},
-        {"size", original.bytes},
-        {"width", number(original.width)},
-        {"height", number(original.height)},
-        {"format", images::format_of_type(original.content_type)},
-        {"content_type", original.content_type},
-        {"etag", original.etag},
-        {"created_at", core::rfc3339(original.created_at)},
-        {"updated_at", core::rfc3339(original.updated_at)},
-    };
-}
 
 http::Response stored_response(const images::StoredOriginal& stored) {
     return json_response(stored.created ? 201 : 200, image_json(stored.record));
@@ -161,15 +159,37 @@ core::Result<UploadUrlRequest> read_upload_url_request(const http::Request& requ
     return UploadUrlRequest{.path = std::move(path), .content_type = *content_type, .size = size};
 }
 
+/** Housekeeping on the way: tokens long expired are of no use to anyone, nor is what was
+ *  staged for them (a few at a time, so that this stays cheap; a token whose staged object
+ *  cannot be deleted now stays for a later sweep; the operations guide adds a bucket lifecycle
+ *  rule as a backstop). */
+void sweep_expired_uploads(ApiDeps& deps, std::int64_t now) {
+    db::UploadTokenRepository tokens(deps.db);
+    const auto before = now - EXPIRED_TOKEN_RETENTION_SECONDS;
+    const auto expired = tokens.expired_uploads(before, SWEEP_BATCH);
+    if (!expired) {
+        return;
+    }
+    for (const auto& token : *expired) {
+        const auto removed = deps.store.remove(images::staging_key(token.upload_id));
+        if (!removed && removed.error().code != core::Errc::NotFound) {
+            return;
+        }
+        static_cast<void>(tokens.remove(token.id));
+    }
+    if (expired->size() < SWEEP_BATCH) {
+        static_cast<void>(tokens.remove_expired(before)); // tokens from before upload ids
+    }
+}
+
 /** A new upload token bound to the customer and the request, valid UPLOAD_URL_TTL_SECONDS. */
 core::Result<db::UploadTokenRecord> issue_upload_token(ApiDeps& deps,
                                                        const db::CustomerRecord& customer,
                                                        const UploadUrlRequest& request,
                                                        const std::string& token) {
     const auto now = deps.clock.unix_seconds();
+    sweep_expired_uploads(deps, now);
     db::UploadTokenRepository tokens(deps.db);
-    // Housekeeping on the way: tokens long expired are of no use to anyone.
-    (void)tokens.remove_expired(now - EXPIRED_TOKEN_RETENTION_SECONDS);
     db::UploadTokenRecord record{
         .id = token_id(token),
         .customer_id = customer.id,
@@ -179,6 +199,7 @@ core::Result<db::UploadTokenRecord> issue_upload_token(ApiDeps& deps,
         .created_at = now,
         .expires_at = now + UPLOAD_URL_TTL_SECONDS,
         .used_at = std::nullopt,
+        .upload_id = "up_" + core::random_base62(24),
     };
     CDN_TRY_VOID(tokens.insert(record));
     return record;
@@ -192,13 +213,79 @@ core::Result<http::Response> create_upload_url(ApiDeps& deps, Originals& origina
         originals.check_declared(customer, request.path, static_cast<std::uint64_t>(request.size)));
     const auto token = "ut_" + core::random_base62(40);
     CDN_TRY(record, issue_upload_token(deps, customer, request, token));
-    return json_response(
-        200, json::object{
-                 {"url", deps.config.url_for("/api/v1/uploads/" + token)},
-                 {"method", "PUT"},
-                 {"headers", json::object{{"Content-Type", request.content_type}}},
-                 {"expires_at", core::rfc3339(record.expires_at)},
-             });
+    // Straight to the store where it takes presigned PUTs (S3), staged until completed; else
+    // through this server, which checks and stores as the PUT arrives.
+    auto target = deps.store.presign_put(images::staging_key(record.upload_id),
+                                         request.content_type,
+                                         static_cast<std::uint64_t>(request.size),
+                                         UPLOAD_URL_TTL_SECONDS);
+    if (!target) {
+        target = storage::PresignedPut{deps.config.url_for("/api/v1/uploads/" + token),
+                                       {{"Content-Type", std::string(request.content_type)}}};
+    }
+    json::object headers;
+    for (const auto& [name, value] : target->headers) {
+        headers[name] = value;
+    }
+    return json_response(200, json::object{
+                                  {"url", target->url},
+                                  {"method", "PUT"},
+                                  {"headers", std::move(headers)},
+                                  {"expires_at", core::rfc3339(record.expires_at)},
+                                  {"upload_id", record.upload_id},
+                              });
+}
+
+/** The caller's upload that the request names; not_found for an unknown one. */
+core::Result<db::UploadTokenRecord> caller_upload(ApiDeps& deps, ApiRequest& req) {
+    CDN_TRY(found, db::UploadTokenRepository(deps.db).find_upload(req.caller().customer_id,
+                                                                  req.param("upload_id")));
+    if (!found) {
+        return core::make_error(core::Errc::NotFound, "no upload with this id");
+    }
+    return std::move(*found);
+}
+
+/** The answer of an upload whose token is used: what its completion recorded, or a conflict
+ *  while a completion (or, with the local store, its PUT) is still storing it. */
+core::Result<http::Response> recorded_completion(const db::UploadTokenRecord& upload) {
+    if (!upload.completion) {
+        return core::make_error(core::Errc::Conflict,
+                                "this upload is being completed; retry in a moment");
+    }
+    boost::system::error_code ec;
+    auto answer = json::parse(*upload.completion, ec);
+    if (ec) {
+        return core::make_error(core::Errc::Internal, "an upload's completion is unreadable",
+                                upload.upload_id + ": " + ec.message());
+    }
+    return json_response(201, answer);
+}
+
+/** POST /uploads/{upload_id}/complete: the answer recorded when the upload completed (with
+ *  the local store, when its PUT stored it), or the staged object checked and stored now. */
+core::Result<http::Response> complete_upload(ApiDeps& deps, Originals& originals,
+                                             ApiRequest& req) {
+    CDN_TRY(upload, caller_upload(deps, req));
+    if (upload.used_at) {
+        return recorded_completion(upload);
+    }
+    if (deps.clock.unix_seconds() >= upload.expires_at + images::COMPLETION_GRACE_SECONDS) {
+        return core::make_error(core::Errc::Forbidden, "this upload has expired");
+    }
+    auto stored = originals.complete(upload);
+    if (stored) {
+        return json_response(201, image_json(stored->record));
+    }
+    const auto code = stored.error().code;
+    if (code == core::Errc::Conflict || code == core::Errc::Forbidden) {
+        // Another completion of this upload may have used its token since it was read.
+        CDN_TRY(again, caller_upload(deps, req));
+        if (again.used_at) {
+            return recorded_completion(again);
+        }
+    }
+    return stored.error();
 }
 
 /** The usable upload token the request names; forbidden for an unknown, used or expired one. */
@@ -279,6 +366,10 @@ void add_images_routes(ApiRouter& router, ApiDeps& deps) {
     router.add({"PUT", "/api/v1/uploads/{token}", "uploadWithToken", Access::Public,
                 [d, originals](ApiRequest& req) { return upload_with_token(*d, *originals, req); },
                 [d](ApiRequest& req) { return token_body_limit(*d, req); }});
+    router.add({"POST", "/api/v1/uploads/{upload_id}/complete", "completeUpload",
+                Access::Customer, [d, originals](ApiRequest& req) {
+                    return complete_upload(*d, *originals, req);
+                }});
     router.add({"GET", "/api/v1/images", "listImages", Access::Customer,
                 with_deps(deps, list_images)});
     router.add({"PUT", "/api/v1/images/{path*}", "uploadImage", Access::Customer,

@@ -1,6 +1,8 @@
 #include "api/internal/routes.h"
 
+#include <algorithm>
 #include <limits>
+#include <tuple>
 #include <string>
 #include <vector>
 
@@ -11,6 +13,7 @@
 #include "db/customer_repository.h"
 #include "db/preset_repository.h"
 #include "db/usage_repository.h"
+#include "kv/node_announcement.h"
 
 namespace cdn::api {
 namespace {
@@ -182,6 +185,39 @@ core::Result<http::Response> post_purge(ApiDeps& deps, ApiRequest& request) {
     return json_response(202, json::object{{"purged", cache::scope_name(purge.scope)}});
 }
 
+/** The node as it announces itself, flagged when its fingerprint is not `fingerprint`. */
+json::object node_document(const kv::NodeAnnouncement& node, const std::string& fingerprint) {
+    auto document = json::parse(kv::encode_announcement(node)).as_object();
+    document["config_matches"] = node.config_fingerprint == fingerprint;
+    return document;
+}
+
+/** GET /internal/v1/nodes: the live nodes as they announce themselves in the KV store, oldest
+ *  first, each flagged when its config fingerprint differs from this node's (a node configured
+ *  apart: another database, bucket, secret or plan table). */
+core::Result<http::Response> get_nodes(ApiDeps& deps, ApiRequest&) {
+    CDN_TRY(values, deps.kv.values_with_prefix(kv::NODE_KEY_PREFIX));
+    std::vector<kv::NodeAnnouncement> nodes;
+    for (const auto& value : values) {
+        if (auto node = kv::decode_announcement(value.value)) {
+            nodes.push_back(std::move(*node));
+        }
+    }
+    std::ranges::sort(nodes, [](const auto& a, const auto& b) {
+        return std::tie(a.started_at, a.id) < std::tie(b.started_at, b.id);
+    });
+    const auto& fingerprint = deps.config.config_fingerprint;
+    json::array list;
+    std::size_t mismatched = 0;
+    for (const auto& node : nodes) {
+        mismatched += node.config_fingerprint == fingerprint ? 0 : 1;
+        list.emplace_back(node_document(node, fingerprint));
+    }
+    return json_response(200, json::object{{"config_fingerprint", fingerprint},
+                                           {"mismatched", mismatched},
+                                           {"nodes", std::move(list)}});
+}
+
 } // namespace
 
 void add_internal_routes(ApiRouter& router, ApiDeps& deps) {
@@ -202,6 +238,11 @@ void add_internal_routes(ApiRouter& router, ApiDeps& deps) {
                 .handler = with_deps(deps, post_usage),
                 // Edges' batches are larger than a customer's JSON; the secret is checked first.
                 .body_limit = fixed_body_limit(MAX_USAGE_BODY_BYTES)});
+    router.add({.method = "GET",
+                .pattern = "/internal/v1/nodes",
+                .operation_id = "internalNodes",
+                .access = Access::Internal,
+                .handler = with_deps(deps, get_nodes)});
     router.add({.method = "POST",
                 .pattern = "/internal/v1/purge",
                 .operation_id = "internalPurge",

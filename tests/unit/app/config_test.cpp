@@ -34,6 +34,24 @@ TEST(Config, DefaultsNeedNoFile) {
     EXPECT_FALSE(config->plans.at("free").avif);
 }
 
+// [server] node_name goes out as the X-Served-By header value as it is: nothing that could end
+// the header line or split the value is accepted.
+TEST(Config, NodeNameIsEmptyByDefaultAndOnlyVisibleAscii) {
+    auto config = load_config("", "/srv/data", {});
+    ASSERT_TRUE(config) << config.error().message;
+    EXPECT_EQ(config->server.node_name, "") << "the server names itself {hostname}:{port}";
+    config = load_config("", "/srv/data", {"IMAGECDN_SERVER_NODE_NAME=edge-fra-1"});
+    ASSERT_TRUE(config) << config.error().message;
+    EXPECT_EQ(config->server.node_name, "edge-fra-1");
+    for (const auto* bad : {"edge 1", "edge\r\nX-Evil: 1", "n\xc3\xa9ud", "\t"}) {
+        config = load_config("", "/srv/data", {std::string("IMAGECDN_SERVER_NODE_NAME=") + bad});
+        ASSERT_FALSE(config) << bad;
+        EXPECT_NE(config.error().message.find("server.node_name"), std::string::npos);
+    }
+    config = load_config("", "/srv/data", {"IMAGECDN_SERVER_NODE_NAME=" + std::string(129, 'n')});
+    EXPECT_FALSE(config) << "at most 128 characters";
+}
+
 TEST(Config, DashboardDirDefaultsToTheBuildTreeAndCanBeSet) {
     auto config = load_config("", "/srv/data", {});
     ASSERT_TRUE(config) << config.error().message;
@@ -151,6 +169,22 @@ TEST(Config, S3StorageNeedsItsSettingsAndNoRoot) {
         ASSERT_FALSE(refused) << setting;
         EXPECT_NE(refused.error().message.find(key), std::string::npos) << refused.error().message;
     }
+}
+
+// operations.md: [cache] shared_tier is on by default exactly with the S3 store.
+TEST(Config, TheSharedTierIsOnByDefaultWithS3AndAsConfiguredOtherwise) {
+    const std::vector<std::string> s3 = {
+        "IMAGECDN_STORAGE_KIND=s3", "IMAGECDN_STORAGE_ENDPOINT=http://127.0.0.1:9000",
+        "IMAGECDN_STORAGE_BUCKET=originals", "IMAGECDN_STORAGE_ACCESS_KEY=k",
+        "IMAGECDN_STORAGE_SECRET_KEY=s"};
+    EXPECT_TRUE(load_config("", "d", s3)->cache.shared_tier);
+    EXPECT_FALSE(load_config("", "d", {})->cache.shared_tier);
+    auto off = s3;
+    off.emplace_back("IMAGECDN_CACHE_SHARED_TIER=false");
+    EXPECT_FALSE(load_config("", "d", off)->cache.shared_tier);
+    const auto on = load_config("", "d", {"IMAGECDN_CACHE_SHARED_TIER=true"});
+    EXPECT_TRUE(on->cache.shared_tier) << "a shared local root (NFS) may be shared too";
+    EXPECT_EQ(on->cache.shared_wait_ms, 10000u);
 }
 
 TEST(Config, MalformedTomlIsAnError) {

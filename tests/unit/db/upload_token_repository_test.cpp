@@ -2,6 +2,7 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <atomic>
 #include <string>
 #include <thread>
@@ -136,6 +137,59 @@ TEST_P(UploadTokenRepositoryTest, RemoveExpiredKeepsLiveTokens) {
     EXPECT_EQ(tokens.remove_expired(NOW).value(), 1);
     EXPECT_FALSE(tokens.find("old").value());
     EXPECT_TRUE(tokens.find("live").value());
+}
+
+TEST_P(UploadTokenRepositoryTest, AnUploadIsFoundByItsIdForItsCustomerOnly) {
+    ASSERT_TRUE(CustomerRepository(*db_).insert(make_customer("c2")));
+    UploadTokenRepository tokens(*db_);
+    auto token = make_token("t1");
+    token.upload_id = "up_1";
+    ASSERT_TRUE(tokens.insert(token));
+    ASSERT_TRUE(tokens.insert(make_token("t2"))); // issued before upload ids: none
+    const auto found = tokens.find_upload("c1", "up_1").value();
+    ASSERT_TRUE(found);
+    EXPECT_EQ(found->id, "t1");
+    EXPECT_EQ(found->upload_id, "up_1");
+    EXPECT_FALSE(found->completion);
+    EXPECT_FALSE(tokens.find_upload("c2", "up_1").value());
+    EXPECT_FALSE(tokens.find_upload("c1", "up_2").value());
+    EXPECT_EQ(tokens.find("t2").value()->upload_id, "");
+
+    ASSERT_TRUE(tokens.set_completion("t1", R"({"path":"photos/a.jpg"})"));
+    EXPECT_EQ(tokens.find_upload("c1", "up_1").value()->completion, R"({"path":"photos/a.jpg"})");
+    auto twin = make_token("t3");
+    twin.upload_id = "up_1";
+    EXPECT_EQ(tokens.insert(twin).error().code, core::Errc::Conflict);
+}
+
+TEST_P(UploadTokenRepositoryTest, ACompletionMayConsumeWithinItsGraceAfterExpiry) {
+    UploadTokenRepository tokens(*db_);
+    ASSERT_TRUE(tokens.insert(make_token("t1")));
+    EXPECT_FALSE(tokens.consume("t1", NOW + 900).value());
+    EXPECT_FALSE(tokens.consume_within("t1", NOW + 1800, 900).value());
+    EXPECT_TRUE(tokens.consume_within("t1", NOW + 1799, 900).value());
+    EXPECT_FALSE(tokens.consume_within("t1", NOW + 1000, 900).value()) << "used up";
+}
+
+TEST_P(UploadTokenRepositoryTest, ExpiredUploadsAreListedAndRemovedOneByOne) {
+    UploadTokenRepository tokens(*db_);
+    for (const auto* id : {"done", "left", "live", "no-upload-id"}) {
+        auto token = make_token(id);
+        token.upload_id = std::string(id) == "no-upload-id" ? "" : std::string("up_") + id;
+        token.expires_at = std::string(id) == "live" ? NOW + 900 : NOW - 10;
+        ASSERT_TRUE(tokens.insert(token));
+    }
+    ASSERT_TRUE(tokens.set_completion("done", "{}"));
+    std::vector<std::string> ids;
+    for (const auto& token : tokens.expired_uploads(NOW, 10).value()) {
+        ids.push_back(token.upload_id);
+    }
+    std::sort(ids.begin(), ids.end());
+    EXPECT_EQ(ids, (std::vector<std::string>{"up_done", "up_left"}));
+    EXPECT_EQ(tokens.expired_uploads(NOW, 1).value().size(), 1U);
+    ASSERT_TRUE(tokens.remove("left"));
+    EXPECT_FALSE(tokens.find("left").value());
+    EXPECT_EQ(tokens.expired_uploads(NOW, 10).value().size(), 1U);
 }
 
 } // namespace

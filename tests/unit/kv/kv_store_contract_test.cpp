@@ -2,6 +2,7 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <string>
 #include <thread>
 #include <vector>
@@ -203,6 +204,75 @@ TEST_P(KvStoreTest, ExpiredEntriesAreMissedButTheNumbersGoOn) {
 TEST_P(KvStoreTest, LogRejectsNonPositiveBounds) {
     EXPECT_FALSE(store_->append_log("log", "a", 10, 0ms));
     EXPECT_FALSE(store_->append_log("log", "a", 0, 1s));
+}
+
+TEST_P(KvStoreTest, OneHolderAtATimeTakesALease) {
+    EXPECT_TRUE(store_->acquire_lease("lease", "node-a", 5s).value());
+    EXPECT_FALSE(store_->acquire_lease("lease", "node-b", 5s).value()) << "a holds it";
+    EXPECT_FALSE(store_->acquire_lease("lease", "node-a", 5s).value()) << "not re-entrant";
+    EXPECT_TRUE(store_->acquire_lease("other", "node-b", 5s).value()) << "leases are per key";
+}
+
+TEST_P(KvStoreTest, OnlyTheHolderReleasesALease) {
+    ASSERT_TRUE(store_->acquire_lease("lease", "node-a", 5s).value());
+    EXPECT_FALSE(store_->release_lease("lease", "node-b").value());
+    EXPECT_FALSE(store_->acquire_lease("lease", "node-b", 5s).value()) << "b's release did nothing";
+    EXPECT_TRUE(store_->release_lease("lease", "node-a").value());
+    EXPECT_FALSE(store_->release_lease("lease", "node-a").value()) << "released once";
+    EXPECT_TRUE(store_->acquire_lease("lease", "node-b", 5s).value());
+}
+
+TEST_P(KvStoreTest, AnUnrenewedLeaseExpiresAndTheNextHolderTakesIt) {
+    ASSERT_TRUE(store_->acquire_lease("lease", "node-a", 1000ms).value());
+    let_pass(1000ms);
+    EXPECT_TRUE(store_->acquire_lease("lease", "node-b", 5s).value()) << "a died: b takes over";
+    EXPECT_FALSE(store_->renew_lease("lease", "node-a", 5s).value()) << "a lost it";
+    EXPECT_FALSE(store_->release_lease("lease", "node-a").value()) << "and cannot drop b's";
+    EXPECT_FALSE(store_->acquire_lease("lease", "node-c", 5s).value()) << "b still holds it";
+}
+
+TEST_P(KvStoreTest, ARenewedLeaseOutlivesItsFirstTtl) {
+    ASSERT_TRUE(store_->acquire_lease("lease", "node-a", 1000ms).value());
+    let_pass(600ms);
+    EXPECT_TRUE(store_->renew_lease("lease", "node-a", 1000ms).value());
+    EXPECT_FALSE(store_->renew_lease("lease", "node-b", 1000ms).value()) << "b does not hold it";
+    let_pass(600ms);
+    EXPECT_FALSE(store_->acquire_lease("lease", "node-b", 5s).value()) << "renewed: still a's";
+    let_pass(500ms);
+    EXPECT_TRUE(store_->acquire_lease("lease", "node-b", 5s).value()) << "not renewed again";
+}
+
+TEST_P(KvStoreTest, LeasesRejectNonPositiveTtls) {
+    EXPECT_FALSE(store_->acquire_lease("lease", "node-a", 0ms));
+    ASSERT_TRUE(store_->acquire_lease("lease", "node-a", 5s).value());
+    EXPECT_FALSE(store_->renew_lease("lease", "node-a", -1ms));
+}
+
+TEST_P(KvStoreTest, ValuesAreListedByPrefixUntilTheyExpire) {
+    ASSERT_TRUE(store_->put_value("node:a", "A", 1000ms));
+    ASSERT_TRUE(store_->put_value("node:b", "B", 5s));
+    ASSERT_TRUE(store_->put_value("nodes-not:c", "C", 5s));
+    ASSERT_TRUE(store_->put_value("node:b", "B2", 5s)) << "a put replaces";
+    auto listed = store_->values_with_prefix("node:").value();
+    std::ranges::sort(listed, {}, &KeyValue::key);
+    ASSERT_EQ(listed.size(), 2u);
+    EXPECT_EQ(listed[0].key, "node:a");
+    EXPECT_EQ(listed[0].value, "A");
+    EXPECT_EQ(listed[1].value, "B2");
+    let_pass(1000ms);
+    listed = store_->values_with_prefix("node:").value();
+    ASSERT_EQ(listed.size(), 1u) << "node:a expired";
+    EXPECT_EQ(listed[0].key, "node:b");
+    EXPECT_TRUE(store_->values_with_prefix("absent:").value().empty());
+    EXPECT_FALSE(store_->put_value("node:x", "X", 0ms));
+}
+
+TEST_P(KvStoreTest, GlobCharactersInAPrefixAreLiteral) {
+    ASSERT_TRUE(store_->put_value("a*:1", "star", 5s));
+    ASSERT_TRUE(store_->put_value("ab:1", "plain", 5s));
+    const auto listed = store_->values_with_prefix("a*").value();
+    ASSERT_EQ(listed.size(), 1u);
+    EXPECT_EQ(listed[0].value, "star");
 }
 
 CDN_ON_EVERY_KV_BACKEND(KvStoreTest);

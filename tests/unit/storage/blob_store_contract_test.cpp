@@ -4,7 +4,10 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
+#include <curl/curl.h>
+
 #include <algorithm>
+#include <cctype>
 #include <chrono>
 #include <fstream>
 #include <memory>
@@ -38,6 +41,27 @@ S3Options s3_options() {
     options.access_key = test::S3rverProcess::kAccessKey;
     options.secret_key = test::S3rverProcess::kSecretKey;
     return options;
+}
+
+/** A client's PUT of `body` with `content_type` to a presigned URL: the answer's status. */
+long put_to(const std::string& url, const std::string& content_type, const std::string& body) {
+    std::unique_ptr<CURL, decltype(&curl_easy_cleanup)> curl(curl_easy_init(), &curl_easy_cleanup);
+    std::unique_ptr<curl_slist, decltype(&curl_slist_free_all)> headers(
+        curl_slist_append(nullptr, ("Content-Type: " + content_type).c_str()),
+        &curl_slist_free_all);
+    curl_easy_setopt(curl.get(), CURLOPT_URL, url.c_str());
+    curl_easy_setopt(curl.get(), CURLOPT_CUSTOMREQUEST, "PUT");
+    curl_easy_setopt(curl.get(), CURLOPT_POSTFIELDS, body.data());
+    curl_easy_setopt(curl.get(), CURLOPT_POSTFIELDSIZE, static_cast<long>(body.size()));
+    curl_easy_setopt(curl.get(), CURLOPT_HTTPHEADER, headers.get());
+    curl_easy_setopt(curl.get(), CURLOPT_TIMEOUT_MS, 10000L);
+    curl_easy_setopt(curl.get(), CURLOPT_WRITEFUNCTION,
+                     +[](char*, std::size_t size, std::size_t count, void*) { return size * count; });
+    long status = 0;
+    if (curl_easy_perform(curl.get()) == CURLE_OK) {
+        curl_easy_getinfo(curl.get(), CURLINFO_RESPONSE_CODE, &status);
+    }
+    return status;
 }
 
 class BlobStoreContract : public ::testing::TestWithParam<Backend> {
@@ -91,6 +115,10 @@ TEST_P(BlobStoreContract, PutThenGetReturnsTheBytesAndMetadata) {
     EXPECT_EQ(stored->key, "pk_1/a/b/cat.png");
     EXPECT_EQ(stored->size, bytes.size());
     EXPECT_FALSE(stored->etag.empty());
+    // Unquoted and nothing but the hash: it goes into the edge's ETag header as it is.
+    EXPECT_TRUE(std::all_of(stored->etag.begin(), stored->etag.end(),
+                            [](unsigned char c) { return std::isalnum(c) || c == '-'; }))
+        << "etag: [" << stored->etag << "]";
     EXPECT_NEAR(static_cast<double>(stored->last_modified), static_cast<double>(unix_now()), 5);
 
     const auto object = store_->get("pk_1/a/b/cat.png");
@@ -272,6 +300,47 @@ TEST_P(BlobStoreContract, ListRefusesAPrefixThatLeavesTheRoot) {
         ASSERT_FALSE(page) << prefix;
         EXPECT_EQ(page.error().code, core::Errc::InvalidPath) << prefix;
     }
+}
+
+// A staged upload becomes the original: the target replaced whole, the staged object gone.
+TEST_P(BlobStoreContract, MoveReplacesTheTargetAndRemovesTheSource) {
+    const std::string target = "pk_1/a b+é%.png";
+    ASSERT_TRUE(store_->put("_uploads/up_1", "new bytes"));
+    ASSERT_TRUE(store_->put(target, "old"));
+    const auto moved = store_->move("_uploads/up_1", target);
+    ASSERT_TRUE(moved) << moved.error().detail;
+    EXPECT_EQ(moved->key, target);
+    EXPECT_EQ(moved->size, 9u);
+    EXPECT_EQ(moved->etag, store_->head(target)->etag);
+    EXPECT_EQ(store_->get(target)->bytes, "new bytes");
+    EXPECT_EQ(store_->head("_uploads/up_1").error().code, core::Errc::NotFound);
+    EXPECT_THAT(list_keys(""), ::testing::ElementsAre(target));
+
+    EXPECT_EQ(store_->move("_uploads/up_1", "pk_1/x.png").error().code, core::Errc::NotFound);
+    EXPECT_EQ(store_->head("pk_1/x.png").error().code, core::Errc::NotFound);
+    EXPECT_EQ(store_->move("_uploads/../x", "pk_1/x.png").error().code, core::Errc::InvalidPath);
+}
+
+// Where a store takes uploads straight from clients, the URL takes only the declared type and
+// size: S3 refuses any other (the proxy checks the signature over both headers).
+TEST_P(BlobStoreContract, PresignedPutsTakeOnlyTheDeclaredTypeAndSize) {
+    const auto presigned = store_->presign_put("_uploads/up_2", "image/png", 5, 60);
+    if (GetParam() == Backend::Local) {
+        EXPECT_FALSE(presigned) << "the local store's uploads go through the API";
+        return;
+    }
+    ASSERT_TRUE(presigned);
+    EXPECT_THAT(presigned->headers,
+                ::testing::ElementsAre(::testing::Pair("Content-Type", "image/png")));
+    EXPECT_EQ(put_to(presigned->url, "image/jpeg", "12345"), 403);
+    EXPECT_EQ(put_to(presigned->url, "image/png", "123456"), 403);
+    EXPECT_EQ(store_->head("_uploads/up_2").error().code, core::Errc::NotFound);
+    EXPECT_EQ(put_to(presigned->url, "image/png", "12345"), 200);
+    const auto staged = store_->head("_uploads/up_2");
+    ASSERT_TRUE(staged) << staged.error().detail;
+    EXPECT_EQ(staged->size, 5u);
+    EXPECT_EQ(staged->content_type, "image/png");
+    EXPECT_FALSE(store_->presign_put("_uploads/../x", "image/png", 5, 60));
 }
 
 INSTANTIATE_TEST_SUITE_P(Stores, BlobStoreContract,

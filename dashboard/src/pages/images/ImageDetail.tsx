@@ -2,7 +2,7 @@
 import { useQuery, useQueryClient } from '@tanstack/react-query';
 import { useEffect, useRef } from 'react';
 import { api, call, type Customer, type Image, type Plan } from '../../api/client';
-import { describeError } from '../../api/errors';
+import { errorSentence } from '../../api/errors';
 import { keys } from '../../api/queries';
 import { useConfirm } from '../../components/Confirm';
 import { TrashIcon, XIcon } from '../../components/Icons';
@@ -54,7 +54,7 @@ export function ImageDetail({ path, initial, customer, plans, onClose }: {
       void queryClient.invalidateQueries({ queryKey: keys.quota });
       onClose();
     } catch (e) {
-      toast(describeError(e), 'error');
+      toast(errorSentence(e), 'error');
     }
   };
 

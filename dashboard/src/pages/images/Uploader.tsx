@@ -4,29 +4,45 @@ import { useId, useState, type DragEvent } from 'react';
 import { ProgressBar } from '../../components/Bars';
 import { UploadIcon, XIcon } from '../../components/Icons';
 import { formatBytes } from '../../lib/format';
+import { findConflicts, resolveConflicts, type ConflictChoice, type UploadEntry } from '../../lib/uploadConflicts';
 import { uploadPath } from '../../lib/uploadQueue';
 import { uploads as queue, useUploads } from '../../lib/uploads';
+import { ConflictDialog } from './ConflictDialog';
 
 export function Uploader({ prefix }: { prefix: string }) {
   const items = useUploads();
   const [dragging, setDragging] = useState(false);
   const inputId = useId();
 
-  const add = (files: FileList | File[] | null) => {
+  const [conflict, setConflict] = useState<{ fresh: UploadEntry[]; existing: UploadEntry[] } | null>(null);
+  const [checking, setChecking] = useState(false);
+
+  // Files whose path holds an image already wait for the customer's choice; the others go at once.
+  const add = async (files: FileList | File[] | null) => {
     if (!files || files.length === 0) return;
-    queue.add(
-      Array.from(files).map((file) => ({
-        file,
-        name: file.name,
-        path: uploadPath(prefix, (file as File & { webkitRelativePath?: string }).webkitRelativePath || file.name),
-      })),
-    );
+    const entries = Array.from(files).map((file) => ({
+      file,
+      name: file.name,
+      path: uploadPath(prefix, (file as File & { webkitRelativePath?: string }).webkitRelativePath || file.name),
+    }));
+    setChecking(true);
+    const found = await findConflicts(entries);
+    setChecking(false);
+    if (found.existing.length === 0) queue.add(found.fresh);
+    else setConflict(found);
+  };
+
+  const choose = async (choice: ConflictChoice) => {
+    if (!conflict) return;
+    setConflict(null);
+    const entries = await resolveConflicts(conflict.fresh, conflict.existing, choice);
+    if (entries.length > 0) queue.add(entries);
   };
 
   const onDrop = (e: DragEvent) => {
     e.preventDefault();
     setDragging(false);
-    add(e.dataTransfer.files);
+    void add(e.dataTransfer.files);
   };
 
   const active = items.filter((i) => i.status === 'queued' || i.status === 'uploading').length;
@@ -59,11 +75,19 @@ export function Uploader({ prefix }: { prefix: string }) {
           multiple
           accept="image/*,.heic,.heif,.jxl,.avif"
           onChange={(e) => {
-            add(e.target.files);
+            void add(Array.from(e.target.files ?? []));
             e.target.value = '';
           }}
         />
       </div>
+      {checking && <p className="muted small" role="status">Checking for images with the same names…</p>}
+      {conflict && (
+        <ConflictDialog
+          paths={conflict.existing.map((e) => e.path)}
+          total={conflict.fresh.length + conflict.existing.length}
+          onChoose={(c) => void choose(c)}
+        />
+      )}
       {items.length > 0 && (
         <div className="card uploads">
           <div className="card-header">
@@ -111,7 +135,12 @@ export function Uploader({ prefix }: { prefix: string }) {
                 {item.status === 'error' && (
                   <span className="upload-error" role="alert">
                     {item.error}
-                    {item.errorCode && <> (<code>{item.errorCode}</code>)</>}
+                    {item.errorCode && (
+                      <details className="error-details">
+                        <summary>Details</summary>
+                        Error code <code>{item.errorCode}</code>
+                      </details>
+                    )}
                   </span>
                 )}
               </li>

@@ -11,8 +11,12 @@ import { Alert, ErrorState, Spinner } from '../../components/States';
 import { gateMessage } from '../../lib/plans';
 import { useDeliveryUrl } from '../../lib/useDeliveryUrl';
 import {
-  EMPTY_FIELDS, FITS, FORMATS, GRAVITIES, expectedWidth, optionsQuery, validateFields, type BuilderFields,
+  EMPTY_FIELDS, FITS, FORMATS, GRAVITIES, choosePreset, expectedWidth, fieldsFromQuery, optionsQueryWithPreset,
+  validateFields, type BuilderFields,
 } from '../../lib/urlBuilder';
+
+/** Said at a field whose value the URL does not carry yet. */
+const NOT_UPDATED = 'The URL was not updated.';
 
 function useDebounced<T>(value: T, ms: number): T {
   const [v, setV] = useState(value);
@@ -33,9 +37,13 @@ export function UrlBuilder({ image, customer, plans }: { image: Image; customer:
   const presetsOnly = Boolean(customer.settings.presets_only);
   const requireSigned = Boolean(customer.settings.require_signed_urls);
 
+  const chosenPreset = presets.data?.find((p) => p.name === fields.preset);
+  const presetValues = chosenPreset ? fieldsFromQuery(chosenPreset.options) : undefined;
+  const fromPreset = (k: keyof BuilderFields) => Boolean(presetValues?.[k]) && fields[k].trim() === presetValues?.[k];
+
   // The preview follows the form after a pause in typing; invalid options keep the last good URL.
-  const [lastGood, setLastGood] = useState(optionsQuery(fields));
-  const query = optionsQuery(fields);
+  const query = optionsQueryWithPreset(fields, presetValues);
+  const [lastGood, setLastGood] = useState(query);
   useEffect(() => {
     if (valid) setLastGood(query);
   }, [valid, query]);
@@ -48,17 +56,27 @@ export function UrlBuilder({ image, customer, plans }: { image: Image; customer:
   }, [result.url]);
 
   const set = (k: keyof BuilderFields) => (e: { target: { value: string } }) => setFields((f) => ({ ...f, [k]: e.target.value }));
+  const setPreset = (e: { target: { value: string } }) => {
+    const name = e.target.value;
+    const chosen = presets.data?.find((p) => p.name === name);
+    setFields((f) => choosePreset(f, name, chosen ? fieldsFromQuery(chosen.options) : undefined));
+  };
+  /** The hint of a field the preset fills, while it holds the preset's value. */
+  const presetHint = (k: keyof BuilderFields) => (fromPreset(k) ? `Set by the preset “${fields.preset}”.` : undefined);
+  /** A field's error, and that the URL kept its last good options. */
+  const fieldError = (message: string | undefined) => (message ? `${message} ${NOT_UPDATED}` : undefined);
   const avifGate = gateMessage(plans, customer.plan, { feature: 'avif' });
   const dimensionNote = `Up to ${limits.maxDimension} px on your plan.`;
-  const expected = expectedWidth(fields, limits.maxDimension);
+  // What the preview was asked for: the options in the URL, which are not the form's while it is invalid.
+  const expected = expectedWidth(fieldsFromQuery(debounced), limits.maxDimension);
   const rawDisabled = presetsOnly;
   // A size over the plan's limit names the plan that allows it.
   const sizeError = (k: 'w' | 'h') => {
     const message = errors[k];
     const value = Number(fields[k]);
-    if (!message || !(value > limits.maxDimension)) return message;
+    if (!message || !(value > limits.maxDimension)) return fieldError(message);
     const unlock = gateMessage(plans, customer.plan, { feature: 'max_dimension', pixels: value });
-    return unlock ? `${message} ${value} px: ${unlock.charAt(0).toLowerCase()}${unlock.slice(1)}.` : message;
+    return fieldError(unlock ? `${message} ${value} px: ${unlock.charAt(0).toLowerCase()}${unlock.slice(1)}.` : message);
   };
 
   return (
@@ -120,18 +138,18 @@ export function UrlBuilder({ image, customer, plans }: { image: Image; customer:
 
       <form className="form-grid" onSubmit={(e) => e.preventDefault()} aria-label="URL options">
         {(presets.data?.length ?? 0) > 0 && (
-          <SelectField label="Preset" value={fields.preset} onChange={set('preset')} error={errors.preset}>
+          <SelectField label="Preset" value={fields.preset} onChange={setPreset} error={fieldError(errors.preset)}>
             <option value="">None</option>
             {presets.data?.map((p) => <option key={p.name} value={p.name}>{p.name}</option>)}
           </SelectField>
         )}
-        <TextField label="Width (w)" inputMode="numeric" value={fields.w} onChange={set('w')} error={sizeError('w')} hint={errors.w ? undefined : dimensionNote} disabled={rawDisabled} placeholder="auto" />
-        <TextField label="Height (h)" inputMode="numeric" value={fields.h} onChange={set('h')} error={sizeError('h')} disabled={rawDisabled} placeholder="auto" />
-        <SelectField label="Fit" value={fields.fit} onChange={set('fit')} error={errors.fit} disabled={rawDisabled}>
+        <TextField label="Width (w)" inputMode="numeric" value={fields.w} onChange={set('w')} error={sizeError('w')} hint={errors.w ? undefined : presetHint('w') ?? dimensionNote} disabled={rawDisabled} placeholder="auto" />
+        <TextField label="Height (h)" inputMode="numeric" value={fields.h} onChange={set('h')} error={sizeError('h')} hint={presetHint('h')} disabled={rawDisabled} placeholder="auto" />
+        <SelectField label="Fit" value={fields.fit} onChange={set('fit')} error={fieldError(errors.fit)} hint={presetHint('fit')} disabled={rawDisabled}>
           <option value="">Default (scale-down)</option>
           {FITS.map((f) => <option key={f} value={f}>{f}</option>)}
         </SelectField>
-        <SelectField label="Gravity" value={fields.gravity} onChange={set('gravity')} error={errors.gravity} disabled={rawDisabled}>
+        <SelectField label="Gravity" value={fields.gravity} onChange={set('gravity')} error={fieldError(errors.gravity)} hint={presetHint('gravity')} disabled={rawDisabled}>
           <option value="">Default (center)</option>
           {GRAVITIES.map((g) => <option key={g} value={g}>{g}</option>)}
         </SelectField>
@@ -139,9 +157,9 @@ export function UrlBuilder({ image, customer, plans }: { image: Image; customer:
           label="Format"
           value={fields.format}
           onChange={set('format')}
-          error={errors.format}
+          error={fieldError(errors.format)}
           disabled={rawDisabled}
-          hint={avifGate ? <GateNote message={`AVIF: ${avifGate}`} /> : undefined}
+          hint={avifGate ? <GateNote message={`AVIF: ${avifGate}`} /> : presetHint('format')}
         >
           <option value="">Original format</option>
           {FORMATS.map((f) => (
@@ -150,8 +168,8 @@ export function UrlBuilder({ image, customer, plans }: { image: Image; customer:
             </option>
           ))}
         </SelectField>
-        <TextField label="Quality (q)" inputMode="numeric" value={fields.q} onChange={set('q')} error={errors.q} disabled={rawDisabled} placeholder="default" />
-        <TextField label="Device pixel ratio (dpr)" inputMode="decimal" value={fields.dpr} onChange={set('dpr')} error={errors.dpr} disabled={rawDisabled} placeholder="1" />
+        <TextField label="Quality (q)" inputMode="numeric" value={fields.q} onChange={set('q')} error={fieldError(errors.q)} hint={presetHint('q')} disabled={rawDisabled} placeholder="default" />
+        <TextField label="Device pixel ratio (dpr)" inputMode="decimal" value={fields.dpr} onChange={set('dpr')} error={fieldError(errors.dpr)} hint={presetHint('dpr')} disabled={rawDisabled} placeholder="1" />
       </form>
 
     </div>
