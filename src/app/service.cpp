@@ -568,6 +568,12 @@ public:
         shared_.metrics.add_sources(server_, shared_.variant_cache, shared_.customers,
                                     shared_.rate_limiter, shared_.usage, edge_.transform_pool,
                                     edge_.delivery, *shared_.kv_store, *stores_.blobs);
+        if (edge_.shared_tier) {
+            shared_.metrics.add_source(*edge_.shared_tier);
+        }
+        if (api_.sweeper) {
+            shared_.metrics.add_source(*api_.sweeper);
+        }
     }
 
     /** Binds the main listener and `[metrics] listen`: the exit code when one cannot bind. */
