@@ -58,6 +58,9 @@ std::vector<Field> config_fields(Config& c) {
         {"storage", "max_path_segments", &c.storage.max_path_segments},
         {"storage", "connect_timeout_ms", &c.storage.connect_timeout_ms},
         {"storage", "timeout_ms", &c.storage.timeout_ms},
+        {"storage", "max_attempts", &c.storage.max_attempts},
+        {"storage", "breaker_failures", &c.storage.breaker_failures},
+        {"storage", "breaker_cooldown_ms", &c.storage.breaker_cooldown_ms},
         {"storage", "multipart_threshold_bytes", &c.storage.multipart_threshold_bytes},
         {"database", "url", &c.database.url},
         {"database", "pool_size", &c.database.pool_size},
@@ -406,6 +409,10 @@ void validate_storage(const StorageConfig& s, std::vector<std::string>& errors) 
     }
     if (s.timeout_ms == 0 || s.connect_timeout_ms == 0) {
         errors.push_back("storage.timeout_ms: timeouts must be positive");
+    }
+    if (s.max_attempts == 0 || s.breaker_failures == 0 || s.breaker_cooldown_ms == 0) {
+        errors.push_back("storage.max_attempts, breaker_failures, breaker_cooldown_ms: must be "
+                         "positive");
     }
 }
 

@@ -29,6 +29,12 @@ struct StorageConfig {
     /** s3: connect and whole-request timeouts of one attempt. */
     std::uint64_t connect_timeout_ms = 2000;
     std::uint64_t timeout_ms = 30000;
+    /** s3: tries of an idempotent request on no answer, a timeout, 5xx, 429 or SlowDown. */
+    std::uint64_t max_attempts = 3;
+    /** s3: after this many failed requests in a row the store fails fast for
+     *  breaker_cooldown_ms, then lets one request through to probe it. */
+    std::uint64_t breaker_failures = 5;
+    std::uint64_t breaker_cooldown_ms = 5000;
     /** s3: larger puts go in parts of this size (at least 5 MiB), aborted on failure. */
     std::uint64_t multipart_threshold_bytes = 16'000'000;
     /** Most path segments of an original's key inside the customer's namespace (the public

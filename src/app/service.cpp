@@ -567,7 +567,7 @@ public:
         // Each module writes its own families.
         shared_.metrics.add_sources(server_, shared_.variant_cache, shared_.customers,
                                     shared_.rate_limiter, shared_.usage, edge_.transform_pool,
-                                    edge_.delivery, *shared_.kv_store);
+                                    edge_.delivery, *shared_.kv_store, *stores_.blobs);
         if (edge_.shared_tier) {
             shared_.metrics.add_source(*edge_.shared_tier);
         }

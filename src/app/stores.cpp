@@ -31,8 +31,18 @@ core::Result<storage::BlobStorePtr> open_s3_store(const Config& config) {
                         .path_style = s3.path_style,
                         .connect_timeout = std::chrono::milliseconds(s3.connect_timeout_ms),
                         .timeout = std::chrono::milliseconds(s3.timeout_ms),
+                        .max_attempts = static_cast<int>(s3.max_attempts),
+                        .breaker_failures = static_cast<int>(s3.breaker_failures),
+                        .breaker_cooldown = std::chrono::milliseconds(s3.breaker_cooldown_ms),
                         .multipart_threshold_bytes = s3.multipart_threshold_bytes,
                         .max_object_bytes = config.limits.max_original_bytes}));
+    // operations.md: a dependency that cannot be reached stops start-up (exit 1), naming it.
+    if (auto usable = store->check(); !usable) {
+        return core::make_error(core::Errc::Unavailable,
+                                "the S3 store cannot be used: bucket \"" + s3.bucket + "\" at " +
+                                    s3.endpoint + " (check the endpoint, bucket and keys)",
+                                usable.error().detail);
+    }
     return storage::BlobStorePtr(std::move(store));
 }
 

@@ -17,6 +17,10 @@ struct CachedVariant {
     std::int64_t last_modified = 0;
     /** Unix seconds: when this variant was made. */
     std::int64_t stored_at = 0;
+    /** Unix seconds from which the variant is stale (made under a customer's cache_ttl_seconds):
+     *  lookups miss it, so it is made again from its original, but while the store is down it
+     *  may still be served (TieredCache::get_stale). 0: fresh for as long as it is kept. */
+    std::int64_t fresh_until = 0;
     /** 200, or 404 for a cached "no such original". */
     unsigned status = 200;
     std::string body;
@@ -31,6 +35,8 @@ struct CachedVariant {
         return body.size() + key.size() + content_type.size() + etag.size() +
                response_headers.size() + FIXED_OVERHEAD;
     }
+
+    bool fresh_at(std::int64_t unix_now) const { return fresh_until == 0 || unix_now < fresh_until; }
 
     static constexpr std::size_t FIXED_OVERHEAD = 256;
 };

@@ -26,7 +26,8 @@ namespace {
 namespace fs = std::filesystem;
 
 constexpr std::uint32_t MAGIC = 0x43444349; // "ICDC" in little-endian order
-constexpr std::uint32_t VERSION = 1;
+// 2 added fresh_until; files of version 1 fail plausible() and are dropped as unreadable.
+constexpr std::uint32_t VERSION = 2;
 // Keys, content types and ETags are short; anything longer is a corrupt header.
 constexpr std::uint32_t MAX_FIELD = 64 * 1024;
 constexpr std::string_view TEMP_PREFIX = ".tmp-";
@@ -41,6 +42,7 @@ struct FileHeader {
     std::uint32_t version = VERSION;
     std::int64_t last_modified = 0;
     std::int64_t stored_at = 0;
+    std::int64_t fresh_until = 0;
     std::uint64_t body_size = 0;
     std::uint64_t body_hash = 0;
     std::uint32_t key_size = 0;
@@ -129,6 +131,7 @@ std::shared_ptr<CachedVariant> read_variant(int fd, std::string_view key) {
     v->etag = std::move(head->etag);
     v->last_modified = head->header.last_modified;
     v->stored_at = head->header.stored_at;
+    v->fresh_until = head->header.fresh_until;
     v->status = head->header.status;
     return v;
 }
@@ -138,6 +141,7 @@ std::string encode_head(const CachedVariant& v) {
     FileHeader header;
     header.last_modified = v.last_modified;
     header.stored_at = v.stored_at;
+    header.fresh_until = v.fresh_until;
     header.body_size = v.body.size();
     header.body_hash = core::hash64(v.body);
     header.key_size = static_cast<std::uint32_t>(v.key.size());

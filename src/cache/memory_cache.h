@@ -50,6 +50,8 @@ public:
      *  entries dropped). */
     std::size_t erase_prefix(std::string_view prefix);
 
+    /** The clock expiries are checked against. */
+    const core::Clock& clock() const { return clock_; }
     /** Sum of the entries' charge(); never above the capacity. */
     std::size_t size_bytes() const;
     std::size_t entries() const;

@@ -15,13 +15,18 @@ enum class Status {
     HitShared,
     /** Produced for this request, or for a request it waited for (single-flight). */
     Miss,
+    /** A variant past its freshness, served because the store failed (delivery.md step 9). */
+    Stale,
 };
 
 constexpr bool is_hit(Status status) { return status != Status::Miss; }
 
 /** The X-Cache value (delivery.md): a hit in this node's own tiers is HIT, whichever. */
 constexpr std::string_view header_value(Status status) {
-    return status == Status::HitShared ? "HIT-SHARED" : is_hit(status) ? "HIT" : "MISS";
+    return status == Status::Stale       ? "STALE"
+           : status == Status::HitShared ? "HIT-SHARED"
+           : is_hit(status)              ? "HIT"
+                                         : "MISS";
 }
 
 } // namespace cdn::cache

@@ -4,11 +4,16 @@
 
 namespace cdn::cache {
 
+bool TieredCache::fresh(const CachedVariant& variant) const {
+    return variant.fresh_at(memory_.clock().unix_seconds());
+}
+
 VariantPtr TieredCache::get_from_memory(std::string_view key) {
     auto hit = memory_.get(key);
-    if (hit) {
-        memory_hits_.fetch_add(1, std::memory_order_relaxed);
+    if (!hit || !fresh(*hit)) {
+        return nullptr;
     }
+    memory_hits_.fetch_add(1, std::memory_order_relaxed);
     return hit;
 }
 
@@ -17,13 +22,28 @@ VariantPtr TieredCache::get_from_disk(std::string_view key) {
         // A purge may run while the file is read: promote the hit only if none covered it.
         const auto since = generation();
         if (auto hit = disk_->get(key)) {
-            disk_hits_.fetch_add(1, std::memory_order_relaxed);
+            // A stale one is promoted too, so that get_stale() finds it in memory.
             put_in_memory_unless_purged(hit, since);
-            return hit;
+            if (fresh(*hit)) {
+                disk_hits_.fetch_add(1, std::memory_order_relaxed);
+                return hit;
+            }
         }
     }
     misses_.fetch_add(1, std::memory_order_relaxed);
     return nullptr;
+}
+
+VariantPtr TieredCache::get_stale(std::string_view key) {
+    auto kept = memory_.get(key);
+    if (!kept && disk_ != nullptr) {
+        kept = disk_->get(key);
+    }
+    if (!kept || kept->status != 200) {
+        return nullptr;
+    }
+    stale_served_.fetch_add(1, std::memory_order_relaxed);
+    return kept;
 }
 
 TieredCache::Lookup TieredCache::get(std::string_view key) {
@@ -132,7 +152,8 @@ std::size_t TieredCache::purge_prefix(std::string_view prefix) {
 TieredCache::Stats TieredCache::stats() const {
     return Stats{memory_hits_.load(std::memory_order_relaxed),
                  disk_hits_.load(std::memory_order_relaxed),
-                 misses_.load(std::memory_order_relaxed)};
+                 misses_.load(std::memory_order_relaxed),
+                 stale_served_.load(std::memory_order_relaxed)};
 }
 
 void TieredCache::write_metrics(core::MetricWriter& writer) const {
@@ -144,6 +165,9 @@ void TieredCache::write_metrics(core::MetricWriter& writer) const {
                   static_cast<double>(counts.disk_hits));
     writer.sample("imagecdn_cache_lookups_total", R"(tier="all",result="miss")",
                   static_cast<double>(counts.misses));
+    writer.single("imagecdn_cache_stale_served_total", "counter",
+                  "Variants served past their freshness because the image store failed.",
+                  static_cast<double>(counts.stale_served));
 }
 
 } // namespace cdn::cache

@@ -59,9 +59,12 @@ public:
         std::uint64_t memory_hits = 0;
         std::uint64_t disk_hits = 0;
         std::uint64_t misses = 0;
+        std::uint64_t stale_served = 0;
     };
 
-    /** Memory, then disk (promoting a hit to memory). May block on file I/O. */
+    /** Memory, then disk (promoting a hit to memory). Only fresh variants are hits
+     *  (CachedVariant::fresh_until): a stale one is a miss but stays, for get_stale(). May
+     *  block on file I/O. */
     Lookup get(std::string_view key);
     /** The memory tier alone: never blocks, so I/O threads may call it. A miss here is not
      *  counted (the get_from_disk() that follows counts it). */
@@ -69,6 +72,10 @@ public:
     /** The disk tier, after a miss in memory: a hit is promoted to memory; a miss is counted
      *  as a miss of both tiers. Blocks on file I/O when there is a disk tier. */
     VariantPtr get_from_disk(std::string_view key);
+    /** The key's 200 variant in either tier, fresh or stale, for a store outage only
+     *  (delivery.md step 9: stale on failure); never a cached 404. Counted as stale served.
+     *  Blocks on file I/O when there is a disk tier. */
+    VariantPtr get_stale(std::string_view key);
     /** False when the disk tier is disabled: get_from_disk() then never blocks. */
     bool has_disk() const { return disk_ != nullptr; }
     /** How many purges this cache has seen; take it before producing a variant. */
@@ -102,6 +109,7 @@ public:
 private:
     void record_purge(std::string_view prefix);
     bool history_covers(std::string_view key, std::uint64_t generation) const;
+    bool fresh(const CachedVariant& variant) const;
 
     MemoryCache& memory_;
     DiskCache* disk_;
@@ -113,6 +121,7 @@ private:
     std::atomic<std::uint64_t> memory_hits_{0};
     std::atomic<std::uint64_t> disk_hits_{0};
     std::atomic<std::uint64_t> misses_{0};
+    std::atomic<std::uint64_t> stale_served_{0};
 };
 
 } // namespace cdn::cache

@@ -426,7 +426,7 @@ net::awaitable<DeliveryHandler::Step> DeliveryHandler::produce_once(Delivery& d)
     // Coroutine arguments are named, never temporaries: GCC 12 destroys a temporary passed to
     // a by-value coroutine parameter twice.
     cache::SingleFlight<ProducedResult>::Work work = [this, &d, spec, &owner] {
-        return produce(d.url, d.cache_key, spec, owner);
+        return produce(d.url, d.cache_key, fresh_until(d), spec, owner);
     };
     auto produced = co_await flights_.run(d.cache_key, std::move(work));
     if (!produced) {
@@ -530,9 +530,20 @@ void DeliveryHandler::record_usage(const Delivery& d, const http::Response& res)
     }
 }
 
+std::int64_t DeliveryHandler::fresh_until(const Delivery& d) const {
+    // The default TTL is a year and immutable: such a variant never needs making again. A
+    // shorter one is honoured (at least a second, so that no-cache is not a transform a
+    // request), so that an original changed in the bucket behind the API's back shows.
+    const auto ttl = d.customer->settings.cache_ttl_seconds;
+    if (!ttl || *ttl >= account::MAX_CACHE_TTL_SECONDS) {
+        return 0;
+    }
+    return deps_.clock.unix_seconds() + std::max<std::int64_t>(*ttl, 1);
+}
+
 net::awaitable<DeliveryHandler::ProducedResult>
-DeliveryHandler::produce(const ImageUrl& url, std::string key, const transform::TransformSpec* spec,
-                         const transform::JobOwner& owner) {
+DeliveryHandler::produce(const ImageUrl& url, std::string key, std::int64_t fresh_until,
+                         const transform::TransformSpec* spec, const transform::JobOwner& owner) {
     // A purge that lands while this runs must not be undone by storing what it produced.
     const auto purge_generation = deps_.cache.generation();
     // A flight for this key that ended since this request's lookup stored its variant.
@@ -553,12 +564,13 @@ DeliveryHandler::produce(const ImageUrl& url, std::string key, const transform::
     auto fetch_blocking = [this, &url, transform_owner] { return fetch(url, transform_owner); };
     auto original = co_await http::run_blocking(deps_.blocking_pool, std::move(fetch_blocking));
     if (!original) {
-        co_return original.error();
+        co_return co_await stale_on_failure(key, std::move(original.error()));
     }
     const double fetch_ms = ms_since(started);
     const auto version = *original ? (*original)->info.etag : std::string();
     // 10–11. Check and transform it (or, without options, keep it as it is).
-    auto produced = co_await transform(std::move(*original), std::move(key), spec, owner);
+    auto produced =
+        co_await transform(std::move(*original), std::move(key), fresh_until, spec, owner);
     if (!produced) {
         co_return produced;
     }
@@ -585,25 +597,44 @@ DeliveryHandler::fetch(const ImageUrl& url, const transform::JobOwner* transform
     if (object.error().code == core::Errc::NotFound) {
         return std::optional<storage::Object>();
     }
+    if (object.error().code == core::Errc::SourceTooLarge) {
+        return object.error(); // refused while reading (S3 store): 413, not an outage
+    }
     return core::make_error(core::Errc::OriginUnavailable, "the image store is unavailable",
                             object.error().detail);
 }
 
 net::awaitable<DeliveryHandler::ProducedResult>
+DeliveryHandler::stale_on_failure(const std::string& key, core::Error failure) {
+    if (failure.code != core::Errc::OriginUnavailable) {
+        co_return failure;
+    }
+    auto kept = [this, &key] { return deps_.cache.get_stale(key); };
+    auto stale = co_await http::run_blocking(deps_.blocking_pool, std::move(kept));
+    if (!stale) {
+        co_return failure;
+    }
+    spdlog::warn("served {} stale: {}", key, failure.detail);
+    co_return Produced{.variant = std::move(stale), .cache_status = cache::Status::Stale};
+}
+
+net::awaitable<DeliveryHandler::ProducedResult>
 DeliveryHandler::transform(std::optional<storage::Object> original, std::string key,
-                           const transform::TransformSpec* spec, const transform::JobOwner& owner) {
+                           std::int64_t fresh_until, const transform::TransformSpec* spec,
+                           const transform::JobOwner& owner) {
     if (!original) {
         co_return Produced{not_found_variant(std::move(key))};
     }
     if (spec != nullptr) {
-        co_return co_await transform_original(std::move(*original), std::move(key), *spec, owner);
+        co_return co_await transform_original(std::move(*original), std::move(key), fresh_until,
+                                              *spec, owner);
     }
-    co_return co_await keep_original(std::move(*original), std::move(key), owner);
+    co_return co_await keep_original(std::move(*original), std::move(key), fresh_until, owner);
 }
 
 net::awaitable<DeliveryHandler::ProducedResult>
 DeliveryHandler::keep_original(storage::Object original, std::string key,
-                               const transform::JobOwner& owner) {
+                               std::int64_t fresh_until, const transform::JobOwner& owner) {
     const auto format = transform::sniff_format(original.bytes);
     if (format == transform::ImageFormat::Unknown) {
         co_return core::make_error(core::Errc::UnprocessableImage,
@@ -611,8 +642,9 @@ DeliveryHandler::keep_original(storage::Object original, std::string key,
     }
     Produced produced;
     if (format != transform::ImageFormat::Svg) {
-        produced.variant = make_variant(std::move(key), std::string(transform::mime_type(format)),
-                                        std::move(original.bytes), original.info.last_modified);
+        produced.variant =
+            make_variant(std::move(key), fresh_until, std::string(transform::mime_type(format)),
+                         std::move(original.bytes), original.info.last_modified);
         co_return produced;
     }
     // An SVG is always rasterised: served as SVG it could run script in a viewer's browser.
@@ -628,14 +660,14 @@ DeliveryHandler::keep_original(storage::Object original, std::string key,
     }
     produced.encode_ms = ms_since(started);
     transforms_.fetch_add(1, std::memory_order_relaxed);
-    produced.variant =
-        make_variant(std::move(key), "image/png", std::move(*png), original.info.last_modified);
+    produced.variant = make_variant(std::move(key), fresh_until, "image/png", std::move(*png),
+                                    original.info.last_modified);
     co_return produced;
 }
 
 net::awaitable<DeliveryHandler::ProducedResult>
 DeliveryHandler::transform_original(storage::Object original, std::string key,
-                                    const transform::TransformSpec& spec,
+                                    std::int64_t fresh_until, const transform::TransformSpec& spec,
                                     const transform::JobOwner& owner) {
     const auto& limits = deps_.limits;
     std::function<core::Result<transform::EncodedImage>()> job = [this, &original, &spec, &limits] {
@@ -654,12 +686,12 @@ DeliveryHandler::transform_original(storage::Object original, std::string key,
     produced.transform_ms = encoded->transform_ms;
     produced.encode_ms = encoded->encode_ms;
     if (spec.describe_only) {
-        produced.variant = make_variant(std::move(key), "application/json", describe(*encoded),
-                                        original.info.last_modified);
+        produced.variant = make_variant(std::move(key), fresh_until, "application/json",
+                                        describe(*encoded), original.info.last_modified);
     } else {
-        produced.variant =
-            make_variant(std::move(key), std::string(transform::mime_type(encoded->format)),
-                         std::move(encoded->bytes), original.info.last_modified);
+        produced.variant = make_variant(
+            std::move(key), fresh_until, std::string(transform::mime_type(encoded->format)),
+            std::move(encoded->bytes), original.info.last_modified);
     }
     co_return produced;
 }
@@ -695,11 +727,12 @@ void DeliveryHandler::share(const ImageUrl& url, SharedTier::Found shared,
                                    std::move(purged));
 }
 
-cache::VariantPtr DeliveryHandler::make_variant(std::string key, std::string content_type,
-                                                std::string body,
+cache::VariantPtr DeliveryHandler::make_variant(std::string key, std::int64_t fresh_until,
+                                                std::string content_type, std::string body,
                                                 std::int64_t last_modified) const {
     auto v = std::make_shared<cache::CachedVariant>();
     v->key = std::move(key);
+    v->fresh_until = fresh_until;
     v->content_type = std::move(content_type);
     v->etag = "\"" + core::hash128_hex(body) + "\"";
     v->last_modified = last_modified;

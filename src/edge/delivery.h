@@ -73,8 +73,9 @@ public:
     /** A variant as produced on a miss, with the timings for Server-Timing. */
     struct Produced {
         cache::VariantPtr variant;
-        /** Miss, Hit when a flight that ended meanwhile had stored it, or HitShared from the
-         *  cluster's shared tier (also after waiting for another node's transform). */
+        /** Miss, Hit when a flight that ended meanwhile had stored it, HitShared from the
+         *  cluster's shared tier (also after waiting for another node's transform), or Stale
+         *  when the store failed and the cache still had the variant past its freshness. */
         cache::Status cache_status = cache::Status::Miss;
         bool transformed = false;
         double fetch_ms = 0;
@@ -158,9 +159,16 @@ private:
     /** A request of the customer's own dashboard: a valid preview pass for this customer. */
     bool own_preview(const Delivery& d) const;
 
+    /** Unix seconds when a variant made now for `d` goes stale (CachedVariant::fresh_until). */
+    std::int64_t fresh_until(const Delivery& d) const;
     boost::asio::awaitable<ProducedResult> produce(const ImageUrl& url, std::string key,
+                                                   std::int64_t fresh_until,
                                                    const transform::TransformSpec* spec,
                                                    const transform::JobOwner& owner);
+    /** 9, when the store failed: the key's stale variant if the cache still has one (X-Cache:
+     *  STALE), else the failure itself (502 origin_unavailable; never cached). */
+    boost::asio::awaitable<ProducedResult> stale_on_failure(const std::string& key,
+                                                            core::Error failure);
     /** The original (nullopt for none) from the store. With `transform_owner`, a miss whose
      *  transform the queue would refuse is 503 busy before the original is read. Blocks. */
     core::Result<std::optional<storage::Object>> fetch(const ImageUrl& url,
@@ -168,17 +176,20 @@ private:
     /** The variant made of `original`: transformed by `spec`, or as it is without one, or the
      *  cached 404 when there is no original. */
     boost::asio::awaitable<ProducedResult> transform(std::optional<storage::Object> original,
-                                                     std::string key,
+                                                     std::string key, std::int64_t fresh_until,
                                                      const transform::TransformSpec* spec,
                                                      const transform::JobOwner& owner);
     boost::asio::awaitable<ProducedResult> transform_original(storage::Object original,
                                                               std::string key,
+                                                              std::int64_t fresh_until,
                                                               const transform::TransformSpec& spec,
                                                               const transform::JobOwner& owner);
     boost::asio::awaitable<ProducedResult> keep_original(storage::Object original, std::string key,
+                                                         std::int64_t fresh_until,
                                                          const transform::JobOwner& owner);
     void store(const cache::VariantPtr& variant, std::uint64_t purge_generation);
-    cache::VariantPtr make_variant(std::string key, std::string content_type, std::string body,
+    cache::VariantPtr make_variant(std::string key, std::int64_t fresh_until,
+                                   std::string content_type, std::string body,
                                    std::int64_t last_modified) const;
     cache::VariantPtr not_found_variant(std::string key) const;
     double ms_since(std::chrono::steady_clock::time_point start) const;

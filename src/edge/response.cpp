@@ -93,6 +93,9 @@ http::Response variant_response(const http::Request& request, const cache::Varia
     }
     res.cache_status = cache::header_value(answer.cache_status);
     res.set_header("X-Cache", std::string(res.cache_status));
+    if (answer.cache_status == cache::Status::Stale) {
+        res.set_header("Warning", R"(110 - "Response is Stale")"); // RFC 7234 §5.5.1
+    }
     if (!answer.vary.empty()) {
         res.set_header("Vary", std::move(answer.vary));
     }

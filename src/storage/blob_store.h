@@ -8,6 +8,7 @@
 #include <utility>
 #include <vector>
 
+#include "core/metrics.h"
 #include "core/result.h"
 
 namespace cdn::storage {
@@ -103,6 +104,9 @@ public:
 
     /** Readiness: the store can be reached and written. Errors: origin_unavailable. */
     virtual core::Result<void> check() = 0;
+
+    /** The store's own /metrics families, if it has any. */
+    virtual void write_metrics(core::MetricWriter& /*writer*/) const {}
 };
 
 using BlobStorePtr = std::unique_ptr<BlobStore>;

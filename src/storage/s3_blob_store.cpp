@@ -229,6 +229,25 @@ core::Result<void> S3BlobStore::check() {
     return {};
 }
 
+void S3BlobStore::write_metrics(core::MetricWriter& writer) const {
+    const auto stats = client_.stats();
+    const auto counter = [&writer](std::string_view name, std::string_view help, auto value) {
+        writer.single(name, "counter", help, static_cast<double>(value));
+    };
+    counter("imagecdn_store_attempts_total", "Requests sent to the S3 store, retries included.",
+            stats.attempts);
+    counter("imagecdn_store_breaker_refused_total",
+            "S3 requests failed at once by the open circuit breaker.", stats.refused_by_breaker);
+    counter("imagecdn_store_connections_opened_total",
+            "New connections opened to the S3 store (the rest reused one).",
+            stats.connections_opened);
+    counter("imagecdn_store_bytes_received_total", "Body bytes received from the S3 store.",
+            stats.bytes_received);
+    writer.single("imagecdn_store_breaker_open", "gauge",
+                  "1 while the S3 store's circuit breaker is open or probing.",
+                  stats.breaker_open ? 1.0 : 0.0);
+}
+
 std::string S3BlobStore::presigned_url(std::string_view method, std::string_view key,
                                        std::int64_t expires) const {
     return client_.presigned_url(method, key, expires, unix_now());

@@ -40,6 +40,9 @@ public:
     core::Result<ListPage> list(std::string_view prefix, std::string_view after,
                                 std::size_t limit) override;
     core::Result<void> check() override;
+    /** imagecdn_store_* families: attempts, breaker refusals and state, connections opened
+     *  and bytes received (S3Client::Stats). */
+    void write_metrics(core::MetricWriter& writer) const override;
 
     /** A presigned URL for `method` ("GET", "PUT") on `key`, valid `expires` seconds. */
     std::string presigned_url(std::string_view method, std::string_view key,

@@ -119,6 +119,19 @@ core::Error transport_error(const S3Call& call, CURLcode rc, const char* text) {
                                 (*text != '\0' ? text : curl_easy_strerror(rc)));
 }
 
+using Counter = std::atomic<std::uint64_t>;
+
+/** Adds one finished transfer to the client's totals (S3Client::Stats). */
+void count_transfer(CURL* curl, Counter& attempts, Counter& connections, Counter& bytes) {
+    long opened = 0;
+    curl_off_t received = 0;
+    curl_easy_getinfo(curl, CURLINFO_NUM_CONNECTS, &opened);
+    curl_easy_getinfo(curl, CURLINFO_SIZE_DOWNLOAD_T, &received);
+    attempts.fetch_add(1, std::memory_order_relaxed);
+    connections.fetch_add(static_cast<std::uint64_t>(opened), std::memory_order_relaxed);
+    bytes.fetch_add(static_cast<std::uint64_t>(received), std::memory_order_relaxed);
+}
+
 } // namespace
 
 struct S3Client::Handle {
@@ -128,7 +141,8 @@ struct S3Client::Handle {
 
 S3Client::S3Client(S3Options options)
     : options_(std::move(options)),
-      credentials_{options_.access_key, options_.secret_key, options_.region} {
+      credentials_{options_.access_key, options_.secret_key, options_.region},
+      breaker_(options_.breaker_failures, options_.breaker_cooldown) {
     init_curl_once();
     const auto scheme_end = options_.endpoint.find("://");
     scheme_ = options_.endpoint.substr(0, scheme_end);
@@ -170,30 +184,18 @@ void S3Client::give_back(std::unique_ptr<Handle> handle) {
 }
 
 core::Result<S3Answer> S3Client::perform(const S3Call& call) {
-    if (!breaker_allows()) {
+    if (!breaker_.allow(steady_ms())) {
+        refused_by_breaker_.fetch_add(1, std::memory_order_relaxed);
         return core::make_error(core::Errc::OriginUnavailable, "the image store is unavailable",
                                 "s3: " + call.method + ' ' + call.key + ": circuit open after " +
                                     std::to_string(options_.breaker_failures) +
                                     " failures in a row");
     }
     auto answer = perform_with_retries(call);
-    breaker_record(answer ? is_retryable(*answer)
-                          : answer.error().code == core::Errc::OriginUnavailable);
+    breaker_.record(answer ? is_retryable(*answer)
+                           : answer.error().code == core::Errc::OriginUnavailable,
+                    steady_ms());
     return answer;
-}
-
-bool S3Client::breaker_allows() {
-    const std::int64_t until = open_until_ms_.load();
-    return until == 0 || steady_ms() >= until;
-}
-
-void S3Client::breaker_record(bool store_down) {
-    if (!store_down) {
-        failures_in_a_row_ = 0;
-        open_until_ms_ = 0;
-    } else if (++failures_in_a_row_ >= options_.breaker_failures) {
-        open_until_ms_ = steady_ms() + options_.breaker_cooldown.count();
-    }
 }
 
 core::Result<S3Answer> S3Client::perform_with_retries(const S3Call& call) {
@@ -250,6 +252,7 @@ core::Result<S3Answer> S3Client::transfer(
     set_method(curl, call, state);
     const CURLcode rc = curl_easy_perform(curl);
     curl_easy_getinfo(curl, CURLINFO_RESPONSE_CODE, &state.answer.status);
+    count_transfer(curl, attempts_, connections_opened_, bytes_received_);
     give_back(std::move(handle));
     if (state.too_large) {
         return core::make_error(core::Errc::SourceTooLarge, "the original is too large",
@@ -270,6 +273,16 @@ std::string S3Client::presigned_url(
     request.headers.insert(request.headers.end(), signed_headers.begin(), signed_headers.end());
     return where.url_prefix + '?' +
            sigv4::presigned_query(credentials_, request, sigv4::amz_date(now), expires);
+}
+
+S3Client::Stats S3Client::stats() const {
+    return Stats{
+        .attempts = attempts_.load(std::memory_order_relaxed),
+        .refused_by_breaker = refused_by_breaker_.load(std::memory_order_relaxed),
+        .connections_opened = connections_opened_.load(std::memory_order_relaxed),
+        .bytes_received = bytes_received_.load(std::memory_order_relaxed),
+        .breaker_open = breaker_.open(),
+    };
 }
 
 bool is_retryable(const S3Answer& answer) {

@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "core/result.h"
+#include "storage/circuit_breaker.h"
 #include "storage/sigv4.h"
 
 namespace cdn::storage {
@@ -35,7 +36,9 @@ struct S3Options {
     std::chrono::milliseconds backoff_base{100};
     /** After this many requests in a row found the store down (no answer, 5xx, 429, after
      *  their retries), requests fail at once for `breaker_cooldown`, instead of each holding a
-     *  blocking thread for the timeout; then one is let through to see if it is back. */
+     *  blocking thread for the timeout; then one request (half open) is let through to see if
+     *  it is back, the others still failing fast: its success closes the breaker, its failure
+     *  opens it for another cool-down. */
     int breaker_failures = 5;
     std::chrono::milliseconds breaker_cooldown{5000};
     /** put() sends a larger object in parts of this size (S3's minimum part is 5 MiB, which
@@ -93,6 +96,19 @@ public:
 
     const S3Options& options() const { return options_; }
 
+    /** Totals since start, for /metrics and the benchmarks. */
+    struct Stats {
+        /** Attempts sent (retries included) and answers refused by the open breaker. */
+        std::uint64_t attempts = 0;
+        std::uint64_t refused_by_breaker = 0;
+        /** New TCP connections curl opened (CURLINFO_NUM_CONNECTS): reuse keeps it low. */
+        std::uint64_t connections_opened = 0;
+        /** Body bytes received: with the size cap, never far past it for one refused GET. */
+        std::uint64_t bytes_received = 0;
+        bool breaker_open = false;
+    };
+    Stats stats() const;
+
 private:
     struct Handle;
     struct Target {
@@ -104,9 +120,6 @@ private:
     Target target(std::string_view key) const;
     core::Result<S3Answer> perform_with_retries(const S3Call& call);
     core::Result<S3Answer> attempt_once(const S3Call& call);
-    /** The circuit breaker: whether requests may go, and what the last one found. */
-    bool breaker_allows();
-    void breaker_record(bool store_down);
     core::Result<S3Answer> transfer(const S3Call& call, const std::string& url,
                                     const std::vector<std::pair<std::string, std::string>>& headers);
     std::unique_ptr<Handle> take();
@@ -118,9 +131,11 @@ private:
     std::string host_;
     std::mutex mutex_;
     std::vector<std::unique_ptr<Handle>> idle_;
-    std::atomic<int> failures_in_a_row_{0};
-    /** steady_clock milliseconds until which the breaker is open; 0 when closed. */
-    std::atomic<std::int64_t> open_until_ms_{0};
+    CircuitBreaker breaker_;
+    std::atomic<std::uint64_t> attempts_{0};
+    std::atomic<std::uint64_t> refused_by_breaker_{0};
+    std::atomic<std::uint64_t> connections_opened_{0};
+    std::atomic<std::uint64_t> bytes_received_{0};
 };
 
 /** Whether an answer is worth another attempt: 5xx, 429, or SlowDown. */

@@ -3,9 +3,10 @@
 // it signs the request again with the AWS SDK's own signer (@smithy/signature-v4) and answers
 // 403 SignatureDoesNotMatch on any difference (header signing and presigned URLs alike), else
 // forwards it to s3rver. Both listen on free 127.0.0.1 ports; s3rver keeps its objects in a
-// fresh temporary folder, removed on exit. Prints `READY <proxy port> <s3rver port>` once both
-// listen. Exits when its standard input closes (the test process ended, however it ended).
-// Usage: node server.mjs BUCKET
+// fresh temporary folder, removed on exit, or in DIRECTORY, kept. Prints `READY <proxy port>
+// <s3rver port>` once both listen. Exits when its standard input closes (the test process ended,
+// however it ended). Given the ports and directory of a previous run, it comes back as it was.
+// Usage: node server.mjs BUCKET [PROXY_PORT S3RVER_PORT DIRECTORY]
 import fs from 'node:fs';
 import http from 'node:http';
 import os from 'node:os';
@@ -144,10 +145,10 @@ async function verify(req, body, target, res) {
   forward(req, res, body, target);
 }
 
-const bucket = process.argv[2] ?? 'originals';
-const directory = fs.mkdtempSync(path.join(os.tmpdir(), 's3rver-'));
+const [bucket = 'originals', proxyPort = '0', s3rverPort = '0', kept] = process.argv.slice(2);
+const directory = kept ?? fs.mkdtempSync(path.join(os.tmpdir(), 's3rver-'));
 // serviceEndpoint "localhost": `{bucket}.s3.localhost:<port>` is a virtual-host request.
-const s3rver = new S3rver({ address: '127.0.0.1', port: 0, silent: true, directory,
+const s3rver = new S3rver({ address: '127.0.0.1', port: Number(s3rverPort), silent: true, directory,
   serviceEndpoint: 'localhost',
   configureBuckets: [{ name: bucket }] });
 const { port: s3Port } = await s3rver.run();
@@ -161,12 +162,12 @@ const proxy = http.createServer((req, res) => {
 });
 proxy.on('connection', () => { stats.connections += 1; });
 proxy.keepAliveTimeout = 60000;
-proxy.listen(0, '127.0.0.1', () => {
+proxy.listen(Number(proxyPort), '127.0.0.1', () => {
   process.stdout.write(`READY ${proxy.address().port} ${s3Port}\n`);
 });
 
 const stop = () => {
-  fs.rmSync(directory, { recursive: true, force: true });
+  if (kept === undefined) fs.rmSync(directory, { recursive: true, force: true });
   process.exit(0);
 };
 process.stdin.on('end', stop);

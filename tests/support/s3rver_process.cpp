@@ -7,6 +7,7 @@
 
 #include <fstream>
 #include <sstream>
+#include <vector>
 #include <stdexcept>
 
 #include "poll_until.h"
@@ -14,16 +15,19 @@
 namespace cdn::test {
 namespace {
 
-/** `node server.mjs bucket`, stdin from `stdin_fd`, stdout and stderr to files. Everything is
- *  built before fork: nothing unsafe runs in the child of a threaded process. */
-pid_t spawn_server(const std::string& bucket, int stdin_fd, const std::string& out_path,
+/** `node server.mjs bucket proxy_port s3rver_port directory`, stdin from `stdin_fd`, stdout and
+ *  stderr to files. Everything is built before fork: nothing unsafe runs in the child of a
+ *  threaded process. */
+pid_t spawn_server(std::vector<std::string> args, int stdin_fd, const std::string& out_path,
                    const std::string& err_path) {
-    std::string node = "node";
     // s3rver's ListObjectsV2 continuation tokens use DES, in OpenSSL 3's legacy provider.
-    std::string legacy = "--openssl-legacy-provider";
-    std::string script = IMAGECDN_SOURCE_DIR "/tests/s3/server.mjs";
-    std::string bucket_arg = bucket;
-    char* argv[] = {node.data(), legacy.data(), script.data(), bucket_arg.data(), nullptr};
+    args.insert(args.begin(),
+                {"node", "--openssl-legacy-provider", IMAGECDN_SOURCE_DIR "/tests/s3/server.mjs"});
+    std::vector<char*> argv;
+    for (auto& arg : args) {
+        argv.push_back(arg.data());
+    }
+    argv.push_back(nullptr);
     const pid_t child = ::fork();
     if (child == 0) {
         const int out = ::open(out_path.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
@@ -31,7 +35,7 @@ pid_t spawn_server(const std::string& bucket, int stdin_fd, const std::string& o
         ::dup2(stdin_fd, STDIN_FILENO);
         ::dup2(out, STDOUT_FILENO);
         ::dup2(err, STDERR_FILENO);
-        ::execvp(argv[0], argv);
+        ::execvp(argv[0], argv.data());
         ::_exit(127);
     }
     return child;
@@ -46,21 +50,28 @@ std::string read_all(const std::string& path) {
 
 } // namespace
 
-S3rverProcess::S3rverProcess(std::string bucket) : bucket_(std::move(bucket)) {
+S3rverProcess::S3rverProcess(std::string bucket) : bucket_(std::move(bucket)) { start(0, 0); }
+
+void S3rverProcess::restart() { start(proxy_port_, s3rver_port_); }
+
+void S3rverProcess::start(int proxy_port, int s3rver_port) {
     int pipe_fds[2];
     if (::pipe2(pipe_fds, O_CLOEXEC) != 0) {
         throw std::runtime_error("pipe for s3rver");
     }
     const std::string out = logs_.path() + "/out";
     const std::string err = logs_.path() + "/err";
-    pid_ = spawn_server(bucket_, pipe_fds[0], out, err);
+    ::unlink(out.c_str()); // a restart must not read the READY of the run before
+    pid_ = spawn_server({bucket_, std::to_string(proxy_port), std::to_string(s3rver_port),
+                         data_.path()},
+                        pipe_fds[0], out, err);
     ::close(pipe_fds[0]);
     stdin_fd_ = pipe_fds[1];
     const bool ready = poll_until(
         [&] {
             std::istringstream line(read_all(out));
             std::string word;
-            return (line >> word >> proxy_port_) && word == "READY";
+            return (line >> word >> proxy_port_ >> s3rver_port_) && word == "READY";
         },
         std::chrono::seconds(30), std::chrono::milliseconds(50));
     if (!ready) {
@@ -84,10 +95,14 @@ void S3rverProcess::thaw() {
     }
 }
 
-void S3rverProcess::stop() {
+void S3rverProcess::stop() { end(SIGTERM); }
+
+void S3rverProcess::kill() { end(SIGKILL); }
+
+void S3rverProcess::end(int signal) {
     if (pid_ > 0) {
         thaw();
-        ::kill(pid_, SIGTERM);
+        ::kill(pid_, signal);
         ::waitpid(pid_, nullptr, 0);
         pid_ = 0;
     }

@@ -152,11 +152,17 @@ TEST(Config, S3StorageNeedsItsSettingsAndNoRoot) {
     EXPECT_EQ(config->storage.timeout_ms, 5000u);
     EXPECT_EQ(config->storage.connect_timeout_ms, 2000u);
     EXPECT_EQ(config->storage.multipart_threshold_bytes, 16000000u);
+    EXPECT_EQ(config->storage.max_attempts, 3u);
+    EXPECT_EQ(config->storage.breaker_failures, 5u);
+    EXPECT_EQ(config->storage.breaker_cooldown_ms, 5000u);
     for (const auto& [setting, key] :
          {std::pair{"IMAGECDN_STORAGE_ENDPOINT=127.0.0.1:9000", "storage.endpoint"},
           std::pair{"IMAGECDN_STORAGE_BUCKET=", "storage.bucket"},
           std::pair{"IMAGECDN_STORAGE_SECRET_KEY=", "storage.secret_key"},
-          std::pair{"IMAGECDN_STORAGE_ROOT=/srv/originals", "storage.root"}}) {
+          std::pair{"IMAGECDN_STORAGE_ROOT=/srv/originals", "storage.root"},
+          std::pair{"IMAGECDN_STORAGE_MAX_ATTEMPTS=0", "max_attempts"},
+          std::pair{"IMAGECDN_STORAGE_BREAKER_FAILURES=0", "breaker_failures"},
+          std::pair{"IMAGECDN_STORAGE_BREAKER_COOLDOWN_MS=0", "breaker_cooldown_ms"}}) {
         auto changed = s3;
         changed.emplace_back(setting);
         const auto refused = load_config("", "d", changed);

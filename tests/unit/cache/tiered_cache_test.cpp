@@ -125,6 +125,44 @@ TEST_F(TieredCacheTest, AnExpiringEntryStaysInMemoryOnly) {
     EXPECT_EQ(cache.get("k404").tier, Tier::None);
 }
 
+// delivery.md step 9: a variant past its freshness is made again, but while the store is down it
+// is still served, from whichever tier kept it.
+TEST_F(TieredCacheTest, AStaleVariantIsAMissThatGetStaleStillFinds) {
+    TieredCache cache(memory_, disk_.get());
+    auto v = std::make_shared<CachedVariant>(*make_variant("k1", 10));
+    v->fresh_until = clock_.unix_seconds() + 10;
+    cache.put(v);
+    EXPECT_EQ(cache.get("k1").tier, Tier::Memory);
+    clock_.advance(std::chrono::seconds(10));
+    EXPECT_EQ(cache.get("k1").tier, Tier::None);
+    EXPECT_EQ(cache.stats().misses, 1u);
+    // The miss read the disk's copy and promoted it, stale, to memory: get_stale finds it there.
+    const auto stale = cache.get_stale("k1");
+    ASSERT_NE(stale, nullptr);
+    EXPECT_EQ(stale->body, v->body);
+    EXPECT_EQ(cache.stats().stale_served, 1u);
+
+    // From the disk tier too (a restart empties memory): fresh_until is kept in the file.
+    MemoryCache after_restart{10 * 1024 * 1024, clock_};
+    TieredCache restarted(after_restart, disk_.get());
+    EXPECT_EQ(restarted.get("k1").tier, Tier::None);
+    const auto from_disk = restarted.get_stale("k1");
+    ASSERT_NE(from_disk, nullptr);
+    EXPECT_EQ(from_disk->fresh_until, v->fresh_until);
+    EXPECT_EQ(from_disk->body, v->body);
+    EXPECT_EQ(header_value(Status::Stale), "STALE");
+}
+
+TEST_F(TieredCacheTest, GetStaleNeverAnswersACached404OrNothing) {
+    TieredCache cache(memory_, disk_.get());
+    auto not_found = std::make_shared<CachedVariant>(*make_variant("k404", 10));
+    not_found->status = 404;
+    cache.put_in_memory(not_found);
+    EXPECT_EQ(cache.get_stale("k404"), nullptr);
+    EXPECT_EQ(cache.get_stale("nothing"), nullptr);
+    EXPECT_EQ(cache.stats().stale_served, 0u);
+}
+
 TEST_F(TieredCacheTest, PurgeReachesBothTiers) {
     TieredCache cache(memory_, disk_.get());
     cache.put(make_variant("imagecdn:pk:a.jpg:1", 10));

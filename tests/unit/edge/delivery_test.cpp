@@ -44,13 +44,18 @@ class CountingStore final : public storage::BlobStore {
 public:
     core::Result<storage::Object> get(std::string_view key) override {
         gets_.fetch_add(1);
+        if (down_) {
+            return core::make_error(core::Errc::OriginUnavailable, "the store is down");
+        }
         std::lock_guard lock(mutex_);
         const auto it = objects_.find(std::string(key));
         if (it == objects_.end()) {
             return core::make_error(core::Errc::NotFound, "no such object");
         }
-        return storage::Object{{std::string(key), it->second.size(), 1'600'000'000, "e"},
-                               it->second};
+        storage::Object object;
+        object.info = {std::string(key), it->second.size(), 1'600'000'000, "e"};
+        object.bytes = it->second;
+        return object;
     }
     core::Result<storage::ObjectInfo> head(std::string_view key) override {
         CDN_TRY(object, get(key));
@@ -72,11 +77,14 @@ public:
     core::Result<void> check() override { return {}; }
 
     int gets() const { return gets_.load(); }
+    /** While down, get() fails as a store outage does (origin_unavailable). */
+    void set_down(bool down) { down_ = down; }
 
 private:
     std::mutex mutex_;
     std::map<std::string, std::string> objects_;
     std::atomic<int> gets_{0};
+    std::atomic<bool> down_{false};
 };
 
 /** A request as the server hands it over; its views point into this object. */
@@ -254,6 +262,51 @@ TEST_F(DeliveryHandlerTest, ANotFoundIsKeptSixtySecondsOfTheInjectedClock) {
     EXPECT_EQ(later.status, 200u);
     EXPECT_EQ(header(later, "X-Cache"), "MISS");
     EXPECT_EQ(store_.gets(), 2);
+}
+
+// delivery.md step 9: past the customer's cache_ttl_seconds a variant is made again, unless the
+// store is down: then it is served stale; a variant the cache does not have is 502, not cached.
+TEST_F(DeliveryHandlerTest, AStoreOutageServesAStaleVariantOrAnUncachedError) {
+    auto customer = db::testing::make_customer("c2");
+    customer.public_key = "pk_" + std::string(24, 'c');
+    customer.settings_json = R"({"cache_ttl_seconds":60})";
+    ASSERT_TRUE(db::CustomerRepository(*db_).insert(customer));
+    ASSERT_TRUE(store_.put(customer.public_key + "/cat.png", PNG_BYTES));
+    const TestRequest cat{.path = "/" + customer.public_key + "/cat.png"};
+    const TestRequest uncached{.path = cat.path, .query = "v=2"};
+    ASSERT_EQ(header(handle(cat), "X-Cache"), "MISS");
+    store_.set_down(true);
+    clock_.advance(59s);
+    EXPECT_EQ(header(handle(cat), "X-Cache"), "HIT");
+    EXPECT_EQ(store_.gets(), 1);
+
+    clock_.advance(1s);
+    const auto stale = handle(cat);
+    EXPECT_EQ(stale.status, 200u);
+    EXPECT_EQ(header(stale, "X-Cache"), "STALE");
+    EXPECT_EQ(header(stale, "Warning"), R"(110 - "Response is Stale")");
+    EXPECT_EQ(body(stale), PNG_BYTES);
+    EXPECT_EQ(store_.gets(), 2);
+    for (int i = 0; i < 2; ++i) {
+        const auto failed = handle(uncached);
+        EXPECT_EQ(failed.status, 502u);
+        EXPECT_NE(body(failed).find("origin_unavailable"), std::string::npos) << body(failed);
+        EXPECT_EQ(header(failed, "Cache-Control"), "no-store");
+    }
+    EXPECT_EQ(store_.gets(), 4); // the 502 was not cached
+
+    store_.set_down(false);
+    EXPECT_EQ(header(handle(uncached), "X-Cache"), "MISS");
+    EXPECT_EQ(header(handle(cat), "X-Cache"), "MISS"); // made again, fresh for 60 s more
+    EXPECT_EQ(header(handle(cat), "X-Cache"), "HIT");
+}
+
+TEST_F(DeliveryHandlerTest, WithTheDefaultTtlAVariantNeverGoesStale) {
+    ASSERT_EQ(header(handle({.path = "/" + PK + "/cat.png"}), "X-Cache"), "MISS");
+    store_.set_down(true);
+    clock_.advance(std::chrono::hours(24 * 400));
+    EXPECT_EQ(header(handle({.path = "/" + PK + "/cat.png"}), "X-Cache"), "HIT");
+    EXPECT_EQ(store_.gets(), 1);
 }
 
 TEST_F(DeliveryHandlerTest, ConcurrentMissesOfOneVariantReadTheOriginalOnce) {
