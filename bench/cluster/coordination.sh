@@ -5,12 +5,14 @@
 #   B  the same binary as one `--role edge` node of a cluster on loopback: PostgreSQL 15, Redis,
 #      s3rver, an `--role api` node and two edge nodes (deploy/config/*.toml, the addresses and
 #      secrets given as IMAGECDN_* variables, as secrets.env does), loaded directly.
-# The cluster stays up during A too, so both see the same idle background; the node under test
-# (A's, or B's edge-1) is restarted and warmed (X-Cache: HIT) before each run. Redis commands per
-# second during B's load come from `INFO commandstats` (every node's) and edge-1's own
-# imagecdn_kv_commands_total.
+# Runs alternate A B, B A, ... so neither always goes first. The cluster stays up during A too,
+# so both see the same idle background; the node under test (A's, or B's edge-1) is restarted and
+# warmed (X-Cache: HIT) before each run. Redis commands per second during B's load come from
+# `INFO commandstats` (every node's) and edge-1's own imagecdn_kv_commands_total.
 # Usage: bench/cluster/coordination.sh [duration_s] [connections,...] [runs]
 #   e.g. bench/cluster/coordination.sh 10 64,16 3
+# EDGE_ENV="IMAGECDN_KV_URL= ..." adds variables to B's edge (to take one backend out);
+# PERF_DIR=DIR records `perf record -g` of the loaded node in each run into DIR.
 # Needs: a built binary, wrk, redis-server, PostgreSQL 15, node with tests/s3's node_modules.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
@@ -96,7 +98,10 @@ start_node() { # NAME [serve args...]: on a free port, data in WORK/NAME, env fr
 }
 stop_node() { kill "${PID[$1]}"; wait "${PID[$1]}" 2>/dev/null || true; }
 alone_node() { NODE_ENV=("${COMMON_ENV[@]}"); start_node alone; }
-edge_node() { NODE_ENV=("${CLUSTER_ENV[@]}"); start_node "$1" --role edge --config deploy/config/edge.toml; }
+edge_node() {
+  NODE_ENV=("${CLUSTER_ENV[@]}" ${EDGE_ENV:-})
+  start_node "$1" --role edge --config deploy/config/edge.toml
+}
 
 # The object: the ~30 KB PNG of noise, in A's local store and uploaded through the api node.
 PNG="$WORK/hit.png"; noise_png "$PNG"
@@ -126,16 +131,20 @@ warm() { # NODE PK
 }
 redis_stats() { redis-cli -p "$REDIS_PORT" INFO commandstats | tr -d '\r' |
   sed -nE 's/^cmdstat_([^:]+):calls=([0-9]+),.*/\1 \2/p'; }
-node_kv_commands() { curl -sf -H "Authorization: Bearer $SECRET" "http://127.0.0.1:${PORT[$1]}/metrics" |
-  awk '$1 ~ /^imagecdn_kv_commands_total/ {n += $2} END {printf "%d", n}'; }
-to_ms() { sed -E 's/([0-9.]+)us/\1 0.001/; s/([0-9.]+)ms/\1 1/; s/([0-9.]+)s$/\1 1000/' | awk '{printf "%.2f", $1*$2}'; }
+node_kv_commands() {
+  curl -sf -H "Authorization: Bearer $SECRET" "http://127.0.0.1:${PORT[$1]}/metrics" |
+    awk '$1 ~ /^imagecdn_kv_commands_total/ {n += $2} END {printf "%d", n}'
+}
+to_ms() { sed -E 's/([0-9.]+)us/\1 0.001/; s/([0-9.]+)ms/\1 1/; s/([0-9.]+)s$/\1 1000/' |
+  awk '{printf "%.2f", $1*$2}'; }
 median() { sort -n | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
 # Per-command calls/s between two `redis_stats` files, the busiest first; the redis-cli INFO of
 # the "after" snapshot itself is left out.
 redis_rates() { # BEFORE AFTER
-  awk -v d="$DURATION" 'NR==FNR {b[$1]=$2; next} {n=$2-b[$1]-($1=="info"); if (n>0) printf "%s %.1f\n", $1, n/d}' \
-    "$1" "$2" | sort -k2 -nr; }
+  awk -v d="$DURATION" 'NR==FNR {b[$1]=$2; next}
+    {n=$2-b[$1]-($1=="info"); if (n>0) printf "%s %.1f\n", $1, n/d}' "$1" "$2" | sort -k2 -nr; }
 
+wait_perf() { [ -z "${PERF_DIR:-}" ] || wait "$!" || true; }
 # One wrk run on NODE (PK's variant): appends "rps p99 non2xx redis/s node-kv/s" to WORK/KIND.C.
 measure() { # KIND NODE PK C
   local kind=$1 node=$2 c=$4 out rps p99 bad kv_before kv_after total node_rate
@@ -145,17 +154,32 @@ measure() { # KIND NODE PK C
       "http://127.0.0.1:${PORT[$node]}/$3/$VARIANT")"
   fi
   redis_stats >"$WORK/redis.before"; kv_before=$(node_kv_commands "$node")
-  out=$(wrk -t2 -c"$c" -d"${DURATION}s" --latency "http://127.0.0.1:${PORT[$node]}/$3/$VARIANT" 2>&1)
-  kv_after=$(node_kv_commands "$node"); redis_stats >"$WORK/redis.after"
+  if [ -n "${PERF_DIR:-}" ]; then
+    perf record -q -g -F 499 -p "${PID[$node]}" -o "$PERF_DIR/$kind.$c.$run.data" \
+      -- sleep "$DURATION" 2>/dev/null &
+  fi
+  out=$(wrk -t2 -c"$c" -d"${DURATION}s" --latency \
+    "http://127.0.0.1:${PORT[$node]}/$3/$VARIANT" 2>&1)
+  wait_perf; kv_after=$(node_kv_commands "$node"); redis_stats >"$WORK/redis.after"
   rps=$(awk '/Requests\/sec/ {print $2}' <<<"$out")
   p99=$(awk '$1=="99%" {print $2}' <<<"$out" | to_ms)
   bad=$(awk '/Non-2xx/ {n=$NF} END {print n+0}' <<<"$out")
   redis_rates "$WORK/redis.before" "$WORK/redis.after" >"$WORK/rates.$kind.$c.$run"
   total=$(awk '{s+=$2} END {printf "%.0f", s}' "$WORK/rates.$kind.$c.$run")
-  node_rate=$(awk -v a="$kv_before" -v b="$kv_after" -v d="$DURATION" 'BEGIN {printf "%.0f", (b-a)/d}')
+  node_rate=$(awk -v a="$kv_before" -v b="$kv_after" -v d="$DURATION" \
+    'BEGIN {printf "%.0f", (b-a)/d}')
   echo "$rps $p99 $bad $total $node_rate" >>"$WORK/$kind.$c"
-  printf "  c=%-3s run %d %-7s %10s req/s  p99 %7s ms  non-2xx %s  redis commands/s %s (%s from %s)\n" \
-    "$c" "$run" "$kind" "$rps" "$p99" "$bad" "$total" "$node_rate" "$node"
+  printf "  c=%-3s run %d %-7s %10s req/s  p99 %7s ms  non-2xx %s  redis commands/s %s" \
+    "$c" "$run" "$kind" "$rps" "$p99" "$bad" "$total"
+  echo " ($node_rate from $node)"
+}
+# A run of KIND (alone or cluster) at C connections: its node started, measured, stopped.
+run_kind() { # KIND C
+  if [ "$1" = alone ]; then
+    alone_node; measure alone alone "$PK_ALONE" "$2"; stop_node alone
+  else
+    edge_node edge-1; measure cluster edge-1 "$PK_CLUSTER" "$2"; stop_node edge-1
+  fi
 }
 
 column_median() { cut -d' ' -f"$2" "$1" | median; }
@@ -164,8 +188,8 @@ echo "cache hits of /$VARIANT (~30 KB PNG): wrk -t2 -d${DURATION}s, $RUNS runs e
 for c in ${CONNECTIONS//,/ }; do
   : >"$WORK/alone.$c"; : >"$WORK/cluster.$c"
   for run in $(seq "$RUNS"); do
-    alone_node; measure alone alone "$PK_ALONE" "$c"; stop_node alone
-    edge_node edge-1; measure cluster edge-1 "$PK_CLUSTER" "$c"; stop_node edge-1
+    order="alone cluster"; [ $((run % 2)) = 0 ] && order="cluster alone" # A B, B A, ...
+    for kind in $order; do run_kind "$kind" "$c"; done
   done
   for kind in alone cluster; do
     printf "  c=%-3s median %-7s %10s req/s  p99 %7s ms  redis commands/s %s (%s from the node)\n" \
