@@ -8,7 +8,9 @@
 # Runs alternate A B, B A, ... so neither always goes first. The cluster stays up during A too,
 # so both see the same idle background; the node under test (A's, or B's edge-1) is restarted and
 # warmed (X-Cache: HIT) before each run. Redis commands per second during B's load come from
-# `INFO commandstats` (every node's) and edge-1's own imagecdn_kv_commands_total.
+# `INFO commandstats` (every node's) and edge-1's own imagecdn_kv_commands_total. The node's CPU
+# (user + system, /proc) per request served is printed too: unlike req/s, it hardly depends on
+# what else the shared machine runs.
 # Usage: bench/cluster/coordination.sh [duration_s] [connections,...] [runs]
 #   e.g. bench/cluster/coordination.sh 10 64,16 3
 # EDGE_ENV="IMAGECDN_KV_URL= ..." adds variables to B's edge (to take one backend out);
@@ -144,22 +146,26 @@ redis_rates() { # BEFORE AFTER
   awk -v d="$DURATION" 'NR==FNR {b[$1]=$2; next}
     {n=$2-b[$1]-($1=="info"); if (n>0) printf "%s %.1f\n", $1, n/d}' "$1" "$2" | sort -k2 -nr; }
 
+cpu_ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; } # user + system
 wait_perf() { [ -z "${PERF_DIR:-}" ] || wait "$!" || true; }
 # One wrk run on NODE (PK's variant): appends "rps p99 non2xx redis/s node-kv/s" to WORK/KIND.C.
 measure() { # KIND NODE PK C
-  local kind=$1 node=$2 c=$4 out rps p99 bad kv_before kv_after total node_rate
+  local kind=$1 node=$2 c=$4 out rps p99 bad kv_before kv_after total node_rate cpu_before cpu_us
   warm "$node" "$3"
   if [ "$run" = 1 ]; then
     echo "  $node answers $(curl -s -o /dev/null -w '%{size_download} bytes of %{content_type}' \
       "http://127.0.0.1:${PORT[$node]}/$3/$VARIANT")"
   fi
   redis_stats >"$WORK/redis.before"; kv_before=$(node_kv_commands "$node")
+  cpu_before=$(cpu_ticks "${PID[$node]}")
   if [ -n "${PERF_DIR:-}" ]; then
     perf record -q -g -F 499 -p "${PID[$node]}" -o "$PERF_DIR/$kind.$c.$run.data" \
       -- sleep "$DURATION" 2>/dev/null &
   fi
   out=$(wrk -t2 -c"$c" -d"${DURATION}s" --latency \
     "http://127.0.0.1:${PORT[$node]}/$3/$VARIANT" 2>&1)
+  cpu_us=$(awk -v t="$(( $(cpu_ticks "${PID[$node]}") - cpu_before ))" -v hz="$(getconf CLK_TCK)" \
+    '/requests in/ {printf "%.1f", t * 1e6 / hz / $1}' <<<"$out")
   wait_perf; kv_after=$(node_kv_commands "$node"); redis_stats >"$WORK/redis.after"
   rps=$(awk '/Requests\/sec/ {print $2}' <<<"$out")
   p99=$(awk '$1=="99%" {print $2}' <<<"$out" | to_ms)
@@ -168,10 +174,10 @@ measure() { # KIND NODE PK C
   total=$(awk '{s+=$2} END {printf "%.0f", s}' "$WORK/rates.$kind.$c.$run")
   node_rate=$(awk -v a="$kv_before" -v b="$kv_after" -v d="$DURATION" \
     'BEGIN {printf "%.0f", (b-a)/d}')
-  echo "$rps $p99 $bad $total $node_rate" >>"$WORK/$kind.$c"
-  printf "  c=%-3s run %d %-7s %10s req/s  p99 %7s ms  non-2xx %s  redis commands/s %s" \
-    "$c" "$run" "$kind" "$rps" "$p99" "$bad" "$total"
-  echo " ($node_rate from $node)"
+  echo "$rps $p99 $bad $total $node_rate $cpu_us" >>"$WORK/$kind.$c"
+  printf "  c=%-3s run %d %-7s %10s req/s  p99 %7s ms  CPU %5s us/req  non-2xx %s" \
+    "$c" "$run" "$kind" "$rps" "$p99" "$cpu_us" "$bad"
+  echo "  redis commands/s $total ($node_rate from $node)"
 }
 # A run of KIND (alone or cluster) at C connections: its node started, measured, stopped.
 run_kind() { # KIND C
@@ -192,12 +198,15 @@ for c in ${CONNECTIONS//,/ }; do
     for kind in $order; do run_kind "$kind" "$c"; done
   done
   for kind in alone cluster; do
-    printf "  c=%-3s median %-7s %10s req/s  p99 %7s ms  redis commands/s %s (%s from the node)\n" \
+    printf "  c=%-3s median %-7s %10s req/s  p99 %7s ms  CPU %5s us/req  redis commands/s %s" \
       "$c" "$kind" "$(column_median "$WORK/$kind.$c" 1)" "$(column_median "$WORK/$kind.$c" 2)" \
-      "$(column_median "$WORK/$kind.$c" 4)" "$(column_median "$WORK/$kind.$c" 5)"
+      "$(column_median "$WORK/$kind.$c" 6)" "$(column_median "$WORK/$kind.$c" 4)"
+    echo " ($(column_median "$WORK/$kind.$c" 5) from the node)"
   done
   awk -v b="$(column_median "$WORK/cluster.$c" 1)" -v a="$(column_median "$WORK/alone.$c" 1)" \
     -v c="$c" 'BEGIN {printf "  c=%-3s cluster/alone throughput (B/A): %.3f\n", c, b/a}'
+  awk -v b="$(column_median "$WORK/cluster.$c" 6)" -v a="$(column_median "$WORK/alone.$c" 6)" \
+    -v c="$c" 'BEGIN {printf "  c=%-3s cluster/alone node CPU per request: %.3f\n", c, b/a}'
   echo "  c=$c Redis commands/s during B's last run, by command (all nodes):" \
     "$(awk '{printf "%s %s, ", $1, $2}' "$WORK/rates.cluster.$c.$RUNS" | sed 's/, $//')"
 done
