@@ -9,8 +9,8 @@
 # so both see the same idle background; the node under test (A's, or B's edge-1) is restarted and
 # warmed (X-Cache: HIT) before each run. Redis commands per second during B's load come from
 # `INFO commandstats` (every node's) and edge-1's own imagecdn_kv_commands_total. The node's CPU
-# (user + system, /proc) per request served is printed too: unlike req/s, it hardly depends on
-# what else the shared machine runs.
+# (user + system, /proc) per request is printed too: what the node itself spends on a hit (req/s
+# on 2 shared cores moves with it from run to run, so compare both).
 # Usage: bench/cluster/coordination.sh [duration_s] [connections,...] [runs]
 #   e.g. bench/cluster/coordination.sh 10 64,16 3
 # EDGE_ENV="IMAGECDN_KV_URL= ..." adds variables to B's edge (to take one backend out);
