@@ -86,6 +86,9 @@ struct TenantLimits {
     /** Purge requests per customer and minute; settings writes are limited alike (429 with
      *  Retry-After above). */
     std::uint64_t purge_requests_per_minute = 60;
+    /** Dashboard previews a node leaves unmetered per customer and hour; beyond that they are
+     *  metered like any request (docs/previews.md: a copied pass cannot carry real traffic). */
+    std::uint64_t unmetered_previews_per_hour = 600;
 };
 
 /** [auth]: secrets are generated into the data dir on first run when not configured. */

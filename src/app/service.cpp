@@ -42,6 +42,7 @@
 #include "http/server.h"
 #include "http/static_site.h"
 #include "kv/channels.h"
+#include "kv/memory_kv_store.h"
 #include "kv/node_announcement.h"
 #include "kv/rate_limiter.h"
 #include "security/keys.h"
@@ -414,6 +415,7 @@ struct Edge {
          const Secrets& secrets)
         : transform_pool(transform_workers(config.limits), config.limits.transform_queue,
                          config.limits.transform_queue_per_customer),
+          preview_counts(shared.clock),
           shared_tier(role == Role::Api ? nullptr
                                         : make_shared_tier(config, *stores.blobs, *shared.kv_store,
                                                            shared.clock, shared.node_id)),
@@ -432,10 +434,13 @@ struct Edge {
               .clock = shared.clock,
               .own_hosts = own_hosts(config.server),
               .preview_key = security::preview_pass_key(secrets.internal),
+              .preview_counts = &preview_counts,
+              .unmetered_previews_per_hour = config.tenant_limits.unmetered_previews_per_hour,
               .shared_tier = shared_tier.get(),
           }) {}
 
     transform::WorkerPool transform_pool;
+    kv::MemoryKvStore preview_counts;
     std::unique_ptr<edge::SharedTier> shared_tier;
     edge::DeliveryHandler delivery;
 };

@@ -499,8 +499,20 @@ bool DeliveryHandler::own_preview(const Delivery& d) const {
         return false;
     }
     const auto pass = security::cookie_value(*cookies, security::PREVIEW_COOKIE);
-    return pass && security::preview_pass_valid(deps_.preview_key, *pass, d.customer->record.id,
-                                                deps_.clock.unix_seconds());
+    const auto& customer_id = d.customer->record.id;
+    if (!pass || !security::preview_pass_valid(deps_.preview_key, *pass, customer_id,
+                                               deps_.clock.unix_seconds())) {
+        return false;
+    }
+    if (deps_.preview_counts == nullptr) {
+        return true;
+    }
+    // A dashboard shows a few dozen images a page; a pass copied into a proxy would carry a
+    // site's traffic. The hour's cap keeps the first free and meters the second.
+    const kv::WindowLimiter previews(*deps_.preview_counts, deps_.clock, "preview",
+                                     std::chrono::hours(1));
+    const auto admitted = previews.admit(customer_id, deps_.unmetered_previews_per_hour);
+    return admitted && admitted->allowed;
 }
 
 void DeliveryHandler::record_usage(const Delivery& d, const http::Response& res) {

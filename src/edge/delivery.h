@@ -20,6 +20,7 @@
 #include "edge/shared_tier.h"
 #include "http/message.h"
 #include "kv/rate_limiter.h"
+#include "kv/window_limiter.h"
 #include "storage/blob_store.h"
 #include "transform/limits.h"
 #include "transform/negotiate.h"
@@ -49,6 +50,11 @@ struct DeliveryDeps {
     std::vector<std::string> own_hosts;
     /** Checks the dashboard's preview pass (security/preview_pass.h); empty: none is valid. */
     std::string preview_key = {};
+    /** Counts each customer's unmetered previews on this node (an in-process store: the
+     *  check runs on the I/O thread); nullptr: no cap. */
+    kv::KvStore* preview_counts = nullptr;
+    /** `[limits] unmetered_previews_per_hour`: previews beyond it are metered. */
+    std::uint64_t unmetered_previews_per_hour = 600;
     /** The cluster's shared variant tier (`[cache] shared_tier`), or nullptr without one. */
     SharedTier* shared_tier = nullptr;
 };

@@ -649,6 +649,30 @@ TEST_F(ApiUsageTest, DashboardPreviewsAreNotMeteredAndAForgedPassIs) {
     EXPECT_EQ(q["bandwidth_used"].integer(), bytes);
 }
 
+TEST_F(ApiUsageTest, PreviewsBeyondTheHourlyAllowanceAreMetered) {
+    // A pass copied into a proxy must not carry a site's traffic unmetered.
+    start({{"IMAGECDN_USAGE_FLUSH_INTERVAL_MS", "100"},
+           {"IMAGECDN_LIMITS_UNMETERED_PREVIEWS_PER_HOUR", "2"}});
+    const auto signup = request("POST", "/api/v1/auth/signup", {{"Content-Type", "application/json"}},
+                                R"({"email":"proxy@example.com","password":"long enough pw"})");
+    ASSERT_EQ(signup.status, 201) << signup.body;
+    const auto body = parse_json(signup.body);
+    const auto public_key = body["customer"]["public_key"].str();
+    put_original(dir_.path(), public_key, "photo.jpg", sample_jpeg());
+    const auto pass = preview_cookie_of(signup);
+    for (int i = 0; i < 5; ++i) {
+        EXPECT_EQ(request("GET", "/" + public_key + "/photo.jpg?w=64", {{"Cookie", pass}}).status,
+                  200);
+    }
+    const Headers bearer{{"Authorization", "Bearer " + body["access_token"].str()}};
+    Json q;
+    poll_until([&] {
+        q = parse_json(request("GET", "/api/v1/usage/quota", bearer).body);
+        return q["requests"].integer() >= 3;
+    }, std::chrono::seconds(10), std::chrono::milliseconds(100));
+    EXPECT_EQ(q["requests"].integer(), 3) << "two free, three metered";
+}
+
 // ---- POST /purge ---------------------------------------------------------------------------
 
 TEST_F(ApiUsageTest, PurgeOfAPathDropsItsCachedVariantsOnly) {

@@ -99,6 +99,7 @@ TEST(Config, TenantIsolationLimitsHaveTheirDefaultsAndCanBeSet) {
     EXPECT_EQ(config->limits.max_output_pixels, 40000000u);
     EXPECT_EQ(config->limits.transform_queue_per_customer, 16u);
     EXPECT_EQ(config->tenant_limits.purge_requests_per_minute, 60u);
+    EXPECT_EQ(config->tenant_limits.unmetered_previews_per_hour, 600u);
 
     const auto file = write_toml("[server]\ntrusted_proxies = [\"10.0.0.0/8\", \"::1\"]\n");
     config = load_config(file, "/srv/data", {});
