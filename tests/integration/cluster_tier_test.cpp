@@ -92,12 +92,7 @@ protected:
     }
 
     static double metric(const ServerProcess& node, const std::string& name) {
-        const auto res = http_request(
-            node.port(), "GET", "/metrics",
-            {{"Authorization", std::string("Bearer ") + ServerProcess::INTERNAL_SECRET}});
-        EXPECT_TRUE(res && res->status == 200);
-        const auto at = res ? res->body.find("\n" + name + " ") : std::string::npos;
-        return at == std::string::npos ? 0.0 : std::stod(res->body.substr(at + name.size() + 2));
+        return scrape_metric(node.port(), name).value_or(0.0);
     }
 
     double transforms(const ServerProcess& node) {
@@ -105,11 +100,8 @@ protected:
     }
 
     std::unique_ptr<storage::S3BlobStore> bucket() const {
-        storage::S3Options options{.endpoint = s3_.endpoint(),
-                                   .bucket = s3_.bucket(),
-                                   .region = "eu-west-3",
-                                   .access_key = S3rverProcess::kAccessKey,
-                                   .secret_key = S3rverProcess::kSecretKey};
+        auto options = s3_.client_options();
+        options.region = "eu-west-3"; // as the server signs
         return std::move(*storage::S3BlobStore::create(options));
     }
 

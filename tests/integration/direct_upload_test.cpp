@@ -72,11 +72,8 @@ protected:
 
     /** The bucket as the test sees it, not through the server. */
     std::unique_ptr<storage::S3BlobStore> bucket() const {
-        storage::S3Options options{.endpoint = s3_->endpoint(),
-                                   .bucket = s3_->bucket(),
-                                   .region = "eu-west-3",
-                                   .access_key = S3rverProcess::kAccessKey,
-                                   .secret_key = S3rverProcess::kSecretKey};
+        auto options = s3_->client_options();
+        options.region = "eu-west-3"; // as the server signs
         return std::move(*storage::S3BlobStore::create(options));
     }
 

@@ -61,12 +61,7 @@ protected:
     }
 
     double metric(const std::string& name_and_labels) {
-        const auto res = get("/metrics", {{"Authorization", std::string("Bearer ") +
-                                                                ServerProcess::INTERNAL_SECRET}});
-        const auto at = res.body.find("\n" + name_and_labels + " ");
-        return at == std::string::npos
-                   ? -1.0
-                   : std::stod(res.body.substr(at + name_and_labels.size() + 2));
+        return scrape_metric(server_->port(), name_and_labels).value_or(-1.0);
     }
 
     /** Rows of usage_hourly summed for one customer, read straight from its database. */

@@ -86,11 +86,7 @@ protected:
 
     /** A metric's value on `server`, -1 when it has none. */
     double metric(ServerProcess& server, const std::string& name) {
-        const auto res =
-            call(server.port(), "GET", "/metrics",
-                 {{"Authorization", std::string("Bearer ") + ServerProcess::INTERNAL_SECRET}});
-        const auto at = res.body.find("\n" + name + " ");
-        return at == std::string::npos ? -1.0 : std::stod(res.body.substr(at + name.size() + 2));
+        return scrape_metric(server.port(), name).value_or(-1.0);
     }
 
     int ready_status(ServerProcess& server, std::string* body = nullptr) {

@@ -64,11 +64,7 @@ protected:
     }
 
     double metric(const std::string& name) {
-        const auto res = http_request(
-            server_->port(), "GET", "/metrics",
-            {{"Authorization", std::string("Bearer ") + ServerProcess::INTERNAL_SECRET}});
-        const auto at = res ? res->body.find("\n" + name + " ") : std::string::npos;
-        return at == std::string::npos ? -1.0 : std::stod(res->body.substr(at + name.size() + 2));
+        return scrape_metric(server_->port(), name).value_or(-1.0);
     }
 
     void upload(const Account& account, const std::string& path) {
@@ -190,11 +186,7 @@ std::uint64_t peak_rss(pid_t pid) {
 
 TEST_F(S3OutageTest, AHugeOriginalIsRefusedWhileReadingWithoutBufferingItWhole) {
     ASSERT_NO_FATAL_FAILURE(start_server());
-    storage::S3Options options{.endpoint = s3_.endpoint(),
-                               .bucket = s3_.bucket(),
-                               .access_key = S3rverProcess::kAccessKey,
-                               .secret_key = S3rverProcess::kSecretKey};
-    const auto bucket = std::move(*storage::S3BlobStore::create(options));
+    const auto bucket = std::move(*storage::S3BlobStore::create(s3_.client_options()));
     const std::string key = fresh_.public_key + "/huge.jpg";
     ASSERT_EQ(stream_put(bucket->presigned_url("PUT", key, 600), kHugeBytes), 200);
     ASSERT_EQ(bucket->head(key)->size, kHugeBytes);

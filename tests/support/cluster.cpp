@@ -97,11 +97,8 @@ bool Cluster::start() {
 }
 
 std::unique_ptr<storage::S3BlobStore> Cluster::bucket() const {
-    storage::S3Options options{.endpoint = s3_.endpoint(),
-                               .bucket = BUCKET,
-                               .region = REGION,
-                               .access_key = S3rverProcess::kAccessKey,
-                               .secret_key = S3rverProcess::kSecretKey};
+    auto options = s3_.client_options();
+    options.region = REGION;
     return std::move(*storage::S3BlobStore::create(options));
 }
 
@@ -143,13 +140,7 @@ bool Cluster::replace_edge(std::size_t i, const Env& extra_env) {
 }
 
 double Cluster::metric(ServerProcess& node, const std::string& name_and_labels) {
-    const auto res = get(node.port(), "/metrics",
-                         {{"Authorization", std::string("Bearer ") + ServerProcess::INTERNAL_SECRET}});
-    EXPECT_EQ(res.status, 200) << res.body;
-    const auto at = res.body.find("\n" + name_and_labels + " ");
-    return at == std::string::npos
-               ? 0.0
-               : std::stod(res.body.substr(at + name_and_labels.size() + 2));
+    return scrape_metric(node.port(), name_and_labels).value_or(0.0);
 }
 
 bool Cluster::restart_api() {

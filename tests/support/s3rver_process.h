@@ -4,6 +4,7 @@
 
 #include <string>
 
+#include "storage/s3_client.h"
 #include "temp_dir.h"
 
 namespace cdn::test {
@@ -33,6 +34,11 @@ public:
     /** The proxy's port (endpoint()'s), where its test controls (/_proxy/...) are too. */
     int port() const { return proxy_port_; }
     const std::string& bucket() const { return bucket_; }
+    /** What a client of the bucket needs: endpoint(), bucket() and the keys; the rest default. */
+    storage::S3Options client_options() const {
+        return {.endpoint = endpoint(), .bucket = bucket_, .access_key = kAccessKey,
+                .secret_key = kSecretKey};
+    }
     pid_t pid() const { return pid_; }
     /** SIGTERM, then waits for it; idempotent. */
     void stop();

@@ -12,6 +12,8 @@
 #include <string_view>
 #include <sstream>
 
+#include <gtest/gtest.h>
+
 #include "poll_until.h"
 #include "postgres_process.h"
 #include "raw_http.h"
@@ -197,6 +199,18 @@ CommandResult run_imagecdn_on(const std::string& data_dir, std::vector<std::stri
     args.push_back("--data-dir");
     args.push_back(data_dir);
     return run_imagecdn(args);
+}
+
+std::optional<double> scrape_metric(int port, const std::string& name_and_labels) {
+    const auto res =
+        http_request(port, "GET", "/metrics",
+                     {{"Authorization", std::string("Bearer ") + ServerProcess::INTERNAL_SECRET}});
+    EXPECT_TRUE(res && res->status == 200) << "GET /metrics on port " << port;
+    const auto at = res ? res->body.find("\n" + name_and_labels + " ") : std::string::npos;
+    if (at == std::string::npos) {
+        return std::nullopt;
+    }
+    return std::stod(res->body.substr(at + name_and_labels.size() + 2));
 }
 
 } // namespace cdn::test

@@ -42,6 +42,11 @@ CommandResult run_imagecdn_on(const std::string& data_dir, std::vector<std::stri
  *  `timeout`; nullopt if it still runs then. Reaps the child when it returns a code. */
 std::optional<int> wait_for_exit(pid_t pid, std::chrono::milliseconds timeout);
 
+/** One sample of the /metrics of the server on `port` (with the test's internal secret), e.g.
+ *  `imagecdn_transforms_total` or `name{label="x"}`; nullopt when it has none. A missing or
+ *  failed answer is a test failure. */
+std::optional<double> scrape_metric(int port, const std::string& name_and_labels);
+
 /** `imagecdn serve` on a free loopback port, stopped by its pid (SIGTERM, then SIGKILL). */
 class ServerProcess {
 public:

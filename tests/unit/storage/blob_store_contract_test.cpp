@@ -35,12 +35,7 @@ std::int64_t unix_now() {
 /** The S3 store of these tests, on the binary's one s3rver (started on first use). */
 S3Options s3_options() {
     static test::S3rverProcess server;
-    S3Options options;
-    options.endpoint = server.endpoint();
-    options.bucket = server.bucket();
-    options.access_key = test::S3rverProcess::kAccessKey;
-    options.secret_key = test::S3rverProcess::kSecretKey;
-    return options;
+    return server.client_options();
 }
 
 /** A client's PUT of `body` with `content_type` to a presigned URL: the answer's status. */

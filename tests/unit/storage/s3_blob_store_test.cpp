@@ -18,11 +18,7 @@ test::S3rverProcess& server() {
 
 /** A store on `on` (the binary's shared server by default), retrying without delay. */
 S3Options options(const test::S3rverProcess& on = server()) {
-    S3Options options;
-    options.endpoint = on.endpoint();
-    options.bucket = on.bucket();
-    options.access_key = test::S3rverProcess::kAccessKey;
-    options.secret_key = test::S3rverProcess::kSecretKey;
+    auto options = on.client_options();
     options.backoff_base = std::chrono::milliseconds(1);
     return options;
 }
