@@ -132,6 +132,14 @@ protected:
         make_handler();
     }
 
+    /** As the service stops: the pools' jobs (a background quota refresh) use the quota, usage
+     *  and handler, which are destroyed before the pools. */
+    void TearDown() override {
+        workers_.shutdown();
+        blocking_pool_.join();
+        SqliteMigratedTest::TearDown();
+    }
+
     void make_handler() {
         directory_.emplace(*db_, blocking_pool_, clock_, 60s, 5s, 4096);
         rate_limiter_.emplace(kv_, clock_);
@@ -166,9 +174,8 @@ protected:
         }
         std::vector<std::optional<http::Response>> answers(views.size());
         std::size_t answered = 0;
-        net::io_context io;
         for (std::size_t i = 0; i < views.size(); ++i) {
-            net::co_spawn(io, handler_->handle(views[i]),
+            net::co_spawn(io_, handler_->handle(views[i]),
                           [&answers, &answered, i](std::exception_ptr error, http::Response res) {
                               EXPECT_FALSE(error);
                               answers[i] = std::move(res);
@@ -178,8 +185,8 @@ protected:
         // The context may run out of work while a job is on the blocking pool: poll it.
         const auto give_up = std::chrono::steady_clock::now() + 30s;
         while (answered < views.size() && std::chrono::steady_clock::now() < give_up) {
-            io.restart();
-            io.run_for(10ms);
+            io_.restart();
+            io_.run_for(10ms);
         }
         std::vector<http::Response> out;
         for (auto& answer : answers) {
@@ -193,6 +200,9 @@ protected:
     CountingStore store_;
     cache::MemoryCache memory_{1 << 20, clock_};
     cache::TieredCache cache_{memory_, nullptr};
+    // Outlives both pools: their threads may still let go of a handler bound to it after the
+    // answer arrived.
+    net::io_context io_;
     net::thread_pool blocking_pool_{2};
     transform::WorkerPool workers_{1, 8, 4};
     transform::Limits limits_;
