@@ -13,7 +13,7 @@ WORKLOADS=("${@:-w1 w2 w3}")
 BIN=${CDN_BIN:-build/imagecdn}
 
 source bench/load/common.sh
-need_packages wrk libvips-tools
+need_packages wrk libvips-tools mate-backgrounds
 [ -d bench/transform/node_modules/sharp ] || npm ci --prefix bench/transform --no-audit --no-fund >/dev/null
 
 tree_rss_kib() { # current RSS of a process and its children
@@ -24,7 +24,8 @@ watch_peak() { # pid outfile: samples the tree's RSS every 100 ms, keeps the pea
     local now; now=$(tree_rss_kib "$1"); [ "$now" -gt "$peak" ] && peak=$now && echo "$peak" >"$2"; sleep 0.1; done; }
 
 SRC="$WORK/src"; mkdir -p "$SRC"
-node bench/transform/make_sources.js "$SRC"
+SOURCES=${SOURCES:-camera} # camera-like photographs with grain; `smooth` for the earlier gradients
+node bench/transform/make_sources.js "$SRC" "$SOURCES"
 
 DATA="$WORK/data"
 PK=$("$BIN" customer create --data-dir "$DATA" --email bench@example.com --plan business | sed -E 's/.*"public_key":"([^"]+)".*/\1/')
