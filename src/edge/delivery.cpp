@@ -682,9 +682,14 @@ DeliveryHandler::transform_original(storage::Object original, std::string key,
                                     std::int64_t fresh_until, const transform::TransformSpec& spec,
                                     const transform::JobOwner& owner) {
     const auto& limits = deps_.limits;
-    std::function<core::Result<transform::EncodedImage>()> job = [this, &original, &spec, &limits] {
+    // The etag makes a replaced original a different one; the store key names the customer.
+    const transform::DecodeReuse reuse{deps_.decoded_cache,
+                                       original.info.key + '\n' + original.info.etag,
+                                       owner.customer};
+    std::function<core::Result<transform::EncodedImage>()> job = [this, &original, &spec, &limits,
+                                                                  &reuse] {
         return transform::transform_image(original.bytes, spec, limits,
-                                          job_deadline(deps_.clock, limits));
+                                          job_deadline(deps_.clock, limits), reuse);
     };
     auto encoded = co_await run_on_workers<transform::EncodedImage>(deps_.transform_pool, owner,
                                                                     std::move(job));
