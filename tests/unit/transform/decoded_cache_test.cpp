@@ -8,8 +8,8 @@
 
 #include <atomic>
 #include <chrono>
-#include <condition_variable>
-#include <mutex>
+#include <future>
+#include <optional>
 #include <thread>
 #include <vector>
 
@@ -114,13 +114,11 @@ TEST_F(DecodedCacheTest, OneCustomersFloodDoesNotEvictTheOthersEntries) {
 
 TEST_F(DecodedCacheTest, ConcurrentMissesOfOneKeyRunOneDecode) {
     DecodedCache cache(1000);
-    std::mutex mutex;
-    std::condition_variable opened;
-    bool open = false;
+    std::promise<void> open; // the test opens it once every other caller waits
+    const auto opened = open.get_future().share();
     auto slow_decode = [&]() -> core::Result<DecodedImage> {
         decodes_.fetch_add(1);
-        std::unique_lock lock(mutex);
-        opened.wait(lock, [&] { return open; });
+        opened.wait();
         return memory_image(4, 100);
     };
     constexpr int CALLERS = 8;
@@ -134,11 +132,7 @@ TEST_F(DecodedCacheTest, ConcurrentMissesOfOneKeyRunOneDecode) {
     }
     // Everyone but the decoder is waiting for its decode before it ends.
     EXPECT_TRUE(test::poll_until([&] { return cache.stats().waiting == CALLERS - 1; }, 20s));
-    {
-        std::lock_guard lock(mutex);
-        open = true;
-    }
-    opened.notify_all();
+    open.set_value();
     for (auto& t : threads) {
         t.join();
     }
@@ -162,6 +156,31 @@ TEST_F(DecodedCacheTest, AFailedDecodeIsNotKept) {
     EXPECT_EQ(cache.stats().entries, 0u);
     get(cache, "a");
     EXPECT_EQ(decodes_.load(), 2);
+}
+
+TEST_F(DecodedCacheTest, AWaiterDecodesItselfWhenTheFirstDecodeRanOutOfItsTime) {
+    DecodedCache cache(1000);
+    std::promise<void> open;
+    const auto opened = open.get_future().share();
+    // The first decode waits for the test, then fails with its own request's timeout.
+    auto decode = [&]() -> core::Result<DecodedImage> {
+        if (decodes_.fetch_add(1) > 0) {
+            return memory_image(4, 100);
+        }
+        opened.wait();
+        return timeout_error();
+    };
+    std::thread first([&] { EXPECT_FALSE(cache.get_or_decode("a", "c1", later(), decode)); });
+    ASSERT_TRUE(test::poll_until([&] { return decodes_.load() == 1; }, 20s));
+    std::optional<core::Result<DecodedImage>> waiter;
+    std::thread second([&] { waiter = cache.get_or_decode("a", "c1", later(), decode); });
+    EXPECT_TRUE(test::poll_until([&] { return cache.stats().waiting == 1; }, 20s));
+    open.set_value();
+    first.join();
+    second.join();
+    ASSERT_TRUE(waiter && *waiter);
+    EXPECT_EQ(decodes_.load(), 2);
+    EXPECT_EQ(cache.stats().entries, 1u);
 }
 
 TEST_F(DecodedCacheTest, AnEntryInUseOutlivesItsEviction) {
