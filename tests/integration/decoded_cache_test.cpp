@@ -39,7 +39,7 @@ struct Node {
     std::unique_ptr<ServerProcess> server;
 };
 
-TEST(DecodedCacheTest, TwoVariantsOfOneOriginalCostOneDecodeAndTheSameBytesAsWithout) {
+TEST(DecodeOnceServeManyTest, TwoVariantsOfOneOriginalCostOneDecodeAndTheSameBytesAsWithout) {
     ASSERT_TRUE(std::filesystem::exists(PHOTO)) << "install Debian's mate-backgrounds";
     (void)sample_png(); // starts libvips in this process
     using Env = std::map<std::string, std::string>;
