@@ -138,6 +138,17 @@ transform::Deadline job_deadline(const core::Clock& clock, const transform::Limi
     return clock.steady_now() + std::chrono::milliseconds(limits.transform_timeout_ms);
 }
 
+/** How a transform of `original` may share its decode: under the original's key and version
+ *  (a replaced original is another one). Without an etag versions cannot be told apart: none. */
+transform::DecodeReuse decode_reuse(transform::DecodedCache* cache,
+                                    const storage::ObjectInfo& original,
+                                    const std::string& customer) {
+    if (cache == nullptr || original.etag.empty()) {
+        return {};
+    }
+    return {cache, original.key + '\n' + original.etag, customer};
+}
+
 } // namespace
 
 DeliveryHandler::DeliveryHandler(DeliveryDeps deps) : deps_(std::move(deps)) {}
@@ -682,10 +693,7 @@ DeliveryHandler::transform_original(storage::Object original, std::string key,
                                     std::int64_t fresh_until, const transform::TransformSpec& spec,
                                     const transform::JobOwner& owner) {
     const auto& limits = deps_.limits;
-    // The etag makes a replaced original a different one; the store key names the customer.
-    const transform::DecodeReuse reuse{deps_.decoded_cache,
-                                       original.info.key + '\n' + original.info.etag,
-                                       owner.customer};
+    const auto reuse = decode_reuse(deps_.decoded_cache, original.info, owner.customer);
     std::function<core::Result<transform::EncodedImage>()> job = [this, &original, &spec, &limits,
                                                                   &reuse] {
         return transform::transform_image(original.bytes, spec, limits,
