@@ -20,6 +20,20 @@ const workloads = {
 };
 const sources = { w1: 'photo.jpg', w2: 'photo.jpg', w3: 'graphic.png' };
 
+// W5 (srcset): /w5/FILE/WIDTH/FORMAT, FILE one of camera-1.jpg … camera-8.jpg (read once per
+// worker), FORMAT webp (q75) or jpeg (q75, progressive, optimised Huffman coding, as `format=pjpg`).
+const w5Formats = {
+  webp: (image) => image.webp({ quality: 75, effort: 4 }),
+  jpeg: (image) => image.jpeg({ quality: 75, progressive: true, optimiseCoding: true }),
+};
+const w5Sources = new Map();
+function w5(route) {
+  const [file, width, format] = route.split('/').slice(1);
+  if (!/^camera-[1-8]\.jpg$/.test(file) || !w5Formats[format]) return null;
+  if (!w5Sources.has(file)) w5Sources.set(file, fs.readFileSync(path.join(dir, file)));
+  return w5Formats[format](sharp(w5Sources.get(file)).resize({ width: Number(width) }));
+}
+
 if (cluster.isPrimary) {
   for (let i = 0; i < os.availableParallelism(); i++) cluster.fork();
 } else {
@@ -28,8 +42,9 @@ if (cluster.isPrimary) {
   http.createServer((req, res) => {
     const name = req.url.split('?')[0].slice(1);
     const make = workloads[name];
-    if (!make) { res.writeHead(404); res.end(); return; }
-    make(bytes[name]).toBuffer().then((out) => {
+    const pipeline = name.startsWith('w5/') ? w5(name) : make && make(bytes[name]);
+    if (!pipeline) { res.writeHead(404); res.end(); return; }
+    pipeline.toBuffer().then((out) => {
       res.writeHead(200, { 'Content-Length': out.length });
       res.end(out);
     }, (err) => { res.writeHead(500); res.end(String(err)); });

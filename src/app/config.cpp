@@ -78,6 +78,7 @@ std::vector<Field> config_fields(Config& c) {
         {"cache", "negative_ttl_seconds", &c.cache.negative_ttl_seconds},
         {"cache", "shared_tier", &c.cache.shared_tier},
         {"cache", "shared_wait_ms", &c.cache.shared_wait_ms},
+        {"cache", "decoded_bytes", &c.cache.decoded_bytes},
         {"limits", "max_original_bytes", &l.max_original_bytes},
         {"limits", "max_original_pixels", &l.max_original_pixels},
         {"limits", "max_output_dimension", &l.max_output_dimension},

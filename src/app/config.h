@@ -79,6 +79,9 @@ struct CacheConfig {
     /** With Redis: how long an edge that lost a variant's lease waits for the holder's shared
      *  write before transforming itself. */
     std::uint64_t shared_wait_ms = 10'000;
+    /** Decoded originals kept in memory for their next variant (docs/perf.md "Decode once,
+     *  serve many"); 0 turns the cache off. One entry is at most a quarter of it. */
+    std::uint64_t decoded_bytes = 134'217'728;
 };
 
 /** [limits] that bound what one customer may ask of the management API. */

@@ -416,6 +416,7 @@ struct Edge {
         : transform_pool(transform_workers(config.limits), config.limits.transform_queue,
                          config.limits.transform_queue_per_customer),
           preview_counts(shared.clock),
+          decoded_cache(config.cache.decoded_bytes),
           shared_tier(role == Role::Api ? nullptr
                                         : make_shared_tier(config, *stores.blobs, *shared.kv_store,
                                                            shared.clock, shared.node_id)),
@@ -437,10 +438,12 @@ struct Edge {
               .preview_counts = &preview_counts,
               .unmetered_previews_per_hour = config.tenant_limits.unmetered_previews_per_hour,
               .shared_tier = shared_tier.get(),
+              .decoded_cache = config.cache.decoded_bytes > 0 ? &decoded_cache : nullptr,
           }) {}
 
     transform::WorkerPool transform_pool;
     kv::MemoryKvStore preview_counts;
+    transform::DecodedCache decoded_cache;
     std::unique_ptr<edge::SharedTier> shared_tier;
     edge::DeliveryHandler delivery;
 };
@@ -572,7 +575,8 @@ public:
         // Each module writes its own families.
         shared_.metrics.add_sources(server_, shared_.variant_cache, shared_.customers,
                                     shared_.rate_limiter, shared_.usage, edge_.transform_pool,
-                                    edge_.delivery, *shared_.kv_store, *stores_.blobs);
+                                    edge_.decoded_cache, edge_.delivery, *shared_.kv_store,
+                                    *stores_.blobs);
         if (edge_.shared_tier) {
             shared_.metrics.add_source(*edge_.shared_tier);
         }

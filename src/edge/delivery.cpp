@@ -138,6 +138,17 @@ transform::Deadline job_deadline(const core::Clock& clock, const transform::Limi
     return clock.steady_now() + std::chrono::milliseconds(limits.transform_timeout_ms);
 }
 
+/** How a transform of `original` may share its decode: under the original's key and version
+ *  (a replaced original is another one). Without an etag versions cannot be told apart: none. */
+transform::DecodeReuse decode_reuse(transform::DecodedCache* cache,
+                                    const storage::ObjectInfo& original,
+                                    const std::string& customer) {
+    if (cache == nullptr || original.etag.empty()) {
+        return {};
+    }
+    return {cache, original.key + '\n' + original.etag, customer};
+}
+
 } // namespace
 
 DeliveryHandler::DeliveryHandler(DeliveryDeps deps) : deps_(std::move(deps)) {}
@@ -682,9 +693,11 @@ DeliveryHandler::transform_original(storage::Object original, std::string key,
                                     std::int64_t fresh_until, const transform::TransformSpec& spec,
                                     const transform::JobOwner& owner) {
     const auto& limits = deps_.limits;
-    std::function<core::Result<transform::EncodedImage>()> job = [this, &original, &spec, &limits] {
+    const auto reuse = decode_reuse(deps_.decoded_cache, original.info, owner.customer);
+    std::function<core::Result<transform::EncodedImage>()> job = [this, &original, &spec, &limits,
+                                                                  &reuse] {
         return transform::transform_image(original.bytes, spec, limits,
-                                          job_deadline(deps_.clock, limits));
+                                          job_deadline(deps_.clock, limits), reuse);
     };
     auto encoded = co_await run_on_workers<transform::EncodedImage>(deps_.transform_pool, owner,
                                                                     std::move(job));

@@ -22,6 +22,7 @@
 #include "kv/rate_limiter.h"
 #include "kv/window_limiter.h"
 #include "storage/blob_store.h"
+#include "transform/decoded_cache.h"
 #include "transform/limits.h"
 #include "transform/negotiate.h"
 #include "transform/worker_pool.h"
@@ -57,6 +58,9 @@ struct DeliveryDeps {
     std::uint64_t unmetered_previews_per_hour = 600;
     /** The cluster's shared variant tier (`[cache] shared_tier`), or nullptr without one. */
     SharedTier* shared_tier = nullptr;
+    /** Decoded originals shared by the variants of one original (`[cache] decoded_bytes`),
+     *  or nullptr: every transform decodes its original. */
+    transform::DecodedCache* decoded_cache = nullptr;
 };
 
 /**

@@ -4,6 +4,7 @@
 #include <vips/vips8>
 
 #include <algorithm>
+#include <functional>
 #include <optional>
 #include <semaphore>
 #include <thread>
@@ -119,54 +120,142 @@ double needed_shrink(const TransformSpec& spec, const SourceInfo& src) {
     return std::max(1.0, shrink);
 }
 
-/** HEIC and JPEG XL: decoded by libheif / libjxl into memory, then handed to libvips. */
-core::Result<void> load_decoded_outside_vips(Context& ctx, std::string_view bytes) {
-    const auto deadline = ctx.guard.deadline();
-    CDN_TRY(decoded, ctx.source.format == ImageFormat::Heic ? decode_heic(bytes, deadline)
-                                                            : decode_jxl(bytes, deadline));
-    ctx.image = VImage::new_from_memory_copy(decoded.pixels.data(), decoded.pixels.size(),
-                                             static_cast<int>(decoded.width),
-                                             static_cast<int>(decoded.height), decoded.bands,
-                                             VIPS_FORMAT_UCHAR)
-                    .copy(VImage::option()->set("interpretation", VIPS_INTERPRETATION_sRGB));
-    ctx.guard.watch(ctx.image.get_image());
-    ctx.frame_height = ctx.image.height();
-    return {};
-}
+/** What the loader is asked for, apart from the access pattern. */
+struct LoadPlan {
+    /** JPEG shrink-on-load by 2, 4 or 8; 1: none. */
+    int jpeg_shrink = 1;
+    /** WebP scale-on-load; 1: none. */
+    double scale = 1.0;
+    bool all_frames = false;
 
-/** Step: load, shrinking on load where the format allows (JPEG by 2/4/8, WebP by any scale). */
-core::Result<void> load(Context& ctx, std::string_view bytes) {
-    const auto& src = ctx.source;
-    if (decoded_outside_vips(src.format)) {
-        return load_decoded_outside_vips(ctx, bytes);
+    /** The options as text: the decoded cache's key within one original. */
+    std::string key() const {
+        return fmt::format("shrink={};scale={};frames={}", jpeg_shrink, scale, all_frames);
     }
-    ctx.animated = src.frames > 1 && ctx.spec.anim;
-    // Rotating or turning upside down reads rows out of order: sequential access cannot do it.
-    const bool reorders_rows = src.orientation > 1 || ctx.spec.rotate != 0 ||
-                               ctx.spec.flip == Flip::Vertical || ctx.spec.flip == Flip::Both;
-    auto* options = load_options(ctx.animated || reorders_rows ? VIPS_ACCESS_RANDOM
-                                                               : VIPS_ACCESS_SEQUENTIAL);
+};
+
+LoadPlan plan_load(const Context& ctx) {
+    const auto& src = ctx.source;
+    LoadPlan plan;
     const double shrink = needed_shrink(ctx.spec, src);
     if (ctx.animated) {
-        options->set("n", -1);
+        plan.all_frames = true;
     } else if (src.format == ImageFormat::Jpeg && !src.interlaced) {
-        int factor = 1;
         for (int f : {8, 4, 2}) {
             if (shrink >= f) {
-                factor = f;
+                plan.jpeg_shrink = f;
                 break;
             }
         }
-        if (factor > 1) {
-            options->set("shrink", factor);
-        }
     } else if (src.format == ImageFormat::Webp && shrink > 1.0) {
-        options->set("scale", 1.0 / shrink);
+        plan.scale = 1.0 / shrink;
     }
-    ctx.image = VImage::new_from_buffer(bytes.data(), bytes.size(), "", options);
+    return plan;
+}
+
+VImage open_source(std::string_view bytes, const LoadPlan& plan, VipsAccess access) {
+    auto* options = load_options(access);
+    if (plan.all_frames) {
+        options->set("n", -1);
+    }
+    if (plan.jpeg_shrink > 1) {
+        options->set("shrink", plan.jpeg_shrink);
+    }
+    if (plan.scale != 1.0) {
+        options->set("scale", plan.scale);
+    }
+    return VImage::new_from_buffer(bytes.data(), bytes.size(), "", options);
+}
+
+/** The pipeline's source image: `image`, watched by the job's deadline. */
+void set_source(Context& ctx, VImage image) {
+    ctx.image = std::move(image);
     // Before any pixel is read: the loader's own decode signals on this image too.
     ctx.guard.watch(ctx.image.get_image());
     ctx.frame_height = ctx.animated ? ctx.image.get_int("page-height") : ctx.image.height();
+}
+
+/**
+ * The decoded original from the cache under `options`, or decoded by `to_memory` (which
+ * returns an image in memory) and kept there: variants of one original decode it once.
+ */
+core::Result<void> load_through_cache(Context& ctx, const DecodeReuse& reuse,
+                                      const std::string& options,
+                                      const std::function<core::Result<VImage>()>& to_memory) {
+    auto decode = [&]() -> core::Result<DecodedImage> {
+        CDN_TRY(pixels, to_memory());
+        VipsImage* image = pixels.get_image();
+        g_object_ref(image);
+        return adopt_decoded(image, VIPS_IMAGE_SIZEOF_IMAGE(image));
+    };
+    CDN_TRY(decoded, reuse.cache->get_or_decode(reuse.original + '\n' + options, reuse.customer,
+                                                ctx.guard.deadline(), decode));
+    // A copy of the header, sharing the pixels: the steps set and remove metadata on their
+    // image, which other pipelines reading the cached one must not see.
+    set_source(ctx, VImage(decoded.image.get(), vips::NOSTEAL).copy());
+    return {};
+}
+
+/** libvips' decode of `lazy` into memory, within the job's deadline. */
+core::Result<VImage> decode_to_memory(Context& ctx, VImage lazy) {
+    ctx.guard.watch(lazy.get_image());
+    try {
+        return lazy.copy_memory();
+    } catch (const vips::VError&) {
+        return failure(ctx.guard, "the original could not be decoded");
+    }
+}
+
+/** HEIC and JPEG XL: decoded by libheif / libjxl into memory, then handed to libvips. */
+core::Result<VImage> decode_outside_vips(const Context& ctx, std::string_view bytes) {
+    const auto deadline = ctx.guard.deadline();
+    CDN_TRY(decoded, ctx.source.format == ImageFormat::Heic ? decode_heic(bytes, deadline)
+                                                            : decode_jxl(bytes, deadline));
+    return VImage::new_from_memory_copy(decoded.pixels.data(), decoded.pixels.size(),
+                                        static_cast<int>(decoded.width),
+                                        static_cast<int>(decoded.height), decoded.bands,
+                                        VIPS_FORMAT_UCHAR)
+        .copy(VImage::option()->set("interpretation", VIPS_INTERPRETATION_sRGB));
+}
+
+core::Result<void> load_decoded_outside_vips(Context& ctx, std::string_view bytes,
+                                             const DecodeReuse& reuse) {
+    const auto& src = ctx.source;
+    const std::uint64_t size = std::uint64_t{src.width} * src.height * (src.has_alpha ? 4 : 3);
+    if (reuse.cache != nullptr && reuse.cache->admits(size)) {
+        return load_through_cache(ctx, reuse, "decoded",
+                                  [&] { return decode_outside_vips(ctx, bytes); });
+    }
+    CDN_TRY(image, decode_outside_vips(ctx, bytes));
+    set_source(ctx, std::move(image));
+    return {};
+}
+
+/**
+ * Step: load, shrinking on load where the format allows (JPEG by 2/4/8, WebP by any scale).
+ * With a decoded cache that admits the decode's size, through it (decoded whole, in memory);
+ * else lazily, as the later steps pull the pixels.
+ */
+core::Result<void> load(Context& ctx, std::string_view bytes, const DecodeReuse& reuse) {
+    const auto& src = ctx.source;
+    if (decoded_outside_vips(src.format)) {
+        return load_decoded_outside_vips(ctx, bytes, reuse);
+    }
+    ctx.animated = src.frames > 1 && ctx.spec.anim;
+    const auto plan = plan_load(ctx);
+    if (reuse.cache != nullptr) {
+        auto lazy = open_source(bytes, plan, VIPS_ACCESS_SEQUENTIAL);
+        if (reuse.cache->admits(VIPS_IMAGE_SIZEOF_IMAGE(lazy.get_image()))) {
+            return load_through_cache(ctx, reuse, plan.key(),
+                                      [&] { return decode_to_memory(ctx, std::move(lazy)); });
+        }
+    }
+    // Rotating or turning upside down reads rows out of order: sequential access cannot do it.
+    const bool reorders_rows = src.orientation > 1 || ctx.spec.rotate != 0 ||
+                               ctx.spec.flip == Flip::Vertical || ctx.spec.flip == Flip::Both;
+    set_source(ctx, open_source(bytes, plan,
+                                ctx.animated || reorders_rows ? VIPS_ACCESS_RANDOM
+                                                              : VIPS_ACCESS_SEQUENTIAL));
     return {};
 }
 
@@ -695,10 +784,10 @@ private:
 
 core::Result<EncodedImage> run_pipeline(std::string_view bytes, const TransformSpec& spec,
                                         const SourceInfo& source, const Limits& limits,
-                                        DeadlineGuard& guard) {
+                                        DeadlineGuard& guard, const DecodeReuse& reuse) {
     const auto started = Clock::now();
     Context ctx{spec, source, guard, VImage(), false, 0};
-    CDN_TRY_VOID(load(ctx, bytes));
+    CDN_TRY_VOID(load(ctx, bytes, reuse));
     auto_orient(ctx);
     CDN_TRY_VOID(crop_rect(ctx));
     trim_borders(ctx);
@@ -828,7 +917,8 @@ core::Result<TransformSpec> bound_output(const TransformSpec& spec, const Source
 }
 
 core::Result<EncodedImage> transform_image(std::string_view bytes, const TransformSpec& spec,
-                                           const Limits& limits, Clock::time_point deadline) {
+                                           const Limits& limits, Clock::time_point deadline,
+                                           const DecodeReuse& reuse) {
     auto result = [&]() -> core::Result<EncodedImage> {
         // Ends with the lambda, before end_vips_job: it holds the images it watches.
         DeadlineGuard guard(deadline);
@@ -842,7 +932,7 @@ core::Result<EncodedImage> transform_image(std::string_view bytes, const Transfo
             lane.emplace();
         }
         try {
-            return run_pipeline(bytes, bounded, source, limits, guard);
+            return run_pipeline(bytes, bounded, source, limits, guard, reuse);
         } catch (const vips::VError&) {
             return failure(guard, "the original could not be decoded");
         }

@@ -6,6 +6,7 @@
 #include <string_view>
 
 #include "core/result.h"
+#include "transform/decoded_cache.h"
 #include "transform/limits.h"
 #include "transform/media_type.h"
 #include "transform/spec.h"
@@ -75,11 +76,13 @@ core::Result<SourceInfo> probe_source(std::string_view bytes, const Limits& limi
  * libvips job before returning. Errors: those of probe_source; 400 dimension_too_large (see
  * bound_output) before any decode; 503 transform_timeout for a run past `deadline`, which
  * bounds every step from the header read to the last encoded byte (docs/config.md says how
- * closely for each decoder).
+ * closely for each decoder). With `reuse`, the decode of the original (at the shrink-on-load
+ * the spec needs) comes from or goes to its cache; the output is the same byte for byte.
  */
 core::Result<EncodedImage> transform_image(std::string_view bytes, const TransformSpec& spec,
                                            const Limits& limits,
-                                           std::chrono::steady_clock::time_point deadline);
+                                           std::chrono::steady_clock::time_point deadline,
+                                           const DecodeReuse& reuse = {});
 
 /**
  * An SVG original rasterised to PNG at its own size (the "original" of an SVG), loaded from

@@ -188,6 +188,14 @@ TEST(Config, TheSharedTierIsOnByDefaultWithS3AndAsConfiguredOtherwise) {
     EXPECT_EQ(on->cache.shared_wait_ms, 10000u);
 }
 
+TEST(Config, DecodedCacheBytesHaveADefaultAndCanBeTurnedOff) {
+    EXPECT_EQ(load_config("", "d", {})->cache.decoded_bytes, 134217728u);
+    const auto off = load_config("", "d", {"IMAGECDN_CACHE_DECODED_BYTES=0"});
+    ASSERT_TRUE(off) << off.error().message;
+    EXPECT_EQ(off->cache.decoded_bytes, 0u);
+    EXPECT_FALSE(load_config("", "d", {"IMAGECDN_CACHE_DECODED_BYTES=lots"}));
+}
+
 TEST(Config, MalformedTomlIsAnError) {
     const auto file = write_toml("[server\nlisten=");
     auto config = load_config(file, "d", {});
