@@ -113,27 +113,61 @@ std::optional<FileHead> read_head(int fd) {
     return head;
 }
 
+/** The variant a file's head describes, without its body. */
+std::shared_ptr<CachedVariant> variant_of(FileHead head) {
+    auto v = std::make_shared<CachedVariant>();
+    v->key = std::move(head.key);
+    v->content_type = std::move(head.content_type);
+    v->etag = std::move(head.etag);
+    v->last_modified = head.header.last_modified;
+    v->stored_at = head.header.stored_at;
+    v->fresh_until = head.header.fresh_until;
+    v->status = head.header.status;
+    return v;
+}
+
+std::uint64_t body_offset(const FileHeader& header) {
+    return sizeof(FileHeader) + header.fields_size();
+}
+
+/** The body at the end of the file, if its checksum is the header's. */
+std::optional<std::string> read_body(int fd, const FileHeader& header) {
+    std::string body(header.body_size, '\0');
+    if (!read_exact(fd, body.data(), body.size(), body_offset(header)) ||
+        core::hash64(body) != header.body_hash) {
+        return std::nullopt;
+    }
+    return body;
+}
+
+DiskCache::BodyCheck body_check(const FileHeader& header) {
+    return [&header](int fd) { return read_body(fd, header).has_value(); };
+}
+
 /** The whole variant, or nullptr if the file is not a sound cache file for `key`. */
 std::shared_ptr<CachedVariant> read_variant(int fd, std::string_view key) {
     auto head = read_head(fd);
     if (!head || head->key != key) {
         return nullptr;
     }
-    auto v = std::make_shared<CachedVariant>();
-    v->body.resize(head->header.body_size);
-    const auto body_at = sizeof(FileHeader) + head->header.fields_size();
-    if (!read_exact(fd, v->body.data(), v->body.size(), body_at) ||
-        core::hash64(v->body) != head->header.body_hash) {
+    auto body = read_body(fd, head->header);
+    if (!body) {
         return nullptr;
     }
-    v->key = std::move(head->key);
-    v->content_type = std::move(head->content_type);
-    v->etag = std::move(head->etag);
-    v->last_modified = head->header.last_modified;
-    v->stored_at = head->header.stored_at;
-    v->fresh_until = head->header.fresh_until;
-    v->status = head->header.status;
+    auto v = variant_of(std::move(*head));
+    v->body = std::move(*body);
     return v;
+}
+
+/** The file's inode, size and ctime, or nullopt when fstat fails. */
+std::optional<DiskCache::FileIdentity> identity_of(int fd) {
+    struct stat st {};
+    if (::fstat(fd, &st) != 0) {
+        return std::nullopt;
+    }
+    return DiskCache::FileIdentity{static_cast<std::uint64_t>(st.st_ino),
+                                   static_cast<std::uint64_t>(st.st_size),
+                                   st.st_ctim.tv_sec * 1'000'000'000LL + st.st_ctim.tv_nsec};
 }
 
 /** Everything before the body. */
@@ -311,14 +345,19 @@ std::optional<DiskCache::Entry> DiskCache::index_file(const fs::path& path,
     return Entry{std::move(head->key), head->header.file_size(), steady_ms()};
 }
 
+bool DiskCache::mark_used(std::string_view key) {
+    std::lock_guard lock(mutex_);
+    const auto it = index_.find(key);
+    if (it == index_.end()) {
+        return false;
+    }
+    lru_.splice(lru_.begin(), lru_, it->second);
+    return true;
+}
+
 VariantPtr DiskCache::get(std::string_view key) {
-    {
-        std::lock_guard lock(mutex_);
-        const auto it = index_.find(key);
-        if (it == index_.end()) {
-            return nullptr;
-        }
-        lru_.splice(lru_.begin(), lru_, it->second);
+    if (!mark_used(key)) {
+        return nullptr;
     }
     const auto path = file_for(key);
     const Fd fd(::open(path.c_str(), O_RDONLY | O_NOFOLLOW | O_CLOEXEC));
@@ -331,6 +370,103 @@ VariantPtr DiskCache::get(std::string_view key) {
         ::futimens(fd.get(), nullptr); // the mtime orders the index at the next start
     }
     return variant;
+}
+
+VariantPtr DiskCache::get_to_send(std::string_view key) {
+    if (!mark_used(key)) {
+        return nullptr;
+    }
+    const auto path = file_for(key);
+    Fd fd(::open(path.c_str(), O_RDONLY | O_NOFOLLOW | O_CLOEXEC));
+    if (!fd.valid()) {
+        drop_unreadable(key, std::strerror(errno));
+        return nullptr;
+    }
+    // Touched before the file's identity is taken: the touch changes its ctime.
+    if (touch_due(key)) {
+        ::futimens(fd.get(), nullptr);
+    }
+    auto head = read_head(fd.get());
+    if (!head || head->key != key || !body_sound(fd.get(), key, body_check(head->header))) {
+        drop_unreadable(key, "corrupt file");
+        return nullptr;
+    }
+    const auto header = head->header;
+    auto variant = variant_of(std::move(*head));
+    variant->body_file = std::make_shared<const BodyFile>(
+        BodyFile{std::move(fd), body_offset(header), header.body_size});
+    keep_open(key, variant);
+    return variant;
+}
+
+bool DiskCache::body_sound(int fd, std::string_view key, const BodyCheck& check) {
+    const auto file = identity_of(fd);
+    if (!file) {
+        return false;
+    }
+    if (body_verified(key, *file)) {
+        return true;
+    }
+    if (!check(fd)) {
+        return false;
+    }
+    remember_verified(key, *file);
+    return true;
+}
+
+VariantPtr DiskCache::find_open(std::string_view key) {
+    VariantPtr opened;
+    FileIdentity verified;
+    {
+        std::lock_guard lock(mutex_);
+        const auto it = index_.find(key);
+        // A touch due is left to get_to_send(): the mtime orders the index at the next start.
+        if (it == index_.end() || !it->second->opened ||
+            steady_ms() - it->second->touched_ms >= TOUCH_EVERY_MS) {
+            return nullptr;
+        }
+        lru_.splice(lru_.begin(), lru_, it->second);
+        opened = it->second->opened;
+        verified = it->second->verified;
+    }
+    // Rewritten in place since it was verified (a new ctime): read and check it again.
+    return identity_of(opened->body_file->fd.get()) == verified ? opened : nullptr;
+}
+
+void DiskCache::keep_open(std::string_view key, const VariantPtr& opened) {
+    std::lock_guard lock(mutex_);
+    const auto it = index_.find(key);
+    if (it == index_.end()) {
+        return; // evicted or purged meanwhile
+    }
+    Entry& entry = *it->second;
+    if (!entry.opened) {
+        if (open_order_.size() >= MAX_OPEN_FILES) {
+            close_open(*index_.find(open_order_.front())->second);
+        }
+        entry.open_slot = open_order_.insert(open_order_.end(), entry.key);
+    }
+    entry.opened = opened;
+}
+
+void DiskCache::close_open(Entry& entry) {
+    if (entry.opened) {
+        open_order_.erase(entry.open_slot);
+        entry.opened.reset(); // answers being sent keep their own reference to the file
+    }
+}
+
+bool DiskCache::body_verified(std::string_view key, const FileIdentity& file) const {
+    std::lock_guard lock(mutex_);
+    const auto it = index_.find(key);
+    return it != index_.end() && it->second->verified == file;
+}
+
+void DiskCache::remember_verified(std::string_view key, const FileIdentity& file) {
+    std::lock_guard lock(mutex_);
+    if (const auto it = index_.find(key); it != index_.end()) {
+        it->second->verified = file;
+    }
 }
 
 bool DiskCache::touch_due(std::string_view key) {
@@ -412,6 +548,7 @@ void DiskCache::record(Entry entry) {
 }
 
 void DiskCache::forget(Lru::iterator it, bool unlink_file) {
+    close_open(*it);
     if (unlink_file) {
         ::unlink(file_for(it->key).c_str());
     }

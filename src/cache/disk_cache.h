@@ -3,6 +3,7 @@
 #include <atomic>
 #include <cstdint>
 #include <filesystem>
+#include <functional>
 #include <list>
 #include <memory>
 #include <mutex>
@@ -53,6 +54,18 @@ public:
     /** The variant, or nullptr on a miss (or an unreadable file, which is deleted). A hit
      *  becomes the most recently used. Blocking file I/O. */
     VariantPtr get(std::string_view key);
+    /** As get(), but the body stays in the file (CachedVariant::body_file), to be sent with
+     *  sendfile(2). The same checks hold: a file whose header, size or key is wrong is dropped,
+     *  and the body's checksum is verified the first time the file is sent and again whenever
+     *  its inode, size or ctime change (a replaced or rewritten file), so that no torn or
+     *  corrupt body is ever sent. Blocking file I/O (the header only, once verified). */
+    VariantPtr get_to_send(std::string_view key);
+    /** What get_to_send() last answered for `key`, while its open file is still the one whose
+     *  body was verified (one fstat, no read), as nginx's open_file_cache keeps descriptors:
+     *  never blocks on file I/O, so I/O threads may call it. nullptr: call get_to_send(). */
+    VariantPtr find_open(std::string_view key);
+    /** Files get_to_send() keeps open for find_open(), at most; the oldest is closed first. */
+    static constexpr std::size_t MAX_OPEN_FILES = 1024;
     /** Stores the variant, evicting least recently used files to stay within capacity. A no-op
      *  while writes are paused after a failure, or for a variant bigger than the capacity.
      *  Blocking file I/O. */
@@ -69,8 +82,20 @@ public:
     /** Files erase_prefix() deletes per hold of the index lock. */
     static constexpr std::size_t ERASE_BATCH = 64;
 
+    /** Reads a file's body and tells whether its checksum holds. */
+    using BodyCheck = std::function<bool(int fd)>;
+
     /** Failures so far: writes that failed and files that could not be read. */
     std::uint64_t errors() const { return errors_.load(std::memory_order_relaxed); }
+
+    /** What tells one file from another at a path: a rewrite in place changes the ctime, a
+     *  rename over it the inode. */
+    struct FileIdentity {
+        std::uint64_t inode = 0;
+        std::uint64_t size = 0;
+        std::int64_t ctime_ns = 0;
+        bool operator==(const FileIdentity&) const = default;
+    };
 
 private:
     struct Entry {
@@ -78,6 +103,11 @@ private:
         std::uint64_t bytes = 0;
         /** Steady milliseconds of the last mtime touch, to touch at most once a minute. */
         std::int64_t touched_ms = 0;
+        /** The file whose body checksum get_to_send() verified last (0: none yet). */
+        FileIdentity verified;
+        /** get_to_send()'s answer, kept for find_open(); its place in open_order_. */
+        VariantPtr opened;
+        std::list<std::string_view>::iterator open_slot;
     };
     using Lru = std::list<Entry>; // front = most recently used
 
@@ -86,6 +116,12 @@ private:
     std::optional<Entry> index_file(const std::filesystem::path& path, std::string_view sub_name);
     std::filesystem::path file_for(std::string_view key) const;
     bool touch_due(std::string_view key);
+    bool mark_used(std::string_view key);
+    bool body_sound(int fd, std::string_view key, const BodyCheck& check);
+    bool body_verified(std::string_view key, const FileIdentity& file) const;
+    void keep_open(std::string_view key, const VariantPtr& opened);
+    void close_open(Entry& entry);
+    void remember_verified(std::string_view key, const FileIdentity& file);
     void drop_unreadable(std::string_view key, const std::string& why);
     bool install(const CachedVariant& variant, const std::string& temp, std::uint64_t bytes);
     void record(Entry entry);
@@ -103,6 +139,8 @@ private:
     std::unordered_map<std::string_view, Lru::iterator> index_;
     // The same keys in byte order, for prefix purges; maintained with `index_`.
     std::set<std::string_view> ordered_;
+    // Keys of the entries holding an open file (Entry::opened), oldest first.
+    std::list<std::string_view> open_order_;
     std::uint64_t bytes_ = 0;
     std::atomic<std::uint64_t> errors_{0};
     std::atomic<std::uint64_t> errors_logged_{0};

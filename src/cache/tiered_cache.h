@@ -72,6 +72,14 @@ public:
     /** The disk tier, after a miss in memory: a hit is promoted to memory; a miss is counted
      *  as a miss of both tiers. Blocks on file I/O when there is a disk tier. */
     VariantPtr get_from_disk(std::string_view key);
+    /** A disk-tier hit whose file is already open and verified (DiskCache::find_open): never
+     *  blocks, so I/O threads may call it. A miss here is not counted. */
+    VariantPtr get_open_on_disk(std::string_view key);
+    /** get_from_disk() for an answer: when the memory tier would not keep the variant (disabled,
+     *  or the variant over its share), the hit is not read into memory and its body stays in its
+     *  file (CachedVariant::body_file) to be sent with sendfile(2); otherwise the hit is read
+     *  and promoted as get_from_disk() does. Blocks on file I/O when there is a disk tier. */
+    VariantPtr get_from_disk_to_send(std::string_view key);
     /** The key's 200 variant in either tier, fresh or stale, for a store outage only
      *  (delivery.md step 9: stale on failure); never a cached 404. Counted as stale served.
      *  Blocks on file I/O when there is a disk tier. */

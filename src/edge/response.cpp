@@ -69,6 +69,17 @@ void set_variant_headers(http::Response& res, const cache::VariantPtr& variant) 
     }
 }
 
+/** The variant's body: its bytes in memory, or (a disk-tier hit) its file, sent with
+ *  sendfile(2). */
+void set_body(http::Response& res, const cache::VariantPtr& variant) {
+    if (const auto& file = variant->body_file) {
+        res.file_body = http::FileBody{
+            .owner = file, .fd = file->fd.get(), .offset = file->offset, .size = file->size};
+    } else {
+        res.body = std::shared_ptr<const std::string>(variant, &variant->body);
+    }
+}
+
 std::string retry_after_seconds(std::chrono::milliseconds wait) {
     return std::to_string(std::max<std::int64_t>(1, (wait.count() + 999) / 1000));
 }
@@ -86,10 +97,9 @@ std::string variant_header_block(const cache::CachedVariant& variant) {
 http::Response variant_response(const http::Request& request, const cache::VariantPtr& variant,
                                 VariantAnswer answer) {
     http::Response res;
-    const auto body = std::shared_ptr<const std::string>(variant, &variant->body);
     if (variant->status != 200) {
         set_cached_error_headers(res, *variant);
-        res.body = body;
+        set_body(res, variant);
     }
     res.cache_status = cache::header_value(answer.cache_status);
     res.set_header("X-Cache", std::string(res.cache_status));
@@ -108,7 +118,7 @@ http::Response variant_response(const http::Request& request, const cache::Varia
             set_not_modified(res, *variant);
         } else {
             set_variant_headers(res, variant);
-            res.body = body;
+            set_body(res, variant);
         }
         res.set_header("Cache-Control", std::move(answer.cache_control));
         if (!answer.allow_origin.empty()) {
