@@ -42,6 +42,17 @@ void append(fmt::memory_buffer& out, std::string_view s) {
     out.append(s.data(), s.data() + s.size());
 }
 
+/** `ms` with three decimals, as "{:.3f}" would write it, without a float formatter. */
+void append_millis(fmt::memory_buffer& out, double ms) {
+    const auto micros = static_cast<std::uint64_t>(std::max(0.0, ms) * 1000.0 + 0.5);
+    append(out, fmt::format_int(micros / 1000).str());
+    const auto fraction = micros % 1000;
+    const char digits[4] = {'.', static_cast<char>('0' + fraction / 100),
+                            static_cast<char>('0' + fraction / 10 % 10),
+                            static_cast<char>('0' + fraction % 10)};
+    out.append(digits, digits + 4);
+}
+
 bool needs_escape(std::string_view s) {
     return std::any_of(s.begin(), s.end(),
                        [](unsigned char c) { return c < 0x20 || c == '"' || c == '\\'; });
@@ -60,8 +71,13 @@ void format_line(fmt::memory_buffer& out, const AccessLogEntry& e) {
     append_escaped(out, e.method);
     append(out, R"(","path":")");
     append_escaped(out, e.path);
-    fmt::format_to(std::back_inserter(out), R"(","status":{},"bytes":{},"duration_ms":{:.3f},)",
-                   e.status, e.bytes, e.duration_ms);
+    append(out, R"(","status":)");
+    append(out, fmt::format_int(e.status).str());
+    append(out, R"(,"bytes":)");
+    append(out, fmt::format_int(e.bytes).str());
+    append(out, R"(,"duration_ms":)");
+    append_millis(out, e.duration_ms);
+    append(out, ",");
     append(out, R"("cache":")");
     append(out, e.cache_status);
     append(out, R"(","customer":")");
