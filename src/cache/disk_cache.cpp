@@ -140,9 +140,6 @@ std::optional<std::string> read_body(int fd, const FileHeader& header) {
     return body;
 }
 
-DiskCache::BodyCheck body_check(const FileHeader& header) {
-    return [&header](int fd) { return read_body(fd, header).has_value(); };
-}
 
 /** The whole variant, or nullptr if the file is not a sound cache file for `key`. */
 std::shared_ptr<CachedVariant> read_variant(int fd, std::string_view key) {
@@ -387,7 +384,9 @@ VariantPtr DiskCache::get_to_send(std::string_view key) {
         ::futimens(fd.get(), nullptr);
     }
     auto head = read_head(fd.get());
-    if (!head || head->key != key || !body_sound(fd.get(), key, body_check(head->header))) {
+    const auto file = head && head->key == key ? identity_of(fd.get()) : std::nullopt;
+    // The body is read and hashed only for a file not verified yet (or changed since).
+    if (!file || !(body_verified(key, *file) || read_body(fd.get(), head->header))) {
         drop_unreadable(key, "corrupt file");
         return nullptr;
     }
@@ -395,78 +394,60 @@ VariantPtr DiskCache::get_to_send(std::string_view key) {
     auto variant = variant_of(std::move(*head));
     variant->body_file = std::make_shared<const BodyFile>(
         BodyFile{std::move(fd), body_offset(header), header.body_size});
-    keep_open(key, variant);
+    keep_open(key, variant, *file);
     return variant;
 }
 
-bool DiskCache::body_sound(int fd, std::string_view key, const BodyCheck& check) {
-    const auto file = identity_of(fd);
-    if (!file) {
-        return false;
-    }
-    if (body_verified(key, *file)) {
-        return true;
-    }
-    if (!check(fd)) {
-        return false;
-    }
-    remember_verified(key, *file);
-    return true;
-}
-
 VariantPtr DiskCache::find_open(std::string_view key) {
-    VariantPtr opened;
-    FileIdentity verified;
+    OpenFile found;
     {
         std::lock_guard lock(mutex_);
         const auto it = index_.find(key);
+        const auto open = open_files_.find(key);
         // A touch due is left to get_to_send(): the mtime orders the index at the next start.
-        if (it == index_.end() || !it->second->opened ||
+        if (it == index_.end() || open == open_files_.end() ||
             steady_ms() - it->second->touched_ms >= TOUCH_EVERY_MS) {
             return nullptr;
         }
         lru_.splice(lru_.begin(), lru_, it->second);
-        opened = it->second->opened;
-        verified = it->second->verified;
+        found = open->second;
     }
     // Rewritten in place since it was verified (a new ctime): read and check it again.
-    return identity_of(opened->body_file->fd.get()) == verified ? opened : nullptr;
+    return identity_of(found.variant->body_file->fd.get()) == found.verified ? found.variant
+                                                                              : nullptr;
 }
 
-void DiskCache::keep_open(std::string_view key, const VariantPtr& opened) {
+void DiskCache::keep_open(std::string_view key, const VariantPtr& opened,
+                          const FileIdentity& file) {
     std::lock_guard lock(mutex_);
-    const auto it = index_.find(key);
-    if (it == index_.end()) {
+    if (!index_.contains(key)) {
         return; // evicted or purged meanwhile
     }
-    Entry& entry = *it->second;
-    if (!entry.opened) {
-        if (open_order_.size() >= MAX_OPEN_FILES) {
-            close_open(*index_.find(open_order_.front())->second);
-        }
-        entry.open_slot = open_order_.insert(open_order_.end(), entry.key);
+    if (const auto it = open_files_.find(key); it != open_files_.end()) {
+        it->second.variant = opened;
+        it->second.verified = file;
+        return;
     }
-    entry.opened = opened;
+    if (open_files_.size() >= MAX_OPEN_FILES) {
+        close_open(open_order_.front());
+    }
+    const auto slot = open_order_.insert(open_order_.end(), std::string(key));
+    open_files_.emplace(*slot, OpenFile{opened, file, slot});
 }
 
-void DiskCache::close_open(Entry& entry) {
-    if (entry.opened) {
-        open_order_.erase(entry.open_slot);
-        entry.opened.reset(); // answers being sent keep their own reference to the file
+void DiskCache::close_open(std::string_view key) {
+    // Answers being sent keep their own reference to the file.
+    if (const auto it = open_files_.find(key); it != open_files_.end()) {
+        const auto slot = it->second.slot;
+        open_files_.erase(it); // before the string its key views
+        open_order_.erase(slot);
     }
 }
 
 bool DiskCache::body_verified(std::string_view key, const FileIdentity& file) const {
     std::lock_guard lock(mutex_);
-    const auto it = index_.find(key);
-    return it != index_.end() && it->second->verified == file;
-}
-
-void DiskCache::remember_verified(std::string_view key, const FileIdentity& file) {
-    std::lock_guard lock(mutex_);
-    if (const auto it = index_.find(key); it != index_.end()) {
-        it->second->verified = file;
-    }
+    const auto it = open_files_.find(key);
+    return it != open_files_.end() && it->second.verified == file;
 }
 
 bool DiskCache::touch_due(std::string_view key) {
@@ -548,7 +529,7 @@ void DiskCache::record(Entry entry) {
 }
 
 void DiskCache::forget(Lru::iterator it, bool unlink_file) {
-    close_open(*it);
+    close_open(it->key);
     if (unlink_file) {
         ::unlink(file_for(it->key).c_str());
     }

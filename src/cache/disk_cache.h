@@ -3,7 +3,6 @@
 #include <atomic>
 #include <cstdint>
 #include <filesystem>
-#include <functional>
 #include <list>
 #include <memory>
 #include <mutex>
@@ -82,9 +81,6 @@ public:
     /** Files erase_prefix() deletes per hold of the index lock. */
     static constexpr std::size_t ERASE_BATCH = 64;
 
-    /** Reads a file's body and tells whether its checksum holds. */
-    using BodyCheck = std::function<bool(int fd)>;
-
     /** Failures so far: writes that failed and files that could not be read. */
     std::uint64_t errors() const { return errors_.load(std::memory_order_relaxed); }
 
@@ -103,11 +99,14 @@ private:
         std::uint64_t bytes = 0;
         /** Steady milliseconds of the last mtime touch, to touch at most once a minute. */
         std::int64_t touched_ms = 0;
-        /** The file whose body checksum get_to_send() verified last (0: none yet). */
+    };
+    /** A file get_to_send() opened and verified, kept for find_open(). */
+    struct OpenFile {
+        VariantPtr variant;
+        /** The file whose body checksum was verified. */
         FileIdentity verified;
-        /** get_to_send()'s answer, kept for find_open(); its place in open_order_. */
-        VariantPtr opened;
-        std::list<std::string_view>::iterator open_slot;
+        /** Its key's place in open_order_ (which the open_files_ key views). */
+        std::list<std::string>::iterator slot;
     };
     using Lru = std::list<Entry>; // front = most recently used
 
@@ -117,11 +116,9 @@ private:
     std::filesystem::path file_for(std::string_view key) const;
     bool touch_due(std::string_view key);
     bool mark_used(std::string_view key);
-    bool body_sound(int fd, std::string_view key, const BodyCheck& check);
     bool body_verified(std::string_view key, const FileIdentity& file) const;
-    void keep_open(std::string_view key, const VariantPtr& opened);
-    void close_open(Entry& entry);
-    void remember_verified(std::string_view key, const FileIdentity& file);
+    void keep_open(std::string_view key, const VariantPtr& opened, const FileIdentity& file);
+    void close_open(std::string_view key);
     void drop_unreadable(std::string_view key, const std::string& why);
     bool install(const CachedVariant& variant, const std::string& temp, std::uint64_t bytes);
     void record(Entry entry);
@@ -139,8 +136,10 @@ private:
     std::unordered_map<std::string_view, Lru::iterator> index_;
     // The same keys in byte order, for prefix purges; maintained with `index_`.
     std::set<std::string_view> ordered_;
-    // Keys of the entries holding an open file (Entry::opened), oldest first.
-    std::list<std::string_view> open_order_;
+    // At most MAX_OPEN_FILES, apart from the index so that it costs the index nothing; keys
+    // oldest first in open_order_. Under mutex_.
+    std::unordered_map<std::string_view, OpenFile> open_files_;
+    std::list<std::string> open_order_;
     std::uint64_t bytes_ = 0;
     std::atomic<std::uint64_t> errors_{0};
     std::atomic<std::uint64_t> errors_logged_{0};
