@@ -40,15 +40,16 @@ constexpr std::size_t READ_CHUNK = 8192;
 using Clock = std::chrono::steady_clock;
 
 /** A connection's socket and whether a request on it is being answered (shutdown waits for
- *  those and closes the rest). */
+ *  those and closes the rest). Used by its io_context's one thread only, but `busy`. */
 struct Connection : std::enable_shared_from_this<Connection> {
     explicit Connection(tcp::socket socket)
         : stream(std::move(socket)), read_timer(stream.get_executor()) {}
     beast::tcp_stream stream;
     std::atomic<bool> busy{false};
 
-    /** Cancels the pending read at `deadline` without closing the socket (unlike the
-     *  tcp_stream's own timeout), so that a 408 can still be written. Strand-only. */
+    /** Cancels the pending read (or send_file's wait for room) at `deadline` without closing
+     *  the socket (unlike the tcp_stream's own timeout), so that a 408 can still be written.
+     *  Only on the connection's own thread. */
     void cut_read_at(Clock::time_point deadline) {
         read_cut = false;
         read_timer.expires_at(deadline);
