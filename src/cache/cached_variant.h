@@ -60,4 +60,8 @@ struct CachedVariant {
 
 using VariantPtr = std::shared_ptr<const CachedVariant>;
 
+/** Builds CachedVariant::response_headers (the edge's variant_header_block), so that a variant
+ *  read back from disk is answered as cheaply as one made here. */
+using HeaderBlockBuilder = std::string (*)(const CachedVariant&);
+
 } // namespace cdn::cache

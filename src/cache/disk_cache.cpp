@@ -352,7 +352,7 @@ bool DiskCache::mark_used(std::string_view key) {
     return true;
 }
 
-VariantPtr DiskCache::get(std::string_view key) {
+VariantPtr DiskCache::get(std::string_view key, HeaderBlockBuilder headers) {
     if (!mark_used(key)) {
         return nullptr;
     }
@@ -363,13 +363,16 @@ VariantPtr DiskCache::get(std::string_view key) {
         drop_unreadable(key, fd.valid() ? "corrupt file" : std::strerror(errno));
         return nullptr;
     }
+    if (headers != nullptr) {
+        variant->response_headers = headers(*variant);
+    }
     if (touch_due(key)) {
         ::futimens(fd.get(), nullptr); // the mtime orders the index at the next start
     }
     return variant;
 }
 
-VariantPtr DiskCache::get_to_send(std::string_view key) {
+VariantPtr DiskCache::get_to_send(std::string_view key, HeaderBlockBuilder headers) {
     if (!mark_used(key)) {
         return nullptr;
     }
@@ -394,6 +397,9 @@ VariantPtr DiskCache::get_to_send(std::string_view key) {
     auto variant = variant_of(std::move(*head));
     variant->body_file = std::make_shared<const BodyFile>(
         BodyFile{std::move(fd), body_offset(header), header.body_size});
+    if (headers != nullptr) {
+        variant->response_headers = headers(*variant);
+    }
     keep_open(key, variant, *file);
     return variant;
 }

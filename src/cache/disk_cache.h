@@ -52,13 +52,14 @@ public:
 
     /** The variant, or nullptr on a miss (or an unreadable file, which is deleted). A hit
      *  becomes the most recently used. Blocking file I/O. */
-    VariantPtr get(std::string_view key);
+    VariantPtr get(std::string_view key, HeaderBlockBuilder headers = nullptr);
     /** As get(), but the body stays in the file (CachedVariant::body_file), to be sent with
      *  sendfile(2). The same checks hold: a file whose header, size or key is wrong is dropped,
      *  and the body's checksum is verified the first time the file is sent and again whenever
      *  its inode, size or ctime change (a replaced or rewritten file), so that no torn or
-     *  corrupt body is ever sent. Blocking file I/O (the header only, once verified). */
-    VariantPtr get_to_send(std::string_view key);
+     *  corrupt body is ever sent. Blocking file I/O (the header only, once verified).
+     *  `headers`, when given, fills the variant's response_headers (also for get()). */
+    VariantPtr get_to_send(std::string_view key, HeaderBlockBuilder headers = nullptr);
     /** What get_to_send() last answered for `key`, while its open file is still the one whose
      *  body was verified (one fstat, no read), as nginx's open_file_cache keeps descriptors:
      *  never blocks on file I/O, so I/O threads may call it. nullptr: call get_to_send(). */

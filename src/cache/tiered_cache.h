@@ -84,6 +84,9 @@ public:
      *  (delivery.md step 9: stale on failure); never a cached 404. Counted as stale served.
      *  Blocks on file I/O when there is a disk tier. */
     VariantPtr get_stale(std::string_view key);
+    /** Given once before serving: variants read back from disk get their response header block
+     *  built once, by `headers`, instead of on every answer. */
+    void set_header_block_builder(HeaderBlockBuilder headers) { header_block_ = headers; }
     /** False when the disk tier is disabled: get_from_disk() then never blocks. */
     bool has_disk() const { return disk_ != nullptr; }
     /** How many purges this cache has seen; take it before producing a variant. */
@@ -121,6 +124,7 @@ private:
 
     MemoryCache& memory_;
     DiskCache* disk_;
+    HeaderBlockBuilder header_block_ = nullptr;
     // Purge generation n's prefix sits at purges_[(n - 1) % PURGE_HISTORY]; grown on demand so
     // that a cache never purged costs nothing. Both change only under purges_mutex_.
     mutable std::mutex purges_mutex_;

@@ -140,7 +140,10 @@ transform::Deadline job_deadline(const core::Clock& clock, const transform::Limi
 
 } // namespace
 
-DeliveryHandler::DeliveryHandler(DeliveryDeps deps) : deps_(std::move(deps)) {}
+DeliveryHandler::DeliveryHandler(DeliveryDeps deps) : deps_(std::move(deps)) {
+    // A variant read back from disk is answered with a pre-built header block too.
+    deps_.cache.set_header_block_builder(&variant_header_block);
+}
 
 net::awaitable<http::Response> DeliveryHandler::handle(const http::Request& request) {
     if (request.method != "GET" && request.method != "HEAD") {
