@@ -1,38 +1,65 @@
 #!/usr/bin/env bash
-# Cache-hit throughput: imagecdn vs nginx serving the same ~30 KB file, in one run.
-# Usage: bench/load/cache_hit.sh [duration_s] [connections]
-# Needs: a built binary (scripts/setup.sh), and Debian's nginx-light and wrk (installed here).
+# Cache-hit throughput (W4): imagecdn vs nginx serving the same 26.7 KB WebP, side by side in one
+# run. The WebP is imagecdn's own variant of the camera-like photo.jpg (bench/transform/
+# make_sources.js) at w=1100, WebP q75; nginx serves the same bytes from a file (sendfile and
+# open_file_cache on: a fair, well-tuned nginx).
+# Usage: bench/load/cache_hit.sh [duration_s] [connections,...] [runs] [modes...]
+#   modes: memory (a memory-tier hit) and disk (memory tier off, [cache] memory_bytes = 0: every
+#   hit from the disk tier). Defaults: 6 s, 16,64 connections, 3 runs, both modes.
+# Prints every run, then the medians as a table for docs/perf.md. Server CPU per request is
+# utime+stime of the server's processes over the run divided by the requests it answered.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
-DURATION=${1:-15}
-CONNECTIONS=${2:-64}
+DURATION=${1:-6}
+IFS=, read -r -a CONNECTIONS <<<"${2:-16,64}"
+RUNS=${3:-3}
+shift 3 2>/dev/null || shift $#
+MODES=("${@:-memory disk}")
+[ "${#MODES[@]}" -eq 1 ] && read -r -a MODES <<<"${MODES[0]}"
 BIN=${CDN_BIN:-build/imagecdn}
 
 source bench/load/common.sh
-need_packages nginx-light wrk
+need_packages nginx-light wrk mate-backgrounds
+[ -d bench/transform/node_modules/sharp ] || npm ci --prefix bench/transform --no-audit --no-fund >/dev/null
 
-peak_rss_mib() { awk '/VmHWM/ {printf "%.1f", $2/1024}' "/proc/$1/status"; }
-nginx_rss_mib() { # master + workers, each process's peak
-  local total=0; for p in $(pgrep -f "nginx.*$WORK" || true); do
-    total=$((total + $(awk '/VmHWM/ {print $2}' /proc/$p/status))); done
-  awk -v t="$total" 'BEGIN {printf "%.1f", t/1024}'; }
+# The camera-like photo, made once per version of make_sources.js (it takes ~40 s).
+SOURCES="${XDG_CACHE_HOME:-$HOME/.cache}/imagecdn-bench/sources-$(sha1sum bench/transform/make_sources.js | cut -c1-12)"
+if [ ! -f "$SOURCES/photo.jpg" ]; then
+  mkdir -p "$SOURCES.tmp" && node bench/transform/make_sources.js "$SOURCES.tmp" camera >/dev/null
+  rm -rf "$SOURCES" && mv "$SOURCES.tmp" "$SOURCES"
+fi
+OBJECT="photo.jpg?w=1100&format=webp&q=75"
 
-# The object: a ~30 KB PNG of noise.
-DATA="$WORK/data"
-PK=$("$BIN" customer create --data-dir "$DATA" --email bench@example.com --plan pro | sed -E 's/.*"public_key":"([^"]+)".*/\1/')
-noise_png "$DATA/originals/$PK/hit.png"
-SIZE=$(stat -c %s "$DATA/originals/$PK/hit.png")
+cpu_ticks() { # summed utime+stime of the pids
+  local total=0 p; for p in "$@"; do
+    total=$((total + $(awk '{print $14 + $15}' "/proc/$p/stat" 2>/dev/null || echo 0))); done; echo "$total"; }
+to_ms() { awk '{v=$1; if (v ~ /us$/) {sub(/us$/,"",v); v/=1000} else if (v ~ /ms$/) {sub(/ms$/,"",v)} else if (v ~ /s$/) {sub(/s$/,"",v); v*=1000}; printf "%.2f", v}' <<<"$1"; }
+median() { sort -g | awk '{a[NR]=$1} END {if (NR % 2) print a[(NR+1)/2]; else printf "%.2f\n", (a[NR/2]+a[NR/2+1])/2}'; }
 
-CDN_PORT=$(free_port)
-# The pro limit (500/s) raised so hits, not 429s, are measured.
-IMAGECDN_LOG_LEVEL=warn IMAGECDN_SERVER_THREADS=2 IMAGECDN_PLANS_PRO_RATE_LIMIT_RPS=1000000000 "$BIN" serve --data-dir "$DATA" --listen "127.0.0.1:$CDN_PORT" >"$WORK/cdn.out" 2>"$WORK/cdn.err" &
-CDN_PID=$!; PIDS+=("$CDN_PID")
+start_cdn() { # mode -> sets CDN_PID, CDN_URL; the variant made and (disk mode) on disk
+  local mode=$1 data="$WORK/data-$1" memory=268435456 port pk
+  [ "$mode" = disk ] && memory=0
+  pk=$("$BIN" customer create --data-dir "$data" --email "bench-$mode@example.com" --plan pro | public_key)
+  mkdir -p "$data/originals/$pk" && cp "$SOURCES/photo.jpg" "$data/originals/$pk/"
+  port=$(free_port)
+  # The pro limit (500/s) raised so hits, not 429s, are measured.
+  IMAGECDN_LOG_LEVEL=warn IMAGECDN_SERVER_THREADS=2 IMAGECDN_CACHE_MEMORY_BYTES=$memory \
+    IMAGECDN_PLANS_PRO_RATE_LIMIT_RPS=1000000000 \
+    "$BIN" serve --data-dir "$data" --listen "127.0.0.1:$port" >"$WORK/cdn-$mode.out" 2>"$WORK/cdn-$mode.err" &
+  CDN_PID=$!; PIDS+=("$CDN_PID")
+  CDN_URL="http://127.0.0.1:$port/$pk/$OBJECT"
+  for _ in $(seq 100); do curl -sf "http://127.0.0.1:$port/healthz" >/dev/null && break; sleep 0.1; done
+  curl -sf "$CDN_URL" -o "$WORK/hit.webp" # the miss; every later request hits
+  # The disk write follows the answer: wait for the file, or disk mode would measure misses.
+  for _ in $(seq 100); do compgen -G "$data/cache/??/*" >/dev/null && break; sleep 0.1; done
+}
 
-NGINX_PORT=$(free_port)
-mkdir -p "$WORK/nginx/logs" "$WORK/www"
-cp "$DATA/originals/$PK/hit.png" "$WORK/www/hit.png"
-chmod -R a+rX "$WORK"  # nginx workers run as an unprivileged user
-cat >"$WORK/nginx/nginx.conf" <<CONF
+start_nginx() {
+  NGINX_PORT=$(free_port)
+  mkdir -p "$WORK/nginx/logs" "$WORK/www"
+  cp "$WORK/hit.webp" "$WORK/www/hit.webp"
+  chmod -R a+rX "$WORK" # nginx workers run as an unprivileged user
+  cat >"$WORK/nginx/nginx.conf" <<CONF
 worker_processes 2;
 pid $WORK/nginx/nginx.pid;
 error_log $WORK/nginx/logs/error.log;
@@ -42,31 +69,61 @@ http {
   sendfile on; tcp_nopush on; tcp_nodelay on;
   keepalive_requests 1000000;
   open_file_cache max=1000;
-  types { image/png png; }
+  types { image/webp webp; }
   server { listen 127.0.0.1:$NGINX_PORT; root $WORK/www; }
 }
 CONF
-nginx -p "$WORK/nginx" -c "$WORK/nginx/nginx.conf" -g 'daemon off;' &
-PIDS+=($!)
-
-for i in $(seq 50); do curl -sf "http://127.0.0.1:$CDN_PORT/healthz" >/dev/null && curl -sf "http://127.0.0.1:$NGINX_PORT/hit.png" >/dev/null && break; sleep 0.1; done
-curl -sf "http://127.0.0.1:$CDN_PORT/$PK/hit.png" -o /dev/null  # the miss; every later request hits
-
-run_wrk() { wrk -t2 -c"$CONNECTIONS" -d"${DURATION}s" --latency "$1" 2>&1; }
-row() { # name, wrk output
-  local rps p99 errors
-  rps=$(awk '/Requests\/sec/ {print $2}' <<<"$2")
-  p99=$(awk '$1=="99%" {print $2}' <<<"$2")
-  errors=$(grep -E 'Non-2xx|Socket errors' <<<"$2" | tr -s ' ' | tr '\n' ';' || true)
-  printf "%-9s %12s %10s  %s\n" "$1" "$rps" "$p99" "$errors"
+  nginx -p "$WORK/nginx" -c "$WORK/nginx/nginx.conf" -g 'daemon off;' &
+  local master=$!; PIDS+=("$master")
+  for _ in $(seq 50); do curl -sf "http://127.0.0.1:$NGINX_PORT/hit.webp" -o /dev/null && break; sleep 0.1; done
+  NGINX_PIDS=("$master" $(pgrep -P "$master")) # the master and its workers
 }
-[ "$(curl -s -o /dev/null -w '%{http_code}' "http://127.0.0.1:$NGINX_PORT/hit.png")" = 200 ] || { echo "nginx does not serve the file"; exit 1; }
-echo "object: $SIZE bytes; wrk -t2 -c$CONNECTIONS -d${DURATION}s on $(nproc) cores"
-CDN_OUT=$(run_wrk "http://127.0.0.1:$CDN_PORT/$PK/hit.png")
-NGINX_OUT=$(run_wrk "http://127.0.0.1:$NGINX_PORT/hit.png")
-printf "%-9s %12s %10s\n" server "requests/s" p99
-row imagecdn "$CDN_OUT"
-row nginx "$NGINX_OUT"
-awk -v a="$(awk '/Requests\/sec/ {print $2}' <<<"$CDN_OUT")" -v b="$(awk '/Requests\/sec/ {print $2}' <<<"$NGINX_OUT")" \
-  'BEGIN {printf "ratio imagecdn/nginx: %.2f\n", a/b}'
-echo "peak RSS: imagecdn $(peak_rss_mib "$CDN_PID") MiB, nginx (all processes) $(nginx_rss_mib) MiB"
+
+measure() { # url pids... -> "req/s p99_ms cpu_us_per_request errors"
+  local url=$1; shift
+  local before after out requests
+  before=$(cpu_ticks "$@")
+  out=$(wrk -t2 -c"$C" -d"${DURATION}s" --latency "$url" 2>&1)
+  after=$(cpu_ticks "$@")
+  requests=$(awk '/requests in/ {print $1}' <<<"$out")
+  printf "%s %s %s %s\n" "$(awk '/Requests\/sec/ {print $2}' <<<"$out")" \
+    "$(to_ms "$(awk '$1=="99%" {print $2}' <<<"$out")")" \
+    "$(awk -v t=$((after - before)) -v r="$requests" -v hz="$(getconf CLK_TCK)" 'BEGIN {printf "%.1f", t / hz * 1e6 / r}')" \
+    "$(grep -cE 'Non-2xx|Socket errors' <<<"$out" || true)"
+}
+
+declare -A CDN_URLS CDN_PIDS
+for mode in "${MODES[@]}"; do
+  start_cdn "$mode"; CDN_URLS[$mode]=$CDN_URL; CDN_PIDS[$mode]=$CDN_PID
+done
+start_nginx
+[ "$(stat -c %s "$WORK/hit.webp")" -gt 0 ] && cmp -s "$WORK/hit.webp" <(curl -sf "http://127.0.0.1:$NGINX_PORT/hit.webp") ||
+  { echo "nginx does not serve the variant's bytes"; exit 1; }
+echo "object: $(stat -c %s "$WORK/hit.webp") bytes WebP; wrk -t2 -d${DURATION}s on $(nproc) cores; $RUNS runs"
+printf "%-4s %-7s %4s %12s %9s %8s %12s %9s %8s %6s\n" run mode c imagecdn p99_ms cpu_us nginx p99_ms cpu_us ratio
+RESULTS="$WORK/results"
+for run in $(seq "$RUNS"); do
+  for mode in "${MODES[@]}"; do
+    for C in "${CONNECTIONS[@]}"; do
+      read -r cdn_rps cdn_p99 cdn_cpu cdn_err <<<"$(measure "${CDN_URLS[$mode]}" "${CDN_PIDS[$mode]}")"
+      read -r ngx_rps ngx_p99 ngx_cpu ngx_err <<<"$(measure "http://127.0.0.1:$NGINX_PORT/hit.webp" "${NGINX_PIDS[@]}")"
+      ratio=$(awk -v a="$cdn_rps" -v b="$ngx_rps" 'BEGIN {printf "%.2f", a / b}')
+      [ "$cdn_err$ngx_err" = 00 ] || ratio="$ratio (errors!)"
+      printf "%-4s %-7s %4s %12s %9s %8s %12s %9s %8s %6s\n" "$run" "$mode" "$C" "$cdn_rps" "$cdn_p99" \
+        "$cdn_cpu" "$ngx_rps" "$ngx_p99" "$ngx_cpu" "$ratio"
+      echo "$mode $C $cdn_rps $cdn_p99 $cdn_cpu $ngx_rps $ngx_p99 $ngx_cpu $ratio" >>"$RESULTS"
+    done
+  done
+done
+
+col() { awk -v m="$1" -v c="$2" -v k="$3" '$1==m && $2==c {print $k}' "$RESULTS" | median; }
+echo
+echo "Medians of $RUNS runs (req/s; p99 in ms; server CPU µs per request):"
+echo
+echo "| W4 hit | c | imagecdn req/s | nginx req/s | ratio | imagecdn p99 | nginx p99 | imagecdn CPU/req | nginx CPU/req |"
+echo "|---|---|---|---|---|---|---|---|---|"
+for mode in "${MODES[@]}"; do
+  for C in "${CONNECTIONS[@]}"; do
+    echo "| $mode | $C | $(col "$mode" "$C" 3) | $(col "$mode" "$C" 6) | $(col "$mode" "$C" 9) | $(col "$mode" "$C" 4) | $(col "$mode" "$C" 7) | $(col "$mode" "$C" 5) µs | $(col "$mode" "$C" 8) µs |"
+  done
+done

@@ -5,7 +5,18 @@
 #include <memory>
 #include <string>
 
+#include "core/unique_fd.h"
+
 namespace cdn::cache {
+
+/** A variant's body left in its disk-tier file, to be sent from there with sendfile(2). The open
+ *  file keeps the bytes that were checked, even if the entry is replaced or evicted meanwhile. */
+struct BodyFile {
+    core::UniqueFd fd;
+    /** Where the body starts in the file. */
+    std::uint64_t offset = 0;
+    std::uint64_t size = 0;
+};
 
 /** One cached answer: a variant's bytes and what its response headers need. */
 struct CachedVariant {
@@ -27,6 +38,12 @@ struct CachedVariant {
     /** Response header lines ("Name: value\r\n") built once by whoever made the variant, so a
      *  hit formats nothing; empty when unknown (e.g. read back from disk). Not persisted. */
     std::string response_headers;
+    /** Set (and `body` empty) when the body is sent from the disk tier's file
+     *  (TieredCache::get_from_disk_to_send); never in the memory tier. */
+    std::shared_ptr<const BodyFile> body_file;
+
+    /** The body's length, wherever it is. */
+    std::uint64_t body_size() const { return body_file ? body_file->size : body.size(); }
 
     /** Bytes this entry is charged against the memory tier's capacity: the strings plus a fixed
      *  estimate of the struct, the LRU node, the index slot and the shared_ptr block, so that
@@ -42,5 +59,9 @@ struct CachedVariant {
 };
 
 using VariantPtr = std::shared_ptr<const CachedVariant>;
+
+/** Builds CachedVariant::response_headers (the edge's variant_header_block), so that a variant
+ *  read back from disk is answered as cheaply as one made here. */
+using HeaderBlockBuilder = std::string (*)(const CachedVariant&);
 
 } // namespace cdn::cache

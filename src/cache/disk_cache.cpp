@@ -113,27 +113,58 @@ std::optional<FileHead> read_head(int fd) {
     return head;
 }
 
+/** The variant a file's head describes, without its body. */
+std::shared_ptr<CachedVariant> variant_of(FileHead head) {
+    auto v = std::make_shared<CachedVariant>();
+    v->key = std::move(head.key);
+    v->content_type = std::move(head.content_type);
+    v->etag = std::move(head.etag);
+    v->last_modified = head.header.last_modified;
+    v->stored_at = head.header.stored_at;
+    v->fresh_until = head.header.fresh_until;
+    v->status = head.header.status;
+    return v;
+}
+
+std::uint64_t body_offset(const FileHeader& header) {
+    return sizeof(FileHeader) + header.fields_size();
+}
+
+/** The body at the end of the file, if its checksum is the header's. */
+std::optional<std::string> read_body(int fd, const FileHeader& header) {
+    std::string body(header.body_size, '\0');
+    if (!read_exact(fd, body.data(), body.size(), body_offset(header)) ||
+        core::hash64(body) != header.body_hash) {
+        return std::nullopt;
+    }
+    return body;
+}
+
+
 /** The whole variant, or nullptr if the file is not a sound cache file for `key`. */
 std::shared_ptr<CachedVariant> read_variant(int fd, std::string_view key) {
     auto head = read_head(fd);
     if (!head || head->key != key) {
         return nullptr;
     }
-    auto v = std::make_shared<CachedVariant>();
-    v->body.resize(head->header.body_size);
-    const auto body_at = sizeof(FileHeader) + head->header.fields_size();
-    if (!read_exact(fd, v->body.data(), v->body.size(), body_at) ||
-        core::hash64(v->body) != head->header.body_hash) {
+    auto body = read_body(fd, head->header);
+    if (!body) {
         return nullptr;
     }
-    v->key = std::move(head->key);
-    v->content_type = std::move(head->content_type);
-    v->etag = std::move(head->etag);
-    v->last_modified = head->header.last_modified;
-    v->stored_at = head->header.stored_at;
-    v->fresh_until = head->header.fresh_until;
-    v->status = head->header.status;
+    auto v = variant_of(std::move(*head));
+    v->body = std::move(*body);
     return v;
+}
+
+/** The file's inode, size and ctime, or nullopt when fstat fails. */
+std::optional<DiskCache::FileIdentity> identity_of(int fd) {
+    struct stat st {};
+    if (::fstat(fd, &st) != 0) {
+        return std::nullopt;
+    }
+    return DiskCache::FileIdentity{static_cast<std::uint64_t>(st.st_ino),
+                                   static_cast<std::uint64_t>(st.st_size),
+                                   st.st_ctim.tv_sec * 1'000'000'000LL + st.st_ctim.tv_nsec};
 }
 
 /** Everything before the body. */
@@ -311,14 +342,19 @@ std::optional<DiskCache::Entry> DiskCache::index_file(const fs::path& path,
     return Entry{std::move(head->key), head->header.file_size(), steady_ms()};
 }
 
-VariantPtr DiskCache::get(std::string_view key) {
-    {
-        std::lock_guard lock(mutex_);
-        const auto it = index_.find(key);
-        if (it == index_.end()) {
-            return nullptr;
-        }
-        lru_.splice(lru_.begin(), lru_, it->second);
+bool DiskCache::mark_used(std::string_view key) {
+    std::lock_guard lock(mutex_);
+    const auto it = index_.find(key);
+    if (it == index_.end()) {
+        return false;
+    }
+    lru_.splice(lru_.begin(), lru_, it->second);
+    return true;
+}
+
+VariantPtr DiskCache::get(std::string_view key, HeaderBlockBuilder headers) {
+    if (!mark_used(key)) {
+        return nullptr;
     }
     const auto path = file_for(key);
     const Fd fd(::open(path.c_str(), O_RDONLY | O_NOFOLLOW | O_CLOEXEC));
@@ -327,10 +363,97 @@ VariantPtr DiskCache::get(std::string_view key) {
         drop_unreadable(key, fd.valid() ? "corrupt file" : std::strerror(errno));
         return nullptr;
     }
+    if (headers != nullptr) {
+        variant->response_headers = headers(*variant);
+    }
     if (touch_due(key)) {
         ::futimens(fd.get(), nullptr); // the mtime orders the index at the next start
     }
     return variant;
+}
+
+VariantPtr DiskCache::get_to_send(std::string_view key, HeaderBlockBuilder headers) {
+    if (!mark_used(key)) {
+        return nullptr;
+    }
+    const auto path = file_for(key);
+    Fd fd(::open(path.c_str(), O_RDONLY | O_NOFOLLOW | O_CLOEXEC));
+    if (!fd.valid()) {
+        drop_unreadable(key, std::strerror(errno));
+        return nullptr;
+    }
+    // Touched before the file's identity is taken: the touch changes its ctime.
+    if (touch_due(key)) {
+        ::futimens(fd.get(), nullptr);
+    }
+    auto head = read_head(fd.get());
+    const auto file = head && head->key == key ? identity_of(fd.get()) : std::nullopt;
+    // The body is read and hashed only for a file not verified yet (or changed since).
+    if (!file || !(body_verified(key, *file) || read_body(fd.get(), head->header))) {
+        drop_unreadable(key, "corrupt file");
+        return nullptr;
+    }
+    const auto header = head->header;
+    auto variant = variant_of(std::move(*head));
+    variant->body_file = std::make_shared<const BodyFile>(
+        BodyFile{std::move(fd), body_offset(header), header.body_size});
+    if (headers != nullptr) {
+        variant->response_headers = headers(*variant);
+    }
+    keep_open(key, variant, *file);
+    return variant;
+}
+
+VariantPtr DiskCache::find_open(std::string_view key) {
+    OpenFile found;
+    {
+        std::lock_guard lock(mutex_);
+        const auto it = index_.find(key);
+        const auto open = open_files_.find(key);
+        // A touch due is left to get_to_send(): the mtime orders the index at the next start.
+        if (it == index_.end() || open == open_files_.end() ||
+            steady_ms() - it->second->touched_ms >= TOUCH_EVERY_MS) {
+            return nullptr;
+        }
+        lru_.splice(lru_.begin(), lru_, it->second);
+        found = open->second;
+    }
+    // Rewritten in place since it was verified (a new ctime): read and check it again.
+    return identity_of(found.variant->body_file->fd.get()) == found.verified ? found.variant
+                                                                              : nullptr;
+}
+
+void DiskCache::keep_open(std::string_view key, const VariantPtr& opened,
+                          const FileIdentity& file) {
+    std::lock_guard lock(mutex_);
+    if (!index_.contains(key)) {
+        return; // evicted or purged meanwhile
+    }
+    if (const auto it = open_files_.find(key); it != open_files_.end()) {
+        it->second.variant = opened;
+        it->second.verified = file;
+        return;
+    }
+    if (open_files_.size() >= MAX_OPEN_FILES) {
+        close_open(open_order_.front());
+    }
+    const auto slot = open_order_.insert(open_order_.end(), std::string(key));
+    open_files_.emplace(*slot, OpenFile{opened, file, slot});
+}
+
+void DiskCache::close_open(std::string_view key) {
+    // Answers being sent keep their own reference to the file.
+    if (const auto it = open_files_.find(key); it != open_files_.end()) {
+        const auto slot = it->second.slot;
+        open_files_.erase(it); // before the string its key views
+        open_order_.erase(slot);
+    }
+}
+
+bool DiskCache::body_verified(std::string_view key, const FileIdentity& file) const {
+    std::lock_guard lock(mutex_);
+    const auto it = open_files_.find(key);
+    return it != open_files_.end() && it->second.verified == file;
 }
 
 bool DiskCache::touch_due(std::string_view key) {
@@ -412,6 +535,7 @@ void DiskCache::record(Entry entry) {
 }
 
 void DiskCache::forget(Lru::iterator it, bool unlink_file) {
+    close_open(it->key);
     if (unlink_file) {
         ::unlink(file_for(it->key).c_str());
     }

@@ -52,7 +52,20 @@ public:
 
     /** The variant, or nullptr on a miss (or an unreadable file, which is deleted). A hit
      *  becomes the most recently used. Blocking file I/O. */
-    VariantPtr get(std::string_view key);
+    VariantPtr get(std::string_view key, HeaderBlockBuilder headers = nullptr);
+    /** As get(), but the body stays in the file (CachedVariant::body_file), to be sent with
+     *  sendfile(2). The same checks hold: a file whose header, size or key is wrong is dropped,
+     *  and the body's checksum is verified the first time the file is sent and again whenever
+     *  its inode, size or ctime change (a replaced or rewritten file), so that no torn or
+     *  corrupt body is ever sent. Blocking file I/O (the header only, once verified).
+     *  `headers`, when given, fills the variant's response_headers (also for get()). */
+    VariantPtr get_to_send(std::string_view key, HeaderBlockBuilder headers = nullptr);
+    /** What get_to_send() last answered for `key`, while its open file is still the one whose
+     *  body was verified (one fstat, no read), as nginx's open_file_cache keeps descriptors:
+     *  never blocks on file I/O, so I/O threads may call it. nullptr: call get_to_send(). */
+    VariantPtr find_open(std::string_view key);
+    /** Files get_to_send() keeps open for find_open(), at most; the oldest is closed first. */
+    static constexpr std::size_t MAX_OPEN_FILES = 1024;
     /** Stores the variant, evicting least recently used files to stay within capacity. A no-op
      *  while writes are paused after a failure, or for a variant bigger than the capacity.
      *  Blocking file I/O. */
@@ -72,12 +85,29 @@ public:
     /** Failures so far: writes that failed and files that could not be read. */
     std::uint64_t errors() const { return errors_.load(std::memory_order_relaxed); }
 
+    /** What tells one file from another at a path: a rewrite in place changes the ctime, a
+     *  rename over it the inode. */
+    struct FileIdentity {
+        std::uint64_t inode = 0;
+        std::uint64_t size = 0;
+        std::int64_t ctime_ns = 0;
+        bool operator==(const FileIdentity&) const = default;
+    };
+
 private:
     struct Entry {
         std::string key;
         std::uint64_t bytes = 0;
         /** Steady milliseconds of the last mtime touch, to touch at most once a minute. */
         std::int64_t touched_ms = 0;
+    };
+    /** A file get_to_send() opened and verified, kept for find_open(). */
+    struct OpenFile {
+        VariantPtr variant;
+        /** The file whose body checksum was verified. */
+        FileIdentity verified;
+        /** Its key's place in open_order_ (which the open_files_ key views). */
+        std::list<std::string>::iterator slot;
     };
     using Lru = std::list<Entry>; // front = most recently used
 
@@ -86,6 +116,10 @@ private:
     std::optional<Entry> index_file(const std::filesystem::path& path, std::string_view sub_name);
     std::filesystem::path file_for(std::string_view key) const;
     bool touch_due(std::string_view key);
+    bool mark_used(std::string_view key);
+    bool body_verified(std::string_view key, const FileIdentity& file) const;
+    void keep_open(std::string_view key, const VariantPtr& opened, const FileIdentity& file);
+    void close_open(std::string_view key);
     void drop_unreadable(std::string_view key, const std::string& why);
     bool install(const CachedVariant& variant, const std::string& temp, std::uint64_t bytes);
     void record(Entry entry);
@@ -103,6 +137,10 @@ private:
     std::unordered_map<std::string_view, Lru::iterator> index_;
     // The same keys in byte order, for prefix purges; maintained with `index_`.
     std::set<std::string_view> ordered_;
+    // At most MAX_OPEN_FILES, apart from the index so that it costs the index nothing; keys
+    // oldest first in open_order_. Under mutex_.
+    std::unordered_map<std::string_view, OpenFile> open_files_;
+    std::list<std::string> open_order_;
     std::uint64_t bytes_ = 0;
     std::atomic<std::uint64_t> errors_{0};
     std::atomic<std::uint64_t> errors_logged_{0};

@@ -50,6 +50,8 @@ public:
      *  entries dropped). */
     std::size_t erase_prefix(std::string_view prefix);
 
+    /** Whether put() would keep an entry of this charge() (not over a shard's share). */
+    bool would_keep(std::size_t charge) const { return charge <= shard_capacity_; }
     /** The clock expiries are checked against. */
     const core::Clock& clock() const { return clock_; }
     /** Sum of the entries' charge(); never above the capacity. */

@@ -21,7 +21,7 @@ VariantPtr TieredCache::get_from_disk(std::string_view key) {
     if (disk_ != nullptr) {
         // A purge may run while the file is read: promote the hit only if none covered it.
         const auto since = generation();
-        if (auto hit = disk_->get(key)) {
+        if (auto hit = disk_->get(key, header_block_)) {
             // A stale one is promoted too, so that get_stale() finds it in memory.
             put_in_memory_unless_purged(hit, since);
             if (fresh(*hit)) {
@@ -29,6 +29,32 @@ VariantPtr TieredCache::get_from_disk(std::string_view key) {
                 return hit;
             }
         }
+    }
+    misses_.fetch_add(1, std::memory_order_relaxed);
+    return nullptr;
+}
+
+VariantPtr TieredCache::get_open_on_disk(std::string_view key) {
+    auto hit = disk_ != nullptr ? disk_->find_open(key) : nullptr;
+    if (!hit || !fresh(*hit)) {
+        return nullptr;
+    }
+    disk_hits_.fetch_add(1, std::memory_order_relaxed);
+    return hit;
+}
+
+VariantPtr TieredCache::get_from_disk_to_send(std::string_view key) {
+    if (disk_ == nullptr) {
+        return get_from_disk(key);
+    }
+    auto hit = disk_->get_to_send(key, header_block_);
+    if (hit && memory_.would_keep(hit->charge() + hit->body_size())) {
+        // Hot entries move to memory, where a hit costs no file I/O at all.
+        return get_from_disk(key);
+    }
+    if (hit && fresh(*hit)) {
+        disk_hits_.fetch_add(1, std::memory_order_relaxed);
+        return hit;
     }
     misses_.fetch_add(1, std::memory_order_relaxed);
     return nullptr;

@@ -72,10 +72,21 @@ public:
     /** The disk tier, after a miss in memory: a hit is promoted to memory; a miss is counted
      *  as a miss of both tiers. Blocks on file I/O when there is a disk tier. */
     VariantPtr get_from_disk(std::string_view key);
+    /** A disk-tier hit whose file is already open and verified (DiskCache::find_open): never
+     *  blocks, so I/O threads may call it. A miss here is not counted. */
+    VariantPtr get_open_on_disk(std::string_view key);
+    /** get_from_disk() for an answer: when the memory tier would not keep the variant (disabled,
+     *  or the variant over its share), the hit is not read into memory and its body stays in its
+     *  file (CachedVariant::body_file) to be sent with sendfile(2); otherwise the hit is read
+     *  and promoted as get_from_disk() does. Blocks on file I/O when there is a disk tier. */
+    VariantPtr get_from_disk_to_send(std::string_view key);
     /** The key's 200 variant in either tier, fresh or stale, for a store outage only
      *  (delivery.md step 9: stale on failure); never a cached 404. Counted as stale served.
      *  Blocks on file I/O when there is a disk tier. */
     VariantPtr get_stale(std::string_view key);
+    /** Given once before serving: variants read back from disk get their response header block
+     *  built once, by `headers`, instead of on every answer. */
+    void set_header_block_builder(HeaderBlockBuilder headers) { header_block_ = headers; }
     /** False when the disk tier is disabled: get_from_disk() then never blocks. */
     bool has_disk() const { return disk_ != nullptr; }
     /** How many purges this cache has seen; take it before producing a variant. */
@@ -113,6 +124,7 @@ private:
 
     MemoryCache& memory_;
     DiskCache* disk_;
+    HeaderBlockBuilder header_block_ = nullptr;
     // Purge generation n's prefix sits at purges_[(n - 1) % PURGE_HISTORY]; grown on demand so
     // that a cache never purged costs nothing. Both change only under purges_mutex_.
     mutable std::mutex purges_mutex_;

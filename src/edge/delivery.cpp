@@ -151,7 +151,10 @@ transform::DecodeReuse decode_reuse(transform::DecodedCache* cache,
 
 } // namespace
 
-DeliveryHandler::DeliveryHandler(DeliveryDeps deps) : deps_(std::move(deps)) {}
+DeliveryHandler::DeliveryHandler(DeliveryDeps deps) : deps_(std::move(deps)) {
+    // A variant read back from disk is answered with a pre-built header block too.
+    deps_.cache.set_header_block_builder(&variant_header_block);
+}
 
 net::awaitable<http::Response> DeliveryHandler::handle(const http::Request& request) {
     if (request.method != "GET" && request.method != "HEAD") {
@@ -399,9 +402,14 @@ net::awaitable<void> DeliveryHandler::look_up_cache(Delivery& d) {
         d.cache_status = cache::Status::Hit;
         co_return;
     }
+    // A disk hit whose file is open already (sent with sendfile) needs no file I/O either.
+    if ((d.variant = cache.get_open_on_disk(d.cache_key))) {
+        d.cache_status = cache::Status::HitDisk;
+        co_return;
+    }
     // The disk tier blocks on file I/O: off the I/O thread, unless there is none. An if, not a
     // conditional expression: GCC 12 ran a co_await inside one together with the other branch.
-    auto from_disk = [&cache, &key = d.cache_key] { return cache.get_from_disk(key); };
+    auto from_disk = [&cache, &key = d.cache_key] { return cache.get_from_disk_to_send(key); };
     if (cache.has_disk()) {
         d.variant = co_await http::run_blocking(deps_.blocking_pool, from_disk);
     } else {
@@ -534,8 +542,8 @@ void DeliveryHandler::record_usage(const Delivery& d, const http::Response& res)
         previews_unmetered_.fetch_add(1, std::memory_order_relaxed);
         return; // the customer's own dashboard showing them their images (docs/previews.md)
     }
-    const bool has_body = res.body && !d.request.is_head() && res.status != 304;
-    const auto bytes = has_body ? res.body->size() : 0;
+    const bool has_body = res.has_body() && !d.request.is_head() && res.status != 304;
+    const auto bytes = has_body ? res.body_size() : 0;
     const auto& id = d.customer->record.id;
     deps_.usage.record({
         .customer_id = id,

@@ -1,7 +1,6 @@
 #include "edge/response.h"
 
 #include <algorithm>
-#include <iterator>
 #include <memory>
 #include <string_view>
 #include <utility>
@@ -27,13 +26,25 @@ bool etag_matches(std::string_view if_none_match, std::string_view etag) {
     return false;
 }
 
+/** Last-Modified of a variant read back from disk, formatted once per thread for a run of hits
+ *  on variants of one original (strftime is the dearest part of the header block). */
+const std::string& last_modified(std::int64_t unix_seconds) {
+    thread_local std::int64_t formatted_for = -1;
+    thread_local std::string value;
+    if (unix_seconds != formatted_for) {
+        value = core::http_date(unix_seconds);
+        formatted_for = unix_seconds;
+    }
+    return value;
+}
+
 /** The headers of a 200 answer that depend only on the variant. Cache-Control and CORS
  *  follow the customer's settings, which may change while the variant is cached. */
 Headers variant_headers(const cache::CachedVariant& v) {
     return {
         {"Content-Type", v.content_type},
         {"ETag", v.etag},
-        {"Last-Modified", core::http_date(v.last_modified)},
+        {"Last-Modified", last_modified(v.last_modified)},
         {"X-Content-Type-Options", "nosniff"},
         {"Timing-Allow-Origin", "*"},
     };
@@ -57,15 +68,25 @@ void set_not_modified(http::Response& res, const cache::CachedVariant& v) {
     }
 }
 
-/** A 200's own headers: the variant's prebuilt block when it has one (a hit formats nothing). */
+/** A 200's own headers: the variant's prebuilt block when it has one (a hit formats nothing);
+ *  a variant read back from disk has none, and gets one built for this answer. */
 void set_variant_headers(http::Response& res, const cache::VariantPtr& variant) {
     if (variant->response_headers.empty()) {
-        auto headers = variant_headers(*variant);
-        res.headers.insert(res.headers.end(), std::make_move_iterator(headers.begin()),
-                           std::make_move_iterator(headers.end()));
+        res.prebuilt_headers = std::make_shared<const std::string>(variant_header_block(*variant));
     } else {
         res.prebuilt_headers =
             std::shared_ptr<const std::string>(variant, &variant->response_headers);
+    }
+}
+
+/** The variant's body: its bytes in memory, or (a disk-tier hit) its file, sent with
+ *  sendfile(2). */
+void set_body(http::Response& res, const cache::VariantPtr& variant) {
+    if (const auto& file = variant->body_file) {
+        res.file_body = http::FileBody{
+            .owner = file, .fd = file->fd.get(), .offset = file->offset, .size = file->size};
+    } else {
+        res.body = std::shared_ptr<const std::string>(variant, &variant->body);
     }
 }
 
@@ -77,8 +98,12 @@ std::string retry_after_seconds(std::chrono::milliseconds wait) {
 
 std::string variant_header_block(const cache::CachedVariant& variant) {
     std::string block;
+    block.reserve(256);
     for (const auto& [name, value] : variant_headers(variant)) {
-        block += name + ": " + value + "\r\n";
+        block += name;
+        block += ": ";
+        block += value;
+        block += "\r\n";
     }
     return block;
 }
@@ -86,10 +111,10 @@ std::string variant_header_block(const cache::CachedVariant& variant) {
 http::Response variant_response(const http::Request& request, const cache::VariantPtr& variant,
                                 VariantAnswer answer) {
     http::Response res;
-    const auto body = std::shared_ptr<const std::string>(variant, &variant->body);
+    res.headers.reserve(4); // X-Cache, Cache-Control, Access-Control-Allow-Origin, Vary
     if (variant->status != 200) {
         set_cached_error_headers(res, *variant);
-        res.body = body;
+        set_body(res, variant);
     }
     res.cache_status = cache::header_value(answer.cache_status);
     res.set_header("X-Cache", std::string(res.cache_status));
@@ -108,7 +133,7 @@ http::Response variant_response(const http::Request& request, const cache::Varia
             set_not_modified(res, *variant);
         } else {
             set_variant_headers(res, variant);
-            res.body = body;
+            set_body(res, variant);
         }
         res.set_header("Cache-Control", std::move(answer.cache_control));
         if (!answer.allow_origin.empty()) {

@@ -3,7 +3,9 @@
 #include <fmt/format.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <chrono>
+#include <iterator>
 
 #include "core/strings.h"
 
@@ -23,9 +25,66 @@ void write_all(std::string_view data) {
     }
 }
 
-std::string format_millis(std::int64_t unix_millis) {
-    auto s = core::rfc3339(unix_millis / 1000);
-    return fmt::format("{}.{:03}Z", s.substr(0, s.size() - 1), unix_millis % 1000);
+/** The line's time, "2026-01-02T03:04:05.678Z"; the seconds are formatted once a second per
+ *  thread (strftime and the time-zone lookup behind it cost more than the rest of the line). */
+void append_time(fmt::memory_buffer& out, std::int64_t unix_millis) {
+    thread_local std::int64_t second = -1;
+    thread_local std::string prefix;
+    if (unix_millis / 1000 != second) {
+        second = unix_millis / 1000;
+        prefix = core::rfc3339(second);
+        prefix.pop_back(); // the 'Z'
+    }
+    fmt::format_to(std::back_inserter(out), "{}.{:03}Z", prefix, unix_millis % 1000);
+}
+
+void append(fmt::memory_buffer& out, std::string_view s) {
+    out.append(s.data(), s.data() + s.size());
+}
+
+/** `ms` with three decimals, as "{:.3f}" would write it, without a float formatter. */
+void append_millis(fmt::memory_buffer& out, double ms) {
+    const auto micros = static_cast<std::uint64_t>(std::max(0.0, ms) * 1000.0 + 0.5);
+    append(out, fmt::format_int(micros / 1000).str());
+    const auto fraction = micros % 1000;
+    const char digits[4] = {'.', static_cast<char>('0' + fraction / 100),
+                            static_cast<char>('0' + fraction / 10 % 10),
+                            static_cast<char>('0' + fraction % 10)};
+    out.append(digits, digits + 4);
+}
+
+bool needs_escape(std::string_view s) {
+    return std::any_of(s.begin(), s.end(),
+                       [](unsigned char c) { return c < 0x20 || c == '"' || c == '\\'; });
+}
+
+/** `s` as the inside of a JSON string; copied as it is in the usual case, nothing to escape. */
+void append_escaped(fmt::memory_buffer& out, std::string_view s) {
+    append(out, needs_escape(s) ? core::json_escape(s) : s);
+}
+
+/** The entry's JSON line, into a buffer the caller reuses (no allocation once it has grown). */
+void format_line(fmt::memory_buffer& out, const AccessLogEntry& e) {
+    append(out, R"({"time":")");
+    append_time(out, e.unix_millis);
+    append(out, R"(","type":"access","method":")");
+    append_escaped(out, e.method);
+    append(out, R"(","path":")");
+    append_escaped(out, e.path);
+    append(out, R"(","status":)");
+    append(out, fmt::format_int(e.status).str());
+    append(out, R"(,"bytes":)");
+    append(out, fmt::format_int(e.bytes).str());
+    append(out, R"(,"duration_ms":)");
+    append_millis(out, e.duration_ms);
+    append(out, ",");
+    append(out, R"("cache":")");
+    append(out, e.cache_status);
+    append(out, R"(","customer":")");
+    append_escaped(out, e.customer);
+    append(out, R"(","request_id":")");
+    append_escaped(out, e.request_id);
+    append(out, "\"}\n");
 }
 
 } // namespace
@@ -42,16 +101,13 @@ AccessLog::~AccessLog() {
 }
 
 void AccessLog::write(const AccessLogEntry& e) {
-    auto line = fmt::format(
-        R"({{"time":"{}","type":"access","method":"{}","path":"{}","status":{},"bytes":{},"duration_ms":{:.3f},"cache":"{}","customer":"{}","request_id":"{}"}})"
-        "\n",
-        format_millis(e.unix_millis), core::json_escape(e.method), core::json_escape(e.path),
-        e.status, e.bytes, e.duration_ms, e.cache_status, core::json_escape(e.customer),
-        core::json_escape(e.request_id));
+    thread_local fmt::memory_buffer line;
+    line.clear();
+    format_line(line, e);
     bool wake = false;
     {
         std::lock_guard lock(mutex_);
-        pending_ += line;
+        pending_.append(line.data(), line.size());
         wake = pending_.size() >= FLUSH_BYTES;
     }
     if (wake) {

@@ -1,5 +1,6 @@
 #pragma once
 
+#include <cstdint>
 #include <memory>
 #include <optional>
 #include <string>
@@ -40,6 +41,15 @@ struct Request {
     bool is_head() const { return method == "HEAD"; }
 };
 
+/** A body sent from a file with sendfile(2) rather than from memory (a disk-tier hit). */
+struct FileBody {
+    /** Keeps `fd` open until the answer is written. */
+    std::shared_ptr<const void> owner;
+    int fd = -1;
+    std::uint64_t offset = 0;
+    std::uint64_t size = 0;
+};
+
 /** What a handler answers. The server adds Date, Content-Length, X-Request-Id and Connection. */
 struct Response {
     unsigned status = 200;
@@ -47,13 +57,18 @@ struct Response {
     /** Header lines ("Name: value\r\n") built once and shared, e.g. by a cached variant. */
     std::shared_ptr<const std::string> prebuilt_headers;
     std::shared_ptr<const std::string> body;
+    /** Instead of `body`: the body is sent from this file. */
+    std::optional<FileBody> file_body;
 
     /** For the access log: HIT/MISS/STALE and the customer's public key, when known. */
     std::string_view cache_status;
     std::string customer;
 
     void set_header(std::string name, std::string value);
-    std::size_t body_size() const { return body ? body->size() : 0; }
+    std::uint64_t body_size() const {
+        return file_body ? file_body->size : body ? body->size() : 0;
+    }
+    bool has_body() const { return body || file_body; }
 
     static Response text(unsigned status, std::string content_type, std::string body);
     static Response json(unsigned status, std::string body);

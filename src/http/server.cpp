@@ -1,5 +1,8 @@
 #include "http/server.h"
 
+#include <sys/sendfile.h>
+#include <sys/socket.h>
+
 #include <boost/asio.hpp>
 #include <boost/asio/experimental/awaitable_operators.hpp>
 #include <boost/beast/core.hpp>
@@ -37,15 +40,16 @@ constexpr std::size_t READ_CHUNK = 8192;
 using Clock = std::chrono::steady_clock;
 
 /** A connection's socket and whether a request on it is being answered (shutdown waits for
- *  those and closes the rest). */
+ *  those and closes the rest). Used by its io_context's one thread only, but `busy`. */
 struct Connection : std::enable_shared_from_this<Connection> {
     explicit Connection(tcp::socket socket)
         : stream(std::move(socket)), read_timer(stream.get_executor()) {}
     beast::tcp_stream stream;
     std::atomic<bool> busy{false};
 
-    /** Cancels the pending read at `deadline` without closing the socket (unlike the
-     *  tcp_stream's own timeout), so that a 408 can still be written. Strand-only. */
+    /** Cancels the pending read (or send_file's wait for room) at `deadline` without closing
+     *  the socket (unlike the tcp_stream's own timeout), so that a 408 can still be written.
+     *  Only on the connection's own thread. */
     void cut_read_at(Clock::time_point deadline) {
         read_cut = false;
         read_timer.expires_at(deadline);
@@ -111,11 +115,28 @@ private:
     std::unordered_map<ClientGroup, std::uint64_t> counts_;
 };
 
+void append_hex(std::string& out, std::uint64_t n) {
+    char digits[16];
+    char* end = digits + sizeof(digits);
+    char* at = end;
+    do {
+        *--at = "0123456789abcdef"[n & 0xf];
+        n >>= 4;
+    } while (n != 0);
+    out.append(at, end);
+}
+
 /** Request ids: a random per-process prefix and a counter, unique without a syscall each. */
 class RequestIds {
 public:
-    RequestIds() : prefix_(core::random_hex(6)) {}
-    std::string next() { return fmt::format("{}-{:x}", prefix_, counter_.fetch_add(1)); }
+    RequestIds() : prefix_(core::random_hex(6) + "-") {}
+    std::string next() {
+        std::string id;
+        id.reserve(prefix_.size() + 16);
+        id += prefix_;
+        append_hex(id, counter_.fetch_add(1, std::memory_order_relaxed));
+        return id;
+    }
 
 private:
     std::string prefix_;
@@ -150,23 +171,34 @@ const std::string& current_http_date() {
     return value;
 }
 
+void append_header(std::string& head, std::string_view name, std::string_view value) {
+    head += name;
+    head += ": ";
+    head += value;
+    head += "\r\n";
+}
+
+/** The status line and the server's own headers, appended without a format string: every
+ *  answer pays for this. */
 std::string serialize_head(const Response& res, std::string_view request_id,
                            std::string_view node_name, bool keep_alive) {
     std::string head;
     head.reserve(256 + (res.prebuilt_headers ? res.prebuilt_headers->size() : 0));
     const auto reason = bhttp::obsolete_reason(static_cast<bhttp::status>(res.status));
-    head += fmt::format("HTTP/1.1 {} {}\r\nDate: {}\r\nContent-Length: {}\r\nX-Request-Id: {}\r\n"
-                        "X-Served-By: {}\r\n",
-                        res.status, std::string_view(reason.data(), reason.size()),
-                        current_http_date(), res.body_size(), request_id, node_name);
+    head += "HTTP/1.1 ";
+    head += std::to_string(res.status);
+    head += ' ';
+    head += std::string_view(reason.data(), reason.size());
+    head += "\r\n";
+    append_header(head, "Date", current_http_date());
+    append_header(head, "Content-Length", std::to_string(res.body_size()));
+    append_header(head, "X-Request-Id", request_id);
+    append_header(head, "X-Served-By", node_name);
     if (!keep_alive) {
         head += "Connection: close\r\n";
     }
     for (const auto& [name, value] : res.headers) {
-        head += name;
-        head += ": ";
-        head += value;
-        head += "\r\n";
+        append_header(head, name, value);
     }
     if (res.prebuilt_headers) {
         head += *res.prebuilt_headers;
@@ -182,6 +214,13 @@ struct RequestHead {
     Clock::time_point started;
     std::size_t size = 0;
 };
+
+/** How writing an answer ended, and how many bytes went out. */
+using WriteResult = std::tuple<boost::system::error_code, std::size_t>;
+
+boost::system::error_code last_error() {
+    return {errno, boost::system::system_category()};
+}
 
 /** What reading a request head ended with. */
 enum class HeadStatus { Complete, Closed, TooSlow, TooLarge, UrlTooLong };
@@ -251,17 +290,59 @@ TrustedProxies trusted_or_none(const std::vector<std::string>& entries) {
     return std::move(*parsed);
 }
 
+unsigned io_threads(const ServerConfig& config) {
+    return config.threads > 0 ? config.threads : std::max(1u, std::thread::hardware_concurrency());
+}
+
+/** One io_context per I/O thread, as nginx has one event loop per worker: a connection lives
+ *  on one thread, so it needs no strand, and no thread wakes another to run its handlers. */
+class IoContexts {
+public:
+    explicit IoContexts(unsigned threads) {
+        for (unsigned i = 0; i < threads; ++i) {
+            contexts_.push_back(std::make_unique<net::io_context>(1));
+            // Kept running while no connection is open on it yet.
+            guards_.push_back(net::make_work_guard(*contexts_.back()));
+        }
+    }
+    /** The acceptor's and the drain's context; run by the thread that calls Server::run(). */
+    net::io_context& main() { return *contexts_.front(); }
+    /** Where the next accepted connection lives: round robin. */
+    net::io_context& next() { return *contexts_[next_++ % contexts_.size()]; }
+    void run() {
+        std::vector<std::thread> workers;
+        for (std::size_t i = 1; i < contexts_.size(); ++i) {
+            workers.emplace_back([context = contexts_[i].get()] { context->run(); });
+        }
+        main().run();
+        for (auto& t : workers) {
+            t.join();
+        }
+    }
+    void stop() {
+        for (auto& context : contexts_) {
+            context->stop();
+        }
+    }
+
+private:
+    std::vector<std::unique_ptr<net::io_context>> contexts_;
+    std::vector<net::executor_work_guard<net::io_context::executor_type>> guards_;
+    std::size_t next_ = 0; // the accept loop's only
+};
+
 } // namespace
 
 struct Server::Impl {
     Impl(const ServerConfig& c, const Router& r, AccessLog& log)
-        : config(c), router(r), access_log(log), acceptor(ioc),
-          trusted_proxies(trusted_or_none(c.trusted_proxies)) {}
+        : config(c), router(r), access_log(log), contexts(io_threads(c)), ioc(contexts.main()),
+          acceptor(ioc), trusted_proxies(trusted_or_none(c.trusted_proxies)) {}
 
     ServerConfig config;
     const Router& router;
     AccessLog& access_log;
-    net::io_context ioc;
+    IoContexts contexts;
+    net::io_context& ioc;
     tcp::acceptor acceptor;
     RequestIds request_ids;
     TrustedProxies trusted_proxies;
@@ -311,6 +392,12 @@ struct Server::Impl {
                                          RequestParser& parser);
     net::awaitable<bool> answer(Connection& conn, const Request* req, Response res,
                                 bool keep_alive, std::chrono::steady_clock::time_point started);
+    net::awaitable<WriteResult> write_buffers(Connection& conn,
+                                              const std::array<net::const_buffer, 2>& buffers);
+    net::awaitable<WriteResult> send_with_file(Connection& conn, std::string_view head,
+                                               const FileBody& file);
+    net::awaitable<boost::system::error_code> send_file(Connection& conn, const FileBody& file,
+                                                        Clock::time_point deadline);
     net::awaitable<void> answer_error_and_close(Connection& conn, const core::Error& error,
                                                 const Request* req = nullptr,
                                                 bool body_unread = false);
@@ -372,18 +459,7 @@ void Server::run() {
             spdlog::critical("accept loop ended by an exception");
         }
     });
-    unsigned threads = impl_->config.threads;
-    if (threads == 0) {
-        threads = std::max(1u, std::thread::hardware_concurrency());
-    }
-    std::vector<std::thread> workers;
-    for (unsigned i = 1; i < threads; ++i) {
-        workers.emplace_back([this] { impl_->ioc.run(); });
-    }
-    impl_->ioc.run();
-    for (auto& t : workers) {
-        t.join();
-    }
+    impl_->contexts.run();
 }
 
 void Server::shutdown() {
@@ -406,7 +482,7 @@ void Server::Impl::finish_drain(std::shared_ptr<net::steady_timer> timer,
         if (in_flight.load() != 0) {
             spdlog::warn("drain timeout: {} requests still in flight", in_flight.load());
         }
-        ioc.stop();
+        contexts.stop();
         return;
     }
     close_idle_connections();
@@ -442,7 +518,7 @@ void Server::Impl::untrack(std::list<std::weak_ptr<Connection>>::iterator it) {
 
 net::awaitable<void> Server::Impl::accept_loop() {
     while (acceptor.is_open()) {
-        auto [ec, socket] = co_await acceptor.async_accept(net::make_strand(ioc), use_nothrow);
+        auto [ec, socket] = co_await acceptor.async_accept(contexts.next(), use_nothrow);
         if (ec) {
             if (ec == net::error::operation_aborted || !acceptor.is_open()) {
                 co_return;
@@ -453,6 +529,7 @@ net::awaitable<void> Server::Impl::accept_loop() {
             continue;
         }
         socket.set_option(tcp::no_delay(true), ec);
+        socket.non_blocking(true, ec); // answers are written at once when they fit (write_buffers)
         auto conn = std::make_shared<Connection>(std::move(socket));
         auto executor = conn->stream.get_executor();
         net::co_spawn(executor, run_session(std::move(conn)), [](std::exception_ptr e) {
@@ -738,12 +815,16 @@ net::awaitable<bool> Server::Impl::answer(Connection& conn, const Request* req, 
                                           std::chrono::steady_clock::time_point started) {
     const std::string_view request_id = req ? std::string_view(req->request_id) : "-";
     const auto head = serialize_head(res, request_id, config.node_name, keep_alive);
-    const bool send_body = res.body && !(req && req->is_head());
-    std::array<net::const_buffer, 2> buffers{
-        net::buffer(head), send_body ? net::buffer(*res.body) : net::const_buffer()};
-    conn.stream.expires_after(std::chrono::milliseconds(config.body_timeout_ms));
-    auto [ec, written] = co_await net::async_write(conn.stream, buffers, use_nothrow);
-    conn.stream.expires_never();
+    const bool send_body = res.has_body() && !(req && req->is_head());
+    WriteResult sent;
+    if (send_body && res.file_body) {
+        sent = co_await send_with_file(conn, head, *res.file_body);
+    } else {
+        std::array<net::const_buffer, 2> buffers{
+            net::buffer(head), send_body ? net::buffer(*res.body) : net::const_buffer()};
+        sent = co_await write_buffers(conn, buffers);
+    }
+    const auto [ec, written] = sent;
 
     responses_by_status[std::min<unsigned>(res.status, 599)].fetch_add(1, std::memory_order_relaxed);
     bytes_out.fetch_add(written, std::memory_order_relaxed);
@@ -767,6 +848,78 @@ net::awaitable<bool> Server::Impl::answer(Connection& conn, const Request* req, 
         conn.stream.socket().shutdown(tcp::socket::shutdown_send, shutdown_ec);
     }
     co_return !ec;
+}
+
+net::awaitable<WriteResult>
+Server::Impl::write_buffers(Connection& conn, const std::array<net::const_buffer, 2>& buffers) {
+    // Most answers fit the socket's send buffer: one writev on the non-blocking socket, with no
+    // timer to arm and no reactor round trip. Only what did not fit waits, under the timeout.
+    boost::system::error_code ec;
+    auto written = conn.stream.socket().write_some(buffers, ec);
+    if (ec == net::error::would_block || ec == net::error::try_again) {
+        ec = {};
+    }
+    if (ec || written == net::buffer_size(buffers)) {
+        co_return std::tuple{ec, written};
+    }
+    beast::buffers_suffix<std::array<net::const_buffer, 2>> rest(buffers);
+    rest.consume(written);
+    conn.stream.expires_after(std::chrono::milliseconds(config.body_timeout_ms));
+    auto [write_ec, more] = co_await net::async_write(conn.stream, rest, use_nothrow);
+    conn.stream.expires_never();
+    co_return std::tuple{write_ec, written + more};
+}
+
+net::awaitable<WriteResult> Server::Impl::send_with_file(Connection& conn, std::string_view head,
+                                                         const FileBody& file) {
+    // MSG_MORE: the head waits for the file's first bytes and leaves in the same segment (what
+    // nginx's tcp_nopush does), not in a small one of its own.
+    const auto sent = ::send(conn.stream.socket().native_handle(), head.data(), head.size(),
+                             MSG_MORE | MSG_NOSIGNAL);
+    if (sent < 0 && errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR) {
+        co_return WriteResult{last_error(), 0};
+    }
+    const auto head_sent = static_cast<std::size_t>(std::max<ssize_t>(sent, 0));
+    if (head_sent < head.size()) {
+        const std::array<net::const_buffer, 2> rest{net::buffer(head.substr(head_sent)),
+                                                     net::const_buffer()};
+        auto [ec, n] = co_await write_buffers(conn, rest);
+        if (ec) {
+            co_return WriteResult{ec, head_sent + n};
+        }
+    }
+    const auto deadline = Clock::now() + std::chrono::milliseconds(config.body_timeout_ms);
+    const auto ec = co_await send_file(conn, file, deadline);
+    co_return WriteResult{ec, head.size() + (ec ? 0 : file.size)};
+}
+
+net::awaitable<boost::system::error_code>
+Server::Impl::send_file(Connection& conn, const FileBody& file, Clock::time_point deadline) {
+    auto& socket = conn.stream.socket();
+    auto offset = static_cast<off_t>(file.offset);
+    const auto end = static_cast<off_t>(file.offset + file.size);
+    while (offset < end) {
+        const auto n = ::sendfile(socket.native_handle(), file.fd, &offset,
+                                  static_cast<std::size_t>(end - offset));
+        if (n > 0 || (n < 0 && errno == EINTR)) {
+            continue;
+        }
+        if (n == 0) { // the file is shorter than its header said: never send fewer bytes quietly
+            co_return make_error_code(net::error::eof);
+        }
+        if (errno != EAGAIN && errno != EWOULDBLOCK) {
+            co_return last_error();
+        }
+        // The socket's buffer is full: wait until it drains, at most until the deadline.
+        conn.cut_read_at(deadline);
+        auto [ec] = co_await socket.async_wait(tcp::socket::wait_write, use_nothrow);
+        const bool cut = conn.read_was_cut();
+        conn.stop_cutting();
+        if (cut || ec) {
+            co_return cut ? make_error_code(net::error::timed_out) : ec;
+        }
+    }
+    co_return boost::system::error_code{};
 }
 
 net::awaitable<void> Server::Impl::answer_error_and_close(Connection& conn,

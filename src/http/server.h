@@ -55,8 +55,9 @@ struct ServerConfig {
 };
 
 /**
- * The HTTP/1.1 server: one coroutine per connection on a strand, N I/O threads, every read
- * bounded in time and size. Handlers are looked up in the Router and never see the socket.
+ * The HTTP/1.1 server: one coroutine per connection, N I/O threads each with its own event loop
+ * (a connection stays on one), every read bounded in time and size. Handlers are looked up in
+ * the Router and never see the socket.
  */
 class Server {
 public:
