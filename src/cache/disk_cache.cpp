@@ -13,11 +13,13 @@
 #include <chrono>
 #include <cstring>
 #include <optional>
+#include <thread>
 #include <type_traits>
 #include <vector>
 
-#include "core/unique_fd.h"
+#include "cache/disk_index.h"
 #include "core/hash.h"
+#include "core/unique_fd.h"
 #include "core/random.h"
 
 namespace cdn::cache {
@@ -88,6 +90,8 @@ bool read_exact(int fd, char* out, std::size_t size, std::uint64_t offset) {
 /** A file's header and its three short fields, checked against the file's size. */
 struct FileHead {
     FileHeader header;
+    /** Nanoseconds; touched on hits, so it orders entries at open. */
+    std::int64_t mtime_ns = 0;
     std::string key;
     std::string content_type;
     std::string etag;
@@ -101,6 +105,7 @@ std::optional<FileHead> read_head(int fd) {
         !head.header.plausible(static_cast<std::uint64_t>(st.st_size))) {
         return std::nullopt;
     }
+    head.mtime_ns = std::int64_t{st.st_mtim.tv_sec} * 1'000'000'000 + st.st_mtim.tv_nsec;
     std::string fields(head.header.fields_size(), '\0');
     if (!read_exact(fd, fields.data(), fields.size(), sizeof(FileHeader))) {
         return std::nullopt;
@@ -206,6 +211,16 @@ template <class Visit> void for_each_entry(const fs::path& dir, Visit visit) {
     }
 }
 
+/** Removes `.tmp-*` files directly in `dir`: saves of the index cut short. */
+void remove_stale_temps(const fs::path& dir) {
+    for_each_entry(dir, [](const fs::directory_entry& entry) {
+        std::error_code ec;
+        if (entry.path().filename().string().starts_with(TEMP_PREFIX)) {
+            fs::remove(entry.path(), ec);
+        }
+    });
+}
+
 /** `.lock` in the directory, held with flock for the life of the cache; -1 if taken. */
 int lock_directory(const fs::path& dir) {
     const int fd = ::open((dir / ".lock").c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644);
@@ -226,7 +241,10 @@ core::Error unusable(const fs::path& dir, const std::string& why) {
 DiskCache::DiskCache(fs::path dir, std::uint64_t capacity_bytes, int lock_fd)
     : dir_(std::move(dir)), capacity_(capacity_bytes), lock_fd_(lock_fd) {}
 
-DiskCache::~DiskCache() { ::close(lock_fd_); }
+DiskCache::~DiskCache() {
+    save_index(); // before the lock goes, so that no other process changes the directory first
+    ::close(lock_fd_);
+}
 
 core::Result<std::unique_ptr<DiskCache>> DiskCache::open(fs::path dir,
                                                          std::uint64_t capacity_bytes) {
@@ -256,41 +274,107 @@ fs::path DiskCache::file_for(std::string_view key) const {
 }
 
 void DiskCache::load_index() {
-    struct Found {
-        Entry entry;
-        fs::file_time_type used;
-    };
-    std::vector<Found> found;
-    // Only names this cache makes are considered, and only those are ever deleted: a
-    // misconfigured path never loses files that are not ours.
-    for_each_entry(dir_, [&](const fs::directory_entry& sub) {
-        const auto sub_name = sub.path().filename().string();
-        std::error_code ec;
-        if (sub_name.size() == 2 && is_hex(sub_name) &&
-            sub.symlink_status(ec).type() == fs::file_type::directory) {
-            for_each_entry(sub.path(), [&](const fs::directory_entry& file) {
-                if (auto entry = index_file(file.path(), sub_name)) {
-                    found.push_back(Found{std::move(*entry), file.last_write_time(ec)});
+    const auto start = std::chrono::steady_clock::now();
+    std::vector<std::size_t> to_scan;
+    std::vector<Entry> entries;
+    auto saved = disk_index::take(dir_);
+    if (saved) {
+        to_scan = std::move(saved->untrusted);
+        entries.reserve(saved->entries.size());
+        for (auto& e : saved->entries) {
+            entries.push_back(Entry{std::move(e.key), e.bytes, steady_ms()});
+        }
+    } else {
+        for (std::size_t i = 0; i < disk_index::SUBDIRS; ++i) {
+            to_scan.push_back(i);
+        }
+    }
+    remove_stale_temps(dir_); // a save cut short by a crash
+    // Scanned entries come after the saved ones: their subdirectories changed since the save.
+    for (auto& e : scan(to_scan)) {
+        entries.push_back(std::move(e));
+    }
+    std::lock_guard lock(mutex_);
+    for (auto& entry : entries) {
+        append_entry(std::move(entry));
+    }
+    evict_over_capacity();
+    spdlog::info("disk cache: {} entries, {} bytes in {} ({}, {} subdirectories scanned, {:.2f} s);"
+                 " {} unreadable files removed",
+                 lru_.size(), bytes_, dir_.string(), saved ? "saved index" : "no saved index",
+                 to_scan.size(),
+                 std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count(),
+                 errors_.load());
+}
+
+std::vector<DiskCache::Entry> DiskCache::scan(const std::vector<std::size_t>& subdirs) {
+    std::vector<std::vector<Found>> found(std::clamp(std::thread::hardware_concurrency(), 2u, 8u));
+    {
+        // Threads, so that the file reads of a cold page cache overlap.
+        std::vector<std::jthread> workers;
+        for (std::size_t t = 0; t < found.size(); ++t) {
+            workers.emplace_back([&, t] {
+                for (std::size_t i = t; i < subdirs.size(); i += found.size()) {
+                    scan_subdir(subdirs[i], found[t]);
                 }
             });
         }
-    });
-    // Most recently used first: the mtime was touched on hits.
-    std::sort(found.begin(), found.end(),
-              [](const Found& a, const Found& b) { return a.used > b.used; });
-    std::lock_guard lock(mutex_);
-    for (auto& f : found) {
-        bytes_ += f.entry.bytes;
-        lru_.push_back(std::move(f.entry));
-        index_.emplace(lru_.back().key, std::prev(lru_.end()));
-        ordered_.insert(lru_.back().key);
     }
-    evict_over_capacity();
-    spdlog::info("disk cache: {} entries, {} bytes in {}; {} unreadable files removed", lru_.size(),
-                 bytes_, dir_.string(), errors_.load());
+    std::vector<Found> all;
+    for (auto& part : found) {
+        std::move(part.begin(), part.end(), std::back_inserter(all));
+    }
+    // Most recently used first: the mtime was touched on hits.
+    std::sort(all.begin(), all.end(),
+              [](const Found& a, const Found& b) { return a.mtime_ns > b.mtime_ns; });
+    std::vector<Entry> entries;
+    entries.reserve(all.size());
+    for (auto& f : all) {
+        entries.push_back(std::move(f.entry));
+    }
+    return entries;
 }
 
-std::optional<DiskCache::Entry> DiskCache::index_file(const fs::path& path,
+void DiskCache::scan_subdir(std::size_t subdir, std::vector<Found>& found) {
+    char name[3];
+    std::snprintf(name, sizeof(name), "%02zx", subdir);
+    const auto path = dir_ / name;
+    struct stat st {};
+    // Only names this cache makes are considered, and only those are ever deleted: a
+    // misconfigured path never loses files that are not ours.
+    if (::lstat(path.c_str(), &st) != 0 || !S_ISDIR(st.st_mode)) {
+        return;
+    }
+    for_each_entry(path, [&](const fs::directory_entry& file) {
+        if (auto entry = index_file(file.path(), name)) {
+            found.push_back(std::move(*entry));
+        }
+    });
+}
+
+void DiskCache::append_entry(Entry entry) {
+    if (index_.contains(entry.key)) {
+        return; // only in a damaged saved index
+    }
+    bytes_ += entry.bytes;
+    lru_.push_back(std::move(entry));
+    index_.emplace(lru_.back().key, std::prev(lru_.end()));
+    ordered_.insert(lru_.back().key);
+}
+
+void DiskCache::save_index() {
+    std::lock_guard lock(mutex_);
+    disk_index::Writer writer(dir_);
+    for (const auto& entry : lru_) {
+        writer.add(entry.key, entry.bytes);
+    }
+    if (!writer.commit()) {
+        spdlog::warn("disk cache: cannot save the index in {}: the next start scans every file",
+                     dir_.string());
+    }
+}
+
+std::optional<DiskCache::Found> DiskCache::index_file(const fs::path& path,
                                                       std::string_view sub_name) {
     const auto name = path.filename().string();
     std::error_code ec;
@@ -308,7 +392,8 @@ std::optional<DiskCache::Entry> DiskCache::index_file(const fs::path& path,
         fs::remove(path, ec); // corrupt, or not where its key says
         return std::nullopt;
     }
-    return Entry{std::move(head->key), head->header.file_size(), steady_ms()};
+    return Found{Entry{std::move(head->key), head->header.file_size(), steady_ms()},
+                 head->mtime_ns};
 }
 
 VariantPtr DiskCache::get(std::string_view key) {

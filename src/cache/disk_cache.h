@@ -11,6 +11,7 @@
 #include <string>
 #include <string_view>
 #include <unordered_map>
+#include <vector>
 
 #include "cache/cached_variant.h"
 #include "core/result.h"
@@ -19,9 +20,13 @@ namespace cdn::cache {
 
 /**
  * The disk tier: one file per variant, `{dir}/{h[0..2]}/{h}` with h = hash128_hex(key), bounded
- * by bytes (file sizes), least recently used evicted first. open() rebuilds the index from the
- * files, ordered by mtime (touched on hits, at most once a minute per entry), so the tier
- * survives a restart.
+ * by bytes (file sizes), least recently used evicted first. The tier survives a restart: the
+ * destructor saves the index (keys, sizes, LRU order) in `{dir}/index` (disk_index.h), and open()
+ * reads it back, scanning only the subdirectories that changed since. Without a saved index
+ * (after a crash) open() reads every file's header, on several threads, and orders the entries
+ * by mtime (touched on hits, at most once a minute per entry). A file damaged in place while
+ * the process was stopped is then found at its first read, not at open: it fails its checksum,
+ * is deleted and is a miss.
  *
  * A file is a fixed header (magic, version, times, status, sizes, XXH3-64 of the body; host
  * byte order, as the directory is local to the machine), then key, content type and ETag, then
@@ -81,9 +86,21 @@ private:
     };
     using Lru = std::list<Entry>; // front = most recently used
 
+    /** A scanned entry and its file's mtime (nanoseconds), which orders it. */
+    struct Found {
+        Entry entry;
+        std::int64_t mtime_ns = 0;
+    };
+
     DiskCache(std::filesystem::path dir, std::uint64_t capacity_bytes, int lock_fd);
     void load_index();
-    std::optional<Entry> index_file(const std::filesystem::path& path, std::string_view sub_name);
+    /** The entries of these subdirectories (by number), most recently used first. */
+    std::vector<Entry> scan(const std::vector<std::size_t>& subdirs);
+    void scan_subdir(std::size_t subdir, std::vector<Found>& found);
+    std::optional<Found> index_file(const std::filesystem::path& path, std::string_view sub_name);
+    /** Indexes an entry as the least recently used (at open). */
+    void append_entry(Entry entry);
+    void save_index();
     std::filesystem::path file_for(std::string_view key) const;
     bool touch_due(std::string_view key);
     void drop_unreadable(std::string_view key, const std::string& why);
