@@ -53,8 +53,12 @@ run_once() { # RUN
         line=$("$BIN" disk-open "$dir"); echo "run $1 open (scan, no index) $n: $line"
         record "$n" "start-up, scanning every file (s)" "$(field open_s <<<"$line")"
         line=$("$BIN" purge "$n" "$dir"); echo "run $1 purge $n: $line"
-        record "$n" "purge one path, 5 variants (µs)" "$(field path_purge_us <<<"$line")"
-        record "$n" "purge a prefix, 500 variants (ms)" "$(field prefix_purge_ms <<<"$line")"
+        record "$n" "purge one path, 5 variants, memory tier (µs)" \
+            "$(field memory_path_purge_us <<<"$line")"
+        record "$n" "purge one path, 5 variants, disk tier (µs)" \
+            "$(field disk_path_purge_us <<<"$line")"
+        record "$n" "purge a prefix, 500 variants, both tiers (ms)" \
+            "$(field prefix_purge_ms <<<"$line")"
     done
     for n in $CUSTOMER_SIZES; do
         line=$("$BIN" directory "$n" "$SCALE_DIR/customers-$n.db")

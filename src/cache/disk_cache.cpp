@@ -276,26 +276,22 @@ fs::path DiskCache::file_for(std::string_view key) const {
 void DiskCache::load_index() {
     const auto start = std::chrono::steady_clock::now();
     std::vector<std::size_t> to_scan;
-    std::vector<Entry> entries;
     auto saved = disk_index::take(dir_);
     if (saved) {
         to_scan = std::move(saved->untrusted);
-        entries.reserve(saved->entries.size());
-        for (auto& e : saved->entries) {
-            entries.push_back(Entry{std::move(e.key), e.bytes, steady_ms()});
-        }
     } else {
         for (std::size_t i = 0; i < disk_index::SUBDIRS; ++i) {
             to_scan.push_back(i);
         }
     }
     remove_stale_temps(dir_); // a save cut short by a crash
-    // Scanned entries come after the saved ones: their subdirectories changed since the save.
-    for (auto& e : scan(to_scan)) {
-        entries.push_back(std::move(e));
-    }
+    auto scanned = scan(to_scan);
     std::lock_guard lock(mutex_);
-    for (auto& entry : entries) {
+    if (saved) {
+        adopt(*saved);
+    }
+    // Scanned entries come after the saved ones: their subdirectories changed since the save.
+    for (auto& entry : scanned) {
         append_entry(std::move(entry));
     }
     evict_over_capacity();
@@ -305,6 +301,28 @@ void DiskCache::load_index() {
                  to_scan.size(),
                  std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count(),
                  errors_.load());
+}
+
+void DiskCache::adopt(disk_index::Loaded& saved) {
+    const auto now = steady_ms();
+    index_.reserve(saved.entries.size()); // no rehash while a million entries go in
+    std::vector<Lru::iterator> where(saved.entries.size(), lru_.end());
+    for (const auto i : saved.lru_order) {
+        auto& entry = saved.entries[i];
+        lru_.push_back(Entry{std::move(entry.key), entry.bytes, now});
+        if (!index_.emplace(lru_.back().key, std::prev(lru_.end())).second) {
+            lru_.pop_back(); // a key twice: only in a damaged index
+            continue;
+        }
+        bytes_ += entry.bytes;
+        where[i] = std::prev(lru_.end());
+    }
+    // Key order, so each insert goes at the end: linear, not n log n.
+    for (const auto it : where) {
+        if (it != lru_.end()) {
+            ordered_.emplace_hint(ordered_.end(), it->key);
+        }
+    }
 }
 
 std::vector<DiskCache::Entry> DiskCache::scan(const std::vector<std::size_t>& subdirs) {
@@ -353,20 +371,25 @@ void DiskCache::scan_subdir(std::size_t subdir, std::vector<Found>& found) {
 }
 
 void DiskCache::append_entry(Entry entry) {
-    if (index_.contains(entry.key)) {
-        return; // only in a damaged saved index
-    }
-    bytes_ += entry.bytes;
     lru_.push_back(std::move(entry));
-    index_.emplace(lru_.back().key, std::prev(lru_.end()));
+    if (!index_.emplace(lru_.back().key, std::prev(lru_.end())).second) {
+        lru_.pop_back(); // a key twice: only in a damaged saved index
+        return;
+    }
+    bytes_ += lru_.back().bytes;
     ordered_.insert(lru_.back().key);
 }
 
 void DiskCache::save_index() {
     std::lock_guard lock(mutex_);
-    disk_index::Writer writer(dir_);
+    std::unordered_map<std::string_view, std::uint64_t> rank;
+    rank.reserve(lru_.size());
     for (const auto& entry : lru_) {
-        writer.add(entry.key, entry.bytes);
+        rank.emplace(entry.key, rank.size());
+    }
+    disk_index::Writer writer(dir_);
+    for (const auto key : ordered_) {
+        writer.add(key, index_.find(key)->second->bytes, rank.find(key)->second);
     }
     if (!writer.commit()) {
         spdlog::warn("disk cache: cannot save the index in {}: the next start scans every file",

@@ -14,6 +14,7 @@
 #include <vector>
 
 #include "cache/cached_variant.h"
+#include "cache/disk_index.h"
 #include "core/result.h"
 
 namespace cdn::cache {
@@ -100,6 +101,8 @@ private:
     std::optional<Found> index_file(const std::filesystem::path& path, std::string_view sub_name);
     /** Indexes an entry as the least recently used (at open). */
     void append_entry(Entry entry);
+    /** Indexes the entries of a saved index (into an empty index). */
+    void adopt(disk_index::Loaded& saved);
     void save_index();
     std::filesystem::path file_for(std::string_view key) const;
     bool touch_due(std::string_view key);

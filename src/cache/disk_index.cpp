@@ -76,23 +76,48 @@ std::optional<std::string> read_and_delete(const fs::path& path) {
 }
 
 /** The entries and the count that end a saved index (its hash already checked and cut off),
- *  keeping those of trusted subdirectories. */
-bool parse_entries(Reader& in, const std::vector<bool>& trusted, Loaded& loaded) {
+ *  keeping those of trusted subdirectories, with their LRU ranks in `ranks`. */
+bool parse_entries(Reader& in, const std::vector<bool>& trusted, Loaded& loaded,
+                   std::vector<std::uint64_t>& ranks) {
+    // The usual case after a clean stop; it saves hashing every key.
+    const bool all_trusted = loaded.untrusted.empty();
     std::uint64_t count = 0;
     while (in.left() > sizeof(std::uint64_t)) {
         Saved entry;
+        std::uint64_t rank = 0;
         std::uint32_t key_size = 0;
-        if (!in.read(entry.bytes) || !in.read(key_size) || key_size > MAX_KEY ||
+        if (!in.read(entry.bytes) || !in.read(rank) || !in.read(key_size) || key_size > MAX_KEY ||
             !in.read(entry.key, key_size)) {
             return false;
         }
         ++count;
-        if (trusted[subdir_of(entry.key)]) {
+        if (all_trusted || trusted[subdir_of(entry.key)]) {
             loaded.entries.push_back(std::move(entry));
+            ranks.push_back(rank);
         }
     }
     std::uint64_t saved_count = 0;
     return in.read(saved_count) && saved_count == count;
+}
+
+/** Fills loaded.lru_order from the ranks (each below `count`, none twice, gaps allowed where
+ *  entries were left out): O(n), no sort. False for ranks that cannot be. */
+bool order_by_rank(const std::vector<std::uint64_t>& ranks, std::size_t count, Loaded& loaded) {
+    constexpr auto NONE = static_cast<std::size_t>(-1);
+    std::vector<std::size_t> at_rank(count, NONE);
+    for (std::size_t i = 0; i < ranks.size(); ++i) {
+        if (ranks[i] >= count || at_rank[ranks[i]] != NONE) {
+            return false;
+        }
+        at_rank[ranks[i]] = i;
+    }
+    loaded.lru_order.reserve(ranks.size());
+    for (const auto i : at_rank) {
+        if (i != NONE) {
+            loaded.lru_order.push_back(i);
+        }
+    }
+    return true;
 }
 
 } // namespace
@@ -131,9 +156,10 @@ Writer::~Writer() {
     XXH3_freeState(hash_);
 }
 
-void Writer::add(std::string_view key, std::uint64_t bytes) {
+void Writer::add(std::string_view key, std::uint64_t bytes, std::uint64_t rank) {
     const auto key_size = static_cast<std::uint32_t>(key.size());
     append(&bytes, sizeof(bytes));
+    append(&rank, sizeof(rank));
     append(&key_size, sizeof(key_size));
     append(key.data(), key.size());
     ++count_;
@@ -172,7 +198,7 @@ bool Writer::commit() {
 
 std::optional<Loaded> take(const fs::path& dir) {
     const auto data = read_and_delete(dir / FILE_NAME);
-    if (!data || data->size() < sizeof(std::uint64_t)) {
+    if (!data || data->size() < 2 * sizeof(std::uint64_t)) {
         return std::nullopt;
     }
     const std::string_view body(data->data(), data->size() - sizeof(std::uint64_t));
@@ -195,7 +221,11 @@ std::optional<Loaded> take(const fs::path& dir) {
             loaded.untrusted.push_back(i);
         }
     }
-    if (!parse_entries(in, trusted, loaded)) {
+    std::vector<std::uint64_t> ranks;
+    const auto count_at = data->size() - 2 * sizeof(std::uint64_t);
+    std::uint64_t count = 0;
+    std::memcpy(&count, data->data() + count_at, sizeof(count));
+    if (!parse_entries(in, trusted, loaded, ranks) || !order_by_rank(ranks, count, loaded)) {
         return std::nullopt;
     }
     return loaded;

@@ -17,7 +17,8 @@ namespace cdn::cache::disk_index {
  * one file instead of opening every variant file: with a million entries a scan takes tens of
  * seconds on a cold page cache, the saved index about one.
  *
- * It holds the entries (key and file size) in LRU order, most recently used first, and the
+ * It holds the entries (key, file size, LRU rank) in key order, so that open() builds both the
+ * ordered index (for prefix purges) and the LRU list in time linear in the entries, and the
  * mtime of each of the 256 subdirectories when it was written. take() deletes the file as it
  * reads it, so an index never outlives the run that read it: a crash leaves none, and the next
  * start scans. A subdirectory whose mtime changed since (any file created, renamed or deleted in
@@ -25,8 +26,8 @@ namespace cdn::cache::disk_index {
  * and the caller scans that subdirectory alone.
  *
  * Layout (host byte order, as the directory is local to the machine): magic, version, the 256
- * mtimes (nanoseconds, -1 for a missing subdirectory), then per entry its size, key length and
- * key, then the entry count, then XXH3-64 of everything before it.
+ * mtimes (nanoseconds, -1 for a missing subdirectory), then per entry its size, LRU rank (0 =
+ * most recently used), key length and key, then the entry count, then XXH3-64 of everything before it.
  */
 inline constexpr std::string_view FILE_NAME = "index";
 inline constexpr std::size_t SUBDIRS = 256;
@@ -38,9 +39,12 @@ struct Saved {
     std::uint64_t bytes = 0;
 };
 
-/** What take() found: the entries of the trusted subdirectories, most recently used first. */
+/** What take() found: the entries of the trusted subdirectories. */
 struct Loaded {
+    /** In key order. */
     std::vector<Saved> entries;
+    /** Positions in `entries`, most recently used first. */
+    std::vector<std::size_t> lru_order;
     /** Subdirectories (by the value of their two hex digits) to scan instead. */
     std::vector<std::size_t> untrusted;
 };
@@ -61,8 +65,9 @@ public:
     Writer(const Writer&) = delete;
     Writer& operator=(const Writer&) = delete;
 
-    /** The next entry, in LRU order, most recently used first. */
-    void add(std::string_view key, std::uint64_t bytes);
+    /** The next entry, in key order; `rank`: its place in the LRU order, 0 for the most
+     *  recently used. */
+    void add(std::string_view key, std::uint64_t bytes, std::uint64_t rank);
     bool commit();
 
 private:
