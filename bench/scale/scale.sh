@@ -49,6 +49,7 @@ run_once() { # RUN
         line=$("$BIN" disk-open "$dir"); echo "run $1 open (saved index) $n: $line"
         record "$n" "disk-tier index, bytes per entry" "$(field index_bytes_per_entry <<<"$line")"
         record "$n" "start-up, saved index (s)" "$(field open_s <<<"$line")"
+        record "$n" "clean close, saving the index (s)" "$(field close_s <<<"$line")"
         rm -f "$dir/index"
         line=$("$BIN" disk-open "$dir"); echo "run $1 open (scan, no index) $n: $line"
         record "$n" "start-up, scanning every file (s)" "$(field open_s <<<"$line")"
@@ -74,6 +75,7 @@ done
 
 python3 - "$RESULTS" <<'PY'
 import collections, statistics, sys
+def cell(v): return f"{v:,.0f}" if v >= 100 else f"{v:.3g}"
 values = collections.defaultdict(lambda: collections.defaultdict(list))
 for line in open(sys.argv[1]):
     size, rest = line.split(" ", 1)
@@ -89,5 +91,5 @@ for sizes, figures in groups.items():
     for figure in figures:
         meds = [statistics.median(values[figure][s]) for s in sizes]
         growth = f"{meds[-1] / meds[-2]:.2f}×" if meds[-2] else ""
-        print(f"| {figure} | {' | '.join('%.3g' % m for m in meds)} | {growth} |")
+        print(f"| {figure} | {' | '.join(cell(m) for m in meds)} | {growth} |")
 PY
