@@ -382,14 +382,16 @@ void DiskCache::append_entry(Entry entry) {
 
 void DiskCache::save_index() {
     std::lock_guard lock(mutex_);
-    std::unordered_map<std::string_view, std::uint64_t> rank;
-    rank.reserve(lru_.size());
-    for (const auto& entry : lru_) {
-        rank.emplace(entry.key, rank.size());
+    // Only the destructor saves, so touched_ms is read no more: it holds each entry's LRU rank
+    // while the entries are written in key order (a map from key to rank costs seconds at 1M).
+    std::int64_t rank = 0;
+    for (auto& entry : lru_) {
+        entry.touched_ms = rank++;
     }
     disk_index::Writer writer(dir_);
     for (const auto key : ordered_) {
-        writer.add(key, index_.find(key)->second->bytes, rank.find(key)->second);
+        const auto& entry = *index_.find(key)->second;
+        writer.add(key, entry.bytes, static_cast<std::uint64_t>(entry.touched_ms));
     }
     if (!writer.commit()) {
         spdlog::warn("disk cache: cannot save the index in {}: the next start scans every file",
