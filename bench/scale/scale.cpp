@@ -4,7 +4,9 @@
 //   scale_bench memory N            memory-tier index bytes per entry (and the variant's own
 //                                   bytes, against what the tier charges), insert, get time
 //   scale_bench disk-build N DIR    writes N small variants into a disk-tier folder (untimed)
-//   scale_bench disk-open DIR       opens that folder: start-up time, index bytes per entry
+//   scale_bench disk-open DIR [background]
+//                                   opens that folder: start-up time (and, with `background`,
+//                                   until the background scan is done), index bytes per entry
 //   scale_bench directory N DB      N customers in SQLite, all loaded into the edge's directory
 //   scale_bench purge N DIR         purges of one path and of a prefix, both tiers holding N
 //
@@ -140,15 +142,19 @@ int disk_build(std::size_t n, const std::filesystem::path& dir) {
     return (*disk)->entries() == n ? 0 : 1;
 }
 
-int disk_open(const std::filesystem::path& dir) {
+int disk_open(const std::filesystem::path& dir, cache::DiskCache::Startup startup) {
     const auto before = allocated();
     const auto start = Clock::now();
-    auto disk = cache::DiskCache::open(dir, std::uint64_t{1} << 40);
+    auto disk = cache::DiskCache::open(dir, std::uint64_t{1} << 40, startup);
     const auto open_s = seconds_since(start);
     if (!disk) {
         std::fprintf(stderr, "%s\n", disk.error().detail.c_str());
         return 1;
     }
+    while ((*disk)->indexing()) {
+        std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    }
+    std::printf("indexed_s=%.3f ", seconds_since(start));
     const auto n = (*disk)->entries();
     const auto bytes = allocated() - before;
     // A hit proves the index serves what is on disk.
@@ -314,8 +320,10 @@ int main(int argc, char** argv) {
     if (command == "disk-build" && argc == 4) {
         return disk_build(n, argv[3]);
     }
-    if (command == "disk-open" && argc == 3) {
-        return disk_open(argv[2]);
+    if (command == "disk-open" && (argc == 3 || argc == 4)) {
+        const bool background = argc == 4 && std::string(argv[3]) == "background";
+        return disk_open(argv[2], background ? cache::DiskCache::Startup::Background
+                                             : cache::DiskCache::Startup::Wait);
     }
     if (command == "directory" && argc == 4) {
         return directory(n, argv[3]);
@@ -323,7 +331,8 @@ int main(int argc, char** argv) {
     if (command == "purge" && argc == 4) {
         return purge(n, argv[3]);
     }
-    std::fprintf(stderr, "usage: scale_bench memory N | disk-build N DIR | disk-open DIR | "
+    std::fprintf(stderr, "usage: scale_bench memory N | disk-build N DIR | disk-open DIR "
+                         "[background] | "
                          "directory N DB | purge N DIR\n");
     return 2;
 }

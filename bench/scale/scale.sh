@@ -8,9 +8,10 @@
 #
 # The disk-tier folders (SIZES entries of ~300 bytes: 1M takes ~4 GB of disk and a few minutes
 # to write) are kept in SCALE_DIR between invocations and rebuilt only when missing. Start-up is
-# measured both ways side by side: from the index saved at the previous clean close, and by
-# scanning every file (as after a crash). Both read through a warm page cache: run
-# `sync; echo 3 > /proc/sys/vm/drop_caches` before an invocation for a cold one.
+# measured side by side: from the index saved at the previous clean close, and without it (as
+# after a crash) scanning every file before serving, or in the background (as `imagecdn serve`
+# does). All read through a warm page cache: run `sync; echo 3 > /proc/sys/vm/drop_caches`
+# before an invocation for a cold one.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 RUNS=${1:-${RUNS:-3}}
@@ -53,6 +54,12 @@ run_once() { # RUN
         rm -f "$dir/index"
         line=$("$BIN" disk-open "$dir"); echo "run $1 open (scan, no index) $n: $line"
         record "$n" "start-up, scanning every file (s)" "$(field open_s <<<"$line")"
+        rm -f "$dir/index"
+        line=$("$BIN" disk-open "$dir" background)
+        echo "run $1 open (background scan, no index) $n: $line"
+        record "$n" "start-up, background scan: serving after (s)" "$(field open_s <<<"$line")"
+        record "$n" "start-up, background scan: all indexed after (s)" \
+            "$(field indexed_s <<<"$line")"
         line=$("$BIN" purge "$n" "$dir"); echo "run $1 purge $n: $line"
         record "$n" "purge one path, 5 variants, memory tier (µs)" \
             "$(field memory_path_purge_us <<<"$line")"

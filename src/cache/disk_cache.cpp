@@ -242,12 +242,17 @@ DiskCache::DiskCache(fs::path dir, std::uint64_t capacity_bytes, int lock_fd)
     : dir_(std::move(dir)), capacity_(capacity_bytes), lock_fd_(lock_fd) {}
 
 DiskCache::~DiskCache() {
+    if (scanner_.joinable()) {
+        scanner_.request_stop();
+        scanner_.join();
+    }
     save_index(); // before the lock goes, so that no other process changes the directory first
     ::close(lock_fd_);
 }
 
 core::Result<std::unique_ptr<DiskCache>> DiskCache::open(fs::path dir,
-                                                         std::uint64_t capacity_bytes) {
+                                                         std::uint64_t capacity_bytes,
+                                                         Startup startup) {
     std::error_code ec;
     dir = fs::absolute(dir, ec);
     if (!ec) {
@@ -264,7 +269,7 @@ core::Result<std::unique_ptr<DiskCache>> DiskCache::open(fs::path dir,
         return unusable(dir, "cannot lock it (another process uses it?)");
     }
     auto cache = std::unique_ptr<DiskCache>(new DiskCache(std::move(dir), capacity_bytes, lock_fd));
-    cache->load_index();
+    cache->load_index(startup);
     return cache;
 }
 
@@ -273,7 +278,7 @@ fs::path DiskCache::file_for(std::string_view key) const {
     return dir_ / hash.substr(0, 2) / hash;
 }
 
-void DiskCache::load_index() {
+void DiskCache::load_index(Startup startup) {
     const auto start = std::chrono::steady_clock::now();
     std::vector<std::size_t> to_scan;
     auto saved = disk_index::take(dir_);
@@ -285,7 +290,13 @@ void DiskCache::load_index() {
         }
     }
     remove_stale_temps(dir_); // a save cut short by a crash
-    auto scanned = scan(to_scan);
+    const bool background = startup == Startup::Background && !to_scan.empty();
+    // Alongside a background scan, puts write temporary files too: only clearly older ones
+    // (mtimes are coarse) are unfinished writes of an earlier run.
+    stale_temps_before_ = background
+                              ? fs::file_time_type::clock::now() - std::chrono::seconds(1)
+                              : fs::file_time_type::max();
+    auto scanned = background ? std::vector<Entry>{} : scan(to_scan);
     std::lock_guard lock(mutex_);
     if (saved) {
         adopt(*saved);
@@ -295,12 +306,69 @@ void DiskCache::load_index() {
         append_entry(std::move(entry));
     }
     evict_over_capacity();
-    spdlog::info("disk cache: {} entries, {} bytes in {} ({}, {} subdirectories scanned, {:.2f} s);"
+    spdlog::info("disk cache: {} entries, {} bytes in {} ({}, {} subdirectories {}, {:.2f} s);"
                  " {} unreadable files removed",
                  lru_.size(), bytes_, dir_.string(), saved ? "saved index" : "no saved index",
-                 to_scan.size(),
+                 to_scan.size(), background ? "to scan in the background" : "scanned",
                  std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count(),
                  errors_.load());
+    if (background) {
+        indexing_ = true;
+        unscanned_ = to_scan;
+        scanner_ = std::jthread([this, to_scan](std::stop_token stop) {
+            background_scan(stop, to_scan);
+        });
+    }
+}
+
+void DiskCache::background_scan(std::stop_token stop, const std::vector<std::size_t>& subdirs) {
+    const auto start = std::chrono::steady_clock::now();
+    auto scanned = scan(subdirs, stop);
+    if (stop.stop_requested()) {
+        return; // closing: the saved index marks the subdirectories as still to scan
+    }
+    const auto found = scanned.size();
+    merge_scanned(std::move(scanned));
+    spdlog::info("disk cache: background scan of {} subdirectories found {} files in {:.2f} s; {} "
+                 "entries in all",
+                 subdirs.size(), found,
+                 std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count(),
+                 entries());
+}
+
+void DiskCache::merge_scanned(std::vector<Entry> scanned) {
+    // In batches, so that hits wait at most one batch for the lock.
+    constexpr std::size_t MERGE_BATCH = 4096;
+    for (std::size_t from = 0; from < scanned.size(); from += MERGE_BATCH) {
+        std::lock_guard lock(mutex_);
+        for (auto i = from; i < std::min(from + MERGE_BATCH, scanned.size()); ++i) {
+            auto& entry = scanned[i];
+            if (index_.contains(entry.key)) {
+                continue; // stored again since open(): its file replaced the scanned one
+            }
+            if (purged_while_indexing(entry.key)) {
+                ::unlink(file_for(entry.key).c_str());
+                continue;
+            }
+            append_entry(std::move(entry));
+        }
+        evict_over_capacity();
+    }
+    std::lock_guard lock(mutex_);
+    indexing_ = false;
+    unscanned_.clear();
+    purged_while_indexing_.clear();
+}
+
+bool DiskCache::purged_while_indexing(std::string_view key) const {
+    // A linear check: purges are rare in the seconds a scan takes.
+    return std::any_of(purged_while_indexing_.begin(), purged_while_indexing_.end(),
+                       [key](const std::string& prefix) { return key.starts_with(prefix); });
+}
+
+bool DiskCache::indexing() const {
+    std::lock_guard lock(mutex_);
+    return indexing_;
 }
 
 void DiskCache::adopt(disk_index::Loaded& saved) {
@@ -325,14 +393,16 @@ void DiskCache::adopt(disk_index::Loaded& saved) {
     }
 }
 
-std::vector<DiskCache::Entry> DiskCache::scan(const std::vector<std::size_t>& subdirs) {
+std::vector<DiskCache::Entry> DiskCache::scan(const std::vector<std::size_t>& subdirs,
+                                              std::stop_token stop) {
     std::vector<std::vector<Found>> found(std::clamp(std::thread::hardware_concurrency(), 2u, 8u));
     {
         // Threads, so that the file reads of a cold page cache overlap.
         std::vector<std::jthread> workers;
         for (std::size_t t = 0; t < found.size(); ++t) {
             workers.emplace_back([&, t] {
-                for (std::size_t i = t; i < subdirs.size(); i += found.size()) {
+                for (std::size_t i = t; i < subdirs.size() && !stop.stop_requested();
+                     i += found.size()) {
                     scan_subdir(subdirs[i], found[t]);
                 }
             });
@@ -388,7 +458,7 @@ void DiskCache::save_index() {
     for (auto& entry : lru_) {
         entry.touched_ms = rank++;
     }
-    disk_index::Writer writer(dir_);
+    disk_index::Writer writer(dir_, unscanned_);
     for (const auto key : ordered_) {
         const auto& entry = *index_.find(key)->second;
         writer.add(key, entry.bytes, static_cast<std::uint64_t>(entry.touched_ms));
@@ -404,13 +474,19 @@ std::optional<DiskCache::Found> DiskCache::index_file(const fs::path& path,
     const auto name = path.filename().string();
     std::error_code ec;
     if (name.starts_with(TEMP_PREFIX)) {
-        fs::remove(path, ec); // an unfinished write
+        // An unfinished write of an earlier run, or a put() of this one in progress.
+        if (fs::last_write_time(path, ec) < stale_temps_before_ && !ec) {
+            fs::remove(path, ec);
+        }
         return std::nullopt;
     }
     if (name.size() != 32 || !is_hex(name) || !name.starts_with(sub_name)) {
         return std::nullopt;
     }
     const Fd fd(::open(path.c_str(), O_RDONLY | O_NOFOLLOW | O_CLOEXEC));
+    if (!fd.valid() && errno == ENOENT) {
+        return std::nullopt; // evicted or purged since it was listed: nothing to index
+    }
     auto head = fd.valid() ? read_head(fd.get()) : std::nullopt;
     if (!head || file_for(head->key) != path) {
         errors_.fetch_add(1, std::memory_order_relaxed);
@@ -538,6 +614,13 @@ void DiskCache::evict_over_capacity() {
 }
 
 std::size_t DiskCache::erase_prefix(std::string_view prefix) {
+    {
+        // Files a background scan has not indexed yet are purged as it merges them.
+        std::lock_guard lock(mutex_);
+        if (indexing_) {
+            purged_while_indexing_.emplace_back(prefix);
+        }
+    }
     std::size_t erased = 0;
     for (bool more = true; more;) {
         std::lock_guard lock(mutex_);

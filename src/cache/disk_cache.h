@@ -10,6 +10,7 @@
 #include <set>
 #include <string>
 #include <string_view>
+#include <thread>
 #include <unordered_map>
 #include <vector>
 
@@ -48,10 +49,21 @@ namespace cdn::cache {
  */
 class DiskCache {
 public:
+    /** How open() treats the files no saved index vouches for (after a crash: every file). */
+    enum class Startup {
+        /** Reads them before returning. */
+        Wait,
+        /** Returns once the saved index is read, and reads the rest on a background thread:
+         *  until then their keys are misses (made again and stored anew, which the scan then
+         *  leaves alone), and purges meanwhile reach them too, as the scan adds them. */
+        Background,
+    };
+
     /** Opens (creating if needed) and indexes `dir`. Errors: unavailable when the directory
      *  cannot be created, written or locked; the caller then runs without a disk tier. */
     static core::Result<std::unique_ptr<DiskCache>> open(std::filesystem::path dir,
-                                                         std::uint64_t capacity_bytes);
+                                                         std::uint64_t capacity_bytes,
+                                                         Startup startup = Startup::Wait);
     ~DiskCache();
     DiskCache(const DiskCache&) = delete;
     DiskCache& operator=(const DiskCache&) = delete;
@@ -72,6 +84,8 @@ public:
     /** Sum of the indexed files' sizes; never above the capacity. */
     std::uint64_t size_bytes() const;
     std::size_t entries() const;
+    /** True while a background scan (Startup::Background) has not indexed every file yet. */
+    bool indexing() const;
     /** Files erase_prefix() deletes per hold of the index lock. */
     static constexpr std::size_t ERASE_BATCH = 64;
 
@@ -94,9 +108,14 @@ private:
     };
 
     DiskCache(std::filesystem::path dir, std::uint64_t capacity_bytes, int lock_fd);
-    void load_index();
-    /** The entries of these subdirectories (by number), most recently used first. */
-    std::vector<Entry> scan(const std::vector<std::size_t>& subdirs);
+    void load_index(Startup startup);
+    /** The entries of these subdirectories (by number), most recently used first; stops early
+     *  (with what it found) when `stop` is requested. */
+    std::vector<Entry> scan(const std::vector<std::size_t>& subdirs, std::stop_token stop = {});
+    void background_scan(std::stop_token stop, const std::vector<std::size_t>& subdirs);
+    /** Adds what a background scan found, but no key stored or purged since open(). */
+    void merge_scanned(std::vector<Entry> scanned);
+    bool purged_while_indexing(std::string_view key) const;
     void scan_subdir(std::size_t subdir, std::vector<Found>& found);
     std::optional<Found> index_file(const std::filesystem::path& path, std::string_view sub_name);
     /** Indexes an entry as the least recently used (at open). */
@@ -124,10 +143,19 @@ private:
     // The same keys in byte order, for prefix purges; maintained with `index_`.
     std::set<std::string_view> ordered_;
     std::uint64_t bytes_ = 0;
+    /** While a background scan runs (guarded by mutex_): the subdirectories it reads, which a
+     *  save meanwhile marks untrusted, and the prefixes purged since it began. */
+    bool indexing_ = false;
+    std::vector<std::size_t> unscanned_;
+    std::vector<std::string> purged_while_indexing_;
+    /** Temporary files older than this are unfinished writes of an earlier run. */
+    std::filesystem::file_time_type stale_temps_before_;
     std::atomic<std::uint64_t> errors_{0};
     std::atomic<std::uint64_t> errors_logged_{0};
     std::atomic<std::int64_t> paused_until_ms_{0};
     std::atomic<std::int64_t> next_log_ms_{0};
+    // Last, and joined first by the destructor: it uses everything above.
+    std::jthread scanner_;
 };
 
 } // namespace cdn::cache

@@ -20,6 +20,7 @@ namespace fs = std::filesystem;
 constexpr std::uint32_t MAGIC = 0x58444349; // "ICDX" in little-endian order
 constexpr std::uint32_t VERSION = 1;
 constexpr std::size_t FLUSH_AT = 1 << 20;
+constexpr std::int64_t NEVER_TRUSTED = -2;
 // Keys are short (the disk tier refuses longer ones); a longer length is a damaged file.
 constexpr std::uint32_t MAX_KEY = 64 * 1024;
 
@@ -137,12 +138,15 @@ Mtimes subdir_mtimes(const fs::path& dir) {
     return mtimes;
 }
 
-Writer::Writer(const fs::path& dir)
+Writer::Writer(const fs::path& dir, const std::vector<std::size_t>& untrusted)
     : dir_(dir), temp_((dir / (".tmp-index-" + core::random_hex(8))).string()),
       fd_(::open(temp_.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0644)),
       failed_(fd_ < 0), hash_(XXH3_createState()) {
     XXH3_64bits_reset(hash_);
-    const auto mtimes = subdir_mtimes(dir);
+    auto mtimes = subdir_mtimes(dir);
+    for (const auto i : untrusted) {
+        mtimes[i] = NEVER_TRUSTED; // no subdirectory has this mtime
+    }
     append(&MAGIC, sizeof(MAGIC));
     append(&VERSION, sizeof(VERSION));
     append(mtimes.data(), sizeof(mtimes));

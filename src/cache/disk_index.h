@@ -59,8 +59,11 @@ Mtimes subdir_mtimes(const std::filesystem::path& dir);
  *  makes commit() return false (the next start then scans). */
 class Writer {
 public:
-    /** Records the subdirectories' mtimes now: nothing may change the directory meanwhile. */
-    explicit Writer(const std::filesystem::path& dir);
+    /** Records the subdirectories' mtimes now: nothing may change the directory meanwhile.
+     *  `untrusted`: subdirectories the next start must scan whatever their mtime (the index
+     *  does not hold all of their files). */
+    explicit Writer(const std::filesystem::path& dir,
+                    const std::vector<std::size_t>& untrusted = {});
     ~Writer();
     Writer(const Writer&) = delete;
     Writer& operator=(const Writer&) = delete;
