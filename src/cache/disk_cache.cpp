@@ -12,6 +12,7 @@
 #include <cerrno>
 #include <chrono>
 #include <cstring>
+#include <numeric>
 #include <optional>
 #include <thread>
 #include <type_traits>
@@ -221,6 +222,12 @@ void remove_stale_temps(const fs::path& dir) {
     });
 }
 
+std::vector<std::size_t> every_subdir() {
+    std::vector<std::size_t> all(disk_index::SUBDIRS);
+    std::iota(all.begin(), all.end(), std::size_t{0});
+    return all;
+}
+
 /** `.lock` in the directory, held with flock for the life of the cache; -1 if taken. */
 int lock_directory(const fs::path& dir) {
     const int fd = ::open((dir / ".lock").c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644);
@@ -280,15 +287,8 @@ fs::path DiskCache::file_for(std::string_view key) const {
 
 void DiskCache::load_index(Startup startup) {
     const auto start = std::chrono::steady_clock::now();
-    std::vector<std::size_t> to_scan;
     auto saved = disk_index::take(dir_);
-    if (saved) {
-        to_scan = std::move(saved->untrusted);
-    } else {
-        for (std::size_t i = 0; i < disk_index::SUBDIRS; ++i) {
-            to_scan.push_back(i);
-        }
-    }
+    auto to_scan = saved ? std::move(saved->untrusted) : every_subdir();
     remove_stale_temps(dir_); // a save cut short by a crash
     const bool background = startup == Startup::Background && !to_scan.empty();
     // Alongside a background scan, puts write temporary files too: only clearly older ones

@@ -25,8 +25,9 @@ namespace cdn::cache {
  * by bytes (file sizes), least recently used evicted first. The tier survives a restart: the
  * destructor saves the index (keys, sizes, LRU order) in `{dir}/index` (disk_index.h), and open()
  * reads it back, scanning only the subdirectories that changed since. Without a saved index
- * (after a crash) open() reads every file's header, on several threads, and orders the entries
- * by mtime (touched on hits, at most once a minute per entry). A file damaged in place while
+ * (after a crash) every file's header is read, on several threads, before open() returns or in
+ * the background (Startup), and the entries are ordered by mtime (touched on hits, at most once
+ * a minute per entry). A file damaged in place while
  * the process was stopped is then found at its first read, not at open: it fails its checksum,
  * is deleted and is a miss.
  *
