@@ -60,7 +60,10 @@ std::unique_ptr<cache::DiskCache> open_disk_tier(const CacheConfig& config) {
     if (config.disk_bytes == 0) {
         return nullptr;
     }
-    auto disk = cache::DiskCache::open(config.disk_path, config.disk_bytes);
+    // Background: after a crash (no saved index) the node serves while its files are read,
+    // rather than starting seconds later with a million of them (docs/perf.md).
+    auto disk = cache::DiskCache::open(config.disk_path, config.disk_bytes,
+                                       cache::DiskCache::Startup::Background);
     if (!disk) {
         // The disk tier is an optimisation: without it the service still serves.
         spdlog::warn("disk cache disabled: {} ({})", disk.error().message, disk.error().detail);

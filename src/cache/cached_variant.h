@@ -55,7 +55,10 @@ struct CachedVariant {
 
     bool fresh_at(std::int64_t unix_now) const { return fresh_until == 0 || unix_now < fresh_until; }
 
-    static constexpr std::size_t FIXED_OVERHEAD = 256;
+    // Measured by bench/scale/scale.sh (docs/perf.md, issue 20 item 5): with jemalloc, an entry
+    // of the memory tier takes 430-450 bytes beyond its strings' sizes (struct and shared_ptr
+    // block ~224, LRU node, hash and ordered index ~160, allocation rounding of the strings).
+    static constexpr std::size_t FIXED_OVERHEAD = 448;
 };
 
 using VariantPtr = std::shared_ptr<const CachedVariant>;

@@ -12,12 +12,15 @@
 #include <cerrno>
 #include <chrono>
 #include <cstring>
+#include <numeric>
 #include <optional>
+#include <thread>
 #include <type_traits>
 #include <vector>
 
-#include "core/unique_fd.h"
+#include "cache/disk_index.h"
 #include "core/hash.h"
+#include "core/unique_fd.h"
 #include "core/random.h"
 
 namespace cdn::cache {
@@ -88,6 +91,8 @@ bool read_exact(int fd, char* out, std::size_t size, std::uint64_t offset) {
 /** A file's header and its three short fields, checked against the file's size. */
 struct FileHead {
     FileHeader header;
+    /** Nanoseconds; touched on hits, so it orders entries at open. */
+    std::int64_t mtime_ns = 0;
     std::string key;
     std::string content_type;
     std::string etag;
@@ -101,6 +106,7 @@ std::optional<FileHead> read_head(int fd) {
         !head.header.plausible(static_cast<std::uint64_t>(st.st_size))) {
         return std::nullopt;
     }
+    head.mtime_ns = std::int64_t{st.st_mtim.tv_sec} * 1'000'000'000 + st.st_mtim.tv_nsec;
     std::string fields(head.header.fields_size(), '\0');
     if (!read_exact(fd, fields.data(), fields.size(), sizeof(FileHeader))) {
         return std::nullopt;
@@ -237,6 +243,22 @@ template <class Visit> void for_each_entry(const fs::path& dir, Visit visit) {
     }
 }
 
+/** Removes `.tmp-*` files directly in `dir`: saves of the index cut short. */
+void remove_stale_temps(const fs::path& dir) {
+    for_each_entry(dir, [](const fs::directory_entry& entry) {
+        std::error_code ec;
+        if (entry.path().filename().string().starts_with(TEMP_PREFIX)) {
+            fs::remove(entry.path(), ec);
+        }
+    });
+}
+
+std::vector<std::size_t> every_subdir() {
+    std::vector<std::size_t> all(disk_index::SUBDIRS);
+    std::iota(all.begin(), all.end(), std::size_t{0});
+    return all;
+}
+
 /** `.lock` in the directory, held with flock for the life of the cache; -1 if taken. */
 int lock_directory(const fs::path& dir) {
     const int fd = ::open((dir / ".lock").c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644);
@@ -257,10 +279,18 @@ core::Error unusable(const fs::path& dir, const std::string& why) {
 DiskCache::DiskCache(fs::path dir, std::uint64_t capacity_bytes, int lock_fd)
     : dir_(std::move(dir)), capacity_(capacity_bytes), lock_fd_(lock_fd) {}
 
-DiskCache::~DiskCache() { ::close(lock_fd_); }
+DiskCache::~DiskCache() {
+    if (scanner_.joinable()) {
+        scanner_.request_stop();
+        scanner_.join();
+    }
+    save_index(); // before the lock goes, so that no other process changes the directory first
+    ::close(lock_fd_);
+}
 
 core::Result<std::unique_ptr<DiskCache>> DiskCache::open(fs::path dir,
-                                                         std::uint64_t capacity_bytes) {
+                                                         std::uint64_t capacity_bytes,
+                                                         Startup startup) {
     std::error_code ec;
     dir = fs::absolute(dir, ec);
     if (!ec) {
@@ -277,7 +307,7 @@ core::Result<std::unique_ptr<DiskCache>> DiskCache::open(fs::path dir,
         return unusable(dir, "cannot lock it (another process uses it?)");
     }
     auto cache = std::unique_ptr<DiskCache>(new DiskCache(std::move(dir), capacity_bytes, lock_fd));
-    cache->load_index();
+    cache->load_index(startup);
     return cache;
 }
 
@@ -286,60 +316,216 @@ fs::path DiskCache::file_for(std::string_view key) const {
     return dir_ / hash.substr(0, 2) / hash;
 }
 
-void DiskCache::load_index() {
-    struct Found {
-        Entry entry;
-        fs::file_time_type used;
-    };
-    std::vector<Found> found;
-    // Only names this cache makes are considered, and only those are ever deleted: a
-    // misconfigured path never loses files that are not ours.
-    for_each_entry(dir_, [&](const fs::directory_entry& sub) {
-        const auto sub_name = sub.path().filename().string();
-        std::error_code ec;
-        if (sub_name.size() == 2 && is_hex(sub_name) &&
-            sub.symlink_status(ec).type() == fs::file_type::directory) {
-            for_each_entry(sub.path(), [&](const fs::directory_entry& file) {
-                if (auto entry = index_file(file.path(), sub_name)) {
-                    found.push_back(Found{std::move(*entry), file.last_write_time(ec)});
+void DiskCache::load_index(Startup startup) {
+    const auto start = std::chrono::steady_clock::now();
+    auto saved = disk_index::take(dir_);
+    auto to_scan = saved ? std::move(saved->untrusted) : every_subdir();
+    remove_stale_temps(dir_); // a save cut short by a crash
+    const bool background = startup == Startup::Background && !to_scan.empty();
+    // Alongside a background scan, puts write temporary files too: only clearly older ones
+    // (mtimes are coarse) are unfinished writes of an earlier run.
+    stale_temps_before_ = background
+                              ? fs::file_time_type::clock::now() - std::chrono::seconds(1)
+                              : fs::file_time_type::max();
+    auto scanned = background ? std::vector<Entry>{} : scan(to_scan);
+    std::lock_guard lock(mutex_);
+    if (saved) {
+        adopt(*saved);
+    }
+    // Scanned entries come after the saved ones: their subdirectories changed since the save.
+    for (auto& entry : scanned) {
+        append_entry(std::move(entry));
+    }
+    evict_over_capacity();
+    spdlog::info("disk cache: {} entries, {} bytes in {} ({}, {} subdirectories {}, {:.2f} s);"
+                 " {} unreadable files removed",
+                 lru_.size(), bytes_, dir_.string(), saved ? "saved index" : "no saved index",
+                 to_scan.size(), background ? "to scan in the background" : "scanned",
+                 std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count(),
+                 errors_.load());
+    if (background) {
+        indexing_ = true;
+        unscanned_ = to_scan;
+        scanner_ = std::jthread([this, to_scan](std::stop_token stop) {
+            background_scan(stop, to_scan);
+        });
+    }
+}
+
+void DiskCache::background_scan(std::stop_token stop, const std::vector<std::size_t>& subdirs) {
+    const auto start = std::chrono::steady_clock::now();
+    auto scanned = scan(subdirs, stop);
+    if (stop.stop_requested()) {
+        return; // closing: the saved index marks the subdirectories as still to scan
+    }
+    const auto found = scanned.size();
+    merge_scanned(std::move(scanned));
+    spdlog::info("disk cache: background scan of {} subdirectories found {} files in {:.2f} s; {} "
+                 "entries in all",
+                 subdirs.size(), found,
+                 std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count(),
+                 entries());
+}
+
+void DiskCache::merge_scanned(std::vector<Entry> scanned) {
+    // In batches, so that hits wait at most one batch for the lock.
+    constexpr std::size_t MERGE_BATCH = 4096;
+    for (std::size_t from = 0; from < scanned.size(); from += MERGE_BATCH) {
+        std::lock_guard lock(mutex_);
+        for (auto i = from; i < std::min(from + MERGE_BATCH, scanned.size()); ++i) {
+            auto& entry = scanned[i];
+            if (index_.contains(entry.key)) {
+                continue; // stored again since open(): its file replaced the scanned one
+            }
+            if (purged_while_indexing(entry.key)) {
+                ::unlink(file_for(entry.key).c_str());
+                continue;
+            }
+            append_entry(std::move(entry));
+        }
+        evict_over_capacity();
+    }
+    std::lock_guard lock(mutex_);
+    indexing_ = false;
+    unscanned_.clear();
+    purged_while_indexing_.clear();
+}
+
+bool DiskCache::purged_while_indexing(std::string_view key) const {
+    // A linear check: purges are rare in the seconds a scan takes.
+    return std::any_of(purged_while_indexing_.begin(), purged_while_indexing_.end(),
+                       [key](const std::string& prefix) { return key.starts_with(prefix); });
+}
+
+bool DiskCache::indexing() const {
+    std::lock_guard lock(mutex_);
+    return indexing_;
+}
+
+void DiskCache::adopt(disk_index::Loaded& saved) {
+    const auto now = steady_ms();
+    index_.reserve(saved.entries.size()); // no rehash while a million entries go in
+    std::vector<Lru::iterator> where(saved.entries.size(), lru_.end());
+    for (const auto i : saved.lru_order) {
+        auto& entry = saved.entries[i];
+        lru_.push_back(Entry{std::move(entry.key), entry.bytes, now});
+        if (!index_.emplace(lru_.back().key, std::prev(lru_.end())).second) {
+            lru_.pop_back(); // a key twice: only in a damaged index
+            continue;
+        }
+        bytes_ += entry.bytes;
+        where[i] = std::prev(lru_.end());
+    }
+    // Key order, so each insert goes at the end: linear, not n log n.
+    for (const auto it : where) {
+        if (it != lru_.end()) {
+            ordered_.emplace_hint(ordered_.end(), it->key);
+        }
+    }
+}
+
+std::vector<DiskCache::Entry> DiskCache::scan(const std::vector<std::size_t>& subdirs,
+                                              std::stop_token stop) {
+    std::vector<std::vector<Found>> found(std::clamp(std::thread::hardware_concurrency(), 2u, 8u));
+    {
+        // Threads, so that the file reads of a cold page cache overlap.
+        std::vector<std::jthread> workers;
+        for (std::size_t t = 0; t < found.size(); ++t) {
+            workers.emplace_back([&, t] {
+                for (std::size_t i = t; i < subdirs.size() && !stop.stop_requested();
+                     i += found.size()) {
+                    scan_subdir(subdirs[i], found[t]);
                 }
             });
         }
-    });
-    // Most recently used first: the mtime was touched on hits.
-    std::sort(found.begin(), found.end(),
-              [](const Found& a, const Found& b) { return a.used > b.used; });
-    std::lock_guard lock(mutex_);
-    for (auto& f : found) {
-        bytes_ += f.entry.bytes;
-        lru_.push_back(std::move(f.entry));
-        index_.emplace(lru_.back().key, std::prev(lru_.end()));
-        ordered_.insert(lru_.back().key);
     }
-    evict_over_capacity();
-    spdlog::info("disk cache: {} entries, {} bytes in {}; {} unreadable files removed", lru_.size(),
-                 bytes_, dir_.string(), errors_.load());
+    std::vector<Found> all;
+    for (auto& part : found) {
+        std::move(part.begin(), part.end(), std::back_inserter(all));
+    }
+    // Most recently used first: the mtime was touched on hits.
+    std::sort(all.begin(), all.end(),
+              [](const Found& a, const Found& b) { return a.mtime_ns > b.mtime_ns; });
+    std::vector<Entry> entries;
+    entries.reserve(all.size());
+    for (auto& f : all) {
+        entries.push_back(std::move(f.entry));
+    }
+    return entries;
 }
 
-std::optional<DiskCache::Entry> DiskCache::index_file(const fs::path& path,
+void DiskCache::scan_subdir(std::size_t subdir, std::vector<Found>& found) {
+    char name[3];
+    std::snprintf(name, sizeof(name), "%02zx", subdir);
+    const auto path = dir_ / name;
+    struct stat st {};
+    // Only names this cache makes are considered, and only those are ever deleted: a
+    // misconfigured path never loses files that are not ours.
+    if (::lstat(path.c_str(), &st) != 0 || !S_ISDIR(st.st_mode)) {
+        return;
+    }
+    for_each_entry(path, [&](const fs::directory_entry& file) {
+        if (auto entry = index_file(file.path(), name)) {
+            found.push_back(std::move(*entry));
+        }
+    });
+}
+
+void DiskCache::append_entry(Entry entry) {
+    lru_.push_back(std::move(entry));
+    if (!index_.emplace(lru_.back().key, std::prev(lru_.end())).second) {
+        lru_.pop_back(); // a key twice: only in a damaged saved index
+        return;
+    }
+    bytes_ += lru_.back().bytes;
+    ordered_.insert(lru_.back().key);
+}
+
+void DiskCache::save_index() {
+    std::lock_guard lock(mutex_);
+    // Only the destructor saves, so touched_ms is read no more: it holds each entry's LRU rank
+    // while the entries are written in key order (a map from key to rank costs seconds at 1M).
+    std::int64_t rank = 0;
+    for (auto& entry : lru_) {
+        entry.touched_ms = rank++;
+    }
+    disk_index::Writer writer(dir_, unscanned_);
+    for (const auto key : ordered_) {
+        const auto& entry = *index_.find(key)->second;
+        writer.add(key, entry.bytes, static_cast<std::uint64_t>(entry.touched_ms));
+    }
+    if (!writer.commit()) {
+        spdlog::warn("disk cache: cannot save the index in {}: the next start scans every file",
+                     dir_.string());
+    }
+}
+
+std::optional<DiskCache::Found> DiskCache::index_file(const fs::path& path,
                                                       std::string_view sub_name) {
     const auto name = path.filename().string();
     std::error_code ec;
     if (name.starts_with(TEMP_PREFIX)) {
-        fs::remove(path, ec); // an unfinished write
+        // An unfinished write of an earlier run, or a put() of this one in progress.
+        if (fs::last_write_time(path, ec) < stale_temps_before_ && !ec) {
+            fs::remove(path, ec);
+        }
         return std::nullopt;
     }
     if (name.size() != 32 || !is_hex(name) || !name.starts_with(sub_name)) {
         return std::nullopt;
     }
     const Fd fd(::open(path.c_str(), O_RDONLY | O_NOFOLLOW | O_CLOEXEC));
+    if (!fd.valid() && errno == ENOENT) {
+        return std::nullopt; // evicted or purged since it was listed: nothing to index
+    }
     auto head = fd.valid() ? read_head(fd.get()) : std::nullopt;
     if (!head || file_for(head->key) != path) {
         errors_.fetch_add(1, std::memory_order_relaxed);
         fs::remove(path, ec); // corrupt, or not where its key says
         return std::nullopt;
     }
-    return Entry{std::move(head->key), head->header.file_size(), steady_ms()};
+    return Found{Entry{std::move(head->key), head->header.file_size(), steady_ms()},
+                 head->mtime_ns};
 }
 
 bool DiskCache::mark_used(std::string_view key) {
@@ -552,6 +738,13 @@ void DiskCache::evict_over_capacity() {
 }
 
 std::size_t DiskCache::erase_prefix(std::string_view prefix) {
+    {
+        // Files a background scan has not indexed yet are purged as it merges them.
+        std::lock_guard lock(mutex_);
+        if (indexing_) {
+            purged_while_indexing_.emplace_back(prefix);
+        }
+    }
     std::size_t erased = 0;
     for (bool more = true; more;) {
         std::lock_guard lock(mutex_);

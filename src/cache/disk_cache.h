@@ -10,18 +10,26 @@
 #include <set>
 #include <string>
 #include <string_view>
+#include <thread>
 #include <unordered_map>
+#include <vector>
 
 #include "cache/cached_variant.h"
+#include "cache/disk_index.h"
 #include "core/result.h"
 
 namespace cdn::cache {
 
 /**
  * The disk tier: one file per variant, `{dir}/{h[0..2]}/{h}` with h = hash128_hex(key), bounded
- * by bytes (file sizes), least recently used evicted first. open() rebuilds the index from the
- * files, ordered by mtime (touched on hits, at most once a minute per entry), so the tier
- * survives a restart.
+ * by bytes (file sizes), least recently used evicted first. The tier survives a restart: the
+ * destructor saves the index (keys, sizes, LRU order) in `{dir}/index` (disk_index.h), and open()
+ * reads it back, scanning only the subdirectories that changed since. Without a saved index
+ * (after a crash) every file's header is read, on several threads, before open() returns or in
+ * the background (Startup), and the entries are ordered by mtime (touched on hits, at most once
+ * a minute per entry). A file damaged in place while
+ * the process was stopped is then found at its first read, not at open: it fails its checksum,
+ * is deleted and is a miss.
  *
  * A file is a fixed header (magic, version, times, status, sizes, XXH3-64 of the body; host
  * byte order, as the directory is local to the machine), then key, content type and ETag, then
@@ -42,10 +50,21 @@ namespace cdn::cache {
  */
 class DiskCache {
 public:
+    /** How open() treats the files no saved index vouches for (after a crash: every file). */
+    enum class Startup {
+        /** Reads them before returning. */
+        Wait,
+        /** Returns once the saved index is read, and reads the rest on a background thread:
+         *  until then their keys are misses (made again and stored anew, which the scan then
+         *  leaves alone), and purges meanwhile reach them too, as the scan adds them. */
+        Background,
+    };
+
     /** Opens (creating if needed) and indexes `dir`. Errors: unavailable when the directory
      *  cannot be created, written or locked; the caller then runs without a disk tier. */
     static core::Result<std::unique_ptr<DiskCache>> open(std::filesystem::path dir,
-                                                         std::uint64_t capacity_bytes);
+                                                         std::uint64_t capacity_bytes,
+                                                         Startup startup = Startup::Wait);
     ~DiskCache();
     DiskCache(const DiskCache&) = delete;
     DiskCache& operator=(const DiskCache&) = delete;
@@ -79,6 +98,8 @@ public:
     /** Sum of the indexed files' sizes; never above the capacity. */
     std::uint64_t size_bytes() const;
     std::size_t entries() const;
+    /** True while a background scan (Startup::Background) has not indexed every file yet. */
+    bool indexing() const;
     /** Files erase_prefix() deletes per hold of the index lock. */
     static constexpr std::size_t ERASE_BATCH = 64;
 
@@ -111,9 +132,28 @@ private:
     };
     using Lru = std::list<Entry>; // front = most recently used
 
+    /** A scanned entry and its file's mtime (nanoseconds), which orders it. */
+    struct Found {
+        Entry entry;
+        std::int64_t mtime_ns = 0;
+    };
+
     DiskCache(std::filesystem::path dir, std::uint64_t capacity_bytes, int lock_fd);
-    void load_index();
-    std::optional<Entry> index_file(const std::filesystem::path& path, std::string_view sub_name);
+    void load_index(Startup startup);
+    /** The entries of these subdirectories (by number), most recently used first; stops early
+     *  (with what it found) when `stop` is requested. */
+    std::vector<Entry> scan(const std::vector<std::size_t>& subdirs, std::stop_token stop = {});
+    void background_scan(std::stop_token stop, const std::vector<std::size_t>& subdirs);
+    /** Adds what a background scan found, but no key stored or purged since open(). */
+    void merge_scanned(std::vector<Entry> scanned);
+    bool purged_while_indexing(std::string_view key) const;
+    void scan_subdir(std::size_t subdir, std::vector<Found>& found);
+    std::optional<Found> index_file(const std::filesystem::path& path, std::string_view sub_name);
+    /** Indexes an entry as the least recently used (at open). */
+    void append_entry(Entry entry);
+    /** Indexes the entries of a saved index (into an empty index). */
+    void adopt(disk_index::Loaded& saved);
+    void save_index();
     std::filesystem::path file_for(std::string_view key) const;
     bool touch_due(std::string_view key);
     bool mark_used(std::string_view key);
@@ -142,10 +182,19 @@ private:
     std::unordered_map<std::string_view, OpenFile> open_files_;
     std::list<std::string> open_order_;
     std::uint64_t bytes_ = 0;
+    /** While a background scan runs (guarded by mutex_): the subdirectories it reads, which a
+     *  save meanwhile marks untrusted, and the prefixes purged since it began. */
+    bool indexing_ = false;
+    std::vector<std::size_t> unscanned_;
+    std::vector<std::string> purged_while_indexing_;
+    /** Temporary files older than this are unfinished writes of an earlier run. */
+    std::filesystem::file_time_type stale_temps_before_;
     std::atomic<std::uint64_t> errors_{0};
     std::atomic<std::uint64_t> errors_logged_{0};
     std::atomic<std::int64_t> paused_until_ms_{0};
     std::atomic<std::int64_t> next_log_ms_{0};
+    // Last, and joined first by the destructor: it uses everything above.
+    std::jthread scanner_;
 };
 
 } // namespace cdn::cache

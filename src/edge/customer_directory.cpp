@@ -8,16 +8,12 @@
 #include "http/blocking.h"
 
 namespace cdn::edge {
-namespace {
-// Bounds the memory that a stream of random keys or hosts can take.
-constexpr std::size_t MAX_ENTRIES = 100'000;
-} // namespace
-
 CustomerDirectory::CustomerDirectory(db::Database& db, boost::asio::thread_pool& blocking_pool,
                                      const core::Clock& clock, std::chrono::seconds ttl,
-                                     std::chrono::seconds negative_ttl, std::uint32_t max_dimension)
+                                     std::chrono::seconds negative_ttl, std::uint32_t max_dimension,
+                                     std::size_t max_entries)
     : db_(db), blocking_pool_(blocking_pool), clock_(clock), ttl_(ttl), negative_ttl_(negative_ttl),
-      max_dimension_(max_dimension) {}
+      max_dimension_(max_dimension), max_entries_(std::max<std::size_t>(max_entries, 8)) {}
 
 boost::asio::awaitable<core::Result<CustomerPtr>>
 CustomerDirectory::find_by_key(std::string_view public_key) {
@@ -158,12 +154,23 @@ void CustomerDirectory::remember(Entries& entries, std::string_view key,
         // used for this request only and the next one reads again.
         return;
     }
-    if (entries.size() >= MAX_ENTRIES) {
-        entries.clear();
-    }
     const auto now = clock_.steady_now();
+    make_room(entries, now);
     entries.insert_or_assign(
         std::string(key), Entry{.customer = customer, .expires_at = now + ttl, .stored_at = now});
+}
+
+void CustomerDirectory::make_room(Entries& entries, std::chrono::steady_clock::time_point now) {
+    if (entries.size() < max_entries_) {
+        return;
+    }
+    // Not clear(): with as many live customers as the bound, every one would be read again.
+    // Expired entries go first, then any, down to 7/8 of the bound, so that this O(n) sweep
+    // runs at most once per max_entries_/8 inserts.
+    std::erase_if(entries, [now](const auto& entry) { return entry.second.expires_at <= now; });
+    for (auto it = entries.begin(); it != entries.end() && entries.size() > max_entries_ / 8 * 7;) {
+        it = entries.erase(it);
+    }
 }
 
 void CustomerDirectory::invalidate(std::string_view public_key) {

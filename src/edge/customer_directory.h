@@ -51,10 +51,16 @@ using CustomerPtr = std::shared_ptr<const CustomerConfig>;
 class CustomerDirectory {
 public:
     /** @param blocking_pool runs the database reads of find_by_*()
-     *  @param max_dimension the server's hard limit, which preset options are checked against */
+     *  @param max_dimension the server's hard limit, which preset options are checked against
+     *  @param max_entries bound on the answers cached by key, and on those by host: it bounds
+     *  the memory a stream of random keys or hosts can take (docs/perf.md: a customer's config
+     *  costs about 2 KB) */
     CustomerDirectory(db::Database& db, boost::asio::thread_pool& blocking_pool,
                       const core::Clock& clock, std::chrono::seconds ttl,
-                      std::chrono::seconds negative_ttl, std::uint32_t max_dimension);
+                      std::chrono::seconds negative_ttl, std::uint32_t max_dimension,
+                      std::size_t max_entries = DEFAULT_MAX_ENTRIES);
+
+    static constexpr std::size_t DEFAULT_MAX_ENTRIES = 250'000;
 
     /** The customer (nullptr for none) with this public key, or with this custom domain:
      *  cached, else read from the database off the I/O thread. */
@@ -128,6 +134,8 @@ private:
     std::optional<CustomerPtr> keep_stale(Entries& entries, std::string_view key);
     core::Result<CustomerPtr> config_of(std::optional<db::CustomerRecord> record);
     std::uint64_t current_generation() const;
+    /** Below max_entries_ before an insert (under mutex_). */
+    void make_room(Entries& entries, std::chrono::steady_clock::time_point now);
     /** Caches the answer unless an invalidation came since `generation` was read. */
     void remember(Entries& entries, std::string_view key, const CustomerPtr& customer,
                   std::uint64_t generation);
@@ -138,6 +146,7 @@ private:
     std::chrono::seconds ttl_;
     std::chrono::seconds negative_ttl_;
     std::uint32_t max_dimension_;
+    std::size_t max_entries_;
     std::atomic<std::uint64_t> loads_{0};
     mutable std::atomic<std::uint64_t> stale_served_{0};
     std::atomic<bool> database_up_{true};

@@ -191,10 +191,15 @@ TEST(DiskTier, SurvivesRestartAndServesHitsFromDisk) {
         EXPECT_EQ(first->header("x-cache"), "MISS");
         EXPECT_EQ(server.stop(), 0);
     }
+    // A clean stop saves the disk tier's index, and the next start reads it instead of every
+    // file (and deletes it, so that a crash cannot leave one out of date).
+    const auto saved_index = dir.path() + "/cache/index";
+    EXPECT_TRUE(std::filesystem::is_regular_file(saved_index));
     // Remove the original: a hit after the restart can only come from the disk tier.
     std::filesystem::remove(dir.path() + "/originals/" + pk + "/logo.png");
     ServerProcess server(dir.path());
     ASSERT_TRUE(server.start()) << server.stderr_text();
+    EXPECT_FALSE(std::filesystem::exists(saved_index));
     const auto again = http_request(server.port(), "GET", target);
     ASSERT_TRUE(again);
     EXPECT_EQ(again->status, 200);

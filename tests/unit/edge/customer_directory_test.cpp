@@ -220,6 +220,40 @@ TEST_F(CustomerDirectoryTest, LoadsCountsDatabaseReadsNotCacheHits) {
     EXPECT_EQ(directory_->loads(), 3u);
 }
 
+TEST_F(CustomerDirectoryTest, AFullDirectoryDropsExpiredAnswersFirstAndNeverEverything) {
+    constexpr std::size_t MAX = 64;
+    directory_ = std::make_unique<CustomerDirectory>(*db_, pool_, clock_, TTL, NEGATIVE_TTL,
+                                                     MAX_DIMENSION, MAX);
+    add_customer("c1");
+    ASSERT_NE(load_key("pk_c1"), nullptr);
+    const auto unknown = [](std::size_t i) { return "pk_unknown" + std::to_string(i); };
+    for (std::size_t i = 0; i < MAX / 2; ++i) {
+        EXPECT_EQ(load_key(unknown(i)), nullptr);
+    }
+    clock_.advance(NEGATIVE_TTL); // those unknown keys expire; the customer does not
+    const auto fresh_from = MAX / 2;
+    const auto load_unknown = [&](std::size_t from, std::size_t to) {
+        for (std::size_t i = from; i < to; ++i) {
+            EXPECT_EQ(load_key(unknown(i)), nullptr);
+        }
+    };
+    const auto cached_unknown = [&](std::size_t to) {
+        std::size_t cached = 0;
+        for (std::size_t i = fresh_from; i < to; ++i) {
+            cached += directory_->cached_by_key(unknown(i)).has_value();
+        }
+        return cached;
+    };
+    // Filling up drops the expired answers, and only those.
+    load_unknown(fresh_from, fresh_from + MAX * 3 / 4);
+    EXPECT_TRUE(directory_->cached_by_key("pk_c1").has_value());
+    EXPECT_EQ(cached_unknown(fresh_from + MAX * 3 / 4), MAX * 3 / 4);
+    // With nothing expired, the bound holds and most of what it knew stays.
+    load_unknown(fresh_from + MAX * 3 / 4, fresh_from + 3 * MAX);
+    EXPECT_LT(cached_unknown(fresh_from + 3 * MAX), MAX);
+    EXPECT_GE(cached_unknown(fresh_from + 3 * MAX), MAX / 2);
+}
+
 TEST_F(CustomerDirectoryTest, CachedAnswerIsNotReReadUntilExpiry) {
     add_customer("c1", R"({"default_quality":70})");
     load_key("pk_c1");
