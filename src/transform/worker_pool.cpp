@@ -45,7 +45,7 @@ void lower_this_threads_priority() {
 } // namespace
 
 WorkerPool::WorkerPool(unsigned workers, std::size_t queue_limit, std::size_t queue_per_customer)
-    : queue_limit_(queue_limit == QUEUE_ONE_PER_WORKER ? workers : queue_limit),
+    : queue_limit_(queue_limit == QUEUE_ONE_PER_WORKER ? std::max(2u, workers) : queue_limit),
       queue_per_customer_(queue_per_customer) {
     threads_.reserve(workers);
     for (unsigned i = 0; i < workers; ++i) {

@@ -82,7 +82,7 @@ class WorkerPool {
     friend class Reservation;
 
 public:
-    /** `queue_limit` QUEUE_ONE_PER_WORKER: as many as `workers`. */
+    /** `queue_limit` QUEUE_ONE_PER_WORKER: as many as `workers`, at least two. */
     WorkerPool(unsigned workers, std::size_t queue_limit, std::size_t queue_per_customer);
     ~WorkerPool();
     WorkerPool(const WorkerPool&) = delete;
