@@ -12,12 +12,14 @@ const agent = new http.Agent({ keepAlive: true, maxSockets: Number(connections) 
 const sep = url.includes('?') ? '&' : '?';
 const until = Date.now() + Number(seconds) * 1000;
 const latencies = {}; // status -> [ms]
+// Distinct from every earlier run's, so that no request is a cache hit.
+const run = `${process.pid}-${Date.now().toString(36)}`;
 let counter = 0;
 
 function once() {
   return new Promise((resolve) => {
     const started = process.hrtime.bigint();
-    const req = http.get(`${url}${sep}v=ol${++counter}`, { agent }, (res) => {
+    const req = http.get(`${url}${sep}v=ol-${run}-${++counter}`, { agent }, (res) => {
       res.resume();
       res.on('end', () => {
         const ms = Number(process.hrtime.bigint() - started) / 1e6;

@@ -12,7 +12,7 @@ set -euo pipefail
 cd "$(dirname "$0")/../.."
 DURATION=${1:-20}
 read -r -a CONNS <<<"${2:-2 16}"
-shift 2 2>/dev/null || true
+shift $(($# < 2 ? $# : 2))
 WORKLOADS=("${@:-w1 w2 w3}")
 [ "${#WORKLOADS[@]}" -eq 1 ] && read -r -a WORKLOADS <<<"${WORKLOADS[0]}"
 RUNS=${RUNS:-3}
