@@ -1,5 +1,7 @@
 // The peer: a minimal sharp server doing the benchmark's transforms, one worker per core
-// (node cluster), sharp's defaults otherwise. Usage: node sharp_server.js PORT SOURCE_DIR
+// (node cluster), sharp's defaults otherwise. Encoder settings equal to ImageCDN's (see below:
+// progressive JPEG with optimised Huffman tables, WebP effort 4, AVIF 4:2:0 effort 4).
+// Usage: node sharp_server.js PORT SOURCE_DIR
 'use strict';
 const cluster = require('node:cluster');
 const http = require('node:http');
@@ -20,31 +22,28 @@ const workloads = {
 };
 const sources = { w1: 'photo.jpg', w2: 'photo.jpg', w3: 'graphic.png' };
 
-// W5 (srcset): /w5/FILE/WIDTH/FORMAT, FILE one of camera-1.jpg … camera-8.jpg (read once per
-// worker), FORMAT webp (q75) or jpeg (q75, progressive, optimised Huffman coding, as `format=pjpg`).
+// W5 (srcset): /w5/FILE/WIDTH/FORMAT, FILE one of camera-1.jpg … camera-8.jpg, FORMAT webp (q75)
+// or jpeg (q75, progressive, optimised Huffman coding, as `format=pjpg`).
 const w5Formats = {
   webp: (image) => image.webp({ quality: 75, effort: 4 }),
   jpeg: (image) => image.jpeg({ quality: 75, progressive: true, optimiseCoding: true }),
 };
-const w5Sources = new Map();
 function w5(route) {
   const [file, width, format] = route.split('/').slice(1);
   if (!/^camera-[1-8]\.jpg$/.test(file) || !w5Formats[format]) return null;
-  if (!w5Sources.has(file)) w5Sources.set(file, fs.readFileSync(path.join(dir, file)));
-  return w5Formats[format](sharp(w5Sources.get(file)).resize({ width: Number(width) }));
+  return { file, make: (src) => w5Formats[format](sharp(src).resize({ width: Number(width) })) };
 }
 
 if (cluster.isPrimary) {
   for (let i = 0; i < os.availableParallelism(); i++) cluster.fork();
 } else {
-  const bytes = {};
-  for (const [w, file] of Object.entries(sources)) bytes[w] = fs.readFileSync(path.join(dir, file));
   http.createServer((req, res) => {
     const name = req.url.split('?')[0].slice(1);
     const make = workloads[name];
-    const pipeline = name.startsWith('w5/') ? w5(name) : make && make(bytes[name]);
-    if (!pipeline) { res.writeHead(404); res.end(); return; }
-    pipeline.toBuffer().then((out) => {
+    const job = name.startsWith('w5/') ? w5(name) : make && { file: sources[name], make };
+    if (!job) { res.writeHead(404); res.end(); return; }
+    // The original is read for every miss, as ImageCDN reads it from its store.
+    fs.promises.readFile(path.join(dir, job.file)).then((bytes) => job.make(bytes).toBuffer()).then((out) => {
       res.writeHead(200, { 'Content-Length': out.length });
       res.end(out);
     }, (err) => { res.writeHead(500); res.end(String(err)); });

@@ -589,10 +589,15 @@ DeliveryHandler::produce(const ImageUrl& url, std::string key, std::int64_t fres
                            .cache_status = cache::Status::HitShared};
     }
     const auto started = deps_.clock.steady_now();
-    // 9. Fetch: only a transform needs a worker (an original without options is served as it
-    // is), and one the queue would refuse is refused before its original is read.
-    const auto* transform_owner = spec != nullptr ? &owner : nullptr;
-    auto fetch_blocking = [this, &url, transform_owner] { return fetch(url, transform_owner); };
+    // 9. Fetch. A transform the queue would refuse is 503 here, on the I/O thread, before its
+    // original is read; else its queue place is held while the original is read.
+    transform::Reservation place;
+    if (spec != nullptr) {
+        if (auto admitted = reserve_transform(owner, place); !admitted) {
+            co_return admitted.error();
+        }
+    }
+    auto fetch_blocking = [this, &url] { return fetch(url); };
     auto original = co_await http::run_blocking(deps_.blocking_pool, std::move(fetch_blocking));
     if (!original) {
         co_return co_await stale_on_failure(key, std::move(original.error()));
@@ -600,8 +605,8 @@ DeliveryHandler::produce(const ImageUrl& url, std::string key, std::int64_t fres
     const double fetch_ms = ms_since(started);
     const auto version = *original ? (*original)->info.etag : std::string();
     // 10–11. Check and transform it (or, without options, keep it as it is).
-    auto produced =
-        co_await transform(std::move(*original), std::move(key), fresh_until, spec, owner);
+    auto produced = co_await transform(std::move(*original), std::move(key), fresh_until, spec,
+                                       {owner, place});
     if (!produced) {
         co_return produced;
     }
@@ -612,15 +617,16 @@ DeliveryHandler::produce(const ImageUrl& url, std::string key, std::int64_t fres
     co_return produced;
 }
 
-core::Result<std::optional<storage::Object>>
-DeliveryHandler::fetch(const ImageUrl& url, const transform::JobOwner* transform_owner) {
-    // A flood of cache-busting misses costs no store reads once its share of the queue is full.
-    if (transform_owner != nullptr) {
-        const auto admission = deps_.transform_pool.precheck(*transform_owner);
-        if (admission != transform::Admission::Queued) {
-            return transform_refused(admission == transform::Admission::CustomerQueueFull);
-        }
+core::Result<void> DeliveryHandler::reserve_transform(const transform::JobOwner& owner,
+                                                      transform::Reservation& place) {
+    const auto admission = deps_.transform_pool.reserve(owner, place);
+    if (admission != transform::Admission::Queued) {
+        return transform_refused(admission == transform::Admission::CustomerQueueFull);
     }
+    return {};
+}
+
+core::Result<std::optional<storage::Object>> DeliveryHandler::fetch(const ImageUrl& url) {
     auto object = deps_.store.get(url.store_key());
     if (object) {
         return std::optional<storage::Object>(std::move(*object));
@@ -652,15 +658,16 @@ DeliveryHandler::stale_on_failure(const std::string& key, core::Error failure) {
 net::awaitable<DeliveryHandler::ProducedResult>
 DeliveryHandler::transform(std::optional<storage::Object> original, std::string key,
                            std::int64_t fresh_until, const transform::TransformSpec* spec,
-                           const transform::JobOwner& owner) {
+                           Submitter submitter) {
     if (!original) {
         co_return Produced{not_found_variant(std::move(key))};
     }
     if (spec != nullptr) {
         co_return co_await transform_original(std::move(*original), std::move(key), fresh_until,
-                                              *spec, owner);
+                                              *spec, submitter);
     }
-    co_return co_await keep_original(std::move(*original), std::move(key), fresh_until, owner);
+    co_return co_await keep_original(std::move(*original), std::move(key), fresh_until,
+                                     submitter.owner);
 }
 
 net::awaitable<DeliveryHandler::ProducedResult>
@@ -699,7 +706,7 @@ DeliveryHandler::keep_original(storage::Object original, std::string key,
 net::awaitable<DeliveryHandler::ProducedResult>
 DeliveryHandler::transform_original(storage::Object original, std::string key,
                                     std::int64_t fresh_until, const transform::TransformSpec& spec,
-                                    const transform::JobOwner& owner) {
+                                    Submitter submitter) {
     const auto& limits = deps_.limits;
     const auto reuse = decode_reuse(deps_.decoded_cache, original.info, owner.customer);
     std::function<core::Result<transform::EncodedImage>()> job = [this, &original, &spec, &limits,
@@ -707,8 +714,8 @@ DeliveryHandler::transform_original(storage::Object original, std::string key,
         return transform::transform_image(original.bytes, spec, limits,
                                           job_deadline(deps_.clock, limits), reuse);
     };
-    auto encoded = co_await run_on_workers<transform::EncodedImage>(deps_.transform_pool, owner,
-                                                                    std::move(job));
+    auto encoded = co_await run_on_workers<transform::EncodedImage>(
+        deps_.transform_pool, submitter.owner, std::move(job), &submitter.place);
     if (!encoded) {
         co_return encoded.error();
     }

@@ -179,21 +179,28 @@ private:
      *  STALE), else the failure itself (502 origin_unavailable; never cached). */
     boost::asio::awaitable<ProducedResult> stale_on_failure(const std::string& key,
                                                             core::Error failure);
-    /** The original (nullopt for none) from the store. With `transform_owner`, a miss whose
-     *  transform the queue would refuse is 503 busy before the original is read. Blocks. */
-    core::Result<std::optional<storage::Object>> fetch(const ImageUrl& url,
-                                                       const transform::JobOwner* transform_owner);
+    /** 503 busy when the transform queue would refuse `owner`'s job now; else `place` holds
+     *  its queue place while the original is read. Cheap enough for the I/O thread. */
+    core::Result<void> reserve_transform(const transform::JobOwner& owner,
+                                         transform::Reservation& place);
+    /** Who submits a transform, and the queue place held for it. */
+    struct Submitter {
+        const transform::JobOwner& owner;
+        transform::Reservation& place;
+    };
+    /** The original (nullopt for none) from the store. Blocks. */
+    core::Result<std::optional<storage::Object>> fetch(const ImageUrl& url);
     /** The variant made of `original`: transformed by `spec`, or as it is without one, or the
      *  cached 404 when there is no original. */
     boost::asio::awaitable<ProducedResult> transform(std::optional<storage::Object> original,
                                                      std::string key, std::int64_t fresh_until,
                                                      const transform::TransformSpec* spec,
-                                                     const transform::JobOwner& owner);
+                                                     Submitter submitter);
     boost::asio::awaitable<ProducedResult> transform_original(storage::Object original,
                                                               std::string key,
                                                               std::int64_t fresh_until,
                                                               const transform::TransformSpec& spec,
-                                                              const transform::JobOwner& owner);
+                                                              Submitter submitter);
     boost::asio::awaitable<ProducedResult> keep_original(storage::Object original, std::string key,
                                                          std::int64_t fresh_until,
                                                          const transform::JobOwner& owner);

@@ -24,17 +24,18 @@ inline core::Error transform_refused(bool because_of_this_site) {
 
 /**
  * Runs `job` on a transform worker, in `owner`'s fair share of them, and resumes the awaiting
- * coroutine on its own executor with the result. A job refused at once, or evicted from the
- * queue later by a lighter customer's, answers 503 busy. The I/O thread never waits for
- * libvips.
+ * coroutine on its own executor with the result; `place`, when held, is the job's queue place
+ * (WorkerPool::reserve). A job refused at once, or evicted from the queue later by a lighter
+ * customer's, answers 503 busy. The I/O thread never waits for libvips.
  */
 template <class T>
 boost::asio::awaitable<core::Result<T>> run_on_workers(transform::WorkerPool& pool,
                                                        const transform::JobOwner& owner,
-                                                       std::function<core::Result<T>()> job) {
+                                                       std::function<core::Result<T>()> job,
+                                                       transform::Reservation* place = nullptr) {
     namespace net = boost::asio;
     co_return co_await net::async_initiate<const net::use_awaitable_t<>, void(core::Result<T>)>(
-        [&pool, &owner](auto handler, std::function<core::Result<T>()> work) {
+        [&pool, &owner, place](auto handler, std::function<core::Result<T>()> work) {
             auto shared = std::make_shared<decltype(handler)>(std::move(handler));
             auto answer = [shared, executor = net::get_associated_executor(*shared)](
                               core::Result<T> result) {
@@ -46,7 +47,8 @@ boost::asio::awaitable<core::Result<T>> run_on_workers(transform::WorkerPool& po
             auto evicted = [answer] { answer(transform_refused(true)); };
             const auto admission = pool.try_submit(
                 owner, transform::Job{.run = [answer, work = std::move(work)] { answer(work()); },
-                                      .evicted = std::move(evicted)});
+                                      .evicted = std::move(evicted)},
+                place);
             if (admission != transform::Admission::Queued) {
                 answer(transform_refused(admission == transform::Admission::CustomerQueueFull));
             }

@@ -1,8 +1,13 @@
 #pragma once
 
 #include <cstdint>
+#include <limits>
 
 namespace cdn::transform {
+
+/** transform_queue's default: as many waiting jobs as there are transform workers (at least
+ *  two, so that one worker is never left idle between a job's end and the next arrival). */
+inline constexpr std::uint64_t QUEUE_ONE_PER_WORKER = std::numeric_limits<std::uint64_t>::max();
 
 /** [limits] section: server-wide hard limits of delivery.md; plans may only lower them. */
 struct Limits {
@@ -23,8 +28,10 @@ struct Limits {
     std::uint64_t transform_timeout_ms = 30'000;
     /** Transforms running at once; 0 means 2 × cores. */
     std::uint64_t max_concurrent_transforms = 0;
-    /** Transforms waiting for a slot at most; more are refused with 503 busy. */
-    std::uint64_t transform_queue = 64;
+    /** Transforms waiting for a slot at most; more are refused with 503 busy. By default
+     *  one per worker: a served miss then waits about one transform for its worker at most,
+     *  so its latency stays within ~2× an unloaded one however many ask (docs/perf.md). */
+    std::uint64_t transform_queue = QUEUE_ONE_PER_WORKER;
     /** Transforms of one customer waiting at most; more are refused with 503 busy. */
     std::uint64_t transform_queue_per_customer = 16;
 };

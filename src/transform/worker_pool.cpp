@@ -5,7 +5,9 @@
 
 #include <algorithm>
 #include <tuple>
+#include <utility>
 
+#include "transform/limits.h"
 #include "transform/vips_runtime.h"
 
 namespace cdn::transform {
@@ -43,7 +45,8 @@ void lower_this_threads_priority() {
 } // namespace
 
 WorkerPool::WorkerPool(unsigned workers, std::size_t queue_limit, std::size_t queue_per_customer)
-    : queue_limit_(queue_limit), queue_per_customer_(queue_per_customer) {
+    : queue_limit_(queue_limit == QUEUE_ONE_PER_WORKER ? std::max(2u, workers) : queue_limit),
+      queue_per_customer_(queue_per_customer) {
     threads_.reserve(workers);
     for (unsigned i = 0; i < workers; ++i) {
         threads_.emplace_back([this] { work(); });
@@ -65,11 +68,23 @@ void WorkerPool::shutdown() {
     }
 }
 
-Admission WorkerPool::try_submit(const JobOwner& owner, Job job) {
+Reservation::Reservation(Reservation&& other) noexcept
+    : pool_(std::exchange(other.pool_, nullptr)), customer_(std::move(other.customer_)) {}
+
+Reservation::~Reservation() {
+    if (pool_ != nullptr) {
+        pool_->drop(*this);
+    }
+}
+
+Admission WorkerPool::try_submit(const JobOwner& owner, Job job, Reservation* reservation) {
     Job displaced;
     Admission admission;
     {
         std::lock_guard lock(mutex_);
+        if (reservation != nullptr && reservation->pool_ == this) {
+            drop_locked(*reservation);
+        }
         admission = admit(owner, displaced);
         if (admission == Admission::Queued) {
             enqueue(owner, std::move(job));
@@ -90,6 +105,39 @@ Admission WorkerPool::precheck(const JobOwner& owner) {
     const auto admission = place(owner).admission;
     count_refusal(admission);
     return admission;
+}
+
+Admission WorkerPool::reserve(const JobOwner& owner, Reservation& out) {
+    std::lock_guard lock(mutex_);
+    const auto placement = place(owner);
+    count_refusal(placement.admission);
+    if (placement.admission == Admission::Queued && !placement.victim && !out.held()) {
+        auto [customer, added] = customers_.try_emplace(owner.customer);
+        if (added) {
+            customer->second.last_start = arrival_stamp();
+        }
+        ++customer->second.reserved;
+        ++reserved_;
+        out.pool_ = this;
+        out.customer_ = owner.customer;
+    }
+    return placement.admission;
+}
+
+void WorkerPool::drop(Reservation& reservation) {
+    std::lock_guard lock(mutex_);
+    drop_locked(reservation);
+}
+
+void WorkerPool::drop_locked(Reservation& reservation) {
+    const auto customer = customers_.find(reservation.customer_);
+    reservation.pool_ = nullptr;
+    if (customer == customers_.end()) {
+        return; // not reached: a customer holding a place is kept
+    }
+    --customer->second.reserved;
+    --reserved_;
+    forget_if_idle(customer);
 }
 
 Admission WorkerPool::admit(const JobOwner& owner, Job& displaced) {
@@ -117,14 +165,15 @@ WorkerPool::Placement WorkerPool::place(const JobOwner& owner) {
     const auto idle = threads_.size() - running_;
     const auto customer = customers_.find(owner.customer);
     const bool known = customer != customers_.end();
-    const std::size_t mine = known ? customer->second.queued : 0;
+    // Places held for jobs whose originals are being read count as queued.
+    const std::size_t mine = known ? customer->second.queued + customer->second.reserved : 0;
     if (mine >= queue_per_customer_ + idle) {
         if (auto victim = known ? victim_between_clients(customer, owner.client) : std::nullopt) {
             return {Admission::Queued, victim};
         }
         return {Admission::CustomerQueueFull};
     }
-    if (queued_ < queue_limit_ + idle) {
+    if (queued_ + reserved_ < queue_limit_ + idle) {
         return {Admission::Queued};
     }
     auto victim = victim_between_customers(owner.customer);
@@ -246,7 +295,12 @@ void WorkerPool::forget_if_idle(Customers::iterator customer, Clients::iterator 
     if (client->jobs.empty() && client->running == 0) {
         customer->second.clients.erase(client);
     }
-    if (customer->second.queued == 0 && customer->second.running == 0) {
+    forget_if_idle(customer);
+}
+
+void WorkerPool::forget_if_idle(Customers::iterator customer) {
+    const auto& c = customer->second;
+    if (c.queued == 0 && c.running == 0 && c.reserved == 0) {
         customers_.erase(customer);
     }
 }

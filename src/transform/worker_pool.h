@@ -33,6 +33,28 @@ struct Job {
     std::function<void()> evicted;
 };
 
+class WorkerPool;
+
+/** A queue place held for a job not submitted yet (its original is being read): counted as
+ *  queued, so that a burst of misses is refused at once instead of after every one of them
+ *  has read its original. Given back when destroyed unless try_submit took it. */
+class Reservation {
+public:
+    Reservation() = default;
+    Reservation(Reservation&& other) noexcept;
+    Reservation& operator=(Reservation&&) = delete;
+    Reservation(const Reservation&) = delete;
+    Reservation& operator=(const Reservation&) = delete;
+    ~Reservation();
+
+    bool held() const { return pool_ != nullptr; }
+
+private:
+    friend class WorkerPool;
+    WorkerPool* pool_ = nullptr;
+    std::string customer_;
+};
+
 enum class Admission {
     Queued,
     /** The customer already has its `queue_per_customer` jobs waiting. */
@@ -57,7 +79,10 @@ enum class Admission {
  * State is kept only for customers and clients with jobs queued or running.
  */
 class WorkerPool {
+    friend class Reservation;
+
 public:
+    /** `queue_limit` QUEUE_ONE_PER_WORKER: as many as `workers`, at least two. */
     WorkerPool(unsigned workers, std::size_t queue_limit, std::size_t queue_per_customer);
     ~WorkerPool();
     WorkerPool(const WorkerPool&) = delete;
@@ -68,13 +93,19 @@ public:
     void shutdown();
 
     /** Queues a job, or says why not. The job ends its libvips work itself. A job this one
-     *  displaces has its `evicted` called here, after the pool's lock is released. */
-    Admission try_submit(const JobOwner& owner, Job job);
+     *  displaces has its `evicted` called here, after the pool's lock is released. A held
+     *  `reservation` of this owner's customer is taken first (its place is this job's). */
+    Admission try_submit(const JobOwner& owner, Job job, Reservation* reservation = nullptr);
 
     /** What try_submit would answer for `owner` now, changing nothing but the refusal count
-     *  when it is a refusal: lets a caller skip preparing a job (reading its original) that
-     *  would be refused. A later try_submit decides again. */
+     *  when it is a refusal. A later try_submit decides again. */
     Admission precheck(const JobOwner& owner);
+
+    /** As precheck; when Queued, also holds a place in `out`
+     *  until the job is submitted (or `out` is dropped), so that preparing the job (reading
+     *  its original) is only started for jobs the queue has room for. A place that only a
+     *  displacement would free is not held: the later try_submit decides again. */
+    Admission reserve(const JobOwner& owner, Reservation& out);
 
     std::size_t queued() const;
     std::size_t running() const;
@@ -105,6 +136,8 @@ private:
         std::list<Client> clients; // few: at most its queued and running jobs
         std::size_t queued = 0;
         std::size_t running = 0;
+        /** Places held by Reservations, counted as queued by admission only. */
+        std::size_t reserved = 0;
         std::uint64_t last_start = 0;
     };
     // Node-based containers: a running job keeps iterators to its customer and client, which
@@ -140,6 +173,10 @@ private:
     Started start_next();
     void finish(const Started& started);
     void forget_if_idle(Customers::iterator customer, Clients::iterator client);
+    void forget_if_idle(Customers::iterator customer);
+    /** Gives a reservation's place back; the pool's lock is held. */
+    void drop_locked(Reservation& reservation);
+    void drop(Reservation& reservation);
     std::uint64_t arrival_stamp() const;
 
     std::size_t queue_limit_;
@@ -148,6 +185,7 @@ private:
     std::condition_variable wake_;
     Customers customers_;
     std::size_t queued_ = 0;
+    std::size_t reserved_ = 0;
     /** Customers with at least one job queued: how many share the queue. */
     std::size_t waiting_customers_ = 0;
     std::size_t running_ = 0;

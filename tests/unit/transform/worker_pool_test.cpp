@@ -275,6 +275,36 @@ TEST_F(WorkerPoolTest, PrecheckAnswersAsSubmitWouldAndChangesNothingButTheRefusa
     EXPECT_EQ(journal_.entries().size(), 5u) << "the blocker and the four queued jobs ran";
 }
 
+TEST_F(WorkerPoolTest, AReservationHoldsAQueuePlaceUntilItsJobIsSubmittedOrItIsDropped) {
+    WorkerPool pool(1, 2, 2);
+    block_worker(pool);
+    Reservation first;
+    Reservation second;
+    Reservation third;
+    EXPECT_EQ(pool.reserve({"a", "10.0.0.1"}, first), Admission::Queued);
+    EXPECT_EQ(pool.reserve({"a", "10.0.0.1"}, second), Admission::Queued);
+    EXPECT_TRUE(first.held());
+    // Both places are held while nothing is queued yet: a third miss is refused before it
+    // reads its original.
+    EXPECT_EQ(pool.reserve({"a", "10.0.0.1"}, third), Admission::CustomerQueueFull);
+    EXPECT_FALSE(third.held());
+    EXPECT_EQ(pool.queued(), 0u);
+    // A job takes its own place, not another one.
+    EXPECT_EQ(pool.try_submit({"a", "10.0.0.1"}, job(journal_, "a1"), &first), Admission::Queued);
+    EXPECT_FALSE(first.held());
+    EXPECT_EQ(pool.reserve({"a", "10.0.0.1"}, third), Admission::CustomerQueueFull);
+    {
+        const Reservation dropped = std::move(second); // its original was not found, say
+    }
+    EXPECT_EQ(pool.reserve({"a", "10.0.0.1"}, third), Admission::Queued);
+    EXPECT_EQ(pool.try_submit({"a", "10.0.0.1"}, job(journal_, "a2"), &third), Admission::Queued);
+    EXPECT_EQ(pool.queued(), 2u);
+    gate_.open();
+    pool.shutdown();
+    EXPECT_EQ(journal_.entries().size(), 3u) << "the blocker and both submitted jobs ran";
+    EXPECT_EQ(pool.customers(), 0u) << "no state is left for a customer whose places are gone";
+}
+
 TEST_F(WorkerPoolTest, ShutdownRunsEveryQueuedJobThenRefusesNewOnes) {
     WorkerPool pool(2, 100, 100);
     Gate second;

@@ -1,0 +1,56 @@
+// Closed-loop load for the overload figures: CONNECTIONS clients on keep-alive connections,
+// each sending its next request when the last is answered, every request a distinct `v` (a
+// miss). Latency is kept per status, so the 503s and the served requests are told apart.
+// A client answered 503 waits its Retry-After first (RETRY_AFTER=0: it asks again at once).
+// Usage: node overload.js URL CONNECTIONS SECONDS  -> one line of JSON
+'use strict';
+const http = require('node:http');
+
+const [url, connections, seconds] = process.argv.slice(2);
+const honourRetryAfter = process.env.RETRY_AFTER !== '0';
+const agent = new http.Agent({ keepAlive: true, maxSockets: Number(connections) });
+const sep = url.includes('?') ? '&' : '?';
+const until = Date.now() + Number(seconds) * 1000;
+const latencies = {}; // status -> [ms]
+// Distinct from every earlier run's, so that no request is a cache hit.
+const run = `${process.pid}-${Date.now().toString(36)}`;
+let counter = 0;
+
+function once() {
+  return new Promise((resolve) => {
+    const started = process.hrtime.bigint();
+    const req = http.get(`${url}${sep}v=ol-${run}-${++counter}`, { agent }, (res) => {
+      res.resume();
+      res.on('end', () => {
+        const ms = Number(process.hrtime.bigint() - started) / 1e6;
+        (latencies[res.statusCode] ||= []).push(ms);
+        resolve(Number(res.headers['retry-after'] || 0));
+      });
+    });
+    req.on('error', () => { (latencies.error ||= []).push(0); resolve(1); });
+  });
+}
+
+async function client() {
+  while (Date.now() < until) {
+    const retryAfter = await once();
+    if (retryAfter > 0 && honourRetryAfter) {
+      await new Promise((r) => setTimeout(r, Math.min(retryAfter * 1000, until - Date.now())));
+    }
+  }
+}
+
+function quantile(sorted, q) {
+  return sorted.length ? sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))] : NaN;
+}
+
+(async () => {
+  await Promise.all(Array.from({ length: Number(connections) }, client));
+  const out = {};
+  for (const [status, values] of Object.entries(latencies)) {
+    values.sort((a, b) => a - b);
+    out[status] = { n: values.length, p50: quantile(values, 0.5), p99: quantile(values, 0.99) };
+  }
+  console.log(JSON.stringify(out));
+  agent.destroy();
+})();
