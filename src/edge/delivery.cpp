@@ -708,7 +708,7 @@ DeliveryHandler::transform_original(storage::Object original, std::string key,
                                     std::int64_t fresh_until, const transform::TransformSpec& spec,
                                     Submitter submitter) {
     const auto& limits = deps_.limits;
-    const auto reuse = decode_reuse(deps_.decoded_cache, original.info, owner.customer);
+    const auto reuse = decode_reuse(deps_.decoded_cache, original.info, submitter.owner.customer);
     std::function<core::Result<transform::EncodedImage>()> job = [this, &original, &spec, &limits,
                                                                   &reuse] {
         return transform::transform_image(original.bytes, spec, limits,
