@@ -38,8 +38,9 @@ start_cdn() { # name decoded_bytes -> sets PORT_<name>, PID_<name>, PK_<name>, M
   pk=$("$BIN" customer create --data-dir "$data" --email "$1@example.com" --plan business | public_key)
   mkdir -p "$data/originals/$pk"; cp "$SRC"/camera-*.jpg "$data/originals/$pk/"
   port=$(free_port); metrics=$(free_port)
+  # Throughput: every request queued and served, as sharp serves them (no standing-queue cut).
   IMAGECDN_LOG_LEVEL=warn IMAGECDN_CACHE_DISK_BYTES=0 IMAGECDN_CACHE_DECODED_BYTES="$2" \
-    IMAGECDN_METRICS_LISTEN="127.0.0.1:$metrics" \
+    IMAGECDN_LIMITS_TRANSFORM_QUEUE_STANDING_MS=0 IMAGECDN_METRICS_LISTEN="127.0.0.1:$metrics" \
     "$BIN" serve --data-dir "$data" --listen "127.0.0.1:$port" >"$WORK/$1.out" 2>"$WORK/$1.err" &
   PIDS+=("$!"); printf -v "PID_$1" %s "$!"; printf -v "PORT_$1" %s "$port"; printf -v "DATA_$1" %s "$data"
   printf -v "PK_$1" %s "$pk"; printf -v "METRICS_$1" %s "$metrics"

@@ -51,10 +51,12 @@ mkdir -p "$DATA/originals/$PK"
 cp "$SRC/photo.jpg" "$SRC/graphic.png" "$DATA/originals/$PK/"
 
 CDN_PORT=$(free_port)
-# Throughput: a queue that holds every connection, so that every request is served, as sharp
-# serves them (its queue is unbounded). Overload: the default queue (one per worker).
-QUEUE=(); [ "$MODE" = overload ] || QUEUE=(IMAGECDN_LIMITS_TRANSFORM_QUEUE=256 IMAGECDN_LIMITS_TRANSFORM_QUEUE_PER_CUSTOMER=256)
-env "${QUEUE[@]}" IMAGECDN_LOG_LEVEL=warn IMAGECDN_CACHE_DISK_BYTES=0 "$BIN" serve --data-dir "$DATA" --listen "127.0.0.1:$CDN_PORT" >"$WORK/cdn.out" 2>"$WORK/cdn.err" &
+# Throughput: a queue that holds every connection and is never cut, so that every request is
+# served, as sharp serves them (its queue is unbounded). Overload: the default queue.
+# The decoded cache is off: W1-W3 ask for one original again and again, and would measure its
+# hits instead of the decode (bench/load/srcset.sh measures it).
+QUEUE=(); [ "$MODE" = overload ] || QUEUE=(IMAGECDN_LIMITS_TRANSFORM_QUEUE=256 IMAGECDN_LIMITS_TRANSFORM_QUEUE_PER_CUSTOMER=256 IMAGECDN_LIMITS_TRANSFORM_QUEUE_STANDING_MS=0)
+env "${QUEUE[@]}" IMAGECDN_LOG_LEVEL=warn IMAGECDN_CACHE_DISK_BYTES=0 IMAGECDN_CACHE_DECODED_BYTES=0 "$BIN" serve --data-dir "$DATA" --listen "127.0.0.1:$CDN_PORT" >"$WORK/cdn.out" 2>"$WORK/cdn.err" &
 CDN_PID=$!; PIDS+=("$CDN_PID")
 SHARP_PORT=$(free_port)
 node bench/transform/sharp_server.js "$SHARP_PORT" "$SRC" &

@@ -89,6 +89,7 @@ std::vector<Field> config_fields(Config& c) {
         {"limits", "transform_queue", &l.transform_queue},
         {"limits", "max_output_pixels", &l.max_output_pixels},
         {"limits", "transform_queue_per_customer", &l.transform_queue_per_customer},
+        {"limits", "transform_queue_standing_ms", &l.transform_queue_standing_ms},
         {"limits", "purge_requests_per_minute", &c.tenant_limits.purge_requests_per_minute},
         {"limits", "unmetered_previews_per_hour", &c.tenant_limits.unmetered_previews_per_hour},
         {"auth", "jwt_secret", &c.auth.jwt_secret},

@@ -417,7 +417,9 @@ struct Edge {
     Edge(const Config& config, Role role, const Stores& stores, Shared& shared,
          const Secrets& secrets)
         : transform_pool(transform_workers(config.limits), config.limits.transform_queue,
-                         config.limits.transform_queue_per_customer),
+                         config.limits.transform_queue_per_customer,
+                         {std::chrono::milliseconds(config.limits.transform_queue_standing_ms),
+                          &shared.clock}),
           preview_counts(shared.clock),
           decoded_cache(config.cache.decoded_bytes),
           shared_tier(role == Role::Api ? nullptr

@@ -1,13 +1,8 @@
 #pragma once
 
 #include <cstdint>
-#include <limits>
 
 namespace cdn::transform {
-
-/** transform_queue's default: as many waiting jobs as there are transform workers (at least
- *  two, so that one worker is never left idle between a job's end and the next arrival). */
-inline constexpr std::uint64_t QUEUE_ONE_PER_WORKER = std::numeric_limits<std::uint64_t>::max();
 
 /** [limits] section: server-wide hard limits of delivery.md; plans may only lower them. */
 struct Limits {
@@ -28,12 +23,16 @@ struct Limits {
     std::uint64_t transform_timeout_ms = 30'000;
     /** Transforms running at once; 0 means 2 × cores. */
     std::uint64_t max_concurrent_transforms = 0;
-    /** Transforms waiting for a slot at most; more are refused with 503 busy. By default
-     *  one per worker: a served miss then waits about one transform for its worker at most,
-     *  so its latency stays within ~2× an unloaded one however many ask (docs/perf.md). */
-    std::uint64_t transform_queue = QUEUE_ONE_PER_WORKER;
+    /** Transforms waiting for a slot at most; more are refused with 503 busy. A burst (a page's
+     *  srcset) is queued whole; a queue that stands is cut short (next key). */
+    std::uint64_t transform_queue = 64;
     /** Transforms of one customer waiting at most; more are refused with 503 busy. */
     std::uint64_t transform_queue_per_customer = 16;
+    /** A queue that has held more jobs than there are workers for this long is standing: the
+     *  node is overloaded, not absorbing a burst. Until it drains, only one job per worker may
+     *  wait and the rest get 503 busy at once (CoDel's idea), so a served miss waits about one
+     *  transform. 0 turns it off. */
+    std::uint64_t transform_queue_standing_ms = 500;
 };
 
 } // namespace cdn::transform

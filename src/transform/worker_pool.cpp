@@ -44,9 +44,12 @@ void lower_this_threads_priority() {
 
 } // namespace
 
-WorkerPool::WorkerPool(unsigned workers, std::size_t queue_limit, std::size_t queue_per_customer)
-    : queue_limit_(queue_limit == QUEUE_ONE_PER_WORKER ? std::max(2u, workers) : queue_limit),
-      queue_per_customer_(queue_per_customer) {
+WorkerPool::WorkerPool(unsigned workers, std::size_t queue_limit, std::size_t queue_per_customer,
+                       StandingQueue standing)
+    : queue_limit_(queue_limit), queue_per_customer_(queue_per_customer), standing_(standing) {
+    if (standing_.clock == nullptr) {
+        standing_.after = std::chrono::milliseconds{0};
+    }
     threads_.reserve(workers);
     for (unsigned i = 0; i < workers; ++i) {
         threads_.emplace_back([this] { work(); });
@@ -78,7 +81,7 @@ Reservation::~Reservation() {
 }
 
 Admission WorkerPool::try_submit(const JobOwner& owner, Job job, Reservation* reservation) {
-    Job displaced;
+    std::vector<Job> displaced;
     Admission admission;
     {
         std::lock_guard lock(mutex_);
@@ -94,8 +97,10 @@ Admission WorkerPool::try_submit(const JobOwner& owner, Job job, Reservation* re
         wake_.notify_one();
     }
     // Outside the lock: it answers the displaced job's request, which may take a lock itself.
-    if (displaced.evicted) {
-        displaced.evicted();
+    for (auto& job : displaced) {
+        if (job.evicted) {
+            job.evicted();
+        }
     }
     return admission;
 }
@@ -140,13 +145,53 @@ void WorkerPool::drop_locked(Reservation& reservation) {
     forget_if_idle(customer);
 }
 
-Admission WorkerPool::admit(const JobOwner& owner, Job& displaced) {
+Admission WorkerPool::admit(const JobOwner& owner, std::vector<Job>& displaced) {
     const auto placement = place(owner);
     count_refusal(placement.admission);
     if (placement.victim) {
-        displaced = evict_newest(placement.victim->customer, placement.victim->client);
+        displaced.push_back(evict_newest(placement.victim->customer, placement.victim->client));
     }
+    // The newcomer's place is kept: a customer below its share still gets one in a short queue.
+    shed_standing_excess(displaced, placement.admission == Admission::Queued ? 1 : 0);
     return placement.admission;
+}
+
+bool WorkerPool::standing() {
+    if (standing_.after.count() == 0) {
+        return false;
+    }
+    // Once standing, the queue is held short until it drains: held at one job per worker it
+    // is never longer than the workers, which must not count as having recovered.
+    const auto now = standing_.clock->steady_now();
+    const auto waiting = queued_ + reserved_;
+    if (waiting == 0) {
+        is_standing_ = false;
+    }
+    if (is_standing_) {
+        return true;
+    }
+    if (waiting <= threads_.size()) {
+        last_short_ = now;
+        return false;
+    }
+    is_standing_ = now - last_short_ >= standing_.after;
+    return is_standing_;
+}
+
+std::size_t WorkerPool::queue_limit() {
+    return standing() ? std::min(queue_limit_, threads_.size()) : queue_limit_;
+}
+
+void WorkerPool::shed_standing_excess(std::vector<Job>& displaced, std::size_t newcomers) {
+    // The newest jobs of whoever waits most go first: the same victims as a full queue's.
+    const auto idle = threads_.size() - running_;
+    while (queued_ > 0 && queued_ + reserved_ + newcomers > queue_limit() + idle) {
+        const auto heaviest = std::max_element(
+            customers_.begin(), customers_.end(),
+            [](const auto& a, const auto& b) { return a.second.queued < b.second.queued; });
+        displaced.push_back(
+            evict_newest(heaviest, client_with_most_queued(heaviest->second.clients)));
+    }
 }
 
 void WorkerPool::count_refusal(Admission admission) {
@@ -173,7 +218,7 @@ WorkerPool::Placement WorkerPool::place(const JobOwner& owner) {
         }
         return {Admission::CustomerQueueFull};
     }
-    if (queued_ + reserved_ < queue_limit_ + idle) {
+    if (queued_ + reserved_ < queue_limit() + idle) {
         return {Admission::Queued};
     }
     auto victim = victim_between_customers(owner.customer);
@@ -328,6 +373,11 @@ std::size_t WorkerPool::queued() const {
     return queued_;
 }
 
+bool WorkerPool::is_standing() const {
+    std::lock_guard lock(mutex_);
+    return is_standing_;
+}
+
 std::size_t WorkerPool::running() const {
     std::lock_guard lock(mutex_);
     return running_;
@@ -359,6 +409,9 @@ void WorkerPool::write_metrics(core::MetricWriter& writer) const {
                   static_cast<double>(refused.evicted));
     writer.single("imagecdn_transform_queued", "gauge", "Transforms waiting for a worker.",
                   static_cast<double>(queued()));
+    writer.single("imagecdn_transform_queue_standing", "gauge",
+                  "1 while the queue stands and is held at one waiting job per worker.",
+                  is_standing() ? 1.0 : 0.0);
     writer.single("imagecdn_transform_customers", "gauge",
                   "Customers with transforms queued or running.", static_cast<double>(customers()));
     writer.single("imagecdn_transforms_in_flight", "gauge", "Transforms running or queued.",

@@ -1,6 +1,7 @@
 #pragma once
 
 #include <atomic>
+#include <chrono>
 #include <condition_variable>
 #include <cstddef>
 #include <cstdint>
@@ -14,6 +15,7 @@
 #include <thread>
 #include <vector>
 
+#include "core/clock.h"
 #include "core/metrics.h"
 
 namespace cdn::transform {
@@ -34,6 +36,13 @@ struct Job {
 };
 
 class WorkerPool;
+
+/** When a queue stands (docs/edge-policy.md "Transform queue"): more jobs waiting than there
+ *  are workers for `after` without a break. `after` zero: never. */
+struct StandingQueue {
+    std::chrono::milliseconds after{0};
+    const core::Clock* clock = nullptr;
+};
 
 /** A queue place held for a job not submitted yet (its original is being read): counted as
  *  queued, so that a burst of misses is refused at once instead of after every one of them
@@ -77,13 +86,18 @@ enum class Admission {
  * a customer below its fair share (queue size / customers waiting) displaces the newest job
  * of the customer holding the most, and the same rule applies between a customer's clients.
  * State is kept only for customers and clients with jobs queued or running.
+ *
+ * A burst is queued whole, but a queue that stands (StandingQueue) means more work arrives than
+ * the workers do: then only one job per worker may wait, the newest waiting jobs of the
+ * heaviest customers beyond that are evicted, and newcomers are refused at once, until the
+ * queue drains. A served miss then waits about one transform however many ask.
  */
 class WorkerPool {
     friend class Reservation;
 
 public:
-    /** `queue_limit` QUEUE_ONE_PER_WORKER: as many as `workers`, at least two. */
-    WorkerPool(unsigned workers, std::size_t queue_limit, std::size_t queue_per_customer);
+    WorkerPool(unsigned workers, std::size_t queue_limit, std::size_t queue_per_customer,
+               StandingQueue standing = {});
     ~WorkerPool();
     WorkerPool(const WorkerPool&) = delete;
     WorkerPool& operator=(const WorkerPool&) = delete;
@@ -109,6 +123,8 @@ public:
 
     std::size_t queued() const;
     std::size_t running() const;
+    /** Held short because it stood (StandingQueue), until it drains. */
+    bool is_standing() const;
     unsigned workers() const { return static_cast<unsigned>(threads_.size()); }
     /** Customers with jobs queued or running (the per-customer state kept). */
     std::size_t customers() const;
@@ -163,7 +179,13 @@ private:
 
     void work();
     Placement place(const JobOwner& owner);
-    Admission admit(const JobOwner& owner, Job& displaced);
+    Admission admit(const JobOwner& owner, std::vector<Job>& displaced);
+    /** Whether the queue stands now; notes when it was last short. The lock is held. */
+    bool standing();
+    /** The most jobs that may wait now. */
+    std::size_t queue_limit();
+    /** When standing, evicts queued jobs until `newcomers` more fit in the short queue. */
+    void shed_standing_excess(std::vector<Job>& displaced, std::size_t newcomers);
     void count_refusal(Admission admission);
     std::optional<Victim> victim_between_clients(Customers::iterator customer,
                                                  const std::string& address);
@@ -181,6 +203,11 @@ private:
 
     std::size_t queue_limit_;
     std::size_t queue_per_customer_;
+    StandingQueue standing_;
+    /** When the queue last held no more jobs than there are workers. */
+    std::chrono::steady_clock::time_point last_short_{};
+    /** Held short since it stood, until it drains. */
+    bool is_standing_ = false;
     mutable std::mutex mutex_;
     std::condition_variable wake_;
     Customers customers_;

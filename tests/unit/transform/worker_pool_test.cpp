@@ -5,6 +5,8 @@
 
 #include <gtest/gtest.h>
 
+#include "core/clock.h"
+
 #include <algorithm>
 #include <atomic>
 #include <chrono>
@@ -362,6 +364,89 @@ TEST_F(WorkerPoolTest, EveryJobIsRunEvictedOrRefusedExactlyOnceUnderConcurrentSu
     EXPECT_EQ(static_cast<std::uint64_t>(evicted.load()), counts.evicted);
     EXPECT_EQ(static_cast<std::uint64_t>(refused.load()), counts.customer_queue + counts.global);
     EXPECT_EQ(pool.customers(), 0u);
+}
+
+/** Time the test moves by hand. */
+class ManualClock final : public core::Clock {
+public:
+    std::chrono::system_clock::time_point system_now() const override { return {}; }
+    std::chrono::steady_clock::time_point steady_now() const override { return now_; }
+    void advance(std::chrono::milliseconds by) { now_ += by; }
+
+private:
+    std::chrono::steady_clock::time_point now_{std::chrono::hours(1)};
+};
+
+class StandingQueueTest : public WorkerPoolTest {
+protected:
+    Admission submit(WorkerPool& pool, const std::string& customer, int i) {
+        return pool.try_submit({customer, "10.0.0.1"}, job(journal_, name(customer, i)));
+    }
+
+    ManualClock clock_;
+};
+
+TEST_F(StandingQueueTest, ABurstIsQueuedWholeWhileTheQueueDoesNotStand) {
+    WorkerPool pool(1, 64, 16, {500ms, &clock_});
+    block_worker(pool);
+    for (int i = 1; i <= 12; ++i) { // a page's srcset, all at once
+        ASSERT_EQ(submit(pool, "a", i), Admission::Queued) << i;
+    }
+    clock_.advance(499ms);
+    EXPECT_EQ(submit(pool, "a", 13), Admission::Queued);
+    EXPECT_FALSE(pool.is_standing());
+    EXPECT_EQ(pool.refusals().evicted, 0u);
+    gate_.open();
+    pool.shutdown();
+    EXPECT_EQ(journal_.entries().size(), 14u) << "every job ran";
+}
+
+TEST_F(StandingQueueTest, AQueueThatStandsIsCutToOneJobPerWorkerNewestFirstUntilItDrains) {
+    WorkerPool pool(1, 64, 16, {500ms, &clock_});
+    block_worker(pool);
+    for (int i = 1; i <= 6; ++i) {
+        ASSERT_EQ(submit(pool, "a", i), Admission::Queued) << i;
+    }
+    ASSERT_EQ(submit(pool, "b", 1), Admission::Queued);
+    clock_.advance(500ms);
+    // More than one job per worker waited for 500 ms: the next arrival finds the queue standing
+    // and it is cut to one waiting job. C, holding nothing, keeps its place in it (fairness
+    // holds in a short queue too); everyone else's waiting jobs are answered 503 busy.
+    EXPECT_EQ(submit(pool, "c", 1), Admission::Queued);
+    EXPECT_TRUE(pool.is_standing());
+    EXPECT_EQ(pool.queued(), 1u);
+    const auto evicted = journal_.entries();
+    EXPECT_EQ(evicted.size(), 8u); // the blocker, then seven evictions
+    for (int i = 1; i <= 6; ++i) {
+        EXPECT_LT(position(evicted, "evicted:" + name("a", i)), evicted.size()) << i;
+    }
+    EXPECT_LT(position(evicted, "evicted:b1"), evicted.size());
+    EXPECT_EQ(pool.refusals().evicted, 7u);
+    // Held short even though it holds only one job per worker now (no recovery by being cut).
+    clock_.advance(10s);
+    EXPECT_EQ(submit(pool, "c", 2), Admission::QueueFull);
+    // Once the queue drains, a burst is queued whole again.
+    gate_.open();
+    ASSERT_TRUE(journal_.wait_for(9)); // c1 ran
+    for (int i = 3; i <= 6; ++i) {
+        EXPECT_EQ(submit(pool, "c", i), Admission::Queued) << i;
+    }
+    EXPECT_FALSE(pool.is_standing());
+    pool.shutdown();
+}
+
+TEST_F(StandingQueueTest, ZeroTurnsItOff) {
+    WorkerPool pool(1, 64, 16, {0ms, &clock_});
+    block_worker(pool);
+    for (int i = 1; i <= 6; ++i) {
+        ASSERT_EQ(submit(pool, "a", i), Admission::Queued) << i;
+    }
+    clock_.advance(1h);
+    EXPECT_EQ(submit(pool, "a", 7), Admission::Queued);
+    EXPECT_FALSE(pool.is_standing());
+    gate_.open();
+    pool.shutdown();
+    EXPECT_EQ(journal_.entries().size(), 8u);
 }
 
 } // namespace
