@@ -32,7 +32,7 @@ struct Limits {
      *  node is overloaded, not absorbing a burst. Until it drains, only one job per worker may
      *  wait and the rest get 503 busy at once (CoDel's idea), so a served miss waits about one
      *  transform. 0 turns it off. */
-    std::uint64_t transform_queue_standing_ms = 500;
+    std::uint64_t transform_queue_standing_ms = 300;
 };
 
 } // namespace cdn::transform

@@ -160,11 +160,12 @@ bool WorkerPool::standing() {
     if (standing_.after.count() == 0) {
         return false;
     }
-    // Once standing, the queue is held short until it drains: held at one job per worker it
-    // is never longer than the workers, which must not count as having recovered.
+    // Once standing, the queue is held short until it has drained and nobody was refused for
+    // the Retry-After the edge sends plus `after`: held short it is never longer than the
+    // workers, and the refused come back together a second later, which is the same overload.
     const auto now = standing_.clock->steady_now();
     const auto waiting = queued_ + reserved_;
-    if (waiting == 0) {
+    if (is_standing_ && waiting == 0 && now - last_refused_ >= REFUSED_COME_BACK + standing_.after) {
         is_standing_ = false;
     }
     if (is_standing_) {
@@ -191,10 +192,14 @@ void WorkerPool::shed_standing_excess(std::vector<Job>& displaced, std::size_t n
             [](const auto& a, const auto& b) { return a.second.queued < b.second.queued; });
         displaced.push_back(
             evict_newest(heaviest, client_with_most_queued(heaviest->second.clients)));
+        last_refused_ = standing_.clock->steady_now();
     }
 }
 
 void WorkerPool::count_refusal(Admission admission) {
+    if (is_standing_ && admission != Admission::Queued) {
+        last_refused_ = standing_.clock->steady_now();
+    }
     if (admission == Admission::CustomerQueueFull) {
         refused_customer_queue_.fetch_add(1, std::memory_order_relaxed);
     } else if (admission == Admission::QueueFull) {

@@ -123,7 +123,8 @@ public:
 
     std::size_t queued() const;
     std::size_t running() const;
-    /** Held short because it stood (StandingQueue), until it drains. */
+    /** Held short because it stood (StandingQueue), until it drains and nobody was refused
+     *  for a second (the Retry-After) plus the standing time. */
     bool is_standing() const;
     unsigned workers() const { return static_cast<unsigned>(threads_.size()); }
     /** Customers with jobs queued or running (the per-customer state kept). */
@@ -208,6 +209,10 @@ private:
     std::chrono::steady_clock::time_point last_short_{};
     /** Held short since it stood, until it drains. */
     bool is_standing_ = false;
+    /** When a job was last refused or evicted while standing. */
+    std::chrono::steady_clock::time_point last_refused_{};
+    /** The Retry-After the edge sends with 503 busy: when the refused come back. */
+    static constexpr std::chrono::seconds REFUSED_COME_BACK{1};
     mutable std::mutex mutex_;
     std::condition_variable wake_;
     Customers customers_;

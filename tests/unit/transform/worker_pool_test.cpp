@@ -425,10 +425,17 @@ TEST_F(StandingQueueTest, AQueueThatStandsIsCutToOneJobPerWorkerNewestFirstUntil
     // Held short even though it holds only one job per worker now (no recovery by being cut).
     clock_.advance(10s);
     EXPECT_EQ(submit(pool, "c", 2), Admission::QueueFull);
-    // Once the queue drains, a burst is queued whole again.
+    // Drained, it is still held short while the refused may come back (Retry-After: 1 s)...
     gate_.open();
     ASSERT_TRUE(journal_.wait_for(9)); // c1 ran
-    for (int i = 3; i <= 6; ++i) {
+    clock_.advance(1s);
+    EXPECT_EQ(submit(pool, "c", 3), Admission::Queued);
+    EXPECT_TRUE(pool.is_standing());
+    ASSERT_TRUE(journal_.wait_for(10)); // c3 ran
+    // ...and once nobody was refused for that second plus the standing time, a burst is queued
+    // whole again.
+    clock_.advance(500ms);
+    for (int i = 4; i <= 8; ++i) {
         EXPECT_EQ(submit(pool, "c", i), Admission::Queued) << i;
     }
     EXPECT_FALSE(pool.is_standing());
