@@ -10,6 +10,10 @@ if(SANITIZE)
   target_compile_options(cdn_warnings INTERFACE -fsanitize=address,undefined
     -fno-sanitize-recover=all -fno-omit-frame-pointer)
   target_link_options(cdn_warnings INTERFACE -fsanitize=address,undefined -fno-sanitize-recover=all)
+  # clang 14's function-type check (-fsanitize=function, part of "undefined") cannot compile
+  # C++20 coroutines: "Cannot represent a difference across sections" on every co_await
+  # function (LLVM issue 49689, fixed after 14). Only that one check is left out.
+  target_compile_options(cdn_warnings INTERFACE $<$<CXX_COMPILER_ID:Clang>:-fno-sanitize=function>)
 endif()
 # Coverage instrumentation of every module for libFuzzer; the fuzz targets link its main.
 if(BUILD_FUZZERS)

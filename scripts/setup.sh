@@ -59,6 +59,8 @@ if [ ! -d scripts/openapi/node_modules/@redocly/cli ]; then
   npm ci --prefix scripts/openapi --no-audit --no-fund
 fi
 
+# SETUP_BUILD=0: packages and npm folders only (scripts/test.sh --sanitize builds build-asan/).
+[ "${SETUP_BUILD:-1}" = 0 ] && exit 0
 BUILD_DIR=${BUILD_DIR:-build}
 cmake -S . -B "$BUILD_DIR" -G Ninja -DCMAKE_BUILD_TYPE=Release >/dev/null
 cmake --build "$BUILD_DIR" -j "$(nproc)"

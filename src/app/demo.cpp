@@ -49,7 +49,8 @@ std::vector<std::pair<std::string, std::string>> sample_images() {
             continue;
         }
         std::string bytes((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
-        std::erase_if(images, [&name](const auto& image) { return image.first == name; });
+        // An init-capture: clang 14 cannot capture a structured binding by name.
+        std::erase_if(images, [&photo = name](const auto& image) { return image.first == photo; });
         images.emplace_back(name, std::move(bytes));
     }
     return images;

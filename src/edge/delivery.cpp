@@ -600,7 +600,7 @@ DeliveryHandler::produce(const ImageUrl& url, std::string key, std::int64_t fres
     auto fetch_blocking = [this, &url] { return fetch(url); };
     auto original = co_await http::run_blocking(deps_.blocking_pool, std::move(fetch_blocking));
     if (!original) {
-        co_return co_await stale_on_failure(key, std::move(original.error()));
+        co_return co_await stale_on_failure(key, original.error());
     }
     const double fetch_ms = ms_since(started);
     const auto version = *original ? (*original)->info.etag : std::string();

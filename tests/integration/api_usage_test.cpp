@@ -37,6 +37,15 @@ struct Json {
     std::vector<Json> items;
     std::vector<std::pair<std::string, Json>> members;
 
+    // Declared here, defaulted below once Json is complete: clang 14 instantiates the (C++20
+    // constexpr) vector destructor at once, and std::pair<std::string, Json> is incomplete here.
+    Json();
+    Json(const Json&);
+    Json(Json&&) noexcept;
+    Json& operator=(const Json&);
+    Json& operator=(Json&&) noexcept;
+    ~Json();
+
     const Json& operator[](const std::string& name) const {
         for (const auto& [key, value] : members) {
             if (key == name) {
@@ -68,6 +77,13 @@ struct Json {
         return none;
     }
 };
+
+Json::Json() = default;
+Json::Json(const Json&) = default;
+Json::Json(Json&&) noexcept = default;
+Json& Json::operator=(const Json&) = default;
+Json& Json::operator=(Json&&) noexcept = default;
+Json::~Json() = default;
 
 class JsonParser {
 public:

@@ -102,7 +102,7 @@ protected:
     std::unique_ptr<storage::S3BlobStore> bucket() const {
         auto options = s3_.client_options();
         options.region = "eu-west-3"; // as the server signs
-        return std::move(*storage::S3BlobStore::create(options));
+        return *storage::S3BlobStore::create(options);
     }
 
     /** The keys of the shared tier's objects for one original. */

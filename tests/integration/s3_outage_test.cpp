@@ -186,7 +186,7 @@ std::uint64_t peak_rss(pid_t pid) {
 
 TEST_F(S3OutageTest, AHugeOriginalIsRefusedWhileReadingWithoutBufferingItWhole) {
     ASSERT_NO_FATAL_FAILURE(start_server());
-    const auto bucket = std::move(*storage::S3BlobStore::create(s3_.client_options()));
+    const auto bucket = *storage::S3BlobStore::create(s3_.client_options());
     const std::string key = fresh_.public_key + "/huge.jpg";
     ASSERT_EQ(stream_put(bucket->presigned_url("PUT", key, 600), kHugeBytes), 200);
     ASSERT_EQ(bucket->head(key)->size, kHugeBytes);

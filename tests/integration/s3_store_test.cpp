@@ -42,7 +42,7 @@ protected:
     std::unique_ptr<storage::S3BlobStore> bucket() const {
         auto options = s3_.client_options();
         options.region = "eu-west-3"; // as the server signs
-        return std::move(*storage::S3BlobStore::create(options));
+        return *storage::S3BlobStore::create(options);
     }
 
     RawResponse request(const std::string& method, const std::string& target,

@@ -99,7 +99,7 @@ bool Cluster::start() {
 std::unique_ptr<storage::S3BlobStore> Cluster::bucket() const {
     auto options = s3_.client_options();
     options.region = REGION;
-    return std::move(*storage::S3BlobStore::create(options));
+    return *storage::S3BlobStore::create(options);
 }
 
 Account Cluster::create_account(const std::string& email, const std::string& plan) {

@@ -133,10 +133,41 @@ ServerProcess::ServerProcess(std::string data_dir, std::map<std::string, std::st
     log_prefix_ = data_dir_ + ".server";
 }
 
+namespace {
+
+// In the sanitizer build (scripts/test.sh --sanitize) a server is stopped, not killed, so that
+// LeakSanitizer runs at its exit, and a report in its stderr fails the test that started it.
+#if defined(__SANITIZE_ADDRESS__)
+constexpr bool SANITIZED = true;
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer)
+constexpr bool SANITIZED = true;
+#else
+constexpr bool SANITIZED = false;
+#endif
+#else
+constexpr bool SANITIZED = false;
+#endif
+
+bool has_sanitizer_report(const std::string& err) {
+    return err.find("ERROR: AddressSanitizer") != std::string::npos ||
+           err.find("ERROR: LeakSanitizer") != std::string::npos ||
+           err.find("runtime error:") != std::string::npos;
+}
+
+} // namespace
+
 ServerProcess::~ServerProcess() {
     if (pid_ > 0 && running()) {
-        ::kill(pid_, SIGKILL);
-        ::waitpid(pid_, nullptr, 0);
+        if (SANITIZED) {
+            stop();
+        } else {
+            ::kill(pid_, SIGKILL);
+            ::waitpid(pid_, nullptr, 0);
+        }
+    }
+    if (const auto err = SANITIZED ? stderr_text() : std::string(); has_sanitizer_report(err)) {
+        ADD_FAILURE() << "the server's sanitizer report:\n" << err;
     }
     std::error_code ec;
     std::filesystem::remove(log_prefix_ + ".out", ec);

@@ -42,6 +42,10 @@ constexpr std::int64_t REFRESH_CLEANUP_INTERVAL_SECONDS = 3600;
 
 /** Handlers' shared state. */
 struct AuthState {
+    // Spelled out for clang 14, which lacks C++20's parenthesised aggregate init (make_shared).
+    AuthState(ApiDeps& api_deps, LoginLimiter login_limiter)
+        : deps(api_deps), limiter(std::move(login_limiter)) {}
+
     ApiDeps& deps;
     LoginLimiter limiter;
     HashGate gate{HashGate::default_slots()};

@@ -289,8 +289,8 @@ private:
 };
 
 TEST(UrlSigning, SharedVectors) {
-    const auto file =
-        std::filesystem::path(__FILE__).parent_path() / "../../vectors/signed_urls.json";
+    // From the source dir, not __FILE__: ccache's base_dir makes __FILE__ relative to the build.
+    const auto file = std::filesystem::path(IMAGECDN_SOURCE_DIR) / "tests/vectors/signed_urls.json";
     std::ifstream in(file);
     ASSERT_TRUE(in) << "cannot open " << file;
     std::stringstream buffer;

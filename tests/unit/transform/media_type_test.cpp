@@ -13,9 +13,9 @@ TEST(MediaType, SniffsByMagicBytes) {
     EXPECT_EQ(sniff_format("GIF89a..."), ImageFormat::Gif);
     EXPECT_EQ(sniff_format(std::string("RIFF\x10\0\0\0WEBPVP8 ", 16)), ImageFormat::Webp);
     EXPECT_EQ(sniff_format(std::string("II*\0rest", 8)), ImageFormat::Tiff);
-    EXPECT_EQ(sniff_format(std::string("\0\0\0\x1C" "ftypavif\0\0\0\0avifmif1", 28)), ImageFormat::Avif);
-    EXPECT_EQ(sniff_format(std::string("\0\0\0\x18" "ftypheic\0\0\0\0mif1", 24)), ImageFormat::Heic);
-    EXPECT_EQ(sniff_format(std::string("\0\0\0\x1C" "ftypmif1\0\0\0\0mif1avif", 28)), ImageFormat::Avif);
+    EXPECT_EQ(sniff_format(std::string("\0\0\0\x1C" "ftypavif\0\0\0\0avifmif1miaf", 28)), ImageFormat::Avif);
+    EXPECT_EQ(sniff_format(std::string("\0\0\0\x18" "ftypheic\0\0\0\0mif1heic", 24)), ImageFormat::Heic);
+    EXPECT_EQ(sniff_format(std::string("\0\0\0\x1C" "ftypmif1\0\0\0\0mif1avifmiaf", 28)), ImageFormat::Avif);
     EXPECT_EQ(sniff_format("\xFF\x0A rest"), ImageFormat::Jxl);
     EXPECT_EQ(sniff_format("  <?xml version=\"1.0\"?><svg xmlns=\"...\"></svg>"), ImageFormat::Svg);
 }

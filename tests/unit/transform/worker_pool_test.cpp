@@ -132,8 +132,8 @@ TEST_F(WorkerPoolTest, AnotherCustomersJobsStartInTheNextSlotsDespiteAHundredQue
 }
 
 TEST_F(WorkerPoolTest, AFreedWorkerGoesToTheCustomerRunningFewer) {
+    Gate second; // before the pool: its jobs wait on it until the pool is gone
     WorkerPool pool(2, 200, 200);
-    Gate second;
     block_worker(pool, "a-running-1", "a");
     ASSERT_EQ(pool.try_submit({"a", "10.0.0.1"}, job(journal_, "a-running-2", &second)),
               Admission::Queued);
@@ -151,8 +151,8 @@ TEST_F(WorkerPoolTest, AFreedWorkerGoesToTheCustomerRunningFewer) {
 }
 
 TEST_F(WorkerPoolTest, ACustomerThatComesBackDoesNotJumpAheadOfOneThatWaited) {
+    Gate first; // before the pool: its jobs wait on it until the pool is gone
     WorkerPool pool(1, 100, 100);
-    Gate first;
     ASSERT_EQ(pool.try_submit({"c", "10.0.0.3"}, job(journal_, "c0", &first)), Admission::Queued);
     ASSERT_TRUE(journal_.wait_for(1));
     ASSERT_EQ(pool.try_submit({"a", "10.0.0.1"}, job(journal_, "a1")), Admission::Queued);
@@ -308,8 +308,8 @@ TEST_F(WorkerPoolTest, AReservationHoldsAQueuePlaceUntilItsJobIsSubmittedOrItIsD
 }
 
 TEST_F(WorkerPoolTest, ShutdownRunsEveryQueuedJobThenRefusesNewOnes) {
+    Gate second; // before the pool: its jobs wait on it until the pool is gone
     WorkerPool pool(2, 100, 100);
-    Gate second;
     block_worker(pool);
     block_worker(pool, "blocker2");
     for (int i = 1; i <= 10; ++i) {
