@@ -217,10 +217,10 @@ describe('library defaults past our limits answer the documented error', () => {
   });
 });
 
-after(() => {
+after(async () => {
   const total = [...fetched.values()].reduce((a, b) => a + b, 0);
   const by = [...fetched].map(([source, n]) => `${source} ${n}`).join(', ');
   console.log(`compat: ${total} of ${cases.length} library-built URLs fetched with 200, the ` +
               `right Content-Type and dimensions (${by})`);
-  server.stop();
+  await server.stop();
 });

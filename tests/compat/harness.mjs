@@ -87,7 +87,7 @@ async function waitHealthy(server, port, timeoutMs) {
   throw new Error(`imagecdn did not become healthy on port ${port}`);
 }
 
-/** Starts `binary serve` with a fresh data dir; `stop()` ends it and removes the dir. */
+/** Starts `binary serve` with a fresh data dir; `await stop()` ends it and removes the dir. */
 export async function startServer(binary) {
   const dataDir = mkdtempSync(join(tmpdir(), 'imagecdn-compat-'));
   const publicKey = createCustomer(binary, dataDir);
@@ -99,15 +99,21 @@ export async function startServer(binary) {
                          stdio: ['ignore', 'ignore', 'pipe'] });
   const stderr = [];
   server.stderr.on('data', (c) => stderr.push(c));
-  const stop = () => {
+  // Waits for the server to exit before removing its folder: a clean stop writes the disk
+  // cache's index there. SIGKILL after 10 s.
+  const exited = new Promise((resolve) => server.once('exit', resolve));
+  const stop = async () => {
     server.kill('SIGTERM');
+    const killer = setTimeout(() => server.kill('SIGKILL'), 10000);
+    await exited;
+    clearTimeout(killer);
     rmSync(dataDir, { recursive: true, force: true });
   };
   process.once('exit', () => server.kill('SIGKILL')); // also when the test run itself fails
   try {
     await waitHealthy(server, port, 20000);
   } catch (err) {
-    stop();
+    await stop();
     throw new Error(`${err.message}\n${Buffer.concat(stderr)}`);
   }
   return { port, publicKey, stop, stderr: () => Buffer.concat(stderr).toString() };
