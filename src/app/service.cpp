@@ -530,6 +530,10 @@ public:
     SignalWatch(http::Server& server, edge::CustomerDirectory& customers,
                 const std::string& data_dir)
         : signals_(context_, SIGTERM, SIGINT, SIGHUP) {
+        // A disk-tier hit goes out with sendfile(2), which has no MSG_NOSIGNAL: a client that
+        // closes mid-answer must cost that answer an EPIPE, not the process its life (nginx
+        // ignores SIGPIPE for the same reason).
+        std::signal(SIGPIPE, SIG_IGN);
         handle_signals(signals_, server, customers);
         pid_file_.emplace(data_dir);
         thread_ = std::thread([this] { context_.run(); });

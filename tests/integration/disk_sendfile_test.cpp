@@ -2,6 +2,11 @@
 // hit, HEAD and Range as before, and a torn or corrupt cache file never sent.
 #include <gtest/gtest.h>
 
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
 #include <filesystem>
 #include <fstream>
 #include <random>
@@ -157,6 +162,52 @@ TEST_F(DiskSendfile, TruncatedFileIsNotSent) {
     expect_damage_not_served(dir_.path(), target_, [](const fs::path& file) {
         fs::resize_file(file, fs::file_size(file) - 1000);
     });
+}
+
+/** A client that asks for the big variant and goes away while it is being sent: closed after
+ *  `read` bytes, with a reset when `reset` (SO_LINGER 0) or a FIN otherwise. */
+void leave_mid_body(int port, const std::string& target, std::size_t read, bool reset) {
+    const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+    ASSERT_GE(fd, 0);
+    sockaddr_in addr{};
+    addr.sin_family = AF_INET;
+    addr.sin_port = htons(static_cast<std::uint16_t>(port));
+    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    ASSERT_EQ(::connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)), 0);
+    // A small receive buffer: the server's sendfile fills it at once and waits for room.
+    const int small = 4096;
+    ::setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &small, sizeof(small));
+    const std::string request = "GET " + target + " HTTP/1.1\r\nHost: x\r\n\r\n";
+    ASSERT_EQ(::send(fd, request.data(), request.size(), MSG_NOSIGNAL),
+              static_cast<ssize_t>(request.size()));
+    std::string sink(read, '\0');
+    for (std::size_t got = 0; got < read;) {
+        const auto n = ::recv(fd, sink.data() + got, read - got, 0);
+        ASSERT_GT(n, 0);
+        got += static_cast<std::size_t>(n);
+    }
+    if (reset) {
+        const linger abort{1, 0};
+        ::setsockopt(fd, SOL_SOCKET, SO_LINGER, &abort, sizeof(abort));
+    }
+    ::close(fd);
+}
+
+// sendfile(2) has no MSG_NOSIGNAL: a client leaving mid-body made the next sendfile raise
+// SIGPIPE and killed the server (found by bench/load/cache_hit.sh when wrk ended a run).
+TEST_F(DiskSendfile, ClientsLeavingMidBodyDoNotStopTheServer) {
+    memory_hit();
+    ServerProcess server(dir_.path(), NO_MEMORY_TIER);
+    ASSERT_TRUE(server.start()) << server.stderr_text();
+    for (int i = 0; i < 20; ++i) {
+        leave_mid_body(server.port(), target_, 1000 + 5000 * i, i % 2 == 0);
+        ASSERT_TRUE(http_request(server.port(), "GET", "/healthz"))
+            << "the server died after client " << i << ": " << server.stderr_text();
+    }
+    const auto whole = http_request(server.port(), "GET", target_);
+    ASSERT_TRUE(whole);
+    EXPECT_TRUE(whole->body == big_png());
+    EXPECT_EQ(server.stop(), 0);
 }
 
 } // namespace
