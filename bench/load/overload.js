@@ -12,6 +12,10 @@ const agent = new http.Agent({ keepAlive: true, maxSockets: Number(connections) 
 const sep = url.includes('?') ? '&' : '?';
 const until = Date.now() + Number(seconds) * 1000;
 const latencies = {}; // status -> [ms]
+const began = Date.now();
+// SLOW_MS=N: every answer slower than N ms goes to stderr with when it was asked (ms into the
+// run), to see where a tail comes from.
+const slowMs = Number(process.env.SLOW_MS || 0);
 // Distinct from every earlier run's, so that no request is a cache hit.
 const run = `${process.pid}-${Date.now().toString(36)}`;
 let counter = 0;
@@ -24,6 +28,10 @@ function once() {
       res.on('end', () => {
         const ms = Number(process.hrtime.bigint() - started) / 1e6;
         (latencies[res.statusCode] ||= []).push(ms);
+        if (slowMs && ms > slowMs) {
+          const askedAt = Date.now() - began - ms;
+          console.error(`slow ${res.statusCode} asked at ${askedAt.toFixed(0)} ms: ${ms.toFixed(0)} ms`);
+        }
         resolve(Number(res.headers['retry-after'] || 0));
       });
     });
