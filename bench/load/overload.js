@@ -57,7 +57,8 @@ function quantile(sorted, q) {
   const out = {};
   for (const [status, values] of Object.entries(latencies)) {
     values.sort((a, b) => a - b);
-    out[status] = { n: values.length, p50: quantile(values, 0.5), p99: quantile(values, 0.99) };
+    out[status] = { n: values.length, p50: quantile(values, 0.5), p99: quantile(values, 0.99),
+                    within10: values.filter((v) => v <= 10).length };
   }
   console.log(JSON.stringify(out));
   agent.destroy();

@@ -96,12 +96,7 @@ Admission WorkerPool::try_submit(const JobOwner& owner, Job job, Reservation* re
     if (admission == Admission::Queued) {
         wake_.notify_one();
     }
-    // Outside the lock: it answers the displaced job's request, which may take a lock itself.
-    for (auto& job : displaced) {
-        if (job.evicted) {
-            job.evicted();
-        }
-    }
+    answer_evicted(displaced);
     return admission;
 }
 
@@ -113,20 +108,42 @@ Admission WorkerPool::precheck(const JobOwner& owner) {
 }
 
 Admission WorkerPool::reserve(const JobOwner& owner, Reservation& out) {
-    std::lock_guard lock(mutex_);
-    const auto placement = place(owner);
-    count_refusal(placement.admission);
-    if (placement.admission == Admission::Queued && !placement.victim && !out.held()) {
-        auto [customer, added] = customers_.try_emplace(owner.customer);
-        if (added) {
-            customer->second.last_start = arrival_stamp();
+    std::vector<Job> displaced;
+    Admission admission;
+    {
+        std::lock_guard lock(mutex_);
+        // Every arrival checks whether the queue stands, a refused one too: the first misses
+        // of an overload fill one customer's queue, and later ones are refused by its cap.
+        shed_standing_excess(displaced);
+        const auto placement = place(owner);
+        count_refusal(placement.admission);
+        admission = placement.admission;
+        if (admission == Admission::Queued && !placement.victim && !out.held()) {
+            hold(owner, out);
         }
-        ++customer->second.reserved;
-        ++reserved_;
-        out.pool_ = this;
-        out.customer_ = owner.customer;
     }
-    return placement.admission;
+    answer_evicted(displaced);
+    return admission;
+}
+
+void WorkerPool::hold(const JobOwner& owner, Reservation& out) {
+    auto [customer, added] = customers_.try_emplace(owner.customer);
+    if (added) {
+        customer->second.last_start = arrival_stamp();
+    }
+    ++customer->second.reserved;
+    ++reserved_;
+    out.pool_ = this;
+    out.customer_ = owner.customer;
+}
+
+void WorkerPool::answer_evicted(std::vector<Job>& displaced) {
+    // Outside the lock: it answers the displaced job's request, which may take a lock itself.
+    for (auto& job : displaced) {
+        if (job.evicted) {
+            job.evicted();
+        }
+    }
 }
 
 void WorkerPool::drop(Reservation& reservation) {
@@ -146,13 +163,12 @@ void WorkerPool::drop_locked(Reservation& reservation) {
 }
 
 Admission WorkerPool::admit(const JobOwner& owner, std::vector<Job>& displaced) {
+    shed_standing_excess(displaced);
     const auto placement = place(owner);
     count_refusal(placement.admission);
     if (placement.victim) {
         displaced.push_back(evict_newest(placement.victim->customer, placement.victim->client));
     }
-    // The newcomer's place is kept: a customer below its share still gets one in a short queue.
-    shed_standing_excess(displaced, placement.admission == Admission::Queued ? 1 : 0);
     return placement.admission;
 }
 
@@ -183,10 +199,10 @@ std::size_t WorkerPool::queue_limit() {
     return standing() ? std::min(queue_limit_, threads_.size()) : queue_limit_;
 }
 
-void WorkerPool::shed_standing_excess(std::vector<Job>& displaced, std::size_t newcomers) {
+void WorkerPool::shed_standing_excess(std::vector<Job>& displaced) {
     // The newest jobs of whoever waits most go first: the same victims as a full queue's.
     const auto idle = threads_.size() - running_;
-    while (queued_ > 0 && queued_ + reserved_ + newcomers > queue_limit() + idle) {
+    while (queued_ > 0 && queued_ + reserved_ > queue_limit() + idle) {
         const auto heaviest = std::max_element(
             customers_.begin(), customers_.end(),
             [](const auto& a, const auto& b) { return a.second.queued < b.second.queued; });

@@ -185,8 +185,12 @@ private:
     bool standing();
     /** The most jobs that may wait now. */
     std::size_t queue_limit();
-    /** When standing, evicts queued jobs until `newcomers` more fit in the short queue. */
-    void shed_standing_excess(std::vector<Job>& displaced, std::size_t newcomers);
+    /** When the queue stands, evicts queued jobs down to the short queue. */
+    void shed_standing_excess(std::vector<Job>& displaced);
+    /** Holds a queue place for `owner` in `out`; the pool's lock is held. */
+    void hold(const JobOwner& owner, Reservation& out);
+    /** Answers jobs that lost their place; called without the lock. */
+    static void answer_evicted(std::vector<Job>& displaced);
     void count_refusal(Admission admission);
     std::optional<Victim> victim_between_clients(Customers::iterator customer,
                                                  const std::string& address);
