@@ -382,6 +382,12 @@ protected:
     Admission submit(WorkerPool& pool, const std::string& customer, int i) {
         return pool.try_submit({customer, "10.0.0.1"}, job(journal_, name(customer, i)));
     }
+    /** Queues jobs 1..count of `customer`, each of which must be taken. */
+    void fill(WorkerPool& pool, const std::string& customer, int count) {
+        for (int i = 1; i <= count; ++i) {
+            ASSERT_EQ(submit(pool, customer, i), Admission::Queued) << customer << i;
+        }
+    }
 
     ManualClock clock_;
 };
@@ -389,9 +395,7 @@ protected:
 TEST_F(StandingQueueTest, ABurstIsQueuedWholeWhileTheQueueDoesNotStand) {
     WorkerPool pool(1, 64, 16, {500ms, &clock_});
     block_worker(pool);
-    for (int i = 1; i <= 12; ++i) { // a page's srcset, all at once
-        ASSERT_EQ(submit(pool, "a", i), Admission::Queued) << i;
-    }
+    ASSERT_NO_FATAL_FAILURE(fill(pool, "a", 12)); // a page's srcset, all at once
     clock_.advance(499ms);
     EXPECT_EQ(submit(pool, "a", 13), Admission::Queued);
     EXPECT_FALSE(pool.is_standing());
@@ -404,9 +408,7 @@ TEST_F(StandingQueueTest, ABurstIsQueuedWholeWhileTheQueueDoesNotStand) {
 TEST_F(StandingQueueTest, AQueueThatStandsIsCutToOneJobPerWorkerNewestFirstUntilItDrains) {
     WorkerPool pool(1, 64, 16, {500ms, &clock_});
     block_worker(pool);
-    for (int i = 1; i <= 6; ++i) {
-        ASSERT_EQ(submit(pool, "a", i), Admission::Queued) << i;
-    }
+    ASSERT_NO_FATAL_FAILURE(fill(pool, "a", 6));
     ASSERT_EQ(submit(pool, "b", 1), Admission::Queued);
     clock_.advance(500ms);
     // More than one job per worker waited for 500 ms: the next arrival finds the queue standing
@@ -446,9 +448,7 @@ TEST_F(StandingQueueTest, AnArrivalRefusedByItsCustomersCapStillCutsAStandingQue
     // cap before the global queue is looked at, and must still find the queue standing.
     WorkerPool pool(1, 64, 4, {500ms, &clock_});
     block_worker(pool);
-    for (int i = 1; i <= 4; ++i) {
-        ASSERT_EQ(submit(pool, "a", i), Admission::Queued) << i;
-    }
+    ASSERT_NO_FATAL_FAILURE(fill(pool, "a", 4));
     clock_.advance(500ms);
     Reservation place;
     EXPECT_EQ(pool.reserve({"a", "10.0.0.1"}, place), Admission::QueueFull);
@@ -463,9 +463,7 @@ TEST_F(StandingQueueTest, AnArrivalRefusedByItsCustomersCapStillCutsAStandingQue
 TEST_F(StandingQueueTest, ZeroTurnsItOff) {
     WorkerPool pool(1, 64, 16, {0ms, &clock_});
     block_worker(pool);
-    for (int i = 1; i <= 6; ++i) {
-        ASSERT_EQ(submit(pool, "a", i), Admission::Queued) << i;
-    }
+    ASSERT_NO_FATAL_FAILURE(fill(pool, "a", 6));
     clock_.advance(1h);
     EXPECT_EQ(submit(pool, "a", 7), Admission::Queued);
     EXPECT_FALSE(pool.is_standing());
