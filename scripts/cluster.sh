@@ -131,9 +131,10 @@ start_redis() {
 start_s3rver() {
   mkdir -p "$DIR/s3"
   # --openssl-legacy-provider: s3rver's ListObjectsV2 continuation tokens use DES.
-  node --openssl-legacy-provider tests/s3/node_modules/s3rver/bin/s3rver.js -d "$DIR/s3" \
-    -a 127.0.0.1 -p "$S3_PORT" --silent --configure-bucket originals >"$DIR/s3rver.log" 2>&1 &
-  remember s3rver $! s3rver
+  # standalone.mjs: s3rver with its writes one at a time (tests/s3/serialize_writes.mjs).
+  node --openssl-legacy-provider tests/s3/standalone.mjs "$DIR/s3" "$S3_PORT" originals \
+    >"$DIR/s3rver.log" 2>&1 &
+  remember s3rver $! tests/s3/standalone.mjs
   wait_for_port s3rver "$S3_PORT"
   log "s3rver on 127.0.0.1:$S3_PORT (bucket 'originals' in $DIR/s3)"
 }

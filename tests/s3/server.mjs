@@ -15,6 +15,7 @@ import S3rver from 's3rver';
 import { SignatureV4 } from '@smithy/signature-v4';
 import { Sha256 } from '@aws-crypto/sha256-js';
 import { createHash } from 'node:crypto';
+import { serializeWrites } from './serialize_writes.mjs';
 
 // s3rver's only account.
 const SECRETS = { S3RVER: 'S3RVER' };
@@ -151,6 +152,7 @@ const directory = kept ?? fs.mkdtempSync(path.join(os.tmpdir(), 's3rver-'));
 const s3rver = new S3rver({ address: '127.0.0.1', port: Number(s3rverPort), silent: true, directory,
   serviceEndpoint: 'localhost',
   configureBuckets: [{ name: bucket }] });
+serializeWrites(s3rver.store);
 const { port: s3Port } = await s3rver.run();
 const proxy = http.createServer((req, res) => {
   const chunks = [];

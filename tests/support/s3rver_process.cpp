@@ -6,6 +6,7 @@
 #include <unistd.h>
 
 #include <fstream>
+#include <iostream>
 #include <sstream>
 #include <vector>
 #include <stdexcept>
@@ -83,6 +84,27 @@ void S3rverProcess::start(int proxy_port, int s3rver_port) {
 
 S3rverProcess::~S3rverProcess() { stop(); }
 
+bool S3rverProcess::running() const {
+    siginfo_t info{};
+    return pid_ > 0 && ::waitid(P_PID, pid_, &info, WEXITED | WNOHANG | WNOWAIT) == 0 &&
+           info.si_pid == 0;
+}
+
+void S3rverProcess::report_if_died() {
+    int status = 0;
+    if (::waitpid(pid_, &status, WNOHANG) != pid_) {
+        return; // still running, as it should be
+    }
+    // It ended on its own: every later store call of the test failed as "unavailable". Say why
+    // (its stderr is in a temp folder removed with this object).
+    std::cerr << "s3rver (pid " << pid_ << ") ended on its own ("
+              << (WIFSIGNALED(status) ? "signal " + std::to_string(WTERMSIG(status))
+                                      : "exit " + std::to_string(WEXITSTATUS(status)))
+              << "); its stderr:\n"
+              << read_all(logs_.path() + "/err") << std::endl;
+    pid_ = 0;
+}
+
 void S3rverProcess::freeze() {
     if (pid_ > 0) {
         ::kill(pid_, SIGSTOP);
@@ -100,6 +122,9 @@ void S3rverProcess::stop() { end(SIGTERM); }
 void S3rverProcess::kill() { end(SIGKILL); }
 
 void S3rverProcess::end(int signal) {
+    if (pid_ > 0) {
+        report_if_died();
+    }
     if (pid_ > 0) {
         thaw();
         ::kill(pid_, signal);

@@ -40,6 +40,8 @@ public:
                 .secret_key = kSecretKey};
     }
     pid_t pid() const { return pid_; }
+    /** Whether the child is still running (it has not ended on its own); does not reap it. */
+    bool running() const;
     /** SIGTERM, then waits for it; idempotent. */
     void stop();
     /** SIGKILL, then waits for it: a store that is gone (connections refused). */
@@ -56,6 +58,8 @@ private:
     /** Spawns the server on these ports (0: free ones) and waits for READY. */
     void start(int proxy_port, int s3rver_port);
     void end(int signal);
+    /** If the child already ended (it should not), prints how and its stderr, and reaps it. */
+    void report_if_died();
 
     TempDir logs_;
     TempDir data_;

@@ -5,6 +5,9 @@
 #include <curl/curl.h>
 #include <gtest/gtest.h>
 
+#include <string>
+#include <thread>
+
 #include "poll_until.h"
 #include "s3rver_process.h"
 
@@ -111,6 +114,32 @@ TEST(S3BlobStore, AStoppedStoreIsUnavailableAfterBoundedRetries) {
     ASSERT_FALSE(got);
     EXPECT_EQ(got.error().code, core::Errc::OriginUnavailable);
     EXPECT_EQ(s3->check().error().code, core::Errc::OriginUnavailable);
+}
+
+// s3rver keeps keys as files in folders; a DELETE removing the folder a PUT had just made ended
+// its process (tests/s3/server.mjs, serializeWrites), and every later call of a test run failed.
+TEST(S3BlobStore, WritesAndDeletesInOneFolderAtOnceLeaveTheServerRunning) {
+    test::S3rverProcess racing("racing");
+    auto writer = store(options(racing));
+    auto deleter = store(options(racing));
+    constexpr int kRounds = 150;
+    std::thread deletes([&] {
+        for (int i = 0; i < kRounds; ++i) {
+            (void)deleter->put("pk_1/variants/a/old.webp", "old");
+            (void)deleter->remove("pk_1/variants/a/old.webp");
+        }
+    });
+    for (int i = 0; i < kRounds; ++i) {
+        const auto key = "pk_1/variants/a/new-" + std::to_string(i) + ".webp";
+        (void)writer->put(key, "new");
+        (void)writer->remove(key);
+    }
+    deletes.join();
+    ASSERT_TRUE(racing.running());
+    ASSERT_TRUE(writer->put("pk_1/variants/a/last.webp", "last"));
+    const auto last = writer->get("pk_1/variants/a/last.webp");
+    ASSERT_TRUE(last) << last.error().detail;
+    EXPECT_EQ(last->bytes, "last");
 }
 
 TEST(S3BlobStore, AHungStoreTimesOutAndRecovers) {
