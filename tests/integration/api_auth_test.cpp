@@ -247,7 +247,7 @@ TEST_F(AuthApiTest, WrongPasswordAndUnknownEmailGetTheSameAnswerInSimilarTime) {
     std::vector<double> unknown_ms;
     std::string wrong_body;
     std::string unknown_body;
-    for (int i = 0; i < 3; ++i) {
+    for (int i = 0; i < 5; ++i) {
         auto [wrong, wrong_time] = timed("victim@example.com", "not the password");
         auto [unknown, unknown_time] = timed("nobody@example.com", "not the password");
         EXPECT_EQ(wrong.status, 401);
@@ -263,9 +263,11 @@ TEST_F(AuthApiTest, WrongPasswordAndUnknownEmailGetTheSameAnswerInSimilarTime) {
     std::sort(wrong_ms.begin(), wrong_ms.end());
     std::sort(unknown_ms.begin(), unknown_ms.end());
     // An unknown email still pays for one argon2id verification: without it the answer would
-    // take a fraction of a millisecond instead of tens. Loose bound: machines are noisy.
-    EXPECT_GT(unknown_ms[1], wrong_ms[1] * 0.3)
-        << "unknown " << unknown_ms[1] << " ms, wrong password " << wrong_ms[1] << " ms";
+    // take a fraction of a millisecond instead of tens. The fastest of five is compared: a busy
+    // machine (a sanitized run, a parallel suite) only ever adds time, so the minimum is each
+    // path's own cost; the loose bound allows for the rest of the noise.
+    EXPECT_GT(unknown_ms.front(), wrong_ms.front() * 0.3)
+        << "unknown " << unknown_ms.front() << " ms, wrong password " << wrong_ms.front() << " ms";
     // Logins with neither email nor password are a 422, not a 401.
     const auto empty = post("/api/v1/auth/login", {{"email", "victim@example.com"}});
     EXPECT_EQ(empty.status, 422);
