@@ -100,13 +100,6 @@ Admission WorkerPool::try_submit(const JobOwner& owner, Job job, Reservation* re
     return admission;
 }
 
-Admission WorkerPool::precheck(const JobOwner& owner) {
-    std::lock_guard lock(mutex_);
-    const auto admission = place(owner).admission;
-    count_refusal(admission);
-    return admission;
-}
-
 Admission WorkerPool::reserve(const JobOwner& owner, Reservation& out) {
     std::vector<Job> displaced;
     Admission admission;

@@ -111,14 +111,11 @@ public:
      *  `reservation` of this owner's customer is taken first (its place is this job's). */
     Admission try_submit(const JobOwner& owner, Job job, Reservation* reservation = nullptr);
 
-    /** What try_submit would answer for `owner` now, changing nothing but the refusal count
-     *  when it is a refusal. A later try_submit decides again. */
-    Admission precheck(const JobOwner& owner);
-
-    /** As precheck; when Queued, also holds a place in `out`
-     *  until the job is submitted (or `out` is dropped), so that preparing the job (reading
-     *  its original) is only started for jobs the queue has room for. A place that only a
-     *  displacement would free is not held: the later try_submit decides again. */
+    /** What try_submit would answer for `owner` now (a refusal is counted); when Queued, also
+     *  holds a place in `out` until the job is submitted (or `out` is dropped), so that
+     *  preparing the job (reading its original) is only started for jobs the queue has room
+     *  for. A place that only a displacement would free is not held: the later try_submit
+     *  decides again. */
     Admission reserve(const JobOwner& owner, Reservation& out);
 
     std::size_t queued() const;

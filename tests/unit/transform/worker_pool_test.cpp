@@ -247,36 +247,6 @@ TEST_F(WorkerPoolTest, InsideACustomerTheClientWithTheMostJobsWaitsAndIsEvictedF
     EXPECT_LE(position(order, "light2"), 6u);
 }
 
-TEST_F(WorkerPoolTest, PrecheckAnswersAsSubmitWouldAndChangesNothingButTheRefusalCount) {
-    WorkerPool pool(1, 4, 2);
-    block_worker(pool);
-    EXPECT_EQ(pool.precheck({"a", "10.0.0.1"}), Admission::Queued);
-    for (int i = 1; i <= 2; ++i) {
-        ASSERT_EQ(pool.try_submit({"a", "10.0.0.1"}, job(journal_, name("a", i))),
-                  Admission::Queued);
-    }
-    // A's queue is full: refused for its heavy client, counted once; nothing evicted.
-    EXPECT_EQ(pool.precheck({"a", "10.0.0.1"}), Admission::CustomerQueueFull);
-    EXPECT_EQ(pool.refusals().customer_queue, 1u);
-    // Another client of A's would displace a1's neighbour on submit; precheck says Queued and
-    // displaces nothing.
-    EXPECT_EQ(pool.precheck({"a", "10.0.0.2"}), Admission::Queued);
-    EXPECT_EQ(pool.refusals().evicted, 0u);
-    EXPECT_EQ(pool.queued(), 2u);
-    for (int i = 1; i <= 2; ++i) {
-        ASSERT_EQ(pool.try_submit({"b", "10.0.0.3"}, job(journal_, name("b", i))),
-                  Admission::Queued);
-    }
-    // The whole queue (4) is full, B and A at their shares: C, holding nothing, would get in.
-    EXPECT_EQ(pool.precheck({"b", "10.0.0.3"}), Admission::CustomerQueueFull);
-    EXPECT_EQ(pool.precheck({"c", "10.0.0.4"}), Admission::Queued);
-    EXPECT_EQ(pool.queued(), 4u);
-    EXPECT_EQ(pool.refusals().evicted, 0u);
-    gate_.open();
-    pool.shutdown();
-    EXPECT_EQ(journal_.entries().size(), 5u) << "the blocker and the four queued jobs ran";
-}
-
 TEST_F(WorkerPoolTest, AReservationHoldsAQueuePlaceUntilItsJobIsSubmittedOrItIsDropped) {
     WorkerPool pool(1, 2, 2);
     block_worker(pool);
@@ -305,6 +275,29 @@ TEST_F(WorkerPoolTest, AReservationHoldsAQueuePlaceUntilItsJobIsSubmittedOrItIsD
     pool.shutdown();
     EXPECT_EQ(journal_.entries().size(), 3u) << "the blocker and both submitted jobs ran";
     EXPECT_EQ(pool.customers(), 0u) << "no state is left for a customer whose places are gone";
+}
+
+TEST_F(WorkerPoolTest, AReservationThatOnlyADisplacementWouldFreeIsNotHeldAndEvictsNothing) {
+    WorkerPool pool(1, 4, 2);
+    block_worker(pool);
+    for (int i = 1; i <= 2; ++i) {
+        ASSERT_EQ(pool.try_submit({"a", "10.0.0.1"}, job(journal_, name("a", i))),
+                  Admission::Queued);
+    }
+    Reservation place;
+    // A's queue is full: refused for its heavy client, counted once.
+    EXPECT_EQ(pool.reserve({"a", "10.0.0.1"}, place), Admission::CustomerQueueFull);
+    EXPECT_EQ(pool.refusals().customer_queue, 1u);
+    EXPECT_FALSE(place.held());
+    // Another client of A's would displace a2 on submit: Queued, but no place is held and
+    // nothing is evicted until try_submit decides again.
+    EXPECT_EQ(pool.reserve({"a", "10.0.0.2"}, place), Admission::Queued);
+    EXPECT_FALSE(place.held());
+    EXPECT_EQ(pool.refusals().evicted, 0u);
+    EXPECT_EQ(pool.queued(), 2u);
+    gate_.open();
+    pool.shutdown();
+    EXPECT_EQ(journal_.entries().size(), 3u) << "the blocker and both queued jobs ran";
 }
 
 TEST_F(WorkerPoolTest, ShutdownRunsEveryQueuedJobThenRefusesNewOnes) {
