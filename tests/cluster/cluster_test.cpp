@@ -9,8 +9,8 @@
 
 #include <algorithm>
 #include <array>
-#include <cstdio>
 #include <atomic>
+#include <cstdio>
 #include <chrono>
 #include <cmath>
 #include <map>
@@ -454,11 +454,27 @@ std::map<std::string, std::uint64_t> listed_images(int api_port, const Account& 
     return listed;
 }
 
+/** Sets `stop` and joins `threads`, at join() or at the latest when it goes. */
+struct ThreadsJoinedOnExit {
+    std::atomic<bool>& stop;
+    std::vector<std::thread>& threads;
+    void join() {
+        stop = true;
+        for (auto& thread : threads) {
+            if (thread.joinable()) {
+                thread.join();
+            }
+        }
+    }
+    ~ThreadsJoinedOnExit() { join(); }
+};
+
 TEST_F(ClusterTest, TheApiNodeRestartedWhileUploadsRunLosesNoOriginalAndShowsNoneHalfWay) {
     const auto account = cluster().create_account("restart@example.com", "pro");
     // Two uploaders, each writing its own paths in turn, while the api node restarts.
     std::atomic<bool> stop{false};
     std::atomic<int> not_accepted{0};
+    std::atomic<std::size_t> accepted_count{0}; // read while the uploaders write `accepted`
     std::vector<std::vector<std::string>> accepted(2);
     std::vector<std::thread> uploaders;
     for (int n = 0; n < 2; ++n) {
@@ -471,6 +487,7 @@ TEST_F(ClusterTest, TheApiNodeRestartedWhileUploadsRunLosesNoOriginalAndShowsNon
                                               sample_jpeg());
                 if (res && res->status == 201) {
                     accepted[n].push_back(path);
+                    ++accepted_count;
                 } else {
                     ++not_accepted; // refused while the node was down, or 503 while draining
                     std::this_thread::sleep_for(1ms); // pacing: no need to spin on a closed port
@@ -478,15 +495,15 @@ TEST_F(ClusterTest, TheApiNodeRestartedWhileUploadsRunLosesNoOriginalAndShowsNon
             }
         });
     }
-    ASSERT_TRUE(poll_until([&] { return accepted[0].size() + accepted[1].size() >= 4; }, 20s));
+    // Joined on every way out: a failed ASSERT below fails this test instead of aborting the
+    // binary (a joinable std::thread destroyed calls std::terminate) with every later result.
+    ThreadsJoinedOnExit joined{stop, uploaders};
+    ASSERT_TRUE(poll_until([&] { return accepted_count >= 4; }, 20s));
     const bool restarted = cluster().restart_api();
-    ASSERT_TRUE(poll_until([&] { return accepted[0].size() + accepted[1].size() >= 12; }, 30s));
-    stop = true;
-    for (auto& uploader : uploaders) {
-        uploader.join();
-    }
+    ASSERT_TRUE(poll_until([&] { return accepted_count >= 12; }, 30s));
+    joined.join();
     ASSERT_TRUE(restarted) << cluster().error();
-    RecordProperty("accepted", std::to_string(accepted[0].size() + accepted[1].size()));
+    RecordProperty("accepted", std::to_string(accepted_count.load()));
     RecordProperty("not_accepted", std::to_string(not_accepted.load()));
 
     const auto listed = listed_images(cluster().api().port(), account);
