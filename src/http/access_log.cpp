@@ -25,8 +25,20 @@ void write_all(std::string_view data) {
     }
 }
 
+void append(fmt::memory_buffer& out, std::string_view s) {
+    out.append(s.data(), s.data() + s.size());
+}
+
+/** ".ddd": `n` (below 1000) as three decimals. */
+void append_thousandths(fmt::memory_buffer& out, std::uint64_t n) {
+    const char digits[4] = {'.', static_cast<char>('0' + n / 100), static_cast<char>('0' + n / 10 % 10),
+                            static_cast<char>('0' + n % 10)};
+    out.append(digits, digits + 4);
+}
+
 /** The line's time, "2026-01-02T03:04:05.678Z"; the seconds are formatted once a second per
- *  thread (strftime and the time-zone lookup behind it cost more than the rest of the line). */
+ *  thread (strftime and the time-zone lookup behind it cost more than the rest of the line),
+ *  the milliseconds by hand (a format string costs more than the three digits). */
 void append_time(fmt::memory_buffer& out, std::int64_t unix_millis) {
     thread_local std::int64_t second = -1;
     thread_local std::string prefix;
@@ -35,22 +47,16 @@ void append_time(fmt::memory_buffer& out, std::int64_t unix_millis) {
         prefix = core::rfc3339(second);
         prefix.pop_back(); // the 'Z'
     }
-    fmt::format_to(std::back_inserter(out), "{}.{:03}Z", prefix, unix_millis % 1000);
-}
-
-void append(fmt::memory_buffer& out, std::string_view s) {
-    out.append(s.data(), s.data() + s.size());
+    append(out, prefix);
+    append_thousandths(out, static_cast<std::uint64_t>(unix_millis % 1000));
+    append(out, "Z");
 }
 
 /** `ms` with three decimals, as "{:.3f}" would write it, without a float formatter. */
 void append_millis(fmt::memory_buffer& out, double ms) {
     const auto micros = static_cast<std::uint64_t>(std::max(0.0, ms) * 1000.0 + 0.5);
     append(out, fmt::format_int(micros / 1000).str());
-    const auto fraction = micros % 1000;
-    const char digits[4] = {'.', static_cast<char>('0' + fraction / 100),
-                            static_cast<char>('0' + fraction / 10 % 10),
-                            static_cast<char>('0' + fraction % 10)};
-    out.append(digits, digits + 4);
+    append_thousandths(out, micros % 1000);
 }
 
 bool needs_escape(std::string_view s) {
@@ -125,16 +131,18 @@ void AccessLog::flush() {
 }
 
 void AccessLog::run() {
+    // Two buffers taking turns: the lines go on into the one that was written out last time,
+    // which keeps its capacity, instead of growing a new string on every flush.
+    std::string out;
     std::unique_lock lock(mutex_);
     while (!stopping_) {
         wake_.wait_for(lock, FLUSH_INTERVAL);
-        std::string out;
         out.swap(pending_);
         lock.unlock();
         write_all(out);
+        out.clear();
         lock.lock();
     }
-    std::string out;
     out.swap(pending_);
     lock.unlock();
     write_all(out);

@@ -40,6 +40,8 @@ std::string_view choice_name(FormatChoice f) {
  *  of existing disk and shared tiers). Doubles still go through fmt's own formatter. */
 class Canonical {
 public:
+    // Room for the usual spec's ~150 bytes at once: no regrowth on every request.
+    Canonical() { out_.reserve(RESERVED); }
     Canonical& text(std::string_view s) {
         out_ += s;
         return *this;
@@ -67,6 +69,7 @@ public:
     std::string take() { return std::move(out_); }
 
 private:
+    static constexpr std::size_t RESERVED = 192;
     std::string out_;
 };
 
