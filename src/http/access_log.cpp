@@ -93,9 +93,14 @@ void format_line(fmt::memory_buffer& out, const AccessLogEntry& e) {
     append(out, "\"}\n");
 }
 
+std::uint64_t next_log_id() {
+    static std::atomic<std::uint64_t> last{0};
+    return last.fetch_add(1, std::memory_order_relaxed) + 1;
+}
+
 } // namespace
 
-AccessLog::AccessLog() : writer_([this] { run(); }) {}
+AccessLog::AccessLog() : id_(next_log_id()), writer_([this] { run(); }) {}
 
 AccessLog::~AccessLog() {
     {
@@ -106,46 +111,70 @@ AccessLog::~AccessLog() {
     writer_.join();
 }
 
+AccessLog::Buffer& AccessLog::local_buffer() {
+    // This thread's buffer of the log it last wrote to: a server has one log, so it is found
+    // again at once; by id, as a log destroyed and another made at its address is another.
+    thread_local std::uint64_t owner = 0;
+    thread_local Buffer* buffer = nullptr;
+    if (owner == id_) {
+        return *buffer;
+    }
+    // A thread taking turns between two logs finds its buffer again: one per thread and log.
+    std::lock_guard lock(buffers_mutex_);
+    const auto me = std::this_thread::get_id();
+    const auto mine = std::find_if(buffers_.begin(), buffers_.end(),
+                                   [me](const auto& b) { return b->writer == me; });
+    buffer = mine != buffers_.end() ? mine->get() : buffers_.emplace_back(new Buffer{me}).get();
+    owner = id_;
+    return *buffer;
+}
+
 void AccessLog::write(const AccessLogEntry& e) {
     thread_local fmt::memory_buffer line;
     line.clear();
     format_line(line, e);
+    auto& buffer = local_buffer();
     bool wake = false;
     {
-        std::lock_guard lock(mutex_);
-        pending_.append(line.data(), line.size());
-        wake = pending_.size() >= FLUSH_BYTES;
+        std::lock_guard lock(buffer.mutex);
+        buffer.pending.append(line.data(), line.size());
+        wake = buffer.pending.size() >= FLUSH_BYTES;
     }
     if (wake) {
         wake_.notify_one();
     }
 }
 
+void AccessLog::drain(std::string& out) {
+    std::lock_guard list(buffers_mutex_);
+    for (const auto& buffer : buffers_) {
+        {
+            std::lock_guard lock(buffer->mutex);
+            out.swap(buffer->pending);
+        }
+        write_all(out);
+        out.clear();
+    }
+}
+
 void AccessLog::flush() {
     std::string out;
-    {
-        std::lock_guard lock(mutex_);
-        out.swap(pending_);
-    }
-    write_all(out);
+    drain(out);
 }
 
 void AccessLog::run() {
-    // Two buffers taking turns: the lines go on into the one that was written out last time,
-    // which keeps its capacity, instead of growing a new string on every flush.
+    // The lines go on into the string that was written out last time, which keeps its
+    // capacity, instead of growing a new one on every flush.
     std::string out;
     std::unique_lock lock(mutex_);
     while (!stopping_) {
         wake_.wait_for(lock, FLUSH_INTERVAL);
-        out.swap(pending_);
         lock.unlock();
-        write_all(out);
-        out.clear();
+        drain(out);
         lock.lock();
     }
-    out.swap(pending_);
     lock.unlock();
-    write_all(out);
+    drain(out);
 }
 
 } // namespace cdn::http
