@@ -4,9 +4,27 @@
 
 namespace cdn::cache {
 
+OptionsDigests::OptionsDigests(std::size_t capacity, Hasher hasher)
+    : capacity_(capacity), digests_(0, Hash{hasher}) {}
+
+const std::string& OptionsDigests::digest(std::string_view canonical_options) {
+    if (const auto found = digests_.find(canonical_options); found != digests_.end()) {
+        return found->second;
+    }
+    // Bounded by forgetting everything: an attacker varying options only costs the hashes
+    // that every request paid before this table existed.
+    if (digests_.size() >= capacity_) {
+        digests_.clear();
+    }
+    return digests_.emplace(std::string(canonical_options), core::sha256_hex(canonical_options))
+        .first->second;
+}
+
 std::string make_cache_key(std::string_view public_key, std::string_view path,
                            std::string_view canonical_options) {
-    return key_prefix_for_path(public_key, path) + core::sha256_hex(canonical_options);
+    // Per thread: no lock; a site's pages use a few option strings for all their images.
+    thread_local OptionsDigests digests;
+    return key_prefix_for_path(public_key, path) + digests.digest(canonical_options);
 }
 
 std::string key_prefix_for_path(std::string_view public_key, std::string_view path) {

@@ -198,8 +198,13 @@ std::optional<std::string> percent_decode(std::string_view in, bool plus_is_spac
 }
 
 std::optional<QueryParams> parse_query_string(std::string_view query) {
+    // Walked in place, into a vector sized once: every image request parses its query.
     QueryParams params;
-    for (const auto part : split(query, '&')) {
+    params.reserve(static_cast<std::size_t>(std::count(query.begin(), query.end(), '&')) + 1);
+    for (std::size_t start = 0; start <= query.size();) {
+        const auto end = std::min(query.find('&', start), query.size());
+        const auto part = query.substr(start, end - start);
+        start = end + 1;
         if (part.empty()) {
             continue;
         }

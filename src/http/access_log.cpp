@@ -25,8 +25,20 @@ void write_all(std::string_view data) {
     }
 }
 
+void append(fmt::memory_buffer& out, std::string_view s) {
+    out.append(s.data(), s.data() + s.size());
+}
+
+/** ".ddd": `n` (below 1000) as three decimals. */
+void append_thousandths(fmt::memory_buffer& out, std::uint64_t n) {
+    const char digits[4] = {'.', static_cast<char>('0' + n / 100), static_cast<char>('0' + n / 10 % 10),
+                            static_cast<char>('0' + n % 10)};
+    out.append(digits, digits + 4);
+}
+
 /** The line's time, "2026-01-02T03:04:05.678Z"; the seconds are formatted once a second per
- *  thread (strftime and the time-zone lookup behind it cost more than the rest of the line). */
+ *  thread (strftime and the time-zone lookup behind it cost more than the rest of the line),
+ *  the milliseconds by hand (a format string costs more than the three digits). */
 void append_time(fmt::memory_buffer& out, std::int64_t unix_millis) {
     thread_local std::int64_t second = -1;
     thread_local std::string prefix;
@@ -35,22 +47,16 @@ void append_time(fmt::memory_buffer& out, std::int64_t unix_millis) {
         prefix = core::rfc3339(second);
         prefix.pop_back(); // the 'Z'
     }
-    fmt::format_to(std::back_inserter(out), "{}.{:03}Z", prefix, unix_millis % 1000);
-}
-
-void append(fmt::memory_buffer& out, std::string_view s) {
-    out.append(s.data(), s.data() + s.size());
+    append(out, prefix);
+    append_thousandths(out, static_cast<std::uint64_t>(unix_millis % 1000));
+    append(out, "Z");
 }
 
 /** `ms` with three decimals, as "{:.3f}" would write it, without a float formatter. */
 void append_millis(fmt::memory_buffer& out, double ms) {
     const auto micros = static_cast<std::uint64_t>(std::max(0.0, ms) * 1000.0 + 0.5);
     append(out, fmt::format_int(micros / 1000).str());
-    const auto fraction = micros % 1000;
-    const char digits[4] = {'.', static_cast<char>('0' + fraction / 100),
-                            static_cast<char>('0' + fraction / 10 % 10),
-                            static_cast<char>('0' + fraction % 10)};
-    out.append(digits, digits + 4);
+    append_thousandths(out, micros % 1000);
 }
 
 bool needs_escape(std::string_view s) {
@@ -87,9 +93,14 @@ void format_line(fmt::memory_buffer& out, const AccessLogEntry& e) {
     append(out, "\"}\n");
 }
 
+std::uint64_t next_log_id() {
+    static std::atomic<std::uint64_t> last{0};
+    return last.fetch_add(1, std::memory_order_relaxed) + 1;
+}
+
 } // namespace
 
-AccessLog::AccessLog() : writer_([this] { run(); }) {}
+AccessLog::AccessLog() : id_(next_log_id()), writer_([this] { run(); }) {}
 
 AccessLog::~AccessLog() {
     {
@@ -100,44 +111,70 @@ AccessLog::~AccessLog() {
     writer_.join();
 }
 
+AccessLog::Buffer& AccessLog::local_buffer() {
+    // This thread's buffer of the log it last wrote to: a server has one log, so it is found
+    // again at once; by id, as a log destroyed and another made at its address is another.
+    thread_local std::uint64_t owner = 0;
+    thread_local Buffer* buffer = nullptr;
+    if (owner == id_) {
+        return *buffer;
+    }
+    // A thread taking turns between two logs finds its buffer again: one per thread and log.
+    std::lock_guard lock(buffers_mutex_);
+    const auto me = std::this_thread::get_id();
+    const auto mine = std::find_if(buffers_.begin(), buffers_.end(),
+                                   [me](const auto& b) { return b->writer == me; });
+    buffer = mine != buffers_.end() ? mine->get() : buffers_.emplace_back(new Buffer{me}).get();
+    owner = id_;
+    return *buffer;
+}
+
 void AccessLog::write(const AccessLogEntry& e) {
     thread_local fmt::memory_buffer line;
     line.clear();
     format_line(line, e);
+    auto& buffer = local_buffer();
     bool wake = false;
     {
-        std::lock_guard lock(mutex_);
-        pending_.append(line.data(), line.size());
-        wake = pending_.size() >= FLUSH_BYTES;
+        std::lock_guard lock(buffer.mutex);
+        buffer.pending.append(line.data(), line.size());
+        wake = buffer.pending.size() >= FLUSH_BYTES;
     }
     if (wake) {
         wake_.notify_one();
     }
 }
 
+void AccessLog::drain(std::string& out) {
+    std::lock_guard list(buffers_mutex_);
+    for (const auto& buffer : buffers_) {
+        {
+            std::lock_guard lock(buffer->mutex);
+            out.swap(buffer->pending);
+        }
+        write_all(out);
+        out.clear();
+    }
+}
+
 void AccessLog::flush() {
     std::string out;
-    {
-        std::lock_guard lock(mutex_);
-        out.swap(pending_);
-    }
-    write_all(out);
+    drain(out);
 }
 
 void AccessLog::run() {
+    // The lines go on into the string that was written out last time, which keeps its
+    // capacity, instead of growing a new one on every flush.
+    std::string out;
     std::unique_lock lock(mutex_);
     while (!stopping_) {
         wake_.wait_for(lock, FLUSH_INTERVAL);
-        std::string out;
-        out.swap(pending_);
         lock.unlock();
-        write_all(out);
+        drain(out);
         lock.lock();
     }
-    std::string out;
-    out.swap(pending_);
     lock.unlock();
-    write_all(out);
+    drain(out);
 }
 
 } // namespace cdn::http

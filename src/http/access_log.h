@@ -1,11 +1,14 @@
 #pragma once
 
+#include <atomic>
 #include <condition_variable>
 #include <cstdint>
+#include <memory>
 #include <mutex>
 #include <string>
 #include <string_view>
 #include <thread>
+#include <vector>
 
 namespace cdn::http {
 
@@ -35,11 +38,25 @@ public:
     void flush();
 
 private:
+    /** One writing thread's lines: the I/O threads never share a lock or a cache line while
+     *  they log, only with the writer, a few times a second. */
+    struct alignas(64) Buffer {
+        std::thread::id writer;
+        std::mutex mutex;
+        std::string pending;
+    };
+
+    Buffer& local_buffer();
+    /** Writes out every thread's pending lines, through `out` (reused: it keeps its capacity). */
+    void drain(std::string& out);
     void run();
 
+    /** Tells this log's thread-local buffers from those of an earlier one at the same address. */
+    const std::uint64_t id_;
+    std::mutex buffers_mutex_;
+    std::vector<std::unique_ptr<Buffer>> buffers_;
     std::mutex mutex_;
     std::condition_variable wake_;
-    std::string pending_;
     bool stopping_ = false;
     std::thread writer_;
 };

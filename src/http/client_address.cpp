@@ -152,7 +152,9 @@ std::string TrustedProxies::client_address(const Request& request) const {
     return to_string(client);
 }
 
-ClientGroup client_group(std::string_view address) {
+namespace {
+
+ClientGroup group_of(std::string_view address) {
     const auto bytes = parse_address(address);
     if (!bytes) {
         return 0;
@@ -170,6 +172,20 @@ ClientGroup client_group(std::string_view address) {
         group = (group << 8) | (*bytes)[i];
     }
     return group;
+}
+
+} // namespace
+
+ClientGroup client_group(std::string_view address) {
+    // A connection's requests come from one address: the last one's group is kept per thread,
+    // found again by comparing the whole address (no parse on a keep-alive connection's hits).
+    thread_local std::string last_address;
+    thread_local ClientGroup last_group = 0;
+    if (address != last_address || last_address.empty()) {
+        last_group = group_of(address);
+        last_address = address;
+    }
+    return last_group;
 }
 
 } // namespace cdn::http

@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 
 #include "cache/disk_cache.h"
+#include "cache/memory_cache.h"
 #include "core/hash.h"
 #include "temp_dir.h"
 #include "variant_support.h"
@@ -102,6 +103,49 @@ TEST(CacheKeyTest, APathPrefixPrefixReachesEveryPathUnderIt) {
     EXPECT_TRUE(make_cache_key("pk", "products/ab.png", "")
                     .starts_with(key_prefix_for_path_prefix("pk", "products/a")));
     EXPECT_EQ(key_prefix_for_path_prefix("pk", ""), key_prefix_for_customer("pk"));
+}
+
+std::uint64_t always_zero(std::string_view) { return 0; }
+
+TEST(OptionsDigestsTest, OptionsWhoseFastHashesCollideStillGetTheirOwnDigest) {
+    // Every string in one bucket: only the comparison of whole strings tells them apart, as it
+    // must when an attacker picks options whose fast hash matches another variant's.
+    OptionsDigests digests(16, &always_zero);
+    const std::string a = "w=800;f=webp";
+    const std::string b = "w=801;f=webp";
+    EXPECT_EQ(digests.digest(a), core::sha256_hex(a));
+    EXPECT_EQ(digests.digest(b), core::sha256_hex(b));
+    EXPECT_EQ(digests.digest(a), core::sha256_hex(a)); // remembered, still a's own
+    EXPECT_EQ(digests.size(), 2U);
+}
+
+TEST(OptionsDigestsTest, KeysWhoseOptionsCollideInTheFastHashStayApartInTheCache) {
+    OptionsDigests digests(16, &always_zero);
+    const auto key_of = [&](std::string_view options) {
+        return key_prefix_for_path("pk", "a.png") + digests.digest(options);
+    };
+    MemoryCache memory(1 << 20);
+    memory.put(testing::make_variant(key_of("w=1"), 3, '1'));
+    memory.put(testing::make_variant(key_of("w=2"), 3, '2'));
+    ASSERT_NE(memory.get(key_of("w=1")), nullptr);
+    EXPECT_EQ(memory.get(key_of("w=1"))->body, "111");
+    EXPECT_EQ(memory.get(key_of("w=2"))->body, "222");
+}
+
+TEST(OptionsDigestsTest, StaysWithinItsCapacity) {
+    OptionsDigests digests(4);
+    for (int i = 0; i < 10; ++i) {
+        const auto options = "w=" + std::to_string(i);
+        EXPECT_EQ(digests.digest(options), core::sha256_hex(options));
+        EXPECT_LE(digests.size(), 4U);
+    }
+}
+
+TEST(OptionsDigestsTest, MakeCacheKeyGivesTheSameKeyWhenItRemembers) {
+    const auto first = make_cache_key("pk", "a.png", "w=640;f=webp");
+    EXPECT_EQ(make_cache_key("pk", "a.png", "w=640;f=webp"), first);
+    EXPECT_EQ(make_cache_key("pk", "b.png", "w=640;f=webp"),
+              "imagecdn:pk:b.png:" + core::sha256_hex("w=640;f=webp"));
 }
 
 } // namespace

@@ -123,5 +123,16 @@ TEST(ClientGroupTest, Ipv4IsItsOwnGroupAndNeverCollidesWithIpv6) {
     EXPECT_EQ(client_group("garbage"), 0U);
 }
 
+TEST(ClientGroupTest, TheSameAddressAgainAndThenAnotherGetTheirOwnGroups) {
+    // The last address's group is remembered: a repeat must give it, a change must not.
+    const auto first = client_group("203.0.113.7");
+    EXPECT_EQ(client_group("203.0.113.7"), first);
+    EXPECT_NE(client_group("203.0.113.8"), first);
+    EXPECT_EQ(client_group("203.0.113.7"), first);
+    EXPECT_EQ(client_group("garbage"), 0U);
+    EXPECT_EQ(client_group(""), 0U);
+    EXPECT_EQ(client_group("203.0.113.7"), first);
+}
+
 } // namespace
 } // namespace cdn::http
