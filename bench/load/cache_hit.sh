@@ -2,7 +2,7 @@
 # Cache-hit throughput (W4): imagecdn vs nginx serving the same 26.7 KB WebP, side by side in one
 # run. The WebP is imagecdn's own variant of the camera-like photo.jpg (bench/transform/
 # make_sources.js) at w=1100, WebP q75; nginx serves the same bytes from a file (sendfile and
-# open_file_cache on: a fair, well-tuned nginx).
+# open_file_cache on: a fair, well-tuned nginx). Both write an access-log line per request.
 # Usage: bench/load/cache_hit.sh [duration_s] [connections,...] [runs] [modes...]
 #   modes: memory (a memory-tier hit) and disk (memory tier off, [cache] memory_bytes = 0: every
 #   hit from the disk tier). Defaults: 6 s, 16,64 connections, 3 runs, both modes.
@@ -65,7 +65,9 @@ pid $WORK/nginx/nginx.pid;
 error_log $WORK/nginx/logs/error.log;
 events { worker_connections 4096; }
 http {
-  access_log off;
+  # Equal settings: imagecdn writes an access-log line per request (buffered, JSON), so nginx
+  # writes one too (buffered; its combined format). Logging off on one side only is not a peer.
+  access_log $WORK/nginx/logs/access.log combined buffer=64k flush=1s;
   sendfile on; tcp_nopush on; tcp_nodelay on;
   keepalive_requests 1000000;
   open_file_cache max=1000;
