@@ -10,9 +10,9 @@ namespace cdn::storage {
 
 /**
  * An object's bytes as a store read them: either a string (what curl filled for the S3 store) or
- * a buffer allocated for exactly one read and never zero-filled (the local store). An original
- * is read on every miss (6–30 MB), so neither filling the buffer first nor copying it out again
- * is free; transform::transform_image reads the buffer where it is.
+ * a buffer for one read that is never zero-filled (the local store). An original is read on every
+ * miss (6–30 MB), so neither filling the buffer first nor faulting fresh pages in for it is free;
+ * transform::transform_image reads the buffer where it is.
  */
 class Bytes {
 public:
@@ -21,8 +21,7 @@ public:
     Bytes(std::string bytes) : storage_(std::move(bytes)) {} // NOLINT(google-explicit-constructor)
 
     /** `size` bytes of uninitialised memory for a read to fill: from the allocator below
-     *  LARGE_BYTES, else a mapping of its own with transparent huge pages asked for (see
-     *  bytes.cpp for why). */
+     *  POOLED_BYTES, else a reused buffer of huge pages (see bytes.cpp for why). */
     static Bytes for_overwrite(std::size_t size);
 
     char* data() { return const_cast<char*>(view().data()); } // NOLINT: the buffer is ours
@@ -36,18 +35,25 @@ public:
 
     friend bool operator==(const Bytes& a, std::string_view b) { return a.view() == b; }
 
-    /** Buffers at least this large get a mapping of their own (jemalloc's oversize
-     *  threshold: above it freed memory goes back to the kernel at once). */
-    static constexpr std::size_t LARGE_BYTES = std::size_t{8} << 20;
+    /** Buffers at least this large come from the pool of read buffers. */
+    static constexpr std::size_t POOLED_BYTES = std::size_t{1} << 20;
+    /** The pool keeps at most this many free buffers, of at most KEPT_BYTES in all, between
+     *  reads; the others go back to the kernel. */
+    static constexpr std::size_t KEPT_BUFFERS = 4;
+    static constexpr std::size_t KEPT_BYTES = std::size_t{64} << 20;
+    /** Bytes the pool keeps now (tests). */
+    static std::size_t kept_bytes();
+    /** Gives every kept buffer back to the kernel (tests). */
+    static void drop_kept();
 
 private:
-    struct Unmap {
-        std::size_t length; // NOLINT: set where the mapping is made
+    struct GiveBack {
+        std::size_t length; // NOLINT: set where the buffer is taken
         void operator()(char* region) const;
     };
     struct Buffer {
         std::unique_ptr<char[]> heap;
-        std::unique_ptr<char, Unmap> mapped;
+        std::unique_ptr<char, GiveBack> pooled;
         char* begin = nullptr;
         std::size_t size = 0;
     };

@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 
 #include <cstring>
+#include <vector>
 
 namespace cdn::storage {
 namespace {
@@ -25,15 +26,40 @@ void expect_round_trip(std::size_t size) {
 
 TEST(Bytes, AnUninitialisedBufferHoldsWhatIsWrittenIntoIt) { expect_round_trip(1000); }
 
-TEST(Bytes, ALargeBufferHasAMappingOfItsOwnAndHoldsWhatIsWrittenIntoIt) {
-    expect_round_trip(Bytes::LARGE_BYTES + 12345);
+TEST(Bytes, ALargeBufferComesFromThePoolAndHoldsWhatIsWrittenIntoIt) {
+    expect_round_trip(Bytes::POOLED_BYTES + 12345);
+    expect_round_trip(Bytes::POOLED_BYTES * 9);
 }
 
-TEST(Bytes, ALargeBufferIsNotAlignedAtItsEnd) {
-    // The view is exactly the size asked for, not the huge pages it was rounded up to.
-    const auto bytes = Bytes::for_overwrite(Bytes::LARGE_BYTES + 1);
-    EXPECT_EQ(bytes.view().size(), Bytes::LARGE_BYTES + 1);
-    EXPECT_FALSE(bytes.empty());
+TEST(Bytes, ALargeBufferIsExactlyTheSizeAskedFor) {
+    // Not the huge pages it was rounded up to.
+    const auto bytes = Bytes::for_overwrite(Bytes::POOLED_BYTES + 1);
+    EXPECT_EQ(bytes.view().size(), Bytes::POOLED_BYTES + 1);
+}
+
+TEST(Bytes, AGivenBackBufferIsReusedForTheNextRead) {
+    Bytes::drop_kept();
+    const char* first = nullptr;
+    {
+        auto bytes = Bytes::for_overwrite(3 * Bytes::POOLED_BYTES);
+        first = bytes.data();
+    }
+    EXPECT_GE(Bytes::kept_bytes(), 3 * Bytes::POOLED_BYTES);
+    auto again = Bytes::for_overwrite(3 * Bytes::POOLED_BYTES - 100);
+    EXPECT_EQ(again.data(), first);
+    EXPECT_EQ(Bytes::kept_bytes(), 0u);
+}
+
+TEST(Bytes, ThePoolKeepsAtMostItsBoundBetweenReads) {
+    Bytes::drop_kept();
+    {
+        std::vector<Bytes> many;
+        for (std::size_t i = 0; i < Bytes::KEPT_BUFFERS + 3; ++i) {
+            many.push_back(Bytes::for_overwrite(Bytes::KEPT_BYTES / 3));
+        }
+    }
+    EXPECT_LE(Bytes::kept_bytes(), Bytes::KEPT_BYTES);
+    EXPECT_GT(Bytes::kept_bytes(), 0u);
 }
 
 TEST(Bytes, AStringIsHandedOverWithoutACopy) {

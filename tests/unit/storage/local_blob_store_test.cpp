@@ -134,9 +134,9 @@ TEST_F(LocalBlobStoreTest, AnObjectOverTheByteLimitIsRefusedAndOneAtItIsRead) {
     EXPECT_EQ(store_->get("pk_1/over.jpg")->bytes, std::string(11, 'b'));
 }
 
-// Originals of 8 MB and more are read into a mapping of their own (storage::Bytes).
+// Originals of 1 MB and more are read into a kept buffer of huge pages (storage::Bytes).
 TEST_F(LocalBlobStoreTest, ALargeObjectIsReadWhole) {
-    std::string bytes(Bytes::LARGE_BYTES + 4099, '\0');
+    std::string bytes(Bytes::POOLED_BYTES + 4099, '\0');
     for (std::size_t i = 0; i < bytes.size(); ++i) {
         bytes[i] = static_cast<char>(i * 31 % 253);
     }
