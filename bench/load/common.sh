@@ -28,3 +28,18 @@ png = b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", struct.pack(">IIBBBBB", w, h, 8, 2, 
 open(path, "wb").write(png)
 PY
 }
+
+write_miss_lua() { # PATH: a wrk script that makes every request a miss (a distinct `v` each,
+  # MISS_PREFIX then a counter; wrk's threads count from different bases)
+  cat >"$1" <<'LUA'
+local counter = 0
+local threads = 0
+function setup(thread) thread:set("base", threads * 100000000); threads = threads + 1 end
+function init(args) counter = base end
+function request()
+  counter = counter + 1
+  local sep = string.find(wrk.path, "?") and "&" or "?"
+  return wrk.format(nil, wrk.path .. sep .. "v=" .. os.getenv("MISS_PREFIX") .. counter)
+end
+LUA
+}

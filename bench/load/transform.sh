@@ -65,17 +65,7 @@ for i in $(seq 100); do
   curl -sf "http://127.0.0.1:$CDN_PORT/healthz" >/dev/null && curl -sf "http://127.0.0.1:$SHARP_PORT/w3" -o /dev/null && break; sleep 0.2; done
 
 # Every request a distinct `v`, so every request is a miss (threads count from different bases).
-cat >"$WORK/miss.lua" <<'LUA'
-local counter = 0
-local threads = 0
-function setup(thread) thread:set("base", threads * 100000000); threads = threads + 1 end
-function init(args) counter = base end
-function request()
-  counter = counter + 1
-  local sep = string.find(wrk.path, "?") and "&" or "?"
-  return wrk.format(nil, wrk.path .. sep .. "v=" .. os.getenv("MISS_PREFIX") .. counter)
-end
-LUA
+write_miss_lua "$WORK/miss.lua"
 
 declare -A URL=(
   [cdn.w1]="http://127.0.0.1:$CDN_PORT/$PK/photo.jpg?w=800&format=webp&q=75"

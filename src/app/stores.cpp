@@ -52,7 +52,8 @@ core::Result<storage::BlobStorePtr> open_blob_store(const Config& config) {
     }
     return storage::LocalBlobStore::create(
         config.storage.root,
-        {.max_path_segments = static_cast<std::size_t>(config.storage.max_path_segments)});
+        {.max_path_segments = static_cast<std::size_t>(config.storage.max_path_segments),
+         .max_object_bytes = config.limits.max_original_bytes});
 }
 
 } // namespace

@@ -682,7 +682,7 @@ DeliveryHandler::keep_original(storage::Object original, std::string key,
     if (format != transform::ImageFormat::Svg) {
         produced.variant =
             make_variant(std::move(key), fresh_until, std::string(transform::mime_type(format)),
-                         std::move(original.bytes), original.info.last_modified);
+                         std::move(original.bytes).take(), original.info.last_modified);
         co_return produced;
     }
     // An SVG is always rasterised: served as SVG it could run script in a viewer's browser.

@@ -10,6 +10,7 @@
 
 #include "core/metrics.h"
 #include "core/result.h"
+#include "storage/bytes.h"
 
 namespace cdn::storage {
 
@@ -31,7 +32,7 @@ struct ObjectInfo {
 /** An object with its bytes. */
 struct Object {
     ObjectInfo info;
-    std::string bytes;
+    Bytes bytes;
 };
 
 /** One page of list(). */

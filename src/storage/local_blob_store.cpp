@@ -235,8 +235,9 @@ core::Result<OpenFile> open_file(const Tree& tree, const KeyPath& path, std::str
     return file;
 }
 
-core::Result<std::string> read_all(const OpenFile& file, std::string_view key) {
-    std::string bytes(static_cast<std::size_t>(file.st.st_size), '\0');
+/** The whole file, into a buffer that is not zero-filled first (the read fills it). */
+core::Result<Bytes> read_all(const OpenFile& file, std::string_view key) {
+    auto bytes = Bytes::for_overwrite(static_cast<std::size_t>(file.st.st_size));
     std::size_t done = 0;
     while (done < bytes.size()) {
         const auto n = ::pread(file.fd.get(), bytes.data() + done, bytes.size() - done,
@@ -456,6 +457,13 @@ core::Result<BlobStorePtr> LocalBlobStore::create(fs::path root, Options options
 core::Result<Object> LocalBlobStore::get(std::string_view key) {
     CDN_TRY(path, existing_path(key, options_.max_path_segments));
     CDN_TRY(file, open_file(Tree(root_, options_.use_openat2), path, key));
+    // Refused before a byte is read; the read takes st_size bytes, never more.
+    const auto size = static_cast<std::uint64_t>(file.st.st_size);
+    if (options_.max_object_bytes != 0 && size > options_.max_object_bytes) {
+        return core::make_error(core::Errc::SourceTooLarge, "the original is too large",
+                                std::string(key) + " is over " +
+                                    std::to_string(options_.max_object_bytes) + " bytes");
+    }
     CDN_TRY(bytes, read_all(file, key));
     auto etag = core::hash128_hex(bytes);
     return Object{info_from(key, file.st, std::move(etag)), std::move(bytes)};

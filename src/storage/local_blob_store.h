@@ -31,6 +31,9 @@ public:
         std::size_t max_path_segments = 32;
         /** False forces the folder-by-folder walk even where openat2 exists (tests). */
         bool use_openat2 = true;
+        /** get() refuses a larger object (source_too_large) before reading it; 0: no limit.
+         *  [limits] max_original_bytes, as the S3 store's. */
+        std::uint64_t max_object_bytes = 0;
     };
 
     /** Creates `root` if needed. Errors: unavailable when it cannot be created or used. */

@@ -67,5 +67,53 @@ TEST(DecodeOnceServeManyTest, TwoVariantsOfOneOriginalCostOneDecodeAndTheSameByt
     EXPECT_EQ(cached.metric("imagecdn_decoded_cache_misses_total"), 2);
 }
 
+// The decoded original is keyed by the original's ETag, the hash of the bytes read on each miss:
+// an original rewritten in place (same file, as `cp` does) is decoded again, never answered
+// from the old decode.
+TEST(DecodeOnceServeManyTest, AnOriginalReplacedInPlaceIsDecodedAgain) {
+    ASSERT_TRUE(std::filesystem::exists(PHOTO)) << "install Debian's mate-backgrounds";
+    (void)sample_png();
+    using Env = std::map<std::string, std::string>;
+    Node cached(Env{});
+    Node uncached(Env{{"IMAGECDN_CACHE_DECODED_BYTES", "0"}});
+    ASSERT_TRUE(cached.server->start()) << cached.server->stderr_text();
+    ASSERT_TRUE(uncached.server->start()) << uncached.server->stderr_text();
+    const auto before = cached.get("w=600&format=webp");
+    EXPECT_EQ(cached.metric("imagecdn_decoded_cache_misses_total"), 1);
+
+    // Blinds.jpg is over a megabyte: read into one of the kept read buffers (storage::Bytes).
+    const auto replacement = read_file("/usr/share/backgrounds/mate/nature/Blinds.jpg");
+    put_original(cached.dir.path(), cached.key, "photo.jpg", replacement);
+    put_original(uncached.dir.path(), uncached.key, "photo.jpg", replacement);
+    // Another variant key (`v`), the same size: the old decode would serve it.
+    const auto after = cached.get("w=600&format=webp&v=2");
+    EXPECT_EQ(after.body, uncached.get("w=600&format=webp&v=2").body);
+    EXPECT_NE(after.body, before.body);
+    EXPECT_EQ(cached.metric("imagecdn_decoded_cache_misses_total"), 2);
+    EXPECT_EQ(cached.metric("imagecdn_decoded_cache_hits_total"), 0);
+}
+
+// The local store refuses an original over [limits] max_original_bytes before reading it, as
+// the S3 store does: with or without options.
+TEST(DecodeOnceServeManyTest, AnOriginalOverTheByteLimitIsRefusedWithoutBeingRead) {
+    ASSERT_TRUE(std::filesystem::exists(PHOTO)) << "install Debian's mate-backgrounds";
+    const auto size = std::filesystem::file_size(PHOTO);
+    Node node({{"IMAGECDN_LIMITS_MAX_ORIGINAL_BYTES", std::to_string(size - 1)}});
+    put_original(node.dir.path(), node.key, "small.jpg", read_file(PHOTO).substr(0, size - 1));
+    ASSERT_TRUE(node.server->start()) << node.server->stderr_text();
+    for (const std::string query : {"?w=100", ""}) {
+        const auto refused = http_request(node.server->port(), "GET",
+                                          "/" + node.key + "/photo.jpg" + query);
+        ASSERT_TRUE(refused);
+        EXPECT_EQ(refused->status, 413) << query << refused->body;
+        EXPECT_NE(refused->body.find("source_too_large"), std::string::npos) << refused->body;
+    }
+    // At the limit: read (a truncated JPEG, so the transform refuses it, but not as too large).
+    const auto at_limit =
+        http_request(node.server->port(), "GET", "/" + node.key + "/small.jpg?w=100");
+    ASSERT_TRUE(at_limit);
+    EXPECT_NE(at_limit->status, 413) << at_limit->body;
+}
+
 } // namespace
 } // namespace cdn::test

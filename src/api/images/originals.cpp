@@ -327,7 +327,7 @@ core::Result<std::string> Originals::read_staged(const db::UploadTokenRecord& up
     if (!object) {
         return store_error(object.error(), "read");
     }
-    return std::move(object->bytes);
+    return std::move(object->bytes).take();
 }
 
 core::Result<StoredOriginal> Originals::complete(const db::UploadTokenRecord& upload) {

@@ -121,6 +121,33 @@ TEST_F(LocalBlobStoreTest, EmptyObjectsRoundTrip) {
     EXPECT_EQ(object->info.etag, core::hash128_hex(""));
 }
 
+TEST_F(LocalBlobStoreTest, AnObjectOverTheByteLimitIsRefusedAndOneAtItIsRead) {
+    auto limited = LocalBlobStore::create(root_, {.max_object_bytes = 10});
+    ASSERT_TRUE(limited);
+    ASSERT_TRUE(store_->put("pk_1/at.jpg", std::string(10, 'a')));
+    ASSERT_TRUE(store_->put("pk_1/over.jpg", std::string(11, 'b')));
+    EXPECT_EQ((*limited)->get("pk_1/at.jpg")->bytes, std::string(10, 'a'));
+    const auto over = (*limited)->get("pk_1/over.jpg");
+    ASSERT_FALSE(over);
+    EXPECT_EQ(over.error().code, core::Errc::SourceTooLarge);
+    // Without a limit, as before.
+    EXPECT_EQ(store_->get("pk_1/over.jpg")->bytes, std::string(11, 'b'));
+}
+
+// Originals of 1 MB and more are read into a kept buffer of huge pages (storage::Bytes).
+TEST_F(LocalBlobStoreTest, ALargeObjectIsReadWhole) {
+    std::string bytes(Bytes::POOLED_BYTES + 4099, '\0');
+    for (std::size_t i = 0; i < bytes.size(); ++i) {
+        bytes[i] = static_cast<char>(i * 31 % 253);
+    }
+    write_file(root_ / "pk_1/large.png", bytes);
+    const auto object = store_->get("pk_1/large.png");
+    ASSERT_TRUE(object) << object.error().detail;
+    EXPECT_EQ(object->info.size, bytes.size());
+    EXPECT_TRUE(object->bytes == bytes);
+    EXPECT_EQ(object->info.etag, core::hash128_hex(bytes));
+}
+
 TEST_F(LocalBlobStoreTest, InvalidKeysAreRefusedByEveryMethod) {
     for (const auto* key :
          {"../outside", "pk_1/../x", "/abs", "pk_1//x", "pk_1/.tmp-abc", "pk_1/.tmp-dir/x"}) {
