@@ -123,9 +123,13 @@ export async function settled(page) {
   });
 }
 
-/** Polls `fn` until it returns a truthy value (returned), or throws after `timeoutMs`. */
+/** Waits are multiplied by this (3 in the sanitizer build, dashboard/CMakeLists.txt). */
+const WAIT_SCALE = Number(process.env.E2E_WAIT_SCALE ?? 1) || 1;
+
+/** Polls `fn` until it returns a truthy value (returned), or throws after `timeoutMs` (times
+ *  WAIT_SCALE). */
 export async function eventually(fn, { timeoutMs = 15000, intervalMs = 200, message = 'condition' } = {}) {
-  const deadline = Date.now() + timeoutMs;
+  const deadline = Date.now() + timeoutMs * WAIT_SCALE;
   let last;
   while (Date.now() < deadline) {
     try {
