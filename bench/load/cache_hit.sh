@@ -2,7 +2,8 @@
 # Cache-hit throughput (W4): imagecdn vs nginx serving the same 26.7 KB WebP, side by side in one
 # run. The WebP is imagecdn's own variant of the camera-like photo.jpg (bench/transform/
 # make_sources.js) at w=1100, WebP q75; nginx serves the same bytes from a file (sendfile and
-# open_file_cache on: a fair, well-tuned nginx). Both write an access-log line per request.
+# open_file_cache on: a fair, well-tuned nginx). Both write an access-log line per request
+# (NGINX_ACCESS_LOG=off: nginx does not, as before stop 28).
 # Usage: bench/load/cache_hit.sh [duration_s] [connections,...] [runs] [modes...]
 #   modes: memory (a memory-tier hit) and disk (memory tier off, [cache] memory_bytes = 0: every
 #   hit from the disk tier). Defaults: 6 s, 16,64 connections, 3 runs, both modes.
@@ -56,6 +57,8 @@ start_cdn() { # mode -> sets CDN_PID, CDN_URL; the variant made and (disk mode) 
 
 start_nginx() {
   NGINX_PORT=$(free_port)
+  local NGINX_LOG_LINE="access_log $WORK/nginx/logs/access.log combined buffer=64k flush=1s;"
+  [ "${NGINX_ACCESS_LOG:-on}" = off ] && NGINX_LOG_LINE="access_log off;"
   mkdir -p "$WORK/nginx/logs" "$WORK/www"
   cp "$WORK/hit.webp" "$WORK/www/hit.webp"
   chmod -R a+rX "$WORK" # nginx workers run as an unprivileged user
@@ -66,8 +69,9 @@ error_log $WORK/nginx/logs/error.log;
 events { worker_connections 4096; }
 http {
   # Equal settings: imagecdn writes an access-log line per request (buffered, JSON), so nginx
-  # writes one too (buffered; its combined format). Logging off on one side only is not a peer.
-  access_log $WORK/nginx/logs/access.log combined buffer=64k flush=1s;
+  # writes one too (buffered; its combined format). NGINX_ACCESS_LOG=off gives the figures of
+  # stop 27 and before (nginx not logging), for comparison.
+  $NGINX_LOG_LINE
   sendfile on; tcp_nopush on; tcp_nodelay on;
   keepalive_requests 1000000;
   open_file_cache max=1000;
