@@ -38,21 +38,9 @@ to_ms() { awk '{v=$1; if (v ~ /us$/) {sub(/us$/,"",v); v/=1000} else if (v ~ /ms
 median() { sort -g | awk '{a[NR]=$1} END {if (NR % 2) print a[(NR+1)/2]; else printf "%.2f\n", (a[NR/2]+a[NR/2+1])/2}'; }
 
 start_cdn() { # mode -> sets CDN_PID, CDN_URL; the variant made and (disk mode) on disk
-  local mode=$1 data="$WORK/data-$1" memory=268435456 port pk
-  [ "$mode" = disk ] && memory=0
-  pk=$("$BIN" customer create --data-dir "$data" --email "bench-$mode@example.com" --plan pro | public_key)
-  mkdir -p "$data/originals/$pk" && cp "$SOURCES/photo.jpg" "$data/originals/$pk/"
-  port=$(free_port)
-  # The pro limit (500/s) raised so hits, not 429s, are measured.
-  IMAGECDN_LOG_LEVEL=warn IMAGECDN_SERVER_THREADS=2 IMAGECDN_CACHE_MEMORY_BYTES=$memory \
-    IMAGECDN_PLANS_PRO_RATE_LIMIT_RPS=1000000000 \
-    "$BIN" serve --data-dir "$data" --listen "127.0.0.1:$port" >"$WORK/cdn-$mode.out" 2>"$WORK/cdn-$mode.err" &
-  CDN_PID=$!; PIDS+=("$CDN_PID")
-  CDN_URL="http://127.0.0.1:$port/$pk/$OBJECT"
-  for _ in $(seq 100); do curl -sf "http://127.0.0.1:$port/healthz" >/dev/null && break; sleep 0.1; done
-  curl -sf "$CDN_URL" -o "$WORK/hit.webp" # the miss; every later request hits
-  # The disk write follows the answer: wait for the file, or disk mode would measure misses.
-  for _ in $(seq 100); do compgen -G "$data/cache/??/*" >/dev/null && break; sleep 0.1; done
+  start_hit_server "$BIN" "$WORK/data-$1" "$1" "$SOURCES/photo.jpg" "$OBJECT"
+  CDN_PID=$HIT_PID CDN_URL=$HIT_URL
+  cp "$WORK/data-$1.first" "$WORK/hit.webp"
 }
 
 start_nginx() {

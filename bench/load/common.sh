@@ -43,3 +43,24 @@ function request()
 end
 LUA
 }
+
+# start_hit_server BIN DATA_DIR MODE PHOTO OBJECT: an imagecdn (BIN) with one pro customer whose
+# PHOTO is OBJECT's original, its variant made once so every later request is a hit: from the
+# memory tier (MODE memory) or, with the memory tier off, the disk tier (MODE disk). The pro
+# rate limit is raised so hits, not 429s, are measured. Sets HIT_PID and HIT_URL.
+start_hit_server() {
+  local bin=$1 data=$2 mode=$3 photo=$4 object=$5 memory=268435456 pk port
+  [ "$mode" = disk ] && memory=0
+  pk=$("$bin" customer create --data-dir "$data" --email "bench-$mode@example.com" --plan pro | public_key)
+  mkdir -p "$data/originals/$pk" && cp "$photo" "$data/originals/$pk/"
+  port=$(free_port)
+  IMAGECDN_LOG_LEVEL=warn IMAGECDN_SERVER_THREADS=2 IMAGECDN_CACHE_MEMORY_BYTES=$memory \
+    IMAGECDN_PLANS_PRO_RATE_LIMIT_RPS=1000000000 \
+    "$bin" serve --data-dir "$data" --listen "127.0.0.1:$port" >"$data.out" 2>"$data.err" &
+  HIT_PID=$!; PIDS+=("$HIT_PID")
+  HIT_URL="http://127.0.0.1:$port/$pk/$object"
+  for _ in $(seq 100); do curl -sf "http://127.0.0.1:$port/healthz" >/dev/null && break; sleep 0.1; done
+  curl -sf "$HIT_URL" -o "$data.first" # the miss; every later request hits
+  # The disk write follows the answer: wait for the file, or disk mode would measure misses.
+  for _ in $(seq 100); do compgen -G "$data/cache/??/*" >/dev/null && break; sleep 0.1; done
+}
