@@ -42,13 +42,6 @@ if [ "$sanitize" -eq 1 ]; then
   export_sanitizer_options
   build_dir=build-asan
   timeout=900 # tests without a limit of their own: 3 times the usual 300 s, as tests/CMakeLists.txt
-  # Not run sanitized: NoisyNeighbourTest. Its assertions (a quiet visitor's misses all served
-  # beside a flood) hold only while reading an original on the I/O side is fast next to a
-  # transform; the sanitized server reads several times slower (libvips is not instrumented),
-  # places held during those reads decide admission, and the visitor is refused. A real limit
-  # of the admission rules on a slow node, open in issue 20 (docs/testing.md, Sanitizers); the
-  # Release run holds the tests.
-  set -- -E '^NoisyNeighbourTest\.' "$@"
 else
   scripts/setup.sh || { echo "0 passed, 1 failed (setup or build failed)"; exit 1; }
   build_dir=build

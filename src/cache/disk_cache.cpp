@@ -538,6 +538,11 @@ bool DiskCache::mark_used(std::string_view key) {
     return true;
 }
 
+bool DiskCache::holds(std::string_view key) const {
+    std::lock_guard lock(mutex_);
+    return index_.contains(key);
+}
+
 VariantPtr DiskCache::get(std::string_view key, HeaderBlockBuilder headers) {
     if (!mark_used(key)) {
         return nullptr;

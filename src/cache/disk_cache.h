@@ -83,6 +83,9 @@ public:
      *  body was verified (one fstat, no read), as nginx's open_file_cache keeps descriptors:
      *  never blocks on file I/O, so I/O threads may call it. nullptr: call get_to_send(). */
     VariantPtr find_open(std::string_view key);
+    /** Whether the index holds `key`. False is the miss get() and get_to_send() would answer
+     *  too, known with one lock and no file I/O, so I/O threads may call it. */
+    bool holds(std::string_view key) const;
     /** Files get_to_send() keeps open for find_open(), at most; the oldest is closed first. */
     static constexpr std::size_t MAX_OPEN_FILES = 1024;
     /** Stores the variant, evicting least recently used files to stay within capacity. A no-op

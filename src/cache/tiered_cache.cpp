@@ -43,6 +43,14 @@ VariantPtr TieredCache::get_open_on_disk(std::string_view key) {
     return hit;
 }
 
+bool TieredCache::missing_on_disk(std::string_view key) {
+    if (disk_ == nullptr || disk_->holds(key)) {
+        return false;
+    }
+    misses_.fetch_add(1, std::memory_order_relaxed);
+    return true;
+}
+
 VariantPtr TieredCache::get_from_disk_to_send(std::string_view key) {
     if (disk_ == nullptr) {
         return get_from_disk(key);

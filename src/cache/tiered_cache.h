@@ -75,6 +75,10 @@ public:
     /** A disk-tier hit whose file is already open and verified (DiskCache::find_open): never
      *  blocks, so I/O threads may call it. A miss here is not counted. */
     VariantPtr get_open_on_disk(std::string_view key);
+    /** True when the disk tier does not hold `key` (DiskCache::holds), known without file
+     *  I/O: the miss is counted, as get_from_disk_to_send() counts one, and I/O threads may
+     *  call it. False without a disk tier. */
+    bool missing_on_disk(std::string_view key);
     /** get_from_disk() for an answer: when the memory tier would not keep the variant (disabled,
      *  or the variant over its share), the hit is not read into memory and its body stays in its
      *  file (CachedVariant::body_file) to be sent with sendfile(2); otherwise the hit is read

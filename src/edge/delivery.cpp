@@ -407,6 +407,12 @@ net::awaitable<void> DeliveryHandler::look_up_cache(Delivery& d) {
         d.cache_status = cache::Status::HitDisk;
         co_return;
     }
+    // Most misses are known from the disk tier's index alone: no hop to a blocking thread, where
+    // it would wait behind originals being read (a refused miss in an overload is then 503 at
+    // once).
+    if (cache.missing_on_disk(d.cache_key)) {
+        co_return;
+    }
     // The disk tier blocks on file I/O: off the I/O thread, unless there is none. An if, not a
     // conditional expression: GCC 12 ran a co_await inside one together with the other branch.
     auto from_disk = [&cache, &key = d.cache_key] { return cache.get_from_disk_to_send(key); };

@@ -7,6 +7,7 @@
 
 #include <functional>
 #include <memory>
+#include <optional>
 
 #include "core/result.h"
 #include "transform/worker_pool.h"
@@ -45,9 +46,13 @@ boost::asio::awaitable<core::Result<T>> run_on_workers(transform::WorkerPool& po
             };
             // Evicted: a lighter customer or client took its place in the queue.
             auto evicted = [answer] { answer(transform_refused(true)); };
+            // Answered once the pool no longer counts the job (Job::finished).
+            auto result = std::make_shared<std::optional<core::Result<T>>>();
             const auto admission = pool.try_submit(
-                owner, transform::Job{.run = [answer, work = std::move(work)] { answer(work()); },
-                                      .evicted = std::move(evicted)},
+                owner,
+                transform::Job{.run = [result, work = std::move(work)] { result->emplace(work()); },
+                               .evicted = std::move(evicted),
+                               .finished = [answer, result] { answer(std::move(**result)); }},
                 place);
             if (admission != transform::Admission::Queued) {
                 answer(transform_refused(admission == transform::Admission::CustomerQueueFull));

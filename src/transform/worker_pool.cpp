@@ -25,11 +25,43 @@ bool below_share(std::size_t mine, std::size_t sharing, std::size_t total) {
     return mine * sharing < total;
 }
 
+// What a holder has in the pool: jobs queued, running, and places held while originals are read.
+// Counting only queued jobs, a flood on a short queue (one running, one queued) weighed what a
+// visitor with one miss does, and the visitor could never take its place.
+template <class Client>
+std::size_t client_weight(const Client& c) {
+    return c.jobs.size() + c.running + c.reserved;
+}
+template <class Customer>
+std::size_t customer_weight(const Customer& c) {
+    return c.queued + c.running + c.reserved;
+}
+
+/** The heaviest of `holders` with something to give up (a queued job or a held place), or
+ *  end(); the first of equals. */
+template <class Holders, class Weight, class CanGiveUp>
+auto heaviest(Holders& holders, Weight weight, CanGiveUp can_give_up) {
+    auto found = holders.end();
+    for (auto it = holders.begin(); it != holders.end(); ++it) {
+        if (can_give_up(*it) && (found == holders.end() || weight(*it) > weight(*found))) {
+            found = it;
+        }
+    }
+    return found;
+}
+
 template <class Clients>
-auto client_with_most_queued(Clients& clients) {
-    return std::max_element(clients.begin(), clients.end(), [](const auto& a, const auto& b) {
-        return a.jobs.size() < b.jobs.size();
-    });
+auto heaviest_client(Clients& clients) {
+    return heaviest(
+        clients, [](const auto& c) { return client_weight(c); },
+        [](const auto& c) { return !c.jobs.empty() || c.reserved > 0; });
+}
+
+template <class Customers>
+auto heaviest_customer(Customers& customers) {
+    return heaviest(
+        customers, [](const auto& c) { return customer_weight(c.second); },
+        [](const auto& c) { return c.second.queued > 0 || c.second.reserved > 0; });
 }
 
 /** Linux niceness is per thread: transform workers yield a core to the I/O threads, so a
@@ -72,7 +104,8 @@ void WorkerPool::shutdown() {
 }
 
 Reservation::Reservation(Reservation&& other) noexcept
-    : pool_(std::exchange(other.pool_, nullptr)), customer_(std::move(other.customer_)) {}
+    : pool_(std::exchange(other.pool_, nullptr)), customer_(std::move(other.customer_)),
+      client_(std::move(other.client_)) {}
 
 Reservation::~Reservation() {
     if (pool_ != nullptr) {
@@ -85,10 +118,12 @@ Admission WorkerPool::try_submit(const JobOwner& owner, Job job, Reservation* re
     Admission admission;
     {
         std::lock_guard lock(mutex_);
-        if (reservation != nullptr && reservation->pool_ == this) {
-            drop_locked(*reservation);
-        }
-        admission = admit(owner, displaced);
+        // A held place is this job's: deciding again could refuse it after its original was
+        // read (the queue may have stood meanwhile), and a standing queue is cut on the next
+        // arrival anyway.
+        const bool placed = reservation != nullptr && reservation->pool_ == this &&
+                            drop_locked(*reservation) && !stopping_;
+        admission = placed ? Admission::Queued : admit(owner, displaced);
         if (admission == Admission::Queued) {
             enqueue(owner, std::move(job));
         }
@@ -124,10 +159,23 @@ void WorkerPool::hold(const JobOwner& owner, Reservation& out) {
     if (added) {
         customer->second.last_start = arrival_stamp();
     }
+    ++find_or_add_client(customer->second.clients, owner.client)->reserved;
     ++customer->second.reserved;
     ++reserved_;
     out.pool_ = this;
     out.customer_ = owner.customer;
+    out.client_ = owner.client;
+}
+
+WorkerPool::Clients::iterator WorkerPool::find_or_add_client(Clients& clients,
+                                                             const std::string& address) {
+    auto client = std::find_if(clients.begin(), clients.end(),
+                               [&](const Client& c) { return c.address == address; });
+    if (client == clients.end()) {
+        client = clients.insert(clients.end(),
+                                Client{.address = address, .last_start = arrival_stamp()});
+    }
+    return client;
 }
 
 void WorkerPool::answer_evicted(std::vector<Job>& displaced) {
@@ -144,15 +192,32 @@ void WorkerPool::drop(Reservation& reservation) {
     drop_locked(reservation);
 }
 
-void WorkerPool::drop_locked(Reservation& reservation) {
-    const auto customer = customers_.find(reservation.customer_);
+bool WorkerPool::drop_locked(Reservation& reservation) {
     reservation.pool_ = nullptr;
-    if (customer == customers_.end()) {
-        return; // not reached: a customer holding a place is kept
+    const auto customer = customers_.find(reservation.customer_);
+    // A customer and client holding a place, or a revoked one not yet dropped, are kept.
+    const auto client = client_of(customer, reservation);
+    // Places of one client are alike: whichever of its reservations ends first answers for
+    // the one that was taken back.
+    const bool held = client->revoked == 0;
+    if (held) {
+        --client->reserved;
+        --customer->second.reserved;
+        --reserved_;
+    } else {
+        --client->revoked;
+        --customer->second.revoked;
     }
-    --customer->second.reserved;
-    --reserved_;
-    forget_if_idle(customer);
+    forget_if_idle(customer, client);
+    return held;
+}
+
+WorkerPool::Clients::iterator WorkerPool::client_of(Customers::iterator customer,
+                                                    const Reservation& reservation) {
+    auto& clients = customer->second.clients;
+    return std::find_if(clients.begin(), clients.end(), [&](const Client& c) {
+        return c.address == reservation.client_;
+    });
 }
 
 Admission WorkerPool::admit(const JobOwner& owner, std::vector<Job>& displaced) {
@@ -160,7 +225,9 @@ Admission WorkerPool::admit(const JobOwner& owner, std::vector<Job>& displaced) 
     const auto placement = place(owner);
     count_refusal(placement.admission);
     if (placement.victim) {
-        displaced.push_back(evict_newest(placement.victim->customer, placement.victim->client));
+        if (auto job = displace(*placement.victim)) {
+            displaced.push_back(std::move(*job));
+        }
     }
     return placement.admission;
 }
@@ -195,12 +262,11 @@ std::size_t WorkerPool::queue_limit() {
 void WorkerPool::shed_standing_excess(std::vector<Job>& displaced) {
     // The newest jobs of whoever waits most go first: the same victims as a full queue's.
     const auto idle = threads_.size() - running_;
-    while (queued_ > 0 && queued_ + reserved_ > queue_limit() + idle) {
-        const auto heaviest = std::max_element(
-            customers_.begin(), customers_.end(),
-            [](const auto& a, const auto& b) { return a.second.queued < b.second.queued; });
-        displaced.push_back(
-            evict_newest(heaviest, client_with_most_queued(heaviest->second.clients)));
+    while (queued_ + reserved_ > queue_limit() + idle) {
+        const auto customer = heaviest_customer(customers_);
+        if (auto job = displace({customer, heaviest_client(customer->second.clients)})) {
+            displaced.push_back(std::move(*job));
+        }
         last_refused_ = standing_.clock->steady_now();
     }
 }
@@ -244,19 +310,19 @@ WorkerPool::Placement WorkerPool::place(const JobOwner& owner) {
 
 std::optional<WorkerPool::Victim> WorkerPool::victim_between_customers(const std::string& name) {
     const auto customer = customers_.find(name);
-    const std::size_t mine = customer == customers_.end() ? 0 : customer->second.queued;
-    const std::size_t sharing = waiting_customers_ + (mine == 0 ? 1 : 0);
-    if (!below_share(mine, sharing, queued_)) {
+    const std::size_t mine = customer == customers_.end() ? 0 : customer_weight(customer->second);
+    const auto sharing = static_cast<std::size_t>(
+        std::count_if(customers_.begin(), customers_.end(),
+                      [](const auto& c) { return customer_weight(c.second) > 0; }));
+    if (!below_share(mine, sharing + (mine == 0 ? 1 : 0), queued_ + running_ + reserved_)) {
         return std::nullopt;
     }
-    const auto heaviest = std::max_element(
-        customers_.begin(), customers_.end(),
-        [](const auto& a, const auto& b) { return a.second.queued < b.second.queued; });
+    const auto victim = heaviest_customer(customers_);
     // Only a swap that leaves the victim at least as heavy as the newcomer: no ping-pong.
-    if (heaviest->second.queued <= mine + 1) {
+    if (victim == customers_.end() || customer_weight(victim->second) <= mine + 1) {
         return std::nullopt;
     }
-    return Victim{heaviest, client_with_most_queued(heaviest->second.clients)};
+    return Victim{victim, heaviest_client(victim->second.clients)};
 }
 
 std::optional<WorkerPool::Victim>
@@ -264,17 +330,31 @@ WorkerPool::victim_between_clients(Customers::iterator customer, const std::stri
     auto& clients = customer->second.clients;
     const auto client = std::find_if(clients.begin(), clients.end(),
                                      [&](const Client& c) { return c.address == address; });
-    const std::size_t mine = client == clients.end() ? 0 : client->jobs.size();
+    const std::size_t mine = client == clients.end() ? 0 : client_weight(*client);
     const auto sharing = static_cast<std::size_t>(std::count_if(
-        clients.begin(), clients.end(), [](const Client& c) { return !c.jobs.empty(); }));
-    if (!below_share(mine, sharing + (mine == 0 ? 1 : 0), customer->second.queued)) {
+        clients.begin(), clients.end(), [](const Client& c) { return client_weight(c) > 0; }));
+    if (!below_share(mine, sharing + (mine == 0 ? 1 : 0), customer_weight(customer->second))) {
         return std::nullopt;
     }
-    const auto heaviest = client_with_most_queued(clients);
-    if (heaviest->jobs.size() <= mine + 1) {
+    const auto victim = heaviest_client(clients);
+    if (victim == clients.end() || client_weight(*victim) <= mine + 1) {
         return std::nullopt;
     }
-    return Victim{customer, heaviest};
+    return Victim{customer, victim};
+}
+
+std::optional<Job> WorkerPool::displace(const Victim& victim) {
+    if (!victim.client->jobs.empty()) {
+        return evict_newest(victim.customer, victim.client);
+    }
+    // Its original is still being read: its submit will be decided as a newcomer's.
+    --victim.client->reserved;
+    ++victim.client->revoked;
+    --victim.customer->second.reserved;
+    ++victim.customer->second.revoked;
+    --reserved_;
+    evicted_.fetch_add(1, std::memory_order_relaxed);
+    return std::nullopt;
 }
 
 Job WorkerPool::evict_newest(Customers::iterator customer, Clients::iterator client) {
@@ -301,13 +381,7 @@ void WorkerPool::enqueue(const JobOwner& owner, Job job) {
     if (added) {
         customer->second.last_start = arrival_stamp();
     }
-    auto& clients = customer->second.clients;
-    auto client = std::find_if(clients.begin(), clients.end(),
-                               [&](const Client& c) { return c.address == owner.client; });
-    if (client == clients.end()) {
-        client = clients.insert(clients.end(),
-                                Client{.address = owner.client, .last_start = arrival_stamp()});
-    }
+    const auto client = find_or_add_client(customer->second.clients, owner.client);
     client->jobs.push_back(std::move(job));
     if (customer->second.queued++ == 0) {
         ++waiting_customers_;
@@ -351,7 +425,8 @@ void WorkerPool::finish(const Started& started) {
 }
 
 void WorkerPool::forget_if_idle(Customers::iterator customer, Clients::iterator client) {
-    if (client->jobs.empty() && client->running == 0) {
+    if (client->jobs.empty() && client->running == 0 && client->reserved == 0 &&
+        client->revoked == 0) {
         customer->second.clients.erase(client);
     }
     forget_if_idle(customer);
@@ -359,7 +434,7 @@ void WorkerPool::forget_if_idle(Customers::iterator customer, Clients::iterator 
 
 void WorkerPool::forget_if_idle(Customers::iterator customer) {
     const auto& c = customer->second;
-    if (c.queued == 0 && c.running == 0 && c.reserved == 0) {
+    if (c.queued == 0 && c.running == 0 && c.reserved == 0 && c.revoked == 0) {
         customers_.erase(customer);
     }
 }
@@ -375,10 +450,17 @@ void WorkerPool::work() {
         auto started = start_next();
         lock.unlock();
         started.job.run();
+        auto finished = std::move(started.job.finished);
         started.job = {}; // its captures are released outside the lock
-        end_vips_job();
         lock.lock();
         finish(started);
+        lock.unlock();
+        if (finished) {
+            finished();
+            finished = {};
+        }
+        end_vips_job();
+        lock.lock();
     }
 }
 

@@ -27,12 +27,16 @@ struct JobOwner {
     std::string client;
 };
 
-/** A transform. Exactly one of the two is called once the job is queued: `run` on a worker,
- *  or `evicted` (on the thread whose submit displaced it) when a lighter customer or client
- *  took its queue place. Neither is called when try_submit refuses the job. */
+/** A transform. Exactly one of `run` and `evicted` is called once the job is queued: `run` on
+ *  a worker, or `evicted` (on the thread whose submit displaced it) when a lighter customer or
+ *  client took its queue place. Neither is called when try_submit refuses the job. After
+ *  `run`, `finished` (if set) is called on the worker once the pool no longer counts the job:
+ *  the place to answer its request, so that the client's next miss, which may arrive at once,
+ *  is not weighed as if this one still ran. */
 struct Job {
     std::function<void()> run;
     std::function<void()> evicted;
+    std::function<void()> finished;
 };
 
 class WorkerPool;
@@ -46,7 +50,9 @@ struct StandingQueue {
 
 /** A queue place held for a job not submitted yet (its original is being read): counted as
  *  queued, so that a burst of misses is refused at once instead of after every one of them
- *  has read its original. Given back when destroyed unless try_submit took it. */
+ *  has read its original. try_submit queues its job without deciding again, unless the place
+ *  was taken back meanwhile (a lighter client needed it, or a standing queue was cut), as a
+ *  queued job can be evicted. Given back when destroyed unless try_submit took it. */
 class Reservation {
 public:
     Reservation() = default;
@@ -62,6 +68,7 @@ private:
     friend class WorkerPool;
     WorkerPool* pool_ = nullptr;
     std::string customer_;
+    std::string client_;
 };
 
 enum class Admission {
@@ -83,9 +90,10 @@ enum class Admission {
  * (docs/edge-policy.md "Transform queue"): a free worker takes the oldest job of the customer
  * running the fewest jobs (round robin among equals), and of that customer's client running
  * the fewest. A customer may queue `queue_per_customer` jobs; when the whole queue is full,
- * a customer below its fair share (queue size / customers waiting) displaces the newest job
- * of the customer holding the most, and the same rule applies between a customer's clients.
- * State is kept only for customers and clients with jobs queued or running.
+ * a customer below its fair share displaces the newest job (or a held place) of the customer
+ * holding the most, and the same rule applies between a customer's clients. What one holds
+ * is its jobs queued and running and its places held. State is kept only for customers and
+ * clients holding something.
  *
  * A burst is queued whole, but a queue that stands (StandingQueue) means more work arrives than
  * the workers do: then only one job per worker may wait, the newest waiting jobs of the
@@ -108,7 +116,8 @@ public:
 
     /** Queues a job, or says why not. The job ends its libvips work itself. A job this one
      *  displaces has its `evicted` called here, after the pool's lock is released. A held
-     *  `reservation` of this owner's customer is taken first (its place is this job's). */
+     *  `reservation` of this owner is the job's place: it is queued without deciding again,
+     *  unless the place was taken back, and then it is decided as a newcomer. */
     Admission try_submit(const JobOwner& owner, Job job, Reservation* reservation = nullptr);
 
     /** What try_submit would answer for `owner` now (a refusal is counted); when Queued, also
@@ -142,6 +151,10 @@ private:
         std::string address;
         std::deque<Job> jobs; // oldest first
         std::size_t running = 0;
+        /** Places held by its Reservations. */
+        std::size_t reserved = 0;
+        /** Its Reservations whose places were taken back, not yet submitted or dropped. */
+        std::size_t revoked = 0;
         /** When it last had a job started (start_stamp), or arrived (arrival_stamp): round
          *  robin among equals. */
         std::uint64_t last_start = 0;
@@ -152,6 +165,7 @@ private:
         std::size_t running = 0;
         /** Places held by Reservations, counted as queued by admission only. */
         std::size_t reserved = 0;
+        std::size_t revoked = 0;
         std::uint64_t last_start = 0;
     };
     // Node-based containers: a running job keeps iterators to its customer and client, which
@@ -164,7 +178,8 @@ private:
         Job job;
     };
 
-    /** A queued job a newcomer would displace. */
+    /** A queued job or held place a newcomer would displace (the client's newest job, or one
+     *  of its places when it has none queued). */
     struct Victim {
         Customers::iterator customer;
         Clients::iterator client;
@@ -192,14 +207,21 @@ private:
     std::optional<Victim> victim_between_clients(Customers::iterator customer,
                                                  const std::string& address);
     std::optional<Victim> victim_between_customers(const std::string& name);
+    /** Takes the victim's place: its newest job is returned to be answered, or a held place
+     *  is taken back (revoked) and nothing is returned. */
+    std::optional<Job> displace(const Victim& victim);
     Job evict_newest(Customers::iterator customer, Clients::iterator client);
+    Clients::iterator find_or_add_client(Clients& clients, const std::string& address);
+    /** Finds the reservation's client; it is kept while it holds a place. */
+    Clients::iterator client_of(Customers::iterator customer, const Reservation& reservation);
     void enqueue(const JobOwner& owner, Job job);
     Started start_next();
     void finish(const Started& started);
     void forget_if_idle(Customers::iterator customer, Clients::iterator client);
     void forget_if_idle(Customers::iterator customer);
-    /** Gives a reservation's place back; the pool's lock is held. */
-    void drop_locked(Reservation& reservation);
+    /** Gives a reservation's place back; the pool's lock is held. False when it had been
+     *  taken back already (revoked). */
+    bool drop_locked(Reservation& reservation);
     void drop(Reservation& reservation);
     std::uint64_t arrival_stamp() const;
 

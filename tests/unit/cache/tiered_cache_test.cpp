@@ -102,6 +102,21 @@ TEST_F(TieredCacheTest, TheDiskHalfOfALookupPromotesAndCountsTheMissOfBothTiers)
     EXPECT_EQ(memory_only.stats().misses, 1u);
 }
 
+TEST_F(TieredCacheTest, AMissOnDiskIsKnownFromTheIndexAndCounted) {
+    TieredCache cache(memory_, disk_.get());
+    cache.put_on_disk(make_variant("k1", 10));
+    EXPECT_FALSE(cache.missing_on_disk("k1")) << "held: the file must be read to answer";
+    EXPECT_TRUE(cache.missing_on_disk("nothing"));
+    EXPECT_EQ(cache.stats().misses, 1u);
+    cache.purge_prefix("k");
+    EXPECT_TRUE(cache.missing_on_disk("k1")) << "purged: out of the index too";
+    EXPECT_EQ(cache.stats().misses, 2u);
+    // Without a disk tier it knows nothing, and get_from_disk() answers at once anyway.
+    TieredCache memory_only(memory_, nullptr);
+    EXPECT_FALSE(memory_only.missing_on_disk("nothing"));
+    EXPECT_EQ(memory_only.stats().misses, 0u);
+}
+
 TEST_F(TieredCacheTest, ALookupsStatusNamesItsTierAndItsHeaderDoesNot) {
     TieredCache cache(memory_, disk_.get());
     cache.put(make_variant("k1", 10));

@@ -43,6 +43,13 @@ private:
     bool open_ = false;
 };
 
+/** Opens the gate when the test ends, before the pool it is declared after is destroyed: a
+ *  failed ASSERT then fails the test instead of leaving a worker blocked in the pool's join. */
+struct OpenOnExit {
+    Gate& gate;
+    ~OpenOnExit() { gate.open(); }
+};
+
 /** What the pool did with each job, in order: its name when started, "evicted:" + name. */
 class Journal {
 public:
@@ -300,6 +307,93 @@ TEST_F(WorkerPoolTest, AReservationThatOnlyADisplacementWouldFreeIsNotHeldAndEvi
     EXPECT_EQ(journal_.entries().size(), 3u) << "the blocker and both queued jobs ran";
 }
 
+/** Held short, a flooding client of customer "a" has one job running and one queued: weighed by
+ *  queued jobs alone it weighed what a visitor with one miss does, and the visitor was refused
+ *  (issue 20). The visitor, of `visitor_customer`, takes the queued job's place. */
+void expect_a_visitor_takes_the_floods_one_place(WorkerPool& pool, Journal& journal,
+                                                  Gate& gate, const std::string& visitor_customer) {
+    ASSERT_EQ(pool.try_submit({"a", "10.0.0.9"}, job(journal, "flood0", &gate)),
+              Admission::Queued);
+    ASSERT_TRUE(journal.wait_for(1));
+    ASSERT_EQ(pool.try_submit({"a", "10.0.0.9"}, job(journal, "flood1")), Admission::Queued);
+    EXPECT_EQ(pool.try_submit({visitor_customer, "10.0.0.2"}, job(journal, "visitor1")),
+              Admission::Queued);
+    EXPECT_EQ(journal.entries().back(), "evicted:flood1");
+    // Now neither holds more than the other would after a swap: no ping-pong.
+    EXPECT_NE(pool.try_submit({visitor_customer, "10.0.0.2"}, job(journal, "visitor2")),
+              Admission::Queued);
+    gate.open();
+    ASSERT_TRUE(journal.wait_for(3));
+    pool.shutdown();
+    EXPECT_EQ(journal.entries().back(), "visitor1");
+}
+
+TEST_F(WorkerPoolTest, OnAShortQueueAVisitorTakesTheFloodsOnePlaceThoughItHasOnlyOneQueued) {
+    WorkerPool pool(1, 1, 16);
+    const OpenOnExit opener{gate_};
+    expect_a_visitor_takes_the_floods_one_place(pool, journal_, gate_, "b");
+}
+
+TEST_F(WorkerPoolTest, InsideACustomerAVisitorTakesAFloodingClientsOnePlace) {
+    WorkerPool pool(1, 64, 1);
+    const OpenOnExit opener{gate_};
+    expect_a_visitor_takes_the_floods_one_place(pool, journal_, gate_, "a");
+}
+
+TEST_F(WorkerPoolTest, AHeldPlaceIsTakenBackForALighterClientAndItsSubmitIsDecidedAgain) {
+    // Submitted after it was taken back, or dropped (its original was not found, say).
+    for (const bool submitted : {true, false}) {
+        Gate gate;
+        Journal journal;
+        WorkerPool pool(1, 1, 16);
+        const OpenOnExit opener{gate};
+        ASSERT_EQ(pool.try_submit({"a", "10.0.0.9"}, job(journal, "flood0", &gate)),
+                  Admission::Queued);
+        ASSERT_TRUE(journal.wait_for(1));
+        Reservation flood;
+        ASSERT_EQ(pool.reserve({"a", "10.0.0.9"}, flood), Admission::Queued);
+        ASSERT_TRUE(flood.held());
+        // The only place is held while the flood's original is read: a visitor takes it back.
+        EXPECT_EQ(pool.try_submit({"b", "10.0.0.2"}, job(journal, "visitor")), Admission::Queued);
+        EXPECT_EQ(pool.refusals().evicted, 1u);
+        if (submitted) {
+            // Decided as a newcomer's, and the queue is full.
+            EXPECT_EQ(pool.try_submit({"a", "10.0.0.9"}, job(journal, "flood1"), &flood),
+                      Admission::QueueFull);
+        } else {
+            const Reservation dropped = std::move(flood);
+        }
+        EXPECT_FALSE(flood.held());
+        gate.open();
+        pool.shutdown();
+        EXPECT_EQ(journal.entries(), (std::vector<std::string>{"flood0", "visitor"}));
+        EXPECT_EQ(pool.customers(), 0u) << "no state is left once the revoked place ends";
+    }
+}
+
+TEST_F(WorkerPoolTest, AJobIsAnsweredOnlyOnceThePoolNoLongerCountsIt) {
+    // The client's next miss may arrive as soon as this one is answered; counted as still
+    // running, it weighed the client as heavier than it is.
+    WorkerPool pool(1, 4, 4);
+    std::atomic<int> running_when_answered{-1};
+    std::atomic<std::size_t> customers_when_answered{99};
+    ASSERT_EQ(pool.try_submit({"a", "10.0.0.1"},
+                              Job{.run = [] {},
+                                  .evicted = [] {},
+                                  .finished =
+                                      [&] {
+                                          customers_when_answered = pool.customers();
+                                          running_when_answered =
+                                              static_cast<int>(pool.running());
+                                          journal_.add("answered");
+                                      }}),
+              Admission::Queued);
+    ASSERT_TRUE(journal_.wait_for(1));
+    pool.shutdown();
+    EXPECT_EQ(running_when_answered, 0);
+    EXPECT_EQ(customers_when_answered, 0u);
+}
+
 TEST_F(WorkerPoolTest, ShutdownRunsEveryQueuedJobThenRefusesNewOnes) {
     Gate second; // before the pool: its jobs wait on it until the pool is gone
     WorkerPool pool(2, 100, 100);
@@ -451,6 +545,26 @@ TEST_F(StandingQueueTest, AnArrivalRefusedByItsCustomersCapStillCutsAStandingQue
     EXPECT_EQ(pool.refusals().evicted, 3u);
     gate_.open();
     pool.shutdown();
+}
+
+TEST_F(StandingQueueTest, AHeldPlaceIsQueuedAtSubmitEvenIfTheQueueStoodMeanwhile) {
+    WorkerPool pool(1, 64, 16, {500ms, &clock_});
+    const OpenOnExit opener{gate_};
+    block_worker(pool);
+    ASSERT_NO_FATAL_FAILURE(fill(pool, "a", 2));
+    Reservation place;
+    ASSERT_EQ(pool.reserve({"b", "10.0.0.2"}, place), Admission::Queued);
+    clock_.advance(500ms); // stood while b's original was read
+    EXPECT_EQ(pool.try_submit({"b", "10.0.0.2"}, job(journal_, "b1"), &place), Admission::Queued);
+    // The next arrival cuts the queue to one, and b1 (the lighter customer's) stays.
+    EXPECT_EQ(submit(pool, "c", 1), Admission::QueueFull);
+    EXPECT_TRUE(pool.is_standing());
+    gate_.open();
+    pool.shutdown();
+    const auto entries = journal_.entries();
+    EXPECT_LT(position(entries, "b1"), entries.size());
+    EXPECT_LT(position(entries, "evicted:a1"), entries.size());
+    EXPECT_LT(position(entries, "evicted:a2"), entries.size());
 }
 
 TEST_F(StandingQueueTest, ZeroTurnsItOff) {
