@@ -360,9 +360,7 @@ std::optional<Job> WorkerPool::displace(const Victim& victim) {
 Job WorkerPool::evict_newest(Customers::iterator customer, Clients::iterator client) {
     Job job = std::move(client->jobs.back());
     client->jobs.pop_back();
-    if (--customer->second.queued == 0) {
-        --waiting_customers_;
-    }
+    --customer->second.queued;
     --queued_;
     evicted_.fetch_add(1, std::memory_order_relaxed);
     forget_if_idle(customer, client);
@@ -383,9 +381,7 @@ void WorkerPool::enqueue(const JobOwner& owner, Job job) {
     }
     const auto client = find_or_add_client(customer->second.clients, owner.client);
     client->jobs.push_back(std::move(job));
-    if (customer->second.queued++ == 0) {
-        ++waiting_customers_;
-    }
+    ++customer->second.queued;
     ++queued_;
 }
 
@@ -406,9 +402,7 @@ WorkerPool::Started WorkerPool::start_next() {
     }
     Started started{customer, client, std::move(client->jobs.front())};
     client->jobs.pop_front();
-    if (--customer->second.queued == 0) {
-        --waiting_customers_;
-    }
+    --customer->second.queued;
     --queued_;
     ++customer->second.running;
     ++client->running;

@@ -241,8 +241,6 @@ private:
     Customers customers_;
     std::size_t queued_ = 0;
     std::size_t reserved_ = 0;
-    /** Customers with at least one job queued: how many share the queue. */
-    std::size_t waiting_customers_ = 0;
     std::size_t running_ = 0;
     /** Jobs started so far: the clock of the round robin. */
     std::uint64_t starts_ = 0;
