@@ -134,6 +134,9 @@ describe('dashboard in Chromium', { concurrency: false }, () => {
     await checkPage('login');
     await page.getByRole('link', { name: 'Create an account' }).click();
     await page.waitForURL('**/dashboard/signup');
+    // The sign-up page is loaded lazily, and the login form (with its own Email and Password)
+    // stays on screen until it is: filled then, the values went to the wrong form (a CI flake).
+    await page.getByRole('heading', { name: 'Create your account' }).waitFor();
     await page.getByLabel('Email').fill('not-an-email');
     await page.getByLabel('Password').fill('short');
     await page.getByRole('button', { name: 'Create account' }).click();
@@ -485,6 +488,7 @@ describe('dashboard in Chromium', { concurrency: false }, () => {
     assert.equal(new URL(page.url()).pathname, '/dashboard/login');
     await page.goto(`${base}/dashboard/keys`);
     await page.waitForURL('**/dashboard/login');
+    await page.getByRole('heading', { name: 'Log in' }).waitFor(); // loaded lazily, as above
     await page.getByLabel('Email').fill(EMAIL);
     await page.getByLabel('Password').fill('wrong password!!');
     await page.getByRole('button', { name: 'Log in' }).click();
