@@ -122,7 +122,10 @@ core::Result<std::string> create_secret(const fs::path& path, bool replace_empty
     fd = core::UniqueFd();
     CDN_TRY(published, publish(temp, path, replace_empty));
     if (!published) {
-        return read_secret(path); // another process was first: its secret is the one
+        // A file is there: another process's secret (it was first, and its secret is the one),
+        // or an empty file, which is replaced.
+        CDN_TRY(theirs, read_secret(path));
+        return theirs.empty() ? create_secret(path, true) : theirs;
     }
     CDN_TRY_VOID(sync_dir(path.parent_path()));
     return secret;
@@ -157,9 +160,9 @@ core::Result<std::string> load_or_create_secret(const std::string& data_dir,
     if (!existing.empty()) {
         return existing;
     }
-    std::error_code ec;
-    const bool empty_file = fs::exists(fs::symlink_status(path, ec));
-    return create_secret(path, empty_file);
+    // Never replacing at first: a file found here now may be another process's secret, published
+    // since the read (deciding "empty file, replace it" by a second look replaced such a secret).
+    return create_secret(path, false);
 }
 
 } // namespace cdn::app

@@ -95,7 +95,10 @@ function forward(req, res, body, target) {
     res.writeHead(answer.statusCode, headers);
     answer.pipe(res);
   });
-  upstream.on('error', () => refuse(res, 'ProxyUpstreamError', 502));
+  // After the answer's head is sent only the connection can say it failed: writing a second
+  // head threw, and the uncaught error ended this process (every later store call in the
+  // suite was then "unavailable").
+  upstream.on('error', () => (res.headersSent ? res.destroy() : refuse(res, 'ProxyUpstreamError', 502)));
   upstream.end(body);
 }
 
