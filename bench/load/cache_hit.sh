@@ -23,12 +23,7 @@ source bench/load/common.sh
 need_packages nginx-light wrk mate-backgrounds
 [ -d bench/transform/node_modules/sharp ] || npm ci --prefix bench/transform --no-audit --no-fund >/dev/null
 
-# The camera-like photo, made once per version of make_sources.js (it takes ~40 s).
-SOURCES="${XDG_CACHE_HOME:-$HOME/.cache}/imagecdn-bench/sources-$(sha1sum bench/transform/make_sources.js | cut -c1-12)"
-if [ ! -f "$SOURCES/photo.jpg" ]; then
-  mkdir -p "$SOURCES.tmp" && node bench/transform/make_sources.js "$SOURCES.tmp" camera >/dev/null
-  rm -rf "$SOURCES" && mv "$SOURCES.tmp" "$SOURCES"
-fi
+camera_sources
 OBJECT="photo.jpg?w=1100&format=webp&q=75"
 
 cpu_ticks() { # summed utime+stime of the pids

@@ -13,11 +13,7 @@ shift 2
 BINS=("$@")
 source bench/load/common.sh
 need_packages wrk mate-backgrounds
-SOURCES="${XDG_CACHE_HOME:-$HOME/.cache}/imagecdn-bench/sources-$(sha1sum bench/transform/make_sources.js | cut -c1-12)"
-if [ ! -f "$SOURCES/photo.jpg" ]; then # as cache_hit.sh makes them
-  mkdir -p "$SOURCES.tmp" && node bench/transform/make_sources.js "$SOURCES.tmp" camera >/dev/null
-  rm -rf "$SOURCES" && mv "$SOURCES.tmp" "$SOURCES"
-fi
+camera_sources
 OBJECT="photo.jpg?w=1100&format=webp&q=75"
 cpu_ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; }
 

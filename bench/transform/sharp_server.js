@@ -20,7 +20,9 @@ const workloads = {
   // W3: 4000 px PNG -> w=400 AVIF q50
   w3: (src) => sharp(src).resize({ width: 400 }).avif({ quality: 50, effort: 4, chromaSubsampling: '4:2:0' }),
 };
-const sources = { w1: 'photo.jpg', w2: 'photo.jpg', w3: 'graphic.png' };
+// big (bench/load/large_originals.sh): a very large PNG -> w=400 WebP q75.
+workloads.big = (src) => sharp(src).resize({ width: 400 }).webp({ quality: 75, effort: 4 });
+const sources = { w1: 'photo.jpg', w2: 'photo.jpg', w3: 'graphic.png', big: 'big.png' };
 
 // W5 (srcset): /w5/FILE/WIDTH/FORMAT, FILE one of camera-1.jpg … camera-8.jpg, FORMAT webp (q75)
 // or jpeg (q75, progressive, optimised Huffman coding, as `format=pjpg`).
