@@ -90,6 +90,7 @@ std::vector<Field> config_fields(Config& c) {
         {"limits", "max_output_pixels", &l.max_output_pixels},
         {"limits", "transform_queue_per_customer", &l.transform_queue_per_customer},
         {"limits", "transform_queue_standing_ms", &l.transform_queue_standing_ms},
+        {"limits", "originals_in_flight_bytes", &l.originals_in_flight_bytes},
         {"limits", "purge_requests_per_minute", &c.tenant_limits.purge_requests_per_minute},
         {"limits", "unmetered_previews_per_hour", &c.tenant_limits.unmetered_previews_per_hour},
         {"auth", "jwt_secret", &c.auth.jwt_secret},
@@ -459,6 +460,12 @@ void validate(const Config& c, std::vector<std::string>& errors) {
     }
     if (c.server.max_url_bytes == 0 || c.server.max_header_bytes < c.server.max_url_bytes) {
         errors.push_back("server.max_header_bytes: must be at least server.max_url_bytes");
+    }
+    const auto& limits = c.limits;
+    if (limits.originals_in_flight_bytes != 0 &&
+        limits.originals_in_flight_bytes / 2 < limits.max_original_bytes) {
+        errors.push_back("limits.originals_in_flight_bytes: must be 0 or at least 2 × "
+                         "limits.max_original_bytes (a customer may hold half of it)");
     }
     validate_own_secrets(c.auth, errors);
     validate_storage(c.storage, errors);

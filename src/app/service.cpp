@@ -420,6 +420,7 @@ struct Edge {
                          config.limits.transform_queue_per_customer,
                          {std::chrono::milliseconds(config.limits.transform_queue_standing_ms),
                           &shared.clock}),
+          original_budget(config.limits.originals_in_flight_bytes),
           preview_counts(shared.clock),
           decoded_cache(config.cache.decoded_bytes),
           shared_tier(role == Role::Api ? nullptr
@@ -431,6 +432,7 @@ struct Edge {
               .cache = shared.variant_cache,
               .blocking_pool = shared.blocking_pool,
               .transform_pool = transform_pool,
+              .original_budget = original_budget,
               .limits = config.limits,
               .plans = config.plans,
               .grace = grace_policy(config.billing),
@@ -447,6 +449,7 @@ struct Edge {
           }) {}
 
     transform::WorkerPool transform_pool;
+    edge::OriginalBudget original_budget;
     kv::MemoryKvStore preview_counts;
     transform::DecodedCache decoded_cache;
     std::unique_ptr<edge::SharedTier> shared_tier;

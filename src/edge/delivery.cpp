@@ -149,6 +149,13 @@ transform::DecodeReuse decode_reuse(transform::DecodedCache* cache,
     return {cache, original.key + '\n' + original.etag, customer};
 }
 
+/** 503 busy (Retry-After) for a miss whose original would take the node, or its customer,
+ *  over the bytes of originals in memory (OriginalBudget). */
+core::Error originals_over_budget() {
+    return core::make_error(core::Errc::Busy,
+                            "too many large originals are being transformed; retry shortly");
+}
+
 } // namespace
 
 DeliveryHandler::DeliveryHandler(DeliveryDeps deps) : deps_(std::move(deps)) {
@@ -609,6 +616,12 @@ DeliveryHandler::produce(const ImageUrl& url, std::string key, std::int64_t fres
         co_return co_await stale_on_failure(key, original.error());
     }
     const double fetch_ms = ms_since(started);
+    // Held until the variant is made: the original stays in memory until then.
+    auto in_memory = deps_.original_budget.try_hold(
+        owner.customer, *original ? (*original)->bytes.size() : 0);
+    if (!in_memory) {
+        co_return originals_over_budget();
+    }
     const auto version = *original ? (*original)->info.etag : std::string();
     // 10–11. Check and transform it (or, without options, keep it as it is).
     auto produced = co_await transform(std::move(*original), std::move(key), fresh_until, spec,

@@ -15,6 +15,7 @@
 #include "cache/tiered_cache.h"
 #include "core/clock.h"
 #include "core/metrics.h"
+#include "edge/original_budget.h"
 #include "edge/customer_directory.h"
 #include "edge/image_url.h"
 #include "edge/shared_tier.h"
@@ -38,6 +39,8 @@ struct DeliveryDeps {
     /** Runs database and store calls, so the I/O threads never block on them. */
     boost::asio::thread_pool& blocking_pool;
     transform::WorkerPool& transform_pool;
+    /** Bytes of originals held for misses in flight ([limits] originals_in_flight_bytes). */
+    OriginalBudget& original_budget;
     const transform::Limits& limits;
     const account::PlanTable& plans;
     /** A past-due customer keeps its plan this long, then gets free limits. */

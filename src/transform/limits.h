@@ -33,6 +33,10 @@ struct Limits {
      *  wait and the rest get 503 busy at once (CoDel's idea), so a served miss waits about one
      *  transform. 0 turns it off. */
     std::uint64_t transform_queue_standing_ms = 300;
+    /** Bytes of originals held in memory for misses in flight (read, queued or being
+     *  transformed); over it a miss is 503 busy, and one customer may hold half of it. At least
+     *  2 × max_original_bytes; 0: no limit. Default 1 GB. */
+    std::uint64_t originals_in_flight_bytes = 1'000'000'000;
 };
 
 } // namespace cdn::transform

@@ -196,6 +196,16 @@ TEST(Config, DecodedCacheBytesHaveADefaultAndCanBeTurnedOff) {
     EXPECT_FALSE(load_config("", "d", {"IMAGECDN_CACHE_DECODED_BYTES=lots"}));
 }
 
+TEST(Config, OriginalsInFlightHaveADefaultAndMustHoldTwoOfTheLargest) {
+    EXPECT_EQ(load_config("", "d", {})->limits.originals_in_flight_bytes, 1000000000u);
+    EXPECT_TRUE(load_config("", "d", {"IMAGECDN_LIMITS_ORIGINALS_IN_FLIGHT_BYTES=0"}));
+    EXPECT_TRUE(load_config("", "d", {"IMAGECDN_LIMITS_ORIGINALS_IN_FLIGHT_BYTES=200000000"}));
+    // A customer may hold half: below twice the largest original, that one could never be read.
+    const auto small = load_config("", "d", {"IMAGECDN_LIMITS_ORIGINALS_IN_FLIGHT_BYTES=199999999"});
+    ASSERT_FALSE(small);
+    EXPECT_NE(small.error().message.find("limits.originals_in_flight_bytes"), std::string::npos);
+}
+
 TEST(Config, MalformedTomlIsAnError) {
     const auto file = write_toml("[server\nlisten=");
     auto config = load_config(file, "d", {});

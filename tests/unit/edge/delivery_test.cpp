@@ -146,12 +146,14 @@ protected:
         usage_.emplace(*db_, clock_, 1000ms);
         usage_repository_.emplace(*db_);
         quota_.emplace(*usage_repository_, *usage_, clock_);
+        original_budget_.emplace(original_budget_bytes_);
         handler_.emplace(DeliveryDeps{
             .customers = *directory_,
             .store = store_,
             .cache = cache_,
             .blocking_pool = blocking_pool_,
             .transform_pool = workers_,
+            .original_budget = *original_budget_,
             .limits = limits_,
             .plans = plans_,
             .grace = {},
@@ -213,6 +215,8 @@ protected:
     std::optional<usage::UsageRecorder> usage_;
     std::optional<db::UsageRepository> usage_repository_;
     std::optional<billing::BandwidthQuota> quota_;
+    std::uint64_t original_budget_bytes_ = 0; // no limit
+    std::optional<OriginalBudget> original_budget_;
     std::optional<DeliveryHandler> handler_;
 };
 
@@ -234,6 +238,24 @@ TEST_F(DeliveryHandlerTest, AnOriginalIsReadOnceThenServedFromMemory) {
     EXPECT_EQ(body(hit), PNG_BYTES);
     EXPECT_EQ(store_.gets(), 1);
     EXPECT_EQ(cache_.stats().memory_hits, 1u);
+}
+
+TEST_F(DeliveryHandlerTest, AnOriginalOverTheCustomersShareOfMemoryIs503BusyAndNotCached) {
+    // The customer may hold half the node's bytes of originals in flight: less than this one.
+    original_budget_bytes_ = PNG_BYTES.size() + PNG_BYTES.size() / 2;
+    make_handler();
+    const auto refused = handle({.path = "/" + PK + "/cat.png"});
+    EXPECT_EQ(refused.status, 503u);
+    EXPECT_EQ(header(refused, "Retry-After"), "1");
+    EXPECT_NE(body(refused).find(R"("code":"busy")"), std::string::npos) << body(refused);
+    EXPECT_EQ(original_budget_->held(), 0u) << "nothing is held once the request has ended";
+    // Twice the original: the customer's half holds it.
+    original_budget_bytes_ = 2 * PNG_BYTES.size();
+    make_handler();
+    const auto served = handle({.path = "/" + PK + "/cat.png"});
+    EXPECT_EQ(served.status, 200u) << body(served);
+    EXPECT_EQ(header(served, "X-Cache"), "MISS") << "the refusal was not cached";
+    EXPECT_EQ(original_budget_->held(), 0u);
 }
 
 TEST_F(DeliveryHandlerTest, AMatchingEtagIs304WithoutBody) {
