@@ -202,6 +202,9 @@ void TieredCache::write_metrics(core::MetricWriter& writer) const {
     writer.single("imagecdn_cache_stale_served_total", "counter",
                   "Variants served past their freshness because the image store failed.",
                   static_cast<double>(counts.stale_served));
+    writer.single("imagecdn_cache_purges_total", "counter",
+                  "Purges applied to this node's tiers (announced or replayed).",
+                  static_cast<double>(generation()));
 }
 
 } // namespace cdn::cache

@@ -190,7 +190,15 @@ TEST_F(ClusterTierTest, ANodeStartedLaterAnswersFromTheSharedTierWithoutTransfor
 }
 
 TEST_F(ClusterTierTest, AReplacedOriginalIsServedNewByBothEdgesAndTheTier) {
+    const double purges_a = metric(*a_, "imagecdn_cache_purges_total");
+    const double purges_b = metric(*b_, "imagecdn_cache_purges_total");
     upload("swap.img", sample_jpeg());
+    // Every upload purges its path (a 404 may be cached). A purge that lands while A transforms
+    // keeps A from sharing what it made (it may be of the old original), so B would miss.
+    ASSERT_TRUE(poll_until([&] {
+        return metric(*a_, "imagecdn_cache_purges_total") > purges_a &&
+               metric(*b_, "imagecdn_cache_purges_total") > purges_b;
+    })) << "the upload's purge reached both edges";
     const auto before = get(*a_, url("swap.img?w=44&format=png"));
     ASSERT_EQ(before.status, 200);
     ASSERT_EQ(get(*b_, url("swap.img?w=44&format=png")).header("x-cache"), "HIT-SHARED");
