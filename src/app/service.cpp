@@ -587,7 +587,8 @@ public:
         // Each module writes its own families.
         shared_.metrics.add_sources(server_, shared_.variant_cache, shared_.customers,
                                     shared_.rate_limiter, shared_.usage, edge_.transform_pool,
-                                    edge_.decoded_cache, edge_.delivery, *shared_.kv_store,
+                                    edge_.decoded_cache, edge_.original_budget, edge_.delivery,
+                                    *shared_.kv_store,
                                     *stores_.blobs);
         if (edge_.shared_tier) {
             shared_.metrics.add_source(*edge_.shared_tier);

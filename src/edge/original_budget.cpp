@@ -23,6 +23,7 @@ std::optional<OriginalBudget::Hold> OriginalBudget::try_hold(const std::string& 
     const auto it = by_customer_.find(customer);
     const std::uint64_t mine = it == by_customer_.end() ? 0 : it->second;
     if (held_ + bytes > total_ || mine + bytes > per_customer()) {
+        refused_.fetch_add(1, std::memory_order_relaxed);
         return std::nullopt;
     }
     held_ += bytes;
@@ -42,6 +43,15 @@ void OriginalBudget::give_back(const std::string& customer, std::uint64_t bytes)
 std::uint64_t OriginalBudget::held() const {
     std::lock_guard lock(mutex_);
     return held_;
+}
+
+void OriginalBudget::write_metrics(core::MetricWriter& writer) const {
+    writer.single("imagecdn_originals_in_flight_bytes", "gauge",
+                  "Bytes of originals held for misses in flight (under originals_in_flight_bytes).",
+                  static_cast<double>(held()));
+    writer.single("imagecdn_originals_over_budget_total", "counter",
+                  "Misses answered 503 busy because their original would exceed the budget.",
+                  static_cast<double>(refused()));
 }
 
 } // namespace cdn::edge

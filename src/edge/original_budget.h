@@ -1,10 +1,13 @@
 #pragma once
 
+#include <atomic>
 #include <cstdint>
 #include <map>
 #include <mutex>
 #include <optional>
 #include <string>
+
+#include "core/metrics.h"
 
 namespace cdn::edge {
 
@@ -41,14 +44,17 @@ public:
         std::uint64_t bytes_;
     };
 
-    /** Holds `bytes` for `customer`, or nullopt when that would take the node over its total
-     *  or the customer over half of it. */
+    /** Holds `bytes` for `customer`, or nullopt (counted as refused) when that would take the
+     *  node over its total or the customer over half of it. */
     std::optional<Hold> try_hold(const std::string& customer, std::uint64_t bytes);
 
     std::uint64_t held() const;
     std::uint64_t total() const { return total_; }
     /** A customer's cap: half the total. */
     std::uint64_t per_customer() const { return total_ / 2; }
+    std::uint64_t refused() const { return refused_.load(std::memory_order_relaxed); }
+
+    void write_metrics(core::MetricWriter& writer) const;
 
 private:
     void give_back(const std::string& customer, std::uint64_t bytes);
@@ -56,6 +62,7 @@ private:
     const std::uint64_t total_;
     mutable std::mutex mutex_;
     std::uint64_t held_ = 0;
+    std::atomic<std::uint64_t> refused_{0};
     /** Only customers holding something. */
     std::map<std::string, std::uint64_t, std::less<>> by_customer_;
 };

@@ -34,7 +34,8 @@ boost::asio::awaitable<std::invoke_result_t<Fn>> call_on(boost::asio::thread_poo
             } catch (...) {
                 error = std::current_exception();
             }
-            auto resume = [handler = std::move(handler), error, value = std::move(value)]() mutable {
+            auto resume = [handler = std::move(handler), error,
+                           value = std::move(value)]() mutable {
                 std::move(handler)(error, std::move(value));
             };
             boost::asio::dispatch(work.get_executor(), std::move(resume));

@@ -249,6 +249,7 @@ TEST_F(DeliveryHandlerTest, AnOriginalOverTheCustomersShareOfMemoryIs503BusyAndN
     EXPECT_EQ(header(refused, "Retry-After"), "1");
     EXPECT_NE(body(refused).find(R"("code":"busy")"), std::string::npos) << body(refused);
     EXPECT_EQ(original_budget_->held(), 0u) << "nothing is held once the request has ended";
+    EXPECT_EQ(original_budget_->refused(), 1u);
     // Twice the original: the customer's half holds it.
     original_budget_bytes_ = 2 * PNG_BYTES.size();
     make_handler();

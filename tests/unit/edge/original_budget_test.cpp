@@ -26,6 +26,7 @@ TEST(OriginalBudget, ACustomerHoldsAtMostHalfAndTheNodeAtMostTheTotal) {
     EXPECT_EQ(budget.held(), 70u);
     EXPECT_TRUE(budget.try_hold("c", 30));
     EXPECT_EQ(budget.held(), 70u) << "a hold not kept is given back at once";
+    EXPECT_EQ(budget.refused(), 2u);
 }
 
 TEST(OriginalBudget, ZeroIsNoLimit) {
