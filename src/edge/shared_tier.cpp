@@ -339,6 +339,9 @@ void SharedTier::write_metrics(core::MetricWriter& writer) const {
                   count(counters_.errors));
     writer.single("imagecdn_shared_tier_writes_total", "counter",
                   "Variants written to the shared tier.", count(counters_.writes));
+    writer.single("imagecdn_shared_tier_writes_queued", "gauge",
+                  "Shared writes waiting or in progress (a full queue drops new ones).",
+                  static_cast<double>(queued_.load(std::memory_order_relaxed)));
     writer.single("imagecdn_shared_tier_writes_dropped_total", "counter",
                   "Shared writes dropped because the write queue was full.",
                   count(counters_.dropped));

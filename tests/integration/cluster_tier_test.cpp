@@ -227,6 +227,9 @@ TEST_F(ClusterTierTest, AReplacedOriginalIsServedNewByBothEdgesAndTheTier) {
 TEST_F(ClusterTierTest, APurgeRemovesTheSharedObjectsSoEveryEdgeTransformsAgain) {
     ASSERT_EQ(get(*a_, url("photo.jpg?w=45")).status, 200);
     ASSERT_TRUE(poll_until([&] { return shared_objects("photo.jpg").size() == 1; }));
+    // A's write has ended too: a purge that reaches A between its put and its last look at the
+    // purge generation makes A delete its object itself, and the sweep would find nothing.
+    ASSERT_TRUE(poll_until([&] { return metric(*a_, "imagecdn_shared_tier_writes_queued") == 0; }));
     const auto purged = api_call(api_->port(), "POST", "/api/v1/purge", account_.api_key,
                                  R"({"prefix":"photo"})");
     ASSERT_EQ(purged.status, 202) << purged.body;
