@@ -74,3 +74,8 @@ camera_sources() {
     rm -rf "$SOURCES" && mv "$SOURCES.tmp" "$SOURCES"
   fi
 }
+
+tree_pids() { echo "$1" $(pgrep -P "$1" || true); } # a process and its children
+tree_rss_kib() { # current RSS of a process and its children (a node cluster's workers)
+  local total=0 p; for p in $(tree_pids "$1"); do
+    total=$((total + $(awk '/VmRSS/ {print $2}' "/proc/$p/status" 2>/dev/null || echo 0))); done; echo "$total"; }

@@ -23,17 +23,12 @@ mkdir -p "$DATA/originals/$PK"
     .png({compressionLevel: 0}).toFile(process.argv[1]).then((i) => console.log('original:', i.size, 'bytes'))" \
   "$DATA/originals/$PK/big.png")
 
-tree_rss_mib() { # a process and its children (sharp's cluster workers)
-  local total=0 p; for p in "$1" $(pgrep -P "$1" || true); do
-    total=$((total + $(awk '/VmRSS/ {print $2}' "/proc/$p/status" 2>/dev/null || echo 0))); done
-  echo $((total / 1024)); }
-
-# run NAME PID URL: RSS every 50 ms for the first 3 s and its peak, then overload.js's answers
+# run NAME PID URL: RSS (with sharp's cluster workers) every 50 ms for the first 3 s and its peak, then overload.js's answers
 run() {
   local peak=0 now line="" _
   node bench/load/overload.js "$3" 64 "$DURATION" >"$WORK/$1.json" &
   local load=$!
-  for _ in $(seq 60); do now=$(tree_rss_mib "$2"); line+="$now "; [ "$now" -gt "$peak" ] && peak=$now; sleep 0.05; done
+  for _ in $(seq 60); do now=$(($(tree_rss_kib "$2") / 1024)); line+="$now "; [ "$now" -gt "$peak" ] && peak=$now; sleep 0.05; done
   wait "$load"
   echo "$1: RSS (MiB, every 50 ms): $line"
   echo "$1: peak of those samples ${peak} MiB; answers $(cut -c1-300 "$WORK/$1.json")"

@@ -23,10 +23,6 @@ source bench/load/common.sh
 need_packages wrk mate-backgrounds libjemalloc-dev
 [ -d bench/transform/node_modules/sharp ] || npm ci --prefix bench/transform --no-audit --no-fund >/dev/null
 
-tree_pids() { echo "$1" $(pgrep -P "$1" || true); }
-tree_rss_kib() { # current RSS of a process and its children
-  local total=0; for p in $(tree_pids "$1"); do
-    total=$((total + $(awk '/VmRSS/ {print $2}' /proc/$p/status 2>/dev/null || echo 0))); done; echo "$total"; }
 tree_cpu_ticks() { # user + system time of a process and its children, in clock ticks
   local total=0; for p in $(tree_pids "$1"); do
     total=$((total + $(awk '{print $14 + $15}' /proc/$p/stat 2>/dev/null || echo 0))); done; echo "$total"; }

@@ -49,15 +49,14 @@ public:
     std::optional<Hold> try_hold(const std::string& customer, std::uint64_t bytes);
 
     std::uint64_t held() const;
-    std::uint64_t total() const { return total_; }
-    /** A customer's cap: half the total. */
-    std::uint64_t per_customer() const { return total_ / 2; }
     std::uint64_t refused() const { return refused_.load(std::memory_order_relaxed); }
 
     void write_metrics(core::MetricWriter& writer) const;
 
 private:
     void give_back(const std::string& customer, std::uint64_t bytes);
+    /** A customer's cap: half the total. */
+    std::uint64_t per_customer() const { return total_ / 2; }
 
     const std::uint64_t total_;
     mutable std::mutex mutex_;
